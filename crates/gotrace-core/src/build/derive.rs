@@ -1,0 +1,592 @@
+//! Tables derived from the ordered events in the same pass: spans,
+//! goroutines, procs, tasks, regions, logs, metrics, gc, cpu_samples, syncs,
+//! experimental. Each row refers back to the events table by row index.
+
+use super::cols::{binary_col, enum_col, prim, str_col};
+use super::stacks::Stacks;
+use super::{batch, Transition, RESOURCES, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
+use crate::intern::Interner;
+use crate::order::{gostate, NO_ID};
+use crate::wire::ClockSnapshot;
+use arrow_array::types::{Int32Type, Int64Type, UInt64Type};
+use arrow_array::RecordBatch;
+use rustc_hash::FxHashMap;
+
+type Ctx = (i64, i64, i64);
+
+fn id(v: i64) -> Option<i64> {
+    (v != NO_ID).then_some(v)
+}
+
+fn ev(i: usize) -> Option<i32> {
+    Some(i as i32)
+}
+
+struct Span {
+    goid: i64,
+    state: u8,
+    reason: u32,
+    start: i64,
+    end: Option<i64>,
+    p: Option<i32>,
+    m: Option<i64>,
+    stack: Option<i32>,
+    end_stack: Option<i32>,
+    start_event: Option<i32>,
+    end_event: Option<i32>,
+}
+
+#[derive(Default)]
+struct Goroutine {
+    goid: i64,
+    name: Option<u32>,
+    created: Option<i64>,
+    creator: Option<i64>,
+    first_run: Option<i64>,
+    end: Option<i64>,
+    final_state: u8,
+    creation_stack: Option<i32>,
+    start_stack: Option<i32>,
+    label: Option<u32>,
+}
+
+struct ProcSpan {
+    proc: i32,
+    state: u8,
+    start: i64,
+    end: Option<i64>,
+    m: Option<i64>,
+    goid: Option<i64>,
+    start_event: Option<i32>,
+}
+
+struct Task {
+    id: i64,
+    parent: Option<i64>,
+    name: u32,
+    start: Option<i64>,
+    end: Option<i64>,
+    start_goid: Option<i64>,
+    end_goid: Option<i64>,
+    start_event: Option<i32>,
+    end_event: Option<i32>,
+}
+
+struct Region {
+    goid: Option<i64>,
+    task: i64,
+    name: u32,
+    start: Option<i64>,
+    end: Option<i64>,
+    depth: i32,
+    start_stack: Option<i32>,
+    end_stack: Option<i32>,
+    start_event: Option<i32>,
+    end_event: Option<i32>,
+}
+
+struct Range {
+    name: u32,
+    start: i64,
+    end: Option<i64>,
+    goid: Option<i64>,
+    proc: Option<i32>,
+    start_event: Option<i32>,
+    end_event: Option<i32>,
+    attrs: Option<(i64, i64)>,
+}
+
+struct Sync {
+    event: i32,
+    n: i64,
+    gen: Option<i64>,
+    clock: Option<ClockSnapshot>,
+}
+
+#[derive(Default)]
+pub struct Derived {
+    sync_ts: i64,
+    spans: Vec<Span>,
+    open_span: FxHashMap<i64, usize>,
+    gs: Vec<Goroutine>,
+    g_index: FxHashMap<i64, usize>,
+    procs: Vec<ProcSpan>,
+    open_proc: FxHashMap<i64, usize>,
+    tasks: Vec<Task>,
+    task_index: FxHashMap<i64, usize>,
+    regions: Vec<Region>,
+    open_regions: FxHashMap<i64, Vec<usize>>,
+    /// (event, ts, goid, task, category, message, stack)
+    logs: Vec<(i32, i64, Option<i64>, i64, u32, u32, Option<i32>)>,
+    /// (event, ts, name, value)
+    metrics: Vec<(i32, i64, u32, i64)>,
+    ranges: Vec<Range>,
+    open_range: FxHashMap<(u32, i64), usize>,
+    /// (event, ts, goid, proc, thread, stack)
+    samples: Vec<(i32, i64, Option<i64>, Option<i32>, Option<i64>, Option<i32>)>,
+    syncs: Vec<Sync>,
+    /// (event, experiment, arg, value)
+    exp: Vec<(i32, u32, u32, u64)>,
+    /// (event, experiment, thread, data)
+    exp_batches: Vec<(i32, u32, i64, Vec<u8>)>,
+}
+
+impl Derived {
+    pub fn sync(
+        &mut self,
+        idx: usize,
+        time: i64,
+        n: u64,
+        gen: Option<i64>,
+        clock: Option<ClockSnapshot>,
+        batches: Vec<(u32, i64, Vec<u8>)>,
+    ) {
+        self.sync_ts = time;
+        self.syncs.push(Sync { event: idx as i32, n: n as i64, gen, clock });
+        for (exp, thread, data) in batches {
+            self.exp_batches.push((idx as i32, exp, thread, data));
+        }
+    }
+
+    pub fn cpu_sample(&mut self, idx: usize, ts: i64, ctx: Ctx, stack: Option<i32>) {
+        self.samples.push((idx as i32, ts, id(ctx.0), id(ctx.1).map(|p| p as i32), id(ctx.2), stack));
+    }
+
+    pub fn metric(&mut self, idx: usize, ts: i64, name: u32, value: i64) {
+        self.metrics.push((idx as i32, ts, name, value));
+    }
+
+    pub fn label(&mut self, g: i64, label: u32) {
+        if let Some(&i) = self.g_index.get(&g) {
+            self.gs[i].label = Some(label);
+        }
+    }
+
+    pub fn experimental(&mut self, idx: usize, exp: u32, arg: u32, value: u64) {
+        self.exp.push((idx as i32, exp, arg, value));
+    }
+
+    pub fn log(&mut self, idx: usize, ts: i64, g: i64, task: i64, cat: u32, msg: u32, stack: Option<i32>) {
+        self.logs.push((idx as i32, ts, id(g), task, cat, msg, stack));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn range(
+        &mut self,
+        idx: usize,
+        kind: u8,
+        ts: i64,
+        name: u32,
+        res: u8,
+        rid: i64,
+        _ctx: Ctx,
+        attrs: Option<(i64, i64)>,
+    ) {
+        let key = (name, rid);
+        let (goid, proc) = match res {
+            RES_GOROUTINE => (id(rid), None),
+            RES_PROC => (None, id(rid).map(|p| p as i32)),
+            _ => (None, None),
+        };
+        match kind {
+            super::kind::RANGE_BEGIN | super::kind::RANGE_ACTIVE => {
+                if kind == super::kind::RANGE_ACTIVE && self.open_range.contains_key(&key) {
+                    return;
+                }
+                let start = if kind == super::kind::RANGE_ACTIVE { self.sync_ts } else { ts };
+                self.open_range.insert(key, self.ranges.len());
+                self.ranges.push(Range {
+                    name,
+                    start,
+                    end: None,
+                    goid,
+                    proc,
+                    start_event: ev(idx),
+                    end_event: None,
+                    attrs: None,
+                });
+            }
+            _ => match self.open_range.remove(&key) {
+                Some(i) => {
+                    let r = &mut self.ranges[i];
+                    r.end = Some(ts);
+                    r.end_event = ev(idx);
+                    r.attrs = attrs;
+                }
+                None => self.ranges.push(Range {
+                    name,
+                    start: self.sync_ts,
+                    end: Some(ts),
+                    goid,
+                    proc,
+                    start_event: None,
+                    end_event: ev(idx),
+                    attrs,
+                }),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn task(&mut self, idx: usize, begin: bool, ts: i64, task: i64, parent: Option<i64>, name: u32, g: i64) {
+        if begin {
+            self.task_index.insert(task, self.tasks.len());
+            self.tasks.push(Task {
+                id: task,
+                parent,
+                name,
+                start: Some(ts),
+                end: None,
+                start_goid: id(g),
+                end_goid: None,
+                start_event: ev(idx),
+                end_event: None,
+            });
+            return;
+        }
+        if let Some(&i) = self.task_index.get(&task) {
+            let t = &mut self.tasks[i];
+            if t.end.is_none() {
+                t.end = Some(ts);
+                t.end_goid = id(g);
+                t.end_event = ev(idx);
+                return;
+            }
+        }
+        self.task_index.insert(task, self.tasks.len());
+        self.tasks.push(Task {
+            id: task,
+            parent,
+            name,
+            start: None,
+            end: Some(ts),
+            start_goid: None,
+            end_goid: id(g),
+            start_event: None,
+            end_event: ev(idx),
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn region(&mut self, idx: usize, begin: bool, ts: i64, g: i64, task: i64, name: u32, stack: Option<i32>) {
+        let open = self.open_regions.entry(g).or_default();
+        if begin {
+            open.push(self.regions.len());
+            self.regions.push(Region {
+                goid: id(g),
+                task,
+                name,
+                start: Some(ts),
+                end: None,
+                depth: open.len() as i32 - 1,
+                start_stack: stack,
+                end_stack: None,
+                start_event: ev(idx),
+                end_event: None,
+            });
+            return;
+        }
+        match open.pop() {
+            Some(i) => {
+                let r = &mut self.regions[i];
+                r.end = Some(ts);
+                r.end_stack = stack;
+                r.end_event = ev(idx);
+            }
+            None => self.regions.push(Region {
+                goid: id(g),
+                task,
+                name,
+                start: None,
+                end: Some(ts),
+                depth: 0,
+                start_stack: None,
+                end_stack: stack,
+                start_event: None,
+                end_event: ev(idx),
+            }),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn transition(
+        &mut self,
+        idx: usize,
+        ts: i64,
+        ctx: Ctx,
+        stack: Option<i32>,
+        t: &Transition,
+        stacks: &Stacks,
+        _strings: &Interner,
+    ) {
+        if t.from == t.to {
+            return;
+        }
+        let start = if t.from == gostate::UNDETERMINED { self.sync_ts } else { ts };
+        if t.resource == RES_PROC {
+            if let Some(i) = self.open_proc.remove(&t.id) {
+                self.procs[i].end = Some(ts);
+            }
+            if t.to == gostate::RUNNING || t.to == ST_IDLE {
+                self.open_proc.insert(t.id, self.procs.len());
+                self.procs.push(ProcSpan {
+                    proc: t.id as i32,
+                    state: t.to,
+                    start,
+                    end: None,
+                    m: id(ctx.2),
+                    goid: id(ctx.0),
+                    start_event: ev(idx),
+                });
+            }
+            return;
+        }
+        let goid = t.id;
+        let gi = match (t.from, self.g_index.get(&goid)) {
+            (gostate::NOT_EXIST | gostate::UNDETERMINED, _) | (_, None) => {
+                let created = t.from == gostate::NOT_EXIST;
+                self.g_index.insert(goid, self.gs.len());
+                self.gs.push(Goroutine {
+                    goid,
+                    created: created.then_some(ts),
+                    creator: if created { id(ctx.0) } else { None },
+                    creation_stack: if created { stack } else { None },
+                    start_stack: if created { t.stack } else { None },
+                    ..Goroutine::default()
+                });
+                self.gs.len() - 1
+            }
+            (_, Some(&i)) => i,
+        };
+        let g = &mut self.gs[gi];
+        if g.name.is_none() {
+            // Go's summarizer names a goroutine after the outermost frame of
+            // the first transition stack that has one.
+            if let Some(f) = t.stack.and_then(|s| stacks.frames_of(s).last()) {
+                g.name = Some(f.func);
+            }
+        }
+        if t.to == gostate::RUNNING && g.first_run.is_none() {
+            g.first_run = Some(ts);
+        }
+        g.final_state = t.to;
+        if t.to == gostate::NOT_EXIST {
+            g.end = Some(ts);
+            self.g_index.remove(&goid);
+            self.open_regions.remove(&goid);
+        }
+        if let Some(i) = self.open_span.remove(&goid) {
+            let s = &mut self.spans[i];
+            s.end = Some(ts);
+            s.end_stack = t.stack;
+            s.end_event = ev(idx);
+        }
+        if t.to != gostate::NOT_EXIST {
+            self.open_span.insert(goid, self.spans.len());
+            self.spans.push(Span {
+                goid,
+                state: t.to,
+                reason: t.reason,
+                start,
+                end: None,
+                p: id(ctx.1).map(|p| p as i32),
+                m: id(ctx.2),
+                stack: t.stack,
+                end_stack: None,
+                start_event: ev(idx),
+                end_event: None,
+            });
+        }
+    }
+
+    pub fn finish(self, s: &Interner, end_ns: i64) -> Vec<(&'static str, RecordBatch)> {
+        let mut out = Vec::new();
+        let sp = &self.spans;
+        out.push((
+            "spans",
+            batch(vec![
+                ("goid", prim::<Int64Type>(sp.iter().map(|x| Some(x.goid)))),
+                ("state", enum_col(sp.iter().map(|x| Some(x.state)), &STATES)),
+                ("reason", str_col(sp.iter().map(|x| Some(x.reason)), s)),
+                ("start", prim::<Int64Type>(sp.iter().map(|x| Some(x.start)))),
+                ("end", prim::<Int64Type>(sp.iter().map(|x| Some(x.end.unwrap_or(end_ns))))),
+                ("p", prim::<Int32Type>(sp.iter().map(|x| x.p))),
+                ("m", prim::<Int64Type>(sp.iter().map(|x| x.m))),
+                ("stack_id", prim::<Int32Type>(sp.iter().map(|x| x.stack))),
+                ("end_stack_id", prim::<Int32Type>(sp.iter().map(|x| x.end_stack))),
+                ("start_event", prim::<Int32Type>(sp.iter().map(|x| x.start_event))),
+                ("end_event", prim::<Int32Type>(sp.iter().map(|x| x.end_event))),
+            ]),
+        ));
+        let gs = &self.gs;
+        out.push((
+            "goroutines",
+            batch(vec![
+                ("goid", prim::<Int64Type>(gs.iter().map(|x| Some(x.goid)))),
+                ("name", str_col(gs.iter().map(|x| x.name), s)),
+                ("created", prim::<Int64Type>(gs.iter().map(|x| x.created))),
+                ("creator_goid", prim::<Int64Type>(gs.iter().map(|x| x.creator))),
+                ("first_run", prim::<Int64Type>(gs.iter().map(|x| x.first_run))),
+                ("end", prim::<Int64Type>(gs.iter().map(|x| x.end))),
+                ("final_state", enum_col(gs.iter().map(|x| Some(x.final_state)), &STATES)),
+                ("creation_stack_id", prim::<Int32Type>(gs.iter().map(|x| x.creation_stack))),
+                ("start_stack_id", prim::<Int32Type>(gs.iter().map(|x| x.start_stack))),
+                ("label", str_col(gs.iter().map(|x| x.label), s)),
+            ]),
+        ));
+        let ps = &self.procs;
+        out.push((
+            "procs",
+            batch(vec![
+                ("proc", prim::<Int32Type>(ps.iter().map(|x| Some(x.proc)))),
+                ("state", enum_col(ps.iter().map(|x| Some(x.state)), &STATES)),
+                ("start", prim::<Int64Type>(ps.iter().map(|x| Some(x.start)))),
+                ("end", prim::<Int64Type>(ps.iter().map(|x| Some(x.end.unwrap_or(end_ns))))),
+                ("m", prim::<Int64Type>(ps.iter().map(|x| x.m))),
+                ("goid", prim::<Int64Type>(ps.iter().map(|x| x.goid))),
+                ("start_event", prim::<Int32Type>(ps.iter().map(|x| x.start_event))),
+            ]),
+        ));
+        let ts = &self.tasks;
+        let dur = |a: Option<i64>, b: Option<i64>| a.zip(b).map(|(a, b)| b - a);
+        out.push((
+            "tasks",
+            batch(vec![
+                ("task_id", prim::<Int64Type>(ts.iter().map(|x| Some(x.id)))),
+                ("parent_id", prim::<Int64Type>(ts.iter().map(|x| x.parent))),
+                ("name", str_col(ts.iter().map(|x| Some(x.name)), s)),
+                ("start", prim::<Int64Type>(ts.iter().map(|x| x.start))),
+                ("end", prim::<Int64Type>(ts.iter().map(|x| x.end))),
+                ("duration", prim::<Int64Type>(ts.iter().map(|x| dur(x.start, x.end)))),
+                ("start_goid", prim::<Int64Type>(ts.iter().map(|x| x.start_goid))),
+                ("end_goid", prim::<Int64Type>(ts.iter().map(|x| x.end_goid))),
+                ("start_event", prim::<Int32Type>(ts.iter().map(|x| x.start_event))),
+                ("end_event", prim::<Int32Type>(ts.iter().map(|x| x.end_event))),
+            ]),
+        ));
+        let rs = &self.regions;
+        out.push((
+            "regions",
+            batch(vec![
+                ("goid", prim::<Int64Type>(rs.iter().map(|x| x.goid))),
+                ("task_id", prim::<Int64Type>(rs.iter().map(|x| Some(x.task)))),
+                ("name", str_col(rs.iter().map(|x| Some(x.name)), s)),
+                ("start", prim::<Int64Type>(rs.iter().map(|x| x.start))),
+                ("end", prim::<Int64Type>(rs.iter().map(|x| x.end))),
+                ("duration", prim::<Int64Type>(rs.iter().map(|x| dur(x.start, x.end)))),
+                ("depth", prim::<Int32Type>(rs.iter().map(|x| Some(x.depth)))),
+                ("start_stack_id", prim::<Int32Type>(rs.iter().map(|x| x.start_stack))),
+                ("end_stack_id", prim::<Int32Type>(rs.iter().map(|x| x.end_stack))),
+                ("start_event", prim::<Int32Type>(rs.iter().map(|x| x.start_event))),
+                ("end_event", prim::<Int32Type>(rs.iter().map(|x| x.end_event))),
+            ]),
+        ));
+        let ls = &self.logs;
+        out.push((
+            "logs",
+            batch(vec![
+                ("event", prim::<Int32Type>(ls.iter().map(|x| Some(x.0)))),
+                ("ts", prim::<Int64Type>(ls.iter().map(|x| Some(x.1)))),
+                ("goid", prim::<Int64Type>(ls.iter().map(|x| x.2))),
+                ("task_id", prim::<Int64Type>(ls.iter().map(|x| Some(x.3)))),
+                ("category", str_col(ls.iter().map(|x| Some(x.4)), s)),
+                ("message", str_col(ls.iter().map(|x| Some(x.5)), s)),
+                ("stack_id", prim::<Int32Type>(ls.iter().map(|x| x.6))),
+            ]),
+        ));
+        let ms = &self.metrics;
+        out.push((
+            "metrics",
+            batch(vec![
+                ("event", prim::<Int32Type>(ms.iter().map(|x| Some(x.0)))),
+                ("ts", prim::<Int64Type>(ms.iter().map(|x| Some(x.1)))),
+                ("name", str_col(ms.iter().map(|x| Some(x.2)), s)),
+                ("value", prim::<Int64Type>(ms.iter().map(|x| Some(x.3)))),
+            ]),
+        ));
+        let gc = &self.ranges;
+        out.push((
+            "gc",
+            batch(vec![
+                ("kind", str_col(gc.iter().map(|x| Some(x.name)), s)),
+                ("start", prim::<Int64Type>(gc.iter().map(|x| Some(x.start)))),
+                ("end", prim::<Int64Type>(gc.iter().map(|x| x.end))),
+                ("goid", prim::<Int64Type>(gc.iter().map(|x| x.goid))),
+                ("proc", prim::<Int32Type>(gc.iter().map(|x| x.proc))),
+                ("start_event", prim::<Int32Type>(gc.iter().map(|x| x.start_event))),
+                ("end_event", prim::<Int32Type>(gc.iter().map(|x| x.end_event))),
+                ("bytes_swept", prim::<Int64Type>(gc.iter().map(|x| x.attrs.map(|a| a.0)))),
+                ("bytes_reclaimed", prim::<Int64Type>(gc.iter().map(|x| x.attrs.map(|a| a.1)))),
+            ]),
+        ));
+        let cs = &self.samples;
+        out.push((
+            "cpu_samples",
+            batch(vec![
+                ("event", prim::<Int32Type>(cs.iter().map(|x| Some(x.0)))),
+                ("ts", prim::<Int64Type>(cs.iter().map(|x| Some(x.1)))),
+                ("goid", prim::<Int64Type>(cs.iter().map(|x| x.2))),
+                ("proc", prim::<Int32Type>(cs.iter().map(|x| x.3))),
+                ("thread", prim::<Int64Type>(cs.iter().map(|x| x.4))),
+                ("stack_id", prim::<Int32Type>(cs.iter().map(|x| x.5))),
+            ]),
+        ));
+        let sy = &self.syncs;
+        let wall = |c: &ClockSnapshot| (c.sec as i64).wrapping_mul(1_000_000_000).wrapping_add(c.nsec as i64);
+        out.push((
+            "syncs",
+            batch(vec![
+                ("event", prim::<Int32Type>(sy.iter().map(|x| Some(x.event)))),
+                ("n", prim::<Int64Type>(sy.iter().map(|x| Some(x.n)))),
+                ("gen", prim::<Int64Type>(sy.iter().map(|x| x.gen))),
+                ("clock_trace", prim::<Int64Type>(sy.iter().map(|x| x.clock.map(|c| c.trace)))),
+                ("clock_wall", prim::<Int64Type>(sy.iter().map(|x| x.clock.as_ref().map(wall)))),
+                ("clock_mono", prim::<Int64Type>(sy.iter().map(|x| x.clock.map(|c| c.mono as i64)))),
+            ]),
+        ));
+        let ex = &self.exp;
+        let exp_names: Vec<&str> = Vec::new();
+        let _ = exp_names;
+        out.push((
+            "experimental",
+            batch(vec![
+                ("event", prim::<Int32Type>(ex.iter().map(|x| Some(x.0)))),
+                ("experiment", small_str_col(ex.iter().map(|x| x.1), s)),
+                ("arg", small_str_col(ex.iter().map(|x| x.2), s)),
+                ("value", prim::<UInt64Type>(ex.iter().map(|x| Some(x.3)))),
+            ]),
+        ));
+        let eb = &self.exp_batches;
+        out.push((
+            "experimental_batches",
+            batch(vec![
+                ("event", prim::<Int32Type>(eb.iter().map(|x| Some(x.0)))),
+                ("experiment", small_str_col(eb.iter().map(|x| x.1), s)),
+                ("thread", prim::<Int64Type>(eb.iter().map(|x| Some(x.2)))),
+                ("data", binary_col(eb.iter().map(|x| x.3.as_slice()))),
+            ]),
+        ));
+        let _ = RESOURCES;
+        out
+    }
+}
+
+/// An int8-keyed dictionary column for string sets known to be tiny
+/// (experiment and argument names).
+fn small_str_col(it: impl Iterator<Item = u32>, s: &Interner) -> arrow_array::ArrayRef {
+    let ids: Vec<u32> = it.collect();
+    let mut names: Vec<u32> = Vec::new();
+    let codes: Vec<Option<u8>> = ids
+        .iter()
+        .map(|g| {
+            let i = names.iter().position(|n| n == g).unwrap_or_else(|| {
+                names.push(*g);
+                names.len() - 1
+            });
+            Some(i as u8)
+        })
+        .collect();
+    let owned: Vec<String> = names.iter().map(|&g| String::from_utf8_lossy(s.get(g)).into_owned()).collect();
+    let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+    enum_col(codes.into_iter(), &refs)
+}

@@ -1,0 +1,497 @@
+//! The columnar stage: turns the ordered stream into the events table and,
+//! in the same pass, every derived table (gotrace_df/frames.py documents
+//! them all).
+
+mod cols;
+mod derive;
+mod stacks;
+
+use crate::intern::{Interner, EMPTY};
+use crate::order::{go_status_to_state, gostate, proc_status_to_state, procstate, Event, Sink, NO_ID, NO_TASK};
+use crate::spec::{ev, experiment_name, pstatus, SPECS};
+use crate::wire::Generation;
+use crate::TraceError;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema};
+use cols::{Col, EnumCol, StrCol};
+pub use derive::Derived;
+use stacks::Stacks;
+use std::sync::Arc;
+
+/// `trace.EventKind` names, by our code.
+pub const KINDS: [&str; 15] = [
+    "Bad",
+    "Sync",
+    "Metric",
+    "Label",
+    "StackSample",
+    "RangeBegin",
+    "RangeActive",
+    "RangeEnd",
+    "TaskBegin",
+    "TaskEnd",
+    "RegionBegin",
+    "RegionEnd",
+    "Log",
+    "StateTransition",
+    "Experimental",
+];
+pub mod kind {
+    pub const SYNC: u8 = 1;
+    pub const METRIC: u8 = 2;
+    pub const LABEL: u8 = 3;
+    pub const STACK_SAMPLE: u8 = 4;
+    pub const RANGE_BEGIN: u8 = 5;
+    pub const RANGE_ACTIVE: u8 = 6;
+    pub const RANGE_END: u8 = 7;
+    pub const TASK_BEGIN: u8 = 8;
+    pub const TASK_END: u8 = 9;
+    pub const REGION_BEGIN: u8 = 10;
+    pub const REGION_END: u8 = 11;
+    pub const LOG: u8 = 12;
+    pub const STATE_TRANSITION: u8 = 13;
+    pub const EXPERIMENTAL: u8 = 14;
+}
+
+/// `trace.ResourceKind` names.
+pub const RESOURCES: [&str; 4] = ["None", "Goroutine", "Proc", "Thread"];
+pub const RES_NONE: u8 = 0;
+pub const RES_GOROUTINE: u8 = 1;
+pub const RES_PROC: u8 = 2;
+
+/// State names shared by goroutines and procs. Goroutine codes are Go's
+/// GoState values; proc states map into the same list.
+pub const STATES: [&str; 7] = ["Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall", "Idle"];
+pub const ST_IDLE: u8 = 6;
+
+fn proc_state_code(s: u8) -> u8 {
+    match s {
+        procstate::UNDETERMINED => gostate::UNDETERMINED,
+        procstate::NOT_EXIST => gostate::NOT_EXIST,
+        procstate::RUNNING => gostate::RUNNING,
+        _ => ST_IDLE,
+    }
+}
+
+fn kind_of(typ: u8) -> u8 {
+    use kind::*;
+    match typ {
+        ev::SYNC_EVENT => SYNC,
+        ev::CPU_SAMPLE => STACK_SAMPLE,
+        ev::PROCS_CHANGE | ev::HEAP_ALLOC | ev::HEAP_GOAL => METRIC,
+        ev::GO_LABEL => LABEL,
+        ev::STW_BEGIN | ev::GC_BEGIN | ev::GC_SWEEP_BEGIN | ev::GC_MARK_ASSIST_BEGIN => RANGE_BEGIN,
+        ev::GC_ACTIVE | ev::GC_SWEEP_ACTIVE | ev::GC_MARK_ASSIST_ACTIVE => RANGE_ACTIVE,
+        ev::STW_END | ev::GC_END | ev::GC_SWEEP_END | ev::GC_MARK_ASSIST_END => RANGE_END,
+        ev::USER_TASK_BEGIN => TASK_BEGIN,
+        ev::USER_TASK_END => TASK_END,
+        ev::USER_REGION_BEGIN => REGION_BEGIN,
+        ev::USER_REGION_END => REGION_END,
+        ev::USER_LOG => LOG,
+        ev::SPAN..=ev::GOROUTINE_STACK_FREE => EXPERIMENTAL,
+        _ => STATE_TRANSITION,
+    }
+}
+
+#[inline]
+fn opt_id(v: i64) -> Option<i64> {
+    (v != NO_ID).then_some(v)
+}
+
+#[inline]
+fn opt_task(v: u64) -> Option<i64> {
+    (v != NO_TASK).then_some(v as i64)
+}
+
+/// A state transition as Go's Event.StateTransition() describes it.
+pub struct Transition {
+    pub resource: u8,
+    pub id: i64,
+    /// Codes into STATES.
+    pub from: u8,
+    pub to: u8,
+    pub reason: u32,
+    /// Global stack ID; None is NoStack.
+    pub stack: Option<i32>,
+}
+
+/// The events table under construction.
+#[derive(Default)]
+struct EventCols {
+    ts: Col<Int64Type>,
+    kind: EnumCol,
+    g: Col<Int64Type>,
+    p: Col<Int32Type>,
+    m: Col<Int64Type>,
+    gen: Col<Int32Type>,
+    stack: Col<Int32Type>,
+    resource: EnumCol,
+    resource_id: Col<Int64Type>,
+    from: EnumCol,
+    to: EnumCol,
+    reason: StrCol,
+    tstack: Col<Int32Type>,
+    name: StrCol,
+    task: Col<Int64Type>,
+    value: Col<Int64Type>,
+}
+
+/// Per-event details that are not common to all kinds.
+#[derive(Default)]
+struct Detail {
+    resource: Option<u8>,
+    resource_id: Option<i64>,
+    from: Option<u8>,
+    to: Option<u8>,
+    reason: Option<u32>,
+    tstack: Option<i32>,
+    name: Option<u32>,
+    task: Option<i64>,
+    value: Option<i64>,
+}
+
+/// The sink: events table, stacks and derived tables.
+pub struct Builder {
+    ev: EventCols,
+    n: usize,
+    /// Stop accepting events after this many (truncation to the last Sync).
+    limit: usize,
+    syncs: u64,
+    pub last_sync_event: usize,
+    pub last_ts: i64,
+    pub first_ts: Option<i64>,
+    pub stacks: Stacks,
+    pub derived: Derived,
+    /// Interned names of the ranges and metrics.
+    names: Names,
+    pub first_freq: Option<f64>,
+}
+
+struct Names {
+    gc_mark: u32,
+    sweep: u32,
+    assist: u32,
+    gomaxprocs: u32,
+    heap_objects: u32,
+    heap_goal: u32,
+}
+
+impl Builder {
+    pub fn new(strings: &mut Interner, limit: usize) -> Self {
+        let names = Names {
+            gc_mark: strings.intern_str("GC concurrent mark phase"),
+            sweep: strings.intern_str("GC incremental sweep"),
+            assist: strings.intern_str("GC mark assist"),
+            gomaxprocs: strings.intern_str("/sched/gomaxprocs:threads"),
+            heap_objects: strings.intern_str("/memory/classes/heap/objects:bytes"),
+            heap_goal: strings.intern_str("/gc/heap/goal:bytes"),
+        };
+        Builder {
+            ev: EventCols::default(),
+            n: 0,
+            limit,
+            syncs: 0,
+            last_sync_event: 0,
+            last_ts: 0,
+            first_ts: None,
+            stacks: Stacks::default(),
+            derived: Derived::default(),
+            names,
+            first_freq: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Number of Sync events taken.
+    pub fn syncs_seen(&self) -> usize {
+        self.syncs as usize
+    }
+
+    fn push_row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> usize {
+        let e = &mut self.ev;
+        e.ts.push(time);
+        e.kind.push(Some(kind_of(typ)));
+        e.g.push_opt(opt_id(ctx.0));
+        e.p.push_opt(opt_id(ctx.1).map(|p| p as i32));
+        e.m.push_opt(opt_id(ctx.2));
+        e.gen.push(self.syncs as i32);
+        e.stack.push_opt(stack);
+        e.resource.push(d.resource);
+        e.resource_id.push_opt(d.resource_id);
+        e.from.push(d.from);
+        e.to.push(d.to);
+        e.reason.push(d.reason);
+        e.tstack.push_opt(d.tstack);
+        e.name.push(d.name);
+        e.task.push_opt(d.task);
+        e.value.push_opt(d.value);
+        self.last_ts = time;
+        self.first_ts.get_or_insert(time);
+        self.n += 1;
+        self.n - 1
+    }
+
+    /// Go's Event.Stack(): the first stack argument, 0 meaning none.
+    fn event_stack(&mut self, e: &Event, gen: &mut Generation<'_>) -> Result<Option<i32>, TraceError> {
+        if e.typ == ev::CPU_SAMPLE {
+            return self.stacks.resolve(e.args[0], gen).map(Some);
+        }
+        let spec = &SPECS[e.typ as usize];
+        let Some(&pos) = spec.stack_ids.first() else { return Ok(None) };
+        let id = e.args[pos - 1];
+        if id == 0 {
+            return Ok(None);
+        }
+        self.stacks.resolve(id, gen).map(Some)
+    }
+
+    fn string(&self, gen: &Generation<'_>, id: u64) -> Result<u32, TraceError> {
+        crate::order::lookup_string(gen, id)
+            .ok_or_else(|| TraceError::msg(format!("found invalid string ID {id}")).with_gen(Some(gen.gen)))
+    }
+
+    fn transition(&mut self, e: &Event, gen: &mut Generation<'_>, stack: Option<i32>) -> Result<Transition, TraceError> {
+        use gostate::*;
+        let a = e.args;
+        let go = |id: i64, from: u8, to: u8| Transition { resource: RES_GOROUTINE, id, from, to, reason: EMPTY, stack: None };
+        let pr = |id: i64, from: u8, to: u8| Transition {
+            resource: RES_PROC,
+            id,
+            from: proc_state_code(from),
+            to: proc_state_code(to),
+            reason: EMPTY,
+            stack: None,
+        };
+        let g = e.ctx.g;
+        Ok(match e.typ {
+            ev::PROC_START => pr(a[0] as i64, procstate::IDLE, procstate::RUNNING),
+            ev::PROC_STOP => pr(e.ctx.p, procstate::RUNNING, procstate::IDLE),
+            ev::PROC_STEAL => {
+                let before = if a[3] == pstatus::SYSCALL_ABANDONED { procstate::IDLE } else { procstate::RUNNING };
+                pr(a[0] as i64, before, procstate::IDLE)
+            }
+            ev::PROC_STATUS => pr(a[0] as i64, a[2] as u8, proc_status_to_state(a[1])),
+            ev::GO_CREATE | ev::GO_CREATE_BLOCKED => {
+                let to = if e.typ == ev::GO_CREATE_BLOCKED { WAITING } else { RUNNABLE };
+                // Go builds this stack even for ID 0: an empty stack, not NoStack.
+                let s = self.stacks.resolve(a[1], gen)?;
+                Transition { stack: Some(s), ..go(a[0] as i64, NOT_EXIST, to) }
+            }
+            ev::GO_CREATE_SYSCALL => go(a[0] as i64, NOT_EXIST, SYSCALL),
+            ev::GO_START => go(a[0] as i64, RUNNABLE, RUNNING),
+            ev::GO_DESTROY => go(g, RUNNING, NOT_EXIST),
+            ev::GO_DESTROY_SYSCALL => go(g, SYSCALL, NOT_EXIST),
+            ev::GO_STOP | ev::GO_BLOCK => {
+                let to = if e.typ == ev::GO_STOP { RUNNABLE } else { WAITING };
+                Transition { reason: self.string(gen, a[0])?, stack, ..go(g, RUNNING, to) }
+            }
+            ev::GO_UNBLOCK | ev::GO_SWITCH | ev::GO_SWITCH_DESTROY => go(a[0] as i64, WAITING, RUNNABLE),
+            ev::GO_SYSCALL_BEGIN => Transition { stack, ..go(g, RUNNING, SYSCALL) },
+            ev::GO_SYSCALL_END => go(g, SYSCALL, RUNNING),
+            ev::GO_SYSCALL_END_BLOCKED => go(g, SYSCALL, RUNNABLE),
+            ev::GO_STATUS | ev::GO_STATUS_STACK => {
+                let from = (a[2] >> 32) as u8;
+                let to = go_status_to_state(a[2] & 0xffff_ffff);
+                Transition { stack, ..go(a[0] as i64, from, to) }
+            }
+            t => return Err(TraceError::msg(format!("internal error: event type {t} is not a transition"))),
+        })
+    }
+
+    /// Finishes every table.
+    pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, RecordBatch)> {
+        let e = self.ev;
+        let events = batch(vec![
+            ("ts", e.ts.finish()),
+            ("kind", e.kind.finish(&KINDS)),
+            ("g", e.g.finish()),
+            ("p", e.p.finish()),
+            ("m", e.m.finish()),
+            ("gen", e.gen.finish()),
+            ("stack_id", e.stack.finish()),
+            ("resource", e.resource.finish(&RESOURCES)),
+            ("resource_id", e.resource_id.finish()),
+            ("from_state", e.from.finish(&STATES)),
+            ("to_state", e.to.finish(&STATES)),
+            ("reason", e.reason.finish(strings)),
+            ("transition_stack_id", e.tstack.finish()),
+            ("name", e.name.finish(strings)),
+            ("task_id", e.task.finish()),
+            ("value", e.value.finish()),
+        ]);
+        let mut out = vec![("events", events)];
+        out.extend(self.derived.finish(strings, end_ns));
+        out.extend(self.stacks.finish(strings));
+        // Keep the documented order: stacks and frames come before syncs.
+        let order = [
+            "events",
+            "spans",
+            "goroutines",
+            "procs",
+            "tasks",
+            "regions",
+            "logs",
+            "metrics",
+            "gc",
+            "cpu_samples",
+            "stacks",
+            "frames",
+            "syncs",
+            "experimental",
+            "experimental_batches",
+        ];
+        out.sort_by_key(|(n, _)| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
+        out
+    }
+}
+
+/// A record batch from named columns (all nullable, as frames.py declares).
+pub fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
+    let arrays: Vec<ArrayRef> = cols.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns of equal length")
+}
+
+impl Sink for Builder {
+    fn full(&self) -> bool {
+        self.n >= self.limit
+    }
+
+    fn sync(&mut self, time: i64, n: u64, gen: Option<&mut Generation<'_>>, strings: &mut Interner) {
+        if self.full() {
+            return;
+        }
+        self.syncs = n;
+        let idx = self.push_row(ev::SYNC_EVENT, time, (NO_ID, NO_ID, NO_ID), None, Detail {
+            value: Some(n as i64),
+            ..Detail::default()
+        });
+        self.last_sync_event = idx;
+        let mut batches = Vec::new();
+        let (wire_gen, clock) = match gen {
+            Some(g) => {
+                self.first_freq.get_or_insert(g.freq.0);
+                for &(exp, m, data) in &g.exp_batches {
+                    batches.push((strings.intern_str(&experiment_name(exp)), m as i64, data.to_vec()));
+                }
+                (Some(g.gen as i64), g.clock)
+            }
+            None => (None, None),
+        };
+        self.derived.sync(idx, time, n, wire_gen, clock, batches);
+    }
+
+    fn event(&mut self, e: &Event, gen: &mut Generation<'_>, strings: &mut Interner) -> Result<(), TraceError> {
+        if self.full() {
+            return Ok(());
+        }
+        let stack = self.event_stack(e, gen)?;
+        let ctx = (e.ctx.g, e.ctx.p, e.ctx.m);
+        let a = e.args;
+        let k = kind_of(e.typ);
+        let mut d = Detail::default();
+        let idx = self.n;
+        match k {
+            kind::STACK_SAMPLE => {
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.cpu_sample(idx, e.time, ctx, stack);
+            }
+            kind::METRIC => {
+                d.name = Some(match e.typ {
+                    ev::PROCS_CHANGE => self.names.gomaxprocs,
+                    ev::HEAP_ALLOC => self.names.heap_objects,
+                    _ => self.names.heap_goal,
+                });
+                d.value = Some(a[0] as i64);
+                let (name, value) = (d.name, a[0] as i64);
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.metric(idx, e.time, name.unwrap_or(EMPTY), value);
+            }
+            kind::LABEL => {
+                let label = self.string(gen, a[0])?;
+                d.name = Some(label);
+                d.resource = Some(RES_GOROUTINE);
+                d.resource_id = opt_id(e.ctx.g);
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.label(e.ctx.g, label);
+            }
+            kind::RANGE_BEGIN | kind::RANGE_ACTIVE | kind::RANGE_END => {
+                let (name, res, rid) = match e.typ {
+                    ev::STW_BEGIN | ev::STW_END => {
+                        let kind_str = self.string(gen, a[0])?;
+                        let mut s = b"stop-the-world (".to_vec();
+                        s.extend_from_slice(strings.get(kind_str));
+                        s.push(b')');
+                        (strings.intern(&s), RES_GOROUTINE, e.ctx.g)
+                    }
+                    ev::GC_BEGIN | ev::GC_ACTIVE | ev::GC_END => (self.names.gc_mark, RES_NONE, 0),
+                    ev::GC_SWEEP_ACTIVE => (self.names.sweep, RES_PROC, a[0] as i64),
+                    ev::GC_SWEEP_BEGIN | ev::GC_SWEEP_END => (self.names.sweep, RES_PROC, e.ctx.p),
+                    ev::GC_MARK_ASSIST_ACTIVE => (self.names.assist, RES_GOROUTINE, a[0] as i64),
+                    _ => (self.names.assist, RES_GOROUTINE, e.ctx.g),
+                };
+                d.name = Some(name);
+                d.resource = Some(res);
+                d.resource_id = if res == RES_NONE { None } else { opt_id(rid) };
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                let attrs = (e.typ == ev::GC_SWEEP_END).then_some((a[0] as i64, a[1] as i64));
+                self.derived.range(idx, k, e.time, name, res, rid, ctx, attrs);
+            }
+            kind::TASK_BEGIN | kind::TASK_END => {
+                let (parent, name) = if k == kind::TASK_BEGIN {
+                    (a[1], self.string(gen, a[2])?)
+                } else {
+                    (a[2], a[3] as u32)
+                };
+                d.task = Some(a[0] as i64);
+                d.name = Some(name);
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.task(idx, k == kind::TASK_BEGIN, e.time, a[0] as i64, opt_task(parent), name, e.ctx.g);
+            }
+            kind::REGION_BEGIN | kind::REGION_END => {
+                let name = self.string(gen, a[1])?;
+                d.task = opt_task(a[0]);
+                d.name = Some(name);
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.region(idx, k == kind::REGION_BEGIN, e.time, e.ctx.g, a[0] as i64, name, stack);
+            }
+            kind::LOG => {
+                let cat = self.string(gen, a[1])?;
+                let msg = self.string(gen, a[2])?;
+                d.task = opt_task(a[0]);
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.log(idx, e.time, e.ctx.g, a[0] as i64, cat, msg, stack);
+            }
+            kind::EXPERIMENTAL => {
+                let spec = &SPECS[e.typ as usize];
+                d.name = Some(strings.intern_str(spec.name));
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                let exp = strings.intern_str(&experiment_name(spec.experiment));
+                for (i, arg) in spec.args[1..].iter().enumerate() {
+                    let an = strings.intern_str(arg);
+                    self.derived.experimental(idx, exp, an, a[i]);
+                }
+            }
+            _ => {
+                let t = self.transition(e, gen, stack)?;
+                d.resource = Some(t.resource);
+                d.resource_id = opt_id(t.id);
+                d.from = Some(t.from);
+                d.to = Some(t.to);
+                d.reason = Some(t.reason);
+                d.tstack = t.stack;
+                self.push_row(e.typ, e.time, ctx, stack, d);
+                self.derived.transition(idx, e.time, ctx, stack, &t, &self.stacks, strings);
+            }
+        }
+        Ok(())
+    }
+}

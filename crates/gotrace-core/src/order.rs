@@ -1,0 +1,1272 @@
+//! The ordering stage: merges the per-M batches of each generation into one
+//! stream, the way Go's `internal/trace.Reader` does. Sequence numbers and
+//! per-resource state decide what may come next; time only breaks ties. The
+//! merge (a min-heap of batch cursors, sorted when its top cannot advance) is
+//! reproduced operation for operation because equal times make its order
+//! observable.
+
+use crate::intern::Interner;
+use crate::spec::{ev, gostatus, pstatus, SPECS};
+use crate::wire::{uvarint, GenReader, Generation, NextGen};
+use crate::TraceError;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+pub const NO_ID: i64 = -1;
+/// `trace.NoTask`.
+pub const NO_TASK: u64 = u64::MAX;
+
+/// API goroutine states (`trace.GoState`).
+pub mod gostate {
+    pub const UNDETERMINED: u8 = 0;
+    pub const NOT_EXIST: u8 = 1;
+    pub const RUNNABLE: u8 = 2;
+    pub const RUNNING: u8 = 3;
+    pub const WAITING: u8 = 4;
+    pub const SYSCALL: u8 = 5;
+}
+
+/// API proc states (`trace.ProcState`).
+pub mod procstate {
+    pub const UNDETERMINED: u8 = 0;
+    pub const NOT_EXIST: u8 = 1;
+    pub const RUNNING: u8 = 2;
+    pub const IDLE: u8 = 3;
+}
+
+/// Wire goroutine status -> API state (Bad maps to Undetermined, as in Go).
+pub fn go_status_to_state(s: u64) -> u8 {
+    match s {
+        gostatus::RUNNABLE => gostate::RUNNABLE,
+        gostatus::RUNNING => gostate::RUNNING,
+        gostatus::SYSCALL => gostate::SYSCALL,
+        gostatus::WAITING => gostate::WAITING,
+        _ => gostate::UNDETERMINED,
+    }
+}
+
+/// Wire proc status -> API state.
+pub fn proc_status_to_state(s: u64) -> u8 {
+    match s {
+        pstatus::RUNNING | pstatus::SYSCALL => procstate::RUNNING,
+        pstatus::IDLE | pstatus::SYSCALL_ABANDONED => procstate::IDLE,
+        _ => procstate::UNDETERMINED,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchedCtx {
+    pub g: i64,
+    pub p: i64,
+    pub m: i64,
+}
+
+const NO_CTX: SchedCtx = SchedCtx { g: NO_ID, p: NO_ID, m: NO_ID };
+
+/// One event as the ordering stage hands it on. `args` follow the wire spec
+/// (without `dt`), with the values Go smuggles in: the old state of status
+/// events, the parent and name of a task end, the kind of an STW end.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    pub typ: u8,
+    pub time: i64,
+    pub args: [u64; 4],
+    pub ctx: SchedCtx,
+}
+
+/// Receives the ordered stream.
+pub trait Sink {
+    /// A Sync event; `gen` is None for the final one and for one that stands
+    /// before a read error.
+    fn sync(&mut self, time: i64, n: u64, gen: Option<&mut Generation<'_>>, strings: &mut Interner);
+    /// Any other event, with the generation whose tables it refers to.
+    fn event(&mut self, e: &Event, gen: &mut Generation<'_>, strings: &mut Interner) -> Result<(), TraceError>;
+    /// True once the sink wants no more events.
+    fn full(&self) -> bool;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Seq {
+    gen: u64,
+    seq: u64,
+}
+
+impl Seq {
+    fn succeeds(self, b: Seq) -> bool {
+        self.gen == b.gen && self.seq == b.seq.wrapping_add(1)
+    }
+}
+
+/// A range in flight: (Begin event type, wire string ID of its kind).
+type RangeType = (u8, u64);
+
+#[derive(Default)]
+struct Ranges(Vec<RangeType>);
+
+impl Ranges {
+    fn begin(&mut self, t: RangeType) -> Result<(), String> {
+        if self.0.contains(&t) {
+            return Err(format!(
+                "discovered event already in-flight for when starting event {}",
+                SPECS[t.0 as usize].name
+            ));
+        }
+        self.0.push(t);
+        Ok(())
+    }
+    fn active(&mut self, t: RangeType, initial_gen: bool) -> Result<(), String> {
+        if initial_gen {
+            if self.0.contains(&t) {
+                return Err(format!("found named active range already in first gen: {}", SPECS[t.0 as usize].name));
+            }
+            self.0.push(t);
+        } else if !self.0.contains(&t) {
+            return Err(format!("resource is missing active range: {}", SPECS[t.0 as usize].name));
+        }
+        Ok(())
+    }
+    fn end(&mut self, typ: u8) -> Result<u64, String> {
+        let st = SPECS[typ as usize].start_ev;
+        let Some(idx) = self.0.iter().position(|r| r.0 == st) else {
+            return Err(format!("tried to end event {}, but not in-flight", SPECS[st as usize].name));
+        };
+        let desc = self.0[idx].1;
+        self.0.swap_remove(idx);
+        Ok(desc)
+    }
+}
+
+fn range_type(typ: u8, desc: u64) -> RangeType {
+    let st = SPECS[typ as usize].start_ev;
+    (if st != 0 { st } else { typ }, desc)
+}
+
+struct GState {
+    status: u64,
+    seq: Seq,
+    /// Open regions: (task, global name ID).
+    regions: Vec<(u64, u32)>,
+    ranges: Ranges,
+}
+
+struct PState {
+    status: u64,
+    seq: Seq,
+    ranges: Ranges,
+}
+
+#[derive(Clone, Copy)]
+struct MState {
+    g: i64,
+    p: i64,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum GcState {
+    Undetermined,
+    NotRunning,
+    Running,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    MustNot,
+    May,
+    Must,
+}
+
+const USER_GO: [Need; 3] = [Need::Must, Need::Must, Need::Must];
+
+fn validate_ctx(ctx: SchedCtx, [m, p, g]: [Need; 3]) -> Result<(), String> {
+    let check = |need: Need, have: bool, what: &str| match (need, have) {
+        (Need::Must, false) => Err(format!("expected {what} but didn't have one")),
+        (Need::MustNot, true) => Err(format!("expected no {} but had one", &what[2..])),
+        _ => Ok(()),
+    };
+    check(m, ctx.m != NO_ID, "a thread")?;
+    check(p, ctx.p != NO_ID, "a proc")?;
+    check(g, ctx.g != NO_ID, "a goroutine")?;
+    Ok(())
+}
+
+/// Go's `ordering`.
+pub struct Ordering {
+    g: FxHashMap<i64, GState>,
+    p: FxHashMap<i64, PState>,
+    m: FxHashMap<i64, MState>,
+    tasks: FxHashMap<u64, (u32, u64)>,
+    gc_seq: u64,
+    gc_state: GcState,
+    initial_gen: u64,
+    pub queue: VecDeque<Event>,
+}
+
+/// Result of one handler: Ok(Some(new ctx)) advanced, Ok(None) must wait.
+type Adv = Result<Option<SchedCtx>, String>;
+
+impl Ordering {
+    fn new() -> Self {
+        Ordering {
+            g: FxHashMap::default(),
+            p: FxHashMap::default(),
+            m: FxHashMap::default(),
+            tasks: FxHashMap::default(),
+            gc_seq: 0,
+            gc_state: GcState::Undetermined,
+            initial_gen: 0,
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, typ: u8, time: i64, args: [u64; 4], ctx: SchedCtx) {
+        self.queue.push_back(Event { typ, time, args, ctx });
+    }
+
+    /// Tries to advance `e` (read from thread `m`): true if it was queued.
+    fn advance(
+        &mut self,
+        e: &mut Event,
+        gen: &Generation<'_>,
+        m: i64,
+        strings: &Interner,
+    ) -> Result<bool, String> {
+        let _ = strings;
+        if self.initial_gen == 0 {
+            self.initial_gen = gen.gen;
+        }
+        let mut cur = SchedCtx { g: NO_ID, p: NO_ID, m };
+        if m != NO_ID {
+            let ms = self.m.entry(m).or_insert(MState { g: NO_ID, p: NO_ID });
+            cur.p = ms.p;
+            cur.g = ms.g;
+        }
+        let g = gen.gen;
+        let r = match e.typ {
+            ev::PROCS_CHANGE | ev::GO_LABEL | ev::USER_LOG => self.annotation(e, cur),
+            ev::PROC_START => self.proc_start(e, cur, g),
+            ev::PROC_STOP => self.proc_stop(e, cur),
+            ev::PROC_STEAL => self.proc_steal(e, cur, g),
+            ev::PROC_STATUS => self.proc_status(e, cur, g),
+            ev::GO_CREATE | ev::GO_CREATE_BLOCKED => self.go_create(e, cur, g),
+            ev::GO_CREATE_SYSCALL => self.go_create_syscall(e, cur, g),
+            ev::GO_START => self.go_start(e, cur, g),
+            ev::GO_DESTROY | ev::GO_STOP | ev::GO_BLOCK => self.go_stop_exec(e, cur),
+            ev::GO_DESTROY_SYSCALL => self.go_destroy_syscall(e, cur),
+            ev::GO_UNBLOCK => self.go_unblock(e, cur, g),
+            ev::GO_SYSCALL_BEGIN => self.go_syscall_begin(e, cur, g),
+            ev::GO_SYSCALL_END => self.go_syscall_end(e, cur),
+            ev::GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked(e, cur),
+            ev::GO_STATUS | ev::GO_STATUS_STACK => self.go_status(e, cur, g),
+            ev::STW_BEGIN | ev::GC_MARK_ASSIST_BEGIN => self.go_range_begin(e, cur),
+            ev::STW_END | ev::GC_MARK_ASSIST_END => self.go_range_end(e, cur),
+            ev::GC_MARK_ASSIST_ACTIVE => self.go_range_active(e, cur, g),
+            ev::GC_ACTIVE => self.gc_active(e, cur, g),
+            ev::GC_BEGIN => self.gc_begin(e, cur),
+            ev::GC_END => self.gc_end(e, cur),
+            ev::GC_SWEEP_ACTIVE => self.sweep_active(e, cur, g),
+            ev::GC_SWEEP_BEGIN => self.sweep_begin(e, cur),
+            ev::GC_SWEEP_END => self.sweep_end(e, cur),
+            ev::HEAP_ALLOC | ev::HEAP_GOAL => self.heap_metric(e, cur),
+            ev::USER_TASK_BEGIN => self.task_begin(e, cur, gen),
+            ev::USER_TASK_END => self.task_end(e, cur),
+            ev::USER_REGION_BEGIN | ev::USER_REGION_END => self.region(e, cur, gen),
+            ev::GO_SWITCH | ev::GO_SWITCH_DESTROY => self.go_switch(e, cur, g),
+            ev::SPAN..=ev::GOROUTINE_STACK_FREE => self.alloc_free(e, cur),
+            t => Err(format!("bad event type found while ordering: {t}")),
+        };
+        match r? {
+            Some(new) => {
+                if m != NO_ID {
+                    if let Some(ms) = self.m.get_mut(&m) {
+                        ms.p = new.p;
+                        ms.g = new.g;
+                    }
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn annotation(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn heap_metric(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn alloc_free(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::May, Need::May])?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn proc_status(&mut self, e: &mut Event, mut cur: SchedCtx, gen: u64) -> Adv {
+        let pid = e.args[0] as i64;
+        let status = e.args[1];
+        if status >= 5 {
+            return Err(format!("invalid status for proc {pid}: {status}"));
+        }
+        let mut old = proc_status_to_state(status);
+        if let Some(s) = self.p.get_mut(&pid) {
+            if status == pstatus::SYSCALL_ABANDONED && s.status == pstatus::SYSCALL {
+                old = procstate::RUNNING;
+                e.args[1] = pstatus::SYSCALL;
+            } else if status == pstatus::SYSCALL_ABANDONED && s.status == pstatus::SYSCALL_ABANDONED {
+                old = procstate::IDLE;
+                e.args[1] = pstatus::SYSCALL_ABANDONED;
+            } else if s.status != status {
+                return Err(format!("inconsistent status for proc {pid}: old {} vs. new {status}", s.status));
+            }
+            s.seq = Seq { gen, seq: 0 };
+        } else {
+            self.p.insert(pid, PState { status, seq: Seq { gen, seq: 0 }, ranges: Ranges::default() });
+            old = if gen == self.initial_gen { procstate::UNDETERMINED } else { procstate::NOT_EXIST };
+        }
+        e.args[2] = u64::from(old);
+        let mut new = cur;
+        if status == pstatus::RUNNING || status == pstatus::SYSCALL {
+            new.p = pid;
+        }
+        if status == pstatus::SYSCALL_ABANDONED && old == procstate::RUNNING {
+            let mut found = false;
+            for (&mid, ms) in &self.m {
+                if ms.p == pid {
+                    cur = SchedCtx { m: mid, p: pid, g: ms.g };
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(format!("failed to find sched context for proc {pid} that's about to be stolen"));
+            }
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(new))
+    }
+
+    fn proc_start(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        let pid = e.args[0] as i64;
+        let seq = Seq { gen, seq: e.args[1] };
+        let Some(st) = self.p.get_mut(&pid) else { return Ok(None) };
+        if st.status != pstatus::IDLE || !seq.succeeds(st.seq) || cur.p != NO_ID {
+            return Ok(None);
+        }
+        validate_ctx(cur, [Need::Must, Need::MustNot, Need::May])?;
+        st.status = pstatus::RUNNING;
+        st.seq = seq;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(SchedCtx { p: pid, ..cur }))
+    }
+
+    fn proc_stop(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        let Some(st) = self.p.get_mut(&cur.p) else {
+            return Err(format!("event ProcStop for proc ({}) that doesn't exist", cur.p));
+        };
+        if st.status != pstatus::RUNNING && st.status != pstatus::SYSCALL {
+            return Err("ProcStop event for proc that's not Running or Syscall".into());
+        }
+        validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
+        st.status = pstatus::IDLE;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(SchedCtx { p: NO_ID, ..cur }))
+    }
+
+    fn proc_steal(&mut self, e: &mut Event, cur: SchedCtx, gen: u64) -> Adv {
+        let pid = e.args[0] as i64;
+        let seq = Seq { gen, seq: e.args[1] };
+        let Some(st) = self.p.get_mut(&pid) else { return Ok(None) };
+        if (st.status != pstatus::SYSCALL && st.status != pstatus::SYSCALL_ABANDONED) || !seq.succeeds(st.seq) {
+            return Ok(None);
+        }
+        validate_ctx(cur, [Need::Must, Need::May, Need::May])?;
+        let old = st.status;
+        e.args[3] = old;
+        st.status = pstatus::IDLE;
+        st.seq = seq;
+        if old == pstatus::SYSCALL_ABANDONED {
+            self.push(e.typ, e.time, e.args, cur);
+            return Ok(Some(cur));
+        }
+        let mid = e.args[2] as i64;
+        if mid == cur.m {
+            if cur.p != pid {
+                return Err(format!(
+                    "tried to self-steal proc {pid} (thread {mid}), but got proc {} instead",
+                    cur.p
+                ));
+            }
+            self.push(e.typ, e.time, e.args, cur);
+            return Ok(Some(SchedCtx { p: NO_ID, ..cur }));
+        }
+        let Some(ms) = self.m.get_mut(&mid) else {
+            return Err(format!("stole proc from non-existent thread {mid}"));
+        };
+        if ms.p != pid {
+            return Err(format!("tried to steal proc {pid} from thread {mid}, but got proc {} instead", ms.p));
+        }
+        ms.p = NO_ID;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_status(&mut self, e: &mut Event, mut cur: SchedCtx, gen: u64) -> Adv {
+        let gid = e.args[0] as i64;
+        let mid = e.args[1] as i64;
+        let status = e.args[2];
+        if status >= 5 {
+            return Err(format!("invalid status for goroutine {gid}: {status}"));
+        }
+        let mut old = go_status_to_state(status);
+        if let Some(s) = self.g.get_mut(&gid) {
+            if s.status != status {
+                return Err(format!("inconsistent status for goroutine {gid}: old {} vs. new {status}", s.status));
+            }
+            s.seq = Seq { gen, seq: 0 };
+        } else if gen == self.initial_gen {
+            self.g.insert(
+                gid,
+                GState { status, seq: Seq { gen, seq: 0 }, regions: Vec::new(), ranges: Ranges::default() },
+            );
+            old = gostate::UNDETERMINED;
+        } else {
+            return Err(format!(
+                "found goroutine status for new goroutine after the first generation: id={gid} status={status}"
+            ));
+        }
+        e.args[2] = (u64::from(old) << 32) | status;
+        let mut new = cur;
+        match status {
+            gostatus::RUNNING => new.g = gid,
+            gostatus::SYSCALL => {
+                if mid == NO_ID {
+                    return Err(format!("found goroutine {gid} in syscall without a thread"));
+                }
+                if mid == cur.m {
+                    if gen != self.initial_gen && cur.g != gid {
+                        return Err(format!(
+                            "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
+                            cur.g
+                        ));
+                    }
+                    new.g = gid;
+                } else {
+                    match self.m.get(&mid) {
+                        Some(ms) => {
+                            if ms.g != gid {
+                                return Err(format!(
+                                    "inconsistent thread for syscalling goroutine {gid}: thread has goroutine {}",
+                                    ms.g
+                                ));
+                            }
+                            cur.g = ms.g;
+                        }
+                        None => {
+                            self.m.insert(mid, MState { g: gid, p: NO_ID });
+                        }
+                    }
+                    cur.m = mid;
+                }
+            }
+            _ => {}
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(new))
+    }
+
+    fn go_create(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
+        if let Some(s) = self.g.get(&cur.g) {
+            if s.status != gostatus::RUNNING {
+                return Err(format!("{} event for goroutine that's not Running", SPECS[e.typ as usize].name));
+            }
+        }
+        let newg = e.args[0] as i64;
+        if self.g.contains_key(&newg) {
+            return Err(format!("tried to create goroutine ({newg}) that already exists"));
+        }
+        let status = if e.typ == ev::GO_CREATE_BLOCKED { gostatus::WAITING } else { gostatus::RUNNABLE };
+        self.g.insert(newg, GState { status, seq: Seq { gen, seq: 0 }, regions: Vec::new(), ranges: Ranges::default() });
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_create_syscall(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::May, Need::MustNot])?;
+        let newg = e.args[0] as i64;
+        if self.g.contains_key(&newg) {
+            return Err(format!("tried to create goroutine ({newg}) in syscall that already exists"));
+        }
+        self.g.insert(
+            newg,
+            GState { status: gostatus::SYSCALL, seq: Seq { gen, seq: 0 }, regions: Vec::new(), ranges: Ranges::default() },
+        );
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(SchedCtx { g: newg, ..cur }))
+    }
+
+    fn cur_g(&mut self, e: &Event, cur: SchedCtx) -> Result<&mut GState, String> {
+        self.g
+            .get_mut(&cur.g)
+            .ok_or_else(|| format!("event {} for goroutine ({}) that doesn't exist", SPECS[e.typ as usize].name, cur.g))
+    }
+
+    fn go_stop_exec(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let st = self.cur_g(e, cur)?;
+        if st.status != gostatus::RUNNING {
+            return Err(format!("{} event for goroutine that's not Running", SPECS[e.typ as usize].name));
+        }
+        match e.typ {
+            ev::GO_DESTROY => {
+                self.g.remove(&cur.g);
+            }
+            ev::GO_STOP => st.status = gostatus::RUNNABLE,
+            _ => st.status = gostatus::WAITING,
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(SchedCtx { g: NO_ID, ..cur }))
+    }
+
+    fn go_start(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        let gid = e.args[0] as i64;
+        let seq = Seq { gen, seq: e.args[1] };
+        let Some(st) = self.g.get_mut(&gid) else { return Ok(None) };
+        if st.status != gostatus::RUNNABLE || !seq.succeeds(st.seq) {
+            return Ok(None);
+        }
+        validate_ctx(cur, [Need::Must, Need::Must, Need::MustNot])?;
+        st.status = gostatus::RUNNING;
+        st.seq = seq;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(SchedCtx { g: gid, ..cur }))
+    }
+
+    fn go_unblock(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        let gid = e.args[0] as i64;
+        let seq = Seq { gen, seq: e.args[1] };
+        let Some(st) = self.g.get_mut(&gid) else { return Ok(None) };
+        if st.status != gostatus::WAITING || !seq.succeeds(st.seq) {
+            return Ok(None);
+        }
+        st.status = gostatus::RUNNABLE;
+        st.seq = seq;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_switch(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let st = self.cur_g(e, cur)?;
+        if st.status != gostatus::RUNNING {
+            return Err(format!("{} event for goroutine that's not Running", SPECS[e.typ as usize].name));
+        }
+        let next = e.args[0] as i64;
+        let seq = Seq { gen, seq: e.args[1] };
+        match self.g.get(&next) {
+            Some(n) if n.status == gostatus::WAITING && seq.succeeds(n.seq) => {}
+            _ => return Ok(None),
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        if e.typ == ev::GO_SWITCH {
+            if let Some(s) = self.g.get_mut(&cur.g) {
+                s.status = gostatus::WAITING;
+            }
+            // A made-up GoBlock with no reason and no stack.
+            self.push(ev::GO_BLOCK, e.time, [0; 4], cur);
+        } else {
+            self.g.remove(&cur.g);
+            self.push(ev::GO_DESTROY, e.time, [0; 4], cur);
+        }
+        if let Some(n) = self.g.get_mut(&next) {
+            n.status = gostatus::RUNNING;
+            n.seq = seq;
+        }
+        self.push(ev::GO_START, e.time, [next as u64, e.args[1], 0, 0], SchedCtx { g: NO_ID, ..cur });
+        Ok(Some(SchedCtx { g: next, ..cur }))
+    }
+
+    fn go_syscall_begin(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let st = self.cur_g(e, cur)?;
+        if st.status != gostatus::RUNNING {
+            return Err("GoSyscallBegin event for goroutine that's not Running".into());
+        }
+        st.status = gostatus::SYSCALL;
+        let Some(ps) = self.p.get_mut(&cur.p) else {
+            return Err(format!("uninitialized proc {} found during GoSyscallBegin", cur.p));
+        };
+        ps.status = pstatus::SYSCALL;
+        let pseq = Seq { gen, seq: e.args[0] };
+        if !pseq.succeeds(ps.seq) {
+            return Err(format!(
+                "failed to advance GoSyscallBegin: can't make sequence: {} (gen={}) -> {} (gen={})",
+                ps.seq.seq, ps.seq.gen, pseq.seq, pseq.gen
+            ));
+        }
+        ps.seq = pseq;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_syscall_end(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let st = self.cur_g(e, cur)?;
+        if st.status != gostatus::SYSCALL {
+            return Err("GoSyscallEnd event for goroutine that's not Running".into());
+        }
+        st.status = gostatus::RUNNING;
+        let Some(ps) = self.p.get_mut(&cur.p) else {
+            return Err(format!("uninitialized proc {} found during GoSyscallEnd", cur.p));
+        };
+        if ps.status != pstatus::SYSCALL {
+            return Err(format!("expected proc {} in state Syscall, but got {} instead", cur.p, ps.status));
+        }
+        ps.status = pstatus::RUNNING;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_syscall_end_blocked(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        if cur.p != NO_ID {
+            let Some(ps) = self.p.get(&cur.p) else {
+                return Err(format!("uninitialized proc {} found during GoSyscallEndBlocked", cur.p));
+            };
+            if ps.status == pstatus::SYSCALL {
+                return Ok(None);
+            }
+        }
+        validate_ctx(cur, [Need::Must, Need::May, Need::Must])?;
+        let st = self.cur_g(e, cur)?;
+        if st.status != gostatus::SYSCALL {
+            return Err("GoSyscallEndBlocked event for goroutine that's not Running".into());
+        }
+        st.status = gostatus::RUNNABLE;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(SchedCtx { g: NO_ID, ..cur }))
+    }
+
+    fn go_destroy_syscall(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::May, Need::Must])?;
+        let st = self.cur_g(e, cur)?;
+        if st.status != gostatus::SYSCALL {
+            return Err("GoDestroySyscall event for goroutine that's not Syscall".into());
+        }
+        self.g.remove(&cur.g);
+        let mut new = SchedCtx { g: NO_ID, ..cur };
+        if cur.p != NO_ID {
+            let Some(ps) = self.p.get_mut(&cur.p) else {
+                return Err(format!("found invalid proc {} during GoDestroySyscall", cur.p));
+            };
+            if ps.status != pstatus::SYSCALL {
+                return Err(format!("proc {} in unexpected state {} during GoDestroySyscall", cur.p, ps.status));
+            }
+            ps.status = pstatus::SYSCALL_ABANDONED;
+            new.p = NO_ID;
+            // A made-up self-steal of the P, with old status Syscall.
+            self.push(ev::PROC_STEAL, e.time, [cur.p as u64, 0, 0, pstatus::SYSCALL], cur);
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(new))
+    }
+
+    fn go_range_begin(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let desc = if e.typ == ev::STW_BEGIN { e.args[0] } else { 0 };
+        let Some(st) = self.g.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered event of type {} without known state for current goroutine {}",
+                e.typ, cur.g
+            ));
+        };
+        st.ranges.begin(range_type(e.typ, desc))?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_range_active(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        let gid = e.args[0] as i64;
+        let initial = gen == self.initial_gen;
+        let Some(st) = self.g.get_mut(&gid) else {
+            return Err(format!("uninitialized goroutine {gid} found during {}", SPECS[e.typ as usize].name));
+        };
+        st.ranges.active(range_type(e.typ, 0), initial)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn go_range_end(&mut self, e: &mut Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let Some(st) = self.g.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered event of type {} without known state for current goroutine {}",
+                e.typ, cur.g
+            ));
+        };
+        let desc = st.ranges.end(e.typ)?;
+        if e.typ == ev::STW_END {
+            e.args[0] = desc;
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn gc_active(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        let seq = e.args[0];
+        if gen == self.initial_gen {
+            if self.gc_state != GcState::Undetermined {
+                return Err("GCActive in the first generation isn't first GC event".into());
+            }
+            self.gc_seq = seq;
+            self.gc_state = GcState::Running;
+            self.push(e.typ, e.time, e.args, cur);
+            return Ok(Some(cur));
+        }
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok(None);
+        }
+        if self.gc_state != GcState::Running {
+            return Err("encountered GCActive while GC was not in progress".into());
+        }
+        self.gc_seq = seq;
+        validate_ctx(cur, USER_GO)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn gc_begin(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        let seq = e.args[0];
+        if self.gc_state == GcState::Undetermined {
+            self.gc_seq = seq;
+            self.gc_state = GcState::Running;
+            self.push(e.typ, e.time, e.args, cur);
+            return Ok(Some(cur));
+        }
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok(None);
+        }
+        if self.gc_state == GcState::Running {
+            return Err("encountered GCBegin while GC was already in progress".into());
+        }
+        self.gc_seq = seq;
+        self.gc_state = GcState::Running;
+        validate_ctx(cur, USER_GO)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn gc_end(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        let seq = e.args[0];
+        if seq != self.gc_seq.wrapping_add(1) {
+            return Ok(None);
+        }
+        match self.gc_state {
+            GcState::NotRunning => return Err("encountered GCEnd when GC was not in progress".into()),
+            GcState::Undetermined => {
+                return Err("encountered GCEnd when GC was in an undetermined state".into())
+            }
+            GcState::Running => {}
+        }
+        self.gc_seq = seq;
+        self.gc_state = GcState::NotRunning;
+        validate_ctx(cur, USER_GO)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn sweep_begin(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
+        let Some(ps) = self.p.get_mut(&cur.p) else {
+            return Err(format!("GCSweepBegin for unknown proc {}", cur.p));
+        };
+        ps.ranges.begin(range_type(e.typ, 0))?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn sweep_active(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
+        let pid = e.args[0] as i64;
+        let initial = gen == self.initial_gen;
+        let Some(ps) = self.p.get_mut(&pid) else {
+            return Err(format!("encountered GCSweepActive for unknown proc {pid}"));
+        };
+        ps.ranges.active(range_type(e.typ, 0), initial)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn sweep_end(&mut self, e: &Event, cur: SchedCtx) -> Adv {
+        validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
+        let Some(ps) = self.p.get_mut(&cur.p) else {
+            return Err(format!("GCSweepEnd for unknown proc {}", cur.p));
+        };
+        ps.ranges.end(e.typ)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn task_begin(&mut self, e: &mut Event, cur: SchedCtx, gen: &Generation<'_>) -> Adv {
+        let id = e.args[0];
+        if self.tasks.contains_key(&id) {
+            return Err(format!("task ID conflict: {id}"));
+        }
+        if e.args[1] == 0 {
+            e.args[1] = NO_TASK;
+        }
+        let name = lookup_string(gen, e.args[2]).ok_or_else(|| {
+            format!("invalid string ID {} for UserTaskBegin event", e.args[2])
+        })?;
+        self.tasks.insert(id, (name, e.args[1]));
+        validate_ctx(cur, USER_GO)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn task_end(&mut self, e: &mut Event, cur: SchedCtx) -> Adv {
+        let id = e.args[0];
+        // Smuggle the begin's parent and (global) name ID along.
+        match self.tasks.remove(&id) {
+            Some((name, parent)) => {
+                e.args[2] = parent;
+                e.args[3] = u64::from(name);
+            }
+            None => {
+                e.args[2] = NO_TASK;
+                e.args[3] = u64::from(crate::intern::EMPTY);
+            }
+        }
+        validate_ctx(cur, USER_GO)?;
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+
+    fn region(&mut self, e: &Event, cur: SchedCtx, gen: &Generation<'_>) -> Adv {
+        validate_ctx(cur, USER_GO)?;
+        let tid = e.args[0];
+        let name = lookup_string(gen, e.args[1]).ok_or_else(|| {
+            format!("invalid string ID {} for {} event", e.args[1], SPECS[e.typ as usize].name)
+        })?;
+        let Some(st) = self.g.get_mut(&cur.g) else {
+            return Err(format!(
+                "encountered Ev{} without known state for current goroutine {}",
+                SPECS[e.typ as usize].name, cur.g
+            ));
+        };
+        if e.typ == ev::USER_REGION_BEGIN {
+            st.regions.push((tid, name));
+        } else if let Some(&last) = st.regions.last() {
+            if last != (tid, name) {
+                return Err(format!(
+                    "misuse of region in goroutine {}: region end when the inner-most active region start event is different",
+                    cur.g
+                ));
+            }
+            st.regions.pop();
+        }
+        self.push(e.typ, e.time, e.args, cur);
+        Ok(Some(cur))
+    }
+}
+
+/// Global ID of a wire string ID (ID 0 is "").
+pub fn lookup_string(gen: &Generation<'_>, id: u64) -> Option<u32> {
+    if id == 0 {
+        Some(crate::intern::EMPTY)
+    } else {
+        gen.strings.get(id)
+    }
+}
+
+/// Go's batchCursor: the next event of one M's batches.
+struct Cursor {
+    m: i64,
+    /// Index into `Generation::batches`.
+    slot: usize,
+    last_ts: i64,
+    idx: usize,
+    off: usize,
+    ev: Event,
+}
+
+impl Cursor {
+    fn next_event(&mut self, gen: &Generation<'_>) -> Result<bool, TraceError> {
+        let batches = &gen.batches[self.slot].1;
+        while self.idx < batches.len() && batches[self.idx].data.len() == self.off {
+            self.idx += 1;
+            self.off = 0;
+            self.last_ts = 0;
+        }
+        if self.idx == batches.len() {
+            return Ok(false);
+        }
+        let b = &batches[self.idx];
+        if self.last_ts == 0 {
+            self.last_ts = gen.freq.mul(b.time);
+        }
+        let data = &b.data[self.off..];
+        let at = b.offset + self.off;
+        let err = |m: String| TraceError::at(m, at, Some(gen.gen));
+        let typ = data[0];
+        if typ as usize >= SPECS.len() {
+            return Err(err(format!("found invalid event type: {typ}")));
+        }
+        let spec = &SPECS[typ as usize];
+        if spec.args.is_empty() || !spec.timed {
+            return Err(err(format!("found event without a timestamp: type={typ}")));
+        }
+        let mut n = 1;
+        let Some((dt, k)) = uvarint(&data[n..]) else {
+            return Err(err("found invalid uvarint for timestamp".into()));
+        };
+        n += k;
+        for i in 0..spec.args.len() - 1 {
+            let Some((v, k)) = uvarint(&data[n..]) else {
+                return Err(err("found invalid uvarint".into()));
+            };
+            self.ev.args[i] = v;
+            n += k;
+        }
+        self.ev.typ = typ;
+        self.ev.time = gen.freq.mul(dt).wrapping_add(self.last_ts);
+        self.last_ts = self.ev.time;
+        self.off += n;
+        Ok(true)
+    }
+}
+
+fn sift_up(h: &mut [Cursor], mut i: usize) -> usize {
+    while i > 0 && h[(i - 1) / 2].ev.time > h[i].ev.time {
+        h.swap((i - 1) / 2, i);
+        i = (i - 1) / 2;
+    }
+    i
+}
+
+fn min3(h: &[Cursor], i0: usize, i1: usize, i2: usize) -> usize {
+    let mut mi = i0;
+    let mut mt = i64::MAX;
+    if i0 < h.len() {
+        mt = h[i0].ev.time;
+    }
+    if i1 < h.len() && h[i1].ev.time < mt {
+        mt = h[i1].ev.time;
+        mi = i1;
+    }
+    if i2 < h.len() && h[i2].ev.time < mt {
+        mi = i2;
+    }
+    mi
+}
+
+fn sift_down(h: &mut [Cursor], mut i: usize) {
+    loop {
+        let m = min3(h, i, 2 * i + 1, 2 * i + 2);
+        if m == i {
+            break;
+        }
+        h.swap(i, m);
+        i = m;
+    }
+}
+
+fn heap_update(h: &mut [Cursor], i: usize) {
+    if sift_up(h, i) != i {
+        return;
+    }
+    sift_down(h, i);
+}
+
+fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
+    while i > 0 {
+        h.swap((i - 1) / 2, i);
+        i = (i - 1) / 2;
+    }
+    let last = h.len() - 1;
+    h.swap(0, last);
+    h.pop();
+    sift_down(h, 0);
+}
+
+/// Where reading stopped early, if it did.
+pub struct Outcome {
+    pub error: Option<TraceError>,
+}
+
+/// Go's Reader.ReadEvent loop, feeding `sink` until the end or an error.
+pub struct Reader<'a> {
+    genr: GenReader<'a>,
+    version: u32,
+    last_ts: i64,
+    gen: Option<Box<Generation<'a>>>,
+    frontier: Vec<Cursor>,
+    cpu_next: usize,
+    order: Ordering,
+    syncs: u64,
+    read_gen_err: Option<TraceError>,
+    spill_err_sync: bool,
+    done: bool,
+    pub strings: Interner,
+    /// Input offset where the generation of each Sync starts.
+    pub sync_offsets: Vec<usize>,
+}
+
+enum Step {
+    Event(Event),
+    Sync { time: i64, with_table: bool },
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(data: &'a [u8], version: u32) -> Self {
+        Reader {
+            genr: GenReader::new(data, version),
+            version,
+            last_ts: 0,
+            gen: None,
+            frontier: Vec::new(),
+            cpu_next: 0,
+            order: Ordering::new(),
+            syncs: 0,
+            read_gen_err: None,
+            spill_err_sync: false,
+            done: false,
+            strings: Interner::default(),
+            sync_offsets: Vec::new(),
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> usize {
+        self.genr.offset()
+    }
+
+    /// Runs to the end; returns the error that stopped it, if any.
+    pub fn run(&mut self, sink: &mut dyn Sink, progress: &mut dyn FnMut(usize)) -> Option<TraceError> {
+        loop {
+            if sink.full() {
+                return None;
+            }
+            match self.read_event() {
+                Ok(None) => return None,
+                Ok(Some(step)) => {
+                    let r = self.deliver(step, sink);
+                    if let Err(e) = r {
+                        return Some(e);
+                    }
+                }
+                Err(e) => return Some(e),
+            }
+            if self.frontier.is_empty() {
+                progress(self.offset());
+            }
+        }
+    }
+
+    fn deliver(&mut self, step: Step, sink: &mut dyn Sink) -> Result<(), TraceError> {
+        match step {
+            Step::Sync { time, with_table } => {
+                let t = self.monotonic(time);
+                let gen = if with_table { self.gen.as_deref_mut() } else { None };
+                sink.sync(t, self.syncs, gen, &mut self.strings);
+                Ok(())
+            }
+            Step::Event(mut e) => {
+                validate_table_ids(&e, self.gen.as_deref().expect("event without a generation"))?;
+                e.time = self.monotonic(e.time);
+                let gen = self.gen.as_deref_mut().expect("event without a generation");
+                sink.event(&e, gen, &mut self.strings)
+            }
+        }
+    }
+
+    fn monotonic(&mut self, t: i64) -> i64 {
+        let t = if t <= self.last_ts { self.last_ts.wrapping_add(1) } else { t };
+        self.last_ts = t;
+        t
+    }
+
+    fn read_event(&mut self) -> Result<Option<Step>, TraceError> {
+        if self.done {
+            return Ok(None);
+        }
+        if let Some(e) = self.order.queue.pop_front() {
+            return Ok(Some(Step::Event(e)));
+        }
+        let cpu_left = self.gen.as_ref().is_some_and(|g| self.cpu_next < g.cpu_samples.len());
+        if self.frontier.is_empty() && !cpu_left {
+            return self.next_generation();
+        }
+        let gen = self.gen.as_deref().expect("generation");
+        if cpu_left {
+            let s = gen.cpu_samples[self.cpu_next];
+            if self.frontier.is_empty() || s.time < self.frontier[0].ev.time {
+                self.cpu_next += 1;
+                let g = if s.g == 0 { NO_ID } else { s.g as i64 };
+                let e = Event {
+                    typ: ev::CPU_SAMPLE,
+                    time: s.time,
+                    args: [s.stack, 0, 0, 0],
+                    ctx: SchedCtx { g, p: s.p as i64, m: s.m as i64 },
+                };
+                return Ok(Some(Step::Event(e)));
+            }
+        }
+        if !self.try_advance(0)? {
+            // Go sorts the whole heap by time (an unstable sort: insertion sort
+            // up to 12 elements, which keeps equal times in place).
+            sort_frontier(&mut self.frontier);
+            let mut ok = false;
+            for i in 1..self.frontier.len() {
+                if self.try_advance(i)? {
+                    ok = true;
+                    break;
+                }
+            }
+            if !ok {
+                let gen = self.gen.as_deref().expect("generation");
+                let mut dump = String::new();
+                for c in &self.frontier {
+                    dump.push_str(&format!(
+                        "M {} [{} time={}]; ",
+                        c.m, SPECS[c.ev.typ as usize].name, c.ev.time
+                    ));
+                }
+                return Err(TraceError::at(
+                    format!("broken trace: failed to advance: frontier: {dump}"),
+                    self.genr.offset(),
+                    Some(gen.gen),
+                ));
+            }
+        }
+        let e = self.order.queue.pop_front().expect("advance queued nothing");
+        Ok(Some(Step::Event(e)))
+    }
+
+    fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
+        let gen = self.gen.as_deref().expect("generation");
+        let c = &mut self.frontier[i];
+        let mut e = c.ev;
+        let m = c.m;
+        let ok = self
+            .order
+            .advance(&mut e, gen, m, &self.strings)
+            .map_err(|msg| TraceError::at(msg, self.genr.offset(), Some(gen.gen)))?;
+        // Go's handlers write into the cursor's own event.
+        self.frontier[i].ev = e;
+        if !ok {
+            return Ok(false);
+        }
+        if self.frontier[i].next_event(gen)? {
+            heap_update(&mut self.frontier, i);
+        } else {
+            heap_remove(&mut self.frontier, i);
+        }
+        Ok(true)
+    }
+
+    fn next_generation(&mut self) -> Result<Option<Step>, TraceError> {
+        self.sync_offsets.push(self.genr.offset());
+        if self.version < 26 {
+            if let Some(e) = &self.genr.spill_err {
+                if self.spill_err_sync {
+                    return Err(e.clone());
+                }
+                self.spill_err_sync = true;
+                self.syncs += 1;
+                return Ok(Some(Step::Sync { time: self.last_ts, with_table: false }));
+            }
+            if self.gen.is_some() && !self.genr.has_spill() {
+                self.done = true;
+                self.syncs += 1;
+                return Ok(Some(Step::Sync { time: self.last_ts, with_table: false }));
+            }
+        } else if let Some(e) = &self.read_gen_err {
+            return Err(e.clone());
+        }
+        match self.genr.read(&mut self.strings) {
+            Err(e) => {
+                self.gen = None;
+                if self.version < 26 {
+                    self.genr.spill_err = Some(e);
+                    self.spill_err_sync = true;
+                } else {
+                    self.read_gen_err = Some(e);
+                }
+                self.syncs += 1;
+                Ok(Some(Step::Sync { time: self.last_ts, with_table: false }))
+            }
+            Ok(NextGen::Done) => {
+                self.gen = None;
+                self.done = true;
+                self.syncs += 1;
+                Ok(Some(Step::Sync { time: self.last_ts, with_table: false }))
+            }
+            Ok(NextGen::Gen(g)) => {
+                self.gen = Some(g);
+                self.cpu_next = 0;
+                let gen = self.gen.as_deref().expect("generation");
+                for slot in 0..gen.batches.len() {
+                    let mut c = Cursor {
+                        m: gen.batches[slot].0 as i64,
+                        slot,
+                        last_ts: 0,
+                        idx: 0,
+                        off: 0,
+                        ev: Event { typ: 0, time: 0, args: [0; 4], ctx: NO_CTX },
+                    };
+                    if !c.next_event(gen)? {
+                        continue;
+                    }
+                    self.frontier.push(c);
+                    let n = self.frontier.len() - 1;
+                    sift_up(&mut self.frontier, n);
+                }
+                self.syncs += 1;
+                let t = gen.freq.mul(gen.min_ts);
+                Ok(Some(Step::Sync { time: t, with_table: true }))
+            }
+        }
+    }
+}
+
+/// Go's `slices.SortFunc` by time for the frontier. Up to 12 elements it is an
+/// insertion sort; beyond, pdqsort, whose order among equal times we match only
+/// where it is stable.
+fn sort_frontier(f: &mut [Cursor]) {
+    if f.len() <= 12 {
+        for i in 1..f.len() {
+            let mut j = i;
+            while j > 0 && f[j].ev.time < f[j - 1].ev.time {
+                f.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    } else {
+        crate::pdqsort::sort_by_time(f, |c| c.ev.time);
+    }
+}
+
+/// Go's validateTableIDs: every stack and string an event names must exist.
+fn validate_table_ids(e: &Event, gen: &Generation<'_>) -> Result<(), TraceError> {
+    let spec = &SPECS[e.typ as usize];
+    let err = |m: String| TraceError::msg(m).with_gen(Some(gen.gen));
+    if e.typ == ev::CPU_SAMPLE {
+        return Ok(());
+    }
+    for &i in spec.stack_ids {
+        let id = e.args[i - 1];
+        if !gen.stacks.contains(id) {
+            return Err(err(format!("found invalid stack ID {id} for event {}", spec.name)));
+        }
+    }
+    for &i in spec.string_ids {
+        let id = e.args[i - 1];
+        if !gen.strings.contains(id) {
+            return Err(err(format!("found invalid string ID {id} for event {}", spec.name)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,699 @@
+//! Wire layer: header, varints, batches, and one generation's tables.
+//!
+//! Everything here reads untrusted bytes: every length is checked against
+//! what is left of the input before anything is allocated for it.
+
+use crate::intern::Interner;
+use crate::spec::ev;
+use crate::TraceError;
+use rustc_hash::FxHashMap;
+
+/// Largest batch payload the runtime writes (and the parser accepts).
+pub const MAX_BATCH_SIZE: u64 = 64 << 10;
+/// Largest string-table entry.
+pub const MAX_STRING_SIZE: u64 = 1024;
+/// Deepest stack.
+pub const MAX_FRAMES_PER_STACK: u64 = 128;
+
+/// A byte cursor over the whole input that knows its absolute offset.
+#[derive(Clone, Copy)]
+pub struct Cursor<'a> {
+    pub data: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(data: &'a [u8], pos: usize) -> Self {
+        Cursor { data, pos }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+    pub fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
+    }
+    pub fn byte(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+    /// Reads an unsigned LEB128 varint the way Go's `binary.Uvarint` does:
+    /// at most 10 bytes, and the 10th byte may only be 0 or 1.
+    pub fn uvarint(&mut self) -> Result<u64, VarintError> {
+        let mut x: u64 = 0;
+        let mut shift = 0u32;
+        for i in 0..10 {
+            let Some(&b) = self.data.get(self.pos + i) else {
+                return Err(VarintError::Eof);
+            };
+            if b < 0x80 {
+                if i == 9 && b > 1 {
+                    return Err(VarintError::Overflow);
+                }
+                self.pos += i + 1;
+                return Ok(x | (u64::from(b) << shift));
+            }
+            x |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+        }
+        Err(VarintError::Overflow)
+    }
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.remaining() < n {
+            return None;
+        }
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Some(s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarintError {
+    Eof,
+    Overflow,
+}
+
+/// Decodes a varint from the front of a slice (Go's `binary.Uvarint`):
+/// returns the value and the bytes used, or None where Go returns n <= 0.
+#[inline]
+pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
+    let mut x: u64 = 0;
+    let mut shift = 0u32;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        if byte < 0x80 {
+            if i == 9 && byte > 1 {
+                return None;
+            }
+            return Some((x | (u64::from(byte) << shift), i + 1));
+        }
+        x |= u64::from(byte & 0x7f) << shift;
+        shift += 7;
+    }
+    None
+}
+
+/// Go's float64 -> int64 conversion as amd64 does it: out of range and NaN
+/// give the "integer indefinite" value, i64::MIN.
+#[inline]
+pub fn f64_to_i64(f: f64) -> i64 {
+    if f.is_nan() || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
+/// ns per tick, computed as Go does: `1.0 / (float64(freq) / 1e9)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frequency(pub f64);
+
+impl Frequency {
+    #[inline]
+    pub fn mul(self, t: u64) -> i64 {
+        f64_to_i64(t as f64 * self.0)
+    }
+}
+
+/// Reads the 16-byte header: `go 1.NN trace` padded with NULs.
+pub fn read_header(data: &[u8]) -> Result<u32, TraceError> {
+    let bad = |msg: &str| TraceError::at(msg.to_string(), 0, None);
+    if data.len() < 16 {
+        if data.is_empty() {
+            return Err(bad("empty input: not a Go execution trace"));
+        }
+        return Err(bad("bad file format: not a Go execution trace? (shorter than the 16-byte header)"));
+    }
+    let hdr = &data[..16];
+    let Some(rest) = hdr.strip_prefix(b"go 1.") else {
+        return Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)"));
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 2 {
+        return Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)"));
+    }
+    let minor: u32 = std::str::from_utf8(&rest[..digits]).unwrap_or("0").parse().unwrap_or(0);
+    let tail = &rest[digits..];
+    // Go scans "go 1.%d trace\x00\x00\x00"; the old single-digit versions had four NULs.
+    if !tail.starts_with(b" trace\x00\x00\x00") {
+        return Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)"));
+    }
+    match minor {
+        22 | 23 | 25 | 26 => Ok(minor),
+        5..=21 => Err(bad(&format!(
+            "Go 1.{minor} trace format: traces from Go 1.21 and older are not supported yet \
+             (gotrace_df reads Go 1.22 and newer)"
+        ))),
+        _ => Err(bad(&format!("unknown or unsupported trace version go 1.{minor}"))),
+    }
+}
+
+/// One batch, payload borrowed from the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    pub m: u64,
+    pub time: u64,
+    pub data: &'a [u8],
+    pub exp: u8,
+    /// Offset of the payload in the input, for error messages.
+    pub offset: usize,
+}
+
+pub enum ReadBatch<'a> {
+    Eof,
+    EndOfGeneration,
+    Batch { gen: u64, batch: Batch<'a> },
+}
+
+/// Reads one batch header and payload.
+pub fn read_batch<'a>(c: &mut Cursor<'a>) -> Result<ReadBatch<'a>, TraceError> {
+    let start = c.pos;
+    let Some(typ) = c.byte() else { return Ok(ReadBatch::Eof) };
+    if typ == ev::END_OF_GENERATION {
+        return Ok(ReadBatch::EndOfGeneration);
+    }
+    if typ != ev::EVENT_BATCH && typ != ev::EXPERIMENTAL_BATCH {
+        return Err(TraceError::at(format!("expected batch event, got event {typ}"), start, None));
+    }
+    let mut exp = 0;
+    if typ == ev::EXPERIMENTAL_BATCH {
+        exp = c.byte().ok_or_else(|| TraceError::at("unexpected EOF in batch header", c.pos, None))?;
+    }
+    let field = |c: &mut Cursor<'a>, what: &str, gen: Option<u64>| {
+        let at = c.pos;
+        c.uvarint().map_err(|e| {
+            let why = match e {
+                VarintError::Eof => "unexpected EOF",
+                VarintError::Overflow => "varint overflows a 64-bit integer",
+            };
+            TraceError::at(format!("error reading batch {what}: {why}"), at, gen)
+        })
+    };
+    let gen = field(c, "gen", None)?;
+    let m = field(c, "M ID", Some(gen))?;
+    let time = field(c, "timestamp", Some(gen))?;
+    let size = field(c, "size", Some(gen))?;
+    if size > MAX_BATCH_SIZE {
+        return Err(TraceError::at(
+            format!("invalid batch size {size}, maximum is {MAX_BATCH_SIZE}"),
+            start,
+            Some(gen),
+        ));
+    }
+    let offset = c.pos;
+    let Some(data) = c.take(size as usize) else {
+        return Err(TraceError::at(
+            format!("failed to read full batch: read {} but wanted {size}", c.remaining()),
+            offset,
+            Some(gen),
+        ));
+    };
+    Ok(ReadBatch::Batch { gen, batch: Batch { m, time, data, exp, offset } })
+}
+
+/// A table keyed by Go's per-generation IDs. ID 0 always exists and means
+/// "none", so inserting it is a duplicate, as in Go.
+pub struct IdTable<T: Copy> {
+    dense: Vec<Option<T>>,
+    sparse: FxHashMap<u64, T>,
+}
+
+impl<T: Copy> Default for IdTable<T> {
+    fn default() -> Self {
+        IdTable { dense: Vec::new(), sparse: FxHashMap::default() }
+    }
+}
+
+impl<T: Copy> IdTable<T> {
+    const DENSE_LIMIT: u64 = 1 << 16;
+
+    /// Returns false if the ID exists already.
+    pub fn insert(&mut self, id: u64, v: T) -> bool {
+        if id == 0 || self.get(id).is_some() {
+            return false;
+        }
+        // Dense while IDs stay small and the vector is not mostly holes.
+        if id < Self::DENSE_LIMIT || id < 2 * self.dense.len() as u64 {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i] = Some(v);
+        } else {
+            self.sparse.insert(id, v);
+        }
+        true
+    }
+
+    #[inline]
+    pub fn get(&self, id: u64) -> Option<T> {
+        if let Some(v) = self.dense.get(id as usize) {
+            if id < self.dense.len() as u64 {
+                return *v;
+            }
+        }
+        if self.sparse.is_empty() {
+            None
+        } else {
+            self.sparse.get(&id).copied()
+        }
+    }
+
+    /// Like Go's dataTable.get: ID 0 is always present.
+    #[inline]
+    pub fn contains(&self, id: u64) -> bool {
+        id == 0 || self.get(id).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        let d = self.dense.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as u64, v)));
+        d.chain(self.sparse.iter().map(|(k, v)| (*k, *v)))
+    }
+}
+
+/// A frame as the stack table gives it (string IDs are global).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    pub pc: u64,
+    pub func: u32,
+    pub file: u32,
+    pub line: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CpuSample {
+    pub time: i64,
+    pub m: u64,
+    pub p: u64,
+    pub g: u64,
+    pub stack: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ClockSnapshot {
+    pub trace: i64,
+    pub mono: u64,
+    pub sec: u64,
+    pub nsec: u64,
+}
+
+/// Everything one generation holds, ready for the ordering stage.
+pub struct Generation<'a> {
+    pub gen: u64,
+    /// Event batches per M, Ms in the order their first batch appeared.
+    pub batches: Vec<(u64, Vec<Batch<'a>>)>,
+    pub cpu_samples: Vec<CpuSample>,
+    pub min_ts: u64,
+    pub freq: Frequency,
+    has_freq: bool,
+    pub clock: Option<ClockSnapshot>,
+    /// wire string ID -> global string ID.
+    pub strings: IdTable<u32>,
+    /// wire stack ID -> range in `stack_pcs`.
+    pub stacks: IdTable<(u32, u32)>,
+    pub stack_pcs: Vec<u64>,
+    /// PC -> first frame seen in this generation (wire string IDs until `finish`).
+    pub pcs: FxHashMap<u64, Frame>,
+    /// (experiment, thread, data), in the order read.
+    pub exp_batches: Vec<(u8, u64, &'a [u8])>,
+    /// wire stack ID -> global stack ID, filled lazily by the builder.
+    pub stack_cache: FxHashMap<u64, i32>,
+    m_index: FxHashMap<u64, usize>,
+}
+
+impl<'a> Generation<'a> {
+    fn new() -> Self {
+        Generation {
+            gen: 0,
+            batches: Vec::new(),
+            cpu_samples: Vec::new(),
+            min_ts: 0,
+            freq: Frequency(0.0),
+            has_freq: false,
+            clock: None,
+            strings: IdTable::default(),
+            stacks: IdTable::default(),
+            stack_pcs: Vec::new(),
+            pcs: FxHashMap::default(),
+            exp_batches: Vec::new(),
+            stack_cache: FxHashMap::default(),
+            m_index: FxHashMap::default(),
+        }
+    }
+
+    /// Frames of a wire stack (leaf first), or None if the ID is unknown.
+    pub fn stack_frames(&self, id: u64) -> Option<impl Iterator<Item = Frame> + '_> {
+        let (a, b) = self.stacks.get(id)?;
+        Some(self.stack_pcs[a as usize..b as usize].iter().map(|pc| self.pcs[pc]))
+    }
+
+    fn note_batch_time(&mut self, t: u64) {
+        if self.min_ts == 0 || t < self.min_ts {
+            self.min_ts = t;
+        }
+    }
+
+    fn process(&mut self, b: Batch<'a>, version: u32, strings: &mut Interner) -> Result<(), TraceError> {
+        let first = if b.exp == 0 { b.data.first().copied() } else { None };
+        match first {
+            Some(ev::STRINGS) => self.add_strings(b, strings),
+            Some(ev::STACKS) => self.add_stacks(b),
+            Some(ev::CPU_SAMPLES) => self.add_cpu_samples(b),
+            Some(ev::FREQUENCY) if version < 25 => self.set_sync(b, version),
+            Some(ev::SYNC) if version >= 25 => self.set_sync(b, version),
+            Some(ev::END_OF_GENERATION) => Err(self.err(
+                "internal error: unexpectedly processing EndOfGeneration; broken trace?",
+                b.offset,
+            )),
+            _ if b.exp != 0 => {
+                self.exp_batches.push((b.exp, b.m, b.data));
+                Ok(())
+            }
+            _ => {
+                let idx = match self.m_index.get(&b.m) {
+                    Some(&i) => i,
+                    None => {
+                        self.batches.push((b.m, Vec::new()));
+                        self.m_index.insert(b.m, self.batches.len() - 1);
+                        self.batches.len() - 1
+                    }
+                };
+                self.batches[idx].1.push(b);
+                Ok(())
+            }
+        }
+    }
+
+    fn err(&self, msg: impl Into<String>, offset: usize) -> TraceError {
+        TraceError::at(msg.into(), offset, Some(self.gen))
+    }
+
+    fn read_uv(&self, c: &mut Cursor<'a>, what: &str) -> Result<u64, TraceError> {
+        let at = c.pos;
+        c.uvarint().map_err(|_| self.err(format!("invalid or truncated varint reading {what}"), at))
+    }
+
+    fn add_strings(&mut self, b: Batch<'a>, interner: &mut Interner) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, 1);
+        let off = |c: &Cursor| b.offset + c.pos;
+        while !c.is_empty() {
+            let at = off(&c);
+            let e = c.byte().unwrap_or(0);
+            if e != ev::STRING {
+                return Err(self.err(format!("expected string event, got {e}"), at));
+            }
+            let id = self.read_uv(&mut c, "string ID").map_err(|e| e.shift(b.offset))?;
+            let len = self.read_uv(&mut c, "string length").map_err(|e| e.shift(b.offset))?;
+            if len > MAX_STRING_SIZE {
+                return Err(self.err(
+                    format!("invalid string size {len}, maximum is {MAX_STRING_SIZE}"),
+                    off(&c),
+                ));
+            }
+            let Some(bytes) = c.take(len as usize) else {
+                return Err(self.err(
+                    format!("failed to read full string: read {} but wanted {len}", c.remaining()),
+                    off(&c),
+                ));
+            };
+            let gid = interner.intern(bytes);
+            if !self.strings.insert(id, gid) {
+                return Err(self.err(format!("multiple strings with the same ID: id={id}"), at));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_stacks(&mut self, b: Batch<'a>) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, 1);
+        while !c.is_empty() {
+            let at = b.offset + c.pos;
+            let e = c.byte().unwrap_or(0);
+            if e != ev::STACK {
+                return Err(self.err(format!("expected stack event, got {e}"), at));
+            }
+            let id = self.read_uv(&mut c, "stack ID").map_err(|e| e.shift(b.offset))?;
+            let n = self.read_uv(&mut c, "stack frame count").map_err(|e| e.shift(b.offset))?;
+            if n > MAX_FRAMES_PER_STACK {
+                return Err(self.err(
+                    format!("invalid stack size {n}, maximum is {MAX_FRAMES_PER_STACK}"),
+                    at,
+                ));
+            }
+            let start = self.stack_pcs.len() as u32;
+            for i in 0..n {
+                let mut v = [0u64; 4];
+                for (k, what) in ["PC", "funcID", "fileID", "line"].iter().enumerate() {
+                    v[k] = self
+                        .read_uv(&mut c, &format!("frame {}'s {what} for stack {id}", i + 1))
+                        .map_err(|e| e.shift(b.offset))?;
+                }
+                self.stack_pcs.push(v[0]);
+                // Func/file stay wire IDs here; `finish` resolves them once the
+                // whole string table is known.
+                self.pcs.entry(v[0]).or_insert(Frame {
+                    pc: v[0],
+                    func: v[1].min(u64::from(u32::MAX)) as u32,
+                    file: v[2].min(u64::from(u32::MAX)) as u32,
+                    line: v[3],
+                });
+                // Remember out-of-range string IDs so validation can reject them.
+                if v[1] > u64::from(u32::MAX) || v[2] > u64::from(u32::MAX) {
+                    return Err(self.err(format!("found invalid func/file string ID for stack {id}"), at));
+                }
+            }
+            let end = self.stack_pcs.len() as u32;
+            if !self.stacks.insert(id, (start, end)) {
+                return Err(self.err(format!("multiple trace.stacks with the same ID: id={id}"), at));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_cpu_samples(&mut self, b: Batch<'a>) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, 1);
+        while !c.is_empty() {
+            let at = b.offset + c.pos;
+            let e = c.byte().unwrap_or(0);
+            if e != ev::CPU_SAMPLE {
+                return Err(self.err(format!("expected CPU sample event, got {e}"), at));
+            }
+            let mut v = [0u64; 5];
+            for x in v.iter_mut() {
+                *x = self.read_uv(&mut c, "CPU sample").map_err(|e| e.shift(b.offset))?;
+            }
+            self.cpu_samples.push(CpuSample { time: v[0] as i64, m: v[1], p: v[2], g: v[3], stack: v[4] });
+        }
+        Ok(())
+    }
+
+    fn set_sync(&mut self, b: Batch<'a>, version: u32) -> Result<(), TraceError> {
+        let mut c = Cursor::new(b.data, if version >= 25 { 1 } else { 0 });
+        let mut last = b.time;
+        while !c.is_empty() {
+            let at = b.offset + c.pos;
+            let e = c.byte().unwrap_or(0);
+            match e {
+                ev::FREQUENCY => {
+                    if self.has_freq {
+                        return Err(self.err("found multiple frequency events", at));
+                    }
+                    let f = self.read_uv(&mut c, "frequency").map_err(|e| e.shift(b.offset))?;
+                    self.freq = Frequency(1.0 / (f as f64 / 1e9));
+                    self.has_freq = true;
+                }
+                ev::CLOCK_SNAPSHOT if version >= 25 => {
+                    if self.clock.is_some() {
+                        return Err(self.err("found multiple clock snapshot events", at));
+                    }
+                    let mut v = [0u64; 4];
+                    for x in v.iter_mut() {
+                        *x = self.read_uv(&mut c, "clock snapshot").map_err(|e| e.shift(b.offset))?;
+                    }
+                    last = last.wrapping_add(v[0]);
+                    // Converted to ns once the frequency is known (finish).
+                    self.clock = Some(ClockSnapshot { trace: last as i64, mono: v[1], sec: v[2], nsec: v[3] });
+                }
+                _ => {
+                    return Err(self.err(format!("expected frequency or clock snapshot event, got {e}"), at));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the generation is whole and resolves what needed all of it.
+    fn finish(&mut self, version: u32, end_offset: usize) -> Result<(), TraceError> {
+        if !self.has_freq {
+            return Err(self.err("no frequency event found", end_offset));
+        }
+        if version >= 25 && self.clock.is_none() {
+            return Err(self.err("no clock snapshot event found", end_offset));
+        }
+        // Resolve frame strings to global IDs; reject unknown ones as Go does.
+        let strings = &self.strings;
+        let mut bad: Option<String> = None;
+        for f in self.pcs.values_mut() {
+            let func = if f.func == 0 { Some(crate::intern::EMPTY) } else { strings.get(u64::from(f.func)) };
+            let file = if f.file == 0 { Some(crate::intern::EMPTY) } else { strings.get(u64::from(f.file)) };
+            match (func, file) {
+                (Some(a), Some(b)) => {
+                    f.func = a;
+                    f.file = b;
+                }
+                (None, _) => {
+                    bad.get_or_insert(format!("found invalid func string ID {} for a stack frame", f.func));
+                }
+                (_, None) => {
+                    bad.get_or_insert(format!("found invalid file string ID {} for a stack frame", f.file));
+                }
+            }
+        }
+        if let Some(msg) = bad {
+            return Err(self.err(msg, end_offset));
+        }
+        if let Some(cs) = &mut self.clock {
+            cs.trace = self.freq.mul(cs.trace as u64);
+        }
+        for s in &mut self.cpu_samples {
+            s.time = self.freq.mul(s.time as u64);
+        }
+        self.cpu_samples.sort_by_key(|s| s.time);
+        Ok(())
+    }
+}
+
+/// Reads generations one after another, with both of Go's framings:
+/// 1.26+ ends each generation with an EndOfGeneration byte; older versions
+/// notice the next generation by reading its first batch ("spill").
+pub struct GenReader<'a> {
+    pub c: Cursor<'a>,
+    version: u32,
+    /// The next generation's first batch, and where its header starts.
+    spill: Option<(u64, Batch<'a>, usize)>,
+    pub spill_err: Option<TraceError>,
+}
+
+pub enum NextGen<'a> {
+    Gen(Box<Generation<'a>>),
+    Done,
+}
+
+impl<'a> GenReader<'a> {
+    pub fn new(data: &'a [u8], version: u32) -> Self {
+        GenReader { c: Cursor::new(data, 16), version, spill: None, spill_err: None }
+    }
+
+    /// Offset where the next generation starts (the spilled batch counts as read).
+    pub fn offset(&self) -> usize {
+        match &self.spill {
+            Some((_, _, at)) => *at,
+            None => self.c.pos,
+        }
+    }
+
+    pub fn has_spill(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    pub fn read(&mut self, strings: &mut Interner) -> Result<NextGen<'a>, TraceError> {
+        if self.version >= 26 {
+            self.read_framed(strings)
+        } else {
+            self.read_spill(strings)
+        }
+    }
+
+    fn read_framed(&mut self, strings: &mut Interner) -> Result<NextGen<'a>, TraceError> {
+        let mut g = Generation::new();
+        let mut first = true;
+        loop {
+            let at = self.c.pos;
+            let known = if first { None } else { Some(g.gen) };
+            let rb = read_batch(&mut self.c).map_err(|e| e.with_gen(known))?;
+            match rb {
+                ReadBatch::Eof => {
+                    // Go looks only at event batches here: a tail of nothing but
+                    // string/stack batches ends the trace quietly.
+                    if !g.batches.is_empty() {
+                        return Err(TraceError::at(
+                            "incomplete generation found; trace likely truncated".to_string(),
+                            at,
+                            Some(g.gen),
+                        ));
+                    }
+                    return Ok(NextGen::Done);
+                }
+                ReadBatch::EndOfGeneration => {
+                    break;
+                }
+                ReadBatch::Batch { gen, batch } => {
+                    if first {
+                        g.gen = gen;
+                        first = false;
+                    }
+                    if gen == 0 {
+                        return Err(TraceError::at("invalid generation number 0".to_string(), at, Some(0)));
+                    }
+                    if gen != g.gen {
+                        return Err(TraceError::at(
+                            "broken trace: missing end-of-generation event, or generations are interleaved",
+                            at,
+                            Some(gen),
+                        ));
+                    }
+                    g.note_batch_time(batch.time);
+                    g.process(batch, self.version, strings)?;
+                }
+            }
+        }
+        g.finish(self.version, self.c.pos)?;
+        Ok(NextGen::Gen(Box::new(g)))
+    }
+
+    fn read_spill(&mut self, strings: &mut Interner) -> Result<NextGen<'a>, TraceError> {
+        let mut g = Generation::new();
+        if let Some((gen, b, _)) = self.spill.take() {
+            g.gen = gen;
+            g.min_ts = b.time;
+            g.process(b, self.version, strings)?;
+        }
+        loop {
+            let at = self.c.pos;
+            match read_batch(&mut self.c) {
+                Ok(ReadBatch::Eof) => break,
+                Ok(ReadBatch::EndOfGeneration) => {
+                    // Go reads it as a batch of generation 0.
+                    return Err(TraceError::at("invalid generation number 0".to_string(), at, Some(0)));
+                }
+                Err(e) => {
+                    if g.gen != 0 {
+                        self.spill_err = Some(e.with_gen(Some(g.gen)));
+                        break;
+                    }
+                    return Err(e);
+                }
+                Ok(ReadBatch::Batch { gen, batch }) => {
+                    if gen == 0 {
+                        return Err(TraceError::at("invalid generation number 0".to_string(), at, Some(0)));
+                    }
+                    if g.gen == 0 {
+                        g.gen = gen;
+                    }
+                    if gen == g.gen.wrapping_add(1) {
+                        self.spill = Some((gen, batch, at));
+                        break;
+                    }
+                    if gen != g.gen {
+                        return Err(TraceError::at("generations out of order", at, Some(gen)));
+                    }
+                    g.note_batch_time(batch.time);
+                    g.process(batch, self.version, strings)?;
+                }
+            }
+        }
+        let end = self.offset();
+        g.finish(self.version, end)?;
+        Ok(NextGen::Gen(Box::new(g)))
+    }
+}

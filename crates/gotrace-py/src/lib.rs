@@ -1,0 +1,226 @@
+//! The Python face of gotrace-core: `gotrace_df._core`.
+//!
+//! Only type and error conversion lives here. Tables leave through the Arrow C
+//! stream interface (`__arrow_c_stream__`), so pyarrow takes the core's buffers
+//! without copying them.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch, RecordBatchIterator};
+use gotrace_core::{ParseOptions, ParsedTrace};
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict};
+
+// Named `gotrace_df.TraceError` because that is where users catch it from
+// (gotrace_df re-exports this class).
+pyo3::create_exception!(
+    gotrace_df,
+    TraceError,
+    PyValueError,
+    "A Go execution trace could not be read: what is wrong, and where.\n\n\
+     Attributes `offset` (byte offset in the input) and `generation` (wire generation\n\
+     being read) are ints, or None when unknown."
+);
+
+/// Payload of the unwind that aborts a parse when the progress callback raised.
+struct Cancelled;
+
+fn trace_error(
+    py: Python<'_>,
+    message: &str,
+    offset: Option<u64>,
+    generation: Option<u64>,
+) -> PyErr {
+    let err = TraceError::new_err(message.to_owned());
+    let value = err.value(py);
+    // Setting attributes on a fresh exception instance cannot fail in practice;
+    // if it did, the class-level defaults (None) still apply.
+    let _ = value.setattr("offset", offset);
+    let _ = value.setattr("generation", generation);
+    err
+}
+
+fn core_error(py: Python<'_>, e: &gotrace_core::TraceError) -> PyErr {
+    trace_error(py, &e.to_string(), e.offset, e.generation)
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// One table, exported to Python through the Arrow PyCapsule interface.
+#[pyclass(module = "gotrace_df._core", frozen)]
+struct ArrowTable {
+    batch: RecordBatch,
+}
+
+#[pymethods]
+impl ArrowTable {
+    /// Exports the table as an `ArrowArrayStream` capsule (zero copy).
+    ///
+    /// `requested_schema` is accepted for protocol compatibility and ignored:
+    /// the table is always given in its own schema.
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema;
+        let schema = self.batch.schema();
+        let reader = RecordBatchIterator::new([Ok(self.batch.clone())], schema);
+        let stream = FFI_ArrowArrayStream::new(Box::new(reader));
+        // The consumer moves the stream out (leaving `release` null); if it never
+        // does, dropping the box releases it.
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+
+    #[getter]
+    fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    fn __len__(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<ArrowTable {} rows x {} columns>",
+            self.batch.num_rows(),
+            self.batch.num_columns()
+        )
+    }
+}
+
+fn result_dict<'py>(py: Python<'py>, parsed: ParsedTrace) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("version", parsed.version)?;
+    d.set_item("start_ns", parsed.start_ns)?;
+    d.set_item("end_ns", parsed.end_ns)?;
+    d.set_item("generations", parsed.generations)?;
+    d.set_item("frequency", parsed.frequency)?;
+    d.set_item("bytes_used", parsed.bytes_used)?;
+    d.set_item("bytes_total", parsed.bytes_total)?;
+    match &parsed.tail_error {
+        None => d.set_item("tail_error", py.None())?,
+        Some(e) => {
+            let t = PyDict::new(py);
+            t.set_item("message", e.to_string())?;
+            t.set_item("offset", e.offset)?;
+            t.set_item("generation", e.generation)?;
+            d.set_item("tail_error", t)?;
+        }
+    }
+    let tables = PyDict::new(py);
+    for (name, batch) in parsed.tables {
+        tables.set_item(name, Bound::new(py, ArrowTable { batch })?)?;
+    }
+    d.set_item("tables", tables)?;
+    Ok(d)
+}
+
+/// Parses a whole Go execution trace.
+///
+/// `data` is any object with the buffer protocol (bytes, bytearray, mmap,
+/// memoryview); it is read in place, without a copy, with the GIL released.
+/// `progress`, if given, is called as `progress(done_bytes, total_bytes)`; an
+/// exception it raises stops the parse and propagates.
+#[pyfunction]
+#[pyo3(signature = (data, progress=None))]
+fn parse<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let buffer = PyUntypedBuffer::get(data)?;
+    if !buffer.is_c_contiguous() {
+        return Err(trace_error(
+            py,
+            "trace data must be a contiguous buffer",
+            None,
+            None,
+        ));
+    }
+    let len = buffer.len_bytes();
+    let ptr = NonNull::new(buffer.buf_ptr().cast::<u8>()).unwrap_or(NonNull::dangling());
+    // Both are addresses/sizes, hence Send: the closure below runs without the GIL.
+    let addr = ptr.as_ptr() as usize;
+
+    let mut callback_error: Option<PyErr> = None;
+    let outcome = py.detach(|| {
+        // SAFETY: `buffer` stays alive (the export is held) until after this
+        // closure returns, and a held export pins the memory: bytearray and mmap
+        // refuse to resize while it exists. `len` is the exported length.
+        let data: &[u8] = unsafe { std::slice::from_raw_parts(addr as *const u8, len) };
+        let mut hook = |done: u64, total: u64| {
+            if let Some(cb) = &progress {
+                let failed = Python::attach(|py| {
+                    // Let Ctrl-C interrupt a long parse when someone is watching it.
+                    py.check_signals()
+                        .and_then(|()| cb.call1(py, (done, total)).map(drop))
+                        .err()
+                });
+                if let Some(err) = failed {
+                    callback_error = Some(err);
+                    // resume_unwind skips the panic hook: nothing is printed.
+                    panic::resume_unwind(Box::new(Cancelled));
+                }
+            }
+        };
+        let opts = ParseOptions {
+            progress: if progress.is_some() {
+                Some(&mut hook as &mut dyn FnMut(u64, u64))
+            } else {
+                None
+            },
+        };
+        panic::catch_unwind(AssertUnwindSafe(|| gotrace_core::parse(data, opts)))
+    });
+    buffer.release(py);
+
+    match outcome {
+        Ok(Ok(parsed)) => result_dict(py, parsed),
+        Ok(Err(e)) => Err(core_error(py, &e)),
+        Err(payload) => {
+            if payload.is::<Cancelled>() {
+                if let Some(err) = callback_error {
+                    return Err(err);
+                }
+            }
+            Err(trace_error(
+                py,
+                &format!(
+                    "internal error: {} (please report this with the trace file)",
+                    panic_message(payload.as_ref())
+                ),
+                None,
+                None,
+            ))
+        }
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let err_type = py.get_type::<TraceError>();
+    err_type.setattr("offset", py.None())?;
+    err_type.setattr("generation", py.None())?;
+    m.add("TraceError", err_type)?;
+    m.add_class::<ArrowTable>()?;
+    m.add_function(wrap_pyfunction!(parse, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

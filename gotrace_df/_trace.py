@@ -1,0 +1,253 @@
+"""The Trace container: every table of one parsed trace, plus what describes it."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator, Mapping
+from typing import Any, overload
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gotrace_df.frames import SCHEMAS, TABLES
+
+__all__ = ["Trace"]
+
+# Header format version -> Go releases that write it (the format changes only in
+# some releases: 1.24 writes 1.23's, 1.27 writes 1.26's).
+_GO_RELEASES: dict[int, tuple[str, ...]] = {
+    22: ("1.22",),
+    23: ("1.23", "1.24"),
+    25: ("1.25",),
+    26: ("1.26", "1.27"),
+}
+
+# Integer columns holding nulls become pandas' nullable dtypes, not float64.
+_NULLABLE_INTS: dict[pa.DataType, Any] = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+
+
+class _TableProperty:
+    """A read-only attribute returning one of the trace's tables."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        columns = ", ".join(c.name for c in SCHEMAS.get(name, []))
+        self.__doc__ = (
+            f"The ``{name}`` table (pyarrow.Table): {columns}. "
+            f"See ``gotrace_df.describe({name!r})``."
+        )
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _TableProperty: ...
+    @overload
+    def __get__(self, obj: Trace, objtype: type | None = None) -> pa.Table: ...
+    def __get__(self, obj: Trace | None, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj.table(self.name)
+
+
+class Trace:
+    """One parsed Go execution trace: Arrow tables and the trace's metadata.
+
+    Made by :func:`gotrace_df.read_trace`. Each table is a ``pyarrow.Table``
+    holding the core's buffers (no copy); :meth:`to_pandas` converts one on demand.
+    Columns of every table are in :mod:`gotrace_df.frames`.
+
+    Attributes
+    ----------
+    format_version : int
+        Trace format version from the file header (22, 23, 25 or 26).
+    start_ns, end_ns : int
+        Time of the first and last event, ns (the values Go's parser reports).
+    generations : int
+        Number of complete generations read.
+    frequency : int
+        Timestamp ticks per second.
+    source : str
+        The path the trace was read from, or ``"<bytes>"``.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> tr.duration_ns > 0
+    True
+    >>> df = tr.to_pandas("goroutines")
+    """
+
+    events = _TableProperty("events")
+    spans = _TableProperty("spans")
+    goroutines = _TableProperty("goroutines")
+    procs = _TableProperty("procs")
+    tasks = _TableProperty("tasks")
+    regions = _TableProperty("regions")
+    logs = _TableProperty("logs")
+    metrics = _TableProperty("metrics")
+    gc = _TableProperty("gc")
+    cpu_samples = _TableProperty("cpu_samples")
+    stacks = _TableProperty("stacks")
+    frames = _TableProperty("frames")
+    syncs = _TableProperty("syncs")
+    experimental = _TableProperty("experimental")
+    experimental_batches = _TableProperty("experimental_batches")
+
+    def __init__(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        format_version: int,
+        start_ns: int,
+        end_ns: int,
+        generations: int,
+        frequency: int,
+        bytes_used: int,
+        bytes_total: int,
+        source: str = "<bytes>",
+    ) -> None:
+        self._tables = dict(tables)
+        self.format_version = format_version
+        self.start_ns = start_ns
+        self.end_ns = end_ns
+        self.generations = generations
+        self.frequency = frequency
+        self.bytes_used = bytes_used
+        self.bytes_total = bytes_total
+        self.source = source
+
+    # -- metadata -----------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The header's version, e.g. ``"1.23"`` (also written by Go 1.24: see
+        :attr:`go_versions`)."""
+        return f"1.{self.format_version}"
+
+    @property
+    def go_versions(self) -> str:
+        """The Go releases that write this format, e.g. ``"Go 1.23/1.24 (format 23)"``."""
+        releases = _GO_RELEASES.get(self.format_version, (self.version,))
+        return f"Go {'/'.join(releases)} (format {self.format_version})"
+
+    @property
+    def duration_ns(self) -> int:
+        """``end_ns - start_ns``."""
+        return self.end_ns - self.start_ns
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """Names of the tables present, in the order of :data:`gotrace_df.frames.TABLES`."""
+        known = [n for n in TABLES if n in self._tables]
+        return (*known, *(n for n in self._tables if n not in TABLES))
+
+    # -- tables -------------------------------------------------------------
+
+    def table(self, name: str) -> pa.Table:
+        """The table called ``name`` (see :data:`gotrace_df.frames.TABLES`).
+
+        Raises
+        ------
+        KeyError
+            If there is no such table.
+        """
+        try:
+            return self._tables[name]
+        except KeyError:
+            raise KeyError(
+                f"no table {name!r}; tables are: {', '.join(self.table_names)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table_names)
+
+    def to_pandas(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a pandas DataFrame.
+
+        Dictionary-encoded strings become ``category`` columns; integer columns
+        that hold nulls become pandas' nullable integer dtypes (``Int64`` ...)
+        instead of float, so IDs and times stay exact; other integer columns
+        stay numpy ``int64``/``int32``.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> list(tr.to_pandas("events").columns[:2])
+        ['ts', 'kind']
+        """
+        table = self.table(name)
+        with_nulls = [
+            f.name
+            for f, col in zip(table.schema, table.columns, strict=True)
+            if f.type in _NULLABLE_INTS and col.null_count > 0
+        ]
+        if not with_nulls:
+            return table.to_pandas()
+        nullable = table.select(with_nulls).to_pandas(types_mapper=_NULLABLE_INTS.get)
+        rest = table.drop_columns(with_nulls).to_pandas()
+        return pd.concat([rest, nullable], axis=1)[table.column_names]
+
+    def stack(self, stack_id: int) -> list[dict[str, Any]]:
+        """Frames of stack ``stack_id``, innermost (leaf) first.
+
+        Each frame is a dict with the ``frames`` table's columns: depth, pc,
+        function, file, line. An unknown ID gives an empty list.
+        """
+        frames = self.table("frames")
+        rows = frames.filter(pc.equal(frames["stack_id"], stack_id)).sort_by("depth")
+        out: list[dict[str, Any]] = rows.drop_columns(["stack_id"]).to_pylist()
+        return out
+
+    # -- display ------------------------------------------------------------
+
+    def _counts(self) -> list[tuple[str, int]]:
+        return [(n, self._tables[n].num_rows) for n in self.table_names]
+
+    def __repr__(self) -> str:
+        counts = dict(self._counts())
+        parts = [
+            f"{counts.get(n, 0):,} {n}"
+            for n in ("events", "goroutines", "tasks", "regions")
+            if n in counts
+        ]
+        return (
+            f"<Trace {self.source}: {self.go_versions}, "
+            f"{_fmt_duration(self.duration_ns)}, {self.generations} generations, "
+            f"{', '.join(parts)}>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(n)}</code></td>"
+            f"<td style='text-align:right'>{c:,}</td></tr>"
+            for n, c in self._counts()
+        )
+        return (
+            "<div class='gotrace-df-trace'>"
+            f"<b>Trace</b> <code>{html.escape(self.source)}</code><br>"
+            f"{html.escape(self.go_versions)} &middot; "
+            f"duration {html.escape(_fmt_duration(self.duration_ns))} &middot; "
+            f"{self.generations} generations"
+            "<table><thead><tr><th>table</th><th>rows</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+
+def _fmt_duration(ns: int) -> str:
+    if abs(ns) >= 1_000_000_000:
+        return f"{ns / 1e9:.3f} s"
+    if abs(ns) >= 1_000_000:
+        return f"{ns / 1e6:.3f} ms"
+    if abs(ns) >= 1_000:
+        return f"{ns / 1e3:.3f} µs"
+    return f"{ns} ns"
