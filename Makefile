@@ -36,22 +36,23 @@ go:
 test: lint cargo-test pytest
 
 lint: venv
-	$(VENV)/bin/ruff check gotrace_df tests
-	$(VENV)/bin/ruff format --check gotrace_df tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy gotrace_df
 	cargo fmt --all --check
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --workspace --all-targets -- -D warnings
 
 fmt: venv
-	$(VENV)/bin/ruff format gotrace_df tests
-	$(VENV)/bin/ruff check --fix gotrace_df tests
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 	cargo fmt --all
 
 cargo-test:
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo test --workspace
 
+# Docstring examples are tests too (they run on the bundled example trace).
 pytest: venv
-	$(PY) -m pytest
+	$(PY) -m pytest --doctest-modules gotrace_df tests
 
 corpus: venv
 	$(PY) tests/data/make_corpus.py

@@ -37,6 +37,4 @@ class ParseResult(TypedDict):
     tail_error: TailError | None
     tables: dict[str, ArrowTable]
 
-def parse(
-    data: Buffer, progress: Callable[[int, int], Any] | None = None
-) -> ParseResult: ...
+def parse(data: Buffer, progress: Callable[[int, int], Any] | None = None) -> ParseResult: ...

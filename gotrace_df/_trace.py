@@ -192,10 +192,12 @@ class Trace:
             if f.type in _NULLABLE_INTS and col.null_count > 0
         ]
         if not with_nulls:
-            return table.to_pandas()
+            df: pd.DataFrame = table.to_pandas()
+            return df
         nullable = table.select(with_nulls).to_pandas(types_mapper=_NULLABLE_INTS.get)
         rest = table.drop_columns(with_nulls).to_pandas()
-        return pd.concat([rest, nullable], axis=1)[table.column_names]
+        df = pd.concat([rest, nullable], axis=1)[table.column_names]
+        return df
 
     def stack(self, stack_id: int) -> list[dict[str, Any]]:
         """Frames of stack ``stack_id``, innermost (leaf) first.

@@ -54,7 +54,12 @@ SCHEMAS: dict[str, list[Column]] = {
         _c("g", _I64, "", "Goroutine of the event's context (before the event); null: NoGoroutine"),
         _c("p", _I32, "", "Proc of the context; null: NoProc"),
         _c("m", _I64, "", "Thread (M) of the context; null: NoThread"),
-        _c("gen", _I32, "", "Generation the event belongs to, counted from 1 (the Sync N before it)"),
+        _c(
+            "gen",
+            _I32,
+            "",
+            "Generation the event belongs to, counted from 1 (the Sync N before it)",
+        ),
         _c("stack_id", _I32, "", "Event's stack (Event.Stack); null: no stack"),
         _c(
             "resource",
@@ -86,12 +91,22 @@ SCHEMAS: dict[str, list[Column]] = {
             "",
             "Metric name, label, range name, task type, region type, or experimental event name",
         ),
-        _c("task_id", _I64, "", "Task*/Region*/Log: the task (null: NoTask; 0 is the background task)"),
+        _c(
+            "task_id",
+            _I64,
+            "",
+            "Task*/Region*/Log: the task (null: NoTask; 0 is the background task)",
+        ),
         _c("value", _I64, "", "Metric value; Sync: N"),
     ],
     "spans": [
         _c("goid", _I64, "", "Goroutine"),
-        _c("state", _DICT8, "", "Runnable, Running, Waiting or Syscall (Undetermined before the first status)"),
+        _c(
+            "state",
+            _DICT8,
+            "",
+            "Runnable, Running, Waiting or Syscall (Undetermined before the first status)",
+        ),
         _c("reason", _DICT32, "", "Reason of the transition that entered the state"),
         _c("start", _I64, "ns", "Time the state was entered (trace start when Undetermined)"),
         _c("end", _I64, "ns", "Time the state was left (trace end if never)"),
@@ -100,11 +115,18 @@ SCHEMAS: dict[str, list[Column]] = {
         _c("stack_id", _I32, "", "Transition stack of the entering event"),
         _c("end_stack_id", _I32, "", "Transition stack of the leaving event"),
         _c("start_event", _I32, "", "events row that entered the state (null: none)"),
-        _c("end_event", _I32, "", "events row that left the state (null: still in it at trace end)"),
+        _c(
+            "end_event", _I32, "", "events row that left the state (null: still in it at trace end)"
+        ),
     ],
     "goroutines": [
         _c("goid", _I64, "", "Goroutine ID"),
-        _c("name", _DICT32, "", "Start function: outermost frame of the first non-empty transition stack"),
+        _c(
+            "name",
+            _DICT32,
+            "",
+            "Start function: outermost frame of the first non-empty transition stack",
+        ),
         _c("created", _I64, "ns", "Creation time (null: existed before the trace started)"),
         _c("creator_goid", _I64, "", "Goroutine that created it"),
         _c("first_run", _I64, "ns", "First time it was Running"),
@@ -160,7 +182,12 @@ SCHEMAS: dict[str, list[Column]] = {
     "metrics": [
         _c("event", _I32, "", "events row"),
         _c("ts", _I64, "ns", "Time"),
-        _c("name", _DICT32, "", "/sched/gomaxprocs:threads, /memory/classes/heap/objects:bytes or /gc/heap/goal:bytes"),
+        _c(
+            "name",
+            _DICT32,
+            "",
+            "/sched/gomaxprocs:threads, /memory/classes/heap/objects:bytes or /gc/heap/goal:bytes",
+        ),
         _c("value", _I64, "", "Value (threads or bytes)"),
     ],
     "gc": [

@@ -128,14 +128,15 @@ def _open(source: TraceSource) -> Iterator[tuple[Any, str]]:
         yield data, str(getattr(source, "name", "<file>"))
         return
     # Any other object exporting the buffer protocol (numpy array, mmap ...).
+    buffer: Any = source
     try:
-        memoryview(source)
+        memoryview(buffer)
     except TypeError:
         raise TypeError(
             "read_trace: expected a path, bytes or a binary file object, "
             f"got {type(source).__name__}"
         ) from None
-    yield source, "<bytes>"
+    yield buffer, "<bytes>"
 
 
 def _progress_callback(

@@ -31,7 +31,9 @@ def _stale() -> bool:
     if not BINARY.exists():
         return True
     built = BINARY.stat().st_mtime
-    return any((ORACLE_DIR / s).stat().st_mtime > built for s in _SOURCES if (ORACLE_DIR / s).exists())
+    return any(
+        (ORACLE_DIR / s).stat().st_mtime > built for s in _SOURCES if (ORACLE_DIR / s).exists()
+    )
 
 
 def oracle_binary() -> Path:
@@ -49,7 +51,10 @@ def oracle_binary() -> Path:
     try:
         p = subprocess.run(
             [go, "build", "-o", tmp, "."],
-            cwd=ORACLE_DIR, env=_go_env(), capture_output=True, text=True,
+            cwd=ORACLE_DIR,
+            env=_go_env(),
+            capture_output=True,
+            text=True,
         )
         if p.returncode != 0:
             raise RuntimeError(f"oracle: go build failed:\n{p.stderr}")

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from oracle_util import oracle_events
+
 import gotrace_df
 from gotrace_df.testing import canonical_events, check_invariants
-
-from oracle_util import oracle_events
 
 
 def _show(d: dict[str, Any] | None) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from parity import check_trace_against_go
 
 CORPUS = Path(__file__).resolve().parent / "data" / "traces"

@@ -16,6 +16,7 @@ Stdlib only (Python 3.11).
     python3 tests/data/make_corpus.py --versions 1.26 --scenarios tasks,net
     python3 tests/data/make_corpus.py --check-only          # just re-verify
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,6 +42,9 @@ VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
 MAX_FILE = 1_000_000  # bytes; every trace must be strictly smaller
 MAX_TOTAL = 30_000_000
 MIN_FILE = 2_000  # anything smaller is surely a failed run
+SOFT_MAX = (
+    700_000  # retry above this (sizes vary run to run); accept below MAX_FILE on the last try
+)
 ATTEMPTS = 3  # timing-dependent programs: retry when out of the size bounds
 RUN_TIMEOUT = 120
 
@@ -95,8 +99,19 @@ def go_bin(version: str) -> Path:
 
 def base_env(version: str) -> dict[str, str]:
     env = dict(os.environ)
-    for k in ("GOFLAGS", "GODEBUG", "GOROOT", "GOPATH", "GOCACHE", "GO111MODULE",
-              "GOTOOLCHAIN", "GOMAXPROCS", "GOOS", "GOARCH", "GOTRACEBACK"):
+    for k in (
+        "GOFLAGS",
+        "GODEBUG",
+        "GOROOT",
+        "GOPATH",
+        "GOCACHE",
+        "GO111MODULE",
+        "GOTOOLCHAIN",
+        "GOMAXPROCS",
+        "GOOS",
+        "GOARCH",
+        "GOTRACEBACK",
+    ):
         env.pop(k, None)
     tmp = Path(tempfile.gettempdir()) / "gotrace-corpus"
     env.update(
@@ -111,8 +126,13 @@ def base_env(version: str) -> dict[str, str]:
 
 
 def go_version_string(version: str) -> str:
-    out = subprocess.run([str(go_bin(version)), "version"], env=base_env(version),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(go_bin(version)), "version"],
+        env=base_env(version),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -150,25 +170,39 @@ def produce(version: str, sc: Scenario) -> tuple[Path, str]:
         build = [str(go), "build", "-o", "prog", "."]
         run(build, work, env)
         cmd = ["./prog", str(tmp_trace)]
-        desc = (f"(go.mod: go {version}) {build_env} go{version} build -o prog . && "
-                f"{env_str + ' ' if env_str else ''}./prog {dest.name}")
+        desc = (
+            f"(go.mod: go {version}) {build_env} go{version} build -o prog . && "
+            f"{env_str + ' ' if env_str else ''}./prog {dest.name}"
+        )
     else:
-        cmd = [str(go), "test", f"-trace={tmp_trace}", "-run=.", "-bench=.",
-               "-benchtime=60x", "-cpu=1,2", "."]
-        desc = (f"(go.mod: go {version}) {build_env} {env_str + ' ' if env_str else ''}"
-                f"go{version} test -trace={dest.name} -run=. -bench=. -benchtime=60x -cpu=1,2 .")
+        cmd = [
+            str(go),
+            "test",
+            f"-trace={tmp_trace}",
+            "-run=.",
+            "-bench=.",
+            "-benchtime=20x",
+            "-cpu=2",
+            ".",
+        ]
+        desc = (
+            f"(go.mod: go {version}) {build_env} {env_str + ' ' if env_str else ''}"
+            f"go{version} test -trace={dest.name} -run=. -bench=. -benchtime=20x -cpu=2 ."
+        )
     last = ""
     for attempt in range(1, ATTEMPTS + 1):
         tmp_trace.unlink(missing_ok=True)
         run(cmd, work, run_env)
         size = tmp_trace.stat().st_size
-        if MIN_FILE <= size < MAX_FILE:
+        if MIN_FILE <= size < SOFT_MAX or (attempt == ATTEMPTS and MIN_FILE <= size < MAX_FILE):
             break
-        last = f"size {size} outside [{MIN_FILE}, {MAX_FILE})"
+        last = f"size {size} outside [{MIN_FILE}, {SOFT_MAX})"
         log(f"  go{version}/{sc.name}: attempt {attempt}: {last}; retrying")
     else:
-        raise RuntimeError(f"go{version}/{sc.name}: {last} after {ATTEMPTS} attempts; "
-                           "adjust the program's parameters")
+        raise RuntimeError(
+            f"go{version}/{sc.name}: {last} after {ATTEMPTS} attempts; "
+            "adjust the program's parameters"
+        )
     shutil.move(str(tmp_trace), dest)
     return dest, desc
 
@@ -177,8 +211,13 @@ def check(trace: Path, version: str) -> str | None:
     """Parse `trace` with toolchain `version`'s go tool trace; None if OK else an error."""
     go = go_bin(version)
     flag = "-d=1" if vkey(version) < (1, 24) else "-d=parsed"
-    p = subprocess.run([str(go), "tool", "trace", flag, str(trace)], env=base_env(version),
-                       capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    p = subprocess.run(
+        [str(go), "tool", "trace", flag, str(trace)],
+        env=base_env(version),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
     if p.returncode != 0:
         return f"exit {p.returncode}: {(p.stderr or p.stdout).strip()[-500:]}"
     # -d prints events on stdout; failures print on stderr
@@ -212,12 +251,17 @@ def write_provenance(rows: dict[str, list[str]]) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--versions", default=",".join(VERSIONS), help="comma list, e.g. 1.22,1.26")
     ap.add_argument("--scenarios", default=",".join(BY_NAME), help="comma list of scenario names")
     ap.add_argument("--check-only", action="store_true", help="do not regenerate, only verify")
-    ap.add_argument("--no-check-newest", action="store_true",
-                    help=f"skip parsing every trace with go{VERSIONS[-1]} as well")
+    ap.add_argument(
+        "--no-check-newest",
+        action="store_true",
+        help=f"skip parsing every trace with go{VERSIONS[-1]} as well",
+    )
     args = ap.parse_args()
     versions = [v.strip().removeprefix("go") for v in args.versions.split(",") if v.strip()]
     names = [s.strip() for s in args.scenarios.split(",") if s.strip()]

@@ -12,7 +12,6 @@ first difference, if any. Exit status 1 on a mismatch.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import re
 import subprocess
@@ -71,7 +70,7 @@ def stack_lines(prefix_header: str, frames) -> list[str]:
 
 def rfc3339nano(ns: int) -> str:
     sec, frac = divmod(ns, 10**9)
-    dt = datetime.datetime.fromtimestamp(sec, datetime.timezone.utc).astimezone()
+    dt = datetime.datetime.fromtimestamp(sec, datetime.UTC).astimezone()
     s = dt.strftime("%Y-%m-%dT%H:%M:%S")
     if frac:
         s += "." + f"{frac:09d}".rstrip("0")
@@ -130,8 +129,12 @@ HEADER = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) (\w+) Time=(-?\d+)")
 
 
 def go_minor(go: str) -> int:
-    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True,
-                         env=dict(os.environ, GOTOOLCHAIN="local")).stdout
+    out = subprocess.run(
+        [go, "env", "GOVERSION"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GOTOOLCHAIN="local"),
+    ).stdout
     m = re.match(r"go1\.(\d+)", out.strip())
     return int(m[1]) if m else 0
 
@@ -161,18 +164,24 @@ def check(go: str, trace: str) -> bool:
                 ok = False
                 break
         if ok and len(got) != len(want):
-            print(f"{trace}: length differs: oracle {len(got)} lines, go {len(want)}; last go: {want[-1:]!r}")
+            print(
+                f"{trace}: length differs: oracle {len(got)} lines, go {len(want)}; last go: {want[-1:]!r}"
+            )
             ok = False
         mode = "full text"
     else:
         mine = [(e["m"], e["p"], e["g"], e["kind"], e["t"]) for e in events]
-        theirs = [(int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5])) for m in map(HEADER.match, want) if m]
+        theirs = [
+            (int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5])) for m in map(HEADER.match, want) if m
+        ]
         ok = [x for x in mine if x[3] != "Sync"] == [x for x in theirs if x[3] != "Sync"]
         ms = [i for i, x in enumerate(mine) if x[3] == "Sync"]
         ts = [i for i, x in enumerate(theirs) if x[3] == "Sync"]
         mode = f"non-Sync headers; Sync at oracle {ms[:6]} go {ts[:6]}"
-    print(f"{trace}: go1.{minor} {mode}: oracle events={len(events)} err={err!r}; go {flag} events={nwant}"
-          f" rc={p.returncode} stderr={p.stderr.strip()[-200:]!r} -> {'OK' if ok else 'MISMATCH'}")
+    print(
+        f"{trace}: go1.{minor} {mode}: oracle events={len(events)} err={err!r}; go {flag} events={nwant}"
+        f" rc={p.returncode} stderr={p.stderr.strip()[-200:]!r} -> {'OK' if ok else 'MISMATCH'}"
+    )
     return ok
 
 

@@ -14,7 +14,11 @@ fn main() {
         let t = Instant::now();
         match gotrace_core::parse(&data, gotrace_core::ParseOptions::default()) {
             Ok(p) => {
-                let rows: Vec<String> = p.tables.iter().map(|(n, b)| format!("{n}={}", b.num_rows())).collect();
+                let rows: Vec<String> = p
+                    .tables
+                    .iter()
+                    .map(|(n, b)| format!("{n}={}", b.iter().map(|b| b.num_rows()).sum::<usize>()))
+                    .collect();
                 let tail = p.tail_error.map(|e| format!(" tail_error: {e}")).unwrap_or_default();
                 println!(
                     "{path}: go1.{} gens={} {:.3}s {}{tail}",

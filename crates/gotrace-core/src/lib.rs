@@ -71,7 +71,7 @@ pub struct ParsedTrace {
     /// (table name, table) in a fixed order: events, spans, goroutines, procs,
     /// tasks, regions, logs, metrics, gc, cpu_samples, stacks, frames, syncs,
     /// experimental, experimental_batches.
-    pub tables: Vec<(&'static str, RecordBatch)>,
+    pub tables: Vec<(&'static str, Vec<RecordBatch>)>,
     /// Time of the first and last event, ns.
     pub start_ns: i64,
     pub end_ns: i64,

@@ -223,13 +223,7 @@ impl Ordering {
     }
 
     /// Tries to advance `e` (read from thread `m`): true if it was queued.
-    fn advance(
-        &mut self,
-        e: &mut Event,
-        gen: &Generation<'_>,
-        m: i64,
-        strings: &Interner,
-    ) -> Result<bool, String> {
+    fn advance(&mut self, e: &mut Event, gen: &Generation<'_>, m: i64, strings: &Interner) -> Result<bool, String> {
         let _ = strings;
         if self.initial_gen == 0 {
             self.initial_gen = gen.gen;
@@ -395,10 +389,7 @@ impl Ordering {
         let mid = e.args[2] as i64;
         if mid == cur.m {
             if cur.p != pid {
-                return Err(format!(
-                    "tried to self-steal proc {pid} (thread {mid}), but got proc {} instead",
-                    cur.p
-                ));
+                return Err(format!("tried to self-steal proc {pid} (thread {mid}), but got proc {} instead", cur.p));
             }
             self.push(e.typ, e.time, e.args, cur);
             return Ok(Some(SchedCtx { p: NO_ID, ..cur }));
@@ -490,7 +481,8 @@ impl Ordering {
             return Err(format!("tried to create goroutine ({newg}) that already exists"));
         }
         let status = if e.typ == ev::GO_CREATE_BLOCKED { gostatus::WAITING } else { gostatus::RUNNABLE };
-        self.g.insert(newg, GState { status, seq: Seq { gen, seq: 0 }, regions: Vec::new(), ranges: Ranges::default() });
+        self.g
+            .insert(newg, GState { status, seq: Seq { gen, seq: 0 }, regions: Vec::new(), ranges: Ranges::default() });
         self.push(e.typ, e.time, e.args, cur);
         Ok(Some(cur))
     }
@@ -503,7 +495,12 @@ impl Ordering {
         }
         self.g.insert(
             newg,
-            GState { status: gostatus::SYSCALL, seq: Seq { gen, seq: 0 }, regions: Vec::new(), ranges: Ranges::default() },
+            GState {
+                status: gostatus::SYSCALL,
+                seq: Seq { gen, seq: 0 },
+                regions: Vec::new(),
+                ranges: Ranges::default(),
+            },
         );
         self.push(e.typ, e.time, e.args, cur);
         Ok(Some(SchedCtx { g: newg, ..cur }))
@@ -766,9 +763,7 @@ impl Ordering {
         }
         match self.gc_state {
             GcState::NotRunning => return Err("encountered GCEnd when GC was not in progress".into()),
-            GcState::Undetermined => {
-                return Err("encountered GCEnd when GC was in an undetermined state".into())
-            }
+            GcState::Undetermined => return Err("encountered GCEnd when GC was in an undetermined state".into()),
             GcState::Running => {}
         }
         self.gc_seq = seq;
@@ -817,9 +812,8 @@ impl Ordering {
         if e.args[1] == 0 {
             e.args[1] = NO_TASK;
         }
-        let name = lookup_string(gen, e.args[2]).ok_or_else(|| {
-            format!("invalid string ID {} for UserTaskBegin event", e.args[2])
-        })?;
+        let name = lookup_string(gen, e.args[2])
+            .ok_or_else(|| format!("invalid string ID {} for UserTaskBegin event", e.args[2]))?;
         self.tasks.insert(id, (name, e.args[1]));
         validate_ctx(cur, USER_GO)?;
         self.push(e.typ, e.time, e.args, cur);
@@ -847,9 +841,8 @@ impl Ordering {
     fn region(&mut self, e: &Event, cur: SchedCtx, gen: &Generation<'_>) -> Adv {
         validate_ctx(cur, USER_GO)?;
         let tid = e.args[0];
-        let name = lookup_string(gen, e.args[1]).ok_or_else(|| {
-            format!("invalid string ID {} for {} event", e.args[1], SPECS[e.typ as usize].name)
-        })?;
+        let name = lookup_string(gen, e.args[1])
+            .ok_or_else(|| format!("invalid string ID {} for {} event", e.args[1], SPECS[e.typ as usize].name))?;
         let Some(st) = self.g.get_mut(&cur.g) else {
             return Err(format!(
                 "encountered Ev{} without known state for current goroutine {}",
@@ -905,7 +898,7 @@ impl Cursor {
         }
         let b = &batches[self.idx];
         if self.last_ts == 0 {
-            self.last_ts = gen.freq.mul(b.time);
+            self.last_ts = gen.freq.ticks_to_ns(b.time);
         }
         let data = &b.data[self.off..];
         let at = b.offset + self.off;
@@ -931,7 +924,7 @@ impl Cursor {
             n += k;
         }
         self.ev.typ = typ;
-        self.ev.time = gen.freq.mul(dt).wrapping_add(self.last_ts);
+        self.ev.time = gen.freq.ticks_to_ns(dt).wrapping_add(self.last_ts);
         self.last_ts = self.ev.time;
         self.off += n;
         Ok(true)
@@ -1012,6 +1005,7 @@ pub struct Reader<'a> {
     pub strings: Interner,
     /// Input offset where the generation of each Sync starts.
     pub sync_offsets: Vec<usize>,
+    gen_start: usize,
 }
 
 enum Step {
@@ -1035,6 +1029,7 @@ impl<'a> Reader<'a> {
             done: false,
             strings: Interner::default(),
             sync_offsets: Vec::new(),
+            gen_start: 16,
         }
     }
 
@@ -1068,6 +1063,7 @@ impl<'a> Reader<'a> {
     fn deliver(&mut self, step: Step, sink: &mut dyn Sink) -> Result<(), TraceError> {
         match step {
             Step::Sync { time, with_table } => {
+                self.sync_offsets.push(self.gen_start);
                 let t = self.monotonic(time);
                 let gen = if with_table { self.gen.as_deref_mut() } else { None };
                 sink.sync(t, self.syncs, gen, &mut self.strings);
@@ -1129,10 +1125,7 @@ impl<'a> Reader<'a> {
                 let gen = self.gen.as_deref().expect("generation");
                 let mut dump = String::new();
                 for c in &self.frontier {
-                    dump.push_str(&format!(
-                        "M {} [{} time={}]; ",
-                        c.m, SPECS[c.ev.typ as usize].name, c.ev.time
-                    ));
+                    dump.push_str(&format!("M {} [{} time={}]; ", c.m, SPECS[c.ev.typ as usize].name, c.ev.time));
                 }
                 return Err(TraceError::at(
                     format!("broken trace: failed to advance: frontier: {dump}"),
@@ -1168,7 +1161,7 @@ impl<'a> Reader<'a> {
     }
 
     fn next_generation(&mut self) -> Result<Option<Step>, TraceError> {
-        self.sync_offsets.push(self.genr.offset());
+        self.gen_start = self.genr.offset();
         if self.version < 26 {
             if let Some(e) = &self.genr.spill_err {
                 if self.spill_err_sync {
@@ -1225,7 +1218,7 @@ impl<'a> Reader<'a> {
                     sift_up(&mut self.frontier, n);
                 }
                 self.syncs += 1;
-                let t = gen.freq.mul(gen.min_ts);
+                let t = gen.freq.ticks_to_ns(gen.min_ts);
                 Ok(Some(Step::Sync { time: t, with_table: true }))
             }
         }

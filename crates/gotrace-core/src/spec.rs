@@ -127,8 +127,7 @@ pub static SPECS: [Spec; NUM_SPECS] = {
     t[GO_UNBLOCK as usize] = s("GoUnblock", &["dt", "g", "g_seq", "stack"], &[3], &[], 0, true);
     t[GO_SYSCALL_BEGIN as usize] = s("GoSyscallBegin", &["dt", "p_seq", "stack"], &[2], &[], 0, true);
     t[GO_SYSCALL_END as usize] = s("GoSyscallEnd", &["dt"], &[], &[], GO_SYSCALL_BEGIN, true);
-    t[GO_SYSCALL_END_BLOCKED as usize] =
-        s("GoSyscallEndBlocked", &["dt"], &[], &[], GO_SYSCALL_BEGIN, true);
+    t[GO_SYSCALL_END_BLOCKED as usize] = s("GoSyscallEndBlocked", &["dt"], &[], &[], GO_SYSCALL_BEGIN, true);
     t[GO_STATUS as usize] = s("GoStatus", &["dt", "g", "m", "gstatus"], &[], &[], 0, true);
     t[STW_BEGIN as usize] = s("STWBegin", &["dt", "kind_string", "stack"], &[2], &[1], 0, true);
     t[STW_END as usize] = s("STWEnd", &["dt"], &[], &[], STW_BEGIN, true);
@@ -139,47 +138,23 @@ pub static SPECS: [Spec; NUM_SPECS] = {
     t[GC_SWEEP_BEGIN as usize] = s("GCSweepBegin", &["dt", "stack"], &[1], &[], 0, true);
     t[GC_SWEEP_END as usize] =
         s("GCSweepEnd", &["dt", "swept_value", "reclaimed_value"], &[], &[], GC_SWEEP_BEGIN, true);
-    t[GC_MARK_ASSIST_ACTIVE as usize] =
-        s("GCMarkAssistActive", &["dt", "g"], &[], &[], GC_MARK_ASSIST_BEGIN, true);
+    t[GC_MARK_ASSIST_ACTIVE as usize] = s("GCMarkAssistActive", &["dt", "g"], &[], &[], GC_MARK_ASSIST_BEGIN, true);
     t[GC_MARK_ASSIST_BEGIN as usize] = s("GCMarkAssistBegin", &["dt", "stack"], &[1], &[], 0, true);
-    t[GC_MARK_ASSIST_END as usize] =
-        s("GCMarkAssistEnd", &["dt"], &[], &[], GC_MARK_ASSIST_BEGIN, true);
+    t[GC_MARK_ASSIST_END as usize] = s("GCMarkAssistEnd", &["dt"], &[], &[], GC_MARK_ASSIST_BEGIN, true);
     t[HEAP_ALLOC as usize] = s("HeapAlloc", &["dt", "heapalloc_value"], &[], &[], 0, true);
     t[HEAP_GOAL as usize] = s("HeapGoal", &["dt", "heapgoal_value"], &[], &[], 0, true);
     t[GO_LABEL as usize] = s("GoLabel", &["dt", "label_string"], &[], &[1], 0, true);
-    t[USER_TASK_BEGIN as usize] = s(
-        "UserTaskBegin",
-        &["dt", "task", "parent_task", "name_string", "stack"],
-        &[4],
-        &[3],
-        0,
-        true,
-    );
+    t[USER_TASK_BEGIN as usize] =
+        s("UserTaskBegin", &["dt", "task", "parent_task", "name_string", "stack"], &[4], &[3], 0, true);
     t[USER_TASK_END as usize] = s("UserTaskEnd", &["dt", "task", "stack"], &[2], &[], 0, true);
-    t[USER_REGION_BEGIN as usize] =
-        s("UserRegionBegin", &["dt", "task", "name_string", "stack"], &[3], &[2], 0, true);
-    t[USER_REGION_END as usize] = s(
-        "UserRegionEnd",
-        &["dt", "task", "name_string", "stack"],
-        &[3],
-        &[2],
-        USER_REGION_BEGIN,
-        true,
-    );
-    t[USER_LOG as usize] = s(
-        "UserLog",
-        &["dt", "task", "key_string", "value_string", "stack"],
-        &[4],
-        &[2, 3],
-        0,
-        true,
-    );
+    t[USER_REGION_BEGIN as usize] = s("UserRegionBegin", &["dt", "task", "name_string", "stack"], &[3], &[2], 0, true);
+    t[USER_REGION_END as usize] =
+        s("UserRegionEnd", &["dt", "task", "name_string", "stack"], &[3], &[2], USER_REGION_BEGIN, true);
+    t[USER_LOG as usize] = s("UserLog", &["dt", "task", "key_string", "value_string", "stack"], &[4], &[2, 3], 0, true);
     t[GO_SWITCH as usize] = s("GoSwitch", &["dt", "g", "g_seq"], &[], &[], 0, true);
     t[GO_SWITCH_DESTROY as usize] = s("GoSwitchDestroy", &["dt", "g", "g_seq"], &[], &[], 0, true);
-    t[GO_CREATE_BLOCKED as usize] =
-        s("GoCreateBlocked", &["dt", "new_g", "new_stack", "stack"], &[3, 2], &[], 0, true);
-    t[GO_STATUS_STACK as usize] =
-        s("GoStatusStack", &["dt", "g", "m", "gstatus", "stack"], &[4], &[], 0, true);
+    t[GO_CREATE_BLOCKED as usize] = s("GoCreateBlocked", &["dt", "new_g", "new_stack", "stack"], &[3, 2], &[], 0, true);
+    t[GO_STATUS_STACK as usize] = s("GoStatusStack", &["dt", "g", "m", "gstatus", "stack"], &[4], &[], 0, true);
     t[EXPERIMENTAL_BATCH as usize] = s("ExperimentalBatch", &["exp", "gen", "m", "time"], &[], &[], 0, false);
     t[SYNC as usize] = s("Sync", &[], &[], &[], 0, false);
     t[CLOCK_SNAPSHOT as usize] = s("ClockSnapshot", &["dt", "mono", "sec", "nsec"], &[], &[], 0, true);

@@ -97,7 +97,9 @@ pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
 /// give the "integer indefinite" value, i64::MIN.
 #[inline]
 pub fn f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+    // 2^63: the first value out of range; -2^63 is still in range.
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-TWO63..TWO63).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -110,7 +112,7 @@ pub struct Frequency(pub f64);
 
 impl Frequency {
     #[inline]
-    pub fn mul(self, t: u64) -> i64 {
+    pub fn ticks_to_ns(self, t: u64) -> i64 {
         f64_to_i64(t as f64 * self.0)
     }
 }
@@ -361,10 +363,9 @@ impl<'a> Generation<'a> {
             Some(ev::CPU_SAMPLES) => self.add_cpu_samples(b),
             Some(ev::FREQUENCY) if version < 25 => self.set_sync(b, version),
             Some(ev::SYNC) if version >= 25 => self.set_sync(b, version),
-            Some(ev::END_OF_GENERATION) => Err(self.err(
-                "internal error: unexpectedly processing EndOfGeneration; broken trace?",
-                b.offset,
-            )),
+            Some(ev::END_OF_GENERATION) => {
+                Err(self.err("internal error: unexpectedly processing EndOfGeneration; broken trace?", b.offset))
+            }
             _ if b.exp != 0 => {
                 self.exp_batches.push((b.exp, b.m, b.data));
                 Ok(())
@@ -405,16 +406,12 @@ impl<'a> Generation<'a> {
             let id = self.read_uv(&mut c, "string ID").map_err(|e| e.shift(b.offset))?;
             let len = self.read_uv(&mut c, "string length").map_err(|e| e.shift(b.offset))?;
             if len > MAX_STRING_SIZE {
-                return Err(self.err(
-                    format!("invalid string size {len}, maximum is {MAX_STRING_SIZE}"),
-                    off(&c),
-                ));
+                return Err(self.err(format!("invalid string size {len}, maximum is {MAX_STRING_SIZE}"), off(&c)));
             }
             let Some(bytes) = c.take(len as usize) else {
-                return Err(self.err(
-                    format!("failed to read full string: read {} but wanted {len}", c.remaining()),
-                    off(&c),
-                ));
+                return Err(
+                    self.err(format!("failed to read full string: read {} but wanted {len}", c.remaining()), off(&c))
+                );
             };
             let gid = interner.intern(bytes);
             if !self.strings.insert(id, gid) {
@@ -435,10 +432,7 @@ impl<'a> Generation<'a> {
             let id = self.read_uv(&mut c, "stack ID").map_err(|e| e.shift(b.offset))?;
             let n = self.read_uv(&mut c, "stack frame count").map_err(|e| e.shift(b.offset))?;
             if n > MAX_FRAMES_PER_STACK {
-                return Err(self.err(
-                    format!("invalid stack size {n}, maximum is {MAX_FRAMES_PER_STACK}"),
-                    at,
-                ));
+                return Err(self.err(format!("invalid stack size {n}, maximum is {MAX_FRAMES_PER_STACK}"), at));
             }
             let start = self.stack_pcs.len() as u32;
             for i in 0..n {
@@ -553,10 +547,10 @@ impl<'a> Generation<'a> {
             return Err(self.err(msg, end_offset));
         }
         if let Some(cs) = &mut self.clock {
-            cs.trace = self.freq.mul(cs.trace as u64);
+            cs.trace = self.freq.ticks_to_ns(cs.trace as u64);
         }
         for s in &mut self.cpu_samples {
-            s.time = self.freq.mul(s.time as u64);
+            s.time = self.freq.ticks_to_ns(s.time as u64);
         }
         self.cpu_samples.sort_by_key(|s| s.time);
         Ok(())

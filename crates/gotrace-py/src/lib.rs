@@ -10,6 +10,7 @@ use std::ptr::NonNull;
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
+use arrow_schema::SchemaRef;
 use gotrace_core::{ParseOptions, ParsedTrace};
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyValueError;
@@ -30,12 +31,7 @@ pyo3::create_exception!(
 /// Payload of the unwind that aborts a parse when the progress callback raised.
 struct Cancelled;
 
-fn trace_error(
-    py: Python<'_>,
-    message: &str,
-    offset: Option<u64>,
-    generation: Option<u64>,
-) -> PyErr {
+fn trace_error(py: Python<'_>, message: &str, offset: Option<u64>, generation: Option<u64>) -> PyErr {
     let err = TraceError::new_err(message.to_owned());
     let value = err.value(py);
     // Setting attributes on a fresh exception instance cannot fail in practice;
@@ -59,10 +55,18 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// One table, exported to Python through the Arrow PyCapsule interface.
+/// One table (one or more record batches of one schema), exported to Python
+/// through the Arrow PyCapsule interface.
 #[pyclass(module = "gotrace_df._core", frozen)]
 struct ArrowTable {
-    batch: RecordBatch,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
+impl ArrowTable {
+    fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
 }
 
 #[pymethods]
@@ -78,8 +82,9 @@ impl ArrowTable {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema;
-        let schema = self.batch.schema();
-        let reader = RecordBatchIterator::new([Ok(self.batch.clone())], schema);
+        // Cloning batches clones Arcs to the buffers, not the data.
+        let batches: Vec<_> = self.batches.iter().cloned().map(Ok).collect();
+        let reader = RecordBatchIterator::new(batches, self.schema.clone());
         let stream = FFI_ArrowArrayStream::new(Box::new(reader));
         // The consumer moves the stream out (leaving `release` null); if it never
         // does, dropping the box releases it.
@@ -88,18 +93,19 @@ impl ArrowTable {
 
     #[getter]
     fn num_rows(&self) -> usize {
-        self.batch.num_rows()
+        self.rows()
     }
 
     fn __len__(&self) -> usize {
-        self.batch.num_rows()
+        self.rows()
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "<ArrowTable {} rows x {} columns>",
-            self.batch.num_rows(),
-            self.batch.num_columns()
+            "<ArrowTable {} rows x {} columns in {} batches>",
+            self.rows(),
+            self.schema.fields().len(),
+            self.batches.len()
         )
     }
 }
@@ -124,8 +130,14 @@ fn result_dict<'py>(py: Python<'py>, parsed: ParsedTrace) -> PyResult<Bound<'py,
         }
     }
     let tables = PyDict::new(py);
-    for (name, batch) in parsed.tables {
-        tables.set_item(name, Bound::new(py, ArrowTable { batch })?)?;
+    for (name, batches) in parsed.tables {
+        // The core gives every table at least one (maybe empty) batch: the
+        // schema travels with it.
+        let Some(first) = batches.first() else {
+            return Err(trace_error(py, &format!("internal error: table {name} came without a schema"), None, None));
+        };
+        let schema = first.schema();
+        tables.set_item(name, Bound::new(py, ArrowTable { schema, batches })?)?;
     }
     d.set_item("tables", tables)?;
     Ok(d)
@@ -139,19 +151,10 @@ fn result_dict<'py>(py: Python<'py>, parsed: ParsedTrace) -> PyResult<Bound<'py,
 /// exception it raises stops the parse and propagates.
 #[pyfunction]
 #[pyo3(signature = (data, progress=None))]
-fn parse<'py>(
-    py: Python<'py>,
-    data: &Bound<'py, PyAny>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyDict>> {
+fn parse<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyDict>> {
     let buffer = PyUntypedBuffer::get(data)?;
     if !buffer.is_c_contiguous() {
-        return Err(trace_error(
-            py,
-            "trace data must be a contiguous buffer",
-            None,
-            None,
-        ));
+        return Err(trace_error(py, "trace data must be a contiguous buffer", None, None));
     }
     let len = buffer.len_bytes();
     let ptr = NonNull::new(buffer.buf_ptr().cast::<u8>()).unwrap_or(NonNull::dangling());
@@ -168,9 +171,7 @@ fn parse<'py>(
             if let Some(cb) = &progress {
                 let failed = Python::attach(|py| {
                     // Let Ctrl-C interrupt a long parse when someone is watching it.
-                    py.check_signals()
-                        .and_then(|()| cb.call1(py, (done, total)).map(drop))
-                        .err()
+                    py.check_signals().and_then(|()| cb.call1(py, (done, total)).map(drop)).err()
                 });
                 if let Some(err) = failed {
                     callback_error = Some(err);
@@ -180,11 +181,7 @@ fn parse<'py>(
             }
         };
         let opts = ParseOptions {
-            progress: if progress.is_some() {
-                Some(&mut hook as &mut dyn FnMut(u64, u64))
-            } else {
-                None
-            },
+            progress: if progress.is_some() { Some(&mut hook as &mut dyn FnMut(u64, u64)) } else { None },
         };
         panic::catch_unwind(AssertUnwindSafe(|| gotrace_core::parse(data, opts)))
     });

@@ -1,152 +1,178 @@
 //! Column builders and their conversion to Arrow arrays.
+//!
+//! The big tables (events, spans) grow in fixed-size chunks, so growth never
+//! copies and never leaves a doubled allocation behind; each chunk becomes one
+//! record batch, handed to Arrow without copying. Nulls are kept as a
+//! sentinel value while building and turned into a validity bitmap per chunk.
 
 use crate::intern::Interner;
 use arrow_array::types::{Int32Type, Int8Type};
 use arrow_array::{
     ArrayRef, ArrowPrimitiveType, BinaryArray, DictionaryArray, Int32Array, Int8Array, PrimitiveArray, StringArray,
 };
-use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, NullBuffer, NullBufferBuilder, ScalarBuffer};
 use std::sync::Arc;
 
-/// A nullable primitive column that only grows.
-pub struct Col<T: ArrowPrimitiveType> {
-    vals: Vec<T::Native>,
-    nulls: NullBufferBuilder,
+/// Rows per chunk (and per record batch) of the chunked tables.
+pub const CHUNK: usize = 1 << 20;
+
+/// A column that grows chunk by chunk and can be updated in place.
+pub struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
 }
 
-impl<T: ArrowPrimitiveType> Default for Col<T> {
+impl<T: Copy> Default for Chunked<T> {
     fn default() -> Self {
-        Col { vals: Vec::new(), nulls: NullBufferBuilder::new(0) }
+        Chunked { chunks: Vec::new(), len: 0 }
     }
 }
 
-impl<T: ArrowPrimitiveType> Col<T> {
+impl<T: Copy> Chunked<T> {
     #[inline]
-    pub fn push(&mut self, v: T::Native) {
-        self.vals.push(v);
-        self.nulls.append_non_null();
+    pub fn push(&mut self, v: T) {
+        if self.len.is_multiple_of(CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(v);
+        }
+        self.len += 1;
     }
     #[inline]
-    pub fn push_opt(&mut self, v: Option<T::Native>) {
+    pub fn set(&mut self, i: usize, v: T) {
+        self.chunks[i / CHUNK][i % CHUNK] = v;
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// The chunks; at least one (maybe empty), so a table always has a batch.
+    pub fn into_chunks(self) -> Vec<Vec<T>> {
+        if self.chunks.is_empty() {
+            return vec![Vec::new()];
+        }
+        self.chunks
+    }
+}
+
+/// Values that stand for null in a column while it is built.
+pub trait Sentinel: Copy + PartialEq {
+    const NULL: Self;
+}
+impl Sentinel for i64 {
+    const NULL: i64 = i64::MIN;
+}
+impl Sentinel for i32 {
+    const NULL: i32 = -1;
+}
+impl Sentinel for i8 {
+    const NULL: i8 = -1;
+}
+impl Sentinel for u32 {
+    const NULL: u32 = u32::MAX;
+}
+impl Sentinel for u64 {
+    const NULL: u64 = u64::MAX;
+}
+
+#[inline]
+pub fn opt<T: Sentinel>(v: Option<T>) -> T {
+    v.unwrap_or(T::NULL)
+}
+
+fn nulls_of<T: Sentinel>(vals: &[T]) -> Option<NullBuffer> {
+    if !vals.contains(&T::NULL) {
+        return None;
+    }
+    Some(NullBuffer::new(BooleanBuffer::from_iter(vals.iter().map(|v| *v != T::NULL))))
+}
+
+/// Arrow array of one chunk of a primitive column (sentinels become nulls).
+pub fn prim_array<A: ArrowPrimitiveType>(vals: Vec<A::Native>) -> ArrayRef
+where
+    A::Native: Sentinel,
+{
+    let nulls = nulls_of(&vals);
+    Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(vals), nulls))
+}
+
+/// A primitive column from optional values (the small derived tables).
+pub fn prim<A: ArrowPrimitiveType>(it: impl Iterator<Item = Option<A::Native>>) -> ArrayRef
+where
+    A::Native: Sentinel,
+{
+    let mut vals = Vec::new();
+    let mut nulls = NullBufferBuilder::new(0);
+    for v in it {
         match v {
-            Some(v) => self.push(v),
+            Some(v) => {
+                vals.push(v);
+                nulls.append_non_null();
+            }
             None => {
-                self.vals.push(T::Native::default());
-                self.nulls.append_null();
+                vals.push(A::Native::default());
+                nulls.append_null();
             }
         }
     }
-    pub fn len(&self) -> usize {
-        self.vals.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.vals.is_empty()
-    }
-    pub fn finish(mut self) -> ArrayRef {
-        Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(self.vals), self.nulls.finish()))
-    }
+    Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(vals), nulls.finish()))
 }
 
-/// Builds a column from optional values in one go (derived tables).
-pub fn prim<T: ArrowPrimitiveType>(it: impl Iterator<Item = Option<T::Native>>) -> ArrayRef {
-    let mut c = Col::<T>::default();
-    for v in it {
-        c.push_opt(v);
-    }
-    c.finish()
-}
-
-/// A dictionary column over a small fixed set of names (kind, state, ...).
-#[derive(Default)]
-pub struct EnumCol {
-    keys: Col<Int8Type>,
-}
-
-impl EnumCol {
-    #[inline]
-    pub fn push(&mut self, code: Option<u8>) {
-        self.keys.push_opt(code.map(|c| c as i8));
-    }
-    pub fn finish(self, names: &[&str]) -> ArrayRef {
-        enum_array(self.keys.finish(), names)
-    }
-}
-
-pub fn enum_array(keys: ArrayRef, names: &[&str]) -> ArrayRef {
-    let keys = keys.as_any().downcast_ref::<Int8Array>().expect("int8 keys").clone();
+/// One chunk of a dictionary column over a small fixed set of names
+/// (kind, state, ...): codes index `names`, -1 is null.
+pub fn enum_array(codes: Vec<i8>, names: &[&str]) -> ArrayRef {
+    let nulls = nulls_of(&codes);
+    let codes: Vec<i8> = codes.into_iter().map(|c| c.max(0)).collect();
+    let keys = Int8Array::new(ScalarBuffer::from(codes), nulls);
     let values = Arc::new(StringArray::from(names.to_vec()));
     Arc::new(DictionaryArray::<Int8Type>::try_new(keys, values).expect("enum codes are in range"))
 }
 
 pub fn enum_col(it: impl Iterator<Item = Option<u8>>, names: &[&str]) -> ArrayRef {
-    let mut c = EnumCol::default();
-    for v in it {
-        c.push(v);
-    }
-    c.finish(names)
+    enum_array(it.map(|c| c.map_or(-1, |c| c as i8)).collect(), names)
 }
 
-/// A dictionary column of interned strings: keys are global string IDs while
-/// building and become a compact per-column dictionary at the end, so each
-/// column lists only the values it uses.
-pub struct StrCol {
-    keys: Vec<u32>,
-    nulls: NullBufferBuilder,
+/// Turns columns of global string IDs (u32::MAX is null) into dictionary
+/// arrays with one compact dictionary for the whole column, so each column
+/// lists only the values it uses. One array per chunk.
+pub fn dict_arrays(chunks: Vec<Vec<u32>>, strings: &Interner) -> Vec<ArrayRef> {
+    let mut local = vec![-1i32; strings.len()];
+    let mut values: Vec<u32> = Vec::new();
+    let mut keyed: Vec<(Vec<i32>, Option<NullBuffer>)> = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        let nulls = nulls_of(&chunk);
+        let keys: Vec<i32> = chunk
+            .iter()
+            .map(|&g| {
+                if g == u32::NULL {
+                    return 0;
+                }
+                let slot = &mut local[g as usize];
+                if *slot < 0 {
+                    *slot = values.len() as i32;
+                    values.push(g);
+                }
+                *slot
+            })
+            .collect();
+        keyed.push((keys, nulls));
+    }
+    let dict: ArrayRef = Arc::new(StringArray::from_iter_values(
+        values.iter().map(|&g| String::from_utf8_lossy(strings.get(g)).into_owned()),
+    ));
+    keyed
+        .into_iter()
+        .map(|(keys, nulls)| {
+            let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, dict.clone()).expect("keys in range")) as ArrayRef
+        })
+        .collect()
 }
 
-impl Default for StrCol {
-    fn default() -> Self {
-        StrCol { keys: Vec::new(), nulls: NullBufferBuilder::new(0) }
-    }
-}
-
-impl StrCol {
-    #[inline]
-    pub fn push(&mut self, id: Option<u32>) {
-        match id {
-            Some(v) => {
-                self.keys.push(v);
-                self.nulls.append_non_null();
-            }
-            None => {
-                self.keys.push(0);
-                self.nulls.append_null();
-            }
-        }
-    }
-    pub fn finish(mut self, strings: &Interner) -> ArrayRef {
-        let nulls = self.nulls.finish();
-        let mut local = vec![-1i32; strings.len()];
-        let mut values: Vec<u32> = Vec::new();
-        let mut keys: Vec<i32> = Vec::with_capacity(self.keys.len());
-        for (i, &g) in self.keys.iter().enumerate() {
-            if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                keys.push(0);
-                continue;
-            }
-            let slot = &mut local[g as usize];
-            if *slot < 0 {
-                *slot = values.len() as i32;
-                values.push(g);
-            }
-            keys.push(*slot);
-        }
-        let vals: Vec<String> =
-            values.iter().map(|&g| String::from_utf8_lossy(strings.get(g)).into_owned()).collect();
-        let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
-        Arc::new(
-            DictionaryArray::<Int32Type>::try_new(keys, Arc::new(StringArray::from(vals)))
-                .expect("dictionary keys are in range"),
-        )
-    }
-}
-
+/// A dictionary column of interned strings in one piece (small tables).
 pub fn str_col(it: impl Iterator<Item = Option<u32>>, strings: &Interner) -> ArrayRef {
-    let mut c = StrCol::default();
-    for v in it {
-        c.push(v);
-    }
-    c.finish(strings)
+    let ids: Vec<u32> = it.map(opt).collect();
+    dict_arrays(vec![ids], strings).pop().expect("one chunk")
 }
 
 pub fn binary_col<'a>(it: impl Iterator<Item = &'a [u8]>) -> ArrayRef {

@@ -2,9 +2,9 @@
 //! goroutines, procs, tasks, regions, logs, metrics, gc, cpu_samples, syncs,
 //! experimental. Each row refers back to the events table by row index.
 
-use super::cols::{binary_col, enum_col, prim, str_col};
+use super::cols::{binary_col, dict_arrays, enum_array, enum_col, opt, prim, prim_array, str_col, Chunked, Sentinel};
 use super::stacks::Stacks;
-use super::{batch, Transition, RESOURCES, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
+use super::{batch, batches, Transition, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
 use crate::intern::Interner;
 use crate::order::{gostate, NO_ID};
 use crate::wire::ClockSnapshot;
@@ -22,18 +22,20 @@ fn ev(i: usize) -> Option<i32> {
     Some(i as i32)
 }
 
-struct Span {
-    goid: i64,
-    state: u8,
-    reason: u32,
-    start: i64,
-    end: Option<i64>,
-    p: Option<i32>,
-    m: Option<i64>,
-    stack: Option<i32>,
-    end_stack: Option<i32>,
-    start_event: Option<i32>,
-    end_event: Option<i32>,
+/// The spans table, chunked: the largest derived table.
+#[derive(Default)]
+struct Spans {
+    goid: Chunked<i64>,
+    state: Chunked<i8>,
+    reason: Chunked<u32>,
+    start: Chunked<i64>,
+    end: Chunked<i64>,
+    p: Chunked<i32>,
+    m: Chunked<i64>,
+    stack: Chunked<i32>,
+    end_stack: Chunked<i32>,
+    start_event: Chunked<i32>,
+    end_event: Chunked<i32>,
 }
 
 #[derive(Default)]
@@ -96,6 +98,11 @@ struct Range {
     attrs: Option<(i64, i64)>,
 }
 
+/// (event, ts, goid, task, category, message, stack)
+type LogRow = (i32, i64, Option<i64>, i64, u32, u32, Option<i32>);
+/// (event, ts, goid, proc, thread, stack)
+type SampleRow = (i32, i64, Option<i64>, Option<i32>, Option<i64>, Option<i32>);
+
 struct Sync {
     event: i32,
     n: i64,
@@ -106,7 +113,7 @@ struct Sync {
 #[derive(Default)]
 pub struct Derived {
     sync_ts: i64,
-    spans: Vec<Span>,
+    spans: Spans,
     open_span: FxHashMap<i64, usize>,
     gs: Vec<Goroutine>,
     g_index: FxHashMap<i64, usize>,
@@ -116,14 +123,12 @@ pub struct Derived {
     task_index: FxHashMap<i64, usize>,
     regions: Vec<Region>,
     open_regions: FxHashMap<i64, Vec<usize>>,
-    /// (event, ts, goid, task, category, message, stack)
-    logs: Vec<(i32, i64, Option<i64>, i64, u32, u32, Option<i32>)>,
+    logs: Vec<LogRow>,
     /// (event, ts, name, value)
     metrics: Vec<(i32, i64, u32, i64)>,
     ranges: Vec<Range>,
     open_range: FxHashMap<(u32, i64), usize>,
-    /// (event, ts, goid, proc, thread, stack)
-    samples: Vec<(i32, i64, Option<i64>, Option<i32>, Option<i64>, Option<i32>)>,
+    samples: Vec<SampleRow>,
     syncs: Vec<Sync>,
     /// (event, experiment, arg, value)
     exp: Vec<(i32, u32, u32, u64)>,
@@ -166,6 +171,7 @@ impl Derived {
         self.exp.push((idx as i32, exp, arg, value));
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn log(&mut self, idx: usize, ts: i64, g: i64, task: i64, cat: u32, msg: u32, stack: Option<i32>) {
         self.logs.push((idx as i32, ts, id(g), task, cat, msg, stack));
     }
@@ -375,53 +381,64 @@ impl Derived {
             self.g_index.remove(&goid);
             self.open_regions.remove(&goid);
         }
+        let sp = &mut self.spans;
         if let Some(i) = self.open_span.remove(&goid) {
-            let s = &mut self.spans[i];
-            s.end = Some(ts);
-            s.end_stack = t.stack;
-            s.end_event = ev(idx);
+            sp.end.set(i, ts);
+            sp.end_stack.set(i, opt(t.stack));
+            sp.end_event.set(i, idx as i32);
         }
         if t.to != gostate::NOT_EXIST {
-            self.open_span.insert(goid, self.spans.len());
-            self.spans.push(Span {
-                goid,
-                state: t.to,
-                reason: t.reason,
-                start,
-                end: None,
-                p: id(ctx.1).map(|p| p as i32),
-                m: id(ctx.2),
-                stack: t.stack,
-                end_stack: None,
-                start_event: ev(idx),
-                end_event: None,
-            });
+            self.open_span.insert(goid, sp.goid.len());
+            sp.goid.push(goid);
+            sp.state.push(t.to as i8);
+            sp.reason.push(t.reason);
+            sp.start.push(start);
+            sp.end.push(i64::NULL);
+            sp.p.push(opt(id(ctx.1).map(|p| p as i32)));
+            sp.m.push(opt(id(ctx.2)));
+            sp.stack.push(opt(t.stack));
+            sp.end_stack.push(i32::NULL);
+            sp.start_event.push(idx as i32);
+            sp.end_event.push(i32::NULL);
         }
     }
 
-    pub fn finish(self, s: &Interner, end_ns: i64) -> Vec<(&'static str, RecordBatch)> {
+    pub fn finish(self, s: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
         let mut out = Vec::new();
-        let sp = &self.spans;
+        let sp = self.spans;
+        let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
+        let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
+        // A span still open at the end lasts until the trace ends.
+        let ends = sp
+            .end
+            .into_chunks()
+            .into_iter()
+            .map(|c| {
+                let c: Vec<i64> = c.into_iter().map(|v| if v == i64::NULL { end_ns } else { v }).collect();
+                prim_array::<Int64Type>(c)
+            })
+            .collect();
         out.push((
             "spans",
-            batch(vec![
-                ("goid", prim::<Int64Type>(sp.iter().map(|x| Some(x.goid)))),
-                ("state", enum_col(sp.iter().map(|x| Some(x.state)), &STATES)),
-                ("reason", str_col(sp.iter().map(|x| Some(x.reason)), s)),
-                ("start", prim::<Int64Type>(sp.iter().map(|x| Some(x.start)))),
-                ("end", prim::<Int64Type>(sp.iter().map(|x| Some(x.end.unwrap_or(end_ns))))),
-                ("p", prim::<Int32Type>(sp.iter().map(|x| x.p))),
-                ("m", prim::<Int64Type>(sp.iter().map(|x| x.m))),
-                ("stack_id", prim::<Int32Type>(sp.iter().map(|x| x.stack))),
-                ("end_stack_id", prim::<Int32Type>(sp.iter().map(|x| x.end_stack))),
-                ("start_event", prim::<Int32Type>(sp.iter().map(|x| x.start_event))),
-                ("end_event", prim::<Int32Type>(sp.iter().map(|x| x.end_event))),
+            batches(vec![
+                ("goid", p64(sp.goid)),
+                ("state", sp.state.into_chunks().into_iter().map(|c| enum_array(c, &STATES)).collect()),
+                ("reason", dict_arrays(sp.reason.into_chunks(), s)),
+                ("start", p64(sp.start)),
+                ("end", ends),
+                ("p", p32(sp.p)),
+                ("m", p64(sp.m)),
+                ("stack_id", p32(sp.stack)),
+                ("end_stack_id", p32(sp.end_stack)),
+                ("start_event", p32(sp.start_event)),
+                ("end_event", p32(sp.end_event)),
             ]),
         ));
+        let mut out: Vec<(&'static str, Vec<RecordBatch>)> = out;
         let gs = &self.gs;
         out.push((
             "goroutines",
-            batch(vec![
+            one(batch(vec![
                 ("goid", prim::<Int64Type>(gs.iter().map(|x| Some(x.goid)))),
                 ("name", str_col(gs.iter().map(|x| x.name), s)),
                 ("created", prim::<Int64Type>(gs.iter().map(|x| x.created))),
@@ -432,12 +449,12 @@ impl Derived {
                 ("creation_stack_id", prim::<Int32Type>(gs.iter().map(|x| x.creation_stack))),
                 ("start_stack_id", prim::<Int32Type>(gs.iter().map(|x| x.start_stack))),
                 ("label", str_col(gs.iter().map(|x| x.label), s)),
-            ]),
+            ])),
         ));
         let ps = &self.procs;
         out.push((
             "procs",
-            batch(vec![
+            one(batch(vec![
                 ("proc", prim::<Int32Type>(ps.iter().map(|x| Some(x.proc)))),
                 ("state", enum_col(ps.iter().map(|x| Some(x.state)), &STATES)),
                 ("start", prim::<Int64Type>(ps.iter().map(|x| Some(x.start)))),
@@ -445,13 +462,13 @@ impl Derived {
                 ("m", prim::<Int64Type>(ps.iter().map(|x| x.m))),
                 ("goid", prim::<Int64Type>(ps.iter().map(|x| x.goid))),
                 ("start_event", prim::<Int32Type>(ps.iter().map(|x| x.start_event))),
-            ]),
+            ])),
         ));
         let ts = &self.tasks;
         let dur = |a: Option<i64>, b: Option<i64>| a.zip(b).map(|(a, b)| b - a);
         out.push((
             "tasks",
-            batch(vec![
+            one(batch(vec![
                 ("task_id", prim::<Int64Type>(ts.iter().map(|x| Some(x.id)))),
                 ("parent_id", prim::<Int64Type>(ts.iter().map(|x| x.parent))),
                 ("name", str_col(ts.iter().map(|x| Some(x.name)), s)),
@@ -462,12 +479,12 @@ impl Derived {
                 ("end_goid", prim::<Int64Type>(ts.iter().map(|x| x.end_goid))),
                 ("start_event", prim::<Int32Type>(ts.iter().map(|x| x.start_event))),
                 ("end_event", prim::<Int32Type>(ts.iter().map(|x| x.end_event))),
-            ]),
+            ])),
         ));
         let rs = &self.regions;
         out.push((
             "regions",
-            batch(vec![
+            one(batch(vec![
                 ("goid", prim::<Int64Type>(rs.iter().map(|x| x.goid))),
                 ("task_id", prim::<Int64Type>(rs.iter().map(|x| Some(x.task)))),
                 ("name", str_col(rs.iter().map(|x| Some(x.name)), s)),
@@ -479,12 +496,12 @@ impl Derived {
                 ("end_stack_id", prim::<Int32Type>(rs.iter().map(|x| x.end_stack))),
                 ("start_event", prim::<Int32Type>(rs.iter().map(|x| x.start_event))),
                 ("end_event", prim::<Int32Type>(rs.iter().map(|x| x.end_event))),
-            ]),
+            ])),
         ));
         let ls = &self.logs;
         out.push((
             "logs",
-            batch(vec![
+            one(batch(vec![
                 ("event", prim::<Int32Type>(ls.iter().map(|x| Some(x.0)))),
                 ("ts", prim::<Int64Type>(ls.iter().map(|x| Some(x.1)))),
                 ("goid", prim::<Int64Type>(ls.iter().map(|x| x.2))),
@@ -492,22 +509,22 @@ impl Derived {
                 ("category", str_col(ls.iter().map(|x| Some(x.4)), s)),
                 ("message", str_col(ls.iter().map(|x| Some(x.5)), s)),
                 ("stack_id", prim::<Int32Type>(ls.iter().map(|x| x.6))),
-            ]),
+            ])),
         ));
         let ms = &self.metrics;
         out.push((
             "metrics",
-            batch(vec![
+            one(batch(vec![
                 ("event", prim::<Int32Type>(ms.iter().map(|x| Some(x.0)))),
                 ("ts", prim::<Int64Type>(ms.iter().map(|x| Some(x.1)))),
                 ("name", str_col(ms.iter().map(|x| Some(x.2)), s)),
                 ("value", prim::<Int64Type>(ms.iter().map(|x| Some(x.3)))),
-            ]),
+            ])),
         ));
         let gc = &self.ranges;
         out.push((
             "gc",
-            batch(vec![
+            one(batch(vec![
                 ("kind", str_col(gc.iter().map(|x| Some(x.name)), s)),
                 ("start", prim::<Int64Type>(gc.iter().map(|x| Some(x.start)))),
                 ("end", prim::<Int64Type>(gc.iter().map(|x| x.end))),
@@ -517,58 +534,59 @@ impl Derived {
                 ("end_event", prim::<Int32Type>(gc.iter().map(|x| x.end_event))),
                 ("bytes_swept", prim::<Int64Type>(gc.iter().map(|x| x.attrs.map(|a| a.0)))),
                 ("bytes_reclaimed", prim::<Int64Type>(gc.iter().map(|x| x.attrs.map(|a| a.1)))),
-            ]),
+            ])),
         ));
         let cs = &self.samples;
         out.push((
             "cpu_samples",
-            batch(vec![
+            one(batch(vec![
                 ("event", prim::<Int32Type>(cs.iter().map(|x| Some(x.0)))),
                 ("ts", prim::<Int64Type>(cs.iter().map(|x| Some(x.1)))),
                 ("goid", prim::<Int64Type>(cs.iter().map(|x| x.2))),
                 ("proc", prim::<Int32Type>(cs.iter().map(|x| x.3))),
                 ("thread", prim::<Int64Type>(cs.iter().map(|x| x.4))),
                 ("stack_id", prim::<Int32Type>(cs.iter().map(|x| x.5))),
-            ]),
+            ])),
         ));
         let sy = &self.syncs;
         let wall = |c: &ClockSnapshot| (c.sec as i64).wrapping_mul(1_000_000_000).wrapping_add(c.nsec as i64);
         out.push((
             "syncs",
-            batch(vec![
+            one(batch(vec![
                 ("event", prim::<Int32Type>(sy.iter().map(|x| Some(x.event)))),
                 ("n", prim::<Int64Type>(sy.iter().map(|x| Some(x.n)))),
                 ("gen", prim::<Int64Type>(sy.iter().map(|x| x.gen))),
                 ("clock_trace", prim::<Int64Type>(sy.iter().map(|x| x.clock.map(|c| c.trace)))),
                 ("clock_wall", prim::<Int64Type>(sy.iter().map(|x| x.clock.as_ref().map(wall)))),
                 ("clock_mono", prim::<Int64Type>(sy.iter().map(|x| x.clock.map(|c| c.mono as i64)))),
-            ]),
+            ])),
         ));
         let ex = &self.exp;
-        let exp_names: Vec<&str> = Vec::new();
-        let _ = exp_names;
         out.push((
             "experimental",
-            batch(vec![
+            one(batch(vec![
                 ("event", prim::<Int32Type>(ex.iter().map(|x| Some(x.0)))),
                 ("experiment", small_str_col(ex.iter().map(|x| x.1), s)),
                 ("arg", small_str_col(ex.iter().map(|x| x.2), s)),
                 ("value", prim::<UInt64Type>(ex.iter().map(|x| Some(x.3)))),
-            ]),
+            ])),
         ));
         let eb = &self.exp_batches;
         out.push((
             "experimental_batches",
-            batch(vec![
+            one(batch(vec![
                 ("event", prim::<Int32Type>(eb.iter().map(|x| Some(x.0)))),
                 ("experiment", small_str_col(eb.iter().map(|x| x.1), s)),
                 ("thread", prim::<Int64Type>(eb.iter().map(|x| Some(x.2)))),
                 ("data", binary_col(eb.iter().map(|x| x.3.as_slice()))),
-            ]),
+            ])),
         ));
-        let _ = RESOURCES;
         out
     }
+}
+
+fn one(b: RecordBatch) -> Vec<RecordBatch> {
+    vec![b]
 }
 
 /// An int8-keyed dictionary column for string sets known to be tiny

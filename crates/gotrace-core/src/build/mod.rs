@@ -14,7 +14,7 @@ use crate::TraceError;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
-use cols::{Col, EnumCol, StrCol};
+use cols::{dict_arrays, enum_array, opt, prim_array, Chunked};
 pub use derive::Derived;
 use stacks::Stacks;
 use std::sync::Arc;
@@ -119,22 +119,22 @@ pub struct Transition {
 /// The events table under construction.
 #[derive(Default)]
 struct EventCols {
-    ts: Col<Int64Type>,
-    kind: EnumCol,
-    g: Col<Int64Type>,
-    p: Col<Int32Type>,
-    m: Col<Int64Type>,
-    gen: Col<Int32Type>,
-    stack: Col<Int32Type>,
-    resource: EnumCol,
-    resource_id: Col<Int64Type>,
-    from: EnumCol,
-    to: EnumCol,
-    reason: StrCol,
-    tstack: Col<Int32Type>,
-    name: StrCol,
-    task: Col<Int64Type>,
-    value: Col<Int64Type>,
+    ts: Chunked<i64>,
+    kind: Chunked<i8>,
+    g: Chunked<i64>,
+    p: Chunked<i32>,
+    m: Chunked<i64>,
+    gen: Chunked<i32>,
+    stack: Chunked<i32>,
+    resource: Chunked<i8>,
+    resource_id: Chunked<i64>,
+    from: Chunked<i8>,
+    to: Chunked<i8>,
+    reason: Chunked<u32>,
+    tstack: Chunked<i32>,
+    name: Chunked<u32>,
+    task: Chunked<i64>,
+    value: Chunked<i64>,
 }
 
 /// Per-event details that are not common to all kinds.
@@ -217,22 +217,23 @@ impl Builder {
 
     fn push_row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> usize {
         let e = &mut self.ev;
+        let code = |c: Option<u8>| c.map_or(-1, |c| c as i8);
         e.ts.push(time);
-        e.kind.push(Some(kind_of(typ)));
-        e.g.push_opt(opt_id(ctx.0));
-        e.p.push_opt(opt_id(ctx.1).map(|p| p as i32));
-        e.m.push_opt(opt_id(ctx.2));
+        e.kind.push(kind_of(typ) as i8);
+        e.g.push(opt(opt_id(ctx.0)));
+        e.p.push(opt(opt_id(ctx.1).map(|p| p as i32)));
+        e.m.push(opt(opt_id(ctx.2)));
         e.gen.push(self.syncs as i32);
-        e.stack.push_opt(stack);
-        e.resource.push(d.resource);
-        e.resource_id.push_opt(d.resource_id);
-        e.from.push(d.from);
-        e.to.push(d.to);
-        e.reason.push(d.reason);
-        e.tstack.push_opt(d.tstack);
-        e.name.push(d.name);
-        e.task.push_opt(d.task);
-        e.value.push_opt(d.value);
+        e.stack.push(opt(stack));
+        e.resource.push(code(d.resource));
+        e.resource_id.push(opt(d.resource_id));
+        e.from.push(code(d.from));
+        e.to.push(code(d.to));
+        e.reason.push(opt(d.reason));
+        e.tstack.push(opt(d.tstack));
+        e.name.push(opt(d.name));
+        e.task.push(opt(d.task));
+        e.value.push(opt(d.value));
         self.last_ts = time;
         self.first_ts.get_or_insert(time);
         self.n += 1;
@@ -258,10 +259,22 @@ impl Builder {
             .ok_or_else(|| TraceError::msg(format!("found invalid string ID {id}")).with_gen(Some(gen.gen)))
     }
 
-    fn transition(&mut self, e: &Event, gen: &mut Generation<'_>, stack: Option<i32>) -> Result<Transition, TraceError> {
+    fn transition(
+        &mut self,
+        e: &Event,
+        gen: &mut Generation<'_>,
+        stack: Option<i32>,
+    ) -> Result<Transition, TraceError> {
         use gostate::*;
         let a = e.args;
-        let go = |id: i64, from: u8, to: u8| Transition { resource: RES_GOROUTINE, id, from, to, reason: EMPTY, stack: None };
+        let go = |id: i64, from: u8, to: u8| Transition {
+            resource: RES_GOROUTINE,
+            id,
+            from,
+            to,
+            reason: EMPTY,
+            stack: None,
+        };
         let pr = |id: i64, from: u8, to: u8| Transition {
             resource: RES_PROC,
             id,
@@ -307,29 +320,32 @@ impl Builder {
     }
 
     /// Finishes every table.
-    pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, RecordBatch)> {
+    pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
         let e = self.ev;
-        let events = batch(vec![
-            ("ts", e.ts.finish()),
-            ("kind", e.kind.finish(&KINDS)),
-            ("g", e.g.finish()),
-            ("p", e.p.finish()),
-            ("m", e.m.finish()),
-            ("gen", e.gen.finish()),
-            ("stack_id", e.stack.finish()),
-            ("resource", e.resource.finish(&RESOURCES)),
-            ("resource_id", e.resource_id.finish()),
-            ("from_state", e.from.finish(&STATES)),
-            ("to_state", e.to.finish(&STATES)),
-            ("reason", e.reason.finish(strings)),
-            ("transition_stack_id", e.tstack.finish()),
-            ("name", e.name.finish(strings)),
-            ("task_id", e.task.finish()),
-            ("value", e.value.finish()),
+        let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
+        let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
+        let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
+        let events = batches(vec![
+            ("ts", p64(e.ts)),
+            ("kind", en(e.kind, &KINDS)),
+            ("g", p64(e.g)),
+            ("p", p32(e.p)),
+            ("m", p64(e.m)),
+            ("gen", p32(e.gen)),
+            ("stack_id", p32(e.stack)),
+            ("resource", en(e.resource, &RESOURCES)),
+            ("resource_id", p64(e.resource_id)),
+            ("from_state", en(e.from, &STATES)),
+            ("to_state", en(e.to, &STATES)),
+            ("reason", dict_arrays(e.reason.into_chunks(), strings)),
+            ("transition_stack_id", p32(e.tstack)),
+            ("name", dict_arrays(e.name.into_chunks(), strings)),
+            ("task_id", p64(e.task)),
+            ("value", p64(e.value)),
         ]);
         let mut out = vec![("events", events)];
         out.extend(self.derived.finish(strings, end_ns));
-        out.extend(self.stacks.finish(strings));
+        out.extend(self.stacks.finish(strings).into_iter().map(|(n, b)| (n, vec![b])));
         // Keep the documented order: stacks and frames come before syncs.
         let order = [
             "events",
@@ -360,6 +376,20 @@ pub fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns of equal length")
 }
 
+/// Record batches from chunked columns: chunk i of every column makes batch i.
+/// A table with no rows still gets one (empty) batch, which carries the schema.
+pub fn batches(cols: Vec<(&str, Vec<ArrayRef>)>) -> Vec<RecordBatch> {
+    let n = cols.first().map_or(0, |c| c.1.len());
+    let mut iters: Vec<(&str, std::vec::IntoIter<ArrayRef>)> =
+        cols.into_iter().map(|(name, arrays)| (name, arrays.into_iter())).collect();
+    let mut out = Vec::with_capacity(n.max(1));
+    for _ in 0..n {
+        let cols = iters.iter_mut().map(|(name, it)| (*name, it.next().expect("aligned chunks"))).collect();
+        out.push(batch(cols));
+    }
+    out
+}
+
 impl Sink for Builder {
     fn full(&self) -> bool {
         self.n >= self.limit
@@ -370,10 +400,13 @@ impl Sink for Builder {
             return;
         }
         self.syncs = n;
-        let idx = self.push_row(ev::SYNC_EVENT, time, (NO_ID, NO_ID, NO_ID), None, Detail {
-            value: Some(n as i64),
-            ..Detail::default()
-        });
+        let idx = self.push_row(
+            ev::SYNC_EVENT,
+            time,
+            (NO_ID, NO_ID, NO_ID),
+            None,
+            Detail { value: Some(n as i64), ..Detail::default() },
+        );
         self.last_sync_event = idx;
         let mut batches = Vec::new();
         let (wire_gen, clock) = match gen {
@@ -446,11 +479,8 @@ impl Sink for Builder {
                 self.derived.range(idx, k, e.time, name, res, rid, ctx, attrs);
             }
             kind::TASK_BEGIN | kind::TASK_END => {
-                let (parent, name) = if k == kind::TASK_BEGIN {
-                    (a[1], self.string(gen, a[2])?)
-                } else {
-                    (a[2], a[3] as u32)
-                };
+                let (parent, name) =
+                    if k == kind::TASK_BEGIN { (a[1], self.string(gen, a[2])?) } else { (a[2], a[3] as u32) };
                 d.task = Some(a[0] as i64);
                 d.name = Some(name);
                 self.push_row(e.typ, e.time, ctx, stack, d);

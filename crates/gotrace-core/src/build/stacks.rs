@@ -1,8 +1,8 @@
 //! Global stack table: stacks deduplicated by content across generations, so
 //! one stack has one ID in the whole trace. ID 0 is the empty stack.
 
-use super::cols::{prim, str_col};
 use super::batch;
+use super::cols::{prim, str_col};
 use crate::intern::Interner;
 use crate::wire::{Frame, Generation};
 use crate::TraceError;
@@ -61,10 +61,7 @@ impl Stacks {
             ("stack_id", prim::<Int32Type>((0..sp.len() as i32).map(Some))),
             ("nframes", prim::<Int32Type>(sp.iter().map(|s| Some(s.1 as i32)))),
             ("first_frame", prim::<Int32Type>(sp.iter().map(|s| Some(s.0 as i32)))),
-            (
-                "leaf_function",
-                str_col(sp.iter().map(|s| (s.1 > 0).then(|| self.frames[s.0 as usize].func)), strings),
-            ),
+            ("leaf_function", str_col(sp.iter().map(|s| (s.1 > 0).then(|| self.frames[s.0 as usize].func)), strings)),
         ]);
         let owner = || sp.iter().enumerate().flat_map(|(i, s)| (0..s.1).map(move |d| (i as i32, d as i32)));
         let f = &self.frames;

@@ -30,9 +30,9 @@ var keepMu sync.Mutex
 func allocator(id int, wg *sync.WaitGroup) {
 	defer wg.Done()
 	var local []*node
-	for i := 0; i < 25; i++ {
+	for i := 0; i < 24; i++ {
 		t := build(9) // ~512 nodes of 64 bytes, short lived
-		if i%8 == 0 {
+		if i%12 == 0 {
 			local = append(local, t) // some survive: a live heap to mark
 		}
 		b := make([]byte, 16<<10) // mid-size allocations too
@@ -67,10 +67,13 @@ func main() {
 		}
 	}
 	keep = nil
-	runtime.GC()
-	debug.FreeOSMemory()
+	debug.FreeOSMemory() // a GC plus scavenging
 	trace.Stop()
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// Note: runtime.GC and debug.FreeOSMemory wait for sweeping to finish by
+// spinning on Gosched, so their traces contain long runs of GoStop/GoStart
+// pairs whose length (and the trace size) varies from run to run.

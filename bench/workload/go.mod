@@ -1,0 +1,3 @@
+module gotrace_df/bench/workload
+
+go 1.22
