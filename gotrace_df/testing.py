@@ -246,14 +246,28 @@ def check_invariants(tr: _Tables) -> None:
         if r["end"] is None and sp and sp[-1][1] != end_ns:
             _fail(f"live goroutine {r['goid']}'s last span does not reach the trace end")
 
-    # Region nesting is well formed per goroutine.
-    open_: dict[int | None, list[tuple[int | None, int | None]]] = defaultdict(list)
-    for r in sorted(_rows(tr.regions), key=lambda r: (r["start"] is not None, r["start"] or 0)):
+    # Region nesting is well formed per goroutine: each region lies inside the
+    # one open around it, and its depth counts the regions open around it.
+    regions: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
+    for r in _rows(tr.regions):
         if r["start"] is not None and r["end"] is not None and r["end"] < r["start"]:
             _fail(f"region {r['name']!r} ends before it starts")
-        if r["depth"] < 0:
-            _fail("negative region depth")
-    del open_
+        if r["start_event"] is not None:
+            regions[r["goid"]].append(r)
+    big = n + 1
+    for g, rs in regions.items():
+        stack: list[int] = []  # end_event of each open region, innermost last
+        for r in sorted(rs, key=lambda r: r["start_event"]):
+            while stack and stack[-1] < r["start_event"]:
+                stack.pop()
+            if r["depth"] != len(stack):
+                _fail(
+                    f"region {r['name']!r} of goroutine {g} has depth {r['depth']}, {len(stack)} open around it"
+                )
+            end = big if r["end_event"] is None else r["end_event"]
+            if stack and end > stack[-1]:
+                _fail(f"region {r['name']!r} of goroutine {g} outlives the region around it")
+            stack.append(end)
     # Tasks: durations agree with their ends.
     for r in _rows(tr.tasks):
         if (

@@ -691,3 +691,42 @@ impl<'a> GenReader<'a> {
         Ok(NextGen::Gen(Box::new(g)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_varints_are_accepted() {
+        // The runtime pads batch sizes to 10 bytes: nine continuation bytes.
+        let b = [0x85, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert_eq!(uvarint(&b), Some((5, 10)));
+        assert_eq!(Cursor::new(&b, 0).uvarint(), Ok(5));
+    }
+
+    #[test]
+    fn overlong_varints_are_rejected() {
+        let b = [0xff; 11];
+        assert_eq!(uvarint(&b), None);
+        assert_eq!(Cursor::new(&b, 0).uvarint(), Err(VarintError::Overflow));
+        assert_eq!(Cursor::new(&[0x80], 0).uvarint(), Err(VarintError::Eof));
+    }
+
+    #[test]
+    fn float_conversion_matches_amd64() {
+        assert_eq!(f64_to_i64(f64::NAN), i64::MIN);
+        assert_eq!(f64_to_i64(1e300), i64::MIN);
+        assert_eq!(f64_to_i64(-1.5), -1);
+        assert_eq!(Frequency(64.0).ticks_to_ns(3), 192);
+    }
+
+    #[test]
+    fn id_table_treats_zero_as_present() {
+        let mut t = IdTable::default();
+        assert!(t.contains(0));
+        assert!(!t.insert(0, 1u32));
+        assert!(t.insert(1 << 40, 7));
+        assert_eq!(t.get(1 << 40), Some(7));
+        assert!(!t.insert(1 << 40, 8));
+    }
+}

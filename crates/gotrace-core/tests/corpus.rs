@@ -1,0 +1,83 @@
+//! Every corpus trace parses without error, and a damaged copy fails or keeps
+//! whole generations. (Event-for-event parity with Go is checked from Python
+//! against the oracle program, tests/test_parity.py.)
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use gotrace_core::{parse, ParseOptions};
+use std::path::PathBuf;
+
+fn corpus() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces");
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("tests/data/traces exists") {
+        let dir = dir.expect("dir entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).expect("version dir") {
+            let f = f.expect("file").path();
+            if f.extension().is_some_and(|e| e == "trace") {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_corpus_trace_parses() {
+    let files = corpus();
+    assert!(files.len() >= 80, "corpus has {} traces", files.len());
+    for f in files {
+        let data = std::fs::read(&f).expect("read");
+        let p = parse(&data, ParseOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(p.tail_error.is_none(), "{}: {:?}", f.display(), p.tail_error);
+        let (_, events) = &p.tables[0];
+        let mut last = i64::MIN;
+        let mut n = 0;
+        for b in events {
+            for t in b.column(0).as_primitive::<Int64Type>().values() {
+                assert!(*t > last, "{}: times not strictly increasing", f.display());
+                last = *t;
+                n += 1;
+            }
+        }
+        assert!(n > 0);
+        assert_eq!(last, p.end_ns);
+        assert!(p.generations >= 1);
+    }
+}
+
+#[test]
+fn truncated_trace_keeps_whole_generations_or_fails() {
+    let f = corpus().into_iter().find(|f| f.ends_with("go1.26/generations.trace")).expect("generations trace");
+    let data = std::fs::read(&f).expect("read");
+    let full = parse(&data, ParseOptions::default()).expect("full trace parses");
+    for cut in [17, 100, data.len() / 3, data.len() / 2, data.len() - 1] {
+        match parse(&data[..cut], ParseOptions::default()) {
+            Ok(p) => {
+                assert!(p.tail_error.is_some(), "cut at {cut}: no tail error");
+                assert!(p.generations < full.generations);
+                assert!(p.bytes_used <= cut as u64);
+            }
+            Err(e) => assert!(e.offset.is_some(), "cut at {cut}: error without offset: {e}"),
+        }
+    }
+}
+
+#[test]
+fn bad_headers() {
+    let cases: [(&[u8], &str); 5] = [
+        (b"", "empty"),
+        (b"hello world, this is not a trace", "not a Go execution trace"),
+        (b"go 1.21 trace\x00\x00\x00", "not supported yet"),
+        (b"go 1.5 trace\x00\x00\x00\x00", "not supported yet"),
+        (b"go 1.99 trace\x00\x00\x00", "unknown or unsupported trace version go 1.99"),
+    ];
+    for (data, want) in cases {
+        let err = parse(data, ParseOptions::default()).err().expect("an error");
+        assert!(err.message.contains(want), "{:?}: {}", String::from_utf8_lossy(data), err.message);
+    }
+}

@@ -1,0 +1,144 @@
+"""Real `go tool trace`, the answer key for the views: its HTTP pages and its
+-pprof output, from the toolchain of the Go version that wrote the trace.
+
+    with GoToolTrace(path, "1.26") as gt:
+        html = gt.get("/goroutines")
+    prof = pprof(path, "sched", "1.26")
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLCHAINS = ROOT / ".toolchains" / "bin"
+
+
+def go_binary(version: str) -> Path:
+    """The `go` command of Go 1.NN (from tools/install-go.sh); version like "1.26"."""
+    p = TOOLCHAINS / f"go{version}"
+    if not p.exists():
+        raise RuntimeError(f"no Go {version} toolchain at {p}: run `make go` (tools/install-go.sh)")
+    return p
+
+
+def trace_version(path: Path) -> str:
+    """The Go release a corpus trace was made with, from its directory (go1.NN)."""
+    name = path.parent.name
+    if not name.startswith("go1."):
+        raise ValueError(f"{path}: not in a go1.NN corpus directory")
+    return name.removeprefix("go")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, GOTOOLCHAIN="local", BROWSER="none")
+    env.pop("DISPLAY", None)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pprof(path: Path, kind: str, version: str) -> bytes:
+    """`go tool trace -pprof=kind path` of Go `version`: the profile's bytes."""
+    out = subprocess.run(
+        [str(go_binary(version)), "tool", "trace", f"-pprof={kind}", str(path)],
+        capture_output=True,
+        env=_env(),
+        check=True,
+        timeout=600,
+    )
+    return out.stdout
+
+
+def pprof_raw(profile: Path, version: str = "1.26") -> str:
+    """`go tool pprof -raw profile`: the text dump, which also proves the file is valid."""
+    out = subprocess.run(
+        [str(go_binary(version)), "tool", "pprof", "-raw", str(profile)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=True,
+        timeout=300,
+    )
+    return out.stdout
+
+
+class GoToolTrace:
+    """`go tool trace -http=127.0.0.1:PORT path`, started and stopped with `with`."""
+
+    def __init__(self, path: Path, version: str, timeout: float = 300) -> None:
+        self.path = path
+        self.version = version
+        self.timeout = timeout
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> GoToolTrace:
+        cmd = [
+            str(go_binary(self.version)),
+            "tool",
+            "trace",
+            f"-http=127.0.0.1:{self.port}",
+            str(self.path),
+        ]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env()
+        )
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(
+                    f"go tool trace exited early ({self.proc.returncode}): {err[-2000:]}"
+                )
+            try:
+                self.get("/")
+                return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise TimeoutError(f"go tool trace did not answer within {self.timeout}s")
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.base + path, timeout=120) as r:
+            data: bytes = r.read()
+            return data
+
+    def text(self, path: str) -> str:
+        return self.get(path).decode()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+def have_toolchains() -> bool:
+    return TOOLCHAINS.exists() and shutil.which("go") is not None
