@@ -10,6 +10,7 @@ pub mod intern;
 pub mod order;
 pub mod pdqsort;
 pub mod spec;
+pub mod summary;
 pub mod wire;
 
 /// What went wrong, and where: every malformed input ends up here.
@@ -127,7 +128,11 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
     let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
     // The final Sync (or the one before a damaged tail) opens no generation.
     let generations = n_syncs.saturating_sub(1);
+    let t_finish = std::time::Instant::now();
     let tables = builder.finish(&strings, end_ns);
+    if std::env::var_os("GOTRACE_TIMING").is_some() {
+        eprintln!("finish: {:.3}s", t_finish.elapsed().as_secs_f64());
+    }
     Ok(ParsedTrace {
         version,
         tables,

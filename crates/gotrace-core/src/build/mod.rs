@@ -321,31 +321,19 @@ impl Builder {
 
     /// Finishes every table.
     pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
-        let e = self.ev;
-        let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
-        let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
-        let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
-        let events = batches(vec![
-            ("ts", p64(e.ts)),
-            ("kind", en(e.kind, &KINDS)),
-            ("g", p64(e.g)),
-            ("p", p32(e.p)),
-            ("m", p64(e.m)),
-            ("gen", p32(e.gen)),
-            ("stack_id", p32(e.stack)),
-            ("resource", en(e.resource, &RESOURCES)),
-            ("resource_id", p64(e.resource_id)),
-            ("from_state", en(e.from, &STATES)),
-            ("to_state", en(e.to, &STATES)),
-            ("reason", dict_arrays(e.reason.into_chunks(), strings)),
-            ("transition_stack_id", p32(e.tstack)),
-            ("name", dict_arrays(e.name.into_chunks(), strings)),
-            ("task_id", p64(e.task)),
-            ("value", p64(e.value)),
-        ]);
+        let Builder { ev, derived, stacks, .. } = self;
+        // The events table and the derived ones finish on two threads.
+        let (events, rest) = std::thread::scope(|s| {
+            let rest = s.spawn(move || {
+                let mut rest = derived.finish(strings, end_ns);
+                rest.extend(stacks.finish(strings).into_iter().map(|(n, b)| (n, vec![b])));
+                rest
+            });
+            let events = finish_events(ev, strings);
+            (events, rest.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
         let mut out = vec![("events", events)];
-        out.extend(self.derived.finish(strings, end_ns));
-        out.extend(self.stacks.finish(strings).into_iter().map(|(n, b)| (n, vec![b])));
+        out.extend(rest);
         // Keep the documented order: stacks and frames come before syncs.
         let order = [
             "events",
@@ -367,6 +355,31 @@ impl Builder {
         out.sort_by_key(|(n, _)| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
         out
     }
+}
+
+/// The events table, one record batch per chunk.
+fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
+    let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
+    let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
+    let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
+    batches(vec![
+        ("ts", p64(e.ts)),
+        ("kind", en(e.kind, &KINDS)),
+        ("g", p64(e.g)),
+        ("p", p32(e.p)),
+        ("m", p64(e.m)),
+        ("gen", p32(e.gen)),
+        ("stack_id", p32(e.stack)),
+        ("resource", en(e.resource, &RESOURCES)),
+        ("resource_id", p64(e.resource_id)),
+        ("from_state", en(e.from, &STATES)),
+        ("to_state", en(e.to, &STATES)),
+        ("reason", dict_arrays(e.reason.into_chunks(), strings)),
+        ("transition_stack_id", p32(e.tstack)),
+        ("name", dict_arrays(e.name.into_chunks(), strings)),
+        ("task_id", p64(e.task)),
+        ("value", p64(e.value)),
+    ])
 }
 
 /// A record batch from named columns (all nullable, as frames.py declares).

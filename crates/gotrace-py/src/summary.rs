@@ -1,0 +1,57 @@
+//! `_core.summarize`: cmd/trace's goroutine summary over an events table
+//! given back from Python (any object with `__arrow_c_stream__`, e.g. the
+//! pyarrow Table that `parse` produced; imported without copying).
+
+use arrow_array::ffi_stream::{RecordBatchStreamReader, FFI_ArrowArrayStream};
+use arrow_array::RecordBatch;
+use gotrace_core::summary::{summarize as core_summarize, SummaryOptions};
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict};
+
+use crate::{core_error, trace_error, ArrowTable};
+
+fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
+    let capsule = table.call_method1("__arrow_c_stream__", (py.None(),))?;
+    let capsule = capsule.cast::<PyCapsule>()?;
+    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: the capsule holds a valid FFI_ArrowArrayStream (checked by name);
+    // from_raw moves it out and leaves a released stream behind, which the
+    // capsule's destructor then ignores.
+    let reader = unsafe { RecordBatchStreamReader::from_raw(ptr.as_ptr().cast::<FFI_ArrowArrayStream>()) }
+        .map_err(|e| trace_error(py, &format!("cannot import the events table: {e}"), None, None))?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| trace_error(py, &format!("cannot import the events table: {e}"), None, None))
+}
+
+/// Runs cmd/trace's Summarizer over `events` (the events table).
+///
+/// `namable` and `system` are bytes indexed by stack ID (1 = true): whether the
+/// stack names a goroutine, and whether that name is a system goroutine's.
+/// `legacy_undetermined` selects Go 1.22-1.25 handling of goroutines first seen
+/// through a status event; `window` = (start_ns, end_ns) turns goroutine stats
+/// into the difference of snapshots at its ends. Returns a dict of tables.
+#[pyfunction]
+#[pyo3(signature = (events, namable, system, legacy_undetermined=false, window=None))]
+pub fn summarize<'py>(
+    py: Python<'py>,
+    events: &Bound<'py, PyAny>,
+    namable: Vec<u8>,
+    system: Vec<u8>,
+    legacy_undetermined: bool,
+    window: Option<(i64, i64)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let batches = import_stream(py, events)?;
+    let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
+    let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
+    let opts = SummaryOptions { legacy_undetermined, window };
+    let tables = py
+        .detach(|| core_summarize(&batches, &namable, &system, opts))
+        .map_err(|e| core_error(py, &e))?;
+    let out = PyDict::new(py);
+    for (name, batch) in tables {
+        let schema = batch.schema();
+        out.set_item(name, Bound::new(py, ArrowTable { schema, batches: vec![batch] })?)?;
+    }
+    Ok(out)
+}
