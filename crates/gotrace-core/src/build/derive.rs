@@ -3,7 +3,7 @@
 //! experimental. Each row refers back to the events table by row index.
 
 use super::cols::{binary_col, dict_arrays, enum_array, enum_col, opt, prim, prim_array, str_col, Chunked, Sentinel};
-use super::stacks::Stacks;
+use super::pipe::Rec;
 use super::{batch, batches, Transition, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
 use crate::intern::Interner;
 use crate::order::{gostate, NO_ID};
@@ -177,17 +177,7 @@ impl Derived {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn range(
-        &mut self,
-        idx: usize,
-        kind: u8,
-        ts: i64,
-        name: u32,
-        res: u8,
-        rid: i64,
-        _ctx: Ctx,
-        attrs: Option<(i64, i64)>,
-    ) {
+    pub fn range(&mut self, idx: usize, kind: u8, ts: i64, name: u32, res: u8, rid: i64, attrs: Option<(i64, i64)>) {
         let key = (name, rid);
         let (goid, proc) = match res {
             RES_GOROUTINE => (id(rid), None),
@@ -322,8 +312,7 @@ impl Derived {
         ctx: Ctx,
         stack: Option<i32>,
         t: &Transition,
-        stacks: &Stacks,
-        _strings: &Interner,
+        outer_func: Option<u32>,
     ) {
         if t.from == t.to {
             return;
@@ -368,8 +357,8 @@ impl Derived {
         if g.name.is_none() {
             // Go's summarizer names a goroutine after the outermost frame of
             // the first transition stack that has one.
-            if let Some(f) = t.stack.and_then(|s| stacks.frames_of(s).last()) {
-                g.name = Some(f.func);
+            if outer_func.is_some() {
+                g.name = outer_func;
             }
         }
         if t.to == gostate::RUNNING && g.first_run.is_none() {
@@ -400,6 +389,24 @@ impl Derived {
             sp.end_stack.push(i32::NULL);
             sp.start_event.push(idx as i32);
             sp.end_event.push(i32::NULL);
+        }
+    }
+
+    /// Takes one event's facts.
+    pub fn apply(&mut self, rec: Rec) {
+        match rec {
+            Rec::Sync { idx, time, n, gen, clock, batches } => self.sync(idx, time, n, gen, clock, batches),
+            Rec::Sample { idx, ts, ctx, stack } => self.cpu_sample(idx, ts, ctx, stack),
+            Rec::Metric { idx, ts, name, value } => self.metric(idx, ts, name, value),
+            Rec::Label { g, label } => self.label(g, label),
+            Rec::Range { idx, kind, ts, name, res, rid, attrs } => self.range(idx, kind, ts, name, res, rid, attrs),
+            Rec::Task { idx, begin, ts, task, parent, name, g } => self.task(idx, begin, ts, task, parent, name, g),
+            Rec::Region { idx, begin, ts, g, task, name, stack } => self.region(idx, begin, ts, g, task, name, stack),
+            Rec::Log { idx, ts, g, task, cat, msg, stack } => self.log(idx, ts, g, task, cat, msg, stack),
+            Rec::Exp { idx, exp, arg, value } => self.experimental(idx, exp, arg, value),
+            Rec::Transition { idx, ts, ctx, stack, t, outer_func } => {
+                self.transition(idx, ts, ctx, stack, &t, outer_func)
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod cols;
 mod derive;
+mod pipe;
 mod stacks;
 
 use crate::intern::{Interner, EMPTY};
@@ -15,7 +16,7 @@ use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use cols::{dict_arrays, enum_array, opt, prim_array, Chunked};
-pub use derive::Derived;
+use pipe::{DerivedThread, Rec};
 use stacks::Stacks;
 use std::sync::Arc;
 
@@ -162,7 +163,7 @@ pub struct Builder {
     pub last_ts: i64,
     pub first_ts: Option<i64>,
     pub stacks: Stacks,
-    pub derived: Derived,
+    derived: DerivedThread,
     /// Interned names of the ranges and metrics.
     names: Names,
     pub first_freq: Option<f64>,
@@ -196,7 +197,7 @@ impl Builder {
             last_ts: 0,
             first_ts: None,
             stacks: Stacks::default(),
-            derived: Derived::default(),
+            derived: DerivedThread::default(),
             names,
             first_freq: None,
         }
@@ -322,6 +323,7 @@ impl Builder {
     /// Finishes every table.
     pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
         let Builder { ev, derived, stacks, .. } = self;
+        let derived = derived.finish();
         // The events table and the derived ones finish on two threads.
         let (events, rest) = std::thread::scope(|s| {
             let rest = s.spawn(move || {
@@ -432,7 +434,7 @@ impl Sink for Builder {
             }
             None => (None, None),
         };
-        self.derived.sync(idx, time, n, wire_gen, clock, batches);
+        self.derived.push(Rec::Sync { idx, time, n, gen: wire_gen, clock, batches });
     }
 
     fn event(&mut self, e: &Event, gen: &mut Generation<'_>, strings: &mut Interner) -> Result<(), TraceError> {
@@ -448,7 +450,7 @@ impl Sink for Builder {
         match k {
             kind::STACK_SAMPLE => {
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.cpu_sample(idx, e.time, ctx, stack);
+                self.derived.push(Rec::Sample { idx, ts: e.time, ctx, stack });
             }
             kind::METRIC => {
                 d.name = Some(match e.typ {
@@ -459,7 +461,7 @@ impl Sink for Builder {
                 d.value = Some(a[0] as i64);
                 let (name, value) = (d.name, a[0] as i64);
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.metric(idx, e.time, name.unwrap_or(EMPTY), value);
+                self.derived.push(Rec::Metric { idx, ts: e.time, name: name.unwrap_or(EMPTY), value });
             }
             kind::LABEL => {
                 let label = self.string(gen, a[0])?;
@@ -467,7 +469,7 @@ impl Sink for Builder {
                 d.resource = Some(RES_GOROUTINE);
                 d.resource_id = opt_id(e.ctx.g);
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.label(e.ctx.g, label);
+                self.derived.push(Rec::Label { g: e.ctx.g, label });
             }
             kind::RANGE_BEGIN | kind::RANGE_ACTIVE | kind::RANGE_END => {
                 let (name, res, rid) = match e.typ {
@@ -489,7 +491,7 @@ impl Sink for Builder {
                 d.resource_id = if res == RES_NONE { None } else { opt_id(rid) };
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 let attrs = (e.typ == ev::GC_SWEEP_END).then_some((a[0] as i64, a[1] as i64));
-                self.derived.range(idx, k, e.time, name, res, rid, ctx, attrs);
+                self.derived.push(Rec::Range { idx, kind: k, ts: e.time, name, res, rid, attrs });
             }
             kind::TASK_BEGIN | kind::TASK_END => {
                 let (parent, name) =
@@ -497,21 +499,37 @@ impl Sink for Builder {
                 d.task = Some(a[0] as i64);
                 d.name = Some(name);
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.task(idx, k == kind::TASK_BEGIN, e.time, a[0] as i64, opt_task(parent), name, e.ctx.g);
+                self.derived.push(Rec::Task {
+                    idx,
+                    begin: k == kind::TASK_BEGIN,
+                    ts: e.time,
+                    task: a[0] as i64,
+                    parent: opt_task(parent),
+                    name,
+                    g: e.ctx.g,
+                });
             }
             kind::REGION_BEGIN | kind::REGION_END => {
                 let name = self.string(gen, a[1])?;
                 d.task = opt_task(a[0]);
                 d.name = Some(name);
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.region(idx, k == kind::REGION_BEGIN, e.time, e.ctx.g, a[0] as i64, name, stack);
+                self.derived.push(Rec::Region {
+                    idx,
+                    begin: k == kind::REGION_BEGIN,
+                    ts: e.time,
+                    g: e.ctx.g,
+                    task: a[0] as i64,
+                    name,
+                    stack,
+                });
             }
             kind::LOG => {
                 let cat = self.string(gen, a[1])?;
                 let msg = self.string(gen, a[2])?;
                 d.task = opt_task(a[0]);
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.log(idx, e.time, e.ctx.g, a[0] as i64, cat, msg, stack);
+                self.derived.push(Rec::Log { idx, ts: e.time, g: e.ctx.g, task: a[0] as i64, cat, msg, stack });
             }
             kind::EXPERIMENTAL => {
                 let spec = &SPECS[e.typ as usize];
@@ -520,7 +538,7 @@ impl Sink for Builder {
                 let exp = strings.intern_str(&experiment_name(spec.experiment));
                 for (i, arg) in spec.args[1..].iter().enumerate() {
                     let an = strings.intern_str(arg);
-                    self.derived.experimental(idx, exp, an, a[i]);
+                    self.derived.push(Rec::Exp { idx, exp, arg: an, value: a[i] });
                 }
             }
             _ => {
@@ -532,7 +550,9 @@ impl Sink for Builder {
                 d.reason = Some(t.reason);
                 d.tstack = t.stack;
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.transition(idx, e.time, ctx, stack, &t, &self.stacks, strings);
+                let outer_func =
+                    t.stack.and_then(|s| self.stacks.frames_of(s).last()).map(|f| f.func).filter(|&f| f != EMPTY);
+                self.derived.push(Rec::Transition { idx, ts: e.time, ctx, stack, t, outer_func });
             }
         }
         Ok(())

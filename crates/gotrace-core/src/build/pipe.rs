@@ -1,0 +1,144 @@
+//! Runs the derived tables on a second thread: the main thread orders events
+//! and fills the events table, and hands each event's facts over in batches.
+
+use super::derive::Derived;
+use super::Transition;
+use crate::wire::ClockSnapshot;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
+
+type Ctx = (i64, i64, i64);
+
+/// What the derived tables need to know of one event.
+pub enum Rec {
+    Sync {
+        idx: usize,
+        time: i64,
+        n: u64,
+        gen: Option<i64>,
+        clock: Option<ClockSnapshot>,
+        batches: Vec<(u32, i64, Vec<u8>)>,
+    },
+    Sample {
+        idx: usize,
+        ts: i64,
+        ctx: Ctx,
+        stack: Option<i32>,
+    },
+    Metric {
+        idx: usize,
+        ts: i64,
+        name: u32,
+        value: i64,
+    },
+    Label {
+        g: i64,
+        label: u32,
+    },
+    Range {
+        idx: usize,
+        kind: u8,
+        ts: i64,
+        name: u32,
+        res: u8,
+        rid: i64,
+        attrs: Option<(i64, i64)>,
+    },
+    Task {
+        idx: usize,
+        begin: bool,
+        ts: i64,
+        task: i64,
+        parent: Option<i64>,
+        name: u32,
+        g: i64,
+    },
+    Region {
+        idx: usize,
+        begin: bool,
+        ts: i64,
+        g: i64,
+        task: i64,
+        name: u32,
+        stack: Option<i32>,
+    },
+    Log {
+        idx: usize,
+        ts: i64,
+        g: i64,
+        task: i64,
+        cat: u32,
+        msg: u32,
+        stack: Option<i32>,
+    },
+    Exp {
+        idx: usize,
+        exp: u32,
+        arg: u32,
+        value: u64,
+    },
+    /// `outer_func`: function of the outermost frame of the transition stack.
+    Transition {
+        idx: usize,
+        ts: i64,
+        ctx: Ctx,
+        stack: Option<i32>,
+        t: Transition,
+        outer_func: Option<u32>,
+    },
+}
+
+const BATCH: usize = 4096;
+
+pub struct DerivedThread {
+    buf: Vec<Rec>,
+    tx: Option<SyncSender<Vec<Rec>>>,
+    handle: Option<JoinHandle<Derived>>,
+}
+
+impl Default for DerivedThread {
+    fn default() -> Self {
+        let (tx, rx) = sync_channel::<Vec<Rec>>(64);
+        let handle = std::thread::spawn(move || {
+            let mut d = Derived::default();
+            for batch in rx {
+                for rec in batch {
+                    d.apply(rec);
+                }
+            }
+            d
+        });
+        DerivedThread { buf: Vec::with_capacity(BATCH), tx: Some(tx), handle: Some(handle) }
+    }
+}
+
+impl DerivedThread {
+    #[inline]
+    pub fn push(&mut self, rec: Rec) {
+        self.buf.push(rec);
+        if self.buf.len() == BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH));
+        if let Some(tx) = &self.tx {
+            // A send fails only if the thread died; join() reports why.
+            if tx.send(batch).is_err() {
+                self.tx = None;
+            }
+        }
+    }
+
+    /// Waits for the thread to take every event and returns its tables.
+    pub fn finish(mut self) -> Derived {
+        self.flush();
+        self.tx = None;
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(d)) => d,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Derived::default(),
+        }
+    }
+}
