@@ -2,14 +2,16 @@
 #   make setup    .venv with the package (release build of the Rust core) + dev tools, Go toolchains
 #   make test     lint + cargo test + pytest: everything CI runs
 #   make example  parse the bundled example trace and print its summary
+#   make viewer   the browser UI (voila on 127.0.0.1:8866) on the bundled example;
+#                 VIEWER_TRACE=path/to/trace.out opens another trace
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: setup venv build dev-build go test lint fmt cargo-test pytest corpus example clean
+.PHONY: setup venv build dev-build go browser viewer test lint fmt cargo-test pytest corpus example clean fuzz
 
-setup: venv build go
+setup: venv build go browser
 
 venv: $(VENV)/.installed
 
@@ -18,20 +20,28 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check \
 	  "maturin>=1.16,<2" "pyarrow>=16" pandas numpy tqdm \
-	  pytest pytest-timeout hypothesis ruff mypy pandas-stubs
+	  pytest pytest-timeout hypothesis ruff mypy pandas-stubs \
+	  "voila>=0.5,<0.6" "ipywidgets>=8,<9" "jupyterlab_widgets>=3,<4" "plotly>=5" \
+	  "anywidget>=0.9" "ipykernel>=6" duckdb polars jsonschema playwright \
+	  "nbclient>=0.10" nbformat
 	touch $@
 
 # Release build of the extension, installed editable into .venv (the package's
 # Python files are used from the working tree).
 build: venv
-	$(VENV)/bin/maturin develop --release --extras dev
+	$(VENV)/bin/maturin develop --release --extras dev,ui
 
 # Faster unoptimised build for iterating on the binding.
 dev-build: venv
-	$(VENV)/bin/maturin develop --extras dev
+	$(VENV)/bin/maturin develop --extras dev,ui
 
 go:
 	bash tools/install-go.sh
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never
+# downloads a browser of its own).
+browser:
+	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 test: lint cargo-test pytest
 
@@ -60,5 +70,31 @@ corpus: venv
 example: venv
 	$(PY) -c "import gotrace_df as gt; print(gt.read_trace(gt.example_trace()))"
 
+# The viewer page. Voila listens on loopback only; the page opens traces only
+# from this directory, the notebook's and $$GOTRACE_DF_TRACE_DIRS.
+VIEWER_PORT ?= 8866
+VIEWER_TRACE ?=
+viewer: venv
+	GOTRACE_DF_TRACE="$(VIEWER_TRACE)" $(VENV)/bin/voila notebooks/viewer.ipynb \
+	  --Voila.ip=127.0.0.1 --port=$(VIEWER_PORT) --no-browser
+
 clean:
 	rm -rf $(VENV) target gotrace_df/*.so
+
+# Coverage-guided fuzzing of the Rust parser, on one core for FUZZ_TIME seconds
+# (nightly Rust; cargo-fuzz is installed on first use). Seeds: the small corpus
+# traces and Go's own FuzzReader corpus (fuzz/seeds.py). Crashes, hangs and
+# out-of-memory inputs land in crates/gotrace-core/fuzz/artifacts/parse/: keep
+# each as a regression case in crates/gotrace-core/tests/regressions/ (see its
+# README.md), fix it, delete the artifact. See crates/gotrace-core/fuzz/README.md.
+FUZZ_TIME ?= 600
+FUZZ_DIR  := crates/gotrace-core/fuzz
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	python3 $(FUZZ_DIR)/seeds.py $(FUZZ_DIR)/corpus/parse
+	mkdir -p $(FUZZ_DIR)/artifacts/parse
+	cd crates/gotrace-core && cargo +nightly fuzz run -s none -a parse fuzz/corpus/parse -- \
+	  -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
+	  -max_len=16384 -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+	  -artifact_prefix=fuzz/artifacts/parse/ -print_final_stats=1
+	@n=$$(ls $(FUZZ_DIR)/artifacts/parse | wc -l); echo "fuzz: $$n input(s) in $(FUZZ_DIR)/artifacts/parse"; test $$n -eq 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, overload
 
 import pandas as pd
@@ -209,6 +211,51 @@ class Trace:
         rows = frames.filter(pc.equal(frames["stack_id"], stack_id)).sort_by("depth")
         out: list[dict[str, Any]] = rows.drop_columns(["stack_id"]).to_pylist()
         return out
+
+    # -- export -------------------------------------------------------------
+
+    def to_parquet(
+        self, path: str | os.PathLike[str], *, overwrite: bool = True, compression: str = "zstd"
+    ) -> Path:
+        """Write every table and the trace's metadata to the directory ``path``.
+
+        One Parquet file per table (``events.parquet`` ...) and a manifest
+        ``trace.json``; :func:`gotrace_df.read_parquet` reads it back unchanged.
+        The directory is written beside ``path`` and renamed into place when
+        complete, so an interrupted write never leaves a dataset that reads as
+        valid, and an existing dataset is replaced only by a complete one.
+        See :func:`gotrace_df.export.parquet.write_parquet`.
+
+        Examples
+        --------
+        >>> import tempfile, gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> d = tr.to_parquet(tempfile.mkdtemp() + "/example")
+        >>> sorted(p.name for p in d.iterdir())[:3]
+        ['cpu_samples.parquet', 'events.parquet', 'experimental.parquet']
+        """
+        from gotrace_df.export.parquet import write_parquet
+
+        return write_parquet(self, path, overwrite=overwrite, compression=compression)
+
+    def to_perfetto(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+        """Write a Chrome trace-event JSON file for Perfetto and ``chrome://tracing``.
+
+        Procs, threads and goroutines are tracks; goroutine states, GC, STW,
+        tasks and regions are slices; unblocks and creations are flow arrows.
+        Written atomically. See :func:`gotrace_df.export.perfetto.write_perfetto`.
+
+        Examples
+        --------
+        >>> import json, tempfile, gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> out = tr.to_perfetto(tempfile.mkdtemp() + "/example.json")
+        >>> "traceEvents" in json.loads(out.read_text())
+        True
+        """
+        from gotrace_df.export.perfetto import write_perfetto
+
+        return write_perfetto(self, path, overwrite=overwrite)
 
     # -- display ------------------------------------------------------------
 

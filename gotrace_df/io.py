@@ -1,10 +1,15 @@
-"""Reading traces: sources (path, bytes, file object) in, :class:`Trace` out."""
+"""Reading traces: sources (path, bytes, file object, URL, gzip, Parquet) in,
+:class:`Trace` out."""
 
 from __future__ import annotations
 
+import gzip
 import mmap
 import os
+import time
+import urllib.parse
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -17,7 +22,7 @@ from gotrace_df import _core
 from gotrace_df._errors import TraceWarning
 from gotrace_df._trace import Trace
 
-__all__ = ["example_trace", "read_trace"]
+__all__ = ["example_trace", "read_parquet", "read_trace"]
 
 TraceSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 Progress = bool | Callable[[int, int], Any] | None
@@ -25,8 +30,12 @@ Progress = bool | Callable[[int, int], Any] | None
 # Below this size parsing takes well under a second: no progress bar by default.
 _PROGRESS_THRESHOLD = 20 * 1024 * 1024
 
+_GZIP_MAGIC = b"\x1f\x8b"
 
-def read_trace(source: TraceSource, *, progress: Progress = None) -> Trace:
+
+def read_trace(
+    source: TraceSource, *, progress: Progress = None, timeout: float | None = None
+) -> Trace:
     """Read a Go execution trace (Go 1.22 and newer) into Arrow tables.
 
     Parameters
@@ -34,11 +43,22 @@ def read_trace(source: TraceSource, *, progress: Progress = None) -> Trace:
     source
         A path (``str`` or ``os.PathLike``; the file is memory-mapped, not read
         into memory), the trace's bytes (``bytes``, ``bytearray``,
-        ``memoryview`` or any buffer), or a binary file object (read whole).
+        ``memoryview`` or any buffer), a binary file object (read whole), or an
+        ``http://``/``https://`` URL such as a Go program's
+        ``/debug/pprof/trace?seconds=5`` (``net/http/pprof``), downloaded as it
+        streams. Gzip-compressed traces (any of these sources) are recognised by
+        their first bytes and decompressed. A directory written by
+        :meth:`Trace.to_parquet` is read with :func:`read_parquet`.
+        Flight-recorder snapshots (``runtime/trace.FlightRecorder.WriteTo``)
+        are ordinary traces whose first generation is above 1.
     progress
-        ``None`` (default): show a progress bar for inputs over 20 MB.
-        ``True``/``False``: always/never show one. A callable is called as
-        ``progress(done_bytes, total_bytes)`` instead.
+        ``None`` (default): show a progress bar for inputs over 20 MB and for
+        downloads. ``True``/``False``: always/never show one. A callable is called
+        as ``progress(done_bytes, total_bytes)`` instead (for a download first
+        with the bytes received so far and the expected total, 0 if unknown).
+    timeout
+        URL sources only: seconds the whole download may take. Default: the
+        URL's ``seconds=`` value plus 60 (60 without one).
 
     Returns
     -------
@@ -55,6 +75,9 @@ def read_trace(source: TraceSource, *, progress: Progress = None) -> Trace:
         wrong, and ``offset``/``generation`` say where.
     FileNotFoundError
         ``source`` is a path that does not exist.
+    OSError
+        A URL could not be fetched (connection refused, HTTP error status, or
+        ``timeout`` reached); the message includes the server's answer.
 
     Warns
     -----
@@ -69,14 +92,27 @@ def read_trace(source: TraceSource, *, progress: Progress = None) -> Trace:
     >>> tr.events.column_names[:3]
     ['ts', 'kind', 'g']
     """
+    if is_url(source):
+        assert isinstance(source, str)
+        data = _download(source, progress=progress, timeout=timeout)
+        return _parse(_maybe_gunzip(data), source, progress, stacklevel=3)
+    if isinstance(source, str | os.PathLike) and os.path.isdir(source):
+        return read_parquet(source)
     with _open(source) as (data, name):
-        with memoryview(data) as view:
-            total = view.nbytes
-        callback, finish = _progress_callback(progress, total)
-        try:
-            result = _core.parse(data, callback)
-        finally:
-            finish()
+        if bytes(data[:2]) == _GZIP_MAGIC:
+            data = _maybe_gunzip(data)
+        return _parse(data, name, progress, stacklevel=3)
+
+
+def _parse(data: Any, name: str, progress: Progress, stacklevel: int) -> Trace:
+    """Parse a buffer; ``stacklevel`` makes warnings point at read_trace's caller."""
+    with memoryview(data) as view:
+        total = view.nbytes
+    callback, finish = _progress_callback(progress, total)
+    try:
+        result = _core.parse(data, callback)
+    finally:
+        finish()
     tail = result["tail_error"]
     if tail is not None:
         lost = 1.0 - result["bytes_used"] / max(result["bytes_total"], 1)
@@ -84,7 +120,7 @@ def read_trace(source: TraceSource, *, progress: Progress = None) -> Trace:
             f"{name}: the trace is damaged; kept its first {result['generations']} "
             f"complete generation(s), {lost:.1%} of the trace was lost: {tail['message']}",
             TraceWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     tables = {n: pa.table(t) for n, t in result["tables"].items()}
     return Trace(
@@ -156,6 +192,176 @@ def _progress_callback(
         bar.update(done - bar.n)
 
     return update, bar.close
+
+
+def read_parquet(path: str | os.PathLike[str]) -> Trace:
+    """Read a directory written by :meth:`Trace.to_parquet` back into a :class:`Trace`.
+
+    Every table comes back with the schema and data it was written with, and
+    the trace's metadata (format version, times, frequency, source); every view
+    accepts the result like a parsed trace.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        ``path`` is not a complete dataset (a write that was interrupted leaves
+        none: see :mod:`gotrace_df.export.parquet`).
+
+    Examples
+    --------
+    >>> import tempfile, gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> back = gt.read_parquet(tr.to_parquet(tempfile.mkdtemp() + "/example"))
+    >>> back.events.equals(tr.events), back.start_ns == tr.start_ns
+    (True, True)
+    """
+    from gotrace_df.export.parquet import read_parquet as _read
+
+    return _read(path)
+
+
+# -- URLs and compressed input --------------------------------------------------------
+
+
+def is_url(source: object) -> bool:
+    """Whether ``source`` is an ``http://`` or ``https://`` URL string."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+def fetch_bytes(
+    source: str | os.PathLike[str], *, progress: Progress = False, timeout: float | None = None
+) -> bytes:
+    """The uncompressed bytes of a trace path or URL (gzip undone), unparsed."""
+    if is_url(source):
+        data: Any = _download(str(source), progress=progress, timeout=timeout)
+    else:
+        with open(source, "rb") as f:
+            data = f.read()
+    return bytes(_maybe_gunzip(data))
+
+
+def _maybe_gunzip(data: Any) -> Any:
+    """``data`` decompressed if it starts with the gzip magic, else itself."""
+    view = memoryview(data)
+    if bytes(view[:2]) != _GZIP_MAGIC:
+        return data
+    out = bytearray()
+    # Concatenated members are one stream, as gzip(1) writes them.
+    d = zlib.decompressobj(wbits=31)
+    rest = view
+    try:
+        while True:
+            out += d.decompress(rest, 1 << 26)
+            while d.unconsumed_tail:
+                out += d.decompress(d.unconsumed_tail, 1 << 26)
+            out += d.flush()
+            rest = memoryview(d.unused_data)
+            if not rest or bytes(rest[:2]) != _GZIP_MAGIC:
+                break
+            d = zlib.decompressobj(wbits=31)
+    except zlib.error as e:
+        raise gzip.BadGzipFile(f"gzip-compressed trace is damaged: {e}") from None
+    if not d.eof:
+        raise gzip.BadGzipFile("gzip-compressed trace is truncated")
+    return out
+
+
+def _url_timeout(url: str, timeout: float | None) -> float:
+    if timeout is not None:
+        return float(timeout)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    try:
+        seconds = float(query.get("seconds", ["0"])[0])
+    except ValueError:
+        seconds = 0.0
+    return max(seconds, 0.0) + 60.0
+
+
+def _download(url: str, *, progress: Progress, timeout: float | None) -> bytearray:
+    """GET ``url`` into memory as it streams, within ``timeout`` seconds in all."""
+    import http.client
+
+    limit = _url_timeout(url, timeout)
+    deadline = time.monotonic() + limit
+    target = url
+    for _ in range(5):  # redirects
+        parts = urllib.parse.urlsplit(target)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {target}")
+        conn_cls = (
+            http.client.HTTPSConnection
+            if parts.scheme.lower() == "https"
+            else http.client.HTTPConnection
+        )
+        conn = conn_cls(parts.hostname, parts.port, timeout=max(limit, 0.1))
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request("GET", path, headers={"User-Agent": "gotrace_df", "Accept": "*/*"})
+            resp = conn.getresponse()
+            if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
+                target = urllib.parse.urljoin(target, resp.getheader("Location", ""))
+                resp.read()
+                continue
+            if resp.status != 200:
+                body = resp.read(4096).decode(errors="replace").strip()
+                raise OSError(f"{url}: HTTP {resp.status} {resp.reason}: {body}")
+            length = resp.getheader("Content-Length")
+            total = int(length) if length and length.isdigit() else 0
+            return _read_body(conn, resp, url, deadline, limit, total, progress)
+        except TimeoutError:
+            raise TimeoutError(f"{url}: no complete answer within {limit:g} s") from None
+        except (ConnectionError, http.client.HTTPException) as e:
+            raise OSError(f"{url}: {e}") from e
+        finally:
+            conn.close()
+    raise OSError(f"{url}: too many redirects")
+
+
+def _read_body(
+    conn: Any,
+    resp: Any,
+    url: str,
+    deadline: float,
+    limit: float,
+    total: int,
+    progress: Progress,
+) -> bytearray:
+    out = bytearray()
+    bar: Any = None
+    callback = progress if callable(progress) else None
+    if progress is None or progress is True:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=total or None,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc="downloading trace",
+        )
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if conn.sock is not None:
+                conn.sock.settimeout(remaining)
+            chunk = resp.read1(1 << 16)
+            if not chunk:
+                break
+            out += chunk
+            if bar is not None:
+                bar.update(len(chunk))
+            if callback is not None:
+                callback(len(out), total)
+    finally:
+        if bar is not None:
+            bar.close()
+    if total and len(out) != total:
+        raise OSError(f"{url}: connection closed after {len(out)} of {total} bytes")
+    return out
 
 
 def example_trace() -> Path:

@@ -255,18 +255,18 @@ def check_invariants(tr: _Tables) -> None:
         if r["start_event"] is not None:
             regions[r["goid"]].append(r)
     big = n + 1
-    for g, rs in regions.items():
+    for goid, rs in regions.items():
         stack: list[int] = []  # end_event of each open region, innermost last
         for r in sorted(rs, key=lambda r: r["start_event"]):
             while stack and stack[-1] < r["start_event"]:
                 stack.pop()
             if r["depth"] != len(stack):
                 _fail(
-                    f"region {r['name']!r} of goroutine {g} has depth {r['depth']}, {len(stack)} open around it"
+                    f"region {r['name']!r} of goroutine {goid} has depth {r['depth']}, {len(stack)} open around it"
                 )
-            end = big if r["end_event"] is None else r["end_event"]
+            end: int = big if r["end_event"] is None else int(r["end_event"])
             if stack and end > stack[-1]:
-                _fail(f"region {r['name']!r} of goroutine {g} outlives the region around it")
+                _fail(f"region {r['name']!r} of goroutine {goid} outlives the region around it")
             stack.append(end)
     # Tasks: durations agree with their ends.
     for r in _rows(tr.tasks):

@@ -73,6 +73,16 @@ def oracle_events(path: str | os.PathLike[str]) -> tuple[list[dict], str | None]
     stopped on an error (events then holds everything read before it), else None.
     """
     p = subprocess.run([str(oracle_binary()), os.fspath(path)], capture_output=True)
+    return _events(p, str(path))
+
+
+def oracle_events_bytes(data: bytes) -> tuple[list[dict], str | None]:
+    """oracle_events for a trace held in memory (given to the oracle on stdin)."""
+    p = subprocess.run([str(oracle_binary()), "-"], input=data, capture_output=True)
+    return _events(p, f"<{len(data)} bytes>")
+
+
+def _events(p: subprocess.CompletedProcess[bytes], what: str) -> tuple[list[dict], str | None]:
     lines = p.stdout.splitlines()
     error: str | None = None
     if p.returncode != 0:
@@ -82,7 +92,7 @@ def oracle_events(path: str | os.PathLike[str]) -> tuple[list[dict], str | None]
             error = last["error"]
         else:
             raise RuntimeError(
-                f"oracle failed on {path} (status {p.returncode}): {p.stderr.decode(errors='replace')}"
+                f"oracle failed on {what} (status {p.returncode}): {p.stderr.decode(errors='replace')}"
             )
     return [json.loads(line) for line in lines], error
 

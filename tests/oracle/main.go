@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,7 +70,9 @@ func readAll(in io.Reader, fn func(ev *trace.Event)) (err error) {
 	}
 	for {
 		ev, err := r.ReadEvent()
-		if errors.Is(err, io.EOF) {
+		// Only the bare io.EOF is the end of the trace, as in cmd/trace: a
+		// truncated batch gives an error that wraps io.EOF, and that is an error.
+		if err == io.EOF {
 			return nil
 		}
 		if err != nil {

@@ -94,7 +94,9 @@ def main() -> int:
         if trace.stat().st_size <= args.max_size:
             shutil.copyfile(trace, args.outdir / f"{trace.parent.name}-{trace.stem}")
             n += 1
-    fuzzdir = goroot(args.goroot) / "src" / "internal" / "trace" / "testdata" / "fuzz" / "FuzzReader"
+    fuzzdir = (
+        goroot(args.goroot) / "src" / "internal" / "trace" / "testdata" / "fuzz" / "FuzzReader"
+    )
     m = 0
     for f in sorted(fuzzdir.iterdir()) if fuzzdir.is_dir() else []:
         data = go_fuzz_file(f.read_text())

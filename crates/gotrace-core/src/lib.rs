@@ -6,9 +6,12 @@
 use arrow_array::RecordBatch;
 
 pub mod build;
+pub mod evtable;
 pub mod intern;
+pub mod mmu;
 pub mod order;
 pub mod pdqsort;
+pub mod profile;
 pub mod spec;
 pub mod summary;
 pub mod wire;

@@ -72,6 +72,8 @@ pub struct Event {
     pub time: i64,
     pub args: [u64; 4],
     pub ctx: SchedCtx,
+    /// Byte offset of the event (or of the one it was made up from) in the input.
+    pub at: usize,
 }
 
 /// Receives the ordered stream.
@@ -199,6 +201,11 @@ pub struct Ordering {
     gc_state: GcState,
     initial_gen: u64,
     pub queue: VecDeque<Event>,
+    /// Input offset of the event being advanced: what the events it queues carry.
+    at: usize,
+    /// Work spent in scans whose length the input controls (all threads, a
+    /// goroutine's open ranges): counted against the Reader's budget.
+    pub work: u64,
 }
 
 /// Result of one handler: Ok(Some(new ctx)) advanced, Ok(None) must wait.
@@ -215,16 +222,19 @@ impl Ordering {
             gc_state: GcState::Undetermined,
             initial_gen: 0,
             queue: VecDeque::new(),
+            at: 0,
+            work: 0,
         }
     }
 
     fn push(&mut self, typ: u8, time: i64, args: [u64; 4], ctx: SchedCtx) {
-        self.queue.push_back(Event { typ, time, args, ctx });
+        self.queue.push_back(Event { typ, time, args, ctx, at: self.at });
     }
 
     /// Tries to advance `e` (read from thread `m`): true if it was queued.
     fn advance(&mut self, e: &mut Event, gen: &Generation<'_>, m: i64, strings: &Interner) -> Result<bool, String> {
         let _ = strings;
+        self.at = e.at;
         if self.initial_gen == 0 {
             self.initial_gen = gen.gen;
         }
@@ -329,6 +339,7 @@ impl Ordering {
         }
         if status == pstatus::SYSCALL_ABANDONED && old == procstate::RUNNING {
             let mut found = false;
+            self.work += self.m.len() as u64;
             for (&mid, ms) in &self.m {
                 if ms.p == pid {
                     cur = SchedCtx { m: mid, p: pid, g: ms.g };
@@ -680,6 +691,7 @@ impl Ordering {
                 e.typ, cur.g
             ));
         };
+        self.work += st.ranges.0.len() as u64;
         st.ranges.begin(range_type(e.typ, desc))?;
         self.push(e.typ, e.time, e.args, cur);
         Ok(Some(cur))
@@ -691,6 +703,7 @@ impl Ordering {
         let Some(st) = self.g.get_mut(&gid) else {
             return Err(format!("uninitialized goroutine {gid} found during {}", SPECS[e.typ as usize].name));
         };
+        self.work += st.ranges.0.len() as u64;
         st.ranges.active(range_type(e.typ, 0), initial)?;
         self.push(e.typ, e.time, e.args, cur);
         Ok(Some(cur))
@@ -704,6 +717,7 @@ impl Ordering {
                 e.typ, cur.g
             ));
         };
+        self.work += st.ranges.0.len() as u64;
         let desc = st.ranges.end(e.typ)?;
         if e.typ == ev::STW_END {
             e.args[0] = desc;
@@ -875,6 +889,7 @@ pub fn lookup_string(gen: &Generation<'_>, id: u64) -> Option<u32> {
 }
 
 /// Go's batchCursor: the next event of one M's batches.
+#[derive(Clone, Copy)]
 struct Cursor {
     m: i64,
     /// Index into `Generation::batches`.
@@ -903,6 +918,7 @@ impl Cursor {
         let data = &b.data[self.off..];
         let at = b.offset + self.off;
         let err = |m: String| TraceError::at(m, at, Some(gen.gen));
+        self.ev.at = at;
         let typ = data[0];
         if typ as usize >= SPECS.len() {
             return Err(err(format!("found invalid event type: {typ}")));
@@ -1006,7 +1022,19 @@ pub struct Reader<'a> {
     /// Input offset where the generation of each Sync starts.
     pub sync_offsets: Vec<usize>,
     gen_start: usize,
+    /// Work spent on frontier entries when the earliest event could not
+    /// advance (each time: a sort of the frontier and a scan of it). With
+    /// `Ordering::work`, held to a budget linear in the input size.
+    pub order_work: u64,
+    work_budget: u64,
 }
+
+/// Ordering work allowed per input byte (plus ORDER_WORK_BASE): see
+/// `Reader::read_event`. Real traces stay far below: the corpus and Go's test
+/// programs need at most ~0.002 per byte (tests/regressions.rs checks the
+/// corpus); hostile input reaches the budget in about a second per MB.
+pub const ORDER_WORK_PER_BYTE: u64 = 1;
+pub const ORDER_WORK_BASE: u64 = 1 << 20;
 
 enum Step {
     Event(Event),
@@ -1030,7 +1058,15 @@ impl<'a> Reader<'a> {
             strings: Interner::default(),
             sync_offsets: Vec::new(),
             gen_start: 16,
+            order_work: 0,
+            work_budget: ORDER_WORK_BASE.saturating_add(ORDER_WORK_PER_BYTE.saturating_mul(data.len() as u64)),
         }
+    }
+
+    /// Ordering work done so far, against a budget of `ORDER_WORK_BASE +
+    /// ORDER_WORK_PER_BYTE` per input byte.
+    pub fn ordering_work(&self) -> u64 {
+        self.order_work + self.order.work
     }
 
     /// Bytes consumed so far.
@@ -1070,10 +1106,11 @@ impl<'a> Reader<'a> {
                 Ok(())
             }
             Step::Event(mut e) => {
-                validate_table_ids(&e, self.gen.as_deref().expect("event without a generation"))?;
+                validate_table_ids(&e, self.gen.as_deref().expect("event without a generation"))
+                    .map_err(|err| at_offset(err, e.at))?;
                 e.time = self.monotonic(e.time);
                 let gen = self.gen.as_deref_mut().expect("event without a generation");
-                sink.event(&e, gen, &mut self.strings)
+                sink.event(&e, gen, &mut self.strings).map_err(|err| at_offset(err, e.at))
             }
         }
     }
@@ -1087,6 +1124,9 @@ impl<'a> Reader<'a> {
     fn read_event(&mut self) -> Result<Option<Step>, TraceError> {
         if self.done {
             return Ok(None);
+        }
+        if self.order_work + self.order.work > self.work_budget {
+            return Err(self.budget_error());
         }
         if let Some(e) = self.order.queue.pop_front() {
             return Ok(Some(Step::Event(e)));
@@ -1106,11 +1146,21 @@ impl<'a> Reader<'a> {
                     time: s.time,
                     args: [s.stack, 0, 0, 0],
                     ctx: SchedCtx { g, p: s.p as i64, m: s.m as i64 },
+                    at: s.at,
                 };
                 return Ok(Some(Step::Event(e)));
             }
         }
         if !self.try_advance(0)? {
+            // Go's answer to a blocked head costs work in the frontier's size,
+            // so input made of many threads whose events wait on each other in
+            // the wrong order takes time quadratic in its size (Go's parser
+            // too). Real traces rarely take this path; past a budget linear in
+            // the input size, give up.
+            self.order_work += self.frontier.len() as u64;
+            if self.order_work + self.order.work > self.work_budget {
+                return Err(self.budget_error());
+            }
             // Go sorts the whole heap by time (an unstable sort: insertion sort
             // up to 12 elements, which keeps equal times in place).
             sort_frontier(&mut self.frontier);
@@ -1124,18 +1174,35 @@ impl<'a> Reader<'a> {
             if !ok {
                 let gen = self.gen.as_deref().expect("generation");
                 let mut dump = String::new();
-                for c in &self.frontier {
+                for c in self.frontier.iter().take(8) {
                     dump.push_str(&format!("M {} [{} time={}]; ", c.m, SPECS[c.ev.typ as usize].name, c.ev.time));
+                }
+                if self.frontier.len() > 8 {
+                    dump.push_str(&format!("and {} more", self.frontier.len() - 8));
                 }
                 return Err(TraceError::at(
                     format!("broken trace: failed to advance: frontier: {dump}"),
-                    self.genr.offset(),
+                    self.frontier[0].ev.at,
                     Some(gen.gen),
                 ));
             }
         }
         let e = self.order.queue.pop_front().expect("advance queued nothing");
         Ok(Some(Step::Event(e)))
+    }
+
+    /// The error for input that makes ordering take time quadratic in its size.
+    fn budget_error(&self) -> TraceError {
+        let what = if self.order_work >= self.order.work {
+            format!("events of {} threads keep waiting on each other", self.frontier.len())
+        } else {
+            "events keep scanning every thread or too many open ranges".to_string()
+        };
+        TraceError::at(
+            format!("broken trace: {what}; giving up after {} steps to order them", self.order_work + self.order.work),
+            self.frontier.first().map_or(self.genr.offset(), |c| c.ev.at),
+            self.gen.as_ref().map(|g| g.gen),
+        )
     }
 
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
@@ -1146,7 +1213,7 @@ impl<'a> Reader<'a> {
         let ok = self
             .order
             .advance(&mut e, gen, m, &self.strings)
-            .map_err(|msg| TraceError::at(msg, self.genr.offset(), Some(gen.gen)))?;
+            .map_err(|msg| TraceError::at(msg, e.at, Some(gen.gen)))?;
         // Go's handlers write into the cursor's own event.
         self.frontier[i].ev = e;
         if !ok {
@@ -1208,7 +1275,7 @@ impl<'a> Reader<'a> {
                         last_ts: 0,
                         idx: 0,
                         off: 0,
-                        ev: Event { typ: 0, time: 0, args: [0; 4], ctx: NO_CTX },
+                        ev: Event { typ: 0, time: 0, args: [0; 4], ctx: NO_CTX, at: 0 },
                     };
                     if !c.next_event(gen)? {
                         continue;
@@ -1238,8 +1305,24 @@ fn sort_frontier(f: &mut [Cursor]) {
             }
         }
     } else {
-        crate::pdqsort::sort_by_time(f, |c| c.ev.time);
+        // pdqsort's permutation depends on the keys alone: sort (time, index)
+        // pairs, then move each cursor once (a cursor is ~130 bytes, and a
+        // frontier of thousands of threads gets sorted again and again).
+        let mut keys: Vec<(i64, u32)> = f.iter().enumerate().map(|(i, c)| (c.ev.time, i as u32)).collect();
+        crate::pdqsort::sort_by_time(&mut keys, |k| k.0);
+        let old = f.to_vec();
+        for (dst, &(_, i)) in f.iter_mut().zip(&keys) {
+            *dst = old[i as usize];
+        }
     }
+}
+
+/// Gives an error that does not say where it happened the offset `at`.
+fn at_offset(mut err: TraceError, at: usize) -> TraceError {
+    if err.offset.is_none() {
+        err.offset = Some(at as u64);
+    }
+    err
 }
 
 /// Go's validateTableIDs: every stack and string an event names must exist.
@@ -1262,4 +1345,36 @@ fn validate_table_ids(e: &Event, gen: &Generation<'_>) -> Result<(), TraceError>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(m: i64, time: i64) -> Cursor {
+        Cursor { m, slot: 0, last_ts: 0, idx: 0, off: 0, ev: Event { typ: 0, time, args: [0; 4], ctx: NO_CTX, at: 0 } }
+    }
+
+    #[test]
+    fn frontier_sort_permutes_like_pdqsort_on_the_cursors() {
+        // Few distinct times, so the unstable order of equal ones shows.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for n in [13usize, 20, 50, 200, 1000, 5000] {
+            for distinct in [1i64, 3, 17, 1 << 30] {
+                let mut a: Vec<Cursor> = (0..n)
+                    .map(|i| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        cursor(i as i64, (state % distinct as u64) as i64)
+                    })
+                    .collect();
+                let mut b = a.clone();
+                sort_frontier(&mut a);
+                crate::pdqsort::sort_by_time(&mut b, |c| c.ev.time);
+                let ms = |v: &[Cursor]| v.iter().map(|c| c.m).collect::<Vec<_>>();
+                assert_eq!(ms(&a), ms(&b), "n={n} distinct={distinct}");
+            }
+        }
+    }
 }

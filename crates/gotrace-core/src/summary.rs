@@ -8,14 +8,20 @@
 //! goroutine summary and per user region, plus long tables of the per-reason
 //! block times and per-name range times. `gotrace_df/views` groups and filters
 //! them; `go-trace-format.md` §9.4 describes the semantics.
+//!
+//! Memory: per goroutine summary a compact record (its in-flight state lives in
+//! a slab only while it is alive); regions go straight into output columns, and
+//! only open regions hold a snapshot.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type, Int8Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, PrimitiveArray, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, PrimitiveArray, RecordBatch,
+    StringArray,
 };
+use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
 
 use crate::TraceError;
@@ -25,9 +31,12 @@ use crate::TraceError;
 pub struct SummaryOptions {
     /// Go 1.22-1.25 behaviour for a goroutine first seen through a status event
     /// (from Undetermined): the time since the last Sync is not charged to its
-    /// state, and it inherits the task of its context goroutine's innermost
-    /// region. Go 1.26 charges that time and does not inherit.
+    /// state, it inherits the task of its context goroutine's innermost region,
+    /// and the event's stack does not name it (the transition had no stack).
+    /// Go 1.26 charges that time, does not inherit, and names it.
     pub legacy_undetermined: bool,
+    /// Go 1.22-1.24 readers: see [`LegacyClock`].
+    pub legacy_sync: bool,
     /// `(start, end)`: the goroutine stats become snapshot(end) - snapshot(start),
     /// as the Summarizer computes a region's stats, for every goroutine.
     pub window: Option<(i64, i64)>,
@@ -55,6 +64,10 @@ const S_NONE: u8 = 255;
 const R_OTHER: u8 = 0;
 const R_GOROUTINE: u8 = 1;
 const R_PROC: u8 = 2;
+
+/// "None" in the u32 and i64 fields below.
+const NONE32: u32 = u32::MAX;
+const NONE64: i64 = i64::MIN;
 
 fn kind_code(s: &str) -> u8 {
     match s {
@@ -109,10 +122,90 @@ impl Strings {
     }
 }
 
+/// A vector whose first two items live inline: the per-goroutine lists below
+/// (block reasons, ranges, open regions) rarely hold more, and copying a
+/// snapshot then allocates nothing.
+#[derive(Clone, Default)]
+struct Inline2<T: Copy + Default> {
+    len: u8,
+    inline: [T; 2],
+    // Boxed so the common, inline case stays two words smaller.
+    #[allow(clippy::box_collection)]
+    spill: Option<Box<Vec<T>>>,
+}
+
+impl<T: Copy + Default> Inline2<T> {
+    fn as_slice(&self) -> &[T] {
+        match &self.spill {
+            Some(v) => v,
+            None => &self.inline[..self.len as usize],
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match &mut self.spill {
+            Some(v) => v,
+            None => &mut self.inline[..self.len as usize],
+        }
+    }
+
+    fn push(&mut self, e: T) {
+        if let Some(v) = &mut self.spill {
+            v.push(e);
+        } else if (self.len as usize) < self.inline.len() {
+            self.inline[self.len as usize] = e;
+            self.len += 1;
+        } else {
+            let mut v = self.inline.to_vec();
+            v.push(e);
+            self.spill = Some(Box::new(v));
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        if let Some(v) = &mut self.spill {
+            return v.pop();
+        }
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        Some(self.inline[self.len as usize])
+    }
+
+    fn last(&self) -> Option<&T> {
+        self.as_slice().last()
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.as_slice().iter()
+    }
+
+    fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.as_mut_slice().iter_mut()
+    }
+
+    fn retain(&mut self, f: impl Fn(&T) -> bool) {
+        let kept: Vec<T> = self.iter().copied().filter(|e| f(e)).collect();
+        *self = Inline2::default();
+        for e in kept {
+            self.push(e);
+        }
+    }
+}
+
+impl<'a, T: Copy + Default> IntoIterator for &'a Inline2<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// A small map from a string ID to a duration or time, in insertion order. A
 /// key that is present with a zero value is kept: cmd/trace shows a column for
 /// every key present.
-type SmallMap = Vec<(u32, i64)>;
+type SmallMap = Inline2<(u32, i64)>;
 
 fn map_add(m: &mut SmallMap, k: u32, d: i64) {
     match m.iter_mut().find(|e| e.0 == k) {
@@ -133,7 +226,9 @@ fn map_set(m: &mut SmallMap, k: u32, v: i64) {
 }
 
 fn map_remove(m: &mut SmallMap, k: u32) {
-    m.retain(|e| e.0 != k);
+    if m.iter().any(|e| e.0 == k) {
+        m.retain(|e| e.0 != k);
+    }
 }
 
 /// `GoroutineExecStats`.
@@ -157,57 +252,153 @@ impl Stats {
         r.syscall -= v.syscall;
         r.syscall_block -= v.syscall_block;
         r.total -= v.total;
-        for e in &mut r.block {
+        for e in r.block.iter_mut() {
             e.1 -= map_get(&v.block, e.0);
         }
-        for e in &mut r.range {
+        for e in r.range.iter_mut() {
             e.1 -= map_get(&v.range, e.0);
         }
         r
     }
 }
 
-/// State used only while summarising (Go's private `goroutineSummary`).
+/// State used only while summarising (Go's private `goroutineSummary`). Zero
+/// values mean "not in that state", as in Go.
 #[derive(Default)]
 struct Pending {
     last_start: i64,
     last_runnable: i64,
     last_block: i64,
+    /// The current Runnable / Waiting stay began with a status event (its
+    /// start is unknown): not an episode for the latency percentiles.
+    from_status: bool,
     last_block_reason: u32,
     last_syscall: i64,
     last_syscall_block: i64,
     last_range: SmallMap,
-    active: Vec<usize>,
+    /// Open regions, innermost last: (region row, slot in the snapshot slab of
+    /// its stats at its start; NONE32: zero stats).
+    active: Inline2<(u32, u32)>,
 }
 
 struct Goroutine {
     goid: i64,
-    /// Stack whose outermost frame named the goroutine.
-    name_stack: Option<i32>,
-    system: bool,
     creation: i64,
-    create_event: u32,
+    /// First time running (0: never, as Go's StartTime).
     start: i64,
+    /// Exit time (0: none).
     end: i64,
-    end_event: Option<u32>,
+    create_event: u32,
+    end_event: u32,
+    /// Stack whose outermost frame named the goroutine (-1: not named).
+    name_stack: i32,
+    system: bool,
+    /// Slab slot of its `Pending` (NONE32 once finalized: all zero).
+    pend: u32,
     stats: Stats,
-    pend: Pending,
-    regions: Vec<usize>,
 }
 
-struct Region {
-    goid: i64,
-    owner: usize,
-    task: Option<i64>,
-    name: u32,
-    start_event: Option<u32>,
-    start_ts: Option<i64>,
-    end_event: Option<u32>,
-    end_ts: Option<i64>,
+/// Output columns of the user regions, one row per region summary made.
+#[derive(Default)]
+struct RegionCols {
+    goid: Vec<i64>,
+    owner: Vec<u32>,
+    task: Vec<i64>,
+    name: Vec<u32>,
+    start_event: Vec<u32>,
+    end_event: Vec<u32>,
+    start_ts: Vec<i64>,
+    end_ts: Vec<i64>,
     /// Position in its task's region list (Go's `UserTaskSummary.Regions`).
-    task_seq: Option<u32>,
-    /// Snapshot at the start while open; the difference once closed.
-    stats: Stats,
+    task_seq: Vec<u32>,
+    /// In its goroutine's region list (closed, or open at its goroutine's end).
+    listed: Vec<bool>,
+    exec: Vec<i64>,
+    sched: Vec<i64>,
+    syscall: Vec<i64>,
+    syscall_block: Vec<i64>,
+    total: Vec<i64>,
+    /// Long tables: (region row, string ID, ns).
+    block: Long,
+    range: Long,
+}
+
+/// Complete stays in Runnable (state 0) or Waiting (state 1), entered and left
+/// by an event: the scheduling and blocking latencies behind the percentiles
+/// (not part of cmd/trace's summary).
+#[derive(Default)]
+struct Episodes {
+    g: Vec<u32>,
+    state: Vec<i8>,
+    end: Vec<i64>,
+    dur: Vec<i64>,
+}
+
+impl Episodes {
+    fn push(&mut self, gi: u32, state: i8, end: i64, dur: i64) {
+        self.g.push(gi);
+        self.state.push(state);
+        self.end.push(end);
+        self.dur.push(dur);
+    }
+}
+
+#[derive(Default)]
+struct Long {
+    row: Vec<i32>,
+    key: Vec<i32>,
+    ns: Vec<i64>,
+}
+
+impl Long {
+    fn extend(&mut self, row: usize, m: &SmallMap) {
+        for &(k, v) in m {
+            self.row.push(row as i32);
+            self.key.push(k as i32);
+            self.ns.push(v);
+        }
+    }
+}
+
+/// Goroutine ID -> summary index: a dense vector for the small IDs the runtime
+/// hands out, a hash map beyond.
+#[derive(Default)]
+struct GoMap {
+    dense: Vec<u32>,
+    sparse: FxHashMap<i64, u32>,
+}
+
+const DENSE_IDS: i64 = 1 << 26;
+
+impl GoMap {
+    #[inline]
+    fn get(&self, id: &i64) -> Option<&u32> {
+        let id = *id;
+        if (0..DENSE_IDS).contains(&id) {
+            self.dense.get(id as usize).filter(|&&v| v != NONE32)
+        } else {
+            self.sparse.get(&id)
+        }
+    }
+
+    fn insert(&mut self, id: i64, gi: u32) {
+        if (0..DENSE_IDS).contains(&id) {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize((i + 1).max(self.dense.len() * 2), NONE32);
+            }
+            self.dense[i] = gi;
+        } else {
+            self.sparse.insert(id, gi);
+        }
+    }
+
+    /// Every summary index in the map.
+    fn values(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.dense.iter().copied().filter(|&x| x != NONE32).collect();
+        v.extend(self.sparse.values().copied());
+        v
+    }
 }
 
 struct Summarizer<'a> {
@@ -218,27 +409,46 @@ struct Summarizer<'a> {
     empty: u32,
     forever: u32,
     gors: Vec<Goroutine>,
-    gs: FxHashMap<i64, usize>,
-    regs: Vec<Region>,
+    gs: GoMap,
+    pends: Vec<Pending>,
+    free: Vec<u32>,
+    /// Stats snapshots at the start of open regions, and free slots.
+    snaps: Vec<Stats>,
+    free_snaps: Vec<u32>,
+    regs: RegionCols,
+    eps: Episodes,
     task_seq: u32,
     syscalling_p: FxHashMap<i32, i64>,
     syscalling_g: FxHashMap<i64, i32>,
     ranges_p: FxHashMap<(i64, u32), i64>,
     last_ts: i64,
     sync_ts: i64,
-    snap_a: Option<Vec<Option<Stats>>>,
-    snap_b: Option<Vec<Option<Stats>>>,
+    first_ts: Option<i64>,
+    clock: Option<LegacyClock>,
+    snap_a: Option<Vec<Stats>>,
+    snap_b: Option<Vec<Stats>>,
 }
+
+static ZERO: Pending = Pending {
+    last_start: 0,
+    last_runnable: 0,
+    last_block: 0,
+    from_status: false,
+    last_block_reason: 0,
+    last_syscall: 0,
+    last_syscall_block: 0,
+    last_range: Inline2 { len: 0, inline: [(0, 0); 2], spill: None },
+    active: Inline2 { len: 0, inline: [(0, 0); 2], spill: None },
+};
 
 /// `snapshotStat`: the stats as if the goroutine stopped at `last`. Note the
 /// quirk: time since a syscall lost its P goes to sched wait (and the syscall
 /// time runs on too), unlike at a real syscall exit.
-fn snapshot(g: &Goroutine, last: i64) -> Stats {
+fn snapshot(g: &Goroutine, p: &Pending, last: i64) -> Stats {
     let mut r = g.stats.clone();
     if r.total == 0 {
         r.total = last - g.creation;
     }
-    let p = &g.pend;
     if p.last_start != 0 {
         r.exec += last - p.last_start;
     }
@@ -273,91 +483,247 @@ impl<'a> Summarizer<'a> {
             empty,
             forever,
             gors: Vec::new(),
-            gs: FxHashMap::default(),
-            regs: Vec::new(),
+            gs: GoMap::default(),
+            pends: Vec::new(),
+            free: Vec::new(),
+            snaps: Vec::new(),
+            free_snaps: Vec::new(),
+            regs: RegionCols::default(),
+            eps: Episodes::default(),
             task_seq: 0,
             syscalling_p: FxHashMap::default(),
             syscalling_g: FxHashMap::default(),
             ranges_p: FxHashMap::default(),
             last_ts: 0,
             sync_ts: 0,
+            first_ts: None,
+            clock: opts.legacy_sync.then(LegacyClock::default),
             snap_a: None,
             snap_b: None,
         }
     }
 
-    fn next_task_seq(&mut self) -> Option<u32> {
-        let s = self.task_seq;
-        self.task_seq += 1;
-        Some(s)
+    fn pending(&self, gi: u32) -> &Pending {
+        match self.gors[gi as usize].pend {
+            NONE32 => &ZERO,
+            slot => &self.pends[slot as usize],
+        }
     }
 
-    fn snapshot_all(&self, at: i64) -> Vec<Option<Stats>> {
-        self.gors.iter().map(|g| Some(snapshot(g, at))).collect()
+    /// The goroutine's pending state, made anew (all zero) if it was finalized.
+    fn pending_mut(&mut self, gi: u32) -> &mut Pending {
+        let slot = match self.gors[gi as usize].pend {
+            NONE32 => {
+                let slot = match self.free.pop() {
+                    Some(s) => s,
+                    None => {
+                        self.pends.push(Pending::default());
+                        (self.pends.len() - 1) as u32
+                    }
+                };
+                self.gors[gi as usize].pend = slot;
+                slot
+            }
+            slot => slot,
+        };
+        &mut self.pends[slot as usize]
+    }
+
+    fn keep_snap(&mut self, st: Stats) -> u32 {
+        match self.free_snaps.pop() {
+            Some(slot) => {
+                self.snaps[slot as usize] = st;
+                slot
+            }
+            None => {
+                self.snaps.push(st);
+                (self.snaps.len() - 1) as u32
+            }
+        }
+    }
+
+    /// `now` minus the start snapshot in `slot` (which is freed).
+    fn since(&mut self, now: &Stats, slot: u32) -> Stats {
+        if slot == NONE32 {
+            return now.clone();
+        }
+        self.free_snaps.push(slot);
+        now.sub(&self.snaps[slot as usize])
+    }
+
+    fn snap(&self, gi: u32, last: i64) -> Stats {
+        snapshot(&self.gors[gi as usize], self.pending(gi), last)
+    }
+
+    /// What happens at every event before its kind matters.
+    fn tick(&mut self, ts: i64) {
+        if self.sync_ts == 0 {
+            self.sync_ts = ts;
+        }
+        if let Some((a, b)) = self.opts.window {
+            if self.snap_a.is_none() && ts > a {
+                self.snap_a = Some(self.snapshot_all(a));
+            }
+            if self.snap_b.is_none() && ts > b {
+                self.snap_b = Some(self.snapshot_all(b));
+            }
+        }
+        if self.first_ts.is_none() {
+            self.first_ts = Some(ts);
+        }
+        self.last_ts = ts;
+    }
+
+    fn snapshot_all(&self, at: i64) -> Vec<Stats> {
+        (0..self.gors.len() as u32).map(|gi| self.snap(gi, at)).collect()
+    }
+
+    /// Sizes the summaries and region columns up front (a quick count of
+    /// goroutine creations and region begins), so they never regrow.
+    fn reserve(&mut self, events: &[RecordBatch]) -> Result<(), TraceError> {
+        let (mut created, mut begins) = (0usize, 0usize);
+        for batch in events {
+            let c = EventCols::new(batch)?;
+            let kind = coded(c.kind, "kind", K_OTHER, |v| kind_code(v))?;
+            let from = coded(c.from_state, "from_state", S_NONE, |v| state_code(v))?;
+            for i in 0..batch.num_rows() {
+                match kind.get(i) {
+                    K_REGION_BEGIN => begins += 1,
+                    K_TRANSITION if matches!(from.get(i), S_UNDETERMINED | S_NOT_EXIST) => created += 1,
+                    _ => {}
+                }
+            }
+        }
+        self.gors.reserve_exact(created);
+        // Each goroutine may carry one inherited region.
+        let r = &mut self.regs;
+        let n = begins + created;
+        r.goid.reserve_exact(n);
+        r.owner.reserve_exact(n);
+        r.task.reserve_exact(n);
+        r.name.reserve_exact(n);
+        r.start_event.reserve_exact(n);
+        r.end_event.reserve_exact(n);
+        r.start_ts.reserve_exact(n);
+        r.end_ts.reserve_exact(n);
+        r.task_seq.reserve_exact(n);
+        r.listed.reserve_exact(n);
+        for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
+            c.reserve_exact(n);
+        }
+        Ok(())
+    }
+
+    fn next_task_seq(&mut self) -> u32 {
+        let s = self.task_seq;
+        self.task_seq += 1;
+        s
+    }
+
+    /// A new region row (stats filled in when it closes).
+    #[allow(clippy::too_many_arguments)]
+    fn new_region(
+        &mut self,
+        goid: i64,
+        owner: u32,
+        task: i64,
+        name: u32,
+        start_event: u32,
+        start_ts: i64,
+        task_seq: u32,
+    ) -> u32 {
+        let r = &mut self.regs;
+        r.goid.push(goid);
+        r.owner.push(owner);
+        r.task.push(task);
+        r.name.push(name);
+        r.start_event.push(start_event);
+        r.end_event.push(NONE32);
+        r.start_ts.push(start_ts);
+        r.end_ts.push(NONE64);
+        r.task_seq.push(task_seq);
+        r.listed.push(false);
+        for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
+            c.push(0);
+        }
+        (r.goid.len() - 1) as u32
+    }
+
+    /// Closes region `ri` with `stats` (end - start) and lists it on its goroutine.
+    fn close_region(&mut self, ri: u32, end: Option<(u32, i64)>, stats: &Stats) {
+        let r = &mut self.regs;
+        let i = ri as usize;
+        if let Some((ev, ts)) = end {
+            r.end_event[i] = ev;
+            r.end_ts[i] = ts;
+        }
+        r.listed[i] = true;
+        r.exec[i] = stats.exec;
+        r.sched[i] = stats.sched;
+        r.syscall[i] = stats.syscall;
+        r.syscall_block[i] = stats.syscall_block;
+        r.total[i] = stats.total;
+        r.block.extend(i, &stats.block);
+        r.range.extend(i, &stats.range);
     }
 
     /// A new summary for goroutine `id`, replacing any earlier one.
-    fn create(&mut self, id: i64, creation: i64, event: u32) -> usize {
-        let gi = self.gors.len();
+    fn create(&mut self, id: i64, creation: i64, event: u32) -> u32 {
+        let gi = self.gors.len() as u32;
         self.gors.push(Goroutine {
             goid: id,
-            name_stack: None,
-            system: true,
             creation,
-            create_event: event,
             start: 0,
             end: 0,
-            end_event: None,
+            create_event: event,
+            end_event: NONE32,
+            name_stack: -1,
+            system: true,
+            pend: NONE32,
             stats: Stats::default(),
-            pend: Pending::default(),
-            regions: Vec::new(),
         });
         gi
     }
 
     /// A goroutine created while its creator is inside a region inherits that
     /// region's task through a made-up region with no name.
-    fn inherit_region(&mut self, gi: usize, creator: i64, event: u32, ts: i64) {
+    fn inherit_region(&mut self, gi: u32, creator: i64, event: u32, ts: i64) {
         let Some(&ci) = self.gs.get(&creator) else { return };
-        let Some(&top) = self.gors[ci].pend.active.last() else { return };
-        let task = self.regs[top].task;
-        let ri = self.regs.len();
-        self.regs.push(Region {
-            goid: self.gors[gi].goid,
-            owner: gi,
-            task,
-            name: self.empty,
-            start_event: Some(event),
-            start_ts: Some(ts),
-            end_event: None,
-            end_ts: None,
-            task_seq: None,
-            stats: Stats::default(),
-        });
-        self.gors[gi].pend.active = vec![ri];
+        let Some(&(top, _)) = self.pending(ci).active.last() else { return };
+        let task = self.regs.task[top as usize];
+        let goid = self.gors[gi as usize].goid;
+        let ri = self.new_region(goid, gi, task, self.empty, event, ts, NONE32);
+        // Its stats start from zero, not from a snapshot.
+        let p = self.pending_mut(gi);
+        p.active = Inline2::default();
+        p.active.push((ri, NONE32));
     }
 
     /// `finalize`: the goroutine ended (`trigger`) or the trace did (`None`).
-    fn finalize(&mut self, gi: usize, last: i64, trigger: Option<(u32, i64)>) {
-        let g = &mut self.gors[gi];
+    fn finalize(&mut self, gi: u32, last: i64, trigger: Option<(u32, i64)>) {
         if let Some((ev, ts)) = trigger {
+            let g = &mut self.gors[gi as usize];
             g.end = ts;
-            g.end_event = Some(ev);
+            g.end_event = ev;
         }
-        let fin = snapshot(g, last);
-        // System goroutines are never part of regions, even those they
-        // inherited at creation.
-        if !g.system {
-            for ri in std::mem::take(&mut g.pend.active) {
-                let r = &mut self.regs[ri];
-                r.end_event = trigger.map(|t| t.0);
-                r.end_ts = trigger.map(|t| t.1);
-                r.stats = fin.sub(&r.stats);
-                g.regions.push(ri);
+        let fin = self.snap(gi, last);
+        let slot = self.gors[gi as usize].pend;
+        if slot != NONE32 {
+            let active = std::mem::take(&mut self.pends[slot as usize].active);
+            // System goroutines are never part of regions, even those they
+            // inherited at creation.
+            let system = self.gors[gi as usize].system;
+            for &(ri, start) in &active {
+                let st = self.since(&fin, start);
+                if !system {
+                    self.close_region(ri, trigger, &st);
+                }
             }
+            self.pends[slot as usize] = Pending::default();
+            self.free.push(slot);
+            self.gors[gi as usize].pend = NONE32;
         }
-        g.stats = fin;
-        g.pend = Pending::default();
+        self.gors[gi as usize].stats = fin;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -384,7 +750,7 @@ impl<'a> Summarizer<'a> {
                 } else {
                     // Charge the time since the Sync to the state it was found in.
                     let st = ts - self.sync_ts;
-                    let s = &mut self.gors[gi].stats;
+                    let s = &mut self.gors[gi as usize].stats;
                     match new {
                         S_RUNNING => s.exec += st,
                         S_WAITING => map_add(&mut s.block, reason, st),
@@ -407,52 +773,19 @@ impl<'a> Summarizer<'a> {
             _ => {
                 // Go dereferences a nil summary here; a valid trace never gets here.
                 let Some(&gi) = self.gs.get(&id) else { return };
-                let g = &mut self.gors[gi];
-                match old {
-                    S_RUNNING => {
-                        g.stats.exec += ts - g.pend.last_start;
-                        g.pend.last_start = 0;
-                    }
-                    S_WAITING => {
-                        if g.pend.last_block != 0 {
-                            map_add(&mut g.stats.block, g.pend.last_block_reason, ts - g.pend.last_block);
-                            g.pend.last_block = 0;
-                        }
-                    }
-                    S_RUNNABLE => {
-                        if g.pend.last_runnable != 0 {
-                            g.stats.sched += ts - g.pend.last_runnable;
-                            g.pend.last_runnable = 0;
-                        }
-                    }
-                    S_SYSCALL => {
-                        if g.pend.last_syscall != 0 {
-                            if g.pend.last_syscall_block != 0 {
-                                g.stats.syscall_block += ts - g.pend.last_syscall_block;
-                                g.stats.syscall += g.pend.last_syscall_block - g.pend.last_syscall;
-                            } else {
-                                g.stats.syscall += ts - g.pend.last_syscall;
-                            }
-                            g.pend.last_syscall = 0;
-                            g.pend.last_syscall_block = 0;
-                            // Clears whatever goroutine the P now maps to (a
-                            // missing entry reads as P 0), as Go does.
-                            let p = self.syscalling_g.get(&id).copied().unwrap_or(0);
-                            self.syscalling_p.remove(&p);
-                            self.syscalling_g.remove(&id);
-                        }
-                    }
-                    _ => {}
-                }
+                self.leave(gi, id, ts, old);
                 gi
             }
         };
 
-        let g = &mut self.gors[gi];
-        if g.name_stack.is_none() {
+        // Before Go 1.26 a status event's transition carried no stack, so it
+        // never named the goroutine.
+        let stack = if self.opts.legacy_undetermined && old == S_UNDETERMINED { None } else { stack };
+        let g = &mut self.gors[gi as usize];
+        if g.name_stack < 0 {
             if let Some(st) = stack {
                 if self.namable.get(st as usize).copied().unwrap_or(false) {
-                    g.name_stack = Some(st);
+                    g.name_stack = st;
                     g.system = self.system.get(st as usize).copied().unwrap_or(false);
                 }
             }
@@ -460,24 +793,95 @@ impl<'a> Summarizer<'a> {
 
         match new {
             S_RUNNING => {
-                g.pend.last_start = ts;
+                let g = &mut self.gors[gi as usize];
                 if g.start == 0 {
                     g.start = ts;
                 }
+                self.pending_mut(gi).last_start = ts;
             }
-            S_RUNNABLE => g.pend.last_runnable = ts,
+            S_RUNNABLE => {
+                let p = self.pending_mut(gi);
+                p.last_runnable = ts;
+                p.from_status = old == S_UNDETERMINED;
+            }
             S_WAITING if reason != self.forever => {
-                g.pend.last_block = ts;
-                g.pend.last_block_reason = reason;
+                let p = self.pending_mut(gi);
+                p.last_block = ts;
+                p.last_block_reason = reason;
+                p.from_status = old == S_UNDETERMINED;
             }
             // Waiting "forever" is like goroutine death.
             S_WAITING | S_NOT_EXIST => self.finalize(gi, ts, Some((i, ts))),
             S_SYSCALL => {
-                g.pend.last_syscall = ts;
+                self.pending_mut(gi).last_syscall = ts;
                 self.syscalling_p.insert(ctx_p, id);
                 self.syscalling_g.insert(id, ctx_p);
             }
             _ => {}
+        }
+    }
+
+    /// The time spent in `old`, as the goroutine leaves it.
+    // One arm per state reads better than guards on the match.
+    #[allow(clippy::collapsible_match)]
+    fn leave(&mut self, gi: u32, id: i64, ts: i64, old: u8) {
+        // A finalized goroutine's state is all zero, as Go's after finalize.
+        self.pending_mut(gi);
+        let slot = self.gors[gi as usize].pend;
+        let mut ended_syscall = false;
+        let mut episode: Option<(i8, i64)> = None;
+        {
+            let (gors, pends) = (&mut self.gors, &mut self.pends);
+            let s = &mut gors[gi as usize].stats;
+            let p = &mut pends[slot as usize];
+            match old {
+                S_RUNNING => {
+                    s.exec += ts - p.last_start;
+                    p.last_start = 0;
+                }
+                S_WAITING => {
+                    if p.last_block != 0 {
+                        map_add(&mut s.block, p.last_block_reason, ts - p.last_block);
+                        if !p.from_status {
+                            episode = Some((1, ts - p.last_block));
+                        }
+                        p.last_block = 0;
+                    }
+                }
+                S_RUNNABLE => {
+                    if p.last_runnable != 0 {
+                        s.sched += ts - p.last_runnable;
+                        if !p.from_status {
+                            episode = Some((0, ts - p.last_runnable));
+                        }
+                        p.last_runnable = 0;
+                    }
+                }
+                S_SYSCALL => {
+                    if p.last_syscall != 0 {
+                        if p.last_syscall_block != 0 {
+                            s.syscall_block += ts - p.last_syscall_block;
+                            s.syscall += p.last_syscall_block - p.last_syscall;
+                        } else {
+                            s.syscall += ts - p.last_syscall;
+                        }
+                        p.last_syscall = 0;
+                        p.last_syscall_block = 0;
+                        ended_syscall = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((state, dur)) = episode {
+            self.eps.push(gi, state, ts, dur);
+        }
+        if ended_syscall {
+            // Clears whatever goroutine the P now maps to (a missing entry
+            // reads as P 0), as Go does.
+            let p = self.syscalling_g.get(&id).copied().unwrap_or(0);
+            self.syscalling_p.remove(&p);
+            self.syscalling_g.remove(&id);
         }
     }
 
@@ -489,12 +893,11 @@ impl<'a> Summarizer<'a> {
         let Ok(p) = i32::try_from(pid) else { return };
         if let Some(goid) = self.syscalling_p.remove(&p) {
             if let Some(&gi) = self.gs.get(&goid) {
-                self.gors[gi].pend.last_syscall_block = ts;
+                self.pending_mut(gi).last_syscall_block = ts;
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn range_begin(&mut self, ts: i64, active: bool, ctx_g: i64, res: u8, rid: i64, name: u32) {
         let gi = match res {
             R_GOROUTINE => self.gs.get(&rid).copied(),
@@ -510,16 +913,15 @@ impl<'a> Summarizer<'a> {
             _ => None,
         };
         let Some(gi) = gi else { return };
-        let sync_ts = self.sync_ts;
-        let g = &mut self.gors[gi];
         if active {
-            let t = map_get(&g.pend.last_range, name);
+            let sync_ts = self.sync_ts;
+            let t = map_get(&self.pending(gi).last_range, name);
             if t != 0 {
-                map_add(&mut g.stats.range, name, sync_ts - t);
+                map_add(&mut self.gors[gi as usize].stats.range, name, sync_ts - t);
             }
-            map_set(&mut g.pend.last_range, name, sync_ts);
+            map_set(&mut self.pending_mut(gi).last_range, name, sync_ts);
         } else {
-            map_set(&mut g.pend.last_range, name, ts);
+            map_set(&mut self.pending_mut(gi).last_range, name, ts);
         }
     }
 
@@ -533,75 +935,105 @@ impl<'a> Summarizer<'a> {
             _ => None,
         };
         let Some(gi) = gi else { return };
-        let g = &mut self.gors[gi];
-        let t = map_get(&g.pend.last_range, name);
+        let t = map_get(&self.pending(gi).last_range, name);
         if t == 0 {
             return;
         }
-        map_add(&mut g.stats.range, name, ts - t);
-        map_remove(&mut g.pend.last_range, name);
+        map_add(&mut self.gors[gi as usize].stats.range, name, ts - t);
+        map_remove(&mut self.pending_mut(gi).last_range, name);
     }
 
-    fn region_begin(&mut self, i: u32, ts: i64, ctx_g: i64, task: Option<i64>, name: u32) {
+    fn region_begin(&mut self, i: u32, ts: i64, ctx_g: i64, task: i64, name: u32) {
         let Some(&gi) = self.gs.get(&ctx_g) else { return };
-        let stats = snapshot(&self.gors[gi], ts);
-        let ri = self.regs.len();
-        let task_seq = self.next_task_seq();
-        self.regs.push(Region {
-            goid: ctx_g,
-            owner: gi,
-            task,
-            name,
-            start_event: Some(i),
-            start_ts: Some(ts),
-            end_event: None,
-            end_ts: None,
-            task_seq,
-            stats,
-        });
-        self.gors[gi].pend.active.push(ri);
+        let start = self.snap(gi, ts);
+        let start = self.keep_snap(start);
+        let seq = self.next_task_seq();
+        let ri = self.new_region(ctx_g, gi, task, name, i, ts, seq);
+        self.pending_mut(gi).active.push((ri, start));
     }
 
-    fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, task: Option<i64>, name: u32) {
+    fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, task: i64, name: u32) {
         let Some(&gi) = self.gs.get(&ctx_g) else { return };
-        let ri = match self.gors[gi].pend.active.pop() {
-            Some(ri) => ri,
+        let (ri, start) = match self.pending_mut(gi).active.pop() {
+            Some(open) => open,
             None => {
                 // An end without a begin: made up now, with no start.
-                let task_seq = self.next_task_seq();
-                self.regs.push(Region {
-                    goid: ctx_g,
-                    owner: gi,
-                    task,
-                    name,
-                    start_event: None,
-                    start_ts: None,
-                    end_event: None,
-                    end_ts: None,
-                    task_seq,
-                    stats: Stats::default(),
-                });
-                self.regs.len() - 1
+                let seq = self.next_task_seq();
+                (self.new_region(ctx_g, gi, task, name, NONE32, NONE64, seq), NONE32)
             }
         };
-        let now = snapshot(&self.gors[gi], ts);
-        let r = &mut self.regs[ri];
-        r.stats = now.sub(&r.stats);
-        r.end_event = Some(i);
-        r.end_ts = Some(ts);
-        self.gors[gi].regions.push(ri);
+        let now = self.snap(gi, ts);
+        let st = self.since(&now, start);
+        self.close_region(ri, Some((i, ts)), &st);
     }
 
-    fn finish(&mut self) {
-        let mut live: Vec<usize> = self.gs.values().copied().collect();
+    fn finish(&mut self) -> Vec<u32> {
+        let mut live: Vec<u32> = self.gs.values();
         live.sort_unstable();
         let last = self.last_ts;
         for &gi in &live {
             self.finalize(gi, last, None);
-            let regs = &self.regs;
-            // By start time, regions with no start first.
-            self.gors[gi].regions.sort_by_key(|&ri| regs[ri].start_ts.map_or((0, 0), |t| (1, t)));
         }
+        live
+    }
+}
+
+/// The event times cmd/trace of Go 1.22-1.24 sees.
+///
+/// Those readers emit a generation's Sync at its *end*, at the previous event's
+/// time + 1, where newer readers (and the events table) put it at the start, at
+/// the generation's first batch time. Each reader then forces every event
+/// strictly after the previous one, so the first events of a generation whose
+/// time was pushed up by one past the start Sync keep their own time there: the
+/// times differ by 1 ns on such a run of events, and the Syncs move. Timestamps
+/// are whole ticks (64 ns here), so an event exactly 1 ns after the one before
+/// was pushed, and one pushed right after a start Sync (not itself pushed) had
+/// the Sync's own time.
+#[derive(Default)]
+struct LegacyClock {
+    prev_new: Option<i64>,
+    prev_old: i64,
+    /// A start Sync just passed: its time, and whether it was itself pushed.
+    after_sync: Option<(i64, bool)>,
+    seen_event: bool,
+    fixes: Vec<(u32, i64)>,
+}
+
+impl LegacyClock {
+    /// A Sync row: the time of the old reader's end-of-generation Sync, if it
+    /// emits one here (not before the first generation).
+    fn sync(&mut self, t: i64) -> Option<i64> {
+        let pushed = self.prev_new.is_some_and(|p| t == p + 1);
+        let end = if self.seen_event {
+            self.prev_old += 1;
+            Some(self.prev_old)
+        } else {
+            None
+        };
+        self.after_sync = Some((t, pushed));
+        self.prev_new = Some(t);
+        end
+    }
+
+    /// Any other row: its time as the old reader gives it.
+    fn event(&mut self, idx: u32, t: i64) -> i64 {
+        let pushed = self.prev_new.is_some_and(|p| t == p + 1);
+        let old = if !pushed {
+            t
+        } else {
+            match self.after_sync {
+                Some((s, false)) => s.max(self.prev_old + 1),
+                _ => self.prev_old + 1,
+            }
+        };
+        self.after_sync = None;
+        self.prev_new = Some(t);
+        self.prev_old = old;
+        self.seen_event = true;
+        if old != t {
+            self.fixes.push((idx, old));
+        }
+        old
     }
 }
 
@@ -625,7 +1057,7 @@ fn column<'b>(b: &'b RecordBatch, name: &str) -> Result<&'b ArrayRef, TraceError
 }
 
 fn bad_type(name: &str) -> TraceError {
-    TraceError::msg(format!("events column {name:?} has an unexpected type"))
+    TraceError::msg(format!("events column {name:?} has an unexpected type (expected the events table's schema)"))
 }
 
 impl<'b> EventCols<'b> {
@@ -659,23 +1091,53 @@ fn dict_values<K: arrow_array::types::ArrowDictionaryKeyType>(
     Ok((0..v.len()).map(|i| if v.is_valid(i) { v.value(i).to_owned() } else { String::new() }).collect())
 }
 
-/// Code of row `i` of a dictionary column through `lut`, or `none` if null.
-#[inline]
-fn code8(d: &DictionaryArray<Int8Type>, lut: &[u8], i: usize, none: u8) -> u8 {
-    if d.is_valid(i) {
-        lut.get(d.keys().value(i) as usize).copied().unwrap_or(none)
-    } else {
-        none
+/// A dictionary column decoded through a lookup table: code per row, `none`
+/// for null.
+struct Coded<'b, K: arrow_array::types::ArrowDictionaryKeyType, T: Copy> {
+    keys: &'b PrimitiveArray<K>,
+    lut: Vec<T>,
+    none: T,
+}
+
+impl<K: arrow_array::types::ArrowDictionaryKeyType, T: Copy> Coded<'_, K, T>
+where
+    K::Native: num_like::AsIndex,
+{
+    #[inline]
+    fn get(&self, i: usize) -> T {
+        if self.keys.is_valid(i) {
+            self.lut.get(num_like::AsIndex::index(self.keys.value(i))).copied().unwrap_or(self.none)
+        } else {
+            self.none
+        }
     }
 }
 
-#[inline]
-fn code32(d: &DictionaryArray<Int32Type>, lut: &[u32], i: usize, none: u32) -> u32 {
-    if d.is_valid(i) {
-        lut.get(d.keys().value(i) as usize).copied().unwrap_or(none)
-    } else {
-        none
+mod num_like {
+    pub trait AsIndex: Copy {
+        fn index(self) -> usize;
     }
+    impl AsIndex for i8 {
+        #[inline]
+        fn index(self) -> usize {
+            self as u8 as usize
+        }
+    }
+    impl AsIndex for i32 {
+        #[inline]
+        fn index(self) -> usize {
+            self as u32 as usize
+        }
+    }
+}
+
+fn coded<'b, K: arrow_array::types::ArrowDictionaryKeyType, T: Copy>(
+    d: &'b DictionaryArray<K>,
+    name: &str,
+    none: T,
+    f: impl FnMut(&String) -> T,
+) -> Result<Coded<'b, K, T>, TraceError> {
+    Ok(Coded { keys: d.keys(), lut: dict_values(d, name)?.iter().map(f).collect(), none })
 }
 
 #[inline]
@@ -693,8 +1155,9 @@ fn opt_i32(a: &PrimitiveArray<Int32Type>, i: usize) -> Option<i32> {
 /// `namable[s]` says whether stack `s` names a goroutine (it has frames and its
 /// outermost function is not empty); `system[s]` whether that name is a system
 /// goroutine's (`runtime.` other than `runtime.main`). Returns the tables
-/// `goroutines`, `goroutine_block`, `goroutine_range`, `regions`,
-/// `region_block` and `region_range` (columns in `gotrace_df/views/_summary.py`).
+/// `ts_fixes`, `span`, `goroutines`, `goroutine_block`, `goroutine_range`,
+/// `regions`, `region_block`, `region_range` and `episodes` (columns
+/// described in `gotrace_df/views/_summary.py`).
 pub fn summarize(
     events: &[RecordBatch],
     namable: &[bool],
@@ -702,68 +1165,67 @@ pub fn summarize(
     opts: SummaryOptions,
 ) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
     let mut s = Summarizer::new(opts, namable, system);
+    s.reserve(events)?;
     let mut base: usize = 0;
     for batch in events {
         let c = EventCols::new(batch)?;
-        let klut: Vec<u8> = dict_values(c.kind, "kind")?.iter().map(|v| kind_code(v)).collect();
-        let rlut: Vec<u8> = dict_values(c.resource, "resource")?.iter().map(|v| resource_code(v)).collect();
-        let flut: Vec<u8> = dict_values(c.from_state, "from_state")?.iter().map(|v| state_code(v)).collect();
-        let tlut: Vec<u8> = dict_values(c.to_state, "to_state")?.iter().map(|v| state_code(v)).collect();
-        let reason_lut: Vec<u32> = dict_values(c.reason, "reason")?.iter().map(|v| s.strings.id(v)).collect();
-        let name_lut: Vec<u32> = dict_values(c.name, "name")?.iter().map(|v| s.strings.id(v)).collect();
+        let kind = coded(c.kind, "kind", K_OTHER, |v| kind_code(v))?;
+        let resource = coded(c.resource, "resource", R_OTHER, |v| resource_code(v))?;
+        let from = coded(c.from_state, "from_state", S_NONE, |v| state_code(v))?;
+        let to = coded(c.to_state, "to_state", S_NONE, |v| state_code(v))?;
         let empty = s.empty;
+        let reason = coded(c.reason, "reason", empty, |v| s.strings.id(v))?;
+        let name = coded(c.name, "name", empty, |v| s.strings.id(v))?;
+        if base + batch.num_rows() > u32::MAX as usize {
+            return Err(TraceError::msg("too many events to summarise"));
+        }
         for i in 0..batch.num_rows() {
-            let idx = u32::try_from(base + i).map_err(|_| TraceError::msg("too many events to summarise"))?;
-            let ts = c.ts.value(i);
-            if s.sync_ts == 0 {
-                s.sync_ts = ts;
-            }
-            if let Some((a, b)) = s.opts.window {
-                if s.snap_a.is_none() && ts > a {
-                    s.snap_a = Some(s.snapshot_all(a));
+            let idx = (base + i) as u32;
+            let mut ts = c.ts.value(i);
+            let k = kind.get(i);
+            if s.clock.is_some() {
+                if k == K_SYNC {
+                    if let Some(end) = s.clock.as_mut().and_then(|c| c.sync(ts)) {
+                        s.tick(end);
+                        s.sync_ts = end;
+                    }
+                    continue;
                 }
-                if s.snap_b.is_none() && ts > b {
-                    s.snap_b = Some(s.snapshot_all(b));
-                }
+                ts = s.clock.as_mut().map_or(ts, |c| c.event(idx, ts));
             }
-            s.last_ts = ts;
-            let kind = code8(c.kind, &klut, i, K_OTHER);
+            s.tick(ts);
             let ctx_g = opt_i64(c.g, i).unwrap_or(-1);
-            match kind {
+            match k {
                 K_SYNC => s.sync_ts = ts,
                 K_TRANSITION => {
-                    let res = code8(c.resource, &rlut, i, R_OTHER);
+                    let res = resource.get(i);
                     let rid = opt_i64(c.resource_id, i).unwrap_or(-1);
-                    let old = code8(c.from_state, &flut, i, S_NONE);
-                    let new = code8(c.to_state, &tlut, i, S_NONE);
+                    let (old, new) = (from.get(i), to.get(i));
                     match res {
                         R_GOROUTINE => {
                             let ctx_p = opt_i32(c.p, i).unwrap_or(-1);
-                            let reason = code32(c.reason, &reason_lut, i, empty);
                             let stack = opt_i32(c.tstack, i);
-                            s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, reason, stack);
+                            s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, reason.get(i), stack);
                         }
                         R_PROC => s.proc_transition(ts, rid, old, new),
                         _ => {}
                     }
                 }
                 K_RANGE_BEGIN | K_RANGE_ACTIVE | K_RANGE_END => {
-                    let res = code8(c.resource, &rlut, i, R_OTHER);
+                    let res = resource.get(i);
                     let rid = opt_i64(c.resource_id, i).unwrap_or(-1);
-                    let name = code32(c.name, &name_lut, i, empty);
-                    if kind == K_RANGE_END {
-                        s.range_end(ts, ctx_g, res, rid, name);
+                    if k == K_RANGE_END {
+                        s.range_end(ts, ctx_g, res, rid, name.get(i));
                     } else {
-                        s.range_begin(ts, kind == K_RANGE_ACTIVE, ctx_g, res, rid, name);
+                        s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name.get(i));
                     }
                 }
                 K_REGION_BEGIN | K_REGION_END => {
-                    let name = code32(c.name, &name_lut, i, empty);
-                    let task = opt_i64(c.task, i);
-                    if kind == K_REGION_BEGIN {
-                        s.region_begin(idx, ts, ctx_g, task, name);
+                    let task = opt_i64(c.task, i).unwrap_or(NONE64);
+                    if k == K_REGION_BEGIN {
+                        s.region_begin(idx, ts, ctx_g, task, name.get(i));
                     } else {
-                        s.region_end(idx, ts, ctx_g, task, name);
+                        s.region_end(idx, ts, ctx_g, task, name.get(i));
                     }
                 }
                 _ => {}
@@ -771,8 +1233,8 @@ pub fn summarize(
         }
         base += batch.num_rows();
     }
-    s.finish();
-    Ok(tables(&s))
+    let live = s.finish();
+    Ok(tables(s, &live))
 }
 
 fn arr<A: Array + 'static>(a: A) -> ArrayRef {
@@ -784,31 +1246,37 @@ fn batch(cols: Vec<(&'static str, ArrayRef)>) -> RecordBatch {
     RecordBatch::try_from_iter(cols).expect("summary columns have equal lengths")
 }
 
-fn ev(i: Option<u32>) -> Option<i32> {
-    i.map(|v| v as i32)
+/// An int64 column (no copy) with nulls where the value is `none`.
+fn i64_col(v: Vec<i64>, none: Option<i64>) -> ArrayRef {
+    let nulls = none.and_then(|n| v.contains(&n).then(|| NullBuffer::from_iter(v.iter().map(|&x| x != n))));
+    arr(Int64Array::new(ScalarBuffer::from(v), nulls))
 }
 
-/// Long table of a SmallMap per row: (row, key, ns).
-fn long(rows: &[(i32, &SmallMap)], strings: &Strings, key: &'static str) -> RecordBatch {
-    let mut row = Vec::new();
-    let mut keys = Vec::new();
-    let mut ns = Vec::new();
-    for &(r, m) in rows {
-        for &(k, v) in m {
-            row.push(r);
-            keys.push(strings.all[k as usize].as_str());
-            ns.push(v);
-        }
-    }
+/// An int32 column from u32 values, null where NONE32.
+fn u32_col(v: Vec<u32>) -> ArrayRef {
+    let nulls = v.contains(&NONE32).then(|| NullBuffer::from_iter(v.iter().map(|&x| x != NONE32)));
+    let v: Vec<i32> = v.into_iter().map(|x| x as i32).collect();
+    arr(Int32Array::new(ScalarBuffer::from(v), nulls))
+}
+
+/// Strings by ID as a dictionary column over the string table.
+fn dict_col(keys: Vec<i32>, strings: &Strings) -> ArrayRef {
+    let values = Arc::new(StringArray::from_iter_values(strings.all.iter()));
+    let keys = Int32Array::new(ScalarBuffer::from(keys), None);
+    // Every key is an index into the table: this cannot fail.
+    arr(DictionaryArray::<Int32Type>::try_new(keys, values).expect("string IDs index the table"))
+}
+
+fn long_batch(l: Long, strings: &Strings, key: &'static str) -> RecordBatch {
     batch(vec![
-        ("row", arr(Int32Array::from(row))),
-        (key, arr(StringArray::from(keys))),
-        ("ns", arr(Int64Array::from(ns))),
+        ("row", arr(Int32Array::new(ScalarBuffer::from(l.row), None))),
+        (key, dict_col(l.key, strings)),
+        ("ns", i64_col(l.ns, None)),
     ])
 }
 
 fn stats_cols(stats: &[&Stats]) -> Vec<(&'static str, ArrayRef)> {
-    let col = |f: fn(&Stats) -> i64| arr(Int64Array::from(stats.iter().map(|s| f(s)).collect::<Vec<_>>()));
+    let col = |f: fn(&Stats) -> i64| i64_col(stats.iter().map(|s| f(s)).collect(), None);
     vec![
         ("exec_ns", col(|s| s.exec)),
         ("sched_wait_ns", col(|s| s.sched)),
@@ -818,14 +1286,12 @@ fn stats_cols(stats: &[&Stats]) -> Vec<(&'static str, ArrayRef)> {
     ]
 }
 
-fn tables(s: &Summarizer<'_>) -> Vec<(&'static str, RecordBatch)> {
+fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     // Only the summaries left in Go's map are in its result: one whose
     // goroutine ID was reused is gone.
-    let mut live: Vec<usize> = s.gs.values().copied().collect();
-    live.sort_unstable();
-    let mut row_of: Vec<Option<i32>> = vec![None; s.gors.len()];
+    let mut row_of: Vec<u32> = vec![NONE32; s.gors.len()];
     for (r, &gi) in live.iter().enumerate() {
-        row_of[gi] = Some(r as i32);
+        row_of[gi as usize] = r as u32;
     }
 
     // Stats per goroutine: the final ones, or the window's difference.
@@ -834,11 +1300,11 @@ fn tables(s: &Summarizer<'_>) -> Vec<(&'static str, RecordBatch)> {
             .map(|&gi| {
                 // Taken before the trace ended: summaries made after it are zero.
                 let b = match &s.snap_b {
-                    Some(v) => v.get(gi).cloned().flatten().unwrap_or_default(),
-                    None => s.gors[gi].stats.clone(),
+                    Some(v) => v.get(gi as usize).cloned().unwrap_or_default(),
+                    None => s.gors[gi as usize].stats.clone(),
                 };
-                match s.snap_a.as_ref().and_then(|v| v.get(gi).cloned().flatten()) {
-                    Some(a) => b.sub(&a),
+                match s.snap_a.as_ref().and_then(|v| v.get(gi as usize)) {
+                    Some(a) => b.sub(a),
                     None => b,
                 }
             })
@@ -846,63 +1312,154 @@ fn tables(s: &Summarizer<'_>) -> Vec<(&'static str, RecordBatch)> {
     });
     let gstats: Vec<&Stats> = match &window_stats {
         Some(w) => w.iter().collect(),
-        None => live.iter().map(|&gi| &s.gors[gi].stats).collect(),
+        None => live.iter().map(|&gi| &s.gors[gi as usize].stats).collect(),
     };
 
-    let gs: Vec<&Goroutine> = live.iter().map(|&gi| &s.gors[gi]).collect();
+    let gs: Vec<&Goroutine> = live.iter().map(|&gi| &s.gors[gi as usize]).collect();
     let mut cols: Vec<(&'static str, ArrayRef)> = vec![
-        ("goid", arr(Int64Array::from(gs.iter().map(|g| g.goid).collect::<Vec<_>>()))),
-        ("name_stack_id", arr(Int32Array::from(gs.iter().map(|g| g.name_stack).collect::<Vec<_>>()))),
+        ("goid", i64_col(gs.iter().map(|g| g.goid).collect(), None)),
+        (
+            "name_stack_id",
+            arr(Int32Array::from(gs.iter().map(|g| (g.name_stack >= 0).then_some(g.name_stack)).collect::<Vec<_>>())),
+        ),
         ("system", arr(BooleanArray::from(gs.iter().map(|g| g.system).collect::<Vec<_>>()))),
-        ("creation_ns", arr(Int64Array::from(gs.iter().map(|g| g.creation).collect::<Vec<_>>()))),
-        ("create_event", arr(Int32Array::from(gs.iter().map(|g| g.create_event as i32).collect::<Vec<_>>()))),
-        ("start_ns", arr(Int64Array::from(gs.iter().map(|g| (g.start != 0).then_some(g.start)).collect::<Vec<_>>()))),
-        ("end_ns", arr(Int64Array::from(gs.iter().map(|g| (g.end != 0).then_some(g.end)).collect::<Vec<_>>()))),
-        ("end_event", arr(Int32Array::from(gs.iter().map(|g| ev(g.end_event)).collect::<Vec<_>>()))),
+        ("creation_ns", i64_col(gs.iter().map(|g| g.creation).collect(), None)),
+        ("create_event", u32_col(gs.iter().map(|g| g.create_event).collect())),
+        // Go's 0 ("never ran", "did not exit") becomes null.
+        ("start_ns", i64_col(gs.iter().map(|g| g.start).collect(), Some(0))),
+        ("end_ns", i64_col(gs.iter().map(|g| g.end).collect(), Some(0))),
+        ("end_event", u32_col(gs.iter().map(|g| g.end_event).collect())),
     ];
     cols.extend(stats_cols(&gstats));
     let goroutines = batch(cols);
-    let gb: Vec<(i32, &SmallMap)> = gstats.iter().enumerate().map(|(r, st)| (r as i32, &st.block)).collect();
-    let gr: Vec<(i32, &SmallMap)> = gstats.iter().enumerate().map(|(r, st)| (r as i32, &st.range)).collect();
+    let mut gb = Long::default();
+    let mut gr = Long::default();
+    for (r, st) in gstats.iter().enumerate() {
+        gb.extend(r, &st.block);
+        gr.extend(r, &st.range);
+    }
+    drop(gstats);
 
     // Regions: every region summary made, in creation order. `in_goroutine`
     // marks those in a live goroutine's region list (what /userregions shows);
     // `task_seq` orders those in their task's list (what /usertask shows).
-    let mut g_order: Vec<Option<i32>> = vec![None; s.regs.len()];
-    for &gi in &live {
-        for (k, &ri) in s.gors[gi].regions.iter().enumerate() {
-            g_order[ri] = Some(k as i32);
-        }
-    }
-    let rs = &s.regs;
-    let in_g: Vec<bool> = g_order.iter().map(Option::is_some).collect();
-    let rstats: Vec<&Stats> = rs.iter().map(|r| &r.stats).collect();
-    let mut rcols: Vec<(&'static str, ArrayRef)> = vec![
-        ("goid", arr(Int64Array::from(rs.iter().map(|r| r.goid).collect::<Vec<_>>()))),
-        ("goroutine_row", arr(Int32Array::from(rs.iter().map(|r| row_of[r.owner]).collect::<Vec<_>>()))),
-        ("task_id", arr(Int64Array::from(rs.iter().map(|r| r.task).collect::<Vec<_>>()))),
-        ("name", arr(StringArray::from(rs.iter().map(|r| s.strings.all[r.name as usize].as_str()).collect::<Vec<_>>()))),
-        ("start_event", arr(Int32Array::from(rs.iter().map(|r| ev(r.start_event)).collect::<Vec<_>>()))),
-        ("end_event", arr(Int32Array::from(rs.iter().map(|r| ev(r.end_event)).collect::<Vec<_>>()))),
-        ("start_ns", arr(Int64Array::from(rs.iter().map(|r| r.start_ts).collect::<Vec<_>>()))),
-        ("end_ns", arr(Int64Array::from(rs.iter().map(|r| r.end_ts).collect::<Vec<_>>()))),
-        ("in_goroutine", arr(BooleanArray::from(in_g.clone()))),
-        ("goroutine_order", arr(Int32Array::from(g_order.clone()))),
-        ("task_seq", arr(Int32Array::from(rs.iter().map(|r| r.task_seq.map(|v| v as i32)).collect::<Vec<_>>()))),
+    let r = s.regs;
+    let goroutine_row: Vec<u32> = r.owner.iter().map(|&o| row_of[o as usize]).collect();
+    let in_goroutine: Vec<bool> = r.listed.iter().zip(&goroutine_row).map(|(&l, &row)| l && row != NONE32).collect();
+    let rcols: Vec<(&'static str, ArrayRef)> = vec![
+        ("goid", i64_col(r.goid, None)),
+        ("goroutine_row", u32_col(goroutine_row)),
+        ("task_id", i64_col(r.task, Some(NONE64))),
+        ("name", dict_col(r.name.into_iter().map(|x| x as i32).collect(), &s.strings)),
+        ("start_event", u32_col(r.start_event)),
+        ("end_event", u32_col(r.end_event)),
+        ("start_ns", i64_col(r.start_ts, Some(NONE64))),
+        ("end_ns", i64_col(r.end_ts, Some(NONE64))),
+        ("in_goroutine", arr(BooleanArray::from(in_goroutine))),
+        ("task_seq", u32_col(r.task_seq)),
+        ("exec_ns", i64_col(r.exec, None)),
+        ("sched_wait_ns", i64_col(r.sched, None)),
+        ("syscall_ns", i64_col(r.syscall, None)),
+        ("syscall_block_ns", i64_col(r.syscall_block, None)),
+        ("total_ns", i64_col(r.total, None)),
     ];
-    rcols.extend(stats_cols(&rstats));
     let regions = batch(rcols);
-    let listed: Vec<(i32, &Stats)> =
-        rs.iter().enumerate().filter(|(k, _)| in_g[*k]).map(|(k, r)| (k as i32, &r.stats)).collect();
-    let rb: Vec<(i32, &SmallMap)> = listed.iter().map(|&(k, st)| (k, &st.block)).collect();
-    let rr: Vec<(i32, &SmallMap)> = listed.iter().map(|&(k, st)| (k, &st.range)).collect();
 
+    let e = s.eps;
+    let e_row: Vec<u32> = e.g.iter().map(|&gi| row_of[gi as usize]).collect();
+    let episodes = batch(vec![
+        ("row", u32_col(e_row)),
+        ("state", arr(Int8Array::new(ScalarBuffer::from(e.state), None))),
+        ("end", i64_col(e.end, None)),
+        ("dur", i64_col(e.dur, None)),
+    ]);
+    let fixes = s.clock.as_ref().map_or(&[][..], |c| &c.fixes[..]);
+    let ts_fixes = batch(vec![
+        ("event", u32_col(fixes.iter().map(|f| f.0).collect())),
+        ("ts", i64_col(fixes.iter().map(|f| f.1).collect(), None)),
+    ]);
+    let span = batch(vec![
+        ("start_ns", i64_col(vec![s.first_ts.unwrap_or(0)], None)),
+        ("end_ns", i64_col(vec![s.last_ts], None)),
+    ]);
     vec![
+        ("ts_fixes", ts_fixes),
+        ("span", span),
         ("goroutines", goroutines),
-        ("goroutine_block", long(&gb, &s.strings, "reason")),
-        ("goroutine_range", long(&gr, &s.strings, "name")),
+        ("goroutine_block", long_batch(gb, &s.strings, "reason")),
+        ("goroutine_range", long_batch(gr, &s.strings, "name")),
         ("regions", regions),
-        ("region_block", long(&rb, &s.strings, "reason")),
-        ("region_range", long(&rr, &s.strings, "name")),
+        ("region_block", long_batch(r.block, &s.strings, "reason")),
+        ("region_range", long_batch(r.range, &s.strings, "name")),
+        ("episodes", episodes),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline2_spills_and_keeps_order() {
+        let mut m = SmallMap::default();
+        for k in 0..5 {
+            map_add(&mut m, k, 10);
+        }
+        map_add(&mut m, 3, 1);
+        assert_eq!(m.as_slice(), &[(0, 10), (1, 10), (2, 10), (3, 11), (4, 10)]);
+        map_remove(&mut m, 1);
+        assert_eq!(m.as_slice(), &[(0, 10), (2, 10), (3, 11), (4, 10)]);
+        let mut a: Inline2<(u32, u32)> = Inline2::default();
+        a.push((1, 1));
+        a.push((2, 2));
+        a.push((3, 3));
+        assert_eq!(a.pop(), Some((3, 3)));
+        assert_eq!(a.last(), Some(&(2, 2)));
+    }
+
+    #[test]
+    fn stats_sub_uses_the_later_keys() {
+        let mut later = Stats { exec: 10, total: 20, ..Stats::default() };
+        map_add(&mut later.block, 1, 5);
+        map_add(&mut later.block, 2, 0);
+        let mut earlier = Stats { exec: 4, total: 5, ..Stats::default() };
+        map_add(&mut earlier.block, 1, 2);
+        let d = later.sub(&earlier);
+        assert_eq!((d.exec, d.total), (6, 15));
+        // A key present with 0 stays present: cmd/trace shows its column.
+        assert_eq!(d.block.as_slice(), &[(1, 3), (2, 0)]);
+    }
+
+    #[test]
+    fn legacy_clock_moves_syncs_to_generation_ends() {
+        let mut c = LegacyClock::default();
+        // Generation 1: its start Sync, an event pushed 1 ns past it (it had
+        // the Sync's own time), then an ordinary one.
+        assert_eq!(c.sync(100), None);
+        assert_eq!(c.event(1, 101), 100);
+        assert_eq!(c.event(2, 200), 200);
+        // Generation 2 starts: the old reader's Sync ends generation 1 at
+        // 201; an event pushed past the new Sync at 300 keeps 300, and the
+        // one pushed after it moves down with it.
+        assert_eq!(c.sync(300), Some(201));
+        assert_eq!(c.event(4, 301), 300);
+        assert_eq!(c.event(5, 302), 301);
+        assert_eq!(c.event(6, 400), 400);
+        // The final Sync: the same in both readers.
+        assert_eq!(c.sync(401), Some(401));
+        assert_eq!(c.fixes, vec![(1, 100), (4, 300), (5, 301)]);
+    }
+
+    #[test]
+    fn legacy_clock_after_a_pushed_sync() {
+        let mut c = LegacyClock::default();
+        assert_eq!(c.sync(100), None);
+        assert_eq!(c.event(1, 150), 150);
+        // The start Sync was itself pushed (its generation began before the
+        // last event): the old reader's end Sync has that time, and the next
+        // event is pushed past it in both.
+        assert_eq!(c.sync(151), Some(151));
+        assert_eq!(c.event(3, 152), 152);
+        assert!(c.fixes.is_empty());
+    }
 }

@@ -8,6 +8,11 @@ use crate::spec::ev;
 use crate::TraceError;
 use rustc_hash::FxHashMap;
 
+/// Start of the message of an error Go's parser does not report: a table
+/// batch that ends right before an entry's field. Go's parser then stops as
+/// at the end of the input; we report a damaged trace.
+pub const BATCH_ENDS_BEFORE: &str = "batch ends before the";
+
 /// Largest batch payload the runtime writes (and the parser accepts).
 pub const MAX_BATCH_SIZE: u64 = 64 << 10;
 /// Largest string-table entry.
@@ -179,7 +184,10 @@ pub fn read_batch<'a>(c: &mut Cursor<'a>) -> Result<ReadBatch<'a>, TraceError> {
     }
     let mut exp = 0;
     if typ == ev::EXPERIMENTAL_BATCH {
-        exp = c.byte().ok_or_else(|| TraceError::at("unexpected EOF in batch header", c.pos, None))?;
+        // Go returns this read's bare io.EOF, which its callers take for the
+        // end of the trace, not for a truncated batch.
+        let Some(e) = c.byte() else { return Ok(ReadBatch::Eof) };
+        exp = e;
     }
     let field = |c: &mut Cursor<'a>, what: &str, gen: Option<u64>| {
         let at = c.pos;
@@ -217,12 +225,14 @@ pub fn read_batch<'a>(c: &mut Cursor<'a>) -> Result<ReadBatch<'a>, TraceError> {
 /// "none", so inserting it is a duplicate, as in Go.
 pub struct IdTable<T: Copy> {
     dense: Vec<Option<T>>,
+    /// Entries in `dense`.
+    dense_len: usize,
     sparse: FxHashMap<u64, T>,
 }
 
 impl<T: Copy> Default for IdTable<T> {
     fn default() -> Self {
-        IdTable { dense: Vec::new(), sparse: FxHashMap::default() }
+        IdTable { dense: Vec::new(), dense_len: 0, sparse: FxHashMap::default() }
     }
 }
 
@@ -234,13 +244,17 @@ impl<T: Copy> IdTable<T> {
         if id == 0 || self.get(id).is_some() {
             return false;
         }
-        // Dense while IDs stay small and the vector is not mostly holes.
-        if id < Self::DENSE_LIMIT || id < 2 * self.dense.len() as u64 {
+        // Dense while IDs stay small and the vector is at least half full: its
+        // size stays within twice the entries (plus a fixed 64K), whatever IDs
+        // the input claims. (Bounding it by its own length instead let each new
+        // ID double it: a few dozen bytes of input asked for gigabytes.)
+        if id < Self::DENSE_LIMIT || id < 2 * (self.dense_len as u64 + 1) {
             let i = id as usize;
             if i >= self.dense.len() {
                 self.dense.resize(i + 1, None);
             }
             self.dense[i] = Some(v);
+            self.dense_len += 1;
         } else {
             self.sparse.insert(id, v);
         }
@@ -249,10 +263,10 @@ impl<T: Copy> IdTable<T> {
 
     #[inline]
     pub fn get(&self, id: u64) -> Option<T> {
-        if let Some(v) = self.dense.get(id as usize) {
-            if id < self.dense.len() as u64 {
-                return *v;
-            }
+        // A hole in `dense` may be an ID that went to `sparse` before `dense`
+        // grew past it.
+        if let Some(Some(v)) = usize::try_from(id).ok().and_then(|i| self.dense.get(i)) {
+            return Some(*v);
         }
         if self.sparse.is_empty() {
             None
@@ -289,6 +303,8 @@ pub struct CpuSample {
     pub p: u64,
     pub g: u64,
     pub stack: u64,
+    /// Byte offset of the sample in the input.
+    pub at: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -316,6 +332,9 @@ pub struct Generation<'a> {
     pub stack_pcs: Vec<u64>,
     /// PC -> first frame seen in this generation (wire string IDs until `finish`).
     pub pcs: FxHashMap<u64, Frame>,
+    /// Frames whose func or file wire string ID does not fit in a u32:
+    /// (pc, func, file), resolved by `finish`.
+    wide_frames: Vec<(u64, u64, u64)>,
     /// (experiment, thread, data), in the order read.
     pub exp_batches: Vec<(u8, u64, &'a [u8])>,
     /// wire stack ID -> global stack ID, filled lazily by the builder.
@@ -337,6 +356,7 @@ impl<'a> Generation<'a> {
             stacks: IdTable::default(),
             stack_pcs: Vec::new(),
             pcs: FxHashMap::default(),
+            wide_frames: Vec::new(),
             exp_batches: Vec::new(),
             stack_cache: FxHashMap::default(),
             m_index: FxHashMap::default(),
@@ -364,7 +384,9 @@ impl<'a> Generation<'a> {
             Some(ev::FREQUENCY) if version < 25 => self.set_sync(b, version),
             Some(ev::SYNC) if version >= 25 => self.set_sync(b, version),
             Some(ev::END_OF_GENERATION) => {
-                Err(self.err("internal error: unexpectedly processing EndOfGeneration; broken trace?", b.offset))
+                // Go says "internal error: unexpectedly processing EndOfGeneration":
+                // it is the input that is broken, not the parser.
+                Err(self.err("unexpected EndOfGeneration event inside a batch; broken trace?", b.offset))
             }
             _ if b.exp != 0 => {
                 self.exp_batches.push((b.exp, b.m, b.data));
@@ -389,8 +411,15 @@ impl<'a> Generation<'a> {
         TraceError::at(msg.into(), offset, Some(self.gen))
     }
 
+    /// Reads a varint of a table entry. A batch that ends right where one
+    /// should start is what Go's parser takes for the end of the trace (its
+    /// binary.ReadUvarint returns a bare io.EOF there, which Go's readers take
+    /// for the end of input): that error says so (BATCH_ENDS_BEFORE).
     fn read_uv(&self, c: &mut Cursor<'a>, what: &str) -> Result<u64, TraceError> {
         let at = c.pos;
+        if c.is_empty() {
+            return Err(self.err(format!("{BATCH_ENDS_BEFORE} {what}"), at));
+        }
         c.uvarint().map_err(|_| self.err(format!("invalid or truncated varint reading {what}"), at))
     }
 
@@ -438,22 +467,26 @@ impl<'a> Generation<'a> {
             for i in 0..n {
                 let mut v = [0u64; 4];
                 for (k, what) in ["PC", "funcID", "fileID", "line"].iter().enumerate() {
-                    v[k] = self
-                        .read_uv(&mut c, &format!("frame {}'s {what} for stack {id}", i + 1))
-                        .map_err(|e| e.shift(b.offset))?;
+                    // Go wraps these errors: a missing frame is an error, not an end.
+                    let at = b.offset + c.pos;
+                    v[k] = c.uvarint().map_err(|_| {
+                        self.err(
+                            format!("invalid or truncated varint reading frame {}'s {what} for stack {id}", i + 1),
+                            at,
+                        )
+                    })?;
                 }
                 self.stack_pcs.push(v[0]);
-                // Func/file stay wire IDs here; `finish` resolves them once the
-                // whole string table is known.
-                self.pcs.entry(v[0]).or_insert(Frame {
-                    pc: v[0],
-                    func: v[1].min(u64::from(u32::MAX)) as u32,
-                    file: v[2].min(u64::from(u32::MAX)) as u32,
-                    line: v[3],
-                });
-                // Remember out-of-range string IDs so validation can reject them.
-                if v[1] > u64::from(u32::MAX) || v[2] > u64::from(u32::MAX) {
-                    return Err(self.err(format!("found invalid func/file string ID for stack {id}"), at));
+                // The first frame seen for a PC wins, as in Go. Func/file stay
+                // wire IDs here; `finish` resolves them once the whole string
+                // table is known. Wire IDs are 64-bit: the rare wide ones wait
+                // in `wide_frames`.
+                if let std::collections::hash_map::Entry::Vacant(slot) = self.pcs.entry(v[0]) {
+                    let (func, file) = (u32::try_from(v[1]), u32::try_from(v[2]));
+                    if func.is_err() || file.is_err() {
+                        self.wide_frames.push((v[0], v[1], v[2]));
+                    }
+                    slot.insert(Frame { pc: v[0], func: func.unwrap_or(0), file: file.unwrap_or(0), line: v[3] });
                 }
             }
             let end = self.stack_pcs.len() as u32;
@@ -476,7 +509,7 @@ impl<'a> Generation<'a> {
             for x in v.iter_mut() {
                 *x = self.read_uv(&mut c, "CPU sample").map_err(|e| e.shift(b.offset))?;
             }
-            self.cpu_samples.push(CpuSample { time: v[0] as i64, m: v[1], p: v[2], g: v[3], stack: v[4] });
+            self.cpu_samples.push(CpuSample { time: v[0] as i64, m: v[1], p: v[2], g: v[3], stack: v[4], at });
         }
         Ok(())
     }
@@ -543,6 +576,23 @@ impl<'a> Generation<'a> {
                 }
             }
         }
+        for &(pc, func, file) in &self.wide_frames {
+            let lookup = |id: u64| if id == 0 { Some(crate::intern::EMPTY) } else { strings.get(id) };
+            match (lookup(func), lookup(file)) {
+                (Some(a), Some(b)) => {
+                    if let Some(f) = self.pcs.get_mut(&pc) {
+                        f.func = a;
+                        f.file = b;
+                    }
+                }
+                (None, _) => {
+                    bad.get_or_insert(format!("found invalid func string ID {func} for a stack frame"));
+                }
+                (_, None) => {
+                    bad.get_or_insert(format!("found invalid file string ID {file} for a stack frame"));
+                }
+            }
+        }
         if let Some(msg) = bad {
             return Err(self.err(msg, end_offset));
         }
@@ -552,7 +602,8 @@ impl<'a> Generation<'a> {
         for s in &mut self.cpu_samples {
             s.time = self.freq.ticks_to_ns(s.time as u64);
         }
-        self.cpu_samples.sort_by_key(|s| s.time);
+        // Go's slices.SortFunc, not a stable sort: equal times keep Go's order.
+        crate::pdqsort::sort_by_time(&mut self.cpu_samples, |s| s.time);
         Ok(())
     }
 }
@@ -625,6 +676,11 @@ impl<'a> GenReader<'a> {
                     if first {
                         g.gen = gen;
                         first = false;
+                    }
+                    // Go checks isEndOfGeneration on every batch it reads: a
+                    // batch whose payload starts with the marker ends it too.
+                    if batch.exp == 0 && batch.data.first() == Some(&ev::END_OF_GENERATION) {
+                        break;
                     }
                     if gen == 0 {
                         return Err(TraceError::at("invalid generation number 0".to_string(), at, Some(0)));
@@ -718,6 +774,36 @@ mod tests {
         assert_eq!(f64_to_i64(1e300), i64::MIN);
         assert_eq!(f64_to_i64(-1.5), -1);
         assert_eq!(Frequency(64.0).ticks_to_ns(3), 192);
+    }
+
+    #[test]
+    fn id_table_memory_follows_entries_not_ids() {
+        // Each ID doubles the last: a dense table would double every time.
+        let mut t = IdTable::default();
+        for k in 16..64 {
+            assert!(t.insert((1u64 << k) - 1, k));
+        }
+        assert!(t.dense.len() <= 1 << 16);
+        for k in 16..64 {
+            assert_eq!(t.get((1u64 << k) - 1), Some(k));
+        }
+        // Many small IDs still go dense.
+        let mut t = IdTable::default();
+        for id in 1..200_000u64 {
+            assert!(t.insert(id, id));
+        }
+        assert!(t.sparse.is_empty());
+        assert_eq!(t.get(199_999), Some(199_999));
+        // An ID that went sparse stays visible (and a duplicate) once the dense
+        // part grows past it.
+        let mut t = IdTable::default();
+        assert!(t.insert(100_000, 1));
+        for id in 1..100_000u64 {
+            assert!(t.insert(id, 0));
+        }
+        assert!(t.insert(150_000, 2));
+        assert_eq!(t.get(100_000), Some(1));
+        assert!(!t.insert(100_000, 3));
     }
 
     #[test]

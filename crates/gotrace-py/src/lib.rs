@@ -17,6 +17,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 
+mod views;
+
 mod summary;
 
 // Named `gotrace_df.TraceError` because that is where users catch it from
@@ -220,6 +222,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TraceError", err_type)?;
     m.add_class::<ArrowTable>()?;
     m.add_function(wrap_pyfunction!(parse, m)?)?;
+    views::register(m)?;
     m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

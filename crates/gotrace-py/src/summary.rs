@@ -2,7 +2,7 @@
 //! given back from Python (any object with `__arrow_c_stream__`, e.g. the
 //! pyarrow Table that `parse` produced; imported without copying).
 
-use arrow_array::ffi_stream::{RecordBatchStreamReader, FFI_ArrowArrayStream};
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatch;
 use gotrace_core::summary::{summarize as core_summarize, SummaryOptions};
 use pyo3::prelude::*;
@@ -29,25 +29,25 @@ fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<Recor
 /// `namable` and `system` are bytes indexed by stack ID (1 = true): whether the
 /// stack names a goroutine, and whether that name is a system goroutine's.
 /// `legacy_undetermined` selects Go 1.22-1.25 handling of goroutines first seen
-/// through a status event; `window` = (start_ns, end_ns) turns goroutine stats
+/// through a status event, `legacy_sync` the Go 1.22-1.24 readers' Sync
+/// placement (and the event times that follow from it); `window` = (start_ns, end_ns) turns goroutine stats
 /// into the difference of snapshots at its ends. Returns a dict of tables.
 #[pyfunction]
-#[pyo3(signature = (events, namable, system, legacy_undetermined=false, window=None))]
+#[pyo3(signature = (events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None))]
 pub fn summarize<'py>(
     py: Python<'py>,
     events: &Bound<'py, PyAny>,
     namable: Vec<u8>,
     system: Vec<u8>,
     legacy_undetermined: bool,
+    legacy_sync: bool,
     window: Option<(i64, i64)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let batches = import_stream(py, events)?;
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
     let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
-    let opts = SummaryOptions { legacy_undetermined, window };
-    let tables = py
-        .detach(|| core_summarize(&batches, &namable, &system, opts))
-        .map_err(|e| core_error(py, &e))?;
+    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window };
+    let tables = py.detach(|| core_summarize(&batches, &namable, &system, opts)).map_err(|e| core_error(py, &e))?;
     let out = PyDict::new(py);
     for (name, batch) in tables {
         let schema = batch.schema();

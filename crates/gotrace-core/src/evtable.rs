@@ -1,0 +1,295 @@
+//! Reading the events table back (any record batches with its schema, e.g.
+//! handed over from pyarrow) for the sequential view passes (`profile`, `mmu`).
+//!
+//! Strings are decoded by value, never by dictionary position, so a table that
+//! went through Parquet or pandas works too. Each view classifies the strings
+//! it cares about once per batch dictionary (a small lookup table), not once
+//! per event, and only the columns a view asks for are read.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_buffer::NullBuffer;
+use arrow_schema::DataType;
+
+/// `trace.EventKind`, by name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Other,
+    Sync,
+    Metric,
+    Label,
+    RangeBegin,
+    RangeActive,
+    RangeEnd,
+    RegionBegin,
+    RegionEnd,
+    StateTransition,
+}
+
+const KINDS: [Kind; 10] = [
+    Kind::Other,
+    Kind::Sync,
+    Kind::Metric,
+    Kind::Label,
+    Kind::RangeBegin,
+    Kind::RangeActive,
+    Kind::RangeEnd,
+    Kind::RegionBegin,
+    Kind::RegionEnd,
+    Kind::StateTransition,
+];
+
+fn kind_of(s: &str) -> u8 {
+    let k = match s {
+        "Sync" => Kind::Sync,
+        "Metric" => Kind::Metric,
+        "Label" => Kind::Label,
+        "RangeBegin" => Kind::RangeBegin,
+        "RangeActive" => Kind::RangeActive,
+        "RangeEnd" => Kind::RangeEnd,
+        "RegionBegin" => Kind::RegionBegin,
+        "RegionEnd" => Kind::RegionEnd,
+        "StateTransition" => Kind::StateTransition,
+        _ => Kind::Other,
+    };
+    KINDS.iter().position(|&x| x == k).unwrap_or(0) as u8
+}
+
+/// Resource kinds.
+pub const RES_NONE: u8 = 0;
+pub const RES_GOROUTINE: u8 = 1;
+pub const RES_PROC: u8 = 2;
+
+fn resource_of(s: &str) -> u8 {
+    match s {
+        "Goroutine" => RES_GOROUTINE,
+        "Proc" => RES_PROC,
+        "Thread" => 3,
+        _ => RES_NONE,
+    }
+}
+
+/// Goroutine (and proc) states, Go's GoState numbering.
+pub mod st {
+    pub const UNDETERMINED: u8 = 0;
+    pub const NOT_EXIST: u8 = 1;
+    pub const RUNNABLE: u8 = 2;
+    pub const RUNNING: u8 = 3;
+    pub const WAITING: u8 = 4;
+    pub const SYSCALL: u8 = 5;
+    pub const IDLE: u8 = 6;
+    /// GoState.Executing: Running or Syscall.
+    pub fn executing(s: u8) -> bool {
+        s == RUNNING || s == SYSCALL
+    }
+}
+
+fn state_of(s: &str) -> u8 {
+    match s {
+        "NotExist" => st::NOT_EXIST,
+        "Runnable" => st::RUNNABLE,
+        "Running" => st::RUNNING,
+        "Waiting" => st::WAITING,
+        "Syscall" => st::SYSCALL,
+        "Idle" => st::IDLE,
+        _ => st::UNDETERMINED,
+    }
+}
+
+/// One event, as the views need it. IDs are -1 where Go says "none"; columns
+/// a view did not ask for read as -1 / 0.
+#[derive(Clone, Copy, Debug)]
+pub struct Ev {
+    pub ts: i64,
+    pub kind: Kind,
+    pub g: i64,
+    pub p: i64,
+    pub resource: u8,
+    pub resource_id: i64,
+    pub from: u8,
+    pub to: u8,
+    /// Class the view gave the reason string (see [`Classes`]).
+    pub reason: u8,
+    /// Class the view gave the name string.
+    pub name: u8,
+    pub stack: i32,
+    pub tstack: i32,
+    pub value: i64,
+}
+
+/// How a view classifies the strings of the `reason` and `name` columns.
+pub trait Classes {
+    fn reason(&self, s: &str) -> u8;
+    fn name(&self, s: &str) -> u8;
+}
+
+/// Columns a view reads (bit set); `ts` and `kind` are always read.
+pub mod cols {
+    pub const G: u32 = 1;
+    pub const P: u32 = 2;
+    pub const RESOURCE: u32 = 4;
+    pub const RESOURCE_ID: u32 = 8;
+    pub const FROM: u32 = 16;
+    pub const TO: u32 = 32;
+    pub const REASON: u32 = 64;
+    pub const NAME: u32 = 128;
+    pub const STACK: u32 = 256;
+    pub const TSTACK: u32 = 512;
+    pub const VALUE: u32 = 1024;
+}
+
+/// An integer column of one batch, read in place; nulls (and an absent or
+/// unwanted column) read as -1, every ID column's "none".
+enum Vals<'a> {
+    I64(&'a [i64]),
+    I32(&'a [i32]),
+    Absent,
+}
+
+struct IntCol<'a> {
+    vals: Vals<'a>,
+    nulls: Option<&'a NullBuffer>,
+}
+
+impl IntCol<'_> {
+    #[inline(always)]
+    fn get(&self, i: usize) -> i64 {
+        if let Some(n) = self.nulls {
+            if n.is_null(i) {
+                return -1;
+            }
+        }
+        match self.vals {
+            Vals::I64(v) => v[i],
+            Vals::I32(v) => i64::from(v[i]),
+            Vals::Absent => -1,
+        }
+    }
+}
+
+fn int_col<'a>(b: &'a RecordBatch, name: &str, want: bool) -> Result<IntCol<'a>, String> {
+    if !want {
+        return Ok(IntCol { vals: Vals::Absent, nulls: None });
+    }
+    let a = column(b, name)?;
+    let vals = match a.data_type() {
+        DataType::Int64 => Vals::I64(a.as_primitive::<Int64Type>().values()),
+        DataType::Int32 => Vals::I32(a.as_primitive::<Int32Type>().values()),
+        DataType::Null => Vals::Absent,
+        t => return Err(format!("events column {name:?} is {t}, not an integer")),
+    };
+    Ok(IntCol { vals, nulls: a.nulls().filter(|n| n.null_count() > 0) })
+}
+
+fn strings(a: &dyn Array) -> Result<Vec<Option<&str>>, String> {
+    Ok(match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().iter().collect(),
+        DataType::LargeUtf8 => a.as_string::<i64>().iter().collect(),
+        DataType::Utf8View => a.as_string_view().iter().collect(),
+        DataType::Null => vec![None; a.len()],
+        t => return Err(format!("{t} where strings were expected")),
+    })
+}
+
+fn lookup<K: Copy + TryInto<usize>>(keys: &[K], lut: &[u8], none: u8) -> Vec<u8> {
+    keys.iter().map(|&k| k.try_into().ok().and_then(|k| lut.get(k).copied()).unwrap_or(none)).collect()
+}
+
+/// A string column of one batch as the class of each row's string (`none`
+/// for nulls); an unwanted column is empty.
+fn str_col(
+    b: &RecordBatch,
+    name: &str,
+    want: bool,
+    none: u8,
+    classify: impl Fn(&str) -> u8,
+) -> Result<Vec<u8>, String> {
+    if !want {
+        return Ok(Vec::new());
+    }
+    let a = column(b, name)?;
+    let mut out = if let DataType::Dictionary(kt, _) = a.data_type() {
+        let values = a.as_any_dictionary().values();
+        let lut: Vec<u8> = strings(values.as_ref())
+            .map_err(|e| format!("events column {name:?}: {e}"))?
+            .into_iter()
+            .map(|s| s.map_or(none, &classify))
+            .collect();
+        match kt.as_ref() {
+            DataType::Int8 => lookup(a.as_dictionary::<Int8Type>().keys().values(), &lut, none),
+            DataType::Int16 => lookup(a.as_dictionary::<Int16Type>().keys().values(), &lut, none),
+            DataType::Int32 => lookup(a.as_dictionary::<Int32Type>().keys().values(), &lut, none),
+            t => return Err(format!("events column {name:?} has dictionary keys {t}")),
+        }
+    } else {
+        // Plain strings: classify each distinct value once.
+        let vals = strings(a.as_ref()).map_err(|e| format!("events column {name:?}: {e}"))?;
+        let mut seen: rustc_hash::FxHashMap<&str, u8> = Default::default();
+        vals.iter().map(|s| s.map_or(none, |s| *seen.entry(s).or_insert_with(|| classify(s)))).collect()
+    };
+    if let Some(n) = a.nulls() {
+        for (x, valid) in out.iter_mut().zip(n.iter()) {
+            if !valid {
+                *x = none;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String> {
+    b.column_by_name(name).ok_or_else(|| format!("events table has no column {name:?}"))
+}
+
+/// Calls `f` for every event of `batches`, in order, reading the columns in
+/// `want` (a set of [`cols`]); returns the number of events.
+pub fn scan<C: Classes>(
+    batches: &[RecordBatch],
+    classes: &C,
+    want: u32,
+    mut f: impl FnMut(&Ev),
+) -> Result<usize, String> {
+    let mut rows = 0;
+    let w = |c: u32| want & c != 0;
+    for b in batches {
+        let n = b.num_rows();
+        if n == 0 {
+            continue;
+        }
+        let ts = int_col(b, "ts", true)?;
+        let kind = str_col(b, "kind", true, 0, kind_of)?;
+        let g = int_col(b, "g", w(cols::G))?;
+        let p = int_col(b, "p", w(cols::P))?;
+        let resource = str_col(b, "resource", w(cols::RESOURCE), RES_NONE, resource_of)?;
+        let resource_id = int_col(b, "resource_id", w(cols::RESOURCE_ID))?;
+        let from = str_col(b, "from_state", w(cols::FROM), st::UNDETERMINED, state_of)?;
+        let to = str_col(b, "to_state", w(cols::TO), st::UNDETERMINED, state_of)?;
+        let reason = str_col(b, "reason", w(cols::REASON), 0, |s| classes.reason(s))?;
+        let name = str_col(b, "name", w(cols::NAME), 0, |s| classes.name(s))?;
+        let stack = int_col(b, "stack_id", w(cols::STACK))?;
+        let tstack = int_col(b, "transition_stack_id", w(cols::TSTACK))?;
+        let value = int_col(b, "value", w(cols::VALUE))?;
+        let code = |v: &[u8], i: usize, none: u8| v.get(i).copied().unwrap_or(none);
+        for i in 0..n {
+            let ev = Ev {
+                ts: ts.get(i),
+                kind: KINDS[kind[i] as usize],
+                g: g.get(i),
+                p: p.get(i),
+                resource: code(&resource, i, RES_NONE),
+                resource_id: resource_id.get(i),
+                from: code(&from, i, st::UNDETERMINED),
+                to: code(&to, i, st::UNDETERMINED),
+                reason: code(&reason, i, 0),
+                name: code(&name, i, 0),
+                stack: stack.get(i) as i32,
+                tstack: tstack.get(i) as i32,
+                value: value.get(i),
+            };
+            f(&ev);
+        }
+        rows += n;
+    }
+    Ok(rows)
+}

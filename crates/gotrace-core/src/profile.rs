@@ -1,0 +1,281 @@
+//! The sequential part of cmd/trace's blocking profiles (`cmd/trace/pprof.go`):
+//! the intervals each goroutine spends in the profiled state, in event order,
+//! and each goroutine's first run and end (the Summarizer's `StartTime` and
+//! `EndTime`, which bound the time that counts). These few Summarizer fields
+//! are kept here so that a profile does not need the whole summary
+//! (`summary.rs`); the region filters do use it.
+//!
+//! The overlaps, the grouping by stack and the pprof encoding are vectorised
+//! on the Python side.
+
+use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE};
+use arrow_array::RecordBatch;
+use rustc_hash::FxHashMap;
+
+/// Reason classes (bit flags) for the profile filters.
+pub const REASON_NETWORK: u8 = 1;
+pub const REASON_SYNC: u8 = 2;
+pub const REASON_FOREVER: u8 = 4;
+
+struct ProfileClasses;
+
+impl Classes for ProfileClasses {
+    fn reason(&self, s: &str) -> u8 {
+        let mut c = 0;
+        if s == "network" {
+            c |= REASON_NETWORK;
+        }
+        if s.contains("chan") || s.contains("sync") || s.contains("select") {
+            c |= REASON_SYNC;
+        }
+        if s == "forever" {
+            c |= REASON_FOREVER;
+        }
+        c
+    }
+    fn name(&self, _s: &str) -> u8 {
+        0
+    }
+}
+
+/// Which profile: the state it measures and the reasons that start tracking.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProfileKind {
+    /// Waiting for reason "network".
+    Net,
+    /// Waiting for a reason containing "chan", "sync" or "select".
+    Sync,
+    /// Syscall, any reason.
+    Syscall,
+    /// Runnable, any reason.
+    Sched,
+}
+
+impl ProfileKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "net" => Some(Self::Net),
+            "sync" => Some(Self::Sync),
+            "syscall" => Some(Self::Syscall),
+            "sched" => Some(Self::Sched),
+            _ => None,
+        }
+    }
+    fn state(self) -> u8 {
+        match self {
+            Self::Net | Self::Sync => st::WAITING,
+            Self::Syscall => st::SYSCALL,
+            Self::Sched => st::RUNNABLE,
+        }
+    }
+    fn tracks(self, reason: u8) -> bool {
+        match self {
+            Self::Net => reason & REASON_NETWORK != 0,
+            Self::Sync => reason & REASON_SYNC != 0,
+            Self::Syscall | Self::Sched => true,
+        }
+    }
+}
+
+/// Every interval one goroutine spent in one profile's state, in the order
+/// cmd/trace records them (the order of the events that end them).
+#[derive(Default, Debug)]
+pub struct Samples {
+    pub goid: Vec<i64>,
+    /// Time of the event that started tracking.
+    pub start: Vec<i64>,
+    /// Time of the event that left the state.
+    pub end: Vec<i64>,
+    /// `Stack()` of the starting event; -1 is NoStack.
+    pub stack: Vec<i32>,
+}
+
+/// `GoroutineSummary` fields of each goroutine ID's last lifetime (a new
+/// lifetime of an ID replaces its summary, as in Go's map).
+#[derive(Default, Debug)]
+pub struct Goroutines {
+    pub goid: Vec<i64>,
+    /// `StartTime`: first time it ran; 0 if it never ran.
+    pub start_time: Vec<i64>,
+    /// `EndTime`: when it exited or blocked forever; 0 if neither.
+    pub end_time: Vec<i64>,
+    /// The transition stack whose outermost frame named it; -1: unnamed.
+    pub name_stack: Vec<i32>,
+}
+
+/// Options that reproduce older cmd/trace releases.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct ProfileCompat {
+    /// Go 1.22–1.25: transitions whose event has no stack are skipped entirely
+    /// (they neither start nor end tracking).
+    pub skip_no_stack: bool,
+}
+
+/// Per goroutine ID: the Summarizer fields and, per profile, the tracked start.
+#[derive(Clone, Copy)]
+struct G {
+    start: i64,
+    end: i64,
+    name_stack: i32,
+    /// Summarizer entry made (Go creates it on the first state change).
+    summarized: bool,
+    /// (time, stack) of the event that started tracking; time i64::MIN: not tracked.
+    tracking: [(i64, i32); 4],
+}
+
+const NOT_TRACKED: (i64, i32) = (i64::MIN, -1);
+
+/// Per-goroutine state, found through a dense table for the usual small,
+/// nearly consecutive IDs (a hash map's probes miss the cache on every event
+/// of a big trace) and a hash map for the rest.
+struct Slots<T> {
+    dense: Vec<u32>,
+    sparse: FxHashMap<i64, u32>,
+    items: Vec<(i64, T)>,
+}
+
+/// IDs below this use the dense table (4 bytes per ID up to the largest seen).
+const DENSE_IDS: i64 = 1 << 24;
+
+impl<T> Slots<T> {
+    fn new() -> Self {
+        Slots { dense: Vec::new(), sparse: FxHashMap::default(), items: Vec::new() }
+    }
+
+    fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> &mut T {
+        let slot = if (0..DENSE_IDS).contains(&id) {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize((i + 1).max(self.dense.len() * 2), u32::MAX);
+            }
+            &mut self.dense[i]
+        } else {
+            self.sparse.entry(id).or_insert(u32::MAX)
+        };
+        if *slot == u32::MAX {
+            *slot = self.items.len() as u32;
+            self.items.push((id, make()));
+        }
+        let k = *slot as usize;
+        &mut self.items[k].1
+    }
+}
+
+/// The intervals of `makeComputePprofFunc` for each of `kinds` (a goroutine is
+/// tracked from the first transition into the state with a matching reason
+/// until the first transition out of it), all in one pass, and the goroutine
+/// fields of the Summarizer that `pprofMatchingGoroutines` uses.
+/// `namable[s]` says whether stack `s` names a goroutine (it has frames and an
+/// outermost function).
+pub fn samples(
+    batches: &[RecordBatch],
+    kinds: &[ProfileKind],
+    compat: ProfileCompat,
+    namable: &[bool],
+) -> Result<(Vec<Samples>, Goroutines), String> {
+    if kinds.len() > 4 {
+        return Err("at most four profiles per pass".into());
+    }
+    let states: Vec<u8> = kinds.iter().map(|k| k.state()).collect();
+    let mut gs: Slots<G> = Slots::new();
+    let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::default()).collect();
+    let columns =
+        cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
+    scan(batches, &ProfileClasses, columns, |ev: &Ev| {
+        if ev.kind != Kind::StateTransition || ev.resource != RES_GOROUTINE {
+            return;
+        }
+        let id = ev.resource_id;
+        let g = gs.get_or_insert_with(id, || G {
+            start: 0,
+            end: 0,
+            name_stack: -1,
+            summarized: false,
+            tracking: [NOT_TRACKED; 4],
+        });
+        // The Summarizer sees every transition that changes the state, and
+        // starts a new summary for a goroutine coming out of Undetermined or
+        // NotExist (a reused ID loses its old one).
+        if ev.from != ev.to {
+            if ev.from == st::UNDETERMINED || ev.from == st::NOT_EXIST || !g.summarized {
+                g.start = 0;
+                g.end = 0;
+                g.name_stack = -1;
+                g.summarized = true;
+            }
+            if g.name_stack < 0 && ev.tstack >= 0 && namable.get(ev.tstack as usize).copied().unwrap_or(false) {
+                g.name_stack = ev.tstack;
+            }
+            match ev.to {
+                st::RUNNING if g.start == 0 => g.start = ev.ts,
+                st::NOT_EXIST => g.end = ev.ts,
+                st::WAITING if ev.reason & REASON_FOREVER != 0 => g.end = ev.ts,
+                _ => {}
+            }
+        }
+
+        if compat.skip_no_stack && ev.stack < 0 {
+            return;
+        }
+        for (k, kind) in kinds.iter().enumerate() {
+            let t = &mut g.tracking[k];
+            if t.0 == i64::MIN {
+                if ev.to == states[k] && kind.tracks(ev.reason) {
+                    *t = (ev.ts, ev.stack);
+                }
+            } else if ev.to != states[k] {
+                let o = &mut out[k];
+                o.goid.push(id);
+                o.start.push(t.0);
+                o.end.push(ev.ts);
+                o.stack.push(t.1);
+                *t = NOT_TRACKED;
+            }
+        }
+    })?;
+    let mut goroutines = Goroutines::default();
+    for (id, s) in &gs.items {
+        if s.summarized {
+            goroutines.goid.push(*id);
+            goroutines.start_time.push(s.start);
+            goroutines.end_time.push(s.end);
+            goroutines.name_stack.push(s.name_stack);
+        }
+    }
+    Ok((out, goroutines))
+}
+
+/// pprofMatchingRegions' selection of the outermost regions: with the
+/// intervals sorted by (goroutine, start, end), keep one when it starts at or
+/// after the end of the last one kept on its goroutine.
+pub fn outermost(goid: &[i64], start: &[i64], end: &[i64]) -> Vec<bool> {
+    let n = goid.len().min(start.len()).min(end.len());
+    let mut keep = vec![false; n];
+    let mut current: Option<i64> = None;
+    let mut last_end = 0i64;
+    for i in 0..n {
+        if current != Some(goid[i]) {
+            current = Some(goid[i]);
+            last_end = 0;
+        }
+        if last_end <= start[i] {
+            keep[i] = true;
+            last_end = end[i];
+        }
+    }
+    keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outermost_keeps_the_first_of_equal_starts() {
+        // Goroutine 1: [0,10] [0,20] [5,8] [10,30] [15,20]; goroutine 2: [3,4].
+        let g = [1, 1, 1, 1, 1, 2];
+        let s = [0, 0, 5, 10, 15, 3];
+        let e = [10, 20, 8, 30, 20, 4];
+        assert_eq!(outermost(&g, &s, &e), [true, false, false, true, false, true]);
+    }
+}

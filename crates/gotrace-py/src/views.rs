@@ -1,0 +1,182 @@
+//! Bindings of the sequential view passes (gotrace_core::profile, ::mmu).
+//!
+//! Tables come in through the Arrow C stream interface (`__arrow_c_stream__`,
+//! no copy); arrays go out as little-endian `bytes` that numpy reads with
+//! `frombuffer`.
+
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
+use arrow_array::RecordBatch;
+use gotrace_core::mmu::{self, MmuCurve as CoreCurve};
+use gotrace_core::profile::{self, ProfileCompat, ProfileKind};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyCapsule, PyCapsuleMethods, PyDict};
+
+/// Reads every record batch of an object with `__arrow_c_stream__` (a pyarrow Table).
+fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
+    let capsule = obj.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast::<PyCapsule>()?;
+    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: the capsule holds a valid FFI_ArrowArrayStream (its name says so);
+    // from_raw moves it out, leaving a released stream for the capsule to drop.
+    let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast::<FFI_ArrowArrayStream>()) };
+    let reader = RecordBatchStreamReader::try_new(stream).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    reader.collect::<Result<Vec<_>, _>>().map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+fn err(e: String) -> PyErr {
+    PyValueError::new_err(e)
+}
+
+/// The values' little-endian bytes, for numpy's frombuffer.
+fn le<'py, T: Copy, const N: usize>(py: Python<'py>, v: &[T], f: impl Fn(T) -> [u8; N]) -> Bound<'py, PyBytes> {
+    let mut out = Vec::with_capacity(v.len() * N);
+    for &x in v {
+        out.extend_from_slice(&f(x));
+    }
+    PyBytes::new(py, &out)
+}
+
+/// Intervals goroutines spent in each profile's state (cmd/trace's tracking;
+/// `kinds` are up to four of "net", "sync", "syscall", "sched", done in one
+/// pass), and the Summarizer's first run / end / naming stack of every goroutine.
+///
+/// `namable` is a buffer of bytes indexed by stack ID: nonzero if the stack
+/// names a goroutine. Returns a dict: for each kind a dict of bytes goid,
+/// start, end (int64) and stack (int32, -1 = none) per interval; under
+/// "goroutines" a dict of bytes goid, start, end (int64, 0 = never) and
+/// name_stack (int32, -1 = unnamed).
+#[pyfunction]
+#[pyo3(signature = (events, kinds, namable, skip_no_stack=false))]
+fn profile_samples<'py>(
+    py: Python<'py>,
+    events: &Bound<'py, PyAny>,
+    kinds: Vec<String>,
+    namable: &Bound<'py, PyAny>,
+    skip_no_stack: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let parsed = kinds
+        .iter()
+        .map(|k| ProfileKind::parse(k).ok_or_else(|| PyValueError::new_err(format!("unknown profile {k:?}"))))
+        .collect::<PyResult<Vec<_>>>()?;
+    let namable: Vec<bool> = PyBuffer::<u8>::get(namable)?.to_vec(py)?.into_iter().map(|b| b != 0).collect();
+    let b = batches(events)?;
+    let (sets, g) =
+        py.detach(|| profile::samples(&b, &parsed, ProfileCompat { skip_no_stack }, &namable)).map_err(err)?;
+    let d = PyDict::new(py);
+    for (name, s) in kinds.iter().zip(&sets) {
+        let k = PyDict::new(py);
+        k.set_item("goid", le(py, &s.goid, i64::to_le_bytes))?;
+        k.set_item("start", le(py, &s.start, i64::to_le_bytes))?;
+        k.set_item("end", le(py, &s.end, i64::to_le_bytes))?;
+        k.set_item("stack", le(py, &s.stack, i32::to_le_bytes))?;
+        d.set_item(name, k)?;
+    }
+    let k = PyDict::new(py);
+    k.set_item("goid", le(py, &g.goid, i64::to_le_bytes))?;
+    k.set_item("start", le(py, &g.start_time, i64::to_le_bytes))?;
+    k.set_item("end", le(py, &g.end_time, i64::to_le_bytes))?;
+    k.set_item("name_stack", le(py, &g.name_stack, i32::to_le_bytes))?;
+    d.set_item("goroutines", k)?;
+    Ok(d)
+}
+
+/// Which of the (goroutine, start, end)-sorted intervals are outermost (see
+/// gotrace_core::profile::outermost): bytes, 1 = keep.
+#[pyfunction]
+fn outermost_intervals<'py>(
+    py: Python<'py>,
+    goid: &Bound<'py, PyAny>,
+    start: &Bound<'py, PyAny>,
+    end: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let goid = PyBuffer::<i64>::get(goid)?.to_vec(py)?;
+    let start = PyBuffer::<i64>::get(start)?.to_vec(py)?;
+    let end = PyBuffer::<i64>::get(end)?.to_vec(py)?;
+    if goid.len() != start.len() || goid.len() != end.len() {
+        return Err(PyValueError::new_err("goid, start and end differ in length"));
+    }
+    let keep: Vec<u8> = py.detach(|| profile::outermost(&goid, &start, &end)).into_iter().map(u8::from).collect();
+    Ok(PyBytes::new(py, &keep))
+}
+
+/// `MutatorUtilizationV2`: a list of (times int64 bytes, utils float64 bytes), one per series.
+#[pyfunction]
+fn mutator_utilization<'py>(
+    py: Python<'py>,
+    events: &Bound<'py, PyAny>,
+    flags: u32,
+) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+    let b = batches(events)?;
+    let series = py.detach(|| mmu::mutator_utilization(&b, flags)).map_err(err)?;
+    Ok(series
+        .iter()
+        .map(|s| {
+            let t: Vec<i64> = s.iter().map(|p| p.0).collect();
+            let u: Vec<f64> = s.iter().map(|p| p.1).collect();
+            (le(py, &t, i64::to_le_bytes), le(py, &u, f64::to_le_bytes))
+        })
+        .collect())
+}
+
+/// An MMU curve over utilisation series (`trace.MMUCurve`).
+#[pyclass(module = "gotrace_df._core", frozen)]
+struct MmuCurve {
+    curve: CoreCurve,
+}
+
+#[pymethods]
+impl MmuCurve {
+    /// `times[i]` (int64) and `utils[i]` (float64) are the points of series i.
+    #[new]
+    fn new(py: Python<'_>, times: Vec<Bound<'_, PyAny>>, utils: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
+        if times.len() != utils.len() {
+            return Err(PyValueError::new_err("times and utils must have one entry per series"));
+        }
+        let mut series = Vec::with_capacity(times.len());
+        for (t, u) in times.iter().zip(&utils) {
+            let t = PyBuffer::<i64>::get(t)?.to_vec(py)?;
+            let u = PyBuffer::<f64>::get(u)?.to_vec(py)?;
+            if t.len() != u.len() {
+                return Err(PyValueError::new_err("a series' times and utils differ in length"));
+            }
+            series.push(t.into_iter().zip(u).collect::<Vec<_>>());
+        }
+        let curve = py.detach(|| CoreCurve::new(&series)).map_err(err)?;
+        Ok(MmuCurve { curve })
+    }
+
+    /// MMU for each window (ns).
+    fn mmu(&self, py: Python<'_>, windows: Vec<i64>) -> PyResult<Vec<f64>> {
+        py.detach(|| windows.iter().map(|&w| self.curve.mmu(w)).collect::<Result<Vec<_>, _>>()).map_err(err)
+    }
+
+    /// The n lowest-utilisation non-overlapping windows: [(start ns, util)], lowest first.
+    fn examples(&self, py: Python<'_>, window: i64, n: usize) -> PyResult<Vec<(i64, f64)>> {
+        py.detach(|| self.curve.examples(window, n)).map_err(err)
+    }
+
+    /// Mutator utilisation distribution quantiles for each window.
+    fn mud(&self, py: Python<'_>, windows: Vec<i64>, quantiles: Vec<f64>) -> PyResult<Vec<Vec<f64>>> {
+        py.detach(|| windows.iter().map(|&w| self.curve.mud(w, &quantiles)).collect::<Result<Vec<_>, _>>()).map_err(err)
+    }
+
+    /// cmd/trace's plot windows: (xMin, xMax, [100 windows]).
+    fn plot_windows(&self, py: Python<'_>) -> PyResult<(i64, i64, Vec<i64>)> {
+        py.detach(|| self.curve.plot_windows()).map_err(err)
+    }
+
+    /// (first, last) time over every series.
+    fn span(&self) -> (i64, i64) {
+        self.curve.span()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
+    m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
+    m.add_class::<MmuCurve>()?;
+    Ok(())
+}

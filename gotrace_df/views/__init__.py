@@ -1,0 +1,52 @@
+"""The views of ``go tool trace`` as pandas DataFrames: pure functions, trace in,
+DataFrame out (one module per view)."""
+
+from __future__ import annotations
+
+from gotrace_df.views._common import histogram as latency_histogram
+from gotrace_df.views.goroutines import goroutine_analysis, goroutine_stats
+from gotrace_df.views.mmu import (
+    mmu,
+    mmu_windows,
+    mmu_worst_windows,
+    mutator_utilization,
+    plot_mmu,
+)
+from gotrace_df.views.plots import (
+    plot_goroutine_analysis,
+    plot_goroutine_stats,
+    plot_latency_histogram,
+)
+from gotrace_df.views.profiles import blocking_profile, plot_blocking_profile
+from gotrace_df.views.regions import user_region_histogram, user_region_stats, user_regions
+from gotrace_df.views.summary import summary
+from gotrace_df.views.tasks import (
+    user_task_details,
+    user_task_events,
+    user_task_histogram,
+    user_tasks,
+)
+
+__all__ = [
+    "blocking_profile",
+    "mmu",
+    "mmu_windows",
+    "mmu_worst_windows",
+    "mutator_utilization",
+    "plot_blocking_profile",
+    "plot_mmu",
+    "goroutine_analysis",
+    "goroutine_stats",
+    "latency_histogram",
+    "plot_goroutine_analysis",
+    "plot_goroutine_stats",
+    "plot_latency_histogram",
+    "summary",
+    "user_region_histogram",
+    "user_region_stats",
+    "user_regions",
+    "user_task_details",
+    "user_task_events",
+    "user_task_histogram",
+    "user_tasks",
+]

@@ -1,0 +1,266 @@
+"""Helpers shared by the views: cmd/trace version semantics, time windows,
+percentiles and cmd/trace's latency histogram."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = ["GoSemantics", "semantics", "check_window", "group_quantiles", "histogram", "QUANTILES"]
+
+#: The newest cmd/trace whose behaviour is known: the default semantics.
+NEWEST = 26 + 1
+
+#: Percentiles given next to totals (as column suffixes p50, p90, p99).
+QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99))
+
+
+@dataclass(frozen=True)
+class GoSemantics:
+    """Where cmd/trace's views differ between Go releases.
+
+    Attributes
+    ----------
+    minor : int
+        The Go 1.N release whose ``go tool trace`` is mimicked.
+    legacy_undetermined : bool
+        Go 1.22-1.25: a goroutine first seen through a status event gets no time
+        charged from the last Sync to that event (it shows as unknown time),
+        inherits its context goroutine's region task, and is not named by the
+        status event's stack (the reader gave that transition no stack). Go
+        1.26 charges the time to the state it was found in and names it.
+    region_leaf_frame : bool
+        Go 1.22-1.23: /userregions groups regions by the *leaf* frame of the
+        RegionBegin stack; Go 1.24+ by the outermost frame.
+    task_text_typo : bool
+        Go 1.22-1.26: /usertask prints ``task "t" (D 4, parent 2) begin`` and
+        swaps the two log formats (``log "m"`` when there *is* a category).
+    legacy_sync : bool
+        Go 1.22-1.24: the trace reader emits each generation's Sync at its end
+        rather than at its start. cmd/trace's trace then starts at the first
+        event after the Sync, goroutines found at a generation start are
+        "created" at the previous generation's end, and an event that newer
+        readers push 1 ns past the start Sync keeps its own time.
+    """
+
+    minor: int
+    legacy_undetermined: bool
+    legacy_sync: bool
+    region_leaf_frame: bool
+    task_text_typo: bool
+
+
+def semantics(go_version: str | None) -> GoSemantics:
+    """Semantics of ``go tool trace`` of ``go_version`` ("1.26", "go1.24.3"; None: newest)."""
+    if go_version is None:
+        minor = NEWEST
+    else:
+        m = re.fullmatch(r"(?:go)?1\.(\d+)(?:\.\d+)?", go_version.strip())
+        if m is None:
+            raise ValueError(f"go_version must look like '1.26' (got {go_version!r})")
+        minor = int(m.group(1))
+        if minor < 22:
+            raise ValueError(f"go tool trace of Go {go_version} reads no Go 1.22+ traces")
+    return GoSemantics(
+        minor=minor,
+        legacy_undetermined=minor <= 25,
+        legacy_sync=minor <= 24,
+        region_leaf_frame=minor <= 23,
+        task_text_typo=minor <= 26,
+    )
+
+
+def check_window(start_ns: int | None, end_ns: int | None) -> tuple[int, int] | None:
+    """``(start, end)`` of a time window, or None when both are None."""
+    if start_ns is None and end_ns is None:
+        return None
+    lo = int(start_ns) if start_ns is not None else np.iinfo(np.int64).min
+    hi = int(end_ns) if end_ns is not None else np.iinfo(np.int64).max
+    if lo > hi:
+        raise ValueError(f"empty time window: start_ns {lo} > end_ns {hi}")
+    return lo, hi
+
+
+def group_quantiles(
+    codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int, prefix: str
+) -> pd.DataFrame:
+    """Per group ``0..n_groups-1``: ``<prefix>_p50_ns``, ``_p90_ns``,
+    ``_p99_ns``, ``_max_ns`` of ``values`` (nullable Int64, null for a group
+    with no values), indexed by group code.
+
+    Percentiles are observed values (numpy's ``inverted_cdf``: the smallest
+    value with at least that fraction of values at or below it), so they stay
+    exact integer nanoseconds.
+    """
+    c = np.asarray(codes, dtype=np.int64)
+    v = np.asarray(values, dtype=np.int64)
+    n = np.bincount(c, minlength=n_groups).astype(np.int64)
+    vmin = int(v.min()) if len(v) else 0
+    span = (int(v.max()) - vmin + 1) if len(v) else 1
+    if len(v) and span * max(n_groups, 1) < 2**62:
+        # Sort (group, value) packed into one int64: much cheaper than a lexsort.
+        sv = np.sort(c * span + (v - vmin)) % span + vmin
+    else:
+        sv = v[np.lexsort((v, c))]
+    start = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
+    has = n > 0
+    cols: dict[str, Any] = {}
+    for name, q in QUANTILES:
+        # inverted_cdf: 1-based rank ceil(n*q).
+        rank = np.maximum(np.ceil(n * q).astype(np.int64), 1)
+        at = np.where(has, start + rank - 1, 0)
+        cols[f"{prefix}_{name}_ns"] = pd.arrays.IntegerArray(
+            sv[at] if len(sv) else np.zeros(n_groups, dtype=np.int64), ~has
+        )
+    at = np.where(has, start + n - 1, 0)
+    cols[f"{prefix}_max_ns"] = pd.arrays.IntegerArray(
+        sv[at] if len(sv) else np.zeros(n_groups, dtype=np.int64), ~has
+    )
+    return pd.DataFrame(cols)
+
+
+# -- cmd/trace's TimeHistogram (internal/trace/traceviewer/histogram.go) -----
+
+# Five buckets per decade: bucket b holds durations in [10^(b/5), 10^((b+1)/5)) ns,
+# computed in float64 exactly as Go does (checked against Go for every bucket
+# bound below 290 days; a duration <= 0 goes to bucket 0).
+_LOG_DIV = float(np.log(np.power(10.0, 1.0 / 5)))
+_MAX_BUCKET = 94
+
+
+def bucket_of(durations_ns: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """cmd/trace's histogram bucket of each duration."""
+    d = np.asarray(durations_ns, dtype=np.int64)
+    out = np.zeros(d.shape, dtype=np.int64)
+    pos = d > 0
+    out[pos] = np.floor(np.log(d[pos].astype(np.float64)) / _LOG_DIV).astype(np.int64)
+    return out
+
+
+def bucket_min(buckets: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Lower bound of each bucket in ns, as cmd/trace prints it (``BucketMin``)."""
+    b = np.asarray(buckets, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        f = np.exp(b.astype(np.float64) * _LOG_DIV)
+    out = np.full(b.shape, np.iinfo(np.int64).min, dtype=np.int64)
+    ok = f < 2.0**63
+    out[ok] = f[ok].astype(np.int64)
+    return out
+
+
+def histogram(durations_ns: npt.ArrayLike) -> pd.DataFrame:
+    """cmd/trace's latency histogram of ``durations_ns``.
+
+    One row per bucket from the smallest used to the largest used, empty ones
+    included, as the HTML table shows them: ``bucket``, ``lower_ns``
+    (``BucketMin``, the label), ``upper_ns`` (the next bucket's lower bound),
+    ``count``.
+
+    Note
+    ----
+    cmd/trace starts the table at the first bucket it filled when that was
+    bucket 0 (a duration of 0 or 1 ns) followed by a larger one; here the table
+    always starts at the smallest bucket used.
+    """
+    b = bucket_of(durations_ns)
+    if len(b) == 0:
+        return pd.DataFrame(
+            {
+                "bucket": pd.Series(dtype="int64"),
+                "lower_ns": pd.Series(dtype="int64"),
+                "upper_ns": pd.Series(dtype="int64"),
+                "count": pd.Series(dtype="int64"),
+            }
+        )
+    lo, hi = int(b.min()), int(b.max())
+    buckets = np.arange(lo, hi + 1, dtype=np.int64)
+    counts = np.bincount(b - lo, minlength=hi - lo + 1).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "bucket": buckets,
+            "lower_ns": bucket_min(buckets),
+            "upper_ns": bucket_min(buckets + 1),
+            "count": counts,
+        }
+    )
+
+
+def grouped_histogram(
+    groups: pd.DataFrame, gid: npt.ArrayLike, durations_ns: npt.ArrayLike
+) -> pd.DataFrame:
+    """:func:`histogram` per group: ``groups`` has one row per group (its key
+    columns), ``gid`` the group of each duration. Rows: the key columns, then
+    ``bucket``, ``lower_ns``, ``upper_ns``, ``count``, groups in order."""
+    g = np.asarray(gid, dtype=np.int64)
+    b = bucket_of(durations_ns)
+    n = len(groups)
+    if n == 0 or len(g) == 0:
+        out = pd.DataFrame({c: pd.Series(dtype=groups[c].dtype) for c in groups.columns})
+        for c in ("bucket", "lower_ns", "upper_ns", "count"):
+            out[c] = pd.Series(dtype="int64")
+        return out
+    lo = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(lo, g, b)
+    np.maximum.at(hi, g, b)
+    width = np.where(hi >= lo, hi - lo + 1, 0)
+    rep = np.repeat(np.arange(n), width)
+    offs = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
+    buckets = lo[rep] + offs
+    # Count per (group, bucket): position of each duration's row in the output.
+    row0 = np.cumsum(width) - width
+    counts = np.bincount(row0[g] + (b - lo[g]), minlength=len(buckets)).astype(np.int64)
+    out = groups.iloc[rep].reset_index(drop=True)
+    out["bucket"] = buckets
+    out["lower_ns"] = bucket_min(buckets)
+    out["upper_ns"] = bucket_min(buckets + 1)
+    out["count"] = counts
+    return out
+
+
+def go_duration(ns: int) -> str:
+    """Go's ``time.Duration.String()`` of ``ns`` (what cmd/trace prints):
+    "1.584893ms", "2m3.000000001s", "0s"."""
+    ns = int(ns)
+    if ns == 0:
+        return "0s"
+    neg = ns < 0
+    u = -ns if neg else ns
+    if u < 1_000_000_000:
+        # Below a second: ns, µs or ms with the fraction's trailing zeros cut.
+        for unit, div in (("ns", 1), ("µs", 1_000), ("ms", 1_000_000)):
+            if u < div * 1000:
+                whole, frac = divmod(u, div)
+                digits = len(str(div)) - 1
+                text = str(whole)
+                if frac:
+                    text += "." + str(frac).rjust(digits, "0").rstrip("0")
+                return ("-" if neg else "") + text + unit
+    secs, frac = divmod(u, 1_000_000_000)
+    text = ""
+    if frac:
+        text = "." + str(frac).rjust(9, "0").rstrip("0")
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    text = f"{s}{text}s"
+    if h or m:
+        text = f"{m}m" + text
+    if h:
+        text = f"{h}h" + text
+    return ("-" if neg else "") + text
+
+
+def plotly() -> Any:
+    """``plotly.graph_objects``, or an ImportError naming the extra to install."""
+    try:
+        import plotly.graph_objects as go
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plots need plotly: install the 'ui' extra (pip install 'gotrace_df[ui]')"
+        ) from e
+    return go

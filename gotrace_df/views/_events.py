@@ -1,0 +1,97 @@
+"""Selecting and decoding rows of the events table without a pass per event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from gotrace_df._trace import Trace
+
+__all__ = ["rows_of_kind", "rows_where", "take_events", "go_quote"]
+
+
+def rows_of_kind(trace: Trace, kinds: Sequence[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Indices (events rows, ascending) of the events whose kind is in ``kinds``."""
+    return rows_where(trace.events, "kind", kinds)
+
+
+def rows_where(
+    table: pa.Table, column: str, values: Sequence[str]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Rows (ascending) of ``table`` whose string ``column`` is in ``values``,
+    comparing dictionary codes rather than strings."""
+    col = table[column]
+    kinds = values
+    out: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    base = 0
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            values = chunk.dictionary.to_pylist()
+            codes = [i for i, v in enumerate(values) if v in kinds]
+            idx = chunk.indices.to_numpy(zero_copy_only=False)
+            hit = np.isin(idx, np.asarray(codes, dtype=idx.dtype)) if codes else None
+        else:
+            hit = np.isin(chunk.to_numpy(zero_copy_only=False), list(kinds))
+        if hit is not None:
+            out.append(np.flatnonzero(hit).astype(np.int64) + base)
+        base += len(chunk)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of events ``rows`` as a DataFrame (strings as str, '' for
+    null; integers nullable ``Int64``), plus ``event`` (the row)."""
+    t = trace.events.select(list(columns)).take(pa.array(np.asarray(rows, dtype=np.int64)))
+    data: dict[str, Any] = {"event": np.asarray(rows, dtype=np.int64)}
+    for name in columns:
+        col = t[name]
+        if pa.types.is_dictionary(col.type) or pa.types.is_string(col.type):
+            arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+            if pa.types.is_dictionary(arr.type):
+                arr = arr.cast(arr.type.value_type)
+            data[name] = arr.fill_null("").to_numpy(zero_copy_only=False).astype(object)
+        elif pa.types.is_integer(col.type):
+            data[name] = pd.array(
+                col.to_pandas(types_mapper=lambda _t: pd.Int64Dtype()), dtype="Int64"
+            )
+        else:
+            data[name] = col.to_numpy()
+    return pd.DataFrame(data)
+
+
+_ESC = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def go_quote(s: str) -> str:
+    """Go's ``strconv.Quote`` (``%q``) for valid UTF-8 text."""
+    out = ['"']
+    for ch in s:
+        if ch in _ESC:
+            out.append(_ESC[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            cp = ord(ch)
+            if cp < 0x80:
+                out.append(f"\\x{cp:02x}")
+            elif cp <= 0xFFFF:
+                out.append(f"\\u{cp:04x}")
+            else:
+                out.append(f"\\U{cp:08x}")
+    out.append('"')
+    return "".join(out)

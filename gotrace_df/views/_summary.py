@@ -1,0 +1,346 @@
+"""cmd/trace's goroutine summary (``internal/trace.Summarizer``), run by the
+Rust core (``crates/gotrace-core/src/summary.rs``) over the events table, as
+pandas frames the views share.
+
+The core returns, for the summaries left in Go's map (a summary whose goroutine
+ID is reused is replaced, as in Go):
+
+* ``goroutines``: goid, name_stack_id, system, creation_ns, create_event,
+  start_ns, end_ns, end_event, exec_ns, sched_wait_ns, syscall_ns,
+  syscall_block_ns, total_ns (here also ``name`` and ``pc``: the outermost
+  frame of the naming stack);
+* ``goroutine_block`` / ``goroutine_range``: (row, reason | name, ns), the
+  per-reason block times and per-name range times of goroutine ``row``;
+* ``regions``: every user-region summary made (incl. the made-up ones that
+  carry an inherited task, with an empty name): goid, goroutine_row, task_id,
+  name, start_event, end_event, start_ns, end_ns, in_goroutine (in a live
+  goroutine's region list: what /userregions shows), task_seq (order in its
+  task's region list: what /usertask shows), and the same stats;
+* ``region_block`` / ``region_range`` keyed by region row;
+* ``episodes``: each complete stay of a goroutine in Runnable (state 0) or
+  Waiting (state 1), entered and left by an event: row (goroutine row; null
+  for a replaced summary), state, end, dur (for the latency percentiles);
+* ``ts_fixes`` and ``span``: the event times and trace span cmd/trace's own
+  reader gives, where they differ (Go 1.22-1.24, see ``GoSemantics``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gotrace_df import _core
+from gotrace_df.views._common import GoSemantics
+
+if TYPE_CHECKING:
+    from gotrace_df._trace import Trace
+
+__all__ = [
+    "STAT_COLUMNS",
+    "StackFrames",
+    "Summary",
+    "event_times",
+    "frame",
+    "stack_frames",
+    "stack_table",
+    "summarize",
+    "take",
+    "wide_stats",
+]
+
+#: The non-overlapping totals, in cmd/trace's order of meaning.
+STAT_COLUMNS = ("exec_ns", "sched_wait_ns", "syscall_ns", "syscall_block_ns")
+
+Array = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True)
+class Summary:
+    #: cmd/trace's trace start and end (its reader's first and last event).
+    start_ns: int
+    end_ns: int
+    #: Event times that differ in cmd/trace's reader (Go 1.22-1.24): events row -> ns.
+    ts_fixes: pd.Series
+    goroutines: pd.DataFrame
+    goroutine_block: pd.DataFrame
+    goroutine_range: pd.DataFrame
+    regions: pd.DataFrame
+    region_block: pd.DataFrame
+    region_range: pd.DataFrame
+    #: Complete Runnable (state 0) / Waiting (state 1) stays: row, state, end, dur.
+    episodes: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class StackFrames:
+    """One frame per stack ID (dense arrays indexed by stack_id): the outermost
+    and the leaf frame. Strings are codes into ``functions`` / ``files``;
+    stacks with no frames have pc 0, the code of "" and line 0."""
+
+    functions: pd.Index
+    files: pd.Index
+    outer_pc: Array
+    outer_fn: Array
+    outer_file: Array
+    outer_line: Array
+    leaf_pc: Array
+    leaf_fn: Array
+    leaf_file: Array
+    leaf_line: Array
+
+    def frame(self, stack_ids: Any, *, leaf: bool) -> pd.DataFrame:
+        """``pc``, ``function``, ``file``, ``line`` of each stack (-1: none)."""
+        sid = np.asarray(stack_ids, dtype=np.int64)
+        ok = (sid >= 0) & (sid < len(self.outer_pc))
+        i = np.where(ok, sid, 0)
+        pcs, fns, files, lines = (
+            (self.leaf_pc, self.leaf_fn, self.leaf_file, self.leaf_line)
+            if leaf
+            else (self.outer_pc, self.outer_fn, self.outer_file, self.outer_line)
+        )
+        empty_fn = _loc(self.functions, "")
+        empty_file = _loc(self.files, "")
+        return pd.DataFrame(
+            {
+                "pc": np.where(ok, pcs[i], 0).astype(np.uint64),
+                "function": pd.Categorical.from_codes(
+                    np.where(ok, fns[i], empty_fn), categories=self.functions
+                ),
+                "file": pd.Categorical.from_codes(
+                    np.where(ok, files[i], empty_file), categories=self.files
+                ),
+                "line": np.where(ok, lines[i], 0).astype(np.int64),
+            }
+        )
+
+
+def _loc(index: pd.Index, value: str) -> int:
+    """Position of ``value`` in a unique index."""
+    at = index.get_loc(value)
+    assert isinstance(at, int)
+    return at
+
+
+_CACHE: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool], Summary]] = (
+    weakref.WeakKeyDictionary()
+)
+_STACKS: weakref.WeakKeyDictionary[Trace, StackFrames] = weakref.WeakKeyDictionary()
+
+
+def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[Array, pd.Index]:
+    """A string column as (codes, categories); null reads as ''; '' is always
+    a category."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    arr = pc.fill_null(arr, "")
+    enc = pc.dictionary_encode(pa.concat_arrays([arr, pa.array([""], arr.type)]))
+    codes = enc.indices.to_numpy(zero_copy_only=False)[:-1].astype(np.int32)
+    cats = pd.Index(enc.dictionary.to_pylist(), dtype=object)
+    return codes, cats
+
+
+def stack_frames(trace: Trace, *, leaf: bool = False) -> pd.DataFrame:
+    """One frame per stack that has frames (the outermost, or the leaf),
+    indexed by stack_id: ``pc``, ``function``, ``file``, ``line`` (str
+    columns as objects)."""
+    sf = stack_table(trace)
+    fns = sf.leaf_fn if leaf else sf.outer_fn
+    has = np.zeros(len(fns), dtype=bool)
+    sid = trace.frames["stack_id"].to_numpy().astype(np.int64)
+    has[sid] = True
+    ids = np.flatnonzero(has)
+    f = sf.frame(ids, leaf=leaf)
+    f["function"] = f["function"].astype(object)
+    f["file"] = f["file"].astype(object)
+    f.index = pd.Index(ids, name="stack_id")
+    return f
+
+
+def stack_table(trace: Trace) -> StackFrames:
+    """The trace's :class:`StackFrames` (cached per trace)."""
+    got = _STACKS.get(trace)
+    if got is not None:
+        return got
+    fr = trace.frames
+    top = pc.max(trace.stacks["stack_id"]).as_py() if trace.stacks.num_rows else None
+    n = int(top) + 1 if top is not None else 1
+    sid = fr["stack_id"].to_numpy().astype(np.int64)
+    depth = fr["depth"].to_numpy().astype(np.int64)
+    pcs = fr["pc"].to_numpy().astype(np.uint64)
+    lines = fr["line"].to_numpy().astype(np.int64)
+    fn, functions = _codes(fr["function"])
+    fl, files = _codes(fr["file"])
+    empty_fn = _loc(functions, "")
+    empty_file = _loc(files, "")
+
+    def pick(order: Array) -> tuple[Array, Array, Array, Array]:
+        s = sid[order]
+        first = np.ones(len(s), dtype=bool)
+        first[1:] = s[1:] != s[:-1]
+        rows = order[first]
+        out_pc = np.zeros(n, dtype=np.uint64)
+        out_fn = np.full(n, empty_fn, dtype=np.int32)
+        out_file = np.full(n, empty_file, dtype=np.int32)
+        out_line = np.zeros(n, dtype=np.int64)
+        at = sid[rows]
+        out_pc[at] = pcs[rows]
+        out_fn[at] = fn[rows]
+        out_file[at] = fl[rows]
+        out_line[at] = lines[rows]
+        return out_pc, out_fn, out_file, out_line
+
+    outer = pick(np.lexsort((-depth, sid)))
+    leaf = pick(np.lexsort((depth, sid)))
+    sf = StackFrames(functions, files, *outer, *leaf)
+    _STACKS[trace] = sf
+    return sf
+
+
+def _frame(t: object) -> pd.DataFrame:
+    """An Arrow table from the core as pandas (no copy where possible):
+    dictionary strings become categoricals, integer columns with nulls
+    nullable ``Int64``, the others numpy int64."""
+    table = pa.table(t)
+    data: dict[str, Any] = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        if pa.types.is_integer(arr.type) and arr.null_count:
+            values = np.asarray(pc.fill_null(arr, 0).to_numpy(), dtype=np.int64)
+            mask = arr.is_null().to_numpy(zero_copy_only=False)
+            data[name] = pd.arrays.IntegerArray(values, mask)
+        elif pa.types.is_integer(arr.type):
+            data[name] = np.asarray(arr.to_numpy(), dtype=np.int64)
+        else:
+            data[name] = arr.to_pandas()
+    return frame(data)
+
+
+def frame(data: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame over these columns without copying them into one block."""
+    return pd.DataFrame(data, copy=False)
+
+
+def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = None) -> Summary:
+    """The Summarizer's result for ``trace`` under ``sem`` (cached per trace
+    when there is no window)."""
+    key = (sem.legacy_undetermined, sem.legacy_sync)
+    if window is None:
+        cached = _CACHE.get(trace, {}).get(key)
+        if cached is not None:
+            return cached
+    sf = stack_table(trace)
+    names = sf.functions.to_numpy()
+    named = names[sf.outer_fn] != ""
+    is_sys = np.array([f.startswith("runtime.") and f != "runtime.main" for f in names], dtype=bool)
+    system = named & is_sys[sf.outer_fn]
+    raw = _core.summarize(
+        trace.events,
+        named.astype(np.uint8).tobytes(),
+        system.astype(np.uint8).tobytes(),
+        legacy_undetermined=sem.legacy_undetermined,
+        legacy_sync=sem.legacy_sync,
+        window=window,
+    )
+    g = _frame(raw["goroutines"])
+    f = sf.frame(g["name_stack_id"].fillna(-1).to_numpy(dtype=np.int64), leaf=False)
+    g["name"] = f["function"].array
+    g["pc"] = f["pc"].to_numpy()
+    fixes = _frame(raw["ts_fixes"])
+    span = _frame(raw["span"])
+    s = Summary(
+        start_ns=int(span["start_ns"].iloc[0]),
+        end_ns=int(span["end_ns"].iloc[0]),
+        ts_fixes=pd.Series(
+            fixes["ts"].to_numpy(dtype=np.int64), index=fixes["event"].to_numpy(dtype=np.int64)
+        ),
+        goroutines=g,
+        goroutine_block=_frame(raw["goroutine_block"]),
+        goroutine_range=_frame(raw["goroutine_range"]),
+        regions=_frame(raw["regions"]),
+        region_block=_frame(raw["region_block"]),
+        region_range=_frame(raw["region_range"]),
+        episodes=_frame(raw["episodes"]),
+    )
+    if window is None:
+        _CACHE.setdefault(trace, {})[key] = s
+    return s
+
+
+def event_times(s: Summary, rows: Any, ts: Any) -> Array:
+    """Times of events ``rows`` (``ts`` from the events table) as cmd/trace's
+    own reader gives them."""
+    out = np.asarray(ts, dtype=np.int64).copy()
+    if len(s.ts_fixes) and len(out):
+        ev = s.ts_fixes.index.to_numpy()
+        r = np.asarray(rows, dtype=np.int64)
+        at = np.clip(np.searchsorted(ev, r), 0, len(ev) - 1)
+        hit = ev[at] == r
+        out[hit] = s.ts_fixes.to_numpy()[at[hit]]
+    return out
+
+
+def wide_stats(
+    base: dict[str, Any], block: pd.DataFrame, ranges: pd.DataFrame, rows: Array
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Columns ``base`` (one value per selected row) with cmd/trace's breakdown
+    added: ``block_ns`` (all reasons), ``unknown_ns``, one
+    ``block_ns[<reason>]`` per reason and one ``range_ns[<name>]`` per range
+    name (0 where absent). ``block`` and ``ranges`` are long tables whose
+    ``row`` refers to ``rows`` (the row ID of each selected row). Also returns
+    the reason and range column names, sorted; a column exists for every key
+    present in a selected row, even if all its values are 0 (as cmd/trace
+    shows them)."""
+    out = dict(base)
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(rows)
+    top = int(max(rows.max(initial=-1), 0)) + 1
+    pos_of = np.full(top, -1, dtype=np.int64)
+    pos_of[rows] = np.arange(n)
+
+    def spread(long: pd.DataFrame, col: str, fmt: str) -> dict[str, Array]:
+        if long.empty or n == 0:
+            return {}
+        r = long["row"].to_numpy(dtype=np.int64)
+        pos = np.where(r < top, pos_of[np.minimum(r, top - 1)], -1)
+        keep = pos >= 0
+        pos, ns = pos[keep], long["ns"].to_numpy(dtype=np.int64)[keep]
+        key = long[col]
+        labels: Any
+        if isinstance(key.dtype, pd.CategoricalDtype):
+            codes, labels = key.cat.codes.to_numpy()[keep], key.cat.categories
+        else:
+            codes, labels = pd.factorize(key.to_numpy()[keep])
+        cols: dict[str, Array] = {}
+        for code in sorted(np.unique(codes), key=lambda c: str(labels[c])):
+            sel = codes == code
+            v = np.zeros(n, dtype=np.int64)
+            # Each (row, key) is in the long table once: a plain scatter.
+            v[pos[sel]] = ns[sel]
+            cols[fmt.format(labels[code])] = v
+        return cols
+
+    bcols = spread(block, "reason", "block_ns[{}]")
+    rcols = spread(ranges, "name", "range_ns[{}]")
+    total_block = np.zeros(n, dtype=np.int64)
+    for v in bcols.values():
+        total_block += v
+    acc = total_block.copy()
+    for c in STAT_COLUMNS:
+        acc += np.asarray(out[c], dtype=np.int64)
+    out["block_ns"] = total_block
+    out["unknown_ns"] = np.maximum(np.asarray(out["total_ns"], dtype=np.int64) - acc, 0)
+    out.update(bcols)
+    out.update(rcols)
+    return out, list(bcols), list(rcols)
+
+
+def take(columns: dict[str, Any], order: Array) -> dict[str, Any]:
+    """Each column reordered by ``order``."""
+    return {k: v[order] for k, v in columns.items()}

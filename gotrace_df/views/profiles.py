@@ -1,0 +1,529 @@
+"""The four blocking profiles of ``go tool trace`` (/io, /block, /syscall,
+/sched, their /region* variants, and ``go tool trace -pprof=TYPE``).
+
+A profile is the time goroutines spend in one state, by the stack of the event
+that put them there (cmd/trace's ``pprof.go``):
+
+========  ==========  ===========================================================
+kind      state       tracked when entered for a reason ...
+========  ==========  ===========================================================
+net       Waiting     exactly ``network``
+sync      Waiting     containing ``chan``, ``sync`` or ``select``
+syscall   Syscall     any
+sched     Runnable    any (the stack is the one that made it runnable: the
+                      unblocking goroutine's, the creator's, its own at GoStop)
+========  ==========  ===========================================================
+
+A goroutine is tracked from the first transition into the state (with a
+matching reason) until the first transition out of it; the interval counts only
+where it overlaps the goroutine's allowed time, and the record goes to the
+stack of the event that started it. Reproduced quirks:
+
+* the allowed time of a goroutine is [first run, exit or trace end] (its last
+  lifetime if the ID was reused), so the runnable wait before a goroutine first
+  runs is left out of ``sched``;
+* a goroutine found in the state by a status event starts with an empty reason:
+  it counts for ``syscall`` and ``sched`` but never for ``net`` or ``sync``;
+* an interval still open at the end of the trace is not counted;
+* stacks are grouped by their first 128 PCs, and a row keeps the frames of the
+  most recently recorded stack of its group, cut at 128;
+* Go 1.22-1.25 (``go_version``) skip every transition whose event has no stack
+  (e.g. GoStart), so a wait lasts until the next transition that has one.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gotrace_df import _core
+from gotrace_df.views._common import GoSemantics, check_window, group_quantiles, semantics
+from gotrace_df.views._summary import stack_frames, summarize
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from gotrace_df._trace import Trace
+
+__all__ = ["PROFILE_KINDS", "blocking_profile", "plot_blocking_profile"]
+
+#: Profile kinds, as ``go tool trace -pprof=`` names them, with their pages.
+PROFILE_KINDS: dict[str, str] = {
+    "net": "Network blocking profile (/io)",
+    "sync": "Synchronization blocking profile (/block)",
+    "syscall": "Syscall profile (/syscall)",
+    "sched": "Scheduler latency profile (/sched)",
+}
+
+#: cmd/trace's pprofMaxStack: stacks are told apart by this many PCs.
+MAX_STACK = 128
+
+#: The columns of a profile, in order.
+COLUMNS = [
+    "stack_id",
+    "count",
+    "delay_ns",
+    "delay_p50_ns",
+    "delay_p90_ns",
+    "delay_p99_ns",
+    "delay_max_ns",
+    "function",
+    "file",
+    "line",
+    "frames",
+]
+
+
+def blocking_profile(
+    trace: Trace,
+    kind: str,
+    *,
+    name: str | None = None,
+    region: str | bool | None = None,
+    region_pc: int | None = None,
+    region_min_ns: int | None = None,
+    region_max_ns: int | None = None,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    go_version: str | None = None,
+) -> pd.DataFrame:
+    """A blocking profile: time spent blocked, by stack, as cmd/trace computes it.
+
+    Parameters
+    ----------
+    trace
+        A parsed trace.
+    kind
+        ``"net"``, ``"sync"``, ``"syscall"`` or ``"sched"`` (see the module
+        docstring, and ``go tool trace -pprof=kind``).
+    name
+        Only goroutines of this group (start function, as in
+        :func:`gotrace_df.goroutine_analysis`), like ``/io?name=``. ``""`` is
+        the group of goroutines without a name (cmd/trace reads an empty
+        ``name=`` as "all"); an unknown name gives an empty profile (cmd/trace
+        answers with an error).
+    region, region_pc, region_min_ns, region_max_ns
+        Only time inside user regions, like ``/regionio?type=&pc=&latmin=&latmax=``:
+        of this type (``True``: any type), whose RegionBegin location has this
+        PC (the frame cmd/trace's /userregions page groups by), lasting at least
+        / at most this many ns. Giving any of them selects regions; nested
+        matching regions count once (the outermost). With ``name`` too, only
+        the regions of that group's goroutines.
+    start_ns, end_ns
+        Only time inside this window (absolute ns, as the events' ``ts``).
+    go_version
+        Reproduce ``go tool trace`` of this Go release (``"1.22"`` ...);
+        default: the newest behaviour.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stack, largest ``delay_ns`` first:
+
+        ``stack_id``
+            The stack (see ``trace.stack(stack_id)``); -1 for no stack.
+        ``count``, ``delay_ns``
+            Number of blocking intervals and their total time: pprof's
+            ``contentions`` and ``delay`` samples.
+        ``delay_p50_ns``, ``delay_p90_ns``, ``delay_p99_ns``, ``delay_max_ns``
+            Percentiles of the individual intervals (observed values).
+        ``function``, ``file``, ``line``
+            The innermost frame ("" and 0 for an empty stack).
+        ``frames``
+            The stack as a list of dicts ``pc``, ``function``, ``file``,
+            ``line``, innermost first (at most 128).
+
+        :func:`gotrace_df.to_pprof` turns it into a pprof file.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> prof = gt.blocking_profile(tr, "sched")
+    >>> list(prof.columns[:3])
+    ['stack_id', 'count', 'delay_ns']
+    >>> bool((prof["delay_ns"] > 0).all())
+    True
+    """
+    if kind not in PROFILE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(PROFILE_KINDS)} (got {kind!r})")
+    sem = semantics(go_version)
+    window = check_window(start_ns, end_ns)
+    outer = stack_frames(trace)["function"]
+    raw = _samples(trace, outer, skip_no_stack=sem.minor <= 25)
+    goid = np.frombuffer(raw[kind]["goid"], dtype="<i8")
+    t0 = np.frombuffer(raw[kind]["start"], dtype="<i8")
+    t1 = np.frombuffer(raw[kind]["end"], dtype="<i8")
+    stack = np.frombuffer(raw[kind]["stack"], dtype="<i4").astype(np.int64)
+
+    use_regions = region is not None or any(
+        v is not None for v in (region_pc, region_min_ns, region_max_ns)
+    )
+    iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
+    if use_regions:
+        goids = iv["goid"].to_numpy() if name is not None else None
+        iv = _region_intervals(trace, sem, region, region_pc, region_min_ns, region_max_ns)
+        if goids is not None:
+            iv = iv[np.isin(iv["goid"].to_numpy(), goids)]
+    if window is not None:
+        lo, hi = window
+        iv = iv.assign(start=iv["start"].clip(lower=lo), end=iv["end"].clip(upper=hi))
+        iv = iv[iv["end"] > iv["start"]]
+    delay = _overlap(iv, goid, t0, t1)
+    keep = delay > 0
+    return _by_stack(trace, stack[keep], delay[keep])
+
+
+# Per trace and "skip events without a stack": the core's tracking of all four
+# profiles (one pass computes them all; the first profile asked for pays).
+_SAMPLES: weakref.WeakKeyDictionary[Trace, dict[bool, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _samples(trace: Trace, outer: pd.Series, *, skip_no_stack: bool) -> dict[str, Any]:
+    per = _SAMPLES.setdefault(trace, {})
+    got = per.get(skip_no_stack)
+    if got is None:
+        got = _core.profile_samples(
+            trace.events, list(PROFILE_KINDS), _namable(trace, outer), skip_no_stack=skip_no_stack
+        )
+        per[skip_no_stack] = got
+    return got
+
+
+def _namable(trace: Trace, outer: pd.Series) -> bytes:
+    """Per stack ID, 1 if its outermost frame names a goroutine (the Summarizer
+    takes the first transition stack that has one)."""
+    top = pc.max(trace.stacks["stack_id"]).as_py() if trace.stacks.num_rows else None
+    out = np.zeros(int(top) + 1 if top is not None else 1, dtype=np.uint8)
+    named = outer[outer != ""]
+    out[named.index.to_numpy(dtype=np.int64)] = 1
+    return out.tobytes()
+
+
+def _goroutine_intervals(
+    trace: Trace, raw: dict[str, bytes], outer: pd.Series, name: str | None
+) -> pd.DataFrame:
+    """pprofMatchingGoroutines: [StartTime, EndTime or trace end] per goroutine
+    (StartTime 0 if it never ran), from the Summarizer fields of the core pass."""
+    goid = np.frombuffer(raw["goid"], dtype="<i8")
+    start = np.frombuffer(raw["start"], dtype="<i8")
+    end = np.frombuffer(raw["end"], dtype="<i8")
+    end = np.where(end == 0, trace.end_ns, end)
+    if name is not None:
+        ns = np.frombuffer(raw["name_stack"], dtype="<i4").astype(np.int64)
+        names = outer.reindex(ns).fillna("").to_numpy()
+        keep = names == name
+        goid, start, end = goid[keep], start[keep], end[keep]
+    return pd.DataFrame({"goid": goid, "start": start, "end": end})
+
+
+def _region_intervals(
+    trace: Trace,
+    sem: GoSemantics,
+    region: str | bool | None,
+    region_pc: int | None,
+    lat_min: int | None,
+    lat_max: int | None,
+) -> pd.DataFrame:
+    """pprofMatchingRegions: per goroutine, its outermost matching regions."""
+    r = summarize(trace, sem).regions
+    r = r[r["in_goroutine"].to_numpy(dtype=bool)]
+    start = r["start_ns"].fillna(trace.start_ns).to_numpy(dtype=np.int64)
+    end = r["end_ns"].fillna(trace.end_ns).to_numpy(dtype=np.int64)
+    ok = np.ones(len(r), dtype=bool)
+    if isinstance(region, str):
+        ok &= (r["name"] == region).to_numpy()
+    if region_pc is not None:
+        ok &= _region_pcs(trace, sem, r["start_event"]) == np.uint64(region_pc)
+    dur = end - start
+    if lat_min is not None:
+        ok &= dur >= lat_min
+    if lat_max is not None:
+        ok &= dur <= lat_max
+    goid = r["goid"].to_numpy(dtype=np.int64)[ok]
+    start, end = start[ok], end[ok]
+    order = np.lexsort((end, start, goid))
+    goid, start, end = goid[order], start[order], end[order]
+    # Keep a region only if it starts at or after the end of the last one kept
+    # on its goroutine (Go scans them sorted by start, then end).
+    keep = np.frombuffer(
+        _core.outermost_intervals(
+            np.ascontiguousarray(goid), np.ascontiguousarray(start), np.ascontiguousarray(end)
+        ),
+        dtype=np.uint8,
+    ).astype(bool)
+    return pd.DataFrame({"goid": goid[keep], "start": start[keep], "end": end[keep]})
+
+
+def _region_pcs(trace: Trace, sem: GoSemantics, start_event: pd.Series) -> np.ndarray[Any, Any]:
+    """regionTopStackFrame(r).PC: the RegionBegin stack's outermost frame
+    (Go 1.24+) or leaf frame (1.22-1.23); 0 without a start or a stack."""
+    ev = start_event.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.zeros(len(ev), dtype=np.uint64)
+    have = ~np.isnan(ev)
+    if not have.any():
+        return out
+    rows = ev[have].astype(np.int64)
+    sids = trace.events["stack_id"].take(pa.array(rows))
+    sid = pc.fill_null(sids, -1).to_numpy().astype(np.int64)
+    fr = trace.frames
+    fsid = fr["stack_id"].to_numpy().astype(np.int64)
+    depth = fr["depth"].to_numpy().astype(np.int64)
+    pcs = fr["pc"].to_numpy().astype(np.uint64)
+    # One frame per stack: the smallest depth (leaf) or the largest (outermost).
+    key = depth if sem.region_leaf_frame else -depth
+    order = np.lexsort((key, fsid))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = fsid[order][1:] != fsid[order][:-1]
+    pick = order[first]
+    table = pd.Series(pcs[pick], index=fsid[pick])
+    got = table.reindex(sid).to_numpy(dtype=np.float64, na_value=0)
+    res = out.copy()
+    res[have] = got.astype(np.uint64)
+    return res
+
+
+def _overlap(
+    iv: pd.DataFrame, goid: np.ndarray[Any, Any], t0: np.ndarray[Any, Any], t1: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """pprofOverlappingDuration: time of [t0, t1] inside goid's intervals.
+
+    The intervals of one goroutine do not overlap, so the sum of the clipped
+    overlaps is cover(t1) - cover(t0), cover(t) being the interval time up to t.
+    """
+    n = len(goid)
+    if n == 0 or iv.empty:
+        return np.zeros(n, dtype=np.int64)
+    ig = iv["goid"].to_numpy(dtype=np.int64)
+    if not pd.Index(ig).has_duplicates:
+        pos = pd.Index(ig).get_indexer(goid)
+        found = pos >= 0
+        s = iv["start"].to_numpy(dtype=np.int64)[pos]
+        e = iv["end"].to_numpy(dtype=np.int64)[pos]
+        d = np.minimum(e, t1) - np.maximum(s, t0)
+        return np.where(found & (d > 0), d, 0).astype(np.int64)
+    ivs = iv.sort_values(["start", "goid"], kind="stable")
+    ig = ivs["goid"].to_numpy(dtype=np.int64)
+    s = ivs["start"].to_numpy(dtype=np.int64)
+    lens = np.maximum(ivs["end"].to_numpy(dtype=np.int64) - s, 0)
+    # Interval time before each interval, per goroutine.
+    before = pd.Series(lens).groupby(ig).cumsum().to_numpy(dtype=np.int64) - lens
+    right = pd.DataFrame({"goid": ig, "t": s, "k": np.arange(len(s), dtype=np.int64)})
+
+    def cover(t: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        left = pd.DataFrame({"goid": goid, "t": t, "i": np.arange(n)}).sort_values("t")
+        m = pd.merge_asof(left, right, on="t", by="goid", direction="backward")
+        k = m["k"].to_numpy(dtype=np.float64, na_value=-1).astype(np.int64)
+        tt = m["t"].to_numpy(dtype=np.int64)
+        hit = k >= 0
+        kk = np.where(hit, k, 0)
+        got = np.where(hit, before[kk] + np.clip(tt - s[kk], 0, lens[kk]), 0)
+        out = np.zeros(n, dtype=np.int64)
+        out[m["i"].to_numpy()] = got
+        return out
+
+    return cover(t1) - cover(t0)
+
+
+def _stack_keys(
+    trace: Trace, stack_ids: np.ndarray[Any, Any]
+) -> tuple[dict[int, tuple[int, ...]], pd.DataFrame]:
+    """For each stack: its first 128 PCs (Go's deduplication key) and frames."""
+    ids = [int(s) for s in stack_ids if s >= 0]
+    fr = trace.frames
+    sel = fr.filter(pc.is_in(fr["stack_id"], pa.array(ids, type=fr["stack_id"].type)))
+    sel = sel.filter(pc.less(sel["depth"], MAX_STACK))
+    df = pd.DataFrame(
+        {
+            "stack_id": sel["stack_id"].to_numpy().astype(np.int64),
+            "depth": sel["depth"].to_numpy().astype(np.int64),
+            "pc": sel["pc"].to_numpy().astype(np.uint64),
+            "function": _str(sel["function"]),
+            "file": _str(sel["file"]),
+            "line": sel["line"].to_numpy().astype(np.int64),
+        }
+    ).sort_values(["stack_id", "depth"], kind="stable")
+    keys: dict[int, tuple[int, ...]] = {int(s): () for s in stack_ids}
+    sid = df["stack_id"].to_numpy()
+    pcs = df["pc"].to_numpy()
+    for lo, hi in _runs(sid):
+        k = [int(x) for x in pcs[lo:hi]]
+        # Go compares zero-padded [128]uint64 arrays: trailing zero PCs vanish.
+        while k and k[-1] == 0:
+            k.pop()
+        keys[int(sid[lo])] = tuple(k)
+    return keys, df
+
+
+def _runs(v: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
+    """[lo, hi) of each run of equal values."""
+    if len(v) == 0:
+        return []
+    cut = np.flatnonzero(v[1:] != v[:-1]) + 1
+    starts = np.concatenate(([0], cut)).tolist()
+    ends = np.concatenate((cut, [len(v)])).tolist()
+    return list(zip(starts, ends))
+
+
+def _str(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    out: np.ndarray[Any, Any] = arr.fill_null("").to_numpy(zero_copy_only=False).astype(object)
+    return out
+
+
+def _by_stack(
+    trace: Trace, stack: np.ndarray[Any, Any], delay: np.ndarray[Any, Any]
+) -> pd.DataFrame:
+    """stackMap + profile(): one row per group of stacks with the same PCs."""
+    if len(stack) == 0:
+        return _empty()
+    uniq = np.unique(stack)
+    keys, frames = _stack_keys(trace, uniq)
+    key_ids: dict[tuple[int, ...], int] = {}
+    group_of = np.asarray([key_ids.setdefault(keys[int(s)], len(key_ids)) for s in uniq])
+    group = group_of[np.searchsorted(uniq, stack)]
+    ng = len(key_ids)
+    # The stack a row shows: the last one recorded in its group.
+    last = np.zeros(ng, dtype=np.int64)
+    np.maximum.at(last, group, np.arange(len(stack), dtype=np.int64))
+    rep = stack[last]
+    count = np.bincount(group, minlength=ng).astype(np.int64)
+    total = np.zeros(ng, dtype=np.int64)
+    np.add.at(total, group, delay.astype(np.int64))
+    qdf = group_quantiles(group, delay, ng, "delay")
+    q = {c: qdf[c].to_numpy(dtype=np.int64) for c in qdf.columns}
+    fsid = frames["stack_id"].to_numpy()
+    by_id = {int(fsid[lo]): frames.iloc[lo:hi] for lo, hi in _runs(fsid)}
+    frame_lists: list[list[dict[str, Any]]] = []
+    leaf_fn: list[str] = []
+    leaf_file: list[str] = []
+    leaf_line: list[int] = []
+    for sid in rep.tolist():
+        f = by_id.get(int(sid))
+        if f is None:
+            frame_lists.append([])
+            leaf_fn.append("")
+            leaf_file.append("")
+            leaf_line.append(0)
+            continue
+        rows = [
+            {"pc": int(p), "function": fn, "file": fi, "line": int(li)}
+            for p, fn, fi, li in zip(f["pc"], f["function"], f["file"], f["line"])
+        ]
+        frame_lists.append(rows)
+        leaf_fn.append(rows[0]["function"])
+        leaf_file.append(rows[0]["file"])
+        leaf_line.append(rows[0]["line"])
+    out = pd.DataFrame(
+        {
+            "stack_id": rep.astype(np.int64),
+            "count": count,
+            "delay_ns": total.astype(np.int64),
+            **q,
+            "function": leaf_fn,
+            "file": leaf_file,
+            "line": np.asarray(leaf_line, dtype=np.int64),
+            "frames": frame_lists,
+        }
+    )
+    out = out.sort_values(["delay_ns", "count", "stack_id"], ascending=[False, False, True])
+    return out.reset_index(drop=True)
+
+
+def _empty() -> pd.DataFrame:
+    obj = {"function", "file", "frames"}
+    return pd.DataFrame({c: pd.Series(dtype=object if c in obj else "int64") for c in COLUMNS})
+
+
+def _plotly() -> Any:
+    try:
+        import plotly.graph_objects as go
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plots need plotly: install the 'ui' extra (pip install 'gotrace_df[ui]')"
+        ) from e
+    return go
+
+
+def plot_blocking_profile(
+    profile: pd.DataFrame, top: int = 20, *, title: str | None = None
+) -> go.Figure:
+    """A horizontal bar chart of the ``top`` stacks of a profile by total delay.
+
+    Parameters
+    ----------
+    profile
+        A :func:`blocking_profile` result.
+    top
+        How many stacks to show.
+    title
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per stack (labelled by its innermost function and location),
+        length ``delay_ns`` in ms; the hover text gives count, percentiles and
+        the whole stack. Needs the ``ui`` extra (plotly).
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> fig = gt.plot_blocking_profile(gt.blocking_profile(tr, "sched"), top=5)
+    >>> len(fig.data[0].y) <= 5
+    True
+    """
+    go = _plotly()
+    df = profile.head(top).iloc[::-1]
+    labels = [
+        f"{fn or '(no stack)'} {fi.rsplit('/', 1)[-1]}:{li}" if fn else "(no stack)"
+        for fn, fi, li in zip(df["function"], df["file"], df["line"])
+    ]
+    # Make labels unique so plotly does not merge bars of the same function.
+    seen: dict[str, int] = {}
+    uniq = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        uniq.append(lab if seen[lab] == 1 else f"{lab} #{seen[lab]}")
+    hover = [
+        "<br>".join(
+            [
+                f"count {c}, total {d / 1e6:.3f} ms",
+                f"p50 {p50 / 1e3:.1f} µs, p90 {p90 / 1e3:.1f} µs, p99 {p99 / 1e3:.1f} µs, max {mx / 1e3:.1f} µs",
+                *(f"{f['function']} {f['file']}:{f['line']}" for f in frames[:16]),
+            ]
+        )
+        for c, d, p50, p90, p99, mx, frames in zip(
+            df["count"],
+            df["delay_ns"],
+            df["delay_p50_ns"],
+            df["delay_p90_ns"],
+            df["delay_p99_ns"],
+            df["delay_max_ns"],
+            df["frames"],
+        )
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=(df["delay_ns"] / 1e6).tolist(),
+            y=uniq,
+            orientation="h",
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(
+        title=title or "Top stacks by delay",
+        xaxis_title="total delay (ms)",
+        yaxis={"automargin": True},
+        height=max(300, 24 * len(uniq) + 120),
+    )
+    return fig

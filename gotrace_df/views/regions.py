@@ -1,0 +1,345 @@
+"""User-defined regions: ``go tool trace``'s /userregions and /userregion pages.
+
+Regions are cmd/trace's (``internal/trace.Summarizer``): those of every
+goroutine, including a region still open when its goroutine exits (closed
+there) or when the trace ends (no end), a region whose begin is not in the
+trace (no start), and a made-up region with an empty type for a goroutine
+created inside a region (it carries the creator's task). Open regions of system
+goroutines are dropped. A region's interval runs from its start (or the trace
+start) to its end (or the trace end); unlike the page's text says, incomplete
+regions are in the histograms too.
+
+Regions are grouped by type and one frame of the RegionBegin stack: the
+outermost frame since Go 1.24, the leaf frame in Go 1.22 and 1.23
+(``go_version``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pac
+
+from gotrace_df.views._common import (
+    GoSemantics,
+    check_window,
+    group_quantiles,
+    grouped_histogram,
+    semantics,
+)
+from gotrace_df.views._summary import (
+    STAT_COLUMNS,
+    Summary,
+    frame,
+    stack_table,
+    summarize,
+    take,
+    wide_stats,
+)
+
+if TYPE_CHECKING:
+    from gotrace_df._trace import Trace
+
+__all__ = ["user_regions", "user_region_histogram", "user_region_stats"]
+
+
+@dataclass(frozen=True)
+class _Regions:
+    """The listed regions (cmd/trace's): per region its row in the summary's
+    regions, grouping frame and interval length. The rest is read from the
+    summary's regions by ``row`` when a view needs it."""
+
+    row: Any
+    type: pd.Categorical
+    #: Rank of each region's type in sorted order of the type strings.
+    type_rank: Any
+    pc: Any
+    function: pd.Categorical
+    file: pd.Categorical
+    line: Any
+    duration_ns: Any
+    #: cmd/trace's trace span, for regions without a start or an end.
+    span: tuple[int, int]
+
+    def interval(self, src: pd.DataFrame, idx: Any) -> tuple[Any, Any]:
+        """(start, end) of regions ``idx``, the trace's ends for missing ones."""
+        rows = self.row[idx]
+        lo = src["start_ns"].array[rows].fillna(self.span[0]).to_numpy(dtype=np.int64)
+        hi = src["end_ns"].array[rows].fillna(self.span[1]).to_numpy(dtype=np.int64)
+        return lo, hi
+
+
+_REGIONS: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool, bool], _Regions]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
+    """Listed regions with their grouping frame (cached), and the summary."""
+    s = summarize(trace, sem)
+    key = (sem.legacy_undetermined, sem.legacy_sync, sem.region_leaf_frame)
+    r = _REGIONS.get(trace, {}).get(key)
+    if r is None:
+        sel = np.flatnonzero(s.regions["in_goroutine"].to_numpy(dtype=bool))
+        src = s.regions
+        start = src["start_event"].array[sel]
+        has = ~start.isna()
+        stack = np.full(len(sel), -1, dtype=np.int64)
+        if has.any():
+            col = trace.events["stack_id"].take(pa.array(start[has].to_numpy(dtype=np.int64)))
+            stack[has] = pac.fill_null(col, -1).to_numpy().astype(np.int64)
+        f = stack_table(trace).frame(stack, leaf=sem.region_leaf_frame)
+        del stack
+        # cmd/trace's trace span (its reader's first and last event).
+        lo = src["start_ns"].array[sel].fillna(s.start_ns).to_numpy(dtype=np.int64)
+        dur = src["end_ns"].array[sel].fillna(s.end_ns).to_numpy(dtype=np.int64) - lo
+        del lo
+        types = pd.Categorical(src["name"].array[sel])
+        cats = types.categories.astype(object).to_numpy()
+        rank = np.empty(len(cats), dtype=np.int32)
+        rank[np.argsort(cats.astype(str), kind="stable")] = np.arange(len(cats))
+        r = _Regions(
+            row=sel,
+            type=types,
+            type_rank=rank[types.codes] if len(cats) else np.zeros(len(sel), dtype=np.int32),
+            pc=f["pc"].to_numpy(),
+            function=f["function"].array,
+            file=f["file"].array,
+            line=f["line"].to_numpy().astype(np.int32),
+            duration_ns=dur,
+            span=(s.start_ns, s.end_ns),
+        )
+        _REGIONS.setdefault(trace, {})[key] = r
+    return r, s
+
+
+def _select(
+    r: _Regions,
+    s: Summary,
+    type: str | None,
+    pc: int | None,
+    latmin_ns: int | None,
+    latmax_ns: int | None,
+    window: tuple[int, int] | None,
+) -> Any:
+    """Positions of the regions that pass cmd/trace's region filter."""
+    keep = np.ones(len(r.row), dtype=bool)
+    if type is not None:
+        cats = list(r.type.categories)
+        keep &= r.type.codes == (cats.index(type) if type in cats else -2)
+    if pc is not None:
+        keep &= r.pc == np.uint64(pc)
+    if latmin_ns is not None:
+        keep &= r.duration_ns >= latmin_ns
+    if latmax_ns is not None:
+        keep &= r.duration_ns <= latmax_ns
+    idx = np.flatnonzero(keep)
+    if window is not None:
+        lo, hi = r.interval(s.regions, idx)
+        idx = idx[(lo <= window[1]) & (hi >= window[0])]
+    return idx
+
+
+def user_regions(
+    trace: Trace,
+    *,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    go_version: str | None = None,
+) -> pd.DataFrame:
+    """Regions by type and start location: cmd/trace's /userregions page, with
+    duration percentiles.
+
+    Parameters
+    ----------
+    trace
+        A parsed trace.
+    start_ns, end_ns
+        Only regions whose interval overlaps this window (absolute ns).
+    go_version
+        Mimic ``go tool trace`` of this Go release ("1.22" and "1.23" group by
+        the leaf frame); default the newest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (type, frame), sorted by ``type`` then ``pc`` (as the
+        page): ``type`` (region type; ``""`` for the made-up regions of
+        goroutines created inside a region), the frame ``pc``, ``function``,
+        ``file``, ``line`` (0/empty when the begin has no stack or is not in
+        the trace), ``count``, and over the regions' intervals ``total_ns``,
+        ``min_ns``, ``p50_ns``, ``p90_ns``, ``p99_ns``, ``max_ns``
+        (percentiles are observed values). The histogram is
+        :func:`user_region_histogram`.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> df = gt.user_regions(tr)
+    >>> list(df.columns[:6])
+    ['type', 'pc', 'function', 'file', 'line', 'count']
+    """
+    sem = semantics(go_version)
+    r, s = _regions(trace, sem)
+    idx = _select(r, s, None, None, None, None, check_window(start_ns, end_ns))
+    gid, first, n = _groups(r, idx)
+    d = r.duration_ns[idx]
+    total = np.zeros(n, dtype=np.int64)
+    np.add.at(total, gid, d)
+    low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(low, gid, d)
+    head = idx[first]
+    out = pd.DataFrame(
+        {
+            "type": np.asarray(r.type[head], dtype=object),
+            "pc": r.pc[head],
+            "function": np.asarray(r.function[head], dtype=object),
+            "file": np.asarray(r.file[head], dtype=object),
+            "line": r.line[head].astype(np.int64),
+            "count": np.bincount(gid, minlength=n).astype(np.int64),
+            "total_ns": total,
+            "min_ns": low,
+        }
+    )
+    q = group_quantiles(gid, d, n, "q")
+    for c in q.columns:
+        out[c.removeprefix("q_")] = q[c].to_numpy(dtype=np.int64)
+    return out
+
+
+def _groups(r: _Regions, idx: Any) -> tuple[Any, Any, int]:
+    """cmd/trace's region groups, (type, frame), numbered in the page's order
+    (type, then PC), for regions ``idx``: (group of each, position in ``idx``
+    of each group's first, number of groups). A PC determines its frame, so
+    (type, PC) is the key."""
+    if len(idx) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
+    tr_, pcs = r.type_rank[idx], r.pc[idx]
+    order = np.lexsort((pcs, tr_))
+    st, sp = tr_[order], pcs[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (st[1:] != st[:-1]) | (sp[1:] != sp[:-1])
+    gid = np.empty(len(order), dtype=np.int64)
+    gid[order] = np.cumsum(new) - 1
+    return gid, order[new], int(new.sum())
+
+
+def user_region_histogram(
+    trace: Trace,
+    type: str | None = None,
+    pc: int | None = None,
+    *,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    go_version: str | None = None,
+) -> pd.DataFrame:
+    """cmd/trace's duration histogram of regions, per (type, frame).
+
+    Parameters
+    ----------
+    trace
+        A parsed trace.
+    type, pc
+        Only regions of this type / whose grouping frame has this PC.
+    start_ns, end_ns
+        Only regions whose interval overlaps this window.
+    go_version
+        Mimic ``go tool trace`` of this Go release; default the newest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group in the order of :func:`user_regions`, one row per bucket from
+        its smallest to its largest used (empty ones included): ``type``,
+        ``pc``, ``bucket``, ``lower_ns`` (the label cmd/trace prints),
+        ``upper_ns``, ``count``.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> h = gt.user_region_histogram(tr)
+    >>> list(h.columns)
+    ['type', 'pc', 'bucket', 'lower_ns', 'upper_ns', 'count']
+    """
+    sem = semantics(go_version)
+    r, s = _regions(trace, sem)
+    idx = _select(r, s, type, pc, None, None, check_window(start_ns, end_ns))
+    gid, first, n = _groups(r, idx)
+    head = idx[first]
+    keys = pd.DataFrame({"type": np.asarray(r.type[head], dtype=object), "pc": r.pc[head]})
+    return grouped_histogram(keys, gid, r.duration_ns[idx])
+
+
+def user_region_stats(
+    trace: Trace,
+    type: str | None = None,
+    pc: int | None = None,
+    *,
+    latmin_ns: int | None = None,
+    latmax_ns: int | None = None,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    go_version: str | None = None,
+) -> pd.DataFrame:
+    """Where each region's goroutine spent the region's time: cmd/trace's
+    /userregion?type=&pc= page.
+
+    Parameters
+    ----------
+    trace
+        A parsed trace.
+    type, pc
+        Only regions of this type / whose grouping frame has this PC.
+    latmin_ns, latmax_ns
+        Only regions whose interval lasts at least / at most this.
+    start_ns, end_ns
+        Only regions whose interval overlaps this window.
+    go_version
+        Mimic ``go tool trace`` of this Go release; default the newest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per region, sorted by ``total_ns`` descending (the page's
+        order), then ``start_ns``: ``goid``, ``task_id`` (0: background),
+        ``type``, the grouping frame ``pc``, ``function``, ``file``, ``line``,
+        ``start_ns`` and ``end_ns`` (null when not in the trace),
+        ``duration_ns`` (the region interval), then the breakdown of
+        :func:`goroutine_stats` over the region: ``total_ns``, ``exec_ns``,
+        ``sched_wait_ns``, ``syscall_ns``, ``syscall_block_ns``, ``block_ns``,
+        ``unknown_ns``, ``block_ns[<reason>]`` ..., ``range_ns[<range>]`` ....
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> df = gt.user_region_stats(tr)
+    >>> bool((df["exec_ns"] <= df["total_ns"]).all())
+    True
+    """
+    sem = semantics(go_version)
+    r, s = _regions(trace, sem)
+    idx = _select(r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
+    rows = r.row[idx]
+    src = s.regions
+    base_cols = ["goid", "task_id", "type", "pc", "function", "file", "line"]
+    base_cols += ["start_ns", "end_ns", "duration_ns", "total_ns", *STAT_COLUMNS]
+    base: dict[str, Any] = {}
+    for c in base_cols:
+        if c in ("type", "pc", "function", "file", "line", "duration_ns"):
+            base[c] = getattr(r, c)[idx]
+        else:
+            base[c] = src[c].array[rows]
+    base["line"] = base["line"].astype(np.int64)
+    cols, bcols, rcols = wide_stats(base, s.region_block, s.region_range, rows)
+    names: list[str] = [*base_cols[:11], *STAT_COLUMNS, "block_ns", "unknown_ns", *bcols, *rcols]
+    start = np.asarray(cols["start_ns"].fillna(np.iinfo(np.int64).min), dtype=np.int64)
+    order = np.lexsort((start, -np.asarray(cols["total_ns"], dtype=np.int64)))
+    return frame(take({k: cols[k] for k in names}, order))

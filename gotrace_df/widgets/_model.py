@@ -1,0 +1,733 @@
+"""The timeline's data side: lanes, filters, LOD payloads and click details.
+
+No widget code here: :class:`TimelineModel` turns a :class:`~gotrace_df.Trace`
+and a viewport into a compact payload (a dict for JSON plus one bytes buffer)
+that the browser draws, so it can be tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gotrace_df._trace import Trace, _fmt_duration
+from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
+
+__all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS", "fmt_ns"]
+
+VIEWS = ("proc", "goroutine", "thread")
+
+# Goroutine states, in category order, and their colours.
+STATES = ("Running", "Runnable", "Waiting", "Syscall", "Undetermined")
+STATE_COLORS = {
+    "Running": "#3e9c5c",
+    "Runnable": "#8fc3e8",
+    "Waiting": "#d9d4cc",
+    "Syscall": "#c98a3c",
+    "Undetermined": "#b8b8b8",
+}
+# Goroutine groups (start functions) in the proc and thread views.
+PALETTE = (
+    "#4e79a7",
+    "#59a14f",
+    "#e15759",
+    "#f28e2b",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#6b9ac4",
+    "#8cd17d",
+    "#d37295",
+    "#fabfd2",
+    "#499894",
+    "#86bcb6",
+    "#f1ce63",
+    "#a0cbe8",
+    "#ffbe7d",
+    "#d4a6c8",
+    "#bab0ac",
+)
+GC_COLORS = {"GC": "#f0a35e", "STW": "#c0392b", "assist": "#e8c07d"}
+SYSCALL_COLOR = STATE_COLORS["Syscall"]
+_MAX_GROUPS = 120  # categories are 7 bits; the last is "other"
+_LABEL_PX = 56  # exact blocks at least this wide get a text label
+
+
+def fmt_ns(ns: float) -> str:
+    """A duration for people: 1.234 ms, 56.7 µs, 12 ns."""
+    if not math.isfinite(ns):
+        return "-"
+    return _fmt_duration(int(round(ns)))
+
+
+def _raw(ch: pa.Array, fill: int, idx: npt.NDArray[np.int64] | None = None) -> npt.NDArray[Any]:
+    """Values of a primitive array as numpy (a view, no copy, when there are no
+    nulls and no ``idx``); nulls become ``fill``. ``idx`` selects positions."""
+    dtype = np.dtype(ch.type.to_pandas_dtype())
+    raw = np.frombuffer(ch.buffers()[1], dtype=dtype)[ch.offset : ch.offset + len(ch)]
+    if idx is not None:
+        raw = raw[idx]
+    if ch.null_count:
+        bitmap = np.frombuffer(ch.buffers()[0], np.uint8)
+        pos = (np.arange(len(ch)) if idx is None else idx) + ch.offset
+        valid = (bitmap[pos >> 3] >> (pos & 7)) & 1
+        raw = np.where(valid.astype(bool), raw, fill)
+    return raw
+
+
+def _int(col: pa.ChunkedArray | pa.Array, fill: int = -1) -> npt.NDArray[np.int64]:
+    """An integer column as int64 numpy, nulls as ``fill``."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    parts = [_raw(ch, fill).astype(np.int64, copy=False) for ch in chunks if len(ch)]
+    if not parts:
+        return np.empty(0, np.int64)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _take_int(
+    col: pa.ChunkedArray | pa.Array, rows: npt.NDArray[np.int64], fill: int = -1
+) -> npt.NDArray[np.int64]:
+    """``_int(col)[rows]`` for sorted ``rows``, touching only those rows."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    starts = np.cumsum([0] + [len(c) for c in chunks])
+    bounds = np.searchsorted(rows, starts)
+    out = np.empty(rows.size, np.int64)
+    for i, ch in enumerate(chunks):
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        if a < b:
+            out[a:b] = _raw(ch, fill, rows[a:b] - starts[i])
+    return out
+
+
+def _codes(col: pa.ChunkedArray, names: Iterable[str]) -> npt.NDArray[np.int8]:
+    """A dictionary column as codes into ``names`` (-1: another value or null)."""
+    index = {n: i for i, n in enumerate(names)}
+    parts = []
+    for chunk in col.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = pc.dictionary_encode(chunk)
+        values = chunk.dictionary.to_pylist()
+        lut = np.array([index.get(v, -1) for v in values] + [-1], np.int8)
+        idx = _raw(chunk.indices, len(values))
+        parts.append(lut[idx])
+    if not parts:
+        return np.empty(0, np.int8)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _strings(col: pa.ChunkedArray) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """A dictionary column as (distinct values, code per row); null is ''."""
+    values: list[str] = []
+    index: dict[str, int] = {}
+    parts = []
+    for chunk in col.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = pc.dictionary_encode(chunk)
+        lut = []
+        for v in chunk.dictionary.to_pylist():
+            v = v or ""
+            if v not in index:
+                index[v] = len(values)
+                values.append(v)
+            lut.append(index[v])
+        if "" not in index:
+            index[""] = len(values)
+            values.append("")
+        lut.append(index[""])
+        idx = pc.fill_null(chunk.indices, len(lut) - 1).to_numpy(zero_copy_only=False)
+        parts.append(np.asarray(lut, np.int32)[np.asarray(idx, dtype=np.int64)])
+    codes = np.concatenate(parts) if parts else np.empty(0, np.int32)
+    return values, codes
+
+
+@dataclass
+class Filter:
+    """What the timeline highlights: a set of goroutines and/or a set of spans.
+
+    ``goids`` None means every goroutine; ``span_mask`` (bool per spans row)
+    None means every span of those goroutines. ``window`` is a time range to
+    mark (ns relative to the trace start).
+    """
+
+    label: str = ""
+    goids: npt.NDArray[np.int64] | None = None
+    span_mask: npt.NDArray[np.bool_] | None = None
+    window: tuple[float, float] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.goids is not None or self.span_mask is not None
+
+
+@dataclass
+class _LaneSet:
+    lanes: IntervalLanes
+    names: list[str]
+    keys: npt.NDArray[np.int64]  # proc, goid or thread of each lane
+    categories: list[tuple[str, str]]  # (label, colour)
+    source: str  # table the refs point into
+    first: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    last: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+
+
+class TimelineModel:
+    """Lanes and LOD payloads of one trace.
+
+    Parameters
+    ----------
+    trace
+        The parsed trace.
+    progress
+        Optional ``progress(message)`` called before slow preparation steps
+        (building a view's lane index).
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> from gotrace_df.widgets._model import TimelineModel
+    >>> m = TimelineModel(gt.read_trace(gt.example_trace()))
+    >>> meta, buf = m.payload("proc", 0, m.duration, 800)
+    >>> meta["n"] <= 800 * len(meta["lanes"]) * 2
+    True
+    """
+
+    def __init__(self, trace: Trace, progress: Callable[[str], None] | None = None) -> None:
+        self.trace = trace
+        self.origin = int(trace.start_ns)
+        self.duration = float(max(trace.duration_ns, 1))
+        self._progress = progress or (lambda _msg: None)
+        self.filter = Filter()
+        self.marks: list[dict[str, Any]] = []
+        self._views: dict[str, _LaneSet] = {}
+        spans = trace.spans
+        self._sp_goid_all: npt.NDArray[np.int64] | None = None
+        self._sp_state = _codes(spans["state"], STATES)
+        self._groups()
+        self._counters: dict[str, StepSeries] | None = None
+        self._full_counters = False
+        # The widget sets this so that the first payload does not wait for the
+        # goroutine counters (one pass over every event); they follow.
+        self.defer_counters = False
+        self._gc: _LaneSet | None = None
+
+    # -- preparation --------------------------------------------------------
+
+    @property
+    def _sp_goid(self) -> npt.NDArray[np.int64]:
+        """goid of every spans row (built on first use: filters need it)."""
+        if self._sp_goid_all is None:
+            self._sp_goid_all = _int(self.trace.spans["goid"])
+        return self._sp_goid_all
+
+    def _span_cols(
+        self, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """goid, start and end (relative) of some spans rows."""
+        sp = self.trace.spans
+        return (
+            _take_int(sp["goid"], rows),
+            self._rel(_take_int(sp["start"], rows)),
+            self._rel(_take_int(sp["end"], rows)),
+        )
+
+    def _rel(self, ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Absolute ns to float ns relative to the trace start."""
+        out: npt.NDArray[np.float64] = (ns - self.origin).astype(np.float64)
+        return out
+
+    def _groups(self) -> None:
+        """Goroutine group (start function) of each goroutine, as a category."""
+        g = self.trace.goroutines
+        goid = _int(g["goid"])
+        names, codes = _strings(g["name"])
+        labels, lcodes = _strings(g["label"])
+        self.group_names = names
+        # Rank groups by how many goroutines they have; the top ones get
+        # their own category and colour.
+        counts = np.bincount(codes, minlength=len(names))
+        top = [int(i) for i in np.argsort(-counts, kind="stable")[:_MAX_GROUPS] if counts[i] > 0]
+        cat_of_code = np.full(len(names) + 1, len(top), np.int64)
+        cat_of_code[top] = np.arange(len(top))
+        self.group_categories = [
+            (names[i] or "(unknown)", PALETTE[zlib.crc32(names[i].encode()) % len(PALETTE)])
+            for i in top
+        ] + [("other", "#999999")]
+        self._goid_max = int(goid.max()) if goid.size else 0
+        self._g_rows = goid
+        # goid -> goroutines row (the last row for a reused goid).
+        if self._goid_max < 1 << 26:
+            lut = np.full(self._goid_max + 2, -1, np.int64)
+            lut[goid] = np.arange(goid.size)
+            self._g_lut: npt.NDArray[np.int64] | None = lut
+        else:
+            self._g_lut = None
+            self._g_sorted = np.argsort(goid, kind="stable")
+        self._g_cat = cat_of_code[codes] if codes.size else np.empty(0, np.int64)
+        self._g_name_codes = codes
+        self._g_labels = labels
+        self._g_label = lcodes if labels != [""] else None
+
+    def goroutine_row(self, goids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row of the goroutines table of each goid (-1: unknown)."""
+        goids = np.asarray(goids, np.int64)
+        if self._g_lut is not None:
+            ok = (goids >= 0) & (goids <= self._goid_max)
+            return np.where(ok, self._g_lut[np.clip(goids, 0, self._goid_max + 1)], -1)
+        pos = np.searchsorted(self._g_rows[self._g_sorted], goids)
+        pos = np.minimum(pos, self._g_sorted.size - 1)
+        rows = self._g_sorted[pos]
+        return np.where(self._g_rows[rows] == goids, rows, -1)
+
+    def goroutine_name(self, goid: int) -> str:
+        row = int(self.goroutine_row(np.array([goid]))[0])
+        if row < 0:
+            return ""
+        name = self.group_names[int(self._g_name_codes[row])]
+        if self._g_label is not None and self._g_labels[int(self._g_label[row])]:
+            name = f"{name} {self._g_labels[int(self._g_label[row])]}".strip()
+        return name
+
+    def _group_cat(self, goids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        rows = self.goroutine_row(goids)
+        other = len(self.group_categories) - 1
+        return np.where(rows >= 0, self._g_cat[np.maximum(rows, 0)], other)
+
+    def view(self, name: str) -> _LaneSet:
+        """The lane set of view ``name`` (built on first use)."""
+        if name not in VIEWS:
+            raise ValueError(f"unknown view {name!r}; views are {', '.join(VIEWS)}")
+        if name not in self._views:
+            self._progress(f"Indexing the {name} view…")
+            try:
+                self._views[name] = getattr(self, f"_build_{name}")()
+            finally:
+                self._progress("")
+            self._apply_filter(name)
+        return self._views[name]
+
+    def _dense_keys(
+        self, keys: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(distinct keys, lane of each key)."""
+        if keys.size and keys.min() >= 0 and keys.max() < 1 << 26:
+            present = np.zeros(int(keys.max()) + 1, bool)
+            present[keys] = True
+            uniq = np.flatnonzero(present)
+            lut = np.cumsum(present) - 1
+            return uniq.astype(np.int64), lut[keys].astype(np.int64)
+        uniq, lane = np.unique(keys, return_inverse=True)
+        return uniq.astype(np.int64), lane.astype(np.int64)
+
+    def _build_proc(self) -> _LaneSet:
+        rows = np.flatnonzero(self._sp_state == 0)
+        p = _take_int(self.trace.spans["p"], rows)
+        ok = p >= 0
+        rows, p = rows[ok], p[ok]
+        procs, lane = self._dense_keys(p)
+        goid, start, end = self._span_cols(rows)
+        lanes = IntervalLanes(lane, start, end, self._group_cat(goid), rows, len(procs))
+        return _LaneSet(
+            lanes, [f"Proc {int(k)}" for k in procs], procs, self.group_categories, "spans"
+        )
+
+    def _build_thread(self) -> _LaneSet:
+        rows = np.flatnonzero((self._sp_state == 0) | (self._sp_state == 3))
+        m = _take_int(self.trace.spans["m"], rows)
+        ok = m >= 0
+        rows, m = rows[ok], m[ok]
+        threads, lane = self._dense_keys(m)
+        goid, start, end = self._span_cols(rows)
+        syscall = len(self.group_categories)
+        cat = np.where(self._sp_state[rows] == 3, syscall, self._group_cat(goid))
+        lanes = IntervalLanes(lane, start, end, cat.astype(np.int64), rows, len(threads))
+        cats = [*self.group_categories, ("syscall", SYSCALL_COLOR)]
+        return _LaneSet(lanes, [f"Thread {int(k)}" for k in threads], threads, cats, "spans")
+
+    def _build_goroutine(self) -> _LaneSet:
+        rows = np.flatnonzero(self._sp_state >= 0)
+        goid, start, end = self._span_cols(rows)
+        goids, lane = self._dense_keys(goid)
+        lanes = IntervalLanes(
+            lane, start, end, self._sp_state[rows].astype(np.int64), rows, len(goids)
+        )
+        # Lifetime of each lane: from its first span to the end of its last.
+        has = lanes.ptr[1:] > lanes.ptr[:-1]
+        first = np.where(has, lanes.start[np.minimum(lanes.ptr[:-1], len(lanes) - 1)], np.inf)
+        last = np.where(has, lanes.end[np.maximum(lanes.ptr[1:] - 1, 0)], -np.inf)
+        cats = [(s, STATE_COLORS[s]) for s in STATES]
+        return _LaneSet(lanes, [], goids, cats, "spans", first, last)
+
+    def _build_gc(self) -> _LaneSet:
+        gc = self.trace.gc
+        kinds, codes = _strings(gc["kind"])
+        kind = np.array(kinds, dtype=object)[codes] if codes.size else np.empty(0, object)
+        is_mark = kind == "GC concurrent mark phase"
+        is_stw = np.array([k.startswith("stop-the-world") for k in kind], bool)
+        start = _int(gc["start"]).astype(np.float64) - self.origin
+        end_raw = _int(gc["end"], fill=self.origin + int(self.duration))
+        end = end_raw.astype(np.float64) - self.origin
+        rows = np.flatnonzero(is_mark | is_stw)
+        lane = np.where(is_stw[rows], 1, 0)
+        cat = np.where(is_stw[rows], 1, 0)
+        lanes = IntervalLanes(lane, start[rows], end[rows], cat, rows, 2)
+        return _LaneSet(
+            lanes,
+            ["GC", "STW"],
+            np.array([0, 1]),
+            [("GC mark phase", GC_COLORS["GC"]), ("stop-the-world", GC_COLORS["STW"])],
+            "gc",
+        )
+
+    def gc_lanes(self) -> _LaneSet:
+        if self._gc is None:
+            self._gc = self._build_gc()
+        return self._gc
+
+    def counters(self, full: bool = True) -> dict[str, StepSeries]:
+        """Counter series: heap in use and goal, procs running (cheap: from the
+        metrics and procs tables) and, with ``full``, goroutines running,
+        runnable and in syscall (one pass over the events' transitions)."""
+        if self._counters is None:
+            out: dict[str, StepSeries] = {}
+            procs = self.trace.procs
+            pst = _codes(procs["state"], ("Running",)) == 0
+            if pst.any():
+                ps = self._rel(_int(procs["start"])[pst])
+                pe = self._rel(_int(procs["end"])[pst])
+                t = np.concatenate((ps, pe))
+                d = np.concatenate((np.ones(ps.size, np.int8), -np.ones(pe.size, np.int8)))
+                order = np.argsort(t, kind="stable")
+                out["Procs running"] = step_from_deltas(t[order], d[order], is_sorted=True)
+            met = self.trace.metrics
+            names = ("/memory/classes/heap/objects:bytes", "/gc/heap/goal:bytes")
+            mname = _codes(met["name"], names)
+            mts = self._rel(_int(met["ts"]))
+            mval = _int(met["value"]).astype(np.float64)
+            for code, label in ((0, "Heap in use"), (1, "Heap goal")):
+                sel = mname == code
+                if sel.any():
+                    out[label] = StepSeries(mts[sel], mval[sel])
+            self._counters = out
+        if full and not self._full_counters:
+            ev = self.trace.events
+            trans = np.flatnonzero(_codes(ev["resource"], ("Goroutine",)) == 0)
+            if trans.size:
+                t = self._rel(_int(ev["ts"])[trans])
+                frm = _codes(ev["from_state"], STATES)[trans]
+                to = _codes(ev["to_state"], STATES)[trans]
+                for code, state in ((0, "Running"), (1, "Runnable"), (3, "Syscall")):
+                    d = (to == code).astype(np.int8) - (frm == code).astype(np.int8)
+                    self._counters[state] = step_from_deltas(t, d, is_sorted=True)
+            self._full_counters = True
+        return self._counters
+
+    # -- filters --------------------------------------------------------------
+
+    def set_filter(self, flt: Filter | None) -> None:
+        """Highlight ``flt`` (None clears it) in every view built so far."""
+        self.filter = flt or Filter()
+        for name in self._views:
+            self._apply_filter(name)
+
+    def _span_highlight(self) -> npt.NDArray[np.bool_] | None:
+        f = self.filter
+        if not f.active:
+            return None
+        mask = np.ones(self._sp_goid.size, bool) if f.span_mask is None else f.span_mask
+        if f.goids is not None:
+            mask = mask & np.isin(self._sp_goid, f.goids)
+        return mask
+
+    def _apply_filter(self, name: str) -> None:
+        self._views[name].lanes.set_highlight(self._span_highlight())
+
+    def filter_goroutines(self, goids: Iterable[int], label: str = "") -> Filter:
+        arr = np.unique(np.fromiter((int(g) for g in goids), np.int64))
+        return Filter(label=label or f"{arr.size} goroutines", goids=arr)
+
+    # -- lanes and payloads ---------------------------------------------------
+
+    def lane_list(self, view: str, t0: float, t1: float) -> npt.NDArray[np.int64]:
+        """Lanes shown in ``view`` over ``[t0, t1)``: every proc or thread;
+        the goroutines alive in the window (and matching the filter)."""
+        ls = self.view(view)
+        if view != "goroutine":
+            return np.arange(ls.lanes.nlanes, dtype=np.int64)
+        alive = (ls.first < t1) & (ls.last > t0)
+        if self.filter.goids is not None:
+            alive &= np.isin(ls.keys, self.filter.goids)
+        if self.filter.span_mask is not None:
+            hit = np.unique(self._sp_goid[self.filter.span_mask])
+            alive &= np.isin(ls.keys, hit)
+        return np.flatnonzero(alive).astype(np.int64)
+
+    def lane_name(self, view: str, lane: int) -> str:
+        ls = self.view(view)
+        if view == "goroutine":
+            goid = int(ls.keys[lane])
+            return f"G{goid} {self.goroutine_name(goid)}".strip()
+        return ls.names[lane]
+
+    def payload(
+        self,
+        view: str,
+        t0: float,
+        t1: float,
+        width: int,
+        lane_offset: int = 0,
+        lane_rows: int = 40,
+    ) -> tuple[dict[str, Any], bytes]:
+        """The LOD payload for a viewport: ``(meta, buffer)``.
+
+        ``meta`` is JSON-able: lanes (name, key, block count), categories,
+        counters, labels and the layout of ``buffer``, which holds the blocks
+        (x0, x1 as uint16 in 1/8 px; id int32; cat, occ uint8) and the
+        counters' per-column maxima (float32).
+        """
+        t_start = time.perf_counter()
+        width = int(max(1, min(width, 8000)))
+        t0 = float(max(0.0, min(t0, self.duration)))
+        t1 = float(max(t0 + 1.0, min(t1, self.duration)))
+        if t1 - t0 < 1.0:
+            t0 = max(0.0, t1 - 1.0)
+        ls = self.view(view)
+        all_lanes = self.lane_list(view, t0, t1)
+        total = int(all_lanes.size)
+        lane_offset = int(max(0, min(lane_offset, max(total - 1, 0))))
+        lanes = all_lanes[lane_offset : lane_offset + max(0, lane_rows)]
+        gc = self.gc_lanes()
+        gc_blocks = gc.lanes.query(np.arange(2), t0, t1, width)
+        blocks = ls.lanes.query(lanes, t0, t1, width)
+        ncat = len(ls.categories)
+        parts = [
+            self._encode_blocks(gc_blocks, ncat, gc_offset=True),
+            self._encode_blocks(blocks, 0),
+        ]
+        n = len(gc_blocks) + len(blocks)
+        x0 = np.concatenate([p[0] for p in parts])
+        x1 = np.concatenate([p[1] for p in parts])
+        cat = np.concatenate([p[2] for p in parts])
+        occ = np.concatenate([p[3] for p in parts])
+        ids = np.concatenate(
+            [np.full(len(gc_blocks), -1, np.int32), self._ids(view, ls, blocks.ref)]
+        )
+        counters_meta, counter_arrays = self._counter_payload(t0, t1, width)
+        buf = bytearray()
+        buf += x0.tobytes() + x1.tobytes() + ids.tobytes() + cat.tobytes() + occ.tobytes()
+        buf += b"\0" * (-len(buf) % 4)
+        off = len(buf)
+        for meta_c in counters_meta:
+            for s in meta_c["series"]:
+                s["offset"] = off
+                arr = counter_arrays[s["key"]]
+                buf += arr.tobytes()
+                off += arr.nbytes
+        lanes_meta = [
+            {"name": "GC", "key": -1, "n": gc_blocks.counts[0], "kind": "gc"},
+            {"name": "STW", "key": -1, "n": gc_blocks.counts[1], "kind": "gc"},
+        ] + [
+            {
+                "name": self.lane_name(view, int(lane)),
+                "key": int(ls.keys[int(lane)]),
+                "lane": int(lane),
+                "n": c,
+                "kind": view,
+            }
+            for lane, c in zip(lanes, blocks.counts)
+        ]
+        categories = [*ls.categories, *gc.categories]
+        meta: dict[str, Any] = {
+            "view": view,
+            "t0": t0,
+            "t1": t1,
+            "width": width,
+            "n": n,
+            "lanes": lanes_meta,
+            "lane_total": total,
+            "lane_offset": lane_offset,
+            "categories": [{"label": c[0], "color": c[1]} for c in categories],
+            "counters": counters_meta,
+            "labels": self._labels(view, ls, blocks, len(gc_blocks)),
+            "marks": self._marks(),
+            "filter": self.filter.label,
+            "compute_ms": 0.0,
+        }
+        meta["compute_ms"] = round((time.perf_counter() - t_start) * 1e3, 2)
+        return meta, bytes(buf)
+
+    @staticmethod
+    def payload_size(meta: dict[str, Any], buf: bytes) -> int:
+        """Bytes sent to the browser for one payload (JSON + buffer)."""
+        return len(json.dumps(meta, separators=(",", ":"))) + len(buf)
+
+    def _encode_blocks(
+        self, b: Blocks, cat_offset: int, gc_offset: bool = False
+    ) -> tuple[
+        npt.NDArray[np.uint16], npt.NDArray[np.uint16], npt.NDArray[np.uint8], npt.NDArray[np.uint8]
+    ]:
+        x0 = np.clip(np.rint(b.x0 * 8), 0, 65535).astype(np.uint16)
+        x1 = np.clip(np.rint(b.x1 * 8), 0, 65535).astype(np.uint16)
+        cat = b.cat.astype(np.int64)
+        if gc_offset:
+            cat = (cat & 0x7F) + cat_offset | (cat & DIM)
+        return x0, x1, cat.astype(np.uint8), b.occ
+
+    def _ids(self, view: str, ls: _LaneSet, refs: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """Goroutine of each exact block (proc/thread views), else -1."""
+        if view == "goroutine" or refs.size == 0:
+            return np.full(refs.size, -1, np.int32)
+        ok = refs >= 0
+        out = np.full(refs.size, -1, np.int64)
+        out[ok] = self._sp_goid[refs[ok]]
+        return np.clip(out, -1, 2**31 - 1).astype(np.int32)
+
+    def _labels(self, view: str, ls: _LaneSet, b: Blocks, base: int) -> list[tuple[int, str]]:
+        if len(b) == 0:
+            return []
+        wide = np.flatnonzero((b.x1 - b.x0 >= _LABEL_PX) & (b.ref >= 0))
+        if wide.size == 0:
+            return []
+        refs = b.ref[wide]
+        out: list[tuple[int, str]] = []
+        if view == "goroutine":
+            reasons = self.trace.spans["reason"].take(pa.array(refs)).to_pylist()
+            for i, r, c in zip(wide, reasons, b.cat[wide]):
+                state = ls.categories[int(c) & 0x7F][0]
+                out.append((base + int(i), f"{state}: {r}" if r else state))
+        else:
+            goids = self._sp_goid[refs]
+            for i, g in zip(wide, goids):
+                out.append((base + int(i), f"G{int(g)} {self.goroutine_name(int(g))}"))
+        return out
+
+    def _counter_payload(
+        self, t0: float, t1: float, width: int
+    ) -> tuple[list[dict[str, Any]], dict[str, npt.NDArray[np.float32]]]:
+        cs = self.counters(full=not self.defer_counters)
+        arrays: dict[str, npt.NDArray[np.float32]] = {}
+        groups = (
+            (
+                "Goroutines",
+                "count",
+                (("Running", STATE_COLORS["Running"]), ("Runnable", STATE_COLORS["Runnable"])),
+            ),
+            (
+                "Heap",
+                "bytes",
+                (("Heap in use", "#7b6fb0"), ("Heap goal", "#c2bbe0")),
+            ),
+            (
+                "Threads",
+                "count",
+                (("Procs running", "#5a8fc2"), ("Syscall", SYSCALL_COLOR)),
+            ),
+        )
+        meta: list[dict[str, Any]] = []
+        for title, unit, series in groups:
+            sm = []
+            ymax = 0.0
+            for key, color in series:
+                if key not in cs:
+                    continue
+                arr = cs[key].column_max(t0, t1, width)
+                arrays[key] = arr
+                finite = arr[np.isfinite(arr)]
+                if finite.size:
+                    ymax = max(ymax, float(finite.max()))
+                label = {"Syscall": "In syscall"}.get(key, key)
+                sm.append({"key": key, "label": label, "color": color})
+            if sm or title == "Goroutines":
+                meta.append({"title": title, "unit": unit, "series": sm, "max": ymax})
+        return meta, arrays
+
+    def _marks(self) -> list[dict[str, Any]]:
+        out = list(self.marks)
+        if self.filter.window is not None:
+            a, b = self.filter.window
+            out.append({"t0": a, "t1": b, "label": self.filter.label, "color": "#f5c542"})
+        return out
+
+    # -- clicks ---------------------------------------------------------------
+
+    def details(self, view: str, lane: int, t: float, slack: float = 0.0) -> dict[str, Any] | None:
+        """What is at time ``t`` on a lane: the span (goroutine, state, reason,
+        times, stack), or the GC range. ``lane`` is the view's lane index, or
+        -1 / -2 for the GC / STW lanes. None if nothing is within ``slack`` ns."""
+        if lane < 0:
+            gc = self.gc_lanes()
+            pos = gc.lanes.find(-lane - 1, t, slack)
+            if pos < 0:
+                return None
+            row = self.trace.gc.slice(int(gc.lanes.ref[pos]), 1).to_pylist()[0]
+            return self._gc_details(row)
+        ls = self.view(view)
+        pos = ls.lanes.find(lane, t, slack)
+        if pos < 0:
+            return None
+        return self.span_details(int(ls.lanes.ref[pos]))
+
+    def span_details(self, row: int) -> dict[str, Any]:
+        """Everything about one spans row, for the details panel."""
+        r = self.trace.spans.slice(row, 1).to_pylist()[0]
+        goid = int(r["goid"])
+        start, end = int(r["start"]), int(r["end"])
+        out: dict[str, Any] = {
+            "kind": "span",
+            "row": row,
+            "goid": goid,
+            "goroutine": self.goroutine_name(goid),
+            "state": r["state"],
+            "reason": r["reason"] or "",
+            "start": start - self.origin,
+            "end": end - self.origin,
+            "duration": end - start,
+            "p": r["p"],
+            "m": r["m"],
+            "stack": self.trace.stack(r["stack_id"]) if r["stack_id"] is not None else [],
+            "end_stack": (
+                self.trace.stack(r["end_stack_id"]) if r["end_stack_id"] is not None else []
+            ),
+            "regions": self._regions_at(goid, start, end),
+        }
+        return out
+
+    def _regions_at(self, goid: int, start: int, end: int) -> list[dict[str, Any]]:
+        reg = self.trace.regions
+        if reg.num_rows == 0:
+            return []
+        rg = reg.filter(pc.equal(reg["goid"], goid))
+        if rg.num_rows == 0:
+            return []
+        rs = _int(rg["start"], fill=self.origin)
+        re_ = _int(rg["end"], fill=self.origin + int(self.duration))
+        hit = np.flatnonzero((rs < end) & (re_ > start))
+        rows = rg.take(pa.array(hit)).select(["name", "task_id", "depth", "start", "end"])
+        out: list[dict[str, Any]] = rows.to_pylist()
+        return out
+
+    def _gc_details(self, row: dict[str, Any]) -> dict[str, Any]:
+        start = int(row["start"])
+        end = int(row["end"]) if row["end"] is not None else self.origin + int(self.duration)
+        return {
+            "kind": "gc",
+            "name": row["kind"],
+            "start": start - self.origin,
+            "end": end - self.origin,
+            "duration": end - start,
+            "goid": row["goid"],
+            "stack": [],
+        }

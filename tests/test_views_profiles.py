@@ -1,0 +1,286 @@
+"""The four blocking profiles against the real `go tool trace` of each Go release.
+
+For corpus traces of every Go version 1.22-1.27, `go tool trace` of the same
+release computes the net, sync, syscall and sched profiles: `-pprof=TYPE` on
+the command line, and /io, /block, /syscall, /sched (with ``name=``) and
+/regionio ... (with ``type=``, ``pc=``, ``latmin=``, ``latmax=``) with
+``raw=1`` over HTTP. Each is decoded and compared with `blocking_profile`
+(``go_version`` of that release) stack by stack: count and total delay exactly,
+and the frames (pc, function, file, line). Our own pprof files must pass
+`go tool pprof -raw` and give back the same samples.
+
+The one cmd/trace behaviour we deliberately do not copy: ``name=`` with an
+empty value selects *every* goroutine in cmd/trace (it cannot select the
+nameless group), while ``blocking_profile(name="")`` selects the goroutines
+with no name (``name=None`` is "all"). That group is therefore not compared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import pytest
+from gotool import GoToolTrace, have_toolchains, pprof, pprof_raw, trace_version
+
+import gotrace_df as gt
+from gotrace_df.views._common import semantics
+from gotrace_df.views._summary import summarize
+from gotrace_df.views.profiles import _region_pcs
+
+ROOT = Path(__file__).resolve().parent
+CORPUS = ROOT / "data" / "traces"
+VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
+KINDS = ["net", "sync", "syscall", "sched"]
+ENDPOINT = {"net": "io", "sync": "block", "syscall": "syscall", "sched": "sched"}
+# Every version gets these; the other scenarios are spread over the versions so
+# that every corpus program is compared at least once.
+SCENARIOS = ["example", "sync", "syscall", "net", "gc", "tasks", "preexisting"]
+EXTRA = {
+    "1.22": ["churn", "gotest"],
+    "1.23": ["coro", "gomaxprocs"],
+    "1.24": ["generations", "allocfree"],
+    "1.25": ["flightrec", "cpuprof"],
+    "1.26": ["gotest", "gomaxprocs", "allocfree"],
+    "1.27": ["cpuprof", "coro", "flightrec", "churn", "generations"],
+}
+CASES = [
+    CORPUS / f"go{v}" / f"{s}.trace"
+    for v in VERSIONS
+    for s in SCENARIOS + EXTRA.get(v, [])
+    if (CORPUS / f"go{v}" / f"{s}.trace").exists()
+]
+# `go tool trace -pprof=TYPE` itself (one process per profile) for these.
+CLI_CASES = [CORPUS / f"go{v}" / f"{s}.trace" for v in VERSIONS for s in ("example", "syscall")]
+
+pytestmark = pytest.mark.skipif(
+    not have_toolchains(), reason="Go toolchains not installed (make go)"
+)
+
+Frame = tuple[int, str, str, int]
+Profile = dict[tuple[Frame, ...], tuple[int, int]]
+
+
+def _id(p: Path) -> str:
+    return f"{p.parent.name}-{p.stem}"
+
+
+def _key(frames: list[dict[str, Any]]) -> tuple[Frame, ...]:
+    return tuple((int(f["pc"]), f["function"], f["file"], int(f["line"])) for f in frames)
+
+
+def _ours(df: pd.DataFrame) -> Profile:
+    out: Profile = {}
+    for c, d, fr in zip(df["count"], df["delay_ns"], df["frames"], strict=True):
+        k = _key(fr)
+        assert k not in out, "two rows with the same stack"
+        out[k] = (int(c), int(d))
+    return out
+
+
+def _go(data: bytes) -> Profile:
+    df = gt.read_pprof(data)
+    assert df.attrs["sample_types"] == [("contentions", "count"), ("delay", "nanoseconds")]
+    assert df.attrs["period_type"] == ("trace", "count") and df.attrs["period"] == 1
+    out: Profile = {}
+    for c, d, fr in zip(df["contentions"], df["delay"], df["frames"], strict=True):
+        k = _key(fr)
+        assert k not in out, "cmd/trace gave two samples with the same stack"
+        out[k] = (int(c), int(d))
+    return out
+
+
+def _assert_same(go: Profile, ours: Profile, what: str) -> None:
+    diff = {
+        (k[0][1] if k else "(no stack)"): (go.get(k), ours.get(k))
+        for k in set(go) | set(ours)
+        if go.get(k) != ours.get(k)
+    }
+    assert not diff, f"{what}: {len(diff)} stacks differ (go, ours): {list(diff.items())[:5]}"
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[_id(p) for p in CASES])
+def case(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    path: Path = request.param
+    version = trace_version(path)
+    tr = gt.read_trace(path)
+    with GoToolTrace(path, version) as server:
+        yield path, version, tr, server
+
+
+def test_profiles_match_go(case) -> None:  # type: ignore[no-untyped-def]
+    """/io, /block, /syscall, /sched?raw=1: what -pprof computes (name="" = all)."""
+    path, version, tr, server = case
+    for kind in KINDS:
+        go = _go(server.get(f"/{ENDPOINT[kind]}?raw=1"))
+        _assert_same(go, _ours(gt.blocking_profile(tr, kind, go_version=version)), kind)
+
+
+def test_goroutine_group_filter(case) -> None:  # type: ignore[no-untyped-def]
+    """/io?name=<group> ... for the largest goroutine groups."""
+    path, version, tr, server = case
+    names = tr.to_pandas("goroutines")["name"].astype(object).dropna()
+    # "" is not comparable: cmd/trace reads name= as "all goroutines".
+    groups = [n for n in names.value_counts().index if n != ""][:3]
+    assert groups
+    for name in groups:
+        for kind in KINDS:
+            go = _go(server.get(f"/{ENDPOINT[kind]}?raw=1&name={quote(name, safe='')}"))
+            ours = gt.blocking_profile(tr, kind, name=name, go_version=version)
+            _assert_same(go, _ours(ours), f"{kind} name={name}")
+
+
+def test_region_filters(case) -> None:  # type: ignore[no-untyped-def]
+    """/regionio ... with no filter, type=, type=&pc=, latmin=, latmax=."""
+    path, version, tr, server = case
+    sem = semantics(version)
+    regions = summarize(tr, sem).regions
+    regions = regions[regions["in_goroutine"].astype(bool)]
+    queries: list[tuple[str, dict[str, Any]]] = [("", {"region": True})]
+    if not regions.empty:
+        pcs = _region_pcs(tr, sem, regions["start_event"])
+        for name in regions["name"].value_counts().index[:3]:
+            queries.append((f"type={quote(name, safe='')}", {"region": name}))
+        for name, pc in list(dict.fromkeys(zip(regions["name"], pcs.tolist(), strict=True)))[:3]:
+            queries.append(
+                (f"type={quote(name, safe='')}&pc={pc:x}", {"region": name, "region_pc": pc})
+            )
+        dur = regions["end_ns"].fillna(tr.end_ns) - regions["start_ns"].fillna(tr.start_ns)
+        med = int(np.median(dur.to_numpy(dtype=np.int64)))
+        queries.append((f"latmin={med}ns", {"region_min_ns": med}))
+        queries.append((f"latmax={med}ns", {"region_max_ns": med}))
+    for query, kw in queries:
+        for kind in KINDS:
+            go = _go(server.get(f"/region{ENDPOINT[kind]}?raw=1&{query}"))
+            ours = gt.blocking_profile(tr, kind, go_version=version, **kw)
+            _assert_same(go, _ours(ours), f"region{ENDPOINT[kind]}?{query}")
+
+
+@pytest.mark.parametrize("path", CLI_CASES, ids=[_id(p) for p in CLI_CASES])
+def test_cli_pprof(path: Path, tmp_path: Path) -> None:
+    """`go tool trace -pprof=TYPE`; and our pprof file through `go tool pprof -raw`."""
+    version = trace_version(path)
+    tr = gt.read_trace(path)
+    with ThreadPoolExecutor(2) as pool:
+        go_bytes = dict(zip(KINDS, pool.map(lambda k: pprof(path, k, version), KINDS), strict=True))
+    for kind in KINDS:
+        ours = gt.blocking_profile(tr, kind, go_version=version)
+        _assert_same(_go(go_bytes[kind]), _ours(ours), f"-pprof={kind}")
+        if ours.empty:
+            continue
+        f = tmp_path / f"{kind}.pb.gz"
+        gt.to_pprof(ours, f)
+        raw = _parse_pprof_raw(pprof_raw(f))
+        want = Counter(
+            (
+                int(c),
+                int(d),
+                tuple((int(x["pc"]), x["function"], x["file"], int(x["line"])) for x in fr),
+            )
+            for c, d, fr in zip(ours["count"], ours["delay_ns"], ours["frames"], strict=True)
+        )
+        assert raw == want
+
+
+_SAMPLE = re.compile(r"^\s*(-?\d+)\s+(-?\d+):((?:\s+\d+)*)\s*$")
+# A frame without symbol information prints as "0x0 M=1  :0:0 s=0".
+_LOCATION = re.compile(r"^\s*(\d+): 0x([0-9a-f]+) M=\d+ (\S*) (.*):(\d+):\d+ s=\d+\s*$")
+
+
+def _parse_pprof_raw(text: str) -> Counter[tuple[int, int, tuple[Frame, ...]]]:
+    """Samples of `go tool pprof -raw`: (count, delay, frames) with frames
+    (address, function, file, line) innermost first."""
+    lines = text.splitlines()
+    assert "PeriodType: trace count" in lines and "Period: 1" in lines
+    i = lines.index("Samples:")
+    assert lines[i + 1].split() == ["contentions/count", "delay/nanoseconds"]
+    samples = []
+    j = i + 2
+    while not lines[j].startswith("Locations"):
+        m = _SAMPLE.match(lines[j])
+        assert m, lines[j]
+        samples.append((int(m[1]), int(m[2]), [int(x) for x in m[3].split()]))
+        j += 1
+    locs: dict[int, Frame] = {}
+    for line in lines[j + 1 :]:
+        if line.startswith("Mappings"):
+            break
+        m = _LOCATION.match(line)
+        assert m, line
+        locs[int(m[1])] = (int(m[2], 16), m[3], m[4], int(m[5]))
+    return Counter((c, d, tuple(locs[x] for x in ids)) for c, d, ids in samples)
+
+
+# -- our own properties (no cmd/trace equivalent) ----------------------------
+
+
+@pytest.mark.parametrize(
+    "path", [CORPUS / "go1.27" / "example.trace", CORPUS / "go1.22" / "net.trace"], ids=_id
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_time_window_splits_delay(path: Path, kind: str) -> None:
+    """A window covering the trace changes nothing; two halves add up."""
+    tr = gt.read_trace(path)
+    full = gt.blocking_profile(tr, kind)
+    whole = gt.blocking_profile(tr, kind, start_ns=tr.start_ns, end_ns=tr.end_ns)
+    pd.testing.assert_frame_equal(full.drop(columns="frames"), whole.drop(columns="frames"))
+    mid = (tr.start_ns + tr.end_ns) // 2
+    a = gt.blocking_profile(tr, kind, end_ns=mid)
+    b = gt.blocking_profile(tr, kind, start_ns=mid)
+    both = pd.concat([a, b]).groupby("stack_id")["delay_ns"].sum()
+    assert both.to_dict() == full.set_index("stack_id")["delay_ns"].to_dict()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pprof_round_trip(kind: str) -> None:
+    tr = gt.read_trace(CORPUS / "go1.26" / "example.trace")
+    prof = gt.blocking_profile(tr, kind)
+    data = gt.to_pprof(prof)
+    assert data == gt.to_pprof(prof)  # gzip mtime 0: reproducible
+    back = gt.read_pprof(data)
+    assert back["contentions"].tolist() == prof["count"].tolist()
+    assert back["delay"].tolist() == prof["delay_ns"].tolist()
+    assert [_key(f) for f in back["frames"]] == [_key(f) for f in prof["frames"]]
+
+
+def test_percentiles_are_observed_delays() -> None:
+    tr = gt.read_trace(CORPUS / "go1.27" / "sync.trace")
+    prof = gt.blocking_profile(tr, "sync")
+    assert (prof["delay_p50_ns"] <= prof["delay_p90_ns"]).all()
+    assert (prof["delay_p90_ns"] <= prof["delay_p99_ns"]).all()
+    assert (prof["delay_p99_ns"] <= prof["delay_max_ns"]).all()
+    assert (prof["delay_max_ns"] <= prof["delay_ns"]).all()
+    one = prof[prof["count"] == 1]
+    assert (one["delay_max_ns"] == one["delay_ns"]).all()
+
+
+def test_plot_blocking_profile() -> None:
+    pytest.importorskip("plotly")
+    tr = gt.read_trace(CORPUS / "go1.27" / "sync.trace")
+    prof = gt.blocking_profile(tr, "sync")
+    fig = gt.plot_blocking_profile(prof, top=5)
+    bars = fig.data[0]
+    assert len(bars.y) == min(5, len(prof))
+    assert list(bars.x)[::-1] == (prof["delay_ns"].head(5) / 1e6).tolist()
+
+
+def test_bad_kind() -> None:
+    tr = gt.read_trace(gt.example_trace())
+    with pytest.raises(ValueError, match="kind must be one of"):
+        gt.blocking_profile(tr, "io")
+
+
+def test_name_and_region_together() -> None:
+    tr = gt.read_trace(CORPUS / "go1.27" / "tasks.trace")
+    names = tr.to_pandas("goroutines")["name"].astype(object).dropna()
+    for name in names.value_counts().index[:3]:
+        for kind in KINDS:
+            both = gt.blocking_profile(tr, kind, name=name, region=True)["delay_ns"].sum()
+            assert both <= gt.blocking_profile(tr, kind, region=True)["delay_ns"].sum()
+            assert both <= gt.blocking_profile(tr, kind, name=name)["delay_ns"].sum()

@@ -1,0 +1,377 @@
+"""The viewer without a browser: LOD helpers, the timeline's messages, the tabs,
+the voila app's trace resolution, and the tour notebook run top to bottom."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gotrace_df as gt
+from gotrace_df.widgets._lod import DIM, IntervalLanes, StepSeries
+from gotrace_df.widgets._model import TimelineModel
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS_TRACE = ROOT / "tests" / "data" / "traces" / "go1.26" / "example.trace"
+
+
+@pytest.fixture(scope="module")
+def trace() -> gt.Trace:
+    return gt.read_trace(gt.example_trace())
+
+
+@pytest.fixture(scope="module")
+def model(trace: gt.Trace) -> TimelineModel:
+    return TimelineModel(trace)
+
+
+# -- LOD ------------------------------------------------------------------------
+
+
+def _random_lanes(rng: np.random.Generator, nlanes: int, per_lane: int) -> tuple[Any, ...]:
+    lanes, starts, ends, cats = [], [], [], []
+    for lane in range(nlanes):
+        gaps = rng.exponential(50.0, per_lane)
+        durs = rng.exponential(30.0, per_lane)
+        s = np.cumsum(gaps + np.concatenate(([0.0], durs[:-1])))
+        lanes.append(np.full(per_lane, lane))
+        starts.append(s)
+        ends.append(s + durs)
+        cats.append(rng.integers(0, 5, per_lane))
+    return tuple(np.concatenate(x) for x in (lanes, starts, ends, cats))
+
+
+@pytest.mark.parametrize("per_lane", [10, 3000, 200_000])
+def test_lod_blocks_bounded_and_keep_busy_time(per_lane: int) -> None:
+    rng = np.random.default_rng(per_lane)
+    lane, start, end, cat = _random_lanes(rng, 3, per_lane)
+    il = IntervalLanes(lane, start, end, cat, np.arange(lane.size), 3)
+    t0, t1 = float(start.min()), float(end.max())
+    for width in (50, 400, 1000):
+        blocks = il.query([0, 1, 2], t0, t1, width)
+        assert len(blocks) <= 2 * width * 3
+        assert sum(blocks.counts) == len(blocks)
+        assert (blocks.x0 >= 0).all() and (blocks.x1 <= width).all()
+        # Busy time drawn (width x occupancy) matches the intervals' total.
+        px = (t1 - t0) / width
+        drawn = float(((blocks.x1 - blocks.x0) * blocks.occ / 255.0).sum()) * px
+        total = float((end - start).sum())
+        assert drawn == pytest.approx(total, rel=0.03)
+
+
+def test_lod_exact_when_zoomed_in() -> None:
+    il = IntervalLanes([0, 0, 0], [0, 100, 250], [90, 240, 400], [1, 2, 3], [7, 8, 9], 1)
+    b = il.query([0], 0, 400, 400)
+    assert list(b.ref) == [7, 8, 9]
+    assert list(b.cat) == [1, 2, 3]
+    assert (b.occ == 255).all()
+    assert list(b.x0) == [0, 100, 250] and list(b.x1) == [90, 240, 400]
+    # The interval at a time, and the nearest one within a slack.
+    assert il.find(0, 120) == 1
+    assert il.find(0, 95) == -1
+    assert int(il.ref[il.find(0, 97, slack=6)]) == 8
+
+
+def test_lod_highlight_dims_the_rest() -> None:
+    il = IntervalLanes([0, 0], [0, 50], [40, 90], [1, 1], [0, 1], 1)
+    il.set_highlight(np.array([True, False]))
+    b = il.query([0], 0, 100, 100)
+    assert list(b.cat) == [1, 1 | DIM]
+
+
+@pytest.mark.parametrize("n", [2_000, 50_000])
+def test_step_series_column_max(n: int) -> None:
+    rng = np.random.default_rng(n)
+    t = np.sort(rng.uniform(0, 1e6, n))
+    v = rng.integers(0, 100, t.size).astype(float)
+    s = StepSeries(t, v)
+    out = s.column_max(2e5, 6e5, 100)
+    edges = np.linspace(2e5, 6e5, 101)
+    for j in range(100):
+        inside = (t >= edges[j]) & (t < edges[j + 1])
+        before = v[t < edges[j]][-1]
+        exact = max(before, v[inside].max() if inside.any() else before)
+        if n == 2_000:  # few points a column: exact
+            assert out[j] == exact
+        else:  # pre-reduced blocks of 16 points may shift a maximum by one block
+            lo, hi = np.flatnonzero(inside)[[0, -1]]
+            near = v[max(lo - 16, 0) : hi + 17].max()
+            assert exact - 1e-9 <= out[j] <= near + 1e-9 or out[j] == exact
+
+
+# -- the timeline model -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", ["proc", "goroutine", "thread"])
+def test_payload_bounded_by_width_and_lanes(model: TimelineModel, view: str) -> None:
+    for zoom in (1, 10, 1000):
+        width = 700
+        span = model.duration / zoom
+        meta, buf = model.payload(view, model.duration * 0.3, model.duration * 0.3 + span, width)
+        lanes = len(meta["lanes"])
+        assert meta["n"] == sum(lane["n"] for lane in meta["lanes"])
+        assert meta["n"] <= 2 * width * lanes
+        # Blocks are 10 bytes, counters 4 bytes a column per series.
+        series = sum(len(c["series"]) for c in meta["counters"])
+        assert len(buf) <= 10 * 2 * width * lanes + 4 * width * series + 4
+        assert meta["view"] == view
+
+
+def test_goroutine_view_lists_goroutines_alive_in_window(model: TimelineModel) -> None:
+    whole, _ = model.payload("goroutine", 0, model.duration, 500, lane_rows=10)
+    tiny, _ = model.payload("goroutine", 1e6, 1e6 + 1000, 500, lane_rows=10)
+    assert whole["lane_total"] >= tiny["lane_total"] > 0
+    assert len(whole["lanes"]) == 2 + 10  # GC and STW lanes first
+    assert whole["lanes"][2]["name"].startswith("G")
+
+
+def test_counters_present(model: TimelineModel) -> None:
+    meta, _ = model.payload("proc", 0, model.duration, 300)
+    titles = [c["title"] for c in meta["counters"]]
+    assert titles == ["Goroutines", "Heap", "Threads"]
+    heap = meta["counters"][1]
+    assert {s["label"] for s in heap["series"]} == {"Heap in use", "Heap goal"}
+    assert heap["max"] > 0
+
+
+# -- the widgets ----------------------------------------------------------------------
+
+
+def test_timeline_traits_and_simulated_zoom(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import Timeline
+
+    tl = Timeline(trace)
+    assert tl.view == "proc"
+    assert tl.canvas.duration == pytest.approx(trace.duration_ns)
+    assert tl.canvas.meta["jump"] is True
+    first = tl.canvas.meta["seq"]
+    # What the browser sends after a wheel zoom (debounced on its side).
+    width = 640
+    tl.canvas._handle_custom_msg(
+        {
+            "type": "viewport",
+            "t0": 10e6,
+            "t1": 12e6,
+            "width": width,
+            "lane_offset": 0,
+            "lane_rows": 20,
+        },
+        [],
+    )
+    meta = tl.canvas.meta
+    assert meta["seq"] == first + 1
+    assert (meta["t0"], meta["t1"], meta["width"]) == (10e6, 12e6, width)
+    assert meta["n"] <= 2 * width * len(meta["lanes"])
+    assert tl.canvas.payload_bytes == len(tl.canvas.payload) + len(
+        __import__("json").dumps(meta, separators=(",", ":"))
+    )
+    assert tl.canvas.payload_bytes < 200_000
+
+
+def test_click_span_shows_details(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import Timeline
+
+    tl = Timeline(trace)
+    spans = trace.to_pandas("spans")
+    run = spans[(spans["state"] == "Running") & spans["p"].notna()]
+    row = run.iloc[len(run) // 2]
+    lane = int(np.flatnonzero(tl.model.view("proc").keys == int(row["p"]))[0])
+    t = (int(row["start"]) + int(row["end"])) / 2 - trace.start_ns
+    d = tl.click(lane, t)
+    assert d is not None and d["kind"] == "span"
+    assert d["goid"] == int(row["goid"])
+    assert d["state"] == "Running"
+    assert d["duration"] == int(row["end"]) - int(row["start"])
+    assert isinstance(d["stack"], list) and isinstance(d["end_stack"], list)
+    assert f"G{d['goid']}" in tl.details_panel.value
+    assert tl.canvas.selected["key"] == int(row["p"])
+    # A click on the GC lane gives the GC range.
+    gc = trace.to_pandas("gc")
+    mark = gc[gc["kind"] == "GC concurrent mark phase"].iloc[0]
+    g = tl.click(-1, (int(mark["start"]) + int(mark["end"])) / 2 - trace.start_ns)
+    assert g is not None and g["kind"] == "gc"
+    # Nowhere near anything: no details.
+    assert tl.click(lane, -1e9, slack=0) is None
+
+
+def test_views_highlight_and_jumps(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import Timeline
+
+    tl = Timeline(trace)
+    tl.view_buttons.value = "Goroutines"
+    assert tl.view == "goroutine" and tl.canvas.meta["view"] == "goroutine"
+    tl.view_buttons.value = "Threads"
+    assert tl.canvas.meta["view"] == "thread"
+    tl.set_view("goroutine")
+    tl.highlight_goroutines([1], "G1")
+    assert tl.canvas.meta["lane_total"] == 1
+    assert tl.canvas.meta["filter"] == "G1"
+    tl.set_view("proc")
+    cats = np.frombuffer(tl.canvas.payload, np.uint8)  # some blocks are faded
+    assert cats.size > 0
+    tasks = trace.to_pandas("tasks").dropna(subset=["start", "end"])
+    task = tasks.iloc[3]
+    tl.show_task(int(task["task_id"]))
+    t0, t1 = tl.viewport
+    assert t0 <= int(task["start"]) - trace.start_ns and t1 >= int(task["end"]) - trace.start_ns
+    assert tl.canvas.meta["jump"] is True
+    assert tl.canvas.meta["marks"] and "task" in tl.canvas.meta["marks"][0]["label"]
+    tl.clear_highlight()
+    assert tl.canvas.meta["filter"] == "" and not tl.canvas.meta["marks"]
+    tl.goroutine_box.value = "main.worker"
+    assert "main.worker" in tl.canvas.meta["filter"]
+
+
+def test_viewer_tabs_are_lazy_and_all_build(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import TraceViewer
+
+    v = TraceViewer(trace)
+    assert v.tab_titles == [
+        "Timeline",
+        "Goroutines",
+        "Blocking profiles",
+        "Tasks",
+        "Regions",
+        "MMU",
+        "Summary",
+        "Logs",
+    ]
+    assert set(v._built) == {"Timeline"}
+    assert "example.trace" in v.header.value and "38,429 events" in v.header.value
+    for i, title in enumerate(v.tab_titles[1:], start=1):
+        v.tabs.selected_index = i  # what a click on the tab does
+        assert title in v._built
+        widget = v.tabs.children[i]
+        text = _all_html(widget)
+        assert "gtdf-error" not in text, f"{title}: {text[:500]}"
+        assert v.progress_box.layout.display == "none"
+    # Contents: the profile table has rows and a pprof download.
+    prof = v.tab("Blocking profiles")
+    tables = _tables(prof)
+    assert tables and len(tables[0].rows) > 0
+    assert "data:application/octet-stream;base64," in _all_html(prof)
+    assert len(_tables(v.tab("Goroutines"))[0].rows) > 0
+    assert "sched latency" in _all_html(v.tab("Summary"))
+
+
+def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import TraceViewer
+
+    v = TraceViewer(trace)
+    # A task row, then its button.
+    tasks_tab = v.select_tab("Tasks")
+    _, instances, _events = _tables(tasks_tab)
+    instances.select(0)
+    button = _buttons(tasks_tab)[-1]
+    button.click()
+    assert v.tabs.selected_index == 0
+    assert "task" in v.timeline.canvas.meta["filter"]
+    # A worst MMU window.
+    mmu = v.select_tab("MMU")
+    worst = _tables(mmu)[0]
+    if worst.rows:
+        worst.select(0)
+        assert v.tabs.selected_index == 0
+        assert "MMU window" in v.timeline.canvas.meta["filter"]
+    # A blocking-profile stack.
+    prof = v.select_tab("Blocking profiles")
+    _tables(prof)[0].select(0)
+    for b in _buttons(prof):
+        if b.description == "Show on timeline":
+            b.click()
+            assert v.timeline.view == "goroutine"
+    # A log line.
+    logs = v.select_tab("Logs")
+    _tables(logs)[0].select(0)
+    assert v.tabs.selected_index == 0 and v.timeline.canvas.meta["filter"].startswith("log")
+
+
+def _walk(w: Any) -> list[Any]:
+    out = [w]
+    for c in getattr(w, "children", ()):
+        out += _walk(c)
+    return out
+
+
+def _all_html(w: Any) -> str:
+    return "\n".join(str(x.value) for x in _walk(w) if type(x).__name__ == "HTML")
+
+
+def _tables(w: Any) -> list[Any]:
+    return [x for x in _walk(w) if type(x).__name__ == "DataTable"]
+
+
+def _buttons(w: Any) -> list[Any]:
+    return [x for x in _walk(w) if type(x).__name__ == "Button"]
+
+
+# -- the voila app ------------------------------------------------------------------------
+
+
+def test_app_trace_resolution(tmp_path: Path) -> None:
+    from gotrace_df import app
+
+    env = {"PWD": str(ROOT), "QUERY_STRING": "trace=tests/data/traces/go1.26/example.trace"}
+    assert app.requested_trace(env) == "tests/data/traces/go1.26/example.trace"
+    assert app.resolve_trace(app.requested_trace(env) or "", env) == CORPUS_TRACE
+    assert app.requested_trace({"GOTRACE_DF_TRACE": "x.trace"}) == "x.trace"
+    assert app.requested_trace({}) is None
+    # Outside the allowed directories: refused, whatever the file.
+    outside = tmp_path / "secret.trace"
+    outside.write_bytes(CORPUS_TRACE.read_bytes())
+    with pytest.raises(app.AppError, match="outside the directories"):
+        app.resolve_trace(str(outside), {"PWD": str(ROOT)})
+    with pytest.raises(app.AppError, match="outside the directories"):
+        app.resolve_trace("../../../etc/passwd", {"PWD": str(ROOT)})
+    # ... unless configured.
+    allowed = {"PWD": str(ROOT), "GOTRACE_DF_TRACE_DIRS": str(tmp_path)}
+    assert app.resolve_trace(str(outside), allowed) == outside.resolve()
+    # The trace the server was started with: its directory is allowed.
+    started = {"PWD": str(ROOT), "GOTRACE_DF_TRACE": str(outside)}
+    assert app.resolve_trace(app.requested_trace(started) or "", started) == outside.resolve()
+    with pytest.raises(app.AppError, match="No trace file"):
+        app.resolve_trace("tests/data/nope.trace", {"PWD": str(ROOT)})
+
+
+def test_app_refuses_with_a_message(tmp_path: Path) -> None:
+    from gotrace_df import app
+
+    ui = app.viewer_app("/etc/passwd", {"PWD": str(ROOT)})
+    assert ui.viewer is None
+    assert "outside the directories" in html.unescape(ui.message.value)
+    ok = app.main({"PWD": str(ROOT), "QUERY_STRING": "trace=" + str(CORPUS_TRACE)})
+    assert ok.viewer is not None and "example.trace" in ok.viewer.header.value
+    bad = app.ViewerApp()
+    bad.load(b"not a trace")
+    assert bad.viewer is None and "Not a readable" in bad.message.value
+
+
+# -- the tour --------------------------------------------------------------------------------
+
+
+def test_tour_notebook_runs() -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / "notebooks" / "tour.ipynb", as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    )
+    env_before = dict(os.environ)
+    client.execute()
+    assert dict(os.environ) == env_before
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert not errors
+    text = "\n".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "worst latency: G" in text and "slowest task:" in text
