@@ -61,12 +61,21 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
 
 
 def go(version: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [str(go_binary(version)), "tool", "trace", *args],
-        capture_output=True,
-        env=env(),
-        timeout=600,
-    )
+    return go_start(version, *args).result()
+
+
+class go_start:
+    """`go tool trace` of Go `version` started now, so it runs while we do."""
+
+    def __init__(self, version: str, *args: str) -> None:
+        self.args = [str(go_binary(version)), "tool", "trace", *args]
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env()
+        )
+
+    def result(self) -> subprocess.CompletedProcess[bytes]:
+        out, err = self.proc.communicate(timeout=600)
+        return subprocess.CompletedProcess(self.args, self.proc.returncode, out, err)
 
 
 def first_difference(ours: bytes, theirs: bytes) -> str:
@@ -88,9 +97,10 @@ def test_console_script_is_installed() -> None:
 
 @pytest.mark.parametrize("path", TRACES, ids=ID)
 def test_parsed_equals_go(path: Path) -> None:
+    started = {v: go_start(v, "-d=parsed", str(path)) for v in ("1.27", "1.26")}
     ours = run("-d=parsed", str(path)).stdout
-    for version in ("1.27", "1.26"):
-        theirs = go(version, "-d=parsed", str(path))
+    for version, g in started.items():
+        theirs = g.result()
         assert theirs.returncode == 0, theirs.stderr
         assert ours == theirs.stdout, f"go{version}: {first_difference(ours, theirs.stdout)}"
 
@@ -102,9 +112,10 @@ def test_wire_and_footprint_equal_go(
 ) -> None:
     # In-process (the same code as the command) to keep the suite quick; the
     # console script runs these modes in test_flag_forms.
+    started = go_start("1.27", f"-d={mode}", str(path))
     code = cli.main([f"-d={mode}", str(path)])
     out, err = capsysbinary.readouterr()
-    theirs = go("1.27", f"-d={mode}", str(path))
+    theirs = started.result()
     assert out == theirs.stdout, first_difference(out, theirs.stdout)
     # Go fails on some traces (older formats do not know the experimental
     # events): so must we, with the same message.
@@ -183,9 +194,10 @@ PPROF_CASES = [
     ("path", "kind"), PPROF_CASES, ids=lambda x: ID(x) if isinstance(x, Path) else x
 )
 def test_pprof_equals_go(path: Path, kind: str, tmp_path: Path) -> None:
+    started = go_start("1.27", f"-pprof={kind}", str(path))
     ours = run(f"-pprof={kind}", str(path)).stdout
     assert ours[:2] == b"\x1f\x8b", "a gzipped profile"
-    theirs = go("1.27", f"-pprof={kind}", str(path))
+    theirs = started.result()
     assert theirs.returncode == 0, theirs.stderr
     a = pprof_by_stack(ours, tmp_path)
     b = pprof_by_stack(theirs.stdout, tmp_path)

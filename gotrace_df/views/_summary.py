@@ -206,17 +206,19 @@ def stack_table(trace: Trace) -> StackFrames:
 def _frame(t: object) -> pd.DataFrame:
     """An Arrow table from the core as pandas (no copy where possible):
     dictionary strings become categoricals, integer columns with nulls
-    nullable ``Int64``, the others numpy int64."""
+    nullable integers of the same width (``Int64``, ``Int32``), the others
+    numpy integers."""
     table = pa.table(t)
     data: dict[str, Any] = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
         arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
         if pa.types.is_integer(arr.type) and arr.null_count:
-            values = np.asarray(pc.fill_null(arr, 0).to_numpy(), dtype=np.int64)
+            dtype = arr.type.to_pandas_dtype()
+            values = np.asarray(pc.fill_null(arr, 0).to_numpy(), dtype=dtype)
             mask = arr.is_null().to_numpy(zero_copy_only=False)
             data[name] = pd.arrays.IntegerArray(values, mask)
         elif pa.types.is_integer(arr.type):
-            data[name] = np.asarray(arr.to_numpy(), dtype=np.int64)
+            data[name] = arr.to_numpy()
         else:
             data[name] = arr.to_pandas()
     return frame(data)
