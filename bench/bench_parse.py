@@ -100,7 +100,8 @@ def main() -> None:
     ]
     lines = [
         f"trace: {args.trace.name}, {size / 2**20:.1f} MiB, {ours_ev:,} events; "
-        f"best of {args.repeat}; {os.cpu_count()} cores, {cpu_model()}",
+        f"best of {args.repeat}; {os.cpu_count()} cores, {cpu_model()}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end",
         "",
         "| parser | events/s | seconds | peak RSS | RSS bytes/event |",
         "|---|---:|---:|---:|---:|",
