@@ -202,7 +202,7 @@ def test_viewer_in_chromium(voila_url: str) -> None:
                 tab = page.locator(".gtdf-tab-" + name.lower().replace(" ", "-"))
                 tab.wait_for(timeout=180_000)
                 for sel in CONTENT[name]:
-                    tab.locator(sel).first.wait_for(timeout=60_000)
+                    tab.locator(sel).first.wait_for(timeout=180_000)
                 assert tab.locator(".gtdf-error").count() == 0, tab.inner_text()[:500]
                 time.sleep(0.8)
                 page.screenshot(
