@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import gotrace_df as gt
 
-EXAMPLES = int(os.environ.get("GOTRACE_FUZZ_EXAMPLES", "1500"))
+EXAMPLES = int(os.environ.get("GOTRACE_FUZZ_EXAMPLES", "4000"))
 SEEDS = [f"{v}/{name}" for v in VERSIONS for name in ("tasks@2", "gomaxprocs", "cpuprof")] + [
     f"{v}/flightrec" for v in VERSIONS if v >= "go1.25"
 ]

@@ -32,7 +32,9 @@ impl<T: Copy> Chunked<T> {
     #[inline]
     pub fn push(&mut self, v: T) {
         if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(new_chunk());
+            // The first chunk starts small and grows, so a small trace does
+            // not reserve a whole chunk per column; later chunks are full size.
+            self.chunks.push(if self.len == 0 { Vec::with_capacity(1024) } else { new_chunk() });
         }
         if let Some(c) = self.chunks.last_mut() {
             c.push(v);
