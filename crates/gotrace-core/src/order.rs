@@ -232,8 +232,7 @@ impl Ordering {
     }
 
     /// Tries to advance `e` (read from thread `m`): true if it was queued.
-    fn advance(&mut self, e: &mut Event, gen: &Generation<'_>, m: i64, strings: &Interner) -> Result<bool, String> {
-        let _ = strings;
+    fn advance(&mut self, e: &mut Event, gen: &Generation<'_>, m: i64) -> Result<bool, String> {
         self.at = e.at;
         if self.initial_gen == 0 {
             self.initial_gen = gen.gen;
@@ -1000,11 +999,6 @@ fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
     sift_down(h, 0);
 }
 
-/// Where reading stopped early, if it did.
-pub struct Outcome {
-    pub error: Option<TraceError>,
-}
-
 /// Go's Reader.ReadEvent loop, feeding `sink` until the end or an error.
 pub struct Reader<'a> {
     genr: GenReader<'a>,
@@ -1210,10 +1204,7 @@ impl<'a> Reader<'a> {
         let c = &mut self.frontier[i];
         let mut e = c.ev;
         let m = c.m;
-        let ok = self
-            .order
-            .advance(&mut e, gen, m, &self.strings)
-            .map_err(|msg| TraceError::at(msg, e.at, Some(gen.gen)))?;
+        let ok = self.order.advance(&mut e, gen, m).map_err(|msg| TraceError::at(msg, e.at, Some(gen.gen)))?;
         // Go's handlers write into the cursor's own event.
         self.frontier[i].ev = e;
         if !ok {
