@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gotrace_df.frames import SCHEMAS, TABLES
+from gotrace_df._expand import expand, is_compact
+from gotrace_df.frames import SCHEMAS, TABLES, decode_ints
 
 __all__ = ["Trace"]
 
@@ -163,11 +164,15 @@ class Trace:
             If there is no such table.
         """
         try:
-            return self._tables[name]
+            table = self._tables[name]
         except KeyError:
             raise KeyError(
                 f"no table {name!r}; tables are: {', '.join(self.table_names)}"
             ) from None
+        if is_compact(name, table):
+            # Gathered once, on first use: read_trace keeps only the references.
+            table = self._tables[name] = expand(name, table, self._tables, self.end_ns)
+        return table
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.table_names)
@@ -187,7 +192,7 @@ class Trace:
         >>> list(tr.to_pandas("events").columns[:2])
         ['ts', 'kind']
         """
-        table = self.table(name)
+        table = decode_ints(self.table(name))
         with_nulls = [
             f.name
             for f, col in zip(table.schema, table.columns, strict=True)

@@ -6,7 +6,13 @@ The Rust core builds exactly these columns (``crates/gotrace-core/src/build``);
 * times are int64 nanoseconds, the values Go's parser reports (``Time=``);
 * IDs are int64 (``p`` is int32: GOMAXPROCS bounds it), null where Go says
   "none" (``NoGoroutine``, ``NoProc``, ``NoThread``, ``NoTask``);
-* strings that repeat are dictionary-encoded;
+* strings that repeat are dictionary-encoded, and so are the events table's
+  integer columns that take few distinct values over millions of rows (``p``,
+  ``m``, ``gen``, ``task_id``, ``value``: one sorted dictionary per column).
+  Dictionary keys are as narrow as the number of values allows (int8, int16
+  or int32); the types below give the widest. :meth:`Trace.to_pandas` turns
+  integer dictionaries back into plain (nullable) integers, and
+  :func:`decode_ints` does the same for a pyarrow table;
 * ``stack_id`` is unique across the whole trace: identical stacks share one ID
   across generations. Null means "no stack".
 * derived tables refer back to the events table by row index (``event`` and
@@ -18,11 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["Column", "SCHEMAS", "TABLES", "schema", "describe"]
+__all__ = ["Column", "SCHEMAS", "TABLES", "schema", "describe", "decode_ints", "key_type"]
 
 _DICT8 = pa.dictionary(pa.int8(), pa.string())
 _DICT32 = pa.dictionary(pa.int32(), pa.string())
+# Integer columns stored as a dictionary of their distinct values.
+_DICT_I32 = pa.dictionary(pa.int32(), pa.int32())
+_DICT_I64 = pa.dictionary(pa.int32(), pa.int64())
 
 
 @dataclass(frozen=True)
@@ -52,11 +62,11 @@ SCHEMAS: dict[str, list[Column]] = {
             "TaskBegin, TaskEnd, RegionBegin, RegionEnd, Log, StateTransition, Experimental",
         ),
         _c("g", _I64, "", "Goroutine of the event's context (before the event); null: NoGoroutine"),
-        _c("p", _I32, "", "Proc of the context; null: NoProc"),
-        _c("m", _I64, "", "Thread (M) of the context; null: NoThread"),
+        _c("p", _DICT_I32, "", "Proc of the context; null: NoProc"),
+        _c("m", _DICT_I64, "", "Thread (M) of the context; null: NoThread"),
         _c(
             "gen",
-            _I32,
+            _DICT_I32,
             "",
             "Generation the event belongs to, counted from 1 (the Sync N before it)",
         ),
@@ -93,11 +103,11 @@ SCHEMAS: dict[str, list[Column]] = {
         ),
         _c(
             "task_id",
-            _I64,
+            _DICT_I64,
             "",
             "Task*/Region*/Log: the task (null: NoTask; 0 is the background task)",
         ),
-        _c("value", _I64, "", "Metric value; Sync: N"),
+        _c("value", _DICT_I64, "", "Metric value; Sync: N"),
     ],
     "spans": [
         _c("goid", _I64, "", "Goroutine"),
@@ -262,3 +272,42 @@ def describe(table: str) -> str:
     """A text table of ``table``'s columns, for docs and ``help``."""
     rows = [f"{c.name:<20} {str(c.type):<32} {c.unit:<6} {c.meaning}" for c in SCHEMAS[table]]
     return "\n".join(rows)
+
+
+def key_type(n_values: int) -> pa.DataType:
+    """The dictionary key type the core uses for ``n_values`` distinct values."""
+    if n_values <= 127:
+        return pa.int8()
+    if n_values <= 32767:
+        return pa.int16()
+    return pa.int32()
+
+
+def _is_int_dict(t: pa.DataType) -> bool:
+    return bool(pa.types.is_dictionary(t) and pa.types.is_integer(t.value_type))
+
+
+def decode_ints(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary-encoded integer columns as plain integers.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> gt.frames.decode_ints(tr.events).schema.field("p").type
+    DataType(int32)
+    """
+    for i, f in enumerate(table.schema):
+        if _is_int_dict(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
+
+
+def encode_ints(column: pa.ChunkedArray | pa.Array, value_type: pa.DataType) -> pa.Array:
+    """A plain integer column as the core encodes it: a sorted dictionary of its
+    distinct values with the narrowest keys (see :func:`key_type`)."""
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    col = col.cast(value_type)
+    values = pc.drop_null(pc.unique(col)).sort()
+    keys = pc.index_in(col, value_set=values).cast(key_type(len(values)))
+    return pa.DictionaryArray.from_arrays(keys, values)

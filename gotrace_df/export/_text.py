@@ -33,6 +33,8 @@ __all__ = [
 def _plain(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(a, pa.ChunkedArray):
         a = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
+    if pa.types.is_dictionary(a.type) and pa.types.is_integer(a.type.value_type):
+        a = a.cast(a.type.value_type)
     return a
 
 

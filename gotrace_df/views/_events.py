@@ -50,6 +50,8 @@ def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]
     data: dict[str, Any] = {"event": np.asarray(rows, dtype=np.int64)}
     for name in columns:
         col = t[name]
+        if pa.types.is_dictionary(col.type) and pa.types.is_integer(col.type.value_type):
+            col = col.cast(col.type.value_type)
         if pa.types.is_dictionary(col.type) or pa.types.is_string(col.type):
             arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
             if pa.types.is_dictionary(arr.type):

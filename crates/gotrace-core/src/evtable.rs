@@ -7,10 +7,14 @@
 //! per event, and only the columns a view asks for are read.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::types::{
+    ArrowDictionaryKeyType, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, DictionaryArray, Int32Array, PrimitiveArray, RecordBatch};
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
+use arrow_schema::{Field, Schema};
+use std::sync::Arc;
 
 /// `trace.EventKind`, by name.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,6 +246,78 @@ fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String> {
     b.column_by_name(name).ok_or_else(|| format!("events table has no column {name:?}"))
 }
 
+/// The batch with its compact encodings undone, so readers see one schema:
+/// dictionary-encoded integer columns (p, m, gen, task_id, value) become plain
+/// integers, and string dictionaries get int32 keys whatever width they were
+/// stored with. Other columns are shared, not copied.
+pub fn widen(b: &RecordBatch) -> Result<RecordBatch, String> {
+    let schema = b.schema();
+    let mut fields = Vec::with_capacity(b.num_columns());
+    let mut cols = Vec::with_capacity(b.num_columns());
+    for (f, a) in schema.fields().iter().zip(b.columns()) {
+        let wide = match a.data_type() {
+            DataType::Dictionary(k, v) if v.is_integer() || k.as_ref() != &DataType::Int32 => {
+                let values = a.as_any_dictionary().values().clone();
+                let keys: Vec<Option<usize>> = match k.as_ref() {
+                    DataType::Int8 => keys_of(a.as_dictionary::<Int8Type>()),
+                    DataType::Int16 => keys_of(a.as_dictionary::<Int16Type>()),
+                    DataType::Int32 => keys_of(a.as_dictionary::<Int32Type>()),
+                    t => return Err(format!("column {:?} has dictionary keys {t}", f.name())),
+                };
+                if v.is_integer() {
+                    decode_ints(&values, &keys).ok_or_else(|| format!("column {:?}: bad dictionary", f.name()))?
+                } else {
+                    let keys: Int32Array = keys.iter().map(|k| k.map(|k| k as i32)).collect();
+                    Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).map_err(|e| e.to_string())?)
+                }
+            }
+            _ => a.clone(),
+        };
+        fields.push(Field::new(f.name(), wide.data_type().clone(), true));
+        cols.push(wide);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
+}
+
+fn keys_of<K: ArrowDictionaryKeyType>(d: &DictionaryArray<K>) -> Vec<Option<usize>>
+where
+    K::Native: TryInto<usize>,
+{
+    d.keys().iter().map(|k| k.and_then(|k| k.try_into().ok())).collect()
+}
+
+/// Gathers an integer dictionary's values by key (as int64, or int32 when the
+/// values are int32); None if a key is out of range.
+fn decode_ints(values: &ArrayRef, keys: &[Option<usize>]) -> Option<ArrayRef> {
+    fn gather<T: ArrowPrimitiveType>(v: &PrimitiveArray<T>, keys: &[Option<usize>]) -> Option<ArrayRef> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(match k {
+                Some(k) if *k < v.len() && v.is_valid(*k) => Some(v.value(*k)),
+                Some(k) if *k >= v.len() => return None,
+                _ => None,
+            });
+        }
+        Some(Arc::new(out.into_iter().collect::<PrimitiveArray<T>>()))
+    }
+    match values.data_type() {
+        DataType::Int32 => gather(values.as_primitive::<Int32Type>(), keys),
+        _ => {
+            let v: PrimitiveArray<Int64Type> = match values.data_type() {
+                DataType::Int64 => values.as_primitive::<Int64Type>().clone(),
+                DataType::Int8 => values.as_primitive::<Int8Type>().unary(i64::from),
+                DataType::Int16 => values.as_primitive::<Int16Type>().unary(i64::from),
+                DataType::UInt8 => values.as_primitive::<UInt8Type>().unary(i64::from),
+                DataType::UInt16 => values.as_primitive::<UInt16Type>().unary(i64::from),
+                DataType::UInt32 => values.as_primitive::<UInt32Type>().unary(i64::from),
+                DataType::UInt64 => values.as_primitive::<UInt64Type>().unary(|x| x as i64),
+                _ => return None,
+            };
+            gather(&v, keys)
+        }
+    }
+}
+
 /// Calls `f` for every event of `batches`, in order, reading the columns in
 /// `want` (a set of [`cols`]); returns the number of events.
 pub fn scan<C: Classes>(
@@ -257,6 +333,7 @@ pub fn scan<C: Classes>(
         if n == 0 {
             continue;
         }
+        let b = &widen(b)?;
         let ts = int_col(b, "ts", true)?;
         let kind = str_col(b, "kind", true, 0, kind_of)?;
         let g = int_col(b, "g", w(cols::G))?;

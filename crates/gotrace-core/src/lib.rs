@@ -131,10 +131,14 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
     let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
     // The final Sync (or the one before a damaged tail) opens no generation.
     let generations = n_syncs.saturating_sub(1);
+    let timing = std::env::var_os("GOTRACE_TIMING").is_some();
     let t_finish = std::time::Instant::now();
+    if timing {
+        eprintln!("before finish: {}", memory_status());
+    }
     let tables = builder.finish(&strings, end_ns);
-    if std::env::var_os("GOTRACE_TIMING").is_some() {
-        eprintln!("finish: {:.3}s", t_finish.elapsed().as_secs_f64());
+    if timing {
+        eprintln!("finish: {:.3}s, {}", t_finish.elapsed().as_secs_f64(), memory_status());
     }
     Ok(ParsedTrace {
         version,
@@ -147,6 +151,13 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
         bytes_total: total,
         tail_error,
     })
+}
+
+/// Current and peak resident memory, for GOTRACE_TIMING.
+fn memory_status() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| status.lines().find(|l| l.starts_with(k)).map_or("?", |l| l[k.len()..].trim()).to_owned();
+    format!("rss {} peak {}", field("VmRSS:"), field("VmHWM:"))
 }
 
 struct Built {

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type, Int8Type};
+use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, PrimitiveArray, RecordBatch,
     StringArray,
@@ -583,7 +583,8 @@ impl<'a> Summarizer<'a> {
     fn reserve(&mut self, events: &[RecordBatch]) -> Result<(), TraceError> {
         let (mut created, mut begins) = (0usize, 0usize);
         for batch in events {
-            let c = EventCols::new(batch)?;
+            let wide = crate::evtable::widen(batch).map_err(TraceError::msg)?;
+            let c = EventCols::new(&wide)?;
             let kind = coded(c.kind, "kind", K_OTHER, |v| kind_code(v))?;
             let from = coded(c.from_state, "from_state", S_NONE, |v| state_code(v))?;
             for i in 0..batch.num_rows() {
@@ -1039,13 +1040,13 @@ impl LegacyClock {
 
 struct EventCols<'b> {
     ts: &'b PrimitiveArray<Int64Type>,
-    kind: &'b DictionaryArray<Int8Type>,
+    kind: &'b DictionaryArray<Int32Type>,
     g: &'b PrimitiveArray<Int64Type>,
     p: &'b PrimitiveArray<Int32Type>,
-    resource: &'b DictionaryArray<Int8Type>,
+    resource: &'b DictionaryArray<Int32Type>,
     resource_id: &'b PrimitiveArray<Int64Type>,
-    from_state: &'b DictionaryArray<Int8Type>,
-    to_state: &'b DictionaryArray<Int8Type>,
+    from_state: &'b DictionaryArray<Int32Type>,
+    to_state: &'b DictionaryArray<Int32Type>,
     reason: &'b DictionaryArray<Int32Type>,
     tstack: &'b PrimitiveArray<Int32Type>,
     name: &'b DictionaryArray<Int32Type>,
@@ -1061,20 +1062,20 @@ fn bad_type(name: &str) -> TraceError {
 }
 
 impl<'b> EventCols<'b> {
+    /// The columns of a batch made by [`crate::evtable::widen`].
     fn new(b: &'b RecordBatch) -> Result<Self, TraceError> {
         let i64c = |n: &str| column(b, n)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad_type(n));
         let i32c = |n: &str| column(b, n)?.as_primitive_opt::<Int32Type>().ok_or_else(|| bad_type(n));
-        let d8 = |n: &str| column(b, n)?.as_dictionary_opt::<Int8Type>().ok_or_else(|| bad_type(n));
         let d32 = |n: &str| column(b, n)?.as_dictionary_opt::<Int32Type>().ok_or_else(|| bad_type(n));
         Ok(EventCols {
             ts: i64c("ts")?,
-            kind: d8("kind")?,
+            kind: d32("kind")?,
             g: i64c("g")?,
             p: i32c("p")?,
-            resource: d8("resource")?,
+            resource: d32("resource")?,
             resource_id: i64c("resource_id")?,
-            from_state: d8("from_state")?,
-            to_state: d8("to_state")?,
+            from_state: d32("from_state")?,
+            to_state: d32("to_state")?,
             reason: d32("reason")?,
             tstack: i32c("transition_stack_id")?,
             name: d32("name")?,
@@ -1168,7 +1169,8 @@ pub fn summarize(
     s.reserve(events)?;
     let mut base: usize = 0;
     for batch in events {
-        let c = EventCols::new(batch)?;
+        let wide = crate::evtable::widen(batch).map_err(TraceError::msg)?;
+        let c = EventCols::new(&wide)?;
         let kind = coded(c.kind, "kind", K_OTHER, |v| kind_code(v))?;
         let resource = coded(c.resource, "resource", R_OTHER, |v| resource_code(v))?;
         let from = coded(c.from_state, "from_state", S_NONE, |v| state_code(v))?;

@@ -6,10 +6,8 @@
 //! sentinel value while building and turned into a validity bitmap per chunk.
 
 use crate::intern::Interner;
-use arrow_array::types::{Int32Type, Int8Type};
-use arrow_array::{
-    ArrayRef, ArrowPrimitiveType, BinaryArray, DictionaryArray, Int32Array, Int8Array, PrimitiveArray, StringArray,
-};
+use arrow_array::types::{ArrowDictionaryKeyType, Int16Type, Int32Type, Int8Type};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, BinaryArray, DictionaryArray, Int8Array, PrimitiveArray, StringArray};
 use arrow_buffer::{BooleanBuffer, NullBuffer, NullBufferBuilder, ScalarBuffer};
 use std::sync::Arc;
 
@@ -45,8 +43,16 @@ impl<T: Copy> Chunked<T> {
     pub fn set(&mut self, i: usize, v: T) {
         self.chunks[i / CHUNK][i % CHUNK] = v;
     }
+    #[inline]
+    pub fn get(&self, i: usize) -> T {
+        self.chunks[i / CHUNK][i % CHUNK]
+    }
     pub fn len(&self) -> usize {
         self.len
+    }
+    /// The chunks filled so far.
+    pub fn chunks(&self) -> &[Vec<T>] {
+        &self.chunks
     }
     /// The chunks; at least one (maybe empty), so a table always has a batch.
     pub fn into_chunks(self) -> Vec<Vec<T>> {
@@ -158,20 +164,47 @@ pub fn enum_col(it: impl Iterator<Item = Option<u8>>, names: &[&str]) -> ArrayRe
     enum_array(it.map(|c| c.map_or(-1, |c| c as i8)).collect(), names)
 }
 
+/// Dictionary arrays over one shared `values` array: keys as narrow as the
+/// number of values allows (int8, int16, then int32), -1 in `codes` is null.
+fn keyed_arrays(coded: Vec<Vec<i32>>, values: ArrayRef) -> Vec<ArrayRef> {
+    fn make<K: ArrowDictionaryKeyType>(codes: Vec<i32>, values: &ArrayRef) -> ArrayRef
+    where
+        K::Native: TryFrom<i32>,
+    {
+        let nulls = nulls_of(&codes);
+        let keys: Vec<K::Native> =
+            codes.into_iter().map(|c| K::Native::try_from(c.max(0)).unwrap_or_default()).collect();
+        let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), nulls);
+        Arc::new(DictionaryArray::<K>::try_new(keys, values.clone()).expect("keys in range"))
+    }
+    let n = values.len();
+    coded
+        .into_iter()
+        .map(|c| {
+            if n <= i8::MAX as usize {
+                make::<Int8Type>(c, &values)
+            } else if n <= i16::MAX as usize {
+                make::<Int16Type>(c, &values)
+            } else {
+                make::<Int32Type>(c, &values)
+            }
+        })
+        .collect()
+}
+
 /// Turns columns of global string IDs (u32::MAX is null) into dictionary
 /// arrays with one compact dictionary for the whole column, so each column
 /// lists only the values it uses. One array per chunk.
 pub fn dict_arrays(chunks: Vec<Vec<u32>>, strings: &Interner) -> Vec<ArrayRef> {
     let mut local = vec![-1i32; strings.len()];
     let mut values: Vec<u32> = Vec::new();
-    let mut keyed: Vec<(Vec<i32>, Option<NullBuffer>)> = Vec::with_capacity(chunks.len());
+    let mut coded: Vec<Vec<i32>> = Vec::with_capacity(chunks.len());
     for chunk in chunks {
-        let nulls = nulls_of(&chunk);
-        let keys: Vec<i32> = chunk
+        let codes: Vec<i32> = chunk
             .iter()
             .map(|&g| {
                 if g == u32::NULL {
-                    return 0;
+                    return -1;
                 }
                 let slot = &mut local[g as usize];
                 if *slot < 0 {
@@ -181,18 +214,51 @@ pub fn dict_arrays(chunks: Vec<Vec<u32>>, strings: &Interner) -> Vec<ArrayRef> {
                 *slot
             })
             .collect();
-        keyed.push((keys, nulls));
+        coded.push(codes);
     }
     let dict: ArrayRef = Arc::new(StringArray::from_iter_values(
         values.iter().map(|&g| String::from_utf8_lossy(strings.get(g)).into_owned()),
     ));
-    keyed
+    keyed_arrays(coded, dict)
+}
+
+/// An integer column whose values repeat (procs, threads, generations, task
+/// IDs) as dictionary arrays: one sorted dictionary of its distinct values for
+/// the whole column and narrow keys, instead of a full-width value per row.
+pub fn int_dict_arrays<A: ArrowPrimitiveType>(chunks: Vec<Vec<A::Native>>) -> Vec<ArrayRef>
+where
+    A::Native: Sentinel + Ord + std::hash::Hash,
+{
+    // Runs are long in these columns: remember the last value's code.
+    let mut distinct: rustc_hash::FxHashSet<A::Native> = Default::default();
+    for chunk in &chunks {
+        let mut last = A::Native::NULL;
+        for &v in chunk {
+            if v != last && v != A::Native::NULL {
+                distinct.insert(v);
+                last = v;
+            }
+        }
+    }
+    let mut values: Vec<A::Native> = distinct.into_iter().collect();
+    values.sort_unstable();
+    let index: rustc_hash::FxHashMap<A::Native, i32> = values.iter().enumerate().map(|(i, &v)| (v, i as i32)).collect();
+    let coded = chunks
         .into_iter()
-        .map(|(keys, nulls)| {
-            let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
-            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, dict.clone()).expect("keys in range")) as ArrayRef
+        .map(|chunk| {
+            let mut last = (A::Native::NULL, -1);
+            chunk
+                .into_iter()
+                .map(|v| {
+                    if v != last.0 {
+                        last = (v, if v == A::Native::NULL { -1 } else { index[&v] });
+                    }
+                    last.1
+                })
+                .collect()
         })
-        .collect()
+        .collect();
+    keyed_arrays(coded, Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(values), None)))
 }
 
 /// A dictionary column of interned strings in one piece (small tables).

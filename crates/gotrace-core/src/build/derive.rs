@@ -22,34 +22,30 @@ fn ev(i: usize) -> Option<i32> {
     Some(i as i32)
 }
 
-/// The spans table, chunked: the largest derived table.
+/// The spans table, chunked: the largest derived table. A span is stored as
+/// the two events that bound it; every other column of it is a column of its
+/// start or end event, gathered on the Python side when asked for (see
+/// gotrace_df/_expand.py), so a span costs 8 bytes instead of 57.
 #[derive(Default)]
 struct Spans {
-    goid: Chunked<i64>,
-    state: Chunked<i8>,
-    reason: Chunked<u32>,
-    start: Chunked<i64>,
-    end: Chunked<i64>,
-    p: Chunked<i32>,
-    m: Chunked<i64>,
-    stack: Chunked<i32>,
-    end_stack: Chunked<i32>,
     start_event: Chunked<i32>,
     end_event: Chunked<i32>,
 }
 
+/// The goroutines table, one row per goroutine, filled in as its events
+/// arrive; columns rather than row structs, so finishing it copies nothing.
 #[derive(Default)]
-struct Goroutine {
-    goid: i64,
-    name: Option<u32>,
-    created: Option<i64>,
-    creator: Option<i64>,
-    first_run: Option<i64>,
-    end: Option<i64>,
-    final_state: u8,
-    creation_stack: Option<i32>,
-    start_stack: Option<i32>,
-    label: Option<u32>,
+struct Goroutines {
+    goid: Chunked<i64>,
+    name: Chunked<u32>,
+    created: Chunked<i64>,
+    creator: Chunked<i64>,
+    first_run: Chunked<i64>,
+    end: Chunked<i64>,
+    final_state: Chunked<i8>,
+    creation_stack: Chunked<i32>,
+    start_stack: Chunked<i32>,
+    label: Chunked<u32>,
 }
 
 struct ProcSpan {
@@ -74,17 +70,50 @@ struct Task {
     end_event: Option<i32>,
 }
 
-struct Region {
-    goid: Option<i64>,
-    task: i64,
-    name: u32,
-    start: Option<i64>,
-    end: Option<i64>,
-    depth: i32,
-    start_stack: Option<i32>,
-    end_stack: Option<i32>,
-    start_event: Option<i32>,
-    end_event: Option<i32>,
+/// The regions table, as columns (see [`Goroutines`]).
+#[derive(Default)]
+struct Regions {
+    goid: Chunked<i64>,
+    task: Chunked<i64>,
+    name: Chunked<u32>,
+    start: Chunked<i64>,
+    end: Chunked<i64>,
+    depth: Chunked<i32>,
+    start_stack: Chunked<i32>,
+    end_stack: Chunked<i32>,
+    start_event: Chunked<i32>,
+    end_event: Chunked<i32>,
+}
+
+impl Regions {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        goid: i64,
+        task: i64,
+        name: u32,
+        start: Option<i64>,
+        depth: i32,
+        start_stack: Option<i32>,
+        start_event: Option<i32>,
+    ) {
+        self.goid.push(opt(id(goid)));
+        self.task.push(task);
+        self.name.push(name);
+        self.start.push(opt(start));
+        self.end.push(i64::NULL);
+        self.depth.push(depth);
+        self.start_stack.push(opt(start_stack));
+        self.end_stack.push(i32::NULL);
+        self.start_event.push(opt(start_event));
+        self.end_event.push(i32::NULL);
+    }
+
+    fn close(&mut self, i: usize, ts: i64, stack: Option<i32>, event: usize) {
+        self.end.set(i, ts);
+        self.end_stack.set(i, opt(stack));
+        self.end_event.set(i, event as i32);
+    }
 }
 
 struct Range {
@@ -115,13 +144,13 @@ pub struct Derived {
     sync_ts: i64,
     spans: Spans,
     open_span: FxHashMap<i64, usize>,
-    gs: Vec<Goroutine>,
+    gs: Goroutines,
     g_index: FxHashMap<i64, usize>,
     procs: Vec<ProcSpan>,
     open_proc: FxHashMap<i64, usize>,
     tasks: Vec<Task>,
     task_index: FxHashMap<i64, usize>,
-    regions: Vec<Region>,
+    regions: Regions,
     open_regions: FxHashMap<i64, Vec<usize>>,
     logs: Vec<LogRow>,
     /// (event, ts, name, value)
@@ -163,7 +192,7 @@ impl Derived {
 
     pub fn label(&mut self, g: i64, label: u32) {
         if let Some(&i) = self.g_index.get(&g) {
-            self.gs[i].label = Some(label);
+            self.gs.label.set(i, label);
         }
     }
 
@@ -266,41 +295,18 @@ impl Derived {
     #[allow(clippy::too_many_arguments)]
     pub fn region(&mut self, idx: usize, begin: bool, ts: i64, g: i64, task: i64, name: u32, stack: Option<i32>) {
         let open = self.open_regions.entry(g).or_default();
+        let rs = &mut self.regions;
         if begin {
-            open.push(self.regions.len());
-            self.regions.push(Region {
-                goid: id(g),
-                task,
-                name,
-                start: Some(ts),
-                end: None,
-                depth: open.len() as i32 - 1,
-                start_stack: stack,
-                end_stack: None,
-                start_event: ev(idx),
-                end_event: None,
-            });
+            open.push(rs.goid.len());
+            rs.push(g, task, name, Some(ts), open.len() as i32 - 1, stack, ev(idx));
             return;
         }
         match open.pop() {
-            Some(i) => {
-                let r = &mut self.regions[i];
-                r.end = Some(ts);
-                r.end_stack = stack;
-                r.end_event = ev(idx);
+            Some(i) => rs.close(i, ts, stack, idx),
+            None => {
+                rs.push(g, task, name, None, 0, None, None);
+                rs.close(rs.goid.len() - 1, ts, stack, idx);
             }
-            None => self.regions.push(Region {
-                goid: id(g),
-                task,
-                name,
-                start: None,
-                end: Some(ts),
-                depth: 0,
-                start_stack: None,
-                end_stack: stack,
-                start_event: None,
-                end_event: ev(idx),
-            }),
         }
     }
 
@@ -337,56 +343,48 @@ impl Derived {
             return;
         }
         let goid = t.id;
+        let gs = &mut self.gs;
         let gi = match (t.from, self.g_index.get(&goid)) {
             (gostate::NOT_EXIST | gostate::UNDETERMINED, _) | (_, None) => {
                 let created = t.from == gostate::NOT_EXIST;
-                self.g_index.insert(goid, self.gs.len());
-                self.gs.push(Goroutine {
-                    goid,
-                    created: created.then_some(ts),
-                    creator: if created { id(ctx.0) } else { None },
-                    creation_stack: if created { stack } else { None },
-                    start_stack: if created { t.stack } else { None },
-                    ..Goroutine::default()
-                });
-                self.gs.len() - 1
+                let i = gs.goid.len();
+                self.g_index.insert(goid, i);
+                gs.goid.push(goid);
+                gs.name.push(u32::NULL);
+                gs.created.push(if created { ts } else { i64::NULL });
+                gs.creator.push(if created { opt(id(ctx.0)) } else { i64::NULL });
+                gs.first_run.push(i64::NULL);
+                gs.end.push(i64::NULL);
+                gs.final_state.push(0);
+                gs.creation_stack.push(if created { opt(stack) } else { i32::NULL });
+                gs.start_stack.push(if created { opt(t.stack) } else { i32::NULL });
+                gs.label.push(u32::NULL);
+                i
             }
             (_, Some(&i)) => i,
         };
-        let g = &mut self.gs[gi];
-        if g.name.is_none() {
-            // Go's summarizer names a goroutine after the outermost frame of
-            // the first transition stack that has one.
-            if outer_func.is_some() {
-                g.name = outer_func;
+        // Go's summarizer names a goroutine after the outermost frame of
+        // the first transition stack that has one.
+        if let Some(f) = outer_func {
+            if gs.name.get(gi) == u32::NULL {
+                gs.name.set(gi, f);
             }
         }
-        if t.to == gostate::RUNNING && g.first_run.is_none() {
-            g.first_run = Some(ts);
+        if t.to == gostate::RUNNING && gs.first_run.get(gi) == i64::NULL {
+            gs.first_run.set(gi, ts);
         }
-        g.final_state = t.to;
+        gs.final_state.set(gi, t.to as i8);
         if t.to == gostate::NOT_EXIST {
-            g.end = Some(ts);
+            gs.end.set(gi, ts);
             self.g_index.remove(&goid);
             self.open_regions.remove(&goid);
         }
         let sp = &mut self.spans;
         if let Some(i) = self.open_span.remove(&goid) {
-            sp.end.set(i, ts);
-            sp.end_stack.set(i, opt(t.stack));
             sp.end_event.set(i, idx as i32);
         }
         if t.to != gostate::NOT_EXIST {
-            self.open_span.insert(goid, sp.goid.len());
-            sp.goid.push(goid);
-            sp.state.push(t.to as i8);
-            sp.reason.push(t.reason);
-            sp.start.push(start);
-            sp.end.push(i64::NULL);
-            sp.p.push(opt(id(ctx.1).map(|p| p as i32)));
-            sp.m.push(opt(id(ctx.2)));
-            sp.stack.push(opt(t.stack));
-            sp.end_stack.push(i32::NULL);
+            self.open_span.insert(goid, sp.start_event.len());
             sp.start_event.push(idx as i32);
             sp.end_event.push(i32::NULL);
         }
@@ -413,50 +411,28 @@ impl Derived {
     pub fn finish(self, s: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
         let mut out = Vec::new();
         let sp = self.spans;
+        let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
+        // A span still open at the end (null end_event) lasts until the trace ends.
+        out.push(("spans", batches(vec![("start_event", p32(sp.start_event)), ("end_event", p32(sp.end_event))])));
+        let mut out: Vec<(&'static str, Vec<RecordBatch>)> = out;
+        let gs = self.gs;
         let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
         let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
-        // A span still open at the end lasts until the trace ends.
-        let ends = sp
-            .end
-            .into_chunks()
-            .into_iter()
-            .map(|c| {
-                let c: Vec<i64> = c.into_iter().map(|v| if v == i64::NULL { end_ns } else { v }).collect();
-                prim_array::<Int64Type>(c)
-            })
-            .collect();
-        out.push((
-            "spans",
-            batches(vec![
-                ("goid", p64(sp.goid)),
-                ("state", sp.state.into_chunks().into_iter().map(|c| enum_array(c, &STATES)).collect()),
-                ("reason", dict_arrays(sp.reason.into_chunks(), s)),
-                ("start", p64(sp.start)),
-                ("end", ends),
-                ("p", p32(sp.p)),
-                ("m", p64(sp.m)),
-                ("stack_id", p32(sp.stack)),
-                ("end_stack_id", p32(sp.end_stack)),
-                ("start_event", p32(sp.start_event)),
-                ("end_event", p32(sp.end_event)),
-            ]),
-        ));
-        let mut out: Vec<(&'static str, Vec<RecordBatch>)> = out;
-        let gs = &self.gs;
+        let en = |c: Chunked<i8>| c.into_chunks().into_iter().map(|c| enum_array(c, &STATES)).collect();
         out.push((
             "goroutines",
-            one(batch(vec![
-                ("goid", prim::<Int64Type>(gs.iter().map(|x| Some(x.goid)))),
-                ("name", str_col(gs.iter().map(|x| x.name), s)),
-                ("created", prim::<Int64Type>(gs.iter().map(|x| x.created))),
-                ("creator_goid", prim::<Int64Type>(gs.iter().map(|x| x.creator))),
-                ("first_run", prim::<Int64Type>(gs.iter().map(|x| x.first_run))),
-                ("end", prim::<Int64Type>(gs.iter().map(|x| x.end))),
-                ("final_state", enum_col(gs.iter().map(|x| Some(x.final_state)), &STATES)),
-                ("creation_stack_id", prim::<Int32Type>(gs.iter().map(|x| x.creation_stack))),
-                ("start_stack_id", prim::<Int32Type>(gs.iter().map(|x| x.start_stack))),
-                ("label", str_col(gs.iter().map(|x| x.label), s)),
-            ])),
+            batches(vec![
+                ("goid", p64(gs.goid)),
+                ("name", dict_arrays(gs.name.into_chunks(), s)),
+                ("created", p64(gs.created)),
+                ("creator_goid", p64(gs.creator)),
+                ("first_run", p64(gs.first_run)),
+                ("end", p64(gs.end)),
+                ("final_state", en(gs.final_state)),
+                ("creation_stack_id", p32(gs.creation_stack)),
+                ("start_stack_id", p32(gs.start_stack)),
+                ("label", dict_arrays(gs.label.into_chunks(), s)),
+            ]),
         ));
         let ps = &self.procs;
         out.push((
@@ -488,22 +464,23 @@ impl Derived {
                 ("end_event", prim::<Int32Type>(ts.iter().map(|x| x.end_event))),
             ])),
         ));
-        let rs = &self.regions;
+        let rs = self.regions;
+        let durations = duration_chunks(&rs.start, &rs.end);
         out.push((
             "regions",
-            one(batch(vec![
-                ("goid", prim::<Int64Type>(rs.iter().map(|x| x.goid))),
-                ("task_id", prim::<Int64Type>(rs.iter().map(|x| Some(x.task)))),
-                ("name", str_col(rs.iter().map(|x| Some(x.name)), s)),
-                ("start", prim::<Int64Type>(rs.iter().map(|x| x.start))),
-                ("end", prim::<Int64Type>(rs.iter().map(|x| x.end))),
-                ("duration", prim::<Int64Type>(rs.iter().map(|x| dur(x.start, x.end)))),
-                ("depth", prim::<Int32Type>(rs.iter().map(|x| Some(x.depth)))),
-                ("start_stack_id", prim::<Int32Type>(rs.iter().map(|x| x.start_stack))),
-                ("end_stack_id", prim::<Int32Type>(rs.iter().map(|x| x.end_stack))),
-                ("start_event", prim::<Int32Type>(rs.iter().map(|x| x.start_event))),
-                ("end_event", prim::<Int32Type>(rs.iter().map(|x| x.end_event))),
-            ])),
+            batches(vec![
+                ("goid", p64(rs.goid)),
+                ("task_id", p64(rs.task)),
+                ("name", dict_arrays(rs.name.into_chunks(), s)),
+                ("start", p64(rs.start)),
+                ("end", p64(rs.end)),
+                ("duration", durations),
+                ("depth", p32(rs.depth)),
+                ("start_stack_id", p32(rs.start_stack)),
+                ("end_stack_id", p32(rs.end_stack)),
+                ("start_event", p32(rs.start_event)),
+                ("end_event", p32(rs.end_event)),
+            ]),
         ));
         let ls = &self.logs;
         out.push((
@@ -590,6 +567,22 @@ impl Derived {
         ));
         out
     }
+}
+
+/// end - start per row, null where either is.
+fn duration_chunks(start: &Chunked<i64>, end: &Chunked<i64>) -> Vec<arrow_array::ArrayRef> {
+    if start.chunks().is_empty() {
+        return vec![prim_array::<Int64Type>(Vec::new())];
+    }
+    start
+        .chunks()
+        .iter()
+        .zip(end.chunks())
+        .map(|(s, e)| {
+            let d = s.iter().zip(e).map(|(&s, &e)| if s == i64::NULL || e == i64::NULL { i64::NULL } else { e - s });
+            prim_array::<Int64Type>(d.collect())
+        })
+        .collect()
 }
 
 fn one(b: RecordBatch) -> Vec<RecordBatch> {
