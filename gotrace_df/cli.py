@@ -5,7 +5,7 @@
     gotrace-df [flags] [pkg.test] trace.out     serve the viewer (voila) on loopback
     gotrace-df -pprof=TYPE [pkg.test] trace.out write a pprof profile to stdout
     gotrace-df -d=parsed|wire|footprint trace.out
-    gotrace-df export --parquet DIR | --perfetto OUT.json trace.out
+    gotrace-df export [--redact] --parquet DIR | --perfetto OUT.json trace.out
     gotrace-df summary trace.out
     gotrace-df version
 
@@ -72,10 +72,11 @@ Flags:
 
 When providing only a port to -http (e.g., ':6060'), the viewer listens only on
 localhost. To listen on all addresses, explicitly add the unspecified address
-(e.g., '0.0.0.0:6060').
+(e.g., '0.0.0.0:6060'); anyone who can reach the machine can then read the
+trace, and {PROG} warns so.
 
 Commands:
-    {PROG} export --parquet DIR [--perfetto OUT.json] trace.out
+    {PROG} export [--redact] --parquet DIR [--perfetto OUT.json] trace.out
     {PROG} summary trace.out
     {PROG} version
 """
@@ -300,6 +301,37 @@ def listen_addr(addr: str) -> tuple[str, int]:
     return host, p
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only:
+    every address ``host`` names is a loopback address (an unresolvable name
+    counts as not loopback)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    addrs = {str(info[4][0]).split("%")[0] for info in infos}
+    return bool(addrs) and all(ipaddress.ip_address(a).is_loopback for a in addrs)
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning to print when the viewer is served beyond loopback (None on
+    loopback): traces hold stacks, file paths and log messages."""
+    if is_loopback(host):
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    return (
+        f"{PROG}: warning: serving on {shown}:{port}: anyone who can reach this machine "
+        "can read the traces (stacks, file paths, log messages); use "
+        f"-http=localhost:{port} to serve this machine only"
+    )
+
+
 def _free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
@@ -419,6 +451,9 @@ def serve(
             port = _free_port(host)
         else:
             _check_free(host, port)
+        warning = exposure_warning(host, port)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         query = urllib.parse.urlencode({"trace": path})
         url = f"http://{_url_host(host)}:{port}/?{query}"
         env = dict(os.environ, **{TRACE_ENV: path})
@@ -559,20 +594,39 @@ def _export(args: list[str]) -> int:
     p.add_argument(
         "--no-overwrite", action="store_true", help="fail instead of replacing existing output"
     )
+    p.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace function names outside Go's standard library, file paths, log "
+        "messages and categories, task, region and label names and the source path by "
+        "placeholders (func#1, file#2, log#3 ...), the same in every table and file, "
+        "for sharing the trace",
+    )
     p.add_argument("trace", help="trace file, URL, or Parquet dataset directory")
     ns = p.parse_args(args)
     if not ns.parquet and not ns.perfetto:
         p.error("give --parquet DIR and/or --perfetto OUT.json")
     trace = _read(ns.trace)
+    from gotrace_df.export import write_parquet, write_perfetto
+
+    # Redaction is deterministic: both outputs get the same placeholders.
     try:
         if ns.parquet:
-            d = trace.to_parquet(ns.parquet, overwrite=not ns.no_overwrite)
+            d = write_parquet(trace, ns.parquet, overwrite=not ns.no_overwrite, redact=ns.redact)
             print(f"wrote {len(trace.table_names)} tables to {d}", file=sys.stderr)
         if ns.perfetto:
-            out = trace.to_perfetto(ns.perfetto, overwrite=not ns.no_overwrite)
+            out = write_perfetto(
+                trace, ns.perfetto, overwrite=not ns.no_overwrite, redact=ns.redact
+            )
             print(f"wrote {out}", file=sys.stderr)
     except (OSError, ValueError) as e:
         _die(f"{PROG} export: {e}")
+    if ns.redact:
+        print(
+            "redacted: function names outside Go's standard library, file paths, log "
+            "messages and categories, task, region and label names, the source path",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from gotrace_df.export._atomic import atomic_dir, fsync_path
+from gotrace_df.export._meta import metadata, rebuild
+from gotrace_df.export.redact import redact_trace
 from gotrace_df.frames import SCHEMAS
 
 if TYPE_CHECKING:
@@ -44,23 +46,6 @@ LAYOUT_VERSION = 1
 #: Key of the trace metadata in each Parquet file's key/value metadata.
 KV_KEY = b"gotrace_df.trace"
 
-_META_FIELDS = (
-    "format_version",
-    "start_ns",
-    "end_ns",
-    "generations",
-    "frequency",
-    "bytes_used",
-    "bytes_total",
-    "source",
-)
-
-
-def _metadata(trace: Trace) -> dict[str, Any]:
-    meta = {f: getattr(trace, f) for f in _META_FIELDS}
-    meta["go_versions"] = trace.go_versions
-    return meta
-
 
 def write_parquet(
     trace: Trace,
@@ -68,6 +53,7 @@ def write_parquet(
     *,
     overwrite: bool = True,
     compression: str = "zstd",
+    redact: bool = False,
 ) -> Path:
     """Write every table of ``trace`` and its metadata to the directory ``path``.
 
@@ -83,6 +69,11 @@ def write_parquet(
         Replace an existing dataset at ``path`` (default True).
     compression
         Parquet compression codec (``"zstd"``, ``"snappy"``, ``"none"`` ...).
+    redact
+        Write :func:`~gotrace_df.export.redact.redact_trace` of ``trace``
+        instead: function names outside Go's standard library, file paths, log
+        values, task, region and label names and the source path replaced by
+        placeholders, consistently across tables. ``trace`` is not modified.
 
     Returns
     -------
@@ -109,12 +100,15 @@ def write_parquet(
                 f"{dest} exists and is not a gotrace_df Parquet dataset (no {MANIFEST}): "
                 "refusing to replace it"
             )
-    meta = _metadata(trace)
+    if redact:
+        trace = redact_trace(trace)
+    meta = metadata(trace)
     kv = json.dumps(meta, sort_keys=True).encode()
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "layout_version": LAYOUT_VERSION,
         "trace": meta,
+        "redacted": redact,
         "tables": {},
     }
     with atomic_dir(dest, replace=overwrite) as tmp:
@@ -159,8 +153,6 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     """
     import pyarrow.parquet as pq
 
-    from gotrace_df._trace import Trace
-
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such dataset directory")
@@ -192,18 +184,7 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
         meta.pop(KV_KEY, None)
         table = table.replace_schema_metadata(meta or None)
         tables[name] = _conform(name, table)
-    t = manifest["trace"]
-    return Trace(
-        tables,
-        format_version=int(t["format_version"]),
-        start_ns=int(t["start_ns"]),
-        end_ns=int(t["end_ns"]),
-        generations=int(t["generations"]),
-        frequency=int(t["frequency"]),
-        bytes_used=int(t["bytes_used"]),
-        bytes_total=int(t["bytes_total"]),
-        source=str(t["source"]),
-    )
+    return rebuild(tables, manifest["trace"])
 
 
 def _conform(name: str, table: pa.Table) -> pa.Table:

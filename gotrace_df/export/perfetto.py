@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from gotrace_df.export import _text as T
 from gotrace_df.export._atomic import atomic_file
+from gotrace_df.export.redact import redact_trace
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -59,10 +60,32 @@ PIDS: dict[str, int] = {
 _GC_TRACKS = {"GC": 1, "STW": 2, "Mark assists": 3, "Sweeps": 4}
 
 
-def write_perfetto(trace: Trace, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+def write_perfetto(
+    trace: Trace, path: str | os.PathLike[str], *, overwrite: bool = True, redact: bool = False
+) -> Path:
     """Write ``trace`` as a Chrome trace-event JSON file at ``path``, atomically.
 
     See the module docstring for the layout.
+
+    Parameters
+    ----------
+    trace
+        The trace to write.
+    path
+        Destination file; an existing file is replaced only with ``overwrite``.
+    overwrite
+        Replace an existing file at ``path`` (default True).
+    redact
+        Write :func:`~gotrace_df.export.redact.redact_trace` of ``trace``
+        instead: track, slice, log and stack-frame names that come from the
+        program (function names outside Go's standard library, file paths, log
+        values, task and region names) and the source path become placeholders.
+        ``trace`` is not modified.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
 
     Examples
     --------
@@ -78,6 +101,8 @@ def write_perfetto(trace: Trace, path: str | os.PathLike[str], *, overwrite: boo
         raise FileExistsError(f"{dest} exists (pass overwrite=True to replace it)")
     if dest.is_dir():
         raise IsADirectoryError(f"{dest} is a directory")
+    if redact:
+        trace = redact_trace(trace)
     with atomic_file(dest) as f:
         write_json(trace, f)
     return dest
