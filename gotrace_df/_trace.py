@@ -220,7 +220,12 @@ class Trace:
     # -- export -------------------------------------------------------------
 
     def to_parquet(
-        self, path: str | os.PathLike[str], *, overwrite: bool = True, compression: str = "zstd"
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = True,
+        compression: str = "zstd",
+        redact: bool = False,
     ) -> Path:
         """Write every table and the trace's metadata to the directory ``path``.
 
@@ -229,6 +234,9 @@ class Trace:
         The directory is written beside ``path`` and renamed into place when
         complete, so an interrupted write never leaves a dataset that reads as
         valid, and an existing dataset is replaced only by a complete one.
+        ``redact=True`` replaces file paths, non-standard-library function
+        names, task and region names and log text first (see
+        :func:`gotrace_df.export.redact_trace`), for sharing the trace.
         See :func:`gotrace_df.export.parquet.write_parquet`.
 
         Examples
@@ -241,14 +249,19 @@ class Trace:
         """
         from gotrace_df.export.parquet import write_parquet
 
-        return write_parquet(self, path, overwrite=overwrite, compression=compression)
+        return write_parquet(
+            self, path, overwrite=overwrite, compression=compression, redact=redact
+        )
 
-    def to_perfetto(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+    def to_perfetto(
+        self, path: str | os.PathLike[str], *, overwrite: bool = True, redact: bool = False
+    ) -> Path:
         """Write a Chrome trace-event JSON file for Perfetto and ``chrome://tracing``.
 
         Procs, threads and goroutines are tracks; goroutine states, GC, STW,
         tasks and regions are slices; unblocks and creations are flow arrows.
-        Written atomically. See :func:`gotrace_df.export.perfetto.write_perfetto`.
+        Written atomically; ``redact=True`` as for :meth:`to_parquet`.
+        See :func:`gotrace_df.export.perfetto.write_perfetto`.
 
         Examples
         --------
@@ -260,7 +273,7 @@ class Trace:
         """
         from gotrace_df.export.perfetto import write_perfetto
 
-        return write_perfetto(self, path, overwrite=overwrite)
+        return write_perfetto(self, path, overwrite=overwrite, redact=redact)
 
     # -- display ------------------------------------------------------------
 

@@ -8,7 +8,8 @@ The Rust core builds exactly these columns (``crates/gotrace-core/src/build``);
   "none" (``NoGoroutine``, ``NoProc``, ``NoThread``, ``NoTask``);
 * strings that repeat are dictionary-encoded, and so are the events table's
   integer columns that take few distinct values over millions of rows (``p``,
-  ``m``, ``gen``, ``task_id``, ``value``: one sorted dictionary per column).
+  ``m``, ``gen``, ``stack_id``, ``transition_stack_id``, ``task_id``,
+  ``value``: one sorted dictionary per column).
   Dictionary keys are as narrow as the number of values allows (int8, int16
   or int32); the types below give the widest. :meth:`Trace.to_pandas` turns
   integer dictionaries back into plain (nullable) integers, and
@@ -26,7 +27,17 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Column", "SCHEMAS", "TABLES", "schema", "describe", "decode_ints", "key_type"]
+__all__ = [
+    "Column",
+    "SCHEMAS",
+    "TABLES",
+    "schema",
+    "describe",
+    "decode_ints",
+    "encode_ints",
+    "key_type",
+    "plain",
+]
 
 _DICT8 = pa.dictionary(pa.int8(), pa.string())
 _DICT32 = pa.dictionary(pa.int32(), pa.string())
@@ -70,7 +81,7 @@ SCHEMAS: dict[str, list[Column]] = {
             "",
             "Generation the event belongs to, counted from 1 (the Sync N before it)",
         ),
-        _c("stack_id", _I32, "", "Event's stack (Event.Stack); null: no stack"),
+        _c("stack_id", _DICT_I32, "", "Event's stack (Event.Stack); null: no stack"),
         _c(
             "resource",
             _DICT8,
@@ -90,7 +101,7 @@ SCHEMAS: dict[str, list[Column]] = {
         _c("reason", _DICT32, "", "StateTransition: reason as the runtime wrote it ('' if none)"),
         _c(
             "transition_stack_id",
-            _I32,
+            _DICT_I32,
             "",
             "StateTransition.Stack: for goroutine creation the new goroutine's start stack, "
             "otherwise the transitioning goroutine's stack",
@@ -285,6 +296,13 @@ def key_type(n_values: int) -> pa.DataType:
 
 def _is_int_dict(t: pa.DataType) -> bool:
     return bool(pa.types.is_dictionary(t) and pa.types.is_integer(t.value_type))
+
+
+def plain(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """``column`` with an integer dictionary decoded to its plain integers."""
+    if _is_int_dict(column.type):
+        return column.cast(column.type.value_type)
+    return column
 
 
 def decode_ints(table: pa.Table) -> pa.Table:

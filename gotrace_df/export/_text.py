@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df.frames import plain
+
 # A string literal or a string column (pyarrow is untyped: Any).
 Part = Any
 
@@ -33,9 +35,7 @@ __all__ = [
 def _plain(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(a, pa.ChunkedArray):
         a = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
-    if pa.types.is_dictionary(a.type) and pa.types.is_integer(a.type.value_type):
-        a = a.cast(a.type.value_type)
-    return a
+    return plain(a)
 
 
 def concat(*parts: Part) -> pa.Array:

@@ -30,7 +30,7 @@ import pyarrow as pa
 from gotrace_df.export._atomic import atomic_dir, fsync_path
 from gotrace_df.export._meta import metadata, rebuild
 from gotrace_df.export.redact import redact_trace
-from gotrace_df.frames import SCHEMAS
+from gotrace_df.frames import SCHEMAS, encode_ints
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -188,12 +188,17 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
 
 
 def _conform(name: str, table: pa.Table) -> pa.Table:
-    """Cast to the documented schema where a reader lost a type detail (a Parquet
-    file written by another tool without the stored Arrow schema)."""
-    cols = SCHEMAS.get(name)
-    if cols is None:
-        return table
-    want = pa.schema([pa.field(c.name, c.type) for c in cols])
-    if table.schema.remove_metadata().equals(want) or table.column_names != want.names:
-        return table
-    return table.cast(want.with_metadata(table.schema.metadata))
+    """Restore the core's encodings where Parquet lost them: it reads integer
+    dictionaries back as plain integers (and a file written by another tool may
+    have dropped any dictionary)."""
+    cols = {c.name: c.type for c in SCHEMAS.get(name, [])}
+    for i, f in enumerate(table.schema):
+        want = cols.get(f.name)
+        if want is None or not pa.types.is_dictionary(want) or pa.types.is_dictionary(f.type):
+            continue
+        if pa.types.is_integer(want.value_type):
+            col = encode_ints(table.column(i), want.value_type)
+        else:
+            col = table.column(i).cast(want.value_type).dictionary_encode()
+        table = table.set_column(i, pa.field(f.name, col.type), col)
+    return table

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
+from gotrace_df.frames import plain
 from gotrace_df.views._common import GoSemantics, check_window, group_quantiles, semantics
 from gotrace_df.views._summary import stack_frames, summarize
 
@@ -269,7 +270,7 @@ def _region_pcs(trace: Trace, sem: GoSemantics, start_event: pd.Series) -> np.nd
     if not have.any():
         return out
     rows = ev[have].astype(np.int64)
-    sids = trace.events["stack_id"].take(pa.array(rows))
+    sids = plain(trace.events["stack_id"]).take(pa.array(rows))
     sid = pc.fill_null(sids, -1).to_numpy().astype(np.int64)
     fr = trace.frames
     fsid = fr["stack_id"].to_numpy().astype(np.int64)

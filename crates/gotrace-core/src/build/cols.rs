@@ -50,6 +50,19 @@ impl<T: Copy> Chunked<T> {
     pub fn len(&self) -> usize {
         self.len
     }
+    /// The same rows, each value converted.
+    pub fn map<U: Copy>(self, f: impl Fn(T) -> U) -> Chunked<U> {
+        let chunks = self
+            .chunks
+            .into_iter()
+            .map(|c| {
+                let mut out = if c.capacity() >= CHUNK { new_chunk() } else { Vec::with_capacity(c.capacity()) };
+                out.extend(c.into_iter().map(&f));
+                out
+            })
+            .collect();
+        Chunked { chunks, len: self.len }
+    }
     /// The chunks filled so far.
     pub fn chunks(&self) -> &[Vec<T>] {
         &self.chunks
@@ -97,6 +110,9 @@ impl Sentinel for i64 {
 impl Sentinel for i32 {
     const NULL: i32 = -1;
 }
+impl Sentinel for i16 {
+    const NULL: i16 = -1;
+}
 impl Sentinel for i8 {
     const NULL: i8 = -1;
 }
@@ -112,7 +128,7 @@ pub fn opt<T: Sentinel>(v: Option<T>) -> T {
     v.unwrap_or(T::NULL)
 }
 
-fn nulls_of<T: Sentinel>(vals: &[T]) -> Option<NullBuffer> {
+pub fn nulls_of<T: Sentinel>(vals: &[T]) -> Option<NullBuffer> {
     if !vals.contains(&T::NULL) {
         return None;
     }
@@ -220,45 +236,6 @@ pub fn dict_arrays(chunks: Vec<Vec<u32>>, strings: &Interner) -> Vec<ArrayRef> {
         values.iter().map(|&g| String::from_utf8_lossy(strings.get(g)).into_owned()),
     ));
     keyed_arrays(coded, dict)
-}
-
-/// An integer column whose values repeat (procs, threads, generations, task
-/// IDs) as dictionary arrays: one sorted dictionary of its distinct values for
-/// the whole column and narrow keys, instead of a full-width value per row.
-pub fn int_dict_arrays<A: ArrowPrimitiveType>(chunks: Vec<Vec<A::Native>>) -> Vec<ArrayRef>
-where
-    A::Native: Sentinel + Ord + std::hash::Hash,
-{
-    // Runs are long in these columns: remember the last value's code.
-    let mut distinct: rustc_hash::FxHashSet<A::Native> = Default::default();
-    for chunk in &chunks {
-        let mut last = A::Native::NULL;
-        for &v in chunk {
-            if v != last && v != A::Native::NULL {
-                distinct.insert(v);
-                last = v;
-            }
-        }
-    }
-    let mut values: Vec<A::Native> = distinct.into_iter().collect();
-    values.sort_unstable();
-    let index: rustc_hash::FxHashMap<A::Native, i32> = values.iter().enumerate().map(|(i, &v)| (v, i as i32)).collect();
-    let coded = chunks
-        .into_iter()
-        .map(|chunk| {
-            let mut last = (A::Native::NULL, -1);
-            chunk
-                .into_iter()
-                .map(|v| {
-                    if v != last.0 {
-                        last = (v, if v == A::Native::NULL { -1 } else { index[&v] });
-                    }
-                    last.1
-                })
-                .collect()
-        })
-        .collect();
-    keyed_arrays(coded, Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(values), None)))
 }
 
 /// A dictionary column of interned strings in one piece (small tables).

@@ -2,6 +2,7 @@
 //! in the same pass, every derived table (gotrace_df/frames.py documents
 //! them all).
 
+mod coded;
 mod cols;
 mod derive;
 mod pipe;
@@ -15,7 +16,8 @@ use crate::TraceError;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
-use cols::{dict_arrays, enum_array, int_dict_arrays, opt, prim_array, Chunked};
+use coded::Coded;
+use cols::{enum_array, opt, prim_array, Chunked};
 use pipe::{DerivedThread, Rec};
 use stacks::Stacks;
 use std::sync::Arc;
@@ -123,19 +125,19 @@ struct EventCols {
     ts: Chunked<i64>,
     kind: Chunked<i8>,
     g: Chunked<i64>,
-    p: Chunked<i32>,
-    m: Chunked<i64>,
-    gen: Chunked<i32>,
-    stack: Chunked<i32>,
+    p: Coded<i32>,
+    m: Coded<i64>,
+    gen: Coded<i32>,
+    stack: Coded<i32>,
     resource: Chunked<i8>,
     resource_id: Chunked<i64>,
     from: Chunked<i8>,
     to: Chunked<i8>,
-    reason: Chunked<u32>,
-    tstack: Chunked<i32>,
-    name: Chunked<u32>,
-    task: Chunked<i64>,
-    value: Chunked<i64>,
+    reason: Coded<u32>,
+    tstack: Coded<i32>,
+    name: Coded<u32>,
+    task: Coded<i64>,
+    value: Coded<i64>,
 }
 
 /// Per-event details that are not common to all kinds.
@@ -362,28 +364,27 @@ impl Builder {
 /// The events table, one record batch per chunk.
 fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
     let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
-    let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
     let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
-    // Procs, threads, generations, task IDs and values take few distinct
-    // values over millions of rows: dictionary-encoded, they cost a byte or
-    // two per event instead of four or eight.
+    // Procs, threads, generations, stacks, task IDs and values take few
+    // distinct values over millions of rows: dictionary-encoded, they cost a
+    // byte or two per event instead of four or eight.
     batches(vec![
         ("ts", p64(e.ts)),
         ("kind", en(e.kind, &KINDS)),
         ("g", p64(e.g)),
-        ("p", int_dict_arrays::<Int32Type>(e.p.into_chunks())),
-        ("m", int_dict_arrays::<Int64Type>(e.m.into_chunks())),
-        ("gen", int_dict_arrays::<Int32Type>(e.gen.into_chunks())),
-        ("stack_id", p32(e.stack)),
+        ("p", e.p.into_int_arrays::<Int32Type>()),
+        ("m", e.m.into_int_arrays::<Int64Type>()),
+        ("gen", e.gen.into_int_arrays::<Int32Type>()),
+        ("stack_id", e.stack.into_int_arrays::<Int32Type>()),
         ("resource", en(e.resource, &RESOURCES)),
         ("resource_id", p64(e.resource_id)),
         ("from_state", en(e.from, &STATES)),
         ("to_state", en(e.to, &STATES)),
-        ("reason", dict_arrays(e.reason.into_chunks(), strings)),
-        ("transition_stack_id", p32(e.tstack)),
-        ("name", dict_arrays(e.name.into_chunks(), strings)),
-        ("task_id", int_dict_arrays::<Int64Type>(e.task.into_chunks())),
-        ("value", int_dict_arrays::<Int64Type>(e.value.into_chunks())),
+        ("reason", e.reason.into_string_arrays(strings)),
+        ("transition_stack_id", e.tstack.into_int_arrays::<Int32Type>()),
+        ("name", e.name.into_string_arrays(strings)),
+        ("task_id", e.task.into_int_arrays::<Int64Type>()),
+        ("value", e.value.into_int_arrays::<Int64Type>()),
     ])
 }
 

@@ -1,0 +1,154 @@
+//! Dictionary-encoded columns, encoded while they are built.
+//!
+//! Procs, threads, generations, reasons, names, task IDs: a few distinct
+//! values over millions of rows. Each row stores the code of its value, in
+//! one byte while the column has at most 127 values; the codes widen to two
+//! and then four bytes the first time there are more. So the column costs what
+//! its final Arrow form costs all along, and finishing it copies chunk by
+//! chunk at most.
+
+use super::cols::{nulls_of, Chunked, Sentinel};
+use crate::intern::Interner;
+use arrow_array::types::{ArrowDictionaryKeyType, Int16Type, Int32Type, Int8Type};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, DictionaryArray, PrimitiveArray, StringArray};
+use arrow_buffer::ScalarBuffer;
+use rustc_hash::FxHashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// The codes, at the narrowest width that holds them (-1 is null).
+enum Codes {
+    I8(Chunked<i8>),
+    I16(Chunked<i16>),
+    I32(Chunked<i32>),
+}
+
+impl Default for Codes {
+    fn default() -> Self {
+        Codes::I8(Chunked::default())
+    }
+}
+
+impl Codes {
+    #[inline]
+    fn push(&mut self, c: i32) {
+        match self {
+            Codes::I8(s) => s.push(c as i8),
+            Codes::I16(s) => s.push(c as i16),
+            Codes::I32(s) => s.push(c),
+        }
+    }
+
+    /// Makes room for code `n` (the n+1-th value).
+    fn fit(&mut self, n: usize) {
+        let widened = match self {
+            Codes::I8(s) if n > i8::MAX as usize => Codes::I16(std::mem::take(s).map(i16::from)),
+            Codes::I16(s) if n > i16::MAX as usize => Codes::I32(std::mem::take(s).map(i32::from)),
+            _ => return,
+        };
+        *self = widened;
+    }
+
+    /// Dictionary arrays over `values`, one per chunk; `perm` maps each code
+    /// to its position in `values` when that is not the code itself.
+    fn into_arrays(self, values: ArrayRef, perm: Option<&[i32]>) -> Vec<ArrayRef> {
+        fn arrays<K: ArrowDictionaryKeyType>(
+            c: Chunked<K::Native>,
+            values: &ArrayRef,
+            perm: Option<&[i32]>,
+        ) -> Vec<ArrayRef>
+        where
+            K::Native: Sentinel + Into<i32> + TryFrom<i32> + Default,
+        {
+            c.into_chunks()
+                .into_iter()
+                .map(|codes| {
+                    let nulls = nulls_of(&codes);
+                    let keys: Vec<K::Native> = match perm {
+                        None => codes
+                            .into_iter()
+                            .map(|c| if c == K::Native::NULL { K::Native::default() } else { c })
+                            .collect(),
+                        Some(p) => codes
+                            .into_iter()
+                            .map(|c| {
+                                let c: i32 = c.into();
+                                K::Native::try_from(p.get(c as usize).copied().unwrap_or(0)).unwrap_or_default()
+                            })
+                            .collect(),
+                    };
+                    let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), nulls);
+                    Arc::new(DictionaryArray::<K>::try_new(keys, values.clone()).expect("codes index the values"))
+                        as ArrayRef
+                })
+                .collect()
+        }
+        match self {
+            Codes::I8(c) => arrays::<Int8Type>(c, &values, perm),
+            Codes::I16(c) => arrays::<Int16Type>(c, &values, perm),
+            Codes::I32(c) => arrays::<Int32Type>(c, &values, perm),
+        }
+    }
+}
+
+/// A column of values `V` (sentinel = null) kept as codes into its distinct
+/// values, in first-seen order.
+pub struct Coded<V> {
+    codes: Codes,
+    values: Vec<V>,
+    index: FxHashMap<V, i32>,
+    /// The last value pushed and its code: runs are long in these columns.
+    last: (V, i32),
+}
+
+impl<V: Sentinel + Eq + Hash> Default for Coded<V> {
+    fn default() -> Self {
+        Coded { codes: Codes::default(), values: Vec::new(), index: FxHashMap::default(), last: (V::NULL, -1) }
+    }
+}
+
+impl<V: Sentinel + Eq + Hash> Coded<V> {
+    #[inline]
+    pub fn push(&mut self, v: V) {
+        if v != self.last.0 {
+            let code = match self.index.get(&v) {
+                _ if v == V::NULL => -1,
+                Some(&c) => c,
+                None => {
+                    let c = self.values.len();
+                    self.codes.fit(c);
+                    self.values.push(v);
+                    self.index.insert(v, c as i32);
+                    c as i32
+                }
+            };
+            self.last = (v, code);
+        }
+        self.codes.push(self.last.1);
+    }
+}
+
+impl Coded<u32> {
+    /// Interned strings: the dictionary lists them in first-seen order.
+    pub fn into_string_arrays(self, strings: &Interner) -> Vec<ArrayRef> {
+        let values: ArrayRef = Arc::new(StringArray::from_iter_values(
+            self.values.iter().map(|&g| String::from_utf8_lossy(strings.get(g)).into_owned()),
+        ));
+        self.codes.into_arrays(values, None)
+    }
+}
+
+impl<V: Sentinel + Eq + Hash + Ord + arrow_buffer::ArrowNativeType> Coded<V> {
+    /// Integers: the dictionary lists them in ascending order.
+    pub fn into_int_arrays<A: ArrowPrimitiveType<Native = V>>(self) -> Vec<ArrayRef> {
+        let mut order: Vec<usize> = (0..self.values.len()).collect();
+        order.sort_unstable_by_key(|&i| self.values[i]);
+        let mut perm = vec![0i32; order.len()];
+        for (pos, &code) in order.iter().enumerate() {
+            perm[code] = pos as i32;
+        }
+        let sorted: Vec<V> = order.iter().map(|&i| self.values[i]).collect();
+        let values: ArrayRef = Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(sorted), None));
+        self.codes.into_arrays(values, Some(&perm))
+    }
+}
