@@ -11,35 +11,84 @@ Every table's columns are documented in :mod:`gotrace_df.frames`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from gotrace_df._core import __version__
 from gotrace_df._errors import TraceError, TraceWarning
 from gotrace_df._trace import Trace
 from gotrace_df.frames import SCHEMAS, TABLES, describe, schema
 from gotrace_df.io import example_trace, read_parquet, read_trace
-from gotrace_df.pprof import read_pprof, to_pprof
-from gotrace_df.views import (
-    blocking_profile,
-    goroutine_analysis,
-    goroutine_stats,
-    latency_histogram,
-    mmu,
-    mmu_windows,
-    mmu_worst_windows,
-    mutator_utilization,
-    plot_blocking_profile,
-    plot_goroutine_analysis,
-    plot_goroutine_stats,
-    plot_latency_histogram,
-    plot_mmu,
-    summary,
-    user_region_histogram,
-    user_region_stats,
-    user_regions,
-    user_task_details,
-    user_task_events,
-    user_task_histogram,
-    user_tasks,
-)
+
+if TYPE_CHECKING:  # the names __getattr__ below provides
+    from gotrace_df.pprof import read_pprof, to_pprof
+    from gotrace_df.views import (
+        blocking_profile,
+        goroutine_analysis,
+        goroutine_stats,
+        latency_histogram,
+        mmu_windows,
+        mmu_worst_windows,
+        mutator_utilization,
+        plot_blocking_profile,
+        plot_goroutine_analysis,
+        plot_goroutine_stats,
+        plot_latency_histogram,
+        plot_mmu,
+        user_region_histogram,
+        user_region_stats,
+        user_regions,
+        user_task_details,
+        user_task_events,
+        user_task_histogram,
+        user_tasks,
+    )
+    from gotrace_df.views.mmu import mmu
+    from gotrace_df.views.summary import summary
+
+# The views and pprof need pandas: importing them on first use keeps
+# `import gotrace_df` and read_trace free of pandas (40 MB and most of the
+# import time).
+_LAZY = {
+    "read_pprof": "gotrace_df.pprof",
+    "to_pprof": "gotrace_df.pprof",
+    "blocking_profile": "gotrace_df.views",
+    "goroutine_analysis": "gotrace_df.views",
+    "goroutine_stats": "gotrace_df.views",
+    "latency_histogram": "gotrace_df.views",
+    "mmu": "gotrace_df.views",
+    "mmu_windows": "gotrace_df.views",
+    "mmu_worst_windows": "gotrace_df.views",
+    "mutator_utilization": "gotrace_df.views",
+    "plot_blocking_profile": "gotrace_df.views",
+    "plot_goroutine_analysis": "gotrace_df.views",
+    "plot_goroutine_stats": "gotrace_df.views",
+    "plot_latency_histogram": "gotrace_df.views",
+    "plot_mmu": "gotrace_df.views",
+    "summary": "gotrace_df.views",
+    "user_region_histogram": "gotrace_df.views",
+    "user_region_stats": "gotrace_df.views",
+    "user_regions": "gotrace_df.views",
+    "user_task_details": "gotrace_df.views",
+    "user_task_events": "gotrace_df.views",
+    "user_task_histogram": "gotrace_df.views",
+    "user_tasks": "gotrace_df.views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gotrace_df' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "blocking_profile",

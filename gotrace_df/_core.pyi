@@ -37,7 +37,11 @@ class ParseResult(TypedDict):
     tail_error: TailError | None
     tables: dict[str, ArrowTable]
 
-def parse(data: Buffer, progress: Callable[[int, int], Any] | None = None) -> ParseResult: ...
+def parse(
+    data: Buffer,
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
+) -> ParseResult: ...
 
 # -- view passes (crates/gotrace-py/src/views.rs) ---------------------------
 
@@ -46,6 +50,7 @@ def profile_samples(
 ) -> dict[str, dict[str, bytes]]: ...
 def outermost_intervals(goid: object, start: object, end: object) -> bytes: ...
 def mutator_utilization(events: object, flags: int) -> list[tuple[bytes, bytes]]: ...
+def take_rows(table: object, rows: Buffer) -> ArrowTable: ...
 
 class MmuCurve:
     """An MMU curve over utilisation series (times int64, utils float64 buffers)."""

@@ -1,77 +1,154 @@
-"""Public columns of the tables the core stores by reference to events rows.
+"""Public columns of the tables the core stores by reference.
 
-The core keeps derived tables as the events rows that bound each row (a span is
-its start and end event): every other column is a column of one of those
-events, so storing it again would only cost memory (DESIGN.md §3). These
-functions gather the documented columns when a table is first asked for.
+The core keeps spans and regions as the events rows that bound each row (a
+span is its start and end event): every other column is a column of one of
+those events, so storing it again would only cost memory (DESIGN.md §3). And
+the events table's task_id and value, set on a few kinds of events only, live
+in the tables that own those events (tasks, regions, logs, metrics, syncs)
+rather than in two mostly-null columns. These functions gather the documented
+columns when a table is first asked for.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gotrace_df.frames import SCHEMAS
+from gotrace_df import _core
 
 __all__ = ["is_compact", "expand"]
 
 
+# Columns of each table as the core stores it, when that is not the public form.
+_COMPACT = {
+    "spans": ["start_event", "end_event"],
+    "regions": ["task_id", "depth", "start_event", "end_event"],
+}
+
+
 def is_compact(name: str, table: pa.Table) -> bool:
-    """Whether ``table`` is the core's by-reference form of table ``name``."""
-    if name != "spans":
-        return False
-    return bool(table.column_names == ["start_event", "end_event"])
+    """Whether ``table`` is the core's stored form of table ``name``."""
+    if name == "events":
+        return "task_id" not in table.column_names and "value" not in table.column_names
+    return bool(table.column_names == _COMPACT.get(name))
 
 
-def _take(col: pa.ChunkedArray, idx: pa.Array) -> pa.Array:
-    # One contiguous column first: a take across chunks is several times slower.
-    return col.combine_chunks().take(idx) if col.num_chunks > 1 else col.chunk(0).take(idx)
+def _gather(events: pa.Table, columns: list[str], rows: np.ndarray[Any, Any]) -> pa.Table:
+    """``columns`` of events ``rows`` (-1: null), integer dictionaries decoded."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    out = _core.take_rows(events.select(columns), memoryview(rows))
+    return pa.RecordBatchReader.from_stream(out).read_all()
+
+
+def _rows(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """An events-row column as int64, -1 for null."""
+    return np.asarray(pc.fill_null(col, -1).to_numpy(), dtype=np.int64)
 
 
 def _spans(refs: pa.Table, events: pa.Table, syncs: pa.Table, end_ns: int) -> pa.Table:
-    start_ev = refs["start_event"].combine_chunks()
-    end_ev = refs["end_event"].combine_chunks()
-    ts = events["ts"].combine_chunks()
-    start = ts.take(start_ev).to_numpy()
+    start_ev, end_ev = _rows(refs["start_event"]), _rows(refs["end_event"])
+    at_start = _gather(
+        events,
+        ["ts", "from_state", "resource_id", "to_state", "reason", "p", "m", "transition_stack_id"],
+        start_ev,
+    )
+    at_end = _gather(events, ["ts", "transition_stack_id"], end_ev)
+    start = at_start["ts"].to_numpy().copy()
     # A state first seen through a status event (from Undetermined) holds since
     # the Sync that opened its generation, not since the status event.
-    undetermined = pc.equal(_take(events["from_state"], start_ev), "Undetermined")
-    undetermined = undetermined.to_numpy(zero_copy_only=False)
+    undetermined = pc.equal(at_start["from_state"], "Undetermined").to_numpy(zero_copy_only=False)
     if undetermined.any():
-        sync_rows = np.asarray(syncs["event"].to_numpy(), dtype=np.int64)
-        sync_ts = np.asarray(ts.take(pa.array(sync_rows)).to_numpy(), dtype=np.int64)
-        rows = start_ev.to_numpy()[undetermined]
-        start = start.copy()
+        sync_rows = _rows(syncs["event"])
+        sync_ts = _gather(events, ["ts"], sync_rows)["ts"].to_numpy()
+        rows = start_ev[undetermined]
         start[undetermined] = sync_ts[np.searchsorted(sync_rows, rows, side="right") - 1]
-    end = pc.fill_null(ts.take(end_ev), end_ns)
-    tstack = events["transition_stack_id"]
     columns = {
-        "goid": _take(events["resource_id"], start_ev),
-        "state": _take(events["to_state"], start_ev),
-        "reason": _take(events["reason"], start_ev),
+        "goid": at_start["resource_id"],
+        "state": at_start["to_state"],
+        "reason": at_start["reason"],
         "start": pa.array(start, pa.int64()),
-        "end": end,
-        "p": _take(events["p"], start_ev),
-        "m": _take(events["m"], start_ev),
-        "stack_id": _take(tstack, start_ev),
-        "end_stack_id": _take(tstack, end_ev),
-        "start_event": start_ev,
-        "end_event": end_ev,
+        "end": pc.fill_null(at_end["ts"], end_ns),
+        "p": at_start["p"],
+        "m": at_start["m"],
+        "stack_id": at_start["transition_stack_id"],
+        "end_stack_id": at_end["transition_stack_id"],
+        "start_event": refs["start_event"],
+        "end_event": refs["end_event"],
     }
-    # Integer dictionaries of the events table become the plain integers the
-    # spans schema declares; string dictionaries keep their (narrow) keys.
-    want = {c.name: c.type for c in SCHEMAS["spans"]}
-    return pa.table(
-        {
-            n: a.cast(want[n]) if a.type != want[n] and not pa.types.is_dictionary(want[n]) else a
-            for n, a in columns.items()
-        }
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
+    start_ev, end_ev = _rows(refs["start_event"]), _rows(refs["end_event"])
+    # A region that began before the trace is known by its end event alone.
+    either = np.where(start_ev >= 0, start_ev, end_ev)
+    who = _gather(events, ["g", "name"], either)
+    at_start = _gather(events, ["ts", "stack_id"], start_ev)
+    at_end = _gather(events, ["ts", "stack_id"], end_ev)
+    start, end = at_start["ts"], at_end["ts"]
+    columns = {
+        "goid": who["g"],
+        "task_id": refs["task_id"],
+        "name": who["name"],
+        "start": start,
+        "end": end,
+        "duration": pc.subtract(end, start),
+        "depth": refs["depth"],
+        "start_stack_id": at_start["stack_id"],
+        "end_stack_id": at_end["stack_id"],
+        "start_event": refs["start_event"],
+        "end_event": refs["end_event"],
+    }
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _scatter(n: int, parts: list[tuple[pa.ChunkedArray, pa.ChunkedArray]]) -> pa.Array:
+    """An int64 column of ``n`` rows, null but where a part (rows, values) puts
+    a value; a null row or value puts nothing."""
+    out = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    for rows, values in parts:
+        ok = pc.and_(pc.is_valid(rows), pc.is_valid(values)).to_numpy(zero_copy_only=False)
+        r = rows.to_numpy(zero_copy_only=False)[ok].astype(np.int64)
+        out[r] = values.to_numpy(zero_copy_only=False)[ok].astype(np.int64)
+        valid[r] = True
+    return pa.array(out, mask=~valid)
+
+
+def _no_task(task: pa.ChunkedArray) -> pa.ChunkedArray:
+    # Regions and logs outside any task (NoTask, all bits set) have no task_id.
+    return pc.if_else(pc.equal(task, -1), pa.scalar(None, pa.int64()), task)
+
+
+def _events(events: pa.Table, tables: dict[str, pa.Table]) -> pa.Table:
+    """The events table with task_id and value, which the core keeps in the
+    table that owns each such event (tasks, regions, logs; metrics, syncs)."""
+    n = events.num_rows
+    tasks, regions, logs = tables["tasks"], tables["regions"], tables["logs"]
+    task_id = _scatter(
+        n,
+        [
+            (tasks["start_event"], tasks["task_id"]),
+            (tasks["end_event"], tasks["task_id"]),
+            (regions["start_event"], _no_task(regions["task_id"])),
+            (regions["end_event"], _no_task(regions["task_id"])),
+            (logs["event"], _no_task(logs["task_id"])),
+        ],
     )
+    metrics, syncs = tables["metrics"], tables["syncs"]
+    value = _scatter(n, [(metrics["event"], metrics["value"]), (syncs["event"], syncs["n"])])
+    return events.append_column("task_id", task_id).append_column("value", value)
 
 
 def expand(name: str, compact: pa.Table, tables: dict[str, pa.Table], end_ns: int) -> pa.Table:
     """The public form of table ``name`` from its compact form."""
     if name == "spans":
         return _spans(compact, tables["events"], tables["syncs"], end_ns)
+    if name == "regions":
+        return _regions(compact, tables["events"])
+    if name == "events":
+        return _events(compact, tables)
     raise KeyError(name)

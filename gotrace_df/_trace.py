@@ -6,9 +6,8 @@ import html
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,17 +25,24 @@ _GO_RELEASES: dict[int, tuple[str, ...]] = {
     26: ("1.26", "1.27"),
 }
 
-# Integer columns holding nulls become pandas' nullable dtypes, not float64.
-_NULLABLE_INTS: dict[pa.DataType, Any] = {
-    pa.int8(): pd.Int8Dtype(),
-    pa.int16(): pd.Int16Dtype(),
-    pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(),
-    pa.uint8(): pd.UInt8Dtype(),
-    pa.uint16(): pd.UInt16Dtype(),
-    pa.uint32(): pd.UInt32Dtype(),
-    pa.uint64(): pd.UInt64Dtype(),
-}
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _nullable_ints() -> dict[pa.DataType, Any]:
+    """Integer columns holding nulls become pandas' nullable dtypes, not float64."""
+    import pandas as pd
+
+    return {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
 
 
 class _TableProperty:
@@ -192,16 +198,19 @@ class Trace:
         >>> list(tr.to_pandas("events").columns[:2])
         ['ts', 'kind']
         """
+        import pandas as pd
+
+        nullable_ints = _nullable_ints()
         table = decode_ints(self.table(name))
         with_nulls = [
             f.name
             for f, col in zip(table.schema, table.columns, strict=True)
-            if f.type in _NULLABLE_INTS and col.null_count > 0
+            if f.type in nullable_ints and col.null_count > 0
         ]
         if not with_nulls:
             df: pd.DataFrame = table.to_pandas()
             return df
-        nullable = table.select(with_nulls).to_pandas(types_mapper=_NULLABLE_INTS.get)
+        nullable = table.select(with_nulls).to_pandas(types_mapper=nullable_ints.get)
         rest = table.drop_columns(with_nulls).to_pandas()
         df = pd.concat([rest, nullable], axis=1)[table.column_names]
         return df
@@ -278,7 +287,20 @@ class Trace:
     # -- display ------------------------------------------------------------
 
     def _counts(self) -> list[tuple[str, int]]:
-        return [(n, self._tables[n].num_rows) for n in self.table_names]
+        return list(self.row_counts().items())
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows of every table, by name, without gathering any table's columns
+        (``spans`` is stored as references to its events until first used).
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> tr.row_counts()["events"] == tr.events.num_rows
+        True
+        """
+        return {n: self._tables[n].num_rows for n in self.table_names}
 
     def __repr__(self) -> str:
         counts = dict(self._counts())

@@ -98,19 +98,23 @@ def read_trace(
         return _parse(_maybe_gunzip(data), source, progress, stacklevel=3)
     if isinstance(source, str | os.PathLike) and os.path.isdir(source):
         return read_parquet(source)
-    with _open(source) as (data, name):
+    with _open(source) as (data, name, mapped):
         if bytes(data[:2]) == _GZIP_MAGIC:
-            data = _maybe_gunzip(data)
-        return _parse(data, name, progress, stacklevel=3)
+            data, mapped = _maybe_gunzip(data), False
+        return _parse(data, name, progress, stacklevel=3, mapped=mapped)
 
 
-def _parse(data: Any, name: str, progress: Progress, stacklevel: int) -> Trace:
-    """Parse a buffer; ``stacklevel`` makes warnings point at read_trace's caller."""
+def _parse(
+    data: Any, name: str, progress: Progress, stacklevel: int, mapped: bool = False
+) -> Trace:
+    """Parse a buffer; ``stacklevel`` makes warnings point at read_trace's caller.
+    ``mapped``: ``data`` is our own read-only mmap of a file, whose pages the
+    core may hand back to the kernel once read."""
     with memoryview(data) as view:
         total = view.nbytes
     callback, finish = _progress_callback(progress, total)
     try:
-        result = _core.parse(data, callback)
+        result = _core.parse(data, callback, release_input=mapped)
     finally:
         finish()
     tail = result["tail_error"]
@@ -122,7 +126,11 @@ def _parse(data: Any, name: str, progress: Progress, stacklevel: int) -> Trace:
             TraceWarning,
             stacklevel=stacklevel,
         )
-    tables = {n: pa.table(t) for n, t in result["tables"].items()}
+    # Through the Arrow C stream directly: pa.table() would import pandas to
+    # ask whether the object is a DataFrame.
+    tables = {
+        n: pa.RecordBatchReader.from_stream(t).read_all() for n, t in result["tables"].items()
+    }
     return Trace(
         tables,
         format_version=result["version"],
@@ -137,21 +145,22 @@ def _parse(data: Any, name: str, progress: Progress, stacklevel: int) -> Trace:
 
 
 @contextmanager
-def _open(source: TraceSource) -> Iterator[tuple[Any, str]]:
-    """Yields (buffer, display name) for ``source``, keeping the buffer valid."""
+def _open(source: TraceSource) -> Iterator[tuple[Any, str, bool]]:
+    """Yields (buffer, display name, whether the buffer is a file mapping made
+    here) for ``source``, keeping the buffer valid."""
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size == 0:
                 # mmap refuses empty files; the core reports empty input.
-                yield b"", path
+                yield b"", path, False
                 return
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-                yield m, path
+                yield m, path, True
         return
     if isinstance(source, bytes | bytearray | memoryview):
-        yield source, "<bytes>"
+        yield source, "<bytes>", False
         return
     read = getattr(source, "read", None)
     if callable(read):
@@ -161,7 +170,7 @@ def _open(source: TraceSource) -> Iterator[tuple[Any, str]]:
                 f"read_trace: the file object must be opened in binary mode "
                 f"(its read() returned {type(data).__name__})"
             )
-        yield data, str(getattr(source, "name", "<file>"))
+        yield data, str(getattr(source, "name", "<file>")), False
         return
     # Any other object exporting the buffer protocol (numpy array, mmap ...).
     buffer: Any = source
@@ -172,7 +181,7 @@ def _open(source: TraceSource) -> Iterator[tuple[Any, str]]:
             "read_trace: expected a path, bytes or a binary file object, "
             f"got {type(source).__name__}"
         ) from None
-    yield buffer, "<bytes>"
+    yield buffer, "<bytes>", False
 
 
 def _progress_callback(

@@ -14,6 +14,7 @@ pub mod pdqsort;
 pub mod profile;
 pub mod spec;
 pub mod summary;
+pub mod take;
 pub mod wire;
 
 /// What went wrong, and where: every malformed input ends up here.
@@ -66,6 +67,11 @@ impl TraceError {
 pub struct ParseOptions<'a> {
     /// Called now and then with (bytes consumed, total bytes).
     pub progress: Option<&'a mut dyn FnMut(u64, u64)>,
+    /// The input is a read-only file mapping: hand the pages of generations
+    /// already read back to the kernel as the parse goes (see
+    /// [`wire::release_pages`]). Never set this for memory that is not a file
+    /// mapping: its pages would read back as zeros.
+    pub release_input: bool,
 }
 
 /// A parsed trace: every table plus what describes the whole trace.
@@ -102,7 +108,8 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
             p(done as u64, total);
         }
     };
-    let first = run(data, version, usize::MAX, &mut report);
+    let release = opts.release_input;
+    let first = run(data, version, usize::MAX, release, &mut report);
     let (built, tail_error) = match first.error {
         None => (first, None),
         Some(err) => {
@@ -115,7 +122,7 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
                 return Err(err);
             }
             let mut quiet = |_: usize| {};
-            let second = run(data, version, keep, &mut quiet);
+            let second = run(data, version, keep, release, &mut quiet);
             (second, Some(err))
         }
     };
@@ -168,8 +175,9 @@ struct Built {
     error: Option<TraceError>,
 }
 
-fn run(data: &[u8], version: u32, limit: usize, progress: &mut dyn FnMut(usize)) -> Built {
+fn run(data: &[u8], version: u32, limit: usize, release: bool, progress: &mut dyn FnMut(usize)) -> Built {
     let mut reader = order::Reader::new(data, version);
+    reader.release_input = release;
     let mut builder = build::Builder::new(&mut reader.strings, limit);
     let error = reader.run(&mut builder, progress);
     let sync_offsets = reader.sync_offsets.clone();

@@ -1021,6 +1021,9 @@ pub struct Reader<'a> {
     /// `Ordering::work`, held to a budget linear in the input size.
     pub order_work: u64,
     work_budget: u64,
+    /// See `ParseOptions::release_input`; `released` is where it got to.
+    pub release_input: bool,
+    released: usize,
 }
 
 /// Ordering work allowed per input byte (plus ORDER_WORK_BASE): see
@@ -1054,6 +1057,8 @@ impl<'a> Reader<'a> {
             gen_start: 16,
             order_work: 0,
             work_budget: ORDER_WORK_BASE.saturating_add(ORDER_WORK_PER_BYTE.saturating_mul(data.len() as u64)),
+            release_input: false,
+            released: 0,
         }
     }
 
@@ -1219,6 +1224,13 @@ impl<'a> Reader<'a> {
     }
 
     fn next_generation(&mut self) -> Result<Option<Step>, TraceError> {
+        if self.release_input {
+            // Everything before the generation just finished is done with (its
+            // bytes may hold the spilled first batch of that generation, so it
+            // is kept until the next one).
+            crate::wire::release_pages(self.genr.c.data, self.released, self.gen_start);
+            self.released = self.released.max(self.gen_start);
+        }
         self.gen_start = self.genr.offset();
         if self.version < 26 {
             if let Some(e) = &self.genr.spill_err {

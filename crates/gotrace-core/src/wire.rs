@@ -20,6 +20,34 @@ pub const MAX_STRING_SIZE: u64 = 1024;
 /// Deepest stack.
 pub const MAX_FRAMES_PER_STACK: u64 = 128;
 
+/// Hands the whole pages inside `data[from..to]` back to the kernel. Only for
+/// a read-only file mapping, which reads them back from the file if they are
+/// touched again; the parse is done with them, so resident memory need not
+/// hold the whole input.
+pub fn release_pages(data: &[u8], from: usize, to: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let to = to.min(data.len());
+        if from >= to {
+            return;
+        }
+        let base = data.as_ptr() as usize;
+        let start = (base + from).next_multiple_of(PAGE);
+        let end = (base + to) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: the range lies inside `data`, a live read-only file
+            // mapping (the caller's promise); MADV_DONTNEED only drops our
+            // page table entries, and later reads fault the file's pages in.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (data, from, to);
+}
+
 /// A byte cursor over the whole input that knows its absolute offset.
 #[derive(Clone, Copy)]
 pub struct Cursor<'a> {

@@ -68,6 +68,12 @@ struct ArrowTable {
 }
 
 impl ArrowTable {
+    fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        ArrowTable { schema, batches }
+    }
+}
+
+impl ArrowTable {
     fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
@@ -152,10 +158,17 @@ fn result_dict<'py>(py: Python<'py>, parsed: ParsedTrace) -> PyResult<Bound<'py,
 /// `data` is any object with the buffer protocol (bytes, bytearray, mmap,
 /// memoryview); it is read in place, without a copy, with the GIL released.
 /// `progress`, if given, is called as `progress(done_bytes, total_bytes)`; an
-/// exception it raises stops the parse and propagates.
+/// exception it raises stops the parse and propagates. `release_input` says
+/// `data` is a read-only mmap of a file, whose pages can be handed back to
+/// the kernel once read; never pass it for other memory.
 #[pyfunction]
-#[pyo3(signature = (data, progress=None))]
-fn parse<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyDict>> {
+#[pyo3(signature = (data, progress=None, release_input=false))]
+fn parse<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    progress: Option<Py<PyAny>>,
+    release_input: bool,
+) -> PyResult<Bound<'py, PyDict>> {
     let buffer = PyUntypedBuffer::get(data)?;
     if !buffer.is_c_contiguous() {
         return Err(trace_error(py, "trace data must be a contiguous buffer", None, None));
@@ -186,6 +199,7 @@ fn parse<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, progress: Option<Py<PyA
         };
         let opts = ParseOptions {
             progress: if progress.is_some() { Some(&mut hook as &mut dyn FnMut(u64, u64)) } else { None },
+            release_input,
         };
         panic::catch_unwind(AssertUnwindSafe(|| gotrace_core::parse(data, opts)))
     });

@@ -173,7 +173,42 @@ impl MmuCurve {
     }
 }
 
+/// Rows of every column of `table` (any object with `__arrow_c_stream__`) by
+/// global row index: `rows` is a buffer of int64, -1 for null. Integer
+/// dictionaries come out decoded; string dictionaries keep theirs. Returns
+/// an ArrowTable of the same column names.
+#[pyfunction]
+fn take_rows<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    rows: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, crate::ArrowTable>> {
+    let rows: Vec<i64> = PyBuffer::<i64>::get(rows)?.to_vec(py)?;
+    let b = batches(table)?;
+    let schema = match b.first() {
+        Some(x) => x.schema(),
+        None => return Err(err("take_rows: the table has no batches".into())),
+    };
+    let cols = py
+        .detach(|| {
+            let columns: Vec<Vec<&dyn arrow_array::Array>> =
+                (0..schema.fields().len()).map(|c| b.iter().map(|x| x.column(c).as_ref()).collect()).collect();
+            gotrace_core::take::take_columns(&columns, &rows).map_err(|e| format!("take_rows: {e}"))
+        })
+        .map_err(err)?;
+    let fields: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .zip(&cols)
+        .map(|(f, a)| arrow_schema::Field::new(f.name(), a.data_type().clone(), true))
+        .collect();
+    let out_schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+    let batch = RecordBatch::try_new(out_schema.clone(), cols).map_err(|e| err(e.to_string()))?;
+    Bound::new(py, crate::ArrowTable::new(out_schema, vec![batch]))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(take_rows, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;

@@ -96,6 +96,9 @@ impl Codes {
 pub struct Coded<V> {
     codes: Codes,
     values: Vec<V>,
+    /// Code of each small non-negative value (stack and string IDs are dense),
+    /// -1 if not seen yet; other values go through `index`.
+    dense: Vec<i32>,
     index: FxHashMap<V, i32>,
     /// The last value pushed and its code: runs are long in these columns.
     last: (V, i32),
@@ -103,28 +106,79 @@ pub struct Coded<V> {
 
 impl<V: Sentinel + Eq + Hash> Default for Coded<V> {
     fn default() -> Self {
-        Coded { codes: Codes::default(), values: Vec::new(), index: FxHashMap::default(), last: (V::NULL, -1) }
+        Coded {
+            codes: Codes::default(),
+            values: Vec::new(),
+            dense: Vec::new(),
+            index: FxHashMap::default(),
+            last: (V::NULL, -1),
+        }
     }
 }
 
-impl<V: Sentinel + Eq + Hash> Coded<V> {
+/// Values that can index a dense table when small and non-negative.
+pub trait Dense: Copy {
+    fn dense(self) -> Option<usize>;
+}
+impl Dense for i32 {
+    #[inline]
+    fn dense(self) -> Option<usize> {
+        usize::try_from(self).ok()
+    }
+}
+impl Dense for i64 {
+    #[inline]
+    fn dense(self) -> Option<usize> {
+        usize::try_from(self).ok()
+    }
+}
+impl Dense for u32 {
+    #[inline]
+    fn dense(self) -> Option<usize> {
+        Some(self as usize)
+    }
+}
+
+/// Values below this take the dense table (at most 4 MiB of codes).
+const DENSE: usize = 1 << 20;
+
+impl<V: Sentinel + Eq + Hash + Dense> Coded<V> {
     #[inline]
     pub fn push(&mut self, v: V) {
         if v != self.last.0 {
-            let code = match self.index.get(&v) {
-                _ if v == V::NULL => -1,
-                Some(&c) => c,
-                None => {
-                    let c = self.values.len();
-                    self.codes.fit(c);
-                    self.values.push(v);
-                    self.index.insert(v, c as i32);
-                    c as i32
-                }
-            };
+            let code = if v == V::NULL { -1 } else { self.code(v) };
             self.last = (v, code);
         }
         self.codes.push(self.last.1);
+    }
+
+    #[inline]
+    fn code(&mut self, v: V) -> i32 {
+        let slot = v.dense().filter(|&i| i < DENSE);
+        if let Some(i) = slot {
+            if let Some(&c) = self.dense.get(i) {
+                if c >= 0 {
+                    return c;
+                }
+            }
+        } else if let Some(&c) = self.index.get(&v) {
+            return c;
+        }
+        let c = self.values.len();
+        self.codes.fit(c);
+        self.values.push(v);
+        match slot {
+            Some(i) => {
+                if i >= self.dense.len() {
+                    self.dense.resize((i + 1).next_power_of_two(), -1);
+                }
+                self.dense[i] = c as i32;
+            }
+            None => {
+                self.index.insert(v, c as i32);
+            }
+        }
+        c as i32
     }
 }
 

@@ -63,10 +63,6 @@ impl<T: Copy> Chunked<T> {
             .collect();
         Chunked { chunks, len: self.len }
     }
-    /// The chunks filled so far.
-    pub fn chunks(&self) -> &[Vec<T>] {
-        &self.chunks
-    }
     /// The chunks; at least one (maybe empty), so a table always has a batch.
     pub fn into_chunks(self) -> Vec<Vec<T>> {
         if self.chunks.is_empty() {

@@ -22,6 +22,54 @@ fn ev(i: usize) -> Option<i32> {
     Some(i as i32)
 }
 
+/// Goroutine ID -> row index. Goroutine IDs count up from 1, so most live in
+/// a dense vector (no hashing on the hot path); the rest in a hash map.
+#[derive(Default)]
+struct IdMap {
+    dense: Vec<u32>,
+    sparse: FxHashMap<i64, usize>,
+}
+
+impl IdMap {
+    /// IDs below this are kept densely (at most 16 MiB of slots).
+    const DENSE: i64 = 1 << 22;
+    const NONE: u32 = u32::MAX;
+
+    #[inline]
+    fn get(&self, id: i64) -> Option<usize> {
+        if (0..Self::DENSE).contains(&id) {
+            self.dense.get(id as usize).filter(|&&v| v != Self::NONE).map(|&v| v as usize)
+        } else {
+            self.sparse.get(&id).copied()
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, id: i64, v: usize) {
+        if (0..Self::DENSE).contains(&id) && v < Self::NONE as usize {
+            let i = id as usize;
+            if i >= self.dense.len() {
+                self.dense.resize((i + 1).next_power_of_two(), Self::NONE);
+            }
+            self.dense[i] = v as u32;
+        } else {
+            self.sparse.insert(id, v);
+        }
+    }
+
+    #[inline]
+    fn remove(&mut self, id: i64) -> Option<usize> {
+        if (0..Self::DENSE).contains(&id) {
+            let slot = self.dense.get_mut(id as usize)?;
+            let v = std::mem::replace(slot, Self::NONE);
+            if v != Self::NONE {
+                return Some(v as usize);
+            }
+        }
+        self.sparse.remove(&id)
+    }
+}
+
 /// The spans table, chunked: the largest derived table. A span is stored as
 /// the two events that bound it; every other column of it is a column of its
 /// start or end event, gathered on the Python side when asked for (see
@@ -70,49 +118,23 @@ struct Task {
     end_event: Option<i32>,
 }
 
-/// The regions table, as columns (see [`Goroutines`]).
+/// The regions table, as the events that begin and end each region (every
+/// other column is a column of one of them, gathered on the Python side, see
+/// gotrace_df/_expand.py), its task and its nesting depth.
 #[derive(Default)]
 struct Regions {
-    goid: Chunked<i64>,
     task: Chunked<i64>,
-    name: Chunked<u32>,
-    start: Chunked<i64>,
-    end: Chunked<i64>,
     depth: Chunked<i32>,
-    start_stack: Chunked<i32>,
-    end_stack: Chunked<i32>,
     start_event: Chunked<i32>,
     end_event: Chunked<i32>,
 }
 
 impl Regions {
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        goid: i64,
-        task: i64,
-        name: u32,
-        start: Option<i64>,
-        depth: i32,
-        start_stack: Option<i32>,
-        start_event: Option<i32>,
-    ) {
-        self.goid.push(opt(id(goid)));
+    fn push(&mut self, task: i64, depth: i32, start_event: Option<i32>) {
         self.task.push(task);
-        self.name.push(name);
-        self.start.push(opt(start));
-        self.end.push(i64::NULL);
         self.depth.push(depth);
-        self.start_stack.push(opt(start_stack));
-        self.end_stack.push(i32::NULL);
         self.start_event.push(opt(start_event));
         self.end_event.push(i32::NULL);
-    }
-
-    fn close(&mut self, i: usize, ts: i64, stack: Option<i32>, event: usize) {
-        self.end.set(i, ts);
-        self.end_stack.set(i, opt(stack));
-        self.end_event.set(i, event as i32);
     }
 }
 
@@ -143,9 +165,9 @@ struct Sync {
 pub struct Derived {
     sync_ts: i64,
     spans: Spans,
-    open_span: FxHashMap<i64, usize>,
+    open_span: IdMap,
     gs: Goroutines,
-    g_index: FxHashMap<i64, usize>,
+    g_index: IdMap,
     procs: Vec<ProcSpan>,
     open_proc: FxHashMap<i64, usize>,
     tasks: Vec<Task>,
@@ -191,7 +213,7 @@ impl Derived {
     }
 
     pub fn label(&mut self, g: i64, label: u32) {
-        if let Some(&i) = self.g_index.get(&g) {
+        if let Some(i) = self.g_index.get(g) {
             self.gs.label.set(i, label);
         }
     }
@@ -292,22 +314,19 @@ impl Derived {
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn region(&mut self, idx: usize, begin: bool, ts: i64, g: i64, task: i64, name: u32, stack: Option<i32>) {
+    pub fn region(&mut self, idx: usize, begin: bool, g: i64, task: i64) {
         let open = self.open_regions.entry(g).or_default();
         let rs = &mut self.regions;
         if begin {
-            open.push(rs.goid.len());
-            rs.push(g, task, name, Some(ts), open.len() as i32 - 1, stack, ev(idx));
+            open.push(rs.task.len());
+            rs.push(task, open.len() as i32 - 1, ev(idx));
             return;
         }
-        match open.pop() {
-            Some(i) => rs.close(i, ts, stack, idx),
-            None => {
-                rs.push(g, task, name, None, 0, None, None);
-                rs.close(rs.goid.len() - 1, ts, stack, idx);
-            }
-        }
+        let i = open.pop().unwrap_or_else(|| {
+            rs.push(task, 0, None);
+            rs.task.len() - 1
+        });
+        rs.end_event.set(i, idx as i32);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -344,7 +363,7 @@ impl Derived {
         }
         let goid = t.id;
         let gs = &mut self.gs;
-        let gi = match (t.from, self.g_index.get(&goid)) {
+        let gi = match (t.from, self.g_index.get(goid)) {
             (gostate::NOT_EXIST | gostate::UNDETERMINED, _) | (_, None) => {
                 let created = t.from == gostate::NOT_EXIST;
                 let i = gs.goid.len();
@@ -361,7 +380,7 @@ impl Derived {
                 gs.label.push(u32::NULL);
                 i
             }
-            (_, Some(&i)) => i,
+            (_, Some(i)) => i,
         };
         // Go's summarizer names a goroutine after the outermost frame of
         // the first transition stack that has one.
@@ -376,11 +395,11 @@ impl Derived {
         gs.final_state.set(gi, t.to as i8);
         if t.to == gostate::NOT_EXIST {
             gs.end.set(gi, ts);
-            self.g_index.remove(&goid);
+            self.g_index.remove(goid);
             self.open_regions.remove(&goid);
         }
         let sp = &mut self.spans;
-        if let Some(i) = self.open_span.remove(&goid) {
+        if let Some(i) = self.open_span.remove(goid) {
             sp.end_event.set(i, idx as i32);
         }
         if t.to != gostate::NOT_EXIST {
@@ -399,12 +418,13 @@ impl Derived {
             Rec::Label { g, label } => self.label(g, label),
             Rec::Range { idx, kind, ts, name, res, rid, attrs } => self.range(idx, kind, ts, name, res, rid, attrs),
             Rec::Task { idx, begin, ts, task, parent, name, g } => self.task(idx, begin, ts, task, parent, name, g),
-            Rec::Region { idx, begin, ts, g, task, name, stack } => self.region(idx, begin, ts, g, task, name, stack),
+            Rec::Region { idx, begin, g, task } => self.region(idx, begin, g, task),
             Rec::Log { idx, ts, g, task, cat, msg, stack } => self.log(idx, ts, g, task, cat, msg, stack),
             Rec::Exp { idx, exp, arg, value } => self.experimental(idx, exp, arg, value),
             Rec::Transition { idx, ts, ctx, stack, t, outer_func } => {
                 self.transition(idx, ts, ctx, stack, &t, outer_func)
             }
+            Rec::Row(_) => {}
         }
     }
 
@@ -465,19 +485,11 @@ impl Derived {
             ])),
         ));
         let rs = self.regions;
-        let durations = duration_chunks(&rs.start, &rs.end);
         out.push((
             "regions",
             batches(vec![
-                ("goid", p64(rs.goid)),
                 ("task_id", p64(rs.task)),
-                ("name", dict_arrays(rs.name.into_chunks(), s)),
-                ("start", p64(rs.start)),
-                ("end", p64(rs.end)),
-                ("duration", durations),
                 ("depth", p32(rs.depth)),
-                ("start_stack_id", p32(rs.start_stack)),
-                ("end_stack_id", p32(rs.end_stack)),
                 ("start_event", p32(rs.start_event)),
                 ("end_event", p32(rs.end_event)),
             ]),
@@ -567,22 +579,6 @@ impl Derived {
         ));
         out
     }
-}
-
-/// end - start per row, null where either is.
-fn duration_chunks(start: &Chunked<i64>, end: &Chunked<i64>) -> Vec<arrow_array::ArrayRef> {
-    if start.chunks().is_empty() {
-        return vec![prim_array::<Int64Type>(Vec::new())];
-    }
-    start
-        .chunks()
-        .iter()
-        .zip(end.chunks())
-        .map(|(s, e)| {
-            let d = s.iter().zip(e).map(|(&s, &e)| if s == i64::NULL || e == i64::NULL { i64::NULL } else { e - s });
-            prim_array::<Int64Type>(d.collect())
-        })
-        .collect()
 }
 
 fn one(b: RecordBatch) -> Vec<RecordBatch> {

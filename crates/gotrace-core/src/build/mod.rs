@@ -119,9 +119,30 @@ pub struct Transition {
     pub stack: Option<i32>,
 }
 
-/// The events table under construction.
+/// One events row, nulls as sentinels (see `cols::Sentinel`).
+pub struct Row {
+    ts: i64,
+    kind: i8,
+    g: i64,
+    p: i32,
+    m: i64,
+    gen: i32,
+    stack: i32,
+    resource: i8,
+    resource_id: i64,
+    from: i8,
+    to: i8,
+    reason: u32,
+    tstack: i32,
+    name: u32,
+}
+
+/// The events table under construction. Its task_id and value columns are
+/// not stored here: every event that has one has a row of its own in the
+/// table that owns it (tasks, regions, logs, metrics, syncs), and
+/// gotrace_df/_expand.py scatters them back when the events table is used.
 #[derive(Default)]
-struct EventCols {
+pub struct EventCols {
     ts: Chunked<i64>,
     kind: Chunked<i8>,
     g: Chunked<i64>,
@@ -136,8 +157,25 @@ struct EventCols {
     reason: Coded<u32>,
     tstack: Coded<i32>,
     name: Coded<u32>,
-    task: Coded<i64>,
-    value: Coded<i64>,
+}
+
+impl EventCols {
+    pub fn push(&mut self, r: Row) {
+        self.ts.push(r.ts);
+        self.kind.push(r.kind);
+        self.g.push(r.g);
+        self.p.push(r.p);
+        self.m.push(r.m);
+        self.gen.push(r.gen);
+        self.stack.push(r.stack);
+        self.resource.push(r.resource);
+        self.resource_id.push(r.resource_id);
+        self.from.push(r.from);
+        self.to.push(r.to);
+        self.reason.push(r.reason);
+        self.tstack.push(r.tstack);
+        self.name.push(r.name);
+    }
 }
 
 /// Per-event details that are not common to all kinds.
@@ -156,7 +194,6 @@ struct Detail {
 
 /// The sink: events table, stacks and derived tables.
 pub struct Builder {
-    ev: EventCols,
     n: usize,
     /// Stop accepting events after this many (truncation to the last Sync).
     limit: usize,
@@ -191,7 +228,6 @@ impl Builder {
             heap_goal: strings.intern_str("/gc/heap/goal:bytes"),
         };
         Builder {
-            ev: EventCols::default(),
             n: 0,
             limit,
             syncs: 0,
@@ -218,25 +254,25 @@ impl Builder {
         self.syncs as usize
     }
 
+    /// Sends one events row to the second thread, which fills the columns.
     fn push_row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> usize {
-        let e = &mut self.ev;
         let code = |c: Option<u8>| c.map_or(-1, |c| c as i8);
-        e.ts.push(time);
-        e.kind.push(kind_of(typ) as i8);
-        e.g.push(opt(opt_id(ctx.0)));
-        e.p.push(opt(opt_id(ctx.1).map(|p| p as i32)));
-        e.m.push(opt(opt_id(ctx.2)));
-        e.gen.push(self.syncs as i32);
-        e.stack.push(opt(stack));
-        e.resource.push(code(d.resource));
-        e.resource_id.push(opt(d.resource_id));
-        e.from.push(code(d.from));
-        e.to.push(code(d.to));
-        e.reason.push(opt(d.reason));
-        e.tstack.push(opt(d.tstack));
-        e.name.push(opt(d.name));
-        e.task.push(opt(d.task));
-        e.value.push(opt(d.value));
+        self.derived.push(Rec::Row(Row {
+            ts: time,
+            kind: kind_of(typ) as i8,
+            g: opt(opt_id(ctx.0)),
+            p: opt(opt_id(ctx.1).map(|p| p as i32)),
+            m: opt(opt_id(ctx.2)),
+            gen: self.syncs as i32,
+            stack: opt(stack),
+            resource: code(d.resource),
+            resource_id: opt(d.resource_id),
+            from: code(d.from),
+            to: code(d.to),
+            reason: opt(d.reason),
+            tstack: opt(d.tstack),
+            name: opt(d.name),
+        }));
         self.last_ts = time;
         self.first_ts.get_or_insert(time);
         self.n += 1;
@@ -324,8 +360,8 @@ impl Builder {
 
     /// Finishes every table.
     pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
-        let Builder { ev, derived, stacks, .. } = self;
-        let derived = derived.finish();
+        let Builder { derived, stacks, .. } = self;
+        let (derived, ev) = derived.finish();
         // The events table and the derived ones finish on two threads.
         let (events, rest) = std::thread::scope(|s| {
             let rest = s.spawn(move || {
@@ -365,8 +401,8 @@ impl Builder {
 fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
     let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
     let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
-    // Procs, threads, generations, stacks, task IDs and values take few
-    // distinct values over millions of rows: dictionary-encoded, they cost a
+    // Procs, threads, generations and stacks take few distinct values over
+    // millions of rows: dictionary-encoded, they cost a
     // byte or two per event instead of four or eight.
     batches(vec![
         ("ts", p64(e.ts)),
@@ -383,8 +419,6 @@ fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
         ("reason", e.reason.into_string_arrays(strings)),
         ("transition_stack_id", e.tstack.into_int_arrays::<Int32Type>()),
         ("name", e.name.into_string_arrays(strings)),
-        ("task_id", e.task.into_int_arrays::<Int64Type>()),
-        ("value", e.value.into_int_arrays::<Int64Type>()),
     ])
 }
 
@@ -518,15 +552,7 @@ impl Sink for Builder {
                 d.task = opt_task(a[0]);
                 d.name = Some(name);
                 self.push_row(e.typ, e.time, ctx, stack, d);
-                self.derived.push(Rec::Region {
-                    idx,
-                    begin: k == kind::REGION_BEGIN,
-                    ts: e.time,
-                    g: e.ctx.g,
-                    task: a[0] as i64,
-                    name,
-                    stack,
-                });
+                self.derived.push(Rec::Region { idx, begin: k == kind::REGION_BEGIN, g: e.ctx.g, task: a[0] as i64 });
             }
             kind::LOG => {
                 let cat = self.string(gen, a[1])?;

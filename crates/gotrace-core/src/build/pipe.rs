@@ -1,16 +1,19 @@
-//! Runs the derived tables on a second thread: the main thread orders events
-//! and fills the events table, and hands each event's facts over in batches.
+//! Runs the table building on a second thread: the main thread orders events
+//! and hands each events row, and each event's facts for the derived tables,
+//! over in batches; the second thread fills the events table and derives the
+//! rest.
 
 use super::derive::Derived;
-use super::Transition;
+use super::{EventCols, Row, Transition};
 use crate::wire::ClockSnapshot;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 type Ctx = (i64, i64, i64);
 
-/// What the derived tables need to know of one event.
+/// An events row, or what the derived tables need to know of one event.
 pub enum Rec {
+    Row(Row),
     Sync {
         idx: usize,
         time: i64,
@@ -56,11 +59,8 @@ pub enum Rec {
     Region {
         idx: usize,
         begin: bool,
-        ts: i64,
         g: i64,
         task: i64,
-        name: u32,
-        stack: Option<i32>,
     },
     Log {
         idx: usize,
@@ -93,7 +93,7 @@ const BATCH: usize = 4096;
 pub struct DerivedThread {
     buf: Vec<Rec>,
     tx: Option<SyncSender<Vec<Rec>>>,
-    handle: Option<JoinHandle<Derived>>,
+    handle: Option<JoinHandle<(Derived, EventCols)>>,
 }
 
 impl Default for DerivedThread {
@@ -101,12 +101,16 @@ impl Default for DerivedThread {
         let (tx, rx) = sync_channel::<Vec<Rec>>(64);
         let handle = std::thread::spawn(move || {
             let mut d = Derived::default();
+            let mut ev = EventCols::default();
             for batch in rx {
                 for rec in batch {
-                    d.apply(rec);
+                    match rec {
+                        Rec::Row(row) => ev.push(row),
+                        rec => d.apply(rec),
+                    }
                 }
             }
-            d
+            (d, ev)
         });
         DerivedThread { buf: Vec::with_capacity(BATCH), tx: Some(tx), handle: Some(handle) }
     }
@@ -132,13 +136,13 @@ impl DerivedThread {
     }
 
     /// Waits for the thread to take every event and returns its tables.
-    pub fn finish(mut self) -> Derived {
+    pub fn finish(mut self) -> (Derived, EventCols) {
         self.flush();
         self.tx = None;
         match self.handle.take().map(JoinHandle::join) {
             Some(Ok(d)) => d,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Derived::default(),
+            None => (Derived::default(), EventCols::default()),
         }
     }
 }
