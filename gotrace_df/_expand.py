@@ -39,7 +39,7 @@ def is_compact(name: str, table: pa.Table) -> bool:
 def _gather(events: pa.Table, columns: list[str], rows: np.ndarray[Any, Any]) -> pa.Table:
     """``columns`` of events ``rows`` (-1: null), integer dictionaries decoded."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    out = _core.take_rows(events.select(columns), memoryview(rows))
+    out = _core.take_rows(events.select(columns), rows.data)
     return pa.RecordBatchReader.from_stream(out).read_all()
 
 
