@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from gotrace_df._expand import expand, is_compact
 from gotrace_df.frames import SCHEMAS, TABLES, decode_ints
 
 __all__ = ["Trace"]
@@ -175,9 +173,12 @@ class Trace:
             raise KeyError(
                 f"no table {name!r}; tables are: {', '.join(self.table_names)}"
             ) from None
-        if is_compact(name, table):
+        # pyarrow.compute (and _expand) load on first use: read_trace needs neither.
+        from gotrace_df import _expand
+
+        if _expand.is_compact(name, table):
             # Gathered once, on first use: read_trace keeps only the references.
-            table = self._tables[name] = expand(name, table, self._tables, self.end_ns)
+            table = self._tables[name] = _expand.expand(name, table, self._tables, self.end_ns)
         return table
 
     def __iter__(self) -> Iterator[str]:
@@ -221,6 +222,8 @@ class Trace:
         Each frame is a dict with the ``frames`` table's columns: depth, pc,
         function, file, line. An unknown ID gives an empty list.
         """
+        import pyarrow.compute as pc
+
         frames = self.table("frames")
         rows = frames.filter(pc.equal(frames["stack_id"], stack_id)).sort_by("depth")
         out: list[dict[str, Any]] = rows.drop_columns(["stack_id"]).to_pylist()

@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = [
     "Column",
@@ -324,6 +323,8 @@ def decode_ints(table: pa.Table) -> pa.Table:
 def encode_ints(column: pa.ChunkedArray | pa.Array, value_type: pa.DataType) -> pa.Array:
     """A plain integer column as the core encodes it: a sorted dictionary of its
     distinct values with the narrowest keys (see :func:`key_type`)."""
+    import pyarrow.compute as pc
+
     col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     col = col.cast(value_type)
     values = pc.drop_null(pc.unique(col)).sort()

@@ -78,8 +78,10 @@ impl Codes {
                             .collect(),
                     };
                     let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), nulls);
-                    Arc::new(DictionaryArray::<K>::try_new(keys, values.clone()).expect("codes index the values"))
-                        as ArrayRef
+                    // SAFETY: every code was handed out for a value in `values`
+                    // (or `perm` maps it into range); nulls are masked. Skips
+                    // try_new's pass over every key.
+                    Arc::new(unsafe { DictionaryArray::<K>::new_unchecked(keys, values.clone()) }) as ArrayRef
                 })
                 .collect()
         }

@@ -98,8 +98,10 @@ pub struct DerivedThread {
 
 impl Default for DerivedThread {
     fn default() -> Self {
-        let (tx, rx) = sync_channel::<Vec<Rec>>(64);
-        let handle = std::thread::spawn(move || {
+        // A few batches in flight keep both threads busy; more would only hold
+        // memory (each is ~400 kB).
+        let (tx, rx) = sync_channel::<Vec<Rec>>(32);
+        let worker = move || {
             let mut d = Derived::default();
             let mut ev = EventCols::default();
             for batch in rx {
@@ -111,7 +113,12 @@ impl Default for DerivedThread {
                 }
             }
             (d, ev)
-        });
+        };
+        // Named, so profilers tell the two threads apart.
+        let handle = std::thread::Builder::new()
+            .name("gotrace-build".into())
+            .spawn(worker)
+            .expect("cannot start the table-building thread");
         DerivedThread { buf: Vec::with_capacity(BATCH), tx: Some(tx), handle: Some(handle) }
     }
 }
