@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
+from gotrace_df.frames import key_type
 
 __all__ = ["is_compact", "expand"]
 
@@ -81,6 +82,14 @@ def _spans(refs: pa.Table, events: pa.Table, syncs: pa.Table, end_ns: int) -> pa
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
+def _own_dictionary(col: pa.ChunkedArray) -> pa.Array:
+    """A string dictionary column gathered from the events' ``name`` (which
+    lists metric, range, task and region names alike) with a dictionary of
+    only the values it uses, in first-seen order, keys as narrow as they go."""
+    d = col.combine_chunks().cast(pa.string()).dictionary_encode()
+    return pa.DictionaryArray.from_arrays(d.indices.cast(key_type(len(d.dictionary))), d.dictionary)
+
+
 def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
     start_ev, end_ev = _rows(refs["start_event"]), _rows(refs["end_event"])
     # A region that began before the trace is known by its end event alone.
@@ -92,7 +101,7 @@ def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
     columns = {
         "goid": who["g"],
         "task_id": refs["task_id"],
-        "name": who["name"],
+        "name": _own_dictionary(who["name"]),
         "start": start,
         "end": end,
         "duration": pc.subtract(end, start),

@@ -186,6 +186,19 @@ def test_parquet_holds_no_secret(case: tuple[Path, gt.Trace], tmp_path: Path) ->
     assert not secret & dataset_strings(write_parquet(tr, tmp_path / "zstd", redact=True))
 
 
+def test_trace_methods_redact(case: tuple[Path, gt.Trace], tmp_path: Path) -> None:
+    """Trace.to_parquet / to_perfetto take redact= like the writers."""
+    path, tr = case
+    secret, _ = classify(tr, path)
+    out = tr.to_parquet(tmp_path / "safe", compression="none", redact=True)
+    assert json.loads((out / "trace.json").read_text())["redacted"] is True
+    assert not secret & dataset_strings(out)
+    doc = json.loads(tr.to_perfetto(tmp_path / "safe.json", redact=True).read_text())
+    assert doc["otherData"]["source"] == REDACTED_SOURCE
+    plain = tr.to_parquet(tmp_path / "plain", compression="none")
+    assert secret & dataset_strings(plain), "without redact= the strings stay"
+
+
 def test_perfetto_holds_no_secret(case: tuple[Path, gt.Trace], tmp_path: Path) -> None:
     path, tr = case
     secret, stdlib = classify(tr, path)
