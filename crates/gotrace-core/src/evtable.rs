@@ -10,7 +10,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{
     ArrowDictionaryKeyType, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, DictionaryArray, Int32Array, PrimitiveArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, DictionaryArray, Int32Array, PrimitiveArray, RecordBatch};
+use arrow_buffer::ArrowNativeType;
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use arrow_schema::{Field, Schema};
@@ -256,21 +257,13 @@ pub fn widen(b: &RecordBatch) -> Result<RecordBatch, String> {
     let mut cols = Vec::with_capacity(b.num_columns());
     for (f, a) in schema.fields().iter().zip(b.columns()) {
         let wide = match a.data_type() {
-            DataType::Dictionary(k, v) if v.is_integer() || k.as_ref() != &DataType::Int32 => {
-                let values = a.as_any_dictionary().values().clone();
-                let keys: Vec<Option<usize>> = match k.as_ref() {
-                    DataType::Int8 => keys_of(a.as_dictionary::<Int8Type>()),
-                    DataType::Int16 => keys_of(a.as_dictionary::<Int16Type>()),
-                    DataType::Int32 => keys_of(a.as_dictionary::<Int32Type>()),
-                    t => return Err(format!("column {:?} has dictionary keys {t}", f.name())),
-                };
-                if v.is_integer() {
-                    decode_ints(&values, &keys).ok_or_else(|| format!("column {:?}: bad dictionary", f.name()))?
-                } else {
-                    let keys: Int32Array = keys.iter().map(|k| k.map(|k| k as i32)).collect();
-                    Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).map_err(|e| e.to_string())?)
-                }
+            DataType::Dictionary(k, v) if v.is_integer() || k.as_ref() != &DataType::Int32 => match k.as_ref() {
+                DataType::Int8 => widen_dict(a.as_dictionary::<Int8Type>()),
+                DataType::Int16 => widen_dict(a.as_dictionary::<Int16Type>()),
+                DataType::Int32 => widen_dict(a.as_dictionary::<Int32Type>()),
+                t => return Err(format!("column {:?} has dictionary keys {t}", f.name())),
             }
+            .ok_or_else(|| format!("column {:?}: unsupported dictionary {}", f.name(), a.data_type()))?,
             _ => a.clone(),
         };
         fields.push(Field::new(f.name(), wide.data_type().clone(), true));
@@ -279,31 +272,19 @@ pub fn widen(b: &RecordBatch) -> Result<RecordBatch, String> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
 }
 
-fn keys_of<K: ArrowDictionaryKeyType>(d: &DictionaryArray<K>) -> Vec<Option<usize>>
-where
-    K::Native: TryInto<usize>,
-{
-    d.keys().iter().map(|k| k.and_then(|k| k.try_into().ok())).collect()
-}
-
-/// Gathers an integer dictionary's values by key (as int64, or int32 when the
-/// values are int32); None if a key is out of range.
-fn decode_ints(values: &ArrayRef, keys: &[Option<usize>]) -> Option<ArrayRef> {
-    fn gather<T: ArrowPrimitiveType>(v: &PrimitiveArray<T>, keys: &[Option<usize>]) -> Option<ArrayRef> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            out.push(match k {
-                Some(k) if *k < v.len() && v.is_valid(*k) => Some(v.value(*k)),
-                Some(k) if *k >= v.len() => return None,
-                _ => None,
-            });
+/// One dictionary column widened: integer values decoded (int32 stays int32,
+/// other integers become int64), string keys made int32. Nulls are kept; a
+/// null or out-of-range key reads as 0 under its null bit.
+fn widen_dict<K: ArrowDictionaryKeyType>(d: &DictionaryArray<K>) -> Option<ArrayRef> {
+    let keys = d.keys();
+    let values = d.values();
+    Some(match values.data_type() {
+        DataType::Int32 => {
+            let v = values.as_primitive::<Int32Type>().values();
+            Arc::new(keys.unary::<_, Int32Type>(|k| v.get(k.as_usize()).copied().unwrap_or(0)))
         }
-        Some(Arc::new(out.into_iter().collect::<PrimitiveArray<T>>()))
-    }
-    match values.data_type() {
-        DataType::Int32 => gather(values.as_primitive::<Int32Type>(), keys),
-        _ => {
-            let v: PrimitiveArray<Int64Type> = match values.data_type() {
+        t if t.is_integer() => {
+            let v: PrimitiveArray<Int64Type> = match t {
                 DataType::Int64 => values.as_primitive::<Int64Type>().clone(),
                 DataType::Int8 => values.as_primitive::<Int8Type>().unary(i64::from),
                 DataType::Int16 => values.as_primitive::<Int16Type>().unary(i64::from),
@@ -313,9 +294,14 @@ fn decode_ints(values: &ArrayRef, keys: &[Option<usize>]) -> Option<ArrayRef> {
                 DataType::UInt64 => values.as_primitive::<UInt64Type>().unary(|x| x as i64),
                 _ => return None,
             };
-            gather(&v, keys)
+            let v = v.values();
+            Arc::new(keys.unary::<_, Int64Type>(|k| v.get(k.as_usize()).copied().unwrap_or(0)))
         }
-    }
+        _ => {
+            let keys: Int32Array = keys.unary(|k| k.as_usize() as i32);
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values.clone()).ok()?)
+        }
+    })
 }
 
 /// Calls `f` for every event of `batches`, in order, reading the columns in
