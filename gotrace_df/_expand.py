@@ -115,16 +115,25 @@ def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
 
 
 def _scatter(n: int, parts: list[tuple[pa.ChunkedArray, pa.ChunkedArray]]) -> pa.Array:
-    """An int64 column of ``n`` rows, null but where a part (rows, values) puts
-    a value; a null row or value puts nothing."""
-    out = np.zeros(n, dtype=np.int64)
-    valid = np.zeros(n, dtype=bool)
+    """A column of ``n`` rows, null but where a part (rows, values) puts a
+    value (a null row or value puts nothing), encoded as the core encodes
+    repeating integers: a sorted dictionary and keys as narrow as it allows."""
+    rows_l, vals_l = [], []
     for rows, values in parts:
         ok = pc.and_(pc.is_valid(rows), pc.is_valid(values)).to_numpy(zero_copy_only=False)
-        r = rows.to_numpy(zero_copy_only=False)[ok].astype(np.int64)
-        out[r] = values.to_numpy(zero_copy_only=False)[ok].astype(np.int64)
-        valid[r] = True
-    return pa.array(out, mask=~valid)
+        rows_l.append(np.asarray(rows.to_numpy(zero_copy_only=False))[ok].astype(np.int64))
+        vals_l.append(np.asarray(values.to_numpy(zero_copy_only=False))[ok].astype(np.int64))
+    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+    dictionary, codes = np.unique(
+        np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64), return_inverse=True
+    )
+    key = key_type(len(dictionary))
+    keys = np.zeros(n, dtype=key.to_pandas_dtype())
+    keys[rows_a] = codes
+    valid = np.zeros(n, dtype=bool)
+    valid[rows_a] = True
+    indices = pa.array(keys, type=key, mask=~valid)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary, pa.int64()))
 
 
 def _no_task(task: pa.ChunkedArray) -> pa.ChunkedArray:

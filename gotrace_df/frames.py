@@ -8,8 +8,8 @@ The Rust core builds exactly these columns (``crates/gotrace-core/src/build``);
   "none" (``NoGoroutine``, ``NoProc``, ``NoThread``, ``NoTask``);
 * strings that repeat are dictionary-encoded, and so are the events table's
   integer columns that take few distinct values over millions of rows (``p``,
-  ``m``, ``gen``, ``stack_id``, ``transition_stack_id``: one sorted
-  dictionary per column).
+  ``m``, ``gen``, ``stack_id``, ``transition_stack_id``, ``task_id``,
+  ``value``: one sorted dictionary per column).
   Dictionary keys are as narrow as the number of values allows (int8, int16
   or int32); the types below give the widest. :meth:`Trace.to_pandas` turns
   integer dictionaries back into plain (nullable) integers, and
@@ -113,11 +113,11 @@ SCHEMAS: dict[str, list[Column]] = {
         ),
         _c(
             "task_id",
-            _I64,
+            _DICT_I64,
             "",
             "Task*/Region*/Log: the task (null: NoTask; 0 is the background task)",
         ),
-        _c("value", _I64, "", "Metric value; Sync: N"),
+        _c("value", _DICT_I64, "", "Metric value; Sync: N"),
     ],
     "spans": [
         _c("goid", _I64, "", "Goroutine"),
