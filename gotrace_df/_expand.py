@@ -121,8 +121,11 @@ def _scatter(n: int, parts: list[tuple[pa.ChunkedArray, pa.ChunkedArray]]) -> pa
     rows_l, vals_l = [], []
     for rows, values in parts:
         ok = pc.and_(pc.is_valid(rows), pc.is_valid(values)).to_numpy(zero_copy_only=False)
-        rows_l.append(np.asarray(rows.to_numpy(zero_copy_only=False))[ok].astype(np.int64))
-        vals_l.append(np.asarray(values.to_numpy(zero_copy_only=False))[ok].astype(np.int64))
+        r = np.asarray(pc.fill_null(rows, -1).to_numpy(), dtype=np.int64)
+        # A table read from elsewhere may point outside the events: skip those.
+        ok &= (r >= 0) & (r < n)
+        rows_l.append(r[ok])
+        vals_l.append(np.asarray(pc.fill_null(values, 0).to_numpy(), dtype=np.int64)[ok])
     rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
     dictionary, codes = np.unique(
         np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64), return_inverse=True
