@@ -15,8 +15,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLCHAINS = ROOT / ".toolchains" / "bin"
@@ -142,3 +144,32 @@ class GoToolTrace:
 
 def have_toolchains() -> bool:
     return TOOLCHAINS.exists() and shutil.which("go") is not None
+
+
+CORPUS = ROOT / "tests" / "data" / "traces"
+VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
+
+
+def corpus_cases(scenarios: Sequence[str], extra: Mapping[str, Sequence[str]]) -> list[Path]:
+    """The corpus traces of `scenarios` (plus `extra[version]`) for every Go version."""
+    return [
+        CORPUS / f"go{v}" / f"{s}.trace"
+        for v in VERSIONS
+        for s in [*scenarios, *extra.get(v, [])]
+        if (CORPUS / f"go{v}" / f"{s}.trace").exists()
+    ]
+
+
+def case_id(path: Path) -> str:
+    return f"{path.parent.name}-{path.stem}"
+
+
+def served(path: Path) -> Iterator[tuple[Path, str, Any, GoToolTrace]]:
+    """(path, Go version, our Trace, its own version's go tool trace serving it):
+    the body of the view tests' module-scoped fixtures."""
+    import gotrace_df as gt
+
+    version = trace_version(path)
+    tr = gt.read_trace(path)
+    with GoToolTrace(path, version) as server:
+        yield path, version, tr, server

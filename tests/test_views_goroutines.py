@@ -15,21 +15,17 @@ are listed in gotrace_df/views/goroutines.py; none is left out.
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 import pytest
 from cmdtrace_pages import goroutine_page, goroutines_page, parse_duration
-from gotool import GoToolTrace, have_toolchains, trace_version
+from gotool import CORPUS, case_id, corpus_cases, have_toolchains, served
 
 import gotrace_df as gt
 from gotrace_df.views._common import go_duration
 
-ROOT = Path(__file__).resolve().parent
-CORPUS = ROOT / "data" / "traces"
-VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
 # Every version gets these; the larger scenarios run for some versions only.
 SCENARIOS = ["tasks", "example", "sync", "syscall", "net", "gc", "preexisting"]
 EXTRA = {
@@ -39,12 +35,7 @@ EXTRA = {
     "1.27": ["cpuprof", "coro"],
 }
 
-CASES = [
-    CORPUS / f"go{v}" / f"{s}.trace"
-    for v in VERSIONS
-    for s in SCENARIOS + EXTRA.get(v, [])
-    if (CORPUS / f"go{v}" / f"{s}.trace").exists()
-]
+CASES = corpus_cases(SCENARIOS, EXTRA)
 
 pytestmark = pytest.mark.skipif(
     not have_toolchains(), reason="Go toolchains not installed (make go)"
@@ -59,17 +50,9 @@ _STAT = {
 }
 
 
-def _id(p: Path) -> str:
-    return f"{p.parent.name}-{p.stem}"
-
-
-@pytest.fixture(scope="module", params=CASES, ids=[_id(p) for p in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(p) for p in CASES])
 def case(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    path: Path = request.param
-    version = trace_version(path)
-    tr = gt.read_trace(path)
-    with GoToolTrace(path, version) as server:
-        yield path, version, tr, server
+    yield from served(request.param)
 
 
 def _stat_columns(df: pd.DataFrame) -> dict[str, str]:

@@ -24,14 +24,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from gotool import GoToolTrace, have_toolchains, trace_version
+from gotool import CORPUS, case_id, corpus_cases, have_toolchains, served
 
 import gotrace_df as gt
 from gotrace_df.views.mmu import MMU_PERCENTILES
 
-ROOT = Path(__file__).resolve().parent
-CORPUS = ROOT / "data" / "traces"
-VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
 SCENARIOS = ["example", "gc", "gomaxprocs", "generations", "sync", "preexisting"]
 EXTRA = {
     "1.22": ["churn", "tasks"],
@@ -41,12 +38,7 @@ EXTRA = {
     "1.26": ["gotest", "allocfree"],
     "1.27": ["cpuprof", "flightrec", "churn"],
 }
-CASES = [
-    CORPUS / f"go{v}" / f"{s}.trace"
-    for v in VERSIONS
-    for s in SCENARIOS + EXTRA.get(v, [])
-    if (CORPUS / f"go{v}" / f"{s}.trace").exists()
-]
+CASES = corpus_cases(SCENARIOS, EXTRA)
 # cmd/trace's flag names -> our keyword arguments.
 FLAG_SETS = [
     "stw|background|assist",  # the page's default (its "system" flag means nothing)
@@ -65,10 +57,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _id(p: Path) -> str:
-    return f"{p.parent.name}-{p.stem}"
-
-
 def _kw(flags: str) -> dict[str, bool]:
     f = set(flags.split("|"))
     return {
@@ -80,13 +68,9 @@ def _kw(flags: str) -> dict[str, bool]:
     }
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[_id(p) for p in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(p) for p in CASES])
 def case(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    path: Path = request.param
-    version = trace_version(path)
-    tr = gt.read_trace(path)
-    with GoToolTrace(path, version) as server:
-        yield path, version, tr, server
+    yield from served(request.param)
 
 
 def test_mmu_plot_and_details(case) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +159,7 @@ PROPERTY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("path", PROPERTY_CASES, ids=_id)
+@pytest.mark.parametrize("path", PROPERTY_CASES, ids=case_id)
 @pytest.mark.parametrize("flags", ["stw|background|assist", "perProc|stw|background|assist|sweep"])
 def test_mmu_is_the_exact_minimum(path: Path, flags: str) -> None:
     """The band search finds the true minimum over all window positions."""
@@ -219,7 +203,7 @@ def _quantile(
     return hi
 
 
-@pytest.mark.parametrize("path", PROPERTY_CASES, ids=_id)
+@pytest.mark.parametrize("path", PROPERTY_CASES, ids=case_id)
 @pytest.mark.parametrize("flags", ["stw|background|assist", "perProc|stw|background|assist"])
 def test_percentiles_are_the_distribution(path: Path, flags: str) -> None:
     tr = gt.read_trace(path)

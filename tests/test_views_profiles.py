@@ -27,16 +27,23 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 import pytest
-from gotool import GoToolTrace, have_toolchains, pprof, pprof_raw, trace_version
+from gotool import (
+    CORPUS,
+    VERSIONS,
+    case_id,
+    corpus_cases,
+    have_toolchains,
+    pprof,
+    pprof_raw,
+    served,
+    trace_version,
+)
 
 import gotrace_df as gt
 from gotrace_df.views._common import semantics
 from gotrace_df.views._summary import summarize
 from gotrace_df.views.profiles import _region_pcs
 
-ROOT = Path(__file__).resolve().parent
-CORPUS = ROOT / "data" / "traces"
-VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
 KINDS = ["net", "sync", "syscall", "sched"]
 ENDPOINT = {"net": "io", "sync": "block", "syscall": "syscall", "sched": "sched"}
 # Every version gets these; the other scenarios are spread over the versions so
@@ -50,12 +57,7 @@ EXTRA = {
     "1.26": ["gotest", "gomaxprocs", "allocfree"],
     "1.27": ["cpuprof", "coro", "flightrec", "churn", "generations"],
 }
-CASES = [
-    CORPUS / f"go{v}" / f"{s}.trace"
-    for v in VERSIONS
-    for s in SCENARIOS + EXTRA.get(v, [])
-    if (CORPUS / f"go{v}" / f"{s}.trace").exists()
-]
+CASES = corpus_cases(SCENARIOS, EXTRA)
 # `go tool trace -pprof=TYPE` itself (one process per profile) for these.
 CLI_CASES = [CORPUS / f"go{v}" / f"{s}.trace" for v in VERSIONS for s in ("example", "syscall")]
 
@@ -65,10 +67,6 @@ pytestmark = pytest.mark.skipif(
 
 Frame = tuple[int, str, str, int]
 Profile = dict[tuple[Frame, ...], tuple[int, int]]
-
-
-def _id(p: Path) -> str:
-    return f"{p.parent.name}-{p.stem}"
 
 
 def _key(frames: list[dict[str, Any]]) -> tuple[Frame, ...]:
@@ -105,13 +103,9 @@ def _assert_same(go: Profile, ours: Profile, what: str) -> None:
     assert not diff, f"{what}: {len(diff)} stacks differ (go, ours): {list(diff.items())[:5]}"
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[_id(p) for p in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(p) for p in CASES])
 def case(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    path: Path = request.param
-    version = trace_version(path)
-    tr = gt.read_trace(path)
-    with GoToolTrace(path, version) as server:
-        yield path, version, tr, server
+    yield from served(request.param)
 
 
 def test_profiles_match_go(case) -> None:  # type: ignore[no-untyped-def]
@@ -162,7 +156,7 @@ def test_region_filters(case) -> None:  # type: ignore[no-untyped-def]
             _assert_same(go, _ours(ours), f"region{ENDPOINT[kind]}?{query}")
 
 
-@pytest.mark.parametrize("path", CLI_CASES, ids=[_id(p) for p in CLI_CASES])
+@pytest.mark.parametrize("path", CLI_CASES, ids=[case_id(p) for p in CLI_CASES])
 def test_cli_pprof(path: Path, tmp_path: Path) -> None:
     """`go tool trace -pprof=TYPE`; and our pprof file through `go tool pprof -raw`."""
     version = trace_version(path)
@@ -221,7 +215,7 @@ def _parse_pprof_raw(text: str) -> Counter[tuple[int, int, tuple[Frame, ...]]]:
 
 
 @pytest.mark.parametrize(
-    "path", [CORPUS / "go1.27" / "example.trace", CORPUS / "go1.22" / "net.trace"], ids=_id
+    "path", [CORPUS / "go1.27" / "example.trace", CORPUS / "go1.22" / "net.trace"], ids=case_id
 )
 @pytest.mark.parametrize("kind", KINDS)
 def test_time_window_splits_delay(path: Path, kind: str) -> None:

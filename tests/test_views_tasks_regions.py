@@ -37,22 +37,14 @@ from cmdtrace_pages import (
     usertask_page,
     usertasks_page,
 )
-from gotool import GoToolTrace, have_toolchains, trace_version
+from gotool import CORPUS, GoToolTrace, case_id, corpus_cases, have_toolchains, served
 
 import gotrace_df as gt
 
-ROOT = Path(__file__).resolve().parent
-CORPUS = ROOT / "data" / "traces"
-VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
 SCENARIOS = ["tasks", "example", "sync", "syscall", "net", "gc", "preexisting"]
 EXTRA = {"1.23": ["generations"], "1.25": ["flightrec"], "1.26": ["gotest"], "1.27": ["churn"]}
 
-CASES = [
-    CORPUS / f"go{v}" / f"{s}.trace"
-    for v in VERSIONS
-    for s in SCENARIOS + EXTRA.get(v, [])
-    if (CORPUS / f"go{v}" / f"{s}.trace").exists()
-]
+CASES = corpus_cases(SCENARIOS, EXTRA)
 
 pytestmark = pytest.mark.skipif(
     not have_toolchains(), reason="Go toolchains not installed (make go)"
@@ -67,17 +59,9 @@ _STAT = {
 }
 
 
-def _id(p: Path) -> str:
-    return f"{p.parent.name}-{p.stem}"
-
-
-@pytest.fixture(scope="module", params=CASES, ids=[_id(p) for p in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(p) for p in CASES])
 def case(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    path: Path = request.param
-    version = trace_version(path)
-    tr = gt.read_trace(path)
-    with GoToolTrace(path, version) as server:
-        yield path, version, tr, server
+    yield from served(request.param)
 
 
 def _check_histogram(page: Histogram | None, ours: pd.DataFrame, what: str) -> None:
