@@ -12,7 +12,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["rows_of_kind", "rows_where", "take_events", "go_quote"]
+__all__ = ["rows_of_kind", "rows_where", "take_events"]
 
 
 def rows_of_kind(trace: Trace, kinds: Sequence[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -64,36 +64,3 @@ def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]
         else:
             data[name] = col.to_numpy()
     return pd.DataFrame(data)
-
-
-_ESC = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
-
-
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` (``%q``) for valid UTF-8 text."""
-    out = ['"']
-    for ch in s:
-        if ch in _ESC:
-            out.append(_ESC[ch])
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        else:
-            cp = ord(ch)
-            if cp < 0x80:
-                out.append(f"\\x{cp:02x}")
-            elif cp <= 0xFFFF:
-                out.append(f"\\u{cp:04x}")
-            else:
-                out.append(f"\\U{cp:08x}")
-    out.append('"')
-    return "".join(out)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
 from gotrace_df.views._common import (
     GoSemantics,
@@ -27,7 +28,7 @@ from gotrace_df.views._common import (
     grouped_histogram,
     semantics,
 )
-from gotrace_df.views._events import go_quote, rows_of_kind, take_events
+from gotrace_df.views._events import rows_of_kind, take_events
 from gotrace_df.views._summary import Summary, event_times, summarize
 
 if TYPE_CHECKING:
