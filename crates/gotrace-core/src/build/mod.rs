@@ -188,8 +188,6 @@ struct Detail {
     reason: Option<u32>,
     tstack: Option<i32>,
     name: Option<u32>,
-    task: Option<i64>,
-    value: Option<i64>,
 }
 
 /// The sink: events table, stacks and derived tables.
@@ -453,13 +451,7 @@ impl Sink for Builder {
             return;
         }
         self.syncs = n;
-        let idx = self.push_row(
-            ev::SYNC_EVENT,
-            time,
-            (NO_ID, NO_ID, NO_ID),
-            None,
-            Detail { value: Some(n as i64), ..Detail::default() },
-        );
+        let idx = self.push_row(ev::SYNC_EVENT, time, (NO_ID, NO_ID, NO_ID), None, Detail::default());
         self.last_sync_event = idx;
         let mut batches = Vec::new();
         let (wire_gen, clock) = match gen {
@@ -496,7 +488,6 @@ impl Sink for Builder {
                     ev::HEAP_ALLOC => self.names.heap_objects,
                     _ => self.names.heap_goal,
                 });
-                d.value = Some(a[0] as i64);
                 let (name, value) = (d.name, a[0] as i64);
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 self.derived.push(Rec::Metric { idx, ts: e.time, name: name.unwrap_or(EMPTY), value });
@@ -534,7 +525,6 @@ impl Sink for Builder {
             kind::TASK_BEGIN | kind::TASK_END => {
                 let (parent, name) =
                     if k == kind::TASK_BEGIN { (a[1], self.string(gen, a[2])?) } else { (a[2], a[3] as u32) };
-                d.task = Some(a[0] as i64);
                 d.name = Some(name);
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 self.derived.push(Rec::Task {
@@ -549,7 +539,6 @@ impl Sink for Builder {
             }
             kind::REGION_BEGIN | kind::REGION_END => {
                 let name = self.string(gen, a[1])?;
-                d.task = opt_task(a[0]);
                 d.name = Some(name);
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 self.derived.push(Rec::Region { idx, begin: k == kind::REGION_BEGIN, g: e.ctx.g, task: a[0] as i64 });
@@ -557,7 +546,6 @@ impl Sink for Builder {
             kind::LOG => {
                 let cat = self.string(gen, a[1])?;
                 let msg = self.string(gen, a[2])?;
-                d.task = opt_task(a[0]);
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 self.derived.push(Rec::Log { idx, ts: e.time, g: e.ctx.g, task: a[0] as i64, cat, msg, stack });
             }
