@@ -6,6 +6,7 @@
 //! it cares about once per batch dictionary (a small lookup table), not once
 //! per event, and only the columns a view asks for are read.
 
+use crate::take::{ints, Ints};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     ArrowDictionaryKeyType, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
@@ -146,14 +147,8 @@ pub mod cols {
 
 /// An integer column of one batch, read in place; nulls (and an absent or
 /// unwanted column) read as -1, every ID column's "none".
-enum Vals<'a> {
-    I64(&'a [i64]),
-    I32(&'a [i32]),
-    Absent,
-}
-
 struct IntCol<'a> {
-    vals: Vals<'a>,
+    vals: Option<Ints<'a>>,
     nulls: Option<&'a NullBuffer>,
 }
 
@@ -165,23 +160,18 @@ impl IntCol<'_> {
                 return -1;
             }
         }
-        match self.vals {
-            Vals::I64(v) => v[i],
-            Vals::I32(v) => i64::from(v[i]),
-            Vals::Absent => -1,
-        }
+        self.vals.as_ref().map_or(-1, |v| v.get(i))
     }
 }
 
 fn int_col<'a>(b: &'a RecordBatch, name: &str, want: bool) -> Result<IntCol<'a>, String> {
     if !want {
-        return Ok(IntCol { vals: Vals::Absent, nulls: None });
+        return Ok(IntCol { vals: None, nulls: None });
     }
     let a = column(b, name)?;
     let vals = match a.data_type() {
-        DataType::Int64 => Vals::I64(a.as_primitive::<Int64Type>().values()),
-        DataType::Int32 => Vals::I32(a.as_primitive::<Int32Type>().values()),
-        DataType::Null => Vals::Absent,
+        DataType::Int64 | DataType::Int32 => ints(a.as_ref()),
+        DataType::Null => None,
         t => return Err(format!("events column {name:?} is {t}, not an integer")),
     };
     Ok(IntCol { vals, nulls: a.nulls().filter(|n| n.null_count() > 0) })

@@ -45,8 +45,8 @@ impl Chunks {
 }
 
 /// The values of a plain integer chunk, or the keys of a dictionary chunk,
-/// read in place.
-enum Ints<'a> {
+/// read in place (also the views' event reader, `evtable`).
+pub(crate) enum Ints<'a> {
     I64(&'a [i64]),
     I32(&'a [i32]),
     I16(&'a [i16]),
@@ -54,8 +54,8 @@ enum Ints<'a> {
 }
 
 impl Ints<'_> {
-    #[inline]
-    fn get(&self, i: usize) -> i64 {
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> i64 {
         match self {
             Ints::I64(v) => v[i],
             Ints::I32(v) => i64::from(v[i]),
@@ -65,7 +65,7 @@ impl Ints<'_> {
     }
 }
 
-fn ints(a: &dyn Array) -> Option<Ints<'_>> {
+pub(crate) fn ints(a: &dyn Array) -> Option<Ints<'_>> {
     Some(match a.data_type() {
         DataType::Int64 => Ints::I64(a.as_primitive::<Int64Type>().values()),
         DataType::Int32 => Ints::I32(a.as_primitive::<Int32Type>().values()),
