@@ -1122,9 +1122,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn mmu_of_go_test_curve() {
-        // internal/trace TestMMU.
+    /// The utilisation of internal/trace's TestMMU: 1 s on, 1 s off, ...
+    fn go_test_curve() -> MmuCurve {
         let util = vec![vec![
             (0, 1.0),
             (1_000_000_000, 0.0),
@@ -1133,7 +1132,13 @@ mod tests {
             (4e9 as i64, 1.0),
             (5e9 as i64, 0.0),
         ]];
-        let c = MmuCurve::new(&util).unwrap();
+        MmuCurve::new(&util).unwrap()
+    }
+
+    #[test]
+    fn mmu_of_go_test_curve() {
+        // Expected values from internal/trace TestMMU.
+        let c = go_test_curve();
         let cases = [
             (0, 0.0),
             (1_000_000, 0.0),
@@ -1155,15 +1160,7 @@ mod tests {
 
     #[test]
     fn mud_quantiles_are_ordered() {
-        let util = vec![vec![
-            (0, 1.0),
-            (1_000_000_000, 0.0),
-            (2e9 as i64, 1.0),
-            (3e9 as i64, 0.0),
-            (4e9 as i64, 1.0),
-            (5e9 as i64, 0.0),
-        ]];
-        let c = MmuCurve::new(&util).unwrap();
+        let c = go_test_curve();
         let q = c.mud(1e9 as i64, &[0.0, 0.001, 0.01, 0.05, 0.5]).unwrap();
         for w in q.windows(2) {
             assert!(w[0] <= w[1] + 1e-12, "{q:?}");
