@@ -289,9 +289,6 @@ class Trace:
 
     # -- display ------------------------------------------------------------
 
-    def _counts(self) -> list[tuple[str, int]]:
-        return list(self.row_counts().items())
-
     def row_counts(self) -> dict[str, int]:
         """Rows of every table, by name, without gathering any table's columns
         (``spans`` is stored as references to its events until first used).
@@ -306,7 +303,7 @@ class Trace:
         return {n: self._tables[n].num_rows for n in self.table_names}
 
     def __repr__(self) -> str:
-        counts = dict(self._counts())
+        counts = self.row_counts()
         parts = [
             f"{counts.get(n, 0):,} {n}"
             for n in ("events", "goroutines", "tasks", "regions")
@@ -322,7 +319,7 @@ class Trace:
         rows = "".join(
             f"<tr><td><code>{html.escape(n)}</code></td>"
             f"<td style='text-align:right'>{c:,}</td></tr>"
-            for n, c in self._counts()
+            for n, c in self.row_counts().items()
         )
         return (
             "<div class='gotrace-df-trace'>"
