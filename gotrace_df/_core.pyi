@@ -50,7 +50,20 @@ def profile_samples(
 ) -> dict[str, dict[str, bytes]]: ...
 def outermost_intervals(goid: object, start: object, end: object) -> bytes: ...
 def mutator_utilization(events: object, flags: int) -> list[tuple[bytes, bytes]]: ...
-def take_rows(table: object, rows: Buffer) -> ArrowTable: ...
+def take_rows(table: object, rows: object, subset: Buffer | None = None) -> ArrowTable: ...
+def span_lanes(
+    events: object,
+    refs: object,
+    sync_rows: Buffer,
+    states: list[str],
+    lane: str | None,
+    origin: int,
+    end_ns: int,
+    state_cats: list[int],
+    goids: Buffer,
+    groups: Buffer,
+    other: int,
+) -> tuple[ArrowTable, ArrowTable]: ...
 
 class MmuCurve:
     """An MMU curve over utilisation series (times int64, utils float64 buffers)."""

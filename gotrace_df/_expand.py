@@ -11,6 +11,7 @@ columns when a table is first asked for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df.frames import key_type
 
-__all__ = ["is_compact", "expand"]
+__all__ = ["is_compact", "expand", "span_columns", "SPAN_COLUMNS"]
 
 
 # Columns of each table as the core stores it, when that is not the public form.
@@ -37,49 +38,132 @@ def is_compact(name: str, table: pa.Table) -> bool:
     return bool(table.column_names == _COMPACT.get(name))
 
 
-def _gather(events: pa.Table, columns: list[str], rows: np.ndarray[Any, Any]) -> pa.Table:
-    """``columns`` of events ``rows`` (-1: null), integer dictionaries decoded."""
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    out = _core.take_rows(events.select(columns), rows.data)
+def _gather(
+    events: pa.Table,
+    columns: list[str],
+    rows: np.ndarray[Any, Any] | pa.Table,
+    subset: np.ndarray[Any, Any] | None = None,
+) -> pa.Table:
+    """``columns`` of events ``rows`` (-1 or null: null), integer dictionaries
+    decoded. ``rows`` is int64 numpy or a table whose one column holds the
+    rows; only its positions ``subset`` are read if given."""
+    if isinstance(rows, np.ndarray):
+        rows = np.ascontiguousarray(rows, dtype=np.int64).data
+    sub = None if subset is None else np.ascontiguousarray(subset, dtype=np.int64).data
+    out = _core.take_rows(events.select(columns), rows, sub)
     return pa.RecordBatchReader.from_stream(out).read_all()
+
+
+def _int64(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """A null-free integer column as int64 numpy (without ChunkedArray.to_numpy,
+    which imports pandas)."""
+    parts = [np.asarray(c.to_numpy(), dtype=np.int64) for c in col.chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def _rows(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     """An events-row column as int64, -1 for null."""
-    return np.asarray(pc.fill_null(col, -1).to_numpy(), dtype=np.int64)
+    return _int64(pc.fill_null(col, -1) if col.null_count else col)
 
 
-def _spans(refs: pa.Table, events: pa.Table, syncs: pa.Table, end_ns: int) -> pa.Table:
-    start_ev, end_ev = _rows(refs["start_event"]), _rows(refs["end_event"])
-    at_start = _gather(
-        events,
-        ["ts", "from_state", "resource_id", "to_state", "reason", "p", "m", "transition_stack_id"],
-        start_ev,
-    )
-    at_end = _gather(events, ["ts", "transition_stack_id"], end_ev)
-    start = at_start["ts"].to_numpy().copy()
+# Spans columns that are a column of the span's start or end event.
+_SPAN_AT = {
+    "goid": ("start_event", "resource_id"),
+    "state": ("start_event", "to_state"),
+    "reason": ("start_event", "reason"),
+    "p": ("start_event", "p"),
+    "m": ("start_event", "m"),
+    "stack_id": ("start_event", "transition_stack_id"),
+    "end_stack_id": ("end_event", "transition_stack_id"),
+}
+SPAN_COLUMNS = (
+    "goid",
+    "state",
+    "reason",
+    "start",
+    "end",
+    "p",
+    "m",
+    "stack_id",
+    "end_stack_id",
+    "start_event",
+    "end_event",
+)
+
+
+def span_columns(
+    refs: pa.Table,
+    tables: dict[str, pa.Table],
+    end_ns: int,
+    columns: Sequence[str] = SPAN_COLUMNS,
+    rows: np.ndarray[Any, Any] | None = None,
+) -> pa.Table:
+    """``columns`` of the spans (only ``rows`` of them, if given) from their
+    stored form ``refs``, reading only the events columns those need."""
+    unknown = set(columns) - set(SPAN_COLUMNS)
+    if unknown:
+        raise KeyError(f"no spans column {sorted(unknown)[0]!r}")
+    events = tables["events"]
+    wanted: dict[str, list[str]] = {"start_event": [], "end_event": []}
+    for c in columns:
+        if c in _SPAN_AT:
+            end, ev_col = _SPAN_AT[c]
+            wanted[end].append(ev_col)
+    if "start" in columns:
+        wanted["start_event"] += ["ts", "from_state"]
+    if "end" in columns:
+        wanted["end_event"].append("ts")
+    at = {
+        end: _gather(events, list(dict.fromkeys(cols)), refs.select([end]), rows)
+        for end, cols in wanted.items()
+        if cols
+    }
+    out: dict[str, Any] = {}
+    for c in columns:
+        if c in _SPAN_AT:
+            end, ev_col = _SPAN_AT[c]
+            out[c] = at[end][ev_col]
+        elif c == "start":
+            out[c] = _span_start(at["start_event"], refs, rows, tables)
+        elif c == "end":
+            out[c] = pc.fill_null(at["end_event"]["ts"], end_ns)
+        elif rows is None:
+            out[c] = refs[c]
+        else:
+            out[c] = refs[c].take(pa.array(rows, pa.int64()))
+    return pa.Table.from_arrays(list(out.values()), names=list(out))
+
+
+def _span_start(
+    at_start: pa.Table,
+    refs: pa.Table,
+    rows: np.ndarray[Any, Any] | None,
+    tables: dict[str, pa.Table],
+) -> pa.Array:
+    ts = at_start["ts"].combine_chunks()
     # A state first seen through a status event (from Undetermined) holds since
     # the Sync that opened its generation, not since the status event.
-    undetermined = pc.equal(at_start["from_state"], "Undetermined").to_numpy(zero_copy_only=False)
-    if undetermined.any():
-        sync_rows = _rows(syncs["event"])
-        sync_ts = _gather(events, ["ts"], sync_rows)["ts"].to_numpy()
-        rows = start_ev[undetermined]
-        start[undetermined] = sync_ts[np.searchsorted(sync_rows, rows, side="right") - 1]
-    columns = {
-        "goid": at_start["resource_id"],
-        "state": at_start["to_state"],
-        "reason": at_start["reason"],
-        "start": pa.array(start, pa.int64()),
-        "end": pc.fill_null(at_end["ts"], end_ns),
-        "p": at_start["p"],
-        "m": at_start["m"],
-        "stack_id": at_start["transition_stack_id"],
-        "end_stack_id": at_end["transition_stack_id"],
-        "start_event": refs["start_event"],
-        "end_event": refs["end_event"],
-    }
-    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+    undetermined = _is_value(at_start["from_state"], "Undetermined")
+    if not undetermined.any():
+        return ts
+    start = np.asarray(ts.to_numpy(), dtype=np.int64).copy()
+    where = np.flatnonzero(undetermined)
+    at = where if rows is None else np.asarray(rows, dtype=np.int64)[where]
+    start_ev = _rows(_gather(refs, ["start_event"], at)["start_event"])
+    sync_rows = _rows(tables["syncs"]["event"])
+    sync_ts = _int64(_gather(tables["events"], ["ts"], sync_rows)["ts"])
+    start[where] = sync_ts[np.searchsorted(sync_rows, start_ev, side="right") - 1]
+    return pa.array(start, pa.int64())
+
+
+def _is_value(col: pa.ChunkedArray, value: str) -> np.ndarray[Any, Any]:
+    """Where a string dictionary column equals ``value``, compared on the keys."""
+    parts = []
+    for chunk in col.chunks:
+        hit = np.flatnonzero(np.asarray(chunk.dictionary.to_pylist(), dtype=object) == value)
+        keys = np.asarray(chunk.indices.fill_null(-1).to_numpy())
+        parts.append(np.isin(keys, hit))
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
 
 
 def _own_dictionary(col: pa.ChunkedArray) -> pa.Array:
@@ -167,7 +251,7 @@ def _events(events: pa.Table, tables: dict[str, pa.Table]) -> pa.Table:
 def expand(name: str, compact: pa.Table, tables: dict[str, pa.Table], end_ns: int) -> pa.Table:
     """The public form of table ``name`` from its compact form."""
     if name == "spans":
-        return _spans(compact, tables["events"], tables["syncs"], end_ns)
+        return span_columns(compact, tables, end_ns)
     if name == "regions":
         return _regions(compact, tables["events"])
     if name == "events":

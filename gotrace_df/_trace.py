@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -180,6 +180,35 @@ class Trace:
             # Gathered once, on first use: read_trace keeps only the references.
             table = self._tables[name] = _expand.expand(name, table, self._tables, self.end_ns)
         return table
+
+    def columns(self, name: str, columns: Sequence[str], rows: Any = None) -> pa.Table:
+        """Some columns of table ``name``, for all rows or only ``rows`` (row
+        numbers), without gathering the columns the core stores by reference
+        that are not asked for: the timeline needs a few columns of some spans
+        long before anyone needs the whole table.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> part = tr.columns("spans", ["goid", "end"], rows=[0, 2])
+        >>> part.to_pylist() == tr.spans.select(["goid", "end"]).take([0, 2]).to_pylist()
+        True
+        """
+        from gotrace_df import _expand
+
+        stored = self._tables.get(name)
+        if stored is not None and _expand.is_compact(name, stored):
+            if name == "spans":
+                return _expand.span_columns(stored, self._tables, self.end_ns, columns, rows)
+            if name == "events" and set(columns) <= set(stored.column_names):
+                stored = stored.select(list(columns))
+            else:
+                stored = self.table(name)
+        elif stored is None:
+            stored = self.table(name)  # raises the KeyError naming the tables
+        part = stored.select(list(columns))
+        return part if rows is None else part.take(pa.array(rows, pa.int64()))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.table_names)

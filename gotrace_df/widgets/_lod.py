@@ -136,13 +136,44 @@ class IntervalLanes:
             by_start = np.argsort(start_a, kind="stable")
             order = by_start[np.argsort(narrow[by_start], kind="stable")]
             s_sorted = start_a[order]
-        self.nlanes = nlanes
-        self.start = s_sorted
-        self.end = np.maximum(end_a[order], s_sorted)
-        self.cat = np.asarray(cat).astype(np.uint8, copy=False)[order]
-        self.ref = np.asarray(ref).astype(np.int64, copy=False)[order]
+        self._set(
+            ptr,
+            s_sorted,
+            np.maximum(end_a[order], s_sorted),
+            np.asarray(cat).astype(np.uint8, copy=False)[order],
+            np.asarray(ref).astype(np.int64, copy=False)[order],
+        )
+
+    @classmethod
+    def from_sorted(
+        cls,
+        ptr: npt.ArrayLike,
+        start: npt.ArrayLike,
+        end: npt.ArrayLike,
+        cat: npt.ArrayLike,
+        ref: npt.ArrayLike,
+    ) -> IntervalLanes:
+        """Intervals already grouped by lane and sorted by start within each,
+        none ending before it starts: lane ``i`` holds ``ptr[i]:ptr[i + 1]``
+        (``len(ptr)`` is lanes + 1)."""
+        self = cls.__new__(cls)
+        self._set(
+            np.asarray(ptr, np.int64),
+            np.asarray(start, np.float64),
+            np.asarray(end, np.float64),
+            np.asarray(cat).astype(np.uint8, copy=False),
+            np.asarray(ref).astype(np.int64, copy=False),
+        )
+        return self
+
+    def _set(self, ptr: I64, start: F64, end: F64, cat: npt.NDArray[np.uint8], ref: I64) -> None:
+        self.nlanes = int(ptr.size - 1)
         self.ptr = ptr
-        self.cum = np.empty(self.start.size + 1)
+        self.start = start
+        self.end = end
+        self.cat = cat
+        self.ref = ref
+        self.cum = np.empty(start.size + 1)
         self.cum[0] = 0.0
         np.cumsum(self.end - self.start, out=self.cum[1:])
         self._hl: npt.NDArray[np.bool_] | None = None

@@ -11,7 +11,7 @@ import json
 import math
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df import _core
+from gotrace_df._expand import SPAN_COLUMNS
 from gotrace_df._trace import Trace, _fmt_duration
 from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
 
@@ -94,21 +96,6 @@ def _int(col: pa.ChunkedArray | pa.Array, fill: int = -1) -> npt.NDArray[np.int6
     if not parts:
         return np.empty(0, np.int64)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _take_int(
-    col: pa.ChunkedArray | pa.Array, rows: npt.NDArray[np.int64], fill: int = -1
-) -> npt.NDArray[np.int64]:
-    """``_int(col)[rows]`` for sorted ``rows``, touching only those rows."""
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    starts = np.cumsum([0] + [len(c) for c in chunks])
-    bounds = np.searchsorted(rows, starts)
-    out = np.empty(rows.size, np.int64)
-    for i, ch in enumerate(chunks):
-        a, b = int(bounds[i]), int(bounds[i + 1])
-        if a < b:
-            out[a:b] = _raw(ch, fill, rows[a:b] - starts[i])
-    return out
 
 
 def _codes(col: pa.ChunkedArray, names: Iterable[str]) -> npt.NDArray[np.int8]:
@@ -213,9 +200,9 @@ class TimelineModel:
         self.filter = Filter()
         self.marks: list[dict[str, Any]] = []
         self._views: dict[str, _LaneSet] = {}
-        spans = trace.spans
+        # The spans table is not needed to draw (the lane index reads the
+        # events through the spans' references): columns are read as used.
         self._sp_goid_all: npt.NDArray[np.int64] | None = None
-        self._sp_state = _codes(spans["state"], STATES)
         self._groups()
         self._counters: dict[str, StepSeries] | None = None
         self._full_counters = False
@@ -227,22 +214,51 @@ class TimelineModel:
     # -- preparation --------------------------------------------------------
 
     @property
-    def _sp_goid(self) -> npt.NDArray[np.int64]:
+    def span_goids(self) -> npt.NDArray[np.int64]:
         """goid of every spans row (built on first use: filters need it)."""
         if self._sp_goid_all is None:
-            self._sp_goid_all = _int(self.trace.spans["goid"])
+            self._sp_goid_all = _int(self.trace.columns("spans", ["goid"])["goid"])
         return self._sp_goid_all
 
-    def _span_cols(
-        self, rows: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """goid, start and end (relative) of some spans rows."""
-        sp = self.trace.spans
-        return (
-            _take_int(sp["goid"], rows),
-            self._rel(_take_int(sp["start"], rows)),
-            self._rel(_take_int(sp["end"], rows)),
+    def _span_lanes(
+        self, states: Sequence[str], lane: str | None, state_cats: Sequence[int]
+    ) -> tuple[npt.NDArray[np.int64], IntervalLanes]:
+        """The spans in ``states`` grouped by ``lane`` ("p", "m"; None: the
+        goroutine), each drawn in category ``state_cats[i]`` of its state
+        (-1: its goroutine group's): (lane keys, intervals)."""
+        tr = self.trace
+        events = tr.columns(
+            "events", ["ts", "from_state", "to_state", "resource_id", *([lane] if lane else [])]
         )
+        refs = tr.columns("spans", ["start_event", "end_event"])
+        syncs = np.sort(_int(tr.columns("syncs", ["event"])["event"]))
+        lanes_t, iv_t = _core.span_lanes(
+            events,
+            refs,
+            syncs[syncs >= 0].data,
+            list(states),
+            lane,
+            self.origin,
+            tr.end_ns,
+            list(state_cats),
+            np.ascontiguousarray(self._g_rows, np.int64).data,
+            np.ascontiguousarray(self._g_cat, np.uint8).data,
+            len(self.group_categories) - 1,
+        )
+        lanes = pa.RecordBatchReader.from_stream(lanes_t).read_all()
+        iv = pa.RecordBatchReader.from_stream(iv_t).read_all()
+        col = {name: _raw(iv[name].chunk(0), 0) for name in iv.column_names}
+        ptr = np.append(_int(lanes["first"]), iv.num_rows)
+        intervals = IntervalLanes.from_sorted(ptr, col["start"], col["end"], col["cat"], col["row"])
+        return _int(lanes["key"]), intervals
+
+    def _span_goid(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """goid of some spans rows (those of the blocks in view)."""
+        if rows.size == 0:
+            return np.empty(0, np.int64)
+        if self._sp_goid_all is not None:
+            return self.span_goids[rows]
+        return _int(self.trace.columns("spans", ["goid"], rows)["goid"])
 
     def _rel(self, ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Absolute ns to float ns relative to the trace start."""
@@ -301,11 +317,6 @@ class TimelineModel:
             name = f"{name} {self._g_labels[int(self._g_label[row])]}".strip()
         return name
 
-    def _group_cat(self, goids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        rows = self.goroutine_row(goids)
-        other = len(self.group_categories) - 1
-        return np.where(rows >= 0, self._g_cat[np.maximum(rows, 0)], other)
-
     def view(self, name: str) -> _LaneSet:
         """The lane set of view ``name`` (built on first use)."""
         if name not in VIEWS:
@@ -319,51 +330,19 @@ class TimelineModel:
             self._apply_filter(name)
         return self._views[name]
 
-    def _dense_keys(
-        self, keys: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(distinct keys, lane of each key)."""
-        if keys.size and keys.min() >= 0 and keys.max() < 1 << 26:
-            present = np.zeros(int(keys.max()) + 1, bool)
-            present[keys] = True
-            uniq = np.flatnonzero(present)
-            lut = np.cumsum(present) - 1
-            return uniq.astype(np.int64), lut[keys].astype(np.int64)
-        uniq, lane = np.unique(keys, return_inverse=True)
-        return uniq.astype(np.int64), lane.astype(np.int64)
-
     def _build_proc(self) -> _LaneSet:
-        rows = np.flatnonzero(self._sp_state == 0)
-        p = _take_int(self.trace.spans["p"], rows)
-        ok = p >= 0
-        rows, p = rows[ok], p[ok]
-        procs, lane = self._dense_keys(p)
-        goid, start, end = self._span_cols(rows)
-        lanes = IntervalLanes(lane, start, end, self._group_cat(goid), rows, len(procs))
-        return _LaneSet(
-            lanes, [f"Proc {int(k)}" for k in procs], procs, self.group_categories, "spans"
-        )
+        procs, lanes = self._span_lanes(("Running",), "p", (-1,))
+        names = [f"Proc {int(k)}" for k in procs]
+        return _LaneSet(lanes, names, procs, self.group_categories, "spans")
 
     def _build_thread(self) -> _LaneSet:
-        rows = np.flatnonzero((self._sp_state == 0) | (self._sp_state == 3))
-        m = _take_int(self.trace.spans["m"], rows)
-        ok = m >= 0
-        rows, m = rows[ok], m[ok]
-        threads, lane = self._dense_keys(m)
-        goid, start, end = self._span_cols(rows)
         syscall = len(self.group_categories)
-        cat = np.where(self._sp_state[rows] == 3, syscall, self._group_cat(goid))
-        lanes = IntervalLanes(lane, start, end, cat.astype(np.int64), rows, len(threads))
+        threads, lanes = self._span_lanes(("Running", "Syscall"), "m", (-1, syscall))
         cats = [*self.group_categories, ("syscall", SYSCALL_COLOR)]
         return _LaneSet(lanes, [f"Thread {int(k)}" for k in threads], threads, cats, "spans")
 
     def _build_goroutine(self) -> _LaneSet:
-        rows = np.flatnonzero(self._sp_state >= 0)
-        goid, start, end = self._span_cols(rows)
-        goids, lane = self._dense_keys(goid)
-        lanes = IntervalLanes(
-            lane, start, end, self._sp_state[rows].astype(np.int64), rows, len(goids)
-        )
+        goids, lanes = self._span_lanes(STATES, None, range(len(STATES)))
         # Lifetime of each lane: from its first span to the end of its last.
         has = lanes.ptr[1:] > lanes.ptr[:-1]
         first = np.where(has, lanes.start[np.minimum(lanes.ptr[:-1], len(lanes) - 1)], np.inf)
@@ -423,7 +402,7 @@ class TimelineModel:
                     out[label] = StepSeries(mts[sel], mval[sel])
             self._counters = out
         if full and not self._full_counters:
-            ev = self.trace.events
+            ev = self.trace.columns("events", ["ts", "resource", "from_state", "to_state"])
             trans = np.flatnonzero(_codes(ev["resource"], ("Goroutine",)) == 0)
             if trans.size:
                 t = self._rel(_int(ev["ts"])[trans])
@@ -447,9 +426,9 @@ class TimelineModel:
         f = self.filter
         if not f.active:
             return None
-        mask = np.ones(self._sp_goid.size, bool) if f.span_mask is None else f.span_mask
+        mask = np.ones(self.span_goids.size, bool) if f.span_mask is None else f.span_mask
         if f.goids is not None:
-            mask = mask & np.isin(self._sp_goid, f.goids)
+            mask = mask & np.isin(self.span_goids, f.goids)
         return mask
 
     def _apply_filter(self, name: str) -> None:
@@ -471,7 +450,7 @@ class TimelineModel:
         if self.filter.goids is not None:
             alive &= np.isin(ls.keys, self.filter.goids)
         if self.filter.span_mask is not None:
-            hit = np.unique(self._sp_goid[self.filter.span_mask])
+            hit = np.unique(self.span_goids[self.filter.span_mask])
             alive &= np.isin(ls.keys, hit)
         return np.flatnonzero(alive).astype(np.int64)
 
@@ -592,7 +571,7 @@ class TimelineModel:
             return np.full(refs.size, -1, np.int32)
         ok = refs >= 0
         out = np.full(refs.size, -1, np.int64)
-        out[ok] = self._sp_goid[refs[ok]]
+        out[ok] = self._span_goid(refs[ok])
         return np.clip(out, -1, 2**31 - 1).astype(np.int32)
 
     def _labels(self, view: str, ls: _LaneSet, b: Blocks, base: int) -> list[tuple[int, str]]:
@@ -604,12 +583,12 @@ class TimelineModel:
         refs = b.ref[wide]
         out: list[tuple[int, str]] = []
         if view == "goroutine":
-            reasons = self.trace.spans["reason"].take(pa.array(refs)).to_pylist()
+            reasons = self.trace.columns("spans", ["reason"], refs)["reason"].to_pylist()
             for i, r, c in zip(wide, reasons, b.cat[wide]):
                 state = ls.categories[int(c) & 0x7F][0]
                 out.append((base + int(i), f"{state}: {r}" if r else state))
         else:
-            goids = self._sp_goid[refs]
+            goids = self._span_goid(refs)
             for i, g in zip(wide, goids):
                 out.append((base + int(i), f"G{int(g)} {self.goroutine_name(int(g))}"))
         return out
@@ -682,7 +661,7 @@ class TimelineModel:
 
     def span_details(self, row: int) -> dict[str, Any]:
         """Everything about one spans row, for the details panel."""
-        r = self.trace.spans.slice(row, 1).to_pylist()[0]
+        r = self.trace.columns("spans", SPAN_COLUMNS, [row]).to_pylist()[0]
         goid = int(r["goid"])
         start, end = int(r["start"]), int(r["end"])
         out: dict[str, Any] = {

@@ -309,10 +309,10 @@ class Timeline(W.VBox):  # type: ignore[misc]
 
     def show_goroutine(self, goid: int) -> None:
         """Highlight one goroutine and zoom to its lifetime."""
-        sp = self.trace.spans
-        mine = sp.filter(pc.equal(sp["goid"], goid))
+        rows = np.flatnonzero(self.model.span_goids == goid)
         self.highlight(Filter(label=f"G{goid}", goids=np.array([goid], np.int64)))
-        if mine.num_rows:
+        if rows.size:
+            mine = self.trace.columns("spans", ["start", "end"], rows)
             start = pc.min(mine["start"]).as_py()
             end = pc.max(mine["end"]).as_py()
             self.zoom_to(start, end, pad=0.02)
@@ -320,7 +320,7 @@ class Timeline(W.VBox):  # type: ignore[misc]
     def show_stack(self, stack_id: int, label: str = "", states: Sequence[str] = ()) -> None:
         """Highlight the spans entered with stack ``stack_id`` (e.g. a blocking
         profile row) and zoom to the first of them."""
-        sp = self.trace.spans
+        sp = self.trace.columns("spans", ["stack_id", "state"])
         sid = _int(sp["stack_id"])
         mask = sid == stack_id
         if states:
@@ -329,8 +329,8 @@ class Timeline(W.VBox):  # type: ignore[misc]
         rows = np.flatnonzero(mask)
         self.highlight(Filter(label=label or f"stack {stack_id}", span_mask=mask))
         if rows.size:
-            s = _int(sp["start"])[rows]
-            e = _int(sp["end"])[rows]
+            ends = self.trace.columns("spans", ["start", "end"], rows)
+            s, e = _int(ends["start"]), _int(ends["end"])
             i = int(np.argmax(e - s))
             self.zoom_to(int(s[i]), int(e[i]), pad=2.0)
 

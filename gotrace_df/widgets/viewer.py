@@ -98,7 +98,7 @@ class TraceViewer(W.VBox):  # type: ignore[misc]
         pills = [
             tr.go_versions,
             f"duration {fmt_ns(tr.duration_ns)}",
-            f"{tr.events.num_rows:,} events",
+            f"{tr.row_counts()['events']:,} events",
             f"{n_g:,} goroutines",
             f"{tr.generations} generations",
         ]

@@ -7,7 +7,9 @@ use arrow_array::RecordBatch;
 
 pub mod build;
 pub mod evtable;
+pub mod idmap;
 pub mod intern;
+pub mod lanes;
 pub mod mmu;
 pub mod order;
 pub mod pdqsort;

@@ -31,7 +31,7 @@ impl Chunks {
     }
 
     /// (chunk, row in chunk) of global row `i` < len().
-    #[inline]
+    #[inline(always)]
     fn locate(&self, i: usize, hint: &mut usize) -> (usize, usize) {
         // Rows mostly come in order: try the last chunk first.
         let c = *hint;
@@ -79,33 +79,92 @@ pub(crate) fn ints(a: &dyn Array) -> Option<Ints<'_>> {
     })
 }
 
-/// The value (or dictionary key) at every row, through `f`, in one pass;
-/// rows outside the column read as 0 (the null bitmap says so).
-fn gather<T>(rows: &[i64], chunks: &Chunks, flat: &[(Ints<'_>, Option<&NullBuffer>)], f: impl Fn(i64) -> T) -> Vec<T> {
+/// The value (or dictionary key) at every row, through `f`; rows outside
+/// the column read as 0 (the null bitmap says so). Large gathers split the
+/// rows over two threads: the reads are random, so two cores read twice as fast.
+fn gather<T: Default + Clone + Send>(
+    rows: &[i64],
+    chunks: &Chunks,
+    flat: &[(Ints<'_>, Option<&NullBuffer>)],
+    f: impl Fn(i64) -> T + Sync,
+) -> Vec<T> {
     let n = chunks.len();
-    let mut hint = 0;
-    rows.iter()
-        .map(|&r| {
-            if r < 0 || r as usize >= n {
-                return f(0);
-            }
-            let (c, i) = chunks.locate(r as usize, &mut hint);
-            f(flat[c].0.get(i))
-        })
-        .collect()
+    let fill = |rows: &[i64], out: &mut [T]| {
+        let mut hint = 0;
+        for (o, &r) in out.iter_mut().zip(rows) {
+            *o = if r < 0 || r as usize >= n {
+                f(0)
+            } else {
+                let (c, i) = chunks.locate(r as usize, &mut hint);
+                f(flat[c].0.get(i))
+            };
+        }
+    };
+    let mut out = vec![T::default(); rows.len()];
+    if rows.len() < PARALLEL_ROWS {
+        fill(rows, &mut out);
+        return out;
+    }
+    let half = rows.len() / 2;
+    let (r0, r1) = rows.split_at(half);
+    let (o0, o1) = out.split_at_mut(half);
+    std::thread::scope(|s| {
+        s.spawn(|| fill(r1, o1));
+        fill(r0, o0);
+    });
+    out
 }
 
-/// [`take`] for several columns, on two threads.
+/// Gathers smaller than this stay on one thread.
+const PARALLEL_ROWS: usize = 1 << 16;
+
+/// [`take`] for several columns.
 pub fn take_columns(columns: &[Vec<&dyn Array>], rows: &[i64]) -> Result<Vec<ArrayRef>, String> {
-    let half = columns.len().div_ceil(2);
-    let (left, right) = columns.split_at(half);
-    let run = |cols: &[Vec<&dyn Array>]| cols.iter().map(|c| take(c, rows)).collect::<Result<Vec<_>, _>>();
-    std::thread::scope(|s| {
-        let other = s.spawn(|| run(right));
-        let mut out = run(left)?;
-        out.extend(other.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
-        Ok(out)
-    })
+    columns.iter().map(|c| take(c, rows)).collect()
+}
+
+/// The events rows a reference column (chunks of plain integers, null: no
+/// row) holds, as global rows (-1 for null), at positions `subset` only if given.
+pub fn ref_rows(refs: &[&dyn Array], subset: Option<&[i64]>) -> Result<Vec<i64>, String> {
+    let chunks = Chunks::new(refs);
+    let flat: Vec<(Ints<'_>, Option<&NullBuffer>)> = refs
+        .iter()
+        .map(|a| match a.data_type() {
+            DataType::Int64 | DataType::Int32 => Ok((ints(*a).expect("plain integers"), a.nulls())),
+            dt => Err(format!("row references must be integers, not {dt}")),
+        })
+        .collect::<Result<_, _>>()?;
+    let read = |c: usize, i: usize| -> i64 {
+        let (v, nulls) = &flat[c];
+        if nulls.is_some_and(|nb| nb.is_null(i)) {
+            -1
+        } else {
+            v.get(i)
+        }
+    };
+    let n = chunks.len();
+    let Some(pos) = subset else {
+        let mut out = Vec::with_capacity(n);
+        for (c, a) in refs.iter().enumerate() {
+            match (&flat[c], a.nulls()) {
+                ((Ints::I32(v), _), None) => out.extend(v.iter().map(|&x| i64::from(x))),
+                ((Ints::I64(v), _), None) => out.extend_from_slice(v),
+                _ => out.extend((0..a.len()).map(|i| read(c, i))),
+            }
+        }
+        return Ok(out);
+    };
+    let mut hint = 0;
+    Ok(pos
+        .iter()
+        .map(|&p| {
+            if p < 0 || p as usize >= n {
+                return -1;
+            }
+            let (c, i) = chunks.locate(p as usize, &mut hint);
+            read(c, i)
+        })
+        .collect())
 }
 
 /// Rows `rows` (global indices, -1 for null) of the column whose chunks are
@@ -187,5 +246,80 @@ pub fn take(arrays: &[&dyn Array], rows: &[i64]) -> Result<ArrayRef, String> {
             })
         }
         _ => Err(format!("cannot gather a {dt} column")),
+    }
+}
+
+/// Random access to one column by global row, every value as an i64 (-1 for
+/// null): plain integers as they are, integer dictionaries decoded, string
+/// dictionaries through a classification of their values.
+pub struct Column<'a> {
+    chunks: Chunks,
+    parts: Vec<Part<'a>>,
+}
+
+struct Part<'a> {
+    keys: Ints<'a>,
+    nulls: Option<&'a NullBuffer>,
+    /// Value of each dictionary key; None for a plain column.
+    lut: Option<Vec<i64>>,
+}
+
+impl<'a> Column<'a> {
+    /// A plain integer column or an integer dictionary.
+    pub fn ints(arrays: &[&'a dyn Array]) -> Result<Self, String> {
+        Self::new(arrays, |values| {
+            let v = ints(values).ok_or("dictionary values are not integers")?;
+            Ok((0..values.len()).map(|i| v.get(i)).collect())
+        })
+    }
+
+    /// A string dictionary, each value read as `class(value)` (null: -1).
+    pub fn strings(arrays: &[&'a dyn Array], class: impl Fn(&str) -> i64) -> Result<Self, String> {
+        Self::new(arrays, |values| {
+            let s = values.as_string_opt::<i32>().ok_or("dictionary values are not strings")?;
+            Ok(s.iter().map(|v| v.map_or(-1, &class)).collect())
+        })
+    }
+
+    fn new(arrays: &[&'a dyn Array], lut: impl Fn(&dyn Array) -> Result<Vec<i64>, String>) -> Result<Self, String> {
+        let parts = arrays
+            .iter()
+            .map(|a| {
+                let keys = ints(*a).ok_or_else(|| format!("cannot read a {} column", a.data_type()))?;
+                let lut = match a.data_type() {
+                    DataType::Dictionary(..) => Some(lut(a.as_any_dictionary().values().as_ref())?),
+                    _ => None,
+                };
+                Ok(Part { keys, nulls: a.nulls(), lut })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Column { chunks: Chunks::new(arrays), parts })
+    }
+
+    pub fn len(&self) -> usize {
+        self.chunks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at global row `row` (-1 for null or a row outside the
+    /// column). `hint` remembers the chunk of the last row read.
+    #[inline(always)]
+    pub fn get(&self, row: i64, hint: &mut usize) -> i64 {
+        if row < 0 || row as usize >= self.chunks.len() {
+            return -1;
+        }
+        let (c, i) = self.chunks.locate(row as usize, hint);
+        let part = &self.parts[c];
+        if part.nulls.is_some_and(|nb| nb.is_null(i)) {
+            return -1;
+        }
+        let k = part.keys.get(i);
+        match &part.lut {
+            None => k,
+            Some(lut) => usize::try_from(k).ok().and_then(|k| lut.get(k)).copied().unwrap_or(-1),
+        }
     }
 }

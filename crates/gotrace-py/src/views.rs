@@ -25,6 +25,20 @@ fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
     reader.collect::<Result<Vec<_>, _>>().map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// The items of a C-contiguous buffer, read in place (the views' arrays are
+/// tens of megabytes: copying them costs more than the work).
+fn contiguous<T: pyo3::buffer::Element>(b: &PyBuffer<T>) -> PyResult<&[T]> {
+    if !b.is_c_contiguous() {
+        return Err(err("expected a contiguous buffer".into()));
+    }
+    if b.item_count() == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: PyBuffer::get checked that the items are T; the buffer is
+    // C-contiguous with item_count items and stays exported while `b` lives.
+    Ok(unsafe { std::slice::from_raw_parts(b.buf_ptr().cast::<T>(), b.item_count()) })
+}
+
 fn err(e: String) -> PyErr {
     PyValueError::new_err(e)
 }
@@ -173,17 +187,42 @@ impl MmuCurve {
     }
 }
 
-/// Rows of every column of `table` (any object with `__arrow_c_stream__`) by
-/// global row index: `rows` is a buffer of int64, -1 for null. Integer
-/// dictionaries come out decoded; string dictionaries keep theirs. Returns
-/// an ArrowTable of the same column names.
+/// Rows of every column of `table` (gotrace_core::take): `rows` is either a
+/// buffer of int64 global row numbers (-1: null) or an Arrow table whose one
+/// integer column holds them (null: null), read at positions `subset` (an
+/// int64 buffer) only if given. Integer dictionaries come out decoded;
+/// string dictionaries keep theirs. Returns an ArrowTable of the same column names.
 #[pyfunction]
+#[pyo3(signature = (table, rows, subset=None))]
 fn take_rows<'py>(
     py: Python<'py>,
     table: &Bound<'py, PyAny>,
     rows: &Bound<'py, PyAny>,
+    subset: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, crate::ArrowTable>> {
-    let rows: Vec<i64> = PyBuffer::<i64>::get(rows)?.to_vec(py)?;
+    let subset = subset.map(PyBuffer::<i64>::get).transpose()?;
+    let subset = subset.as_ref().map(contiguous).transpose()?;
+    let plain;
+    let owned: Vec<i64>;
+    let rows: &[i64] = if rows.hasattr("__arrow_c_stream__")? {
+        let refs = batches(rows)?;
+        let chunks: Vec<&dyn arrow_array::Array> = refs.iter().map(|b| b.column(0).as_ref()).collect();
+        owned = py.detach(|| gotrace_core::take::ref_rows(&chunks, subset)).map_err(err)?;
+        &owned
+    } else {
+        plain = PyBuffer::<i64>::get(rows)?;
+        let all = contiguous(&plain)?;
+        match subset {
+            Some(pos) => {
+                owned = pos
+                    .iter()
+                    .map(|&p| usize::try_from(p).ok().and_then(|p| all.get(p)).copied().unwrap_or(-1))
+                    .collect();
+                &owned
+            }
+            None => all,
+        }
+    };
     let b = batches(table)?;
     let schema = match b.first() {
         Some(x) => x.schema(),
@@ -193,7 +232,7 @@ fn take_rows<'py>(
         .detach(|| {
             let columns: Vec<Vec<&dyn arrow_array::Array>> =
                 (0..schema.fields().len()).map(|c| b.iter().map(|x| x.column(c).as_ref()).collect()).collect();
-            gotrace_core::take::take_columns(&columns, &rows).map_err(|e| format!("take_rows: {e}"))
+            gotrace_core::take::take_columns(&columns, rows).map_err(|e| format!("take_rows: {e}"))
         })
         .map_err(err)?;
     let fields: Vec<arrow_schema::Field> = schema
@@ -209,9 +248,93 @@ fn take_rows<'py>(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(span_lanes, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
     m.add_class::<MmuCurve>()?;
     Ok(())
+}
+
+/// The chunks of column `name` of some record batches.
+fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_array::Array>> {
+    b.iter()
+        .map(|x| x.column_by_name(name).map(|c| c.as_ref()).ok_or_else(|| err(format!("no column {name:?}"))))
+        .collect()
+}
+
+/// One record batch of named arrays, as an ArrowTable.
+fn table<'py>(py: Python<'py>, cols: Vec<(&str, arrow_array::ArrayRef)>) -> PyResult<Bound<'py, crate::ArrowTable>> {
+    let fields: Vec<arrow_schema::Field> =
+        cols.iter().map(|(n, a)| arrow_schema::Field::new(*n, a.data_type().clone(), false)).collect();
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect())
+        .map_err(|e| err(e.to_string()))?;
+    Bound::new(py, crate::ArrowTable::new(schema, vec![batch]))
+}
+
+/// The timeline's lane index (gotrace_core::lanes): `events` has columns ts,
+/// from_state, to_state, resource_id and, if `lane` names it, p or m; `refs`
+/// is the stored spans table (start_event, end_event); `sync_rows` an int64
+/// buffer of the Sync events' rows; `states` the states kept, and
+/// `state_cats` the category of each (-1: the goroutine's group, from the
+/// int64 buffer `goids` and uint8 buffer `groups`, else `other`). Returns
+/// (lanes: key, first; intervals: row, cat, start, end).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn span_lanes<'py>(
+    py: Python<'py>,
+    events: &Bound<'py, PyAny>,
+    refs: &Bound<'py, PyAny>,
+    sync_rows: &Bound<'py, PyAny>,
+    states: Vec<String>,
+    lane: Option<String>,
+    origin: i64,
+    end_ns: i64,
+    state_cats: Vec<i16>,
+    goids: &Bound<'py, PyAny>,
+    groups: &Bound<'py, PyAny>,
+    other: u8,
+) -> PyResult<(Bound<'py, crate::ArrowTable>, Bound<'py, crate::ArrowTable>)> {
+    use arrow_array::{Float64Array, Int64Array, UInt8Array};
+    use gotrace_core::take::Column;
+    use std::sync::Arc;
+    let ev = batches(events)?;
+    let rf = batches(refs)?;
+    let (sync, goids, groups) =
+        (PyBuffer::<i64>::get(sync_rows)?, PyBuffer::<i64>::get(goids)?, PyBuffer::<u8>::get(groups)?);
+    let ints = |b, name| Column::ints(&chunks(b, name)?).map_err(err);
+    let src = gotrace_core::lanes::SpanRefs {
+        start_event: ints(&rf, "start_event")?,
+        end_event: ints(&rf, "end_event")?,
+        ts: ints(&ev, "ts")?,
+        from_undetermined: Column::strings(&chunks(&ev, "from_state")?, |s| i64::from(s == "Undetermined"))
+            .map_err(err)?,
+        to_state: Column::strings(&chunks(&ev, "to_state")?, |s| {
+            states.iter().position(|x| x == s).map_or(-1, |i| i as i64)
+        })
+        .map_err(err)?,
+        goid: ints(&ev, "resource_id")?,
+        lane: lane.as_deref().map(|name| ints(&ev, name)).transpose()?,
+        sync_rows: contiguous(&sync)?,
+    };
+    let colours = gotrace_core::lanes::Colours {
+        by_state: state_cats.iter().map(|&c| u8::try_from(c).ok()).collect(),
+        goids: contiguous(&goids)?,
+        groups: contiguous(&groups)?,
+        other,
+    };
+    let l = py.detach(|| gotrace_core::lanes::span_lanes(&src, &colours, origin, end_ns));
+    let lanes =
+        table(py, vec![("key", Arc::new(Int64Array::from(l.keys))), ("first", Arc::new(Int64Array::from(l.first)))])?;
+    let intervals = table(
+        py,
+        vec![
+            ("row", Arc::new(Int64Array::from(l.rows))),
+            ("cat", Arc::new(UInt8Array::from(l.cat))),
+            ("start", Arc::new(Float64Array::from(l.start))),
+            ("end", Arc::new(Float64Array::from(l.end))),
+        ],
+    )?;
+    Ok((lanes, intervals))
 }

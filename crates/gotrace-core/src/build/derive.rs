@@ -5,6 +5,7 @@
 use super::cols::{binary_col, dict_arrays, enum_array, enum_col, opt, prim, prim_array, str_col, Chunked, Sentinel};
 use super::pipe::Rec;
 use super::{batch, batches, Transition, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
+use crate::idmap::IdMap;
 use crate::intern::Interner;
 use crate::order::{gostate, NO_ID};
 use crate::wire::ClockSnapshot;
@@ -20,54 +21,6 @@ fn id(v: i64) -> Option<i64> {
 
 fn ev(i: usize) -> Option<i32> {
     Some(i as i32)
-}
-
-/// Goroutine ID -> row index. Goroutine IDs count up from 1, so most live in
-/// a dense vector (no hashing on the hot path); the rest in a hash map.
-#[derive(Default)]
-struct IdMap {
-    dense: Vec<u32>,
-    sparse: FxHashMap<i64, usize>,
-}
-
-impl IdMap {
-    /// IDs below this are kept densely (at most 16 MiB of slots).
-    const DENSE: i64 = 1 << 22;
-    const NONE: u32 = u32::MAX;
-
-    #[inline]
-    fn get(&self, id: i64) -> Option<usize> {
-        if (0..Self::DENSE).contains(&id) {
-            self.dense.get(id as usize).filter(|&&v| v != Self::NONE).map(|&v| v as usize)
-        } else {
-            self.sparse.get(&id).copied()
-        }
-    }
-
-    #[inline]
-    fn insert(&mut self, id: i64, v: usize) {
-        if (0..Self::DENSE).contains(&id) && v < Self::NONE as usize {
-            let i = id as usize;
-            if i >= self.dense.len() {
-                self.dense.resize((i + 1).next_power_of_two(), Self::NONE);
-            }
-            self.dense[i] = v as u32;
-        } else {
-            self.sparse.insert(id, v);
-        }
-    }
-
-    #[inline]
-    fn remove(&mut self, id: i64) -> Option<usize> {
-        if (0..Self::DENSE).contains(&id) {
-            let slot = self.dense.get_mut(id as usize)?;
-            let v = std::mem::replace(slot, Self::NONE);
-            if v != Self::NONE {
-                return Some(v as usize);
-            }
-        }
-        self.sparse.remove(&id)
-    }
 }
 
 /// The spans table, chunked: the largest derived table. A span is stored as

@@ -1,0 +1,99 @@
+"""The timeline's lane index (``_core.span_lanes``, read straight from the
+events through the spans' references) against the same lanes computed from
+the public spans table, which the parser tests hold equal to Go's parser; and
+``Trace.columns`` against the tables it avoids building."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from gotool import CORPUS, case_id
+
+import gotrace_df as gt
+from gotrace_df.widgets._lod import IntervalLanes
+from gotrace_df.widgets._model import STATES, TimelineModel
+
+TRACES = sorted(CORPUS.glob("go1.*/*.trace"))
+
+# view: (states kept, lane column, category per state: -1 the goroutine group's)
+VIEWS = {
+    "proc": (("Running",), "p", (-1,)),
+    "thread": (("Running", "Syscall"), "m", (-1, 200)),
+    "goroutine": (STATES, None, tuple(range(len(STATES)))),
+}
+
+
+def _expected(model: TimelineModel, spans: pa.Table, view: str) -> tuple[np.ndarray, IntervalLanes]:
+    """The view's lanes from the public spans table, in numpy."""
+    states, lane, cats = VIEWS[view]
+    state = np.array([STATES.index(s) if s in STATES else -1 for s in spans["state"].to_pylist()])
+    wanted = [STATES.index(s) for s in states]
+    keep = np.isin(state, wanted)
+    key = np.array(spans[lane or "goid"].fill_null(-1).to_pylist(), np.int64)
+    if lane:
+        keep &= key >= 0
+    rows = np.flatnonzero(keep)
+    goid = np.array(spans["goid"].to_pylist(), np.int64)[rows]
+    group = model._g_cat[np.maximum(model.goroutine_row(goid), 0)]
+    group = np.where(model.goroutine_row(goid) >= 0, group, len(model.group_categories) - 1)
+    state_cat = np.array(cats)[np.searchsorted(wanted, state[rows])] if len(wanted) > 1 else -1
+    cat = np.where(np.asarray(state_cat) >= 0, state_cat, group)
+    start = np.array(spans["start"].to_pylist(), np.int64)[rows] - model.origin
+    end = np.array(spans["end"].to_pylist(), np.int64)[rows] - model.origin
+    keys, lanes = np.unique(key[rows], return_inverse=True)
+    return keys, IntervalLanes(lanes, start, end, cat, rows, len(keys))
+
+
+@pytest.mark.parametrize("path", TRACES, ids=case_id)
+def test_lane_index_equals_lanes_from_spans(path: Path) -> None:
+    tr = gt.read_trace(path, progress=False)
+    model = TimelineModel(tr)
+    spans = tr.spans
+    for view, (states, lane, cats) in VIEWS.items():
+        keys, got = model._span_lanes(states, lane, cats)
+        want_keys, want = _expected(model, spans, view)
+        assert keys.tolist() == want_keys.tolist(), view
+        assert got.ptr.tolist() == want.ptr.tolist(), view
+        # Within a lane, intervals with equal starts may come in either order.
+        lane_of = np.repeat(np.arange(len(keys)), np.diff(got.ptr))
+        g = np.lexsort((got.ref, got.start, lane_of))
+        w = np.lexsort((want.ref, want.start, lane_of))
+        for name in ("ref", "cat", "start", "end"):
+            assert getattr(got, name)[g].tolist() == getattr(want, name)[w].tolist(), (view, name)
+        same_lane = np.diff(lane_of) == 0
+        assert (np.diff(got.start)[same_lane] >= 0).all(), view
+
+
+@pytest.mark.parametrize("path", TRACES[::7], ids=case_id)
+def test_columns_equal_the_tables(path: Path) -> None:
+    tr = gt.read_trace(path, progress=False)
+    fresh = gt.read_trace(path, progress=False)
+    n = tr.row_counts()["spans"]
+    rows = np.random.default_rng(n).integers(0, max(n, 1), size=min(n, 50))
+    for cols in (["state"], ["goid", "start", "end", "p"], ["reason", "m", "end_stack_id"]):
+        # Before the spans table exists (gathered column by column) ...
+        part = fresh.columns("spans", cols, rows)
+        assert part.to_pylist() == tr.spans.select(cols).take(rows).to_pylist()
+        assert fresh.columns("spans", cols).to_pylist() == tr.spans.select(cols).to_pylist()
+    assert "task_id" not in fresh._tables["events"].column_names  # still not expanded
+    ev = fresh.columns("events", ["ts", "kind"], rows)
+    assert ev.to_pylist() == tr.events.select(["ts", "kind"]).take(rows).to_pylist()
+    # ... and after (read from the table).
+    assert fresh.spans.num_rows == n
+    want = tr.spans.select(["goid"]).take(rows).to_pylist()
+    assert fresh.columns("spans", ["goid"], rows).to_pylist() == want
+    with pytest.raises(KeyError):
+        fresh.columns("spans", ["nope"])
+
+
+def test_model_on_a_trace_read_back_from_parquet(tmp_path: Path) -> None:
+    tr = gt.read_trace(gt.example_trace())
+    tr.to_parquet(tmp_path / "pq")
+    back = gt.read_parquet(tmp_path / "pq")
+    for view in ("proc", "thread", "goroutine"):
+        a = TimelineModel(tr).payload(view, 0, 1e12, 600)
+        b = TimelineModel(back).payload(view, 0, 1e12, 600)
+        assert a[1] == b[1], view
