@@ -64,6 +64,7 @@ def span_lanes(
     groups: Buffer,
     other: int,
 ) -> tuple[ArrowTable, ArrowTable]: ...
+def goroutine_counts(events: object, origin: int) -> list[ArrowTable]: ...
 
 class MmuCurve:
     """An MMU curve over utilisation series (times int64, utils float64 buffers)."""

@@ -97,3 +97,20 @@ def test_model_on_a_trace_read_back_from_parquet(tmp_path: Path) -> None:
         a = TimelineModel(tr).payload(view, 0, 1e12, 600)
         b = TimelineModel(back).payload(view, 0, 1e12, 600)
         assert a[1] == b[1], view
+
+
+@pytest.mark.parametrize("path", TRACES, ids=case_id)
+def test_goroutine_counters_equal_counts_from_events(path: Path) -> None:
+    tr = gt.read_trace(path, progress=False)
+    counters = TimelineModel(tr).counters()
+    ev = tr.events
+    is_g = np.array([r == "Goroutine" for r in ev["resource"].to_pylist()])
+    ts = np.array(ev["ts"].to_pylist(), np.int64)[is_g] - tr.start_ns
+    frm = np.array(ev["from_state"].to_pylist(), object)[is_g]
+    to = np.array(ev["to_state"].to_pylist(), object)[is_g]
+    for state in ("Running", "Runnable", "Syscall"):
+        d = (to == state).astype(int) - (frm == state).astype(int)
+        changed = d != 0
+        got_t, got_n, _ = counters[state].levels[0]
+        assert got_t.tolist() == ts[changed].astype(float).tolist(), state
+        assert got_n.tolist() == np.cumsum(d[changed]).tolist(), state

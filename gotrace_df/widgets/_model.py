@@ -402,15 +402,15 @@ class TimelineModel:
                     out[label] = StepSeries(mts[sel], mval[sel])
             self._counters = out
         if full and not self._full_counters:
-            ev = self.trace.columns("events", ["ts", "resource", "from_state", "to_state"])
-            trans = np.flatnonzero(_codes(ev["resource"], ("Goroutine",)) == 0)
-            if trans.size:
-                t = self._rel(_int(ev["ts"])[trans])
-                frm = _codes(ev["from_state"], STATES)[trans]
-                to = _codes(ev["to_state"], STATES)[trans]
-                for code, state in ((0, "Running"), (1, "Runnable"), (3, "Syscall")):
-                    d = (to == code).astype(np.int8) - (frm == code).astype(np.int8)
-                    self._counters[state] = step_from_deltas(t, d, is_sorted=True)
+            ev = self.trace.columns("events", ["ts", "kind", "resource", "from_state", "to_state"])
+            series = [
+                pa.RecordBatchReader.from_stream(s).read_all()
+                for s in _core.goroutine_counts(ev, self.origin)
+            ]
+            if any(s.num_rows for s in series):
+                for state, s in zip(("Running", "Runnable", "Syscall"), series):
+                    t, n = (_raw(s[c].combine_chunks(), 0) for c in ("t", "n"))
+                    self._counters[state] = StepSeries(t, n, is_sorted=True)
             self._full_counters = True
         return self._counters
 

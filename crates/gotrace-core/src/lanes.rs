@@ -4,8 +4,10 @@
 //! The viewer draws from this before anyone needs the spans table itself,
 //! whose gathering costs more than drawing.
 
+use crate::evtable::{cols, scan, st, Classes, RES_GOROUTINE};
 use crate::idmap::IdMap;
 use crate::take::Column;
+use arrow_array::RecordBatch;
 
 /// What the lane index reads. Every column is indexed by global row:
 /// `start_event`/`end_event` by spans row, the others by events row.
@@ -244,5 +246,43 @@ fn sort_lanes(l: &mut Lanes) {
         permute(&mut l.cat, &idx, a);
         permute(&mut l.start, &idx, a);
         permute(&mut l.end, &idx, a);
+    }
+}
+
+/// A counter over time: (time in ns from an origin, new value) at each change.
+pub type Counter = (Vec<f64>, Vec<i32>);
+
+/// Goroutines running, runnable and in a syscall over time: for each of the
+/// three, the time (ns from `origin`) and new count at every goroutine
+/// transition that changes it, in event order (the timeline's counters).
+pub fn goroutine_counts(batches: &[RecordBatch], origin: i64) -> Result<[Counter; 3], String> {
+    const COUNTED: [u8; 3] = [st::RUNNING, st::RUNNABLE, st::SYSCALL];
+    let mut out: [Counter; 3] = Default::default();
+    let mut n = [0i32; 3];
+    scan(batches, &NoClasses, cols::RESOURCE | cols::FROM | cols::TO, |ev| {
+        if ev.resource != RES_GOROUTINE {
+            return;
+        }
+        for (i, &s) in COUNTED.iter().enumerate() {
+            let d = i32::from(ev.to == s) - i32::from(ev.from == s);
+            if d != 0 {
+                n[i] += d;
+                out[i].0.push((ev.ts - origin) as f64);
+                out[i].1.push(n[i]);
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// The counters read no reason or name strings.
+struct NoClasses;
+
+impl Classes for NoClasses {
+    fn reason(&self, _: &str) -> u8 {
+        0
+    }
+    fn name(&self, _: &str) -> u8 {
+        0
     }
 }

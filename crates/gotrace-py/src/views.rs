@@ -249,6 +249,7 @@ fn take_rows<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_rows, m)?)?;
     m.add_function(wrap_pyfunction!(span_lanes, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
@@ -337,4 +338,23 @@ fn span_lanes<'py>(
         ],
     )?;
     Ok((lanes, intervals))
+}
+
+/// Goroutines running, runnable and in a syscall over time
+/// (gotrace_core::lanes::goroutine_counts): three ArrowTables of t (ns from
+/// `origin`, float64) and n (int32), one row per change.
+#[pyfunction]
+fn goroutine_counts<'py>(
+    py: Python<'py>,
+    events: &Bound<'py, PyAny>,
+    origin: i64,
+) -> PyResult<Vec<Bound<'py, crate::ArrowTable>>> {
+    use arrow_array::{Float64Array, Int32Array};
+    use std::sync::Arc;
+    let b = batches(events)?;
+    let series = py.detach(|| gotrace_core::lanes::goroutine_counts(&b, origin)).map_err(err)?;
+    series
+        .into_iter()
+        .map(|(t, n)| table(py, vec![("t", Arc::new(Float64Array::from(t))), ("n", Arc::new(Int32Array::from(n)))]))
+        .collect()
 }
