@@ -8,15 +8,10 @@
 
 use crate::take::{ints, Ints};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    ArrowDictionaryKeyType, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
-};
-use arrow_array::{Array, ArrayRef, DictionaryArray, Int32Array, PrimitiveArray, RecordBatch};
-use arrow_buffer::ArrowNativeType;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
-use arrow_schema::{Field, Schema};
-use std::sync::Arc;
 
 /// `trace.EventKind`, by name.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -145,36 +140,68 @@ pub mod cols {
     pub const VALUE: u32 = 1024;
 }
 
-/// An integer column of one batch, read in place; nulls (and an absent or
-/// unwanted column) read as -1, every ID column's "none".
-struct IntCol<'a> {
+/// An integer column of one batch, read in place (an integer dictionary
+/// through its decoded values); nulls (and an absent or unwanted column) read
+/// as -1, every ID column's "none".
+pub(crate) struct IntCol<'a> {
     vals: Option<Ints<'a>>,
     nulls: Option<&'a NullBuffer>,
+    /// Values of a dictionary's keys.
+    lut: Option<Vec<i64>>,
 }
 
 impl IntCol<'_> {
     #[inline(always)]
-    fn get(&self, i: usize) -> i64 {
+    pub(crate) fn get(&self, i: usize) -> i64 {
         if let Some(n) = self.nulls {
             if n.is_null(i) {
                 return -1;
             }
         }
-        self.vals.as_ref().map_or(-1, |v| v.get(i))
+        let Some(v) = self.vals.as_ref() else { return -1 };
+        let k = v.get(i);
+        match &self.lut {
+            None => k,
+            Some(lut) => usize::try_from(k).ok().and_then(|k| lut.get(k)).copied().unwrap_or(-1),
+        }
     }
 }
 
-fn int_col<'a>(b: &'a RecordBatch, name: &str, want: bool) -> Result<IntCol<'a>, String> {
+pub(crate) fn int_col<'a>(b: &'a RecordBatch, name: &str, want: bool) -> Result<IntCol<'a>, String> {
     if !want {
-        return Ok(IntCol { vals: None, nulls: None });
+        return Ok(IntCol { vals: None, nulls: None, lut: None });
     }
     let a = column(b, name)?;
-    let vals = match a.data_type() {
-        DataType::Int64 | DataType::Int32 => ints(a.as_ref()),
-        DataType::Null => None,
+    let (vals, lut) = match a.data_type() {
+        DataType::Int64 | DataType::Int32 => (ints(a.as_ref()), None),
+        DataType::Null => (None, None),
+        DataType::Dictionary(_, v) if v.is_integer() => {
+            let values = int_values(a.as_any_dictionary().values().as_ref())
+                .ok_or_else(|| format!("events column {name:?} has dictionary values {v}"))?;
+            (ints(a.as_ref()), Some(values))
+        }
         t => return Err(format!("events column {name:?} is {t}, not an integer")),
     };
-    Ok(IntCol { vals, nulls: a.nulls().filter(|n| n.null_count() > 0) })
+    Ok(IntCol { vals, nulls: a.nulls().filter(|n| n.null_count() > 0), lut })
+}
+
+/// An integer array's values as i64 (nulls read as -1).
+fn int_values(a: &dyn Array) -> Option<Vec<i64>> {
+    fn all<T: arrow_array::ArrowPrimitiveType>(a: &dyn Array, f: impl Fn(T::Native) -> i64) -> Vec<i64> {
+        let p = a.as_primitive::<T>();
+        (0..p.len()).map(|i| if p.is_valid(i) { f(p.value(i)) } else { -1 }).collect()
+    }
+    Some(match a.data_type() {
+        DataType::Int64 => all::<Int64Type>(a, |x| x),
+        DataType::Int32 => all::<Int32Type>(a, i64::from),
+        DataType::Int16 => all::<Int16Type>(a, i64::from),
+        DataType::Int8 => all::<Int8Type>(a, i64::from),
+        DataType::UInt8 => all::<UInt8Type>(a, i64::from),
+        DataType::UInt16 => all::<UInt16Type>(a, i64::from),
+        DataType::UInt32 => all::<UInt32Type>(a, i64::from),
+        DataType::UInt64 => all::<UInt64Type>(a, |x| x as i64),
+        _ => return None,
+    })
 }
 
 fn strings(a: &dyn Array) -> Result<Vec<Option<&str>>, String> {
@@ -187,29 +214,29 @@ fn strings(a: &dyn Array) -> Result<Vec<Option<&str>>, String> {
     })
 }
 
-fn lookup<K: Copy + TryInto<usize>>(keys: &[K], lut: &[u8], none: u8) -> Vec<u8> {
+fn lookup<K: Copy + TryInto<usize>, T: Copy>(keys: &[K], lut: &[T], none: T) -> Vec<T> {
     keys.iter().map(|&k| k.try_into().ok().and_then(|k| lut.get(k).copied()).unwrap_or(none)).collect()
 }
 
 /// A string column of one batch as the class of each row's string (`none`
-/// for nulls); an unwanted column is empty.
-fn str_col(
+/// for nulls), each distinct string classified once; an unwanted column is empty.
+pub(crate) fn str_col<T: Copy>(
     b: &RecordBatch,
     name: &str,
     want: bool,
-    none: u8,
-    classify: impl Fn(&str) -> u8,
-) -> Result<Vec<u8>, String> {
+    none: T,
+    mut classify: impl FnMut(&str) -> T,
+) -> Result<Vec<T>, String> {
     if !want {
         return Ok(Vec::new());
     }
     let a = column(b, name)?;
     let mut out = if let DataType::Dictionary(kt, _) = a.data_type() {
         let values = a.as_any_dictionary().values();
-        let lut: Vec<u8> = strings(values.as_ref())
+        let lut: Vec<T> = strings(values.as_ref())
             .map_err(|e| format!("events column {name:?}: {e}"))?
             .into_iter()
-            .map(|s| s.map_or(none, &classify))
+            .map(|s| s.map_or(none, &mut classify))
             .collect();
         match kt.as_ref() {
             DataType::Int8 => lookup(a.as_dictionary::<Int8Type>().keys().values(), &lut, none),
@@ -220,7 +247,7 @@ fn str_col(
     } else {
         // Plain strings: classify each distinct value once.
         let vals = strings(a.as_ref()).map_err(|e| format!("events column {name:?}: {e}"))?;
-        let mut seen: rustc_hash::FxHashMap<&str, u8> = Default::default();
+        let mut seen: rustc_hash::FxHashMap<&str, T> = Default::default();
         vals.iter().map(|s| s.map_or(none, |s| *seen.entry(s).or_insert_with(|| classify(s)))).collect()
     };
     if let Some(n) = a.nulls() {
@@ -235,63 +262,6 @@ fn str_col(
 
 fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String> {
     b.column_by_name(name).ok_or_else(|| format!("events table has no column {name:?}"))
-}
-
-/// The batch with its compact encodings undone, so readers see one schema:
-/// dictionary-encoded integer columns (p, m, gen, task_id, value) become plain
-/// integers, and string dictionaries get int32 keys whatever width they were
-/// stored with. Other columns are shared, not copied.
-pub fn widen(b: &RecordBatch) -> Result<RecordBatch, String> {
-    let schema = b.schema();
-    let mut fields = Vec::with_capacity(b.num_columns());
-    let mut cols = Vec::with_capacity(b.num_columns());
-    for (f, a) in schema.fields().iter().zip(b.columns()) {
-        let wide = match a.data_type() {
-            DataType::Dictionary(k, v) if v.is_integer() || k.as_ref() != &DataType::Int32 => match k.as_ref() {
-                DataType::Int8 => widen_dict(a.as_dictionary::<Int8Type>()),
-                DataType::Int16 => widen_dict(a.as_dictionary::<Int16Type>()),
-                DataType::Int32 => widen_dict(a.as_dictionary::<Int32Type>()),
-                t => return Err(format!("column {:?} has dictionary keys {t}", f.name())),
-            }
-            .ok_or_else(|| format!("column {:?}: unsupported dictionary {}", f.name(), a.data_type()))?,
-            _ => a.clone(),
-        };
-        fields.push(Field::new(f.name(), wide.data_type().clone(), true));
-        cols.push(wide);
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
-}
-
-/// One dictionary column widened: integer values decoded (int32 stays int32,
-/// other integers become int64), string keys made int32. Nulls are kept; a
-/// null or out-of-range key reads as 0 under its null bit.
-fn widen_dict<K: ArrowDictionaryKeyType>(d: &DictionaryArray<K>) -> Option<ArrayRef> {
-    let keys = d.keys();
-    let values = d.values();
-    Some(match values.data_type() {
-        DataType::Int32 => {
-            let v = values.as_primitive::<Int32Type>().values();
-            Arc::new(keys.unary::<_, Int32Type>(|k| v.get(k.as_usize()).copied().unwrap_or(0)))
-        }
-        t if t.is_integer() => {
-            let v: PrimitiveArray<Int64Type> = match t {
-                DataType::Int64 => values.as_primitive::<Int64Type>().clone(),
-                DataType::Int8 => values.as_primitive::<Int8Type>().unary(i64::from),
-                DataType::Int16 => values.as_primitive::<Int16Type>().unary(i64::from),
-                DataType::UInt8 => values.as_primitive::<UInt8Type>().unary(i64::from),
-                DataType::UInt16 => values.as_primitive::<UInt16Type>().unary(i64::from),
-                DataType::UInt32 => values.as_primitive::<UInt32Type>().unary(i64::from),
-                DataType::UInt64 => values.as_primitive::<UInt64Type>().unary(|x| x as i64),
-                _ => return None,
-            };
-            let v = v.values();
-            Arc::new(keys.unary::<_, Int64Type>(|k| v.get(k.as_usize()).copied().unwrap_or(0)))
-        }
-        _ => {
-            let keys: Int32Array = keys.unary(|k| k.as_usize() as i32);
-            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values.clone()).ok()?)
-        }
-    })
 }
 
 /// Calls `f` for every event of `batches`, in order, reading the columns in
@@ -309,7 +279,6 @@ pub fn scan<C: Classes>(
         if n == 0 {
             continue;
         }
-        let b = &widen(b)?;
         let ts = int_col(b, "ts", true)?;
         let kind = str_col(b, "kind", true, 0, kind_of)?;
         let g = int_col(b, "g", w(cols::G))?;

@@ -15,11 +15,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type};
+use crate::evtable::{int_col, str_col, IntCol};
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, PrimitiveArray, RecordBatch,
-    StringArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray,
 };
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
@@ -583,14 +582,12 @@ impl<'a> Summarizer<'a> {
     fn reserve(&mut self, events: &[RecordBatch]) -> Result<(), TraceError> {
         let (mut created, mut begins) = (0usize, 0usize);
         for batch in events {
-            let wide = crate::evtable::widen(batch).map_err(TraceError::msg)?;
-            let c = EventCols::new(&wide)?;
-            let kind = coded(c.kind, "kind", K_OTHER, |v| kind_code(v))?;
-            let from = coded(c.from_state, "from_state", S_NONE, |v| state_code(v))?;
-            for i in 0..batch.num_rows() {
-                match kind.get(i) {
+            let kind = str_col(batch, "kind", true, K_OTHER, kind_code).map_err(TraceError::msg)?;
+            let from = str_col(batch, "from_state", true, S_NONE, state_code).map_err(TraceError::msg)?;
+            for (&k, &f) in kind.iter().zip(&from) {
+                match k {
                     K_REGION_BEGIN => begins += 1,
-                    K_TRANSITION if matches!(from.get(i), S_UNDETERMINED | S_NOT_EXIST) => created += 1,
+                    K_TRANSITION if matches!(f, S_UNDETERMINED | S_NOT_EXIST) => created += 1,
                     _ => {}
                 }
             }
@@ -1038,117 +1035,42 @@ impl LegacyClock {
     }
 }
 
+/// The columns of one batch of the events table the Summarizer reads:
+/// integers in place, strings as per-row codes (strings of reason and name
+/// as the Summarizer's string IDs).
 struct EventCols<'b> {
-    ts: &'b PrimitiveArray<Int64Type>,
-    kind: &'b DictionaryArray<Int32Type>,
-    g: &'b PrimitiveArray<Int64Type>,
-    p: &'b PrimitiveArray<Int32Type>,
-    resource: &'b DictionaryArray<Int32Type>,
-    resource_id: &'b PrimitiveArray<Int64Type>,
-    from_state: &'b DictionaryArray<Int32Type>,
-    to_state: &'b DictionaryArray<Int32Type>,
-    reason: &'b DictionaryArray<Int32Type>,
-    tstack: &'b PrimitiveArray<Int32Type>,
-    name: &'b DictionaryArray<Int32Type>,
-    task: &'b PrimitiveArray<Int64Type>,
-}
-
-fn column<'b>(b: &'b RecordBatch, name: &str) -> Result<&'b ArrayRef, TraceError> {
-    b.column_by_name(name).ok_or_else(|| TraceError::msg(format!("events table has no column {name:?}")))
-}
-
-fn bad_type(name: &str) -> TraceError {
-    TraceError::msg(format!("events column {name:?} has an unexpected type (expected the events table's schema)"))
+    ts: IntCol<'b>,
+    g: IntCol<'b>,
+    p: IntCol<'b>,
+    resource_id: IntCol<'b>,
+    tstack: IntCol<'b>,
+    task: IntCol<'b>,
+    kind: Vec<u8>,
+    resource: Vec<u8>,
+    from: Vec<u8>,
+    to: Vec<u8>,
+    reason: Vec<u32>,
+    name: Vec<u32>,
 }
 
 impl<'b> EventCols<'b> {
-    /// The columns of a batch made by [`crate::evtable::widen`].
-    fn new(b: &'b RecordBatch) -> Result<Self, TraceError> {
-        let i64c = |n: &str| column(b, n)?.as_primitive_opt::<Int64Type>().ok_or_else(|| bad_type(n));
-        let i32c = |n: &str| column(b, n)?.as_primitive_opt::<Int32Type>().ok_or_else(|| bad_type(n));
-        let d32 = |n: &str| column(b, n)?.as_dictionary_opt::<Int32Type>().ok_or_else(|| bad_type(n));
+    fn new(b: &'b RecordBatch, s: &mut Summarizer<'_>) -> Result<Self, String> {
+        let empty = s.empty;
         Ok(EventCols {
-            ts: i64c("ts")?,
-            kind: d32("kind")?,
-            g: i64c("g")?,
-            p: i32c("p")?,
-            resource: d32("resource")?,
-            resource_id: i64c("resource_id")?,
-            from_state: d32("from_state")?,
-            to_state: d32("to_state")?,
-            reason: d32("reason")?,
-            tstack: i32c("transition_stack_id")?,
-            name: d32("name")?,
-            task: i64c("task_id")?,
+            ts: int_col(b, "ts", true)?,
+            g: int_col(b, "g", true)?,
+            p: int_col(b, "p", true)?,
+            resource_id: int_col(b, "resource_id", true)?,
+            tstack: int_col(b, "transition_stack_id", true)?,
+            task: int_col(b, "task_id", true)?,
+            kind: str_col(b, "kind", true, K_OTHER, kind_code)?,
+            resource: str_col(b, "resource", true, R_OTHER, resource_code)?,
+            from: str_col(b, "from_state", true, S_NONE, state_code)?,
+            to: str_col(b, "to_state", true, S_NONE, state_code)?,
+            reason: str_col(b, "reason", true, empty, |v| s.strings.id(v))?,
+            name: str_col(b, "name", true, empty, |v| s.strings.id(v))?,
         })
     }
-}
-
-fn dict_values<K: arrow_array::types::ArrowDictionaryKeyType>(
-    d: &DictionaryArray<K>,
-    name: &str,
-) -> Result<Vec<String>, TraceError> {
-    let v = d.values().as_string_opt::<i32>().ok_or_else(|| bad_type(name))?;
-    Ok((0..v.len()).map(|i| if v.is_valid(i) { v.value(i).to_owned() } else { String::new() }).collect())
-}
-
-/// A dictionary column decoded through a lookup table: code per row, `none`
-/// for null.
-struct Coded<'b, K: arrow_array::types::ArrowDictionaryKeyType, T: Copy> {
-    keys: &'b PrimitiveArray<K>,
-    lut: Vec<T>,
-    none: T,
-}
-
-impl<K: arrow_array::types::ArrowDictionaryKeyType, T: Copy> Coded<'_, K, T>
-where
-    K::Native: num_like::AsIndex,
-{
-    #[inline]
-    fn get(&self, i: usize) -> T {
-        if self.keys.is_valid(i) {
-            self.lut.get(num_like::AsIndex::index(self.keys.value(i))).copied().unwrap_or(self.none)
-        } else {
-            self.none
-        }
-    }
-}
-
-mod num_like {
-    pub trait AsIndex: Copy {
-        fn index(self) -> usize;
-    }
-    impl AsIndex for i8 {
-        #[inline]
-        fn index(self) -> usize {
-            self as u8 as usize
-        }
-    }
-    impl AsIndex for i32 {
-        #[inline]
-        fn index(self) -> usize {
-            self as u32 as usize
-        }
-    }
-}
-
-fn coded<'b, K: arrow_array::types::ArrowDictionaryKeyType, T: Copy>(
-    d: &'b DictionaryArray<K>,
-    name: &str,
-    none: T,
-    f: impl FnMut(&String) -> T,
-) -> Result<Coded<'b, K, T>, TraceError> {
-    Ok(Coded { keys: d.keys(), lut: dict_values(d, name)?.iter().map(f).collect(), none })
-}
-
-#[inline]
-fn opt_i64(a: &PrimitiveArray<Int64Type>, i: usize) -> Option<i64> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
-#[inline]
-fn opt_i32(a: &PrimitiveArray<Int32Type>, i: usize) -> Option<i32> {
-    a.is_valid(i).then(|| a.value(i))
 }
 
 /// Runs the Summarizer over the events table (its record batches, in order).
@@ -1169,22 +1091,15 @@ pub fn summarize(
     s.reserve(events)?;
     let mut base: usize = 0;
     for batch in events {
-        let wide = crate::evtable::widen(batch).map_err(TraceError::msg)?;
-        let c = EventCols::new(&wide)?;
-        let kind = coded(c.kind, "kind", K_OTHER, |v| kind_code(v))?;
-        let resource = coded(c.resource, "resource", R_OTHER, |v| resource_code(v))?;
-        let from = coded(c.from_state, "from_state", S_NONE, |v| state_code(v))?;
-        let to = coded(c.to_state, "to_state", S_NONE, |v| state_code(v))?;
-        let empty = s.empty;
-        let reason = coded(c.reason, "reason", empty, |v| s.strings.id(v))?;
-        let name = coded(c.name, "name", empty, |v| s.strings.id(v))?;
+        let c = EventCols::new(batch, &mut s).map_err(TraceError::msg)?;
+        let (kind, resource, from, to, reason, name) = (&c.kind, &c.resource, &c.from, &c.to, &c.reason, &c.name);
         if base + batch.num_rows() > u32::MAX as usize {
             return Err(TraceError::msg("too many events to summarise"));
         }
         for i in 0..batch.num_rows() {
             let idx = (base + i) as u32;
-            let mut ts = c.ts.value(i);
-            let k = kind.get(i);
+            let mut ts = c.ts.get(i);
+            let k = kind[i];
             if s.clock.is_some() {
                 if k == K_SYNC {
                     if let Some(end) = s.clock.as_mut().and_then(|c| c.sync(ts)) {
@@ -1196,38 +1111,39 @@ pub fn summarize(
                 ts = s.clock.as_mut().map_or(ts, |c| c.event(idx, ts));
             }
             s.tick(ts);
-            let ctx_g = opt_i64(c.g, i).unwrap_or(-1);
+            let ctx_g = c.g.get(i);
             match k {
                 K_SYNC => s.sync_ts = ts,
                 K_TRANSITION => {
-                    let res = resource.get(i);
-                    let rid = opt_i64(c.resource_id, i).unwrap_or(-1);
-                    let (old, new) = (from.get(i), to.get(i));
+                    let res = resource[i];
+                    let rid = c.resource_id.get(i);
+                    let (old, new) = (from[i], to[i]);
                     match res {
                         R_GOROUTINE => {
-                            let ctx_p = opt_i32(c.p, i).unwrap_or(-1);
-                            let stack = opt_i32(c.tstack, i);
-                            s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, reason.get(i), stack);
+                            let ctx_p = c.p.get(i) as i32;
+                            let stack = Some(c.tstack.get(i)).filter(|&x| x >= 0).map(|x| x as i32);
+                            s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, reason[i], stack);
                         }
                         R_PROC => s.proc_transition(ts, rid, old, new),
                         _ => {}
                     }
                 }
                 K_RANGE_BEGIN | K_RANGE_ACTIVE | K_RANGE_END => {
-                    let res = resource.get(i);
-                    let rid = opt_i64(c.resource_id, i).unwrap_or(-1);
+                    let res = resource[i];
+                    let rid = c.resource_id.get(i);
                     if k == K_RANGE_END {
-                        s.range_end(ts, ctx_g, res, rid, name.get(i));
+                        s.range_end(ts, ctx_g, res, rid, name[i]);
                     } else {
-                        s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name.get(i));
+                        s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name[i]);
                     }
                 }
                 K_REGION_BEGIN | K_REGION_END => {
-                    let task = opt_i64(c.task, i).unwrap_or(NONE64);
+                    // A region outside any task has a null task_id (read as -1).
+                    let task = Some(c.task.get(i)).filter(|&t| t != -1).unwrap_or(NONE64);
                     if k == K_REGION_BEGIN {
-                        s.region_begin(idx, ts, ctx_g, task, name.get(i));
+                        s.region_begin(idx, ts, ctx_g, task, name[i]);
                     } else {
-                        s.region_end(idx, ts, ctx_g, task, name.get(i));
+                        s.region_end(idx, ts, ctx_g, task, name[i]);
                     }
                 }
                 _ => {}
