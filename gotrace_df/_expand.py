@@ -204,23 +204,14 @@ def _scatter(n: int, parts: list[tuple[pa.ChunkedArray, pa.ChunkedArray]]) -> pa
     repeating integers: a sorted dictionary and keys as narrow as it allows."""
     rows_l, vals_l = [], []
     for rows, values in parts:
-        ok = pc.and_(pc.is_valid(rows), pc.is_valid(values)).to_numpy(zero_copy_only=False)
-        r = np.asarray(pc.fill_null(rows, -1).to_numpy(), dtype=np.int64)
-        # A table read from elsewhere may point outside the events: skip those.
-        ok &= (r >= 0) & (r < n)
-        rows_l.append(r[ok])
-        vals_l.append(np.asarray(pc.fill_null(values, 0).to_numpy(), dtype=np.int64)[ok])
-    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
-    dictionary, codes = np.unique(
-        np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64), return_inverse=True
-    )
-    key = key_type(len(dictionary))
-    keys = np.zeros(n, dtype=key.to_pandas_dtype())
-    keys[rows_a] = codes
-    valid = np.zeros(n, dtype=bool)
-    valid[rows_a] = True
-    indices = pa.array(keys, type=key, mask=~valid)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary, pa.int64()))
+        ok = pc.and_(pc.is_valid(rows), pc.is_valid(values))
+        rows_l.append(_int64(pc.filter(rows, ok)))
+        vals_l.append(_int64(pc.filter(values, ok)))
+    rows_a = np.ascontiguousarray(np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64))
+    vals_a = np.ascontiguousarray(np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64))
+    # A table read from elsewhere may point outside the events: the core skips those.
+    out = _core.scatter_rows(n, rows_a.data, vals_a.data)
+    return pa.RecordBatchReader.from_stream(out).read_all()["value"].chunk(0)
 
 
 def _no_task(task: pa.ChunkedArray) -> pa.ChunkedArray:

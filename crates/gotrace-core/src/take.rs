@@ -323,3 +323,55 @@ impl<'a> Column<'a> {
         }
     }
 }
+
+/// A column of `n` rows, null except at `rows[i]`, which holds `values[i]`
+/// (rows outside `0..n` are skipped; a row listed twice keeps its last
+/// value): the inverse of [`take`]. Encoded as the builder encodes repeating
+/// integers: a sorted dictionary of the values present, keys as narrow as
+/// its size allows.
+pub fn scatter(n: usize, rows: &[i64], values: &[i64]) -> ArrayRef {
+    let mut dict: Vec<i64> = values.to_vec();
+    dict.sort_unstable();
+    dict.dedup();
+    let code = |v: i64| dict.partition_point(|&x| x < v);
+    let mut valid = arrow_buffer::BooleanBufferBuilder::new(n);
+    valid.append_n(n, false);
+    fn keys<K: arrow_array::types::ArrowDictionaryKeyType>(
+        n: usize,
+        rows: &[i64],
+        values: &[i64],
+        code: impl Fn(i64) -> usize,
+        valid: &mut arrow_buffer::BooleanBufferBuilder,
+    ) -> PrimitiveArray<K>
+    where
+        K::Native: TryFrom<usize> + Default,
+    {
+        let mut k = vec![K::Native::default(); n];
+        for (&r, &v) in rows.iter().zip(values) {
+            if let Ok(r) = usize::try_from(r) {
+                if r < n {
+                    k[r] = K::Native::try_from(code(v)).unwrap_or_default();
+                    valid.set_bit(r, true);
+                }
+            }
+        }
+        let nulls = NullBuffer::new(valid.finish());
+        PrimitiveArray::new(k.into(), Some(nulls))
+    }
+    let values_arr: ArrayRef = Arc::new(PrimitiveArray::<Int64Type>::from(dict.clone()));
+    // SAFETY (new_unchecked): every key is a position in `dict`.
+    match dict.len() {
+        0..=127 => {
+            let k = keys::<Int8Type>(n, rows, values, code, &mut valid);
+            Arc::new(unsafe { DictionaryArray::new_unchecked(k, values_arr) })
+        }
+        128..=32767 => {
+            let k = keys::<Int16Type>(n, rows, values, code, &mut valid);
+            Arc::new(unsafe { DictionaryArray::new_unchecked(k, values_arr) })
+        }
+        _ => {
+            let k = keys::<Int32Type>(n, rows, values, code, &mut valid);
+            Arc::new(unsafe { DictionaryArray::new_unchecked(k, values_arr) })
+        }
+    }
+}

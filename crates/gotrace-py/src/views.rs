@@ -250,6 +250,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_rows, m)?)?;
     m.add_function(wrap_pyfunction!(span_lanes, m)?)?;
     m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
@@ -357,4 +358,26 @@ fn goroutine_counts<'py>(
         .into_iter()
         .map(|(t, n)| table(py, vec![("t", Arc::new(Float64Array::from(t))), ("n", Arc::new(Int32Array::from(n)))]))
         .collect()
+}
+
+/// A column of `n` rows, null except at `rows` (int64 buffer), which hold
+/// `values` (int64 buffer): gotrace_core::take::scatter, as an ArrowTable of
+/// one column "value".
+#[pyfunction]
+fn scatter_rows<'py>(
+    py: Python<'py>,
+    n: usize,
+    rows: &Bound<'py, PyAny>,
+    values: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, crate::ArrowTable>> {
+    let (rows, values) = (PyBuffer::<i64>::get(rows)?, PyBuffer::<i64>::get(values)?);
+    let (r, v) = (contiguous(&rows)?, contiguous(&values)?);
+    if r.len() != v.len() {
+        return Err(err("scatter_rows: rows and values differ in length".into()));
+    }
+    let col = py.detach(|| gotrace_core::take::scatter(n, r, v));
+    let field = arrow_schema::Field::new("value", col.data_type().clone(), true);
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![field]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![col]).map_err(|e| err(e.to_string()))?;
+    Bound::new(py, crate::ArrowTable::new(schema, vec![batch]))
 }
