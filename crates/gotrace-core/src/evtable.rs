@@ -167,22 +167,39 @@ impl IntCol<'_> {
     }
 }
 
+impl<'a> IntCol<'a> {
+    /// A plain integer column, or an integer dictionary read through its values.
+    pub(crate) fn new(a: &'a dyn Array) -> Result<Self, String> {
+        let (vals, lut) = match a.data_type() {
+            DataType::Int64 | DataType::Int32 => (ints(a), None),
+            DataType::Null => (None, None),
+            DataType::Dictionary(_, v) if v.is_integer() => {
+                let values = int_values(a.as_any_dictionary().values().as_ref())
+                    .ok_or_else(|| format!("dictionary values {v} are not integers"))?;
+                (ints(a), Some(values))
+            }
+            t => return Err(format!("{t} is not an integer column")),
+        };
+        Ok(IntCol { vals, nulls: a.nulls().filter(|n| n.null_count() > 0), lut })
+    }
+
+    /// A string dictionary, each value read as `class(value)` (null: -1).
+    pub(crate) fn classified(a: &'a dyn Array, class: impl Fn(&str) -> i64) -> Result<Self, String> {
+        let DataType::Dictionary(..) = a.data_type() else {
+            return Err(format!("{} is not a dictionary", a.data_type()));
+        };
+        let values = strings(a.as_any_dictionary().values().as_ref())?;
+        let lut = values.into_iter().map(|v| v.map_or(-1, &class)).collect();
+        let keys = ints(a).ok_or_else(|| format!("cannot read the keys of {}", a.data_type()))?;
+        Ok(IntCol { vals: Some(keys), nulls: a.nulls().filter(|n| n.null_count() > 0), lut: Some(lut) })
+    }
+}
+
 pub(crate) fn int_col<'a>(b: &'a RecordBatch, name: &str, want: bool) -> Result<IntCol<'a>, String> {
     if !want {
         return Ok(IntCol { vals: None, nulls: None, lut: None });
     }
-    let a = column(b, name)?;
-    let (vals, lut) = match a.data_type() {
-        DataType::Int64 | DataType::Int32 => (ints(a.as_ref()), None),
-        DataType::Null => (None, None),
-        DataType::Dictionary(_, v) if v.is_integer() => {
-            let values = int_values(a.as_any_dictionary().values().as_ref())
-                .ok_or_else(|| format!("events column {name:?} has dictionary values {v}"))?;
-            (ints(a.as_ref()), Some(values))
-        }
-        t => return Err(format!("events column {name:?} is {t}, not an integer")),
-    };
-    Ok(IntCol { vals, nulls: a.nulls().filter(|n| n.null_count() > 0), lut })
+    IntCol::new(column(b, name)?.as_ref()).map_err(|e| format!("events column {name:?}: {e}"))
 }
 
 /// An integer array's values as i64 (nulls read as -1).

@@ -2,6 +2,7 @@
 //! stored by reference (spans, regions) get their public columns from the
 //! events table.
 
+use crate::evtable::IntCol;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
 use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray};
@@ -254,45 +255,25 @@ pub fn take(arrays: &[&dyn Array], rows: &[i64]) -> Result<ArrayRef, String> {
 /// dictionaries through a classification of their values.
 pub struct Column<'a> {
     chunks: Chunks,
-    parts: Vec<Part<'a>>,
-}
-
-struct Part<'a> {
-    keys: Ints<'a>,
-    nulls: Option<&'a NullBuffer>,
-    /// Value of each dictionary key; None for a plain column.
-    lut: Option<Vec<i64>>,
+    parts: Vec<IntCol<'a>>,
 }
 
 impl<'a> Column<'a> {
     /// A plain integer column or an integer dictionary.
     pub fn ints(arrays: &[&'a dyn Array]) -> Result<Self, String> {
-        Self::new(arrays, |values| {
-            let v = ints(values).ok_or("dictionary values are not integers")?;
-            Ok((0..values.len()).map(|i| v.get(i)).collect())
-        })
+        Self::new(arrays, |a| IntCol::new(a))
     }
 
     /// A string dictionary, each value read as `class(value)` (null: -1).
     pub fn strings(arrays: &[&'a dyn Array], class: impl Fn(&str) -> i64) -> Result<Self, String> {
-        Self::new(arrays, |values| {
-            let s = values.as_string_opt::<i32>().ok_or("dictionary values are not strings")?;
-            Ok(s.iter().map(|v| v.map_or(-1, &class)).collect())
-        })
+        Self::new(arrays, |a| IntCol::classified(a, &class))
     }
 
-    fn new(arrays: &[&'a dyn Array], lut: impl Fn(&dyn Array) -> Result<Vec<i64>, String>) -> Result<Self, String> {
-        let parts = arrays
-            .iter()
-            .map(|a| {
-                let keys = ints(*a).ok_or_else(|| format!("cannot read a {} column", a.data_type()))?;
-                let lut = match a.data_type() {
-                    DataType::Dictionary(..) => Some(lut(a.as_any_dictionary().values().as_ref())?),
-                    _ => None,
-                };
-                Ok(Part { keys, nulls: a.nulls(), lut })
-            })
-            .collect::<Result<_, String>>()?;
+    fn new(
+        arrays: &[&'a dyn Array],
+        part: impl Fn(&'a dyn Array) -> Result<IntCol<'a>, String>,
+    ) -> Result<Self, String> {
+        let parts = arrays.iter().map(|a| part(*a)).collect::<Result<_, String>>()?;
         Ok(Column { chunks: Chunks::new(arrays), parts })
     }
 
@@ -312,15 +293,7 @@ impl<'a> Column<'a> {
             return -1;
         }
         let (c, i) = self.chunks.locate(row as usize, hint);
-        let part = &self.parts[c];
-        if part.nulls.is_some_and(|nb| nb.is_null(i)) {
-            return -1;
-        }
-        let k = part.keys.get(i);
-        match &part.lut {
-            None => k,
-            Some(lut) => usize::try_from(k).ok().and_then(|k| lut.get(k)).copied().unwrap_or(-1),
-        }
+        self.parts[c].get(i)
     }
 }
 
