@@ -261,7 +261,7 @@ pub struct Column<'a> {
 impl<'a> Column<'a> {
     /// A plain integer column or an integer dictionary.
     pub fn ints(arrays: &[&'a dyn Array]) -> Result<Self, String> {
-        Self::new(arrays, |a| IntCol::new(a))
+        Self::new(arrays, IntCol::new)
     }
 
     /// A string dictionary, each value read as `class(value)` (null: -1).
