@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df.frames import key_type
 
-__all__ = ["is_compact", "expand", "span_columns", "SPAN_COLUMNS"]
+__all__ = ["is_compact", "expand", "gather", "span_columns", "SPAN_COLUMNS"]
 
 
 # Columns of each table as the core stores it, when that is not the public form.
@@ -38,7 +38,7 @@ def is_compact(name: str, table: pa.Table) -> bool:
     return bool(table.column_names == _COMPACT.get(name))
 
 
-def _gather(
+def gather(
     events: pa.Table,
     columns: list[str],
     rows: np.ndarray[Any, Any] | pa.Table,
@@ -50,8 +50,20 @@ def _gather(
     if isinstance(rows, np.ndarray):
         rows = np.ascontiguousarray(rows, dtype=np.int64).data
     sub = None if subset is None else np.ascontiguousarray(subset, dtype=np.int64).data
-    out = _core.take_rows(events.select(columns), rows, sub)
+    out = _core.take_rows(_shared_dictionaries(events.select(columns)), rows, sub)
     return pa.RecordBatchReader.from_stream(out).read_all()
+
+
+def _shared_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with one dictionary per string column, as the core gathers
+    them (the core's tables have it already; one read from Parquet may have a
+    dictionary per row group)."""
+    for col in table.columns:
+        if pa.types.is_dictionary(col.type) and col.num_chunks > 1:
+            first = col.chunk(0).dictionary
+            if not all(c.dictionary.equals(first) for c in col.chunks[1:]):
+                return table.unify_dictionaries()
+    return table
 
 
 def _int64(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
@@ -114,7 +126,7 @@ def span_columns(
     if "end" in columns:
         wanted["end_event"].append("ts")
     at = {
-        end: _gather(events, list(dict.fromkeys(cols)), refs.select([end]), rows)
+        end: gather(events, list(dict.fromkeys(cols)), refs.select([end]), rows)
         for end, cols in wanted.items()
         if cols
     }
@@ -149,9 +161,9 @@ def _span_start(
     start = np.asarray(ts.to_numpy(), dtype=np.int64).copy()
     where = np.flatnonzero(undetermined)
     at = where if rows is None else np.asarray(rows, dtype=np.int64)[where]
-    start_ev = _rows(_gather(refs, ["start_event"], at)["start_event"])
+    start_ev = _rows(gather(refs, ["start_event"], at)["start_event"])
     sync_rows = _rows(tables["syncs"]["event"])
-    sync_ts = _int64(_gather(tables["events"], ["ts"], sync_rows)["ts"])
+    sync_ts = _int64(gather(tables["events"], ["ts"], sync_rows)["ts"])
     start[where] = sync_ts[np.searchsorted(sync_rows, start_ev, side="right") - 1]
     return pa.array(start, pa.int64())
 
@@ -178,9 +190,9 @@ def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
     start_ev, end_ev = _rows(refs["start_event"]), _rows(refs["end_event"])
     # A region that began before the trace is known by its end event alone.
     either = np.where(start_ev >= 0, start_ev, end_ev)
-    who = _gather(events, ["g", "name"], either)
-    at_start = _gather(events, ["ts", "stack_id"], start_ev)
-    at_end = _gather(events, ["ts", "stack_id"], end_ev)
+    who = gather(events, ["g", "name"], either)
+    at_start = gather(events, ["ts", "stack_id"], start_ev)
+    at_end = gather(events, ["ts", "stack_id"], end_ev)
     start, end = at_start["ts"], at_end["ts"]
     columns = {
         "goid": who["g"],

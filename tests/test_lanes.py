@@ -114,3 +114,22 @@ def test_goroutine_counters_equal_counts_from_events(path: Path) -> None:
         got_t, got_n, _ = counters[state].levels[0]
         assert got_t.tolist() == ts[changed].astype(float).tolist(), state
         assert got_n.tolist() == np.cumsum(d[changed]).tolist(), state
+
+
+def test_gather_reads_chunks_with_their_own_dictionaries() -> None:
+    from gotrace_df._expand import gather
+
+    a = pa.chunked_array(
+        [
+            pa.array(["x", "y", "x"]).dictionary_encode(),
+            pa.array(["z", "x"]).dictionary_encode(),
+        ]
+    )
+    table = pa.table({"s": a, "n": pa.chunked_array([[1, 2, 3], [4, 5]])})
+    out = gather(table, ["s", "n"], np.array([4, 0, 3, -1]))
+    assert out.to_pylist() == [
+        {"s": "x", "n": 5},
+        {"s": "x", "n": 1},
+        {"s": "z", "n": 4},
+        {"s": None, "n": None},
+    ]
