@@ -210,20 +210,40 @@ def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
-def _scatter(n: int, parts: list[tuple[pa.ChunkedArray, pa.ChunkedArray]]) -> pa.Array:
-    """A column of ``n`` rows, null but where a part (rows, values) puts a
-    value (a null row or value puts nothing), encoded as the core encodes
-    repeating integers: a sorted dictionary and keys as narrow as it allows."""
+def _sparse_parts(tables: dict[str, pa.Table], name: str) -> list[tuple[Any, Any]]:
+    """(events rows, values) of the events' ``name`` ("task_id" or "value"),
+    from the tables that own those events."""
+    if name == "task_id":
+        tasks, regions, logs = tables["tasks"], tables["regions"], tables["logs"]
+        return [
+            (tasks["start_event"], tasks["task_id"]),
+            (tasks["end_event"], tasks["task_id"]),
+            (regions["start_event"], _no_task(regions["task_id"])),
+            (regions["end_event"], _no_task(regions["task_id"])),
+            (logs["event"], _no_task(logs["task_id"])),
+        ]
+    metrics, syncs = tables["metrics"], tables["syncs"]
+    return [(metrics["event"], metrics["value"]), (syncs["event"], syncs["n"])]
+
+
+def sparse(
+    tables: dict[str, pa.Table], name: str
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The events' ``name`` ("task_id" or "value") as (rows ascending, values):
+    the rows that have one (a null row or value has none; a row listed twice
+    keeps its last value), without building the column."""
     rows_l, vals_l = [], []
-    for rows, values in parts:
+    for rows, values in _sparse_parts(tables, name):
         ok = pc.and_(pc.is_valid(rows), pc.is_valid(values))
         rows_l.append(_int64(pc.filter(rows, ok)))
         vals_l.append(_int64(pc.filter(values, ok)))
-    rows_a = np.ascontiguousarray(np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64))
-    vals_a = np.ascontiguousarray(np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64))
-    # A table read from elsewhere may point outside the events: the core skips those.
-    out = _core.scatter_rows(n, rows_a.data, vals_a.data)
-    return pa.RecordBatchReader.from_stream(out).read_all()["value"].chunk(0)
+    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+    vals_a = np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64)
+    # Stable, then the last of equal rows: the order the parts list them in.
+    order = np.argsort(rows_a, kind="stable")
+    rows_a, vals_a = rows_a[order], vals_a[order]
+    last = np.append(rows_a[1:] != rows_a[:-1], True) if rows_a.size else np.zeros(0, bool)
+    return np.ascontiguousarray(rows_a[last]), np.ascontiguousarray(vals_a[last])
 
 
 def _no_task(task: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -235,20 +255,12 @@ def _events(events: pa.Table, tables: dict[str, pa.Table]) -> pa.Table:
     """The events table with task_id and value, which the core keeps in the
     table that owns each such event (tasks, regions, logs; metrics, syncs)."""
     n = events.num_rows
-    tasks, regions, logs = tables["tasks"], tables["regions"], tables["logs"]
-    task_id = _scatter(
-        n,
-        [
-            (tasks["start_event"], tasks["task_id"]),
-            (tasks["end_event"], tasks["task_id"]),
-            (regions["start_event"], _no_task(regions["task_id"])),
-            (regions["end_event"], _no_task(regions["task_id"])),
-            (logs["event"], _no_task(logs["task_id"])),
-        ],
-    )
-    metrics, syncs = tables["metrics"], tables["syncs"]
-    value = _scatter(n, [(metrics["event"], metrics["value"]), (syncs["event"], syncs["n"])])
-    return events.append_column("task_id", task_id).append_column("value", value)
+    for name in ("task_id", "value"):
+        rows, values = sparse(tables, name)
+        # A table read from elsewhere may point outside the events: the core skips those.
+        col = _core.scatter_rows(n, rows.data, values.data)
+        events = events.append_column(name, pa.RecordBatchReader.from_stream(col).read_all()[0])
+    return events
 
 
 def expand(name: str, compact: pa.Table, tables: dict[str, pa.Table], end_ns: int) -> pa.Table:

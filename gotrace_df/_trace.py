@@ -201,14 +201,31 @@ class Trace:
         if stored is not None and _expand.is_compact(name, stored):
             if name == "spans":
                 return _expand.span_columns(stored, self._tables, self.end_ns, columns, rows)
-            if name == "events" and set(columns) <= set(stored.column_names):
-                stored = stored.select(list(columns))
-            else:
+            if not set(columns) <= set(stored.column_names):
                 stored = self.table(name)
         elif stored is None:
             stored = self.table(name)  # raises the KeyError naming the tables
         part = stored.select(list(columns))
         return part if rows is None else part.take(pa.array(rows, pa.int64()))
+
+    def event_values(self, name: str) -> tuple[Any, Any]:
+        """The events' ``task_id`` or ``value`` as ``(rows, values)``: the events
+        rows (ascending, int64 numpy) that have one and their values, read
+        from the tables that own those events without building the column.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> rows, tasks = tr.event_values("task_id")
+        >>> tasks.tolist() == tr.events["task_id"].take(rows).to_pylist()
+        True
+        """
+        from gotrace_df import _expand
+
+        if name not in ("task_id", "value"):
+            raise KeyError(f"no sparse events column {name!r}; they are task_id and value")
+        return _expand.sparse(self._tables, name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.table_names)

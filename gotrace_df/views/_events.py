@@ -19,7 +19,7 @@ __all__ = ["rows_of_kind", "rows_where", "take_events"]
 
 def rows_of_kind(trace: Trace, kinds: Sequence[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Indices (events rows, ascending) of the events whose kind is in ``kinds``."""
-    return rows_where(trace.events, "kind", kinds)
+    return rows_where(trace.columns("events", ["kind"]), "kind", kinds)
 
 
 def rows_where(
@@ -50,7 +50,17 @@ def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]
     null; integers nullable ``Int64``), plus ``event`` (the row)."""
     # The core's gather (two threads, integer dictionaries decoded) rather
     # than Table.take, which is several times slower on dictionary columns.
-    t = gather(trace.events, list(columns), np.asarray(rows, dtype=np.int64))
+    rows = np.asarray(rows, dtype=np.int64)
+    sparse = [c for c in columns if c in ("task_id", "value")]
+    stored = [c for c in columns if c not in sparse]
+    t = gather(trace.columns("events", stored), stored, rows) if stored else pa.table({})
+    for name in sparse:
+        # Read from the tables that own those events, not a built column.
+        have, values = trace.event_values(name)
+        at = np.clip(np.searchsorted(have, rows), 0, max(len(have) - 1, 0))
+        hit = (have[at] == rows) if len(have) else np.zeros(len(rows), bool)
+        col = pa.array(np.where(hit, values[at] if len(have) else 0, 0), pa.int64(), mask=~hit)
+        t = t.append_column(name, col)
     data: dict[str, Any] = {"event": np.asarray(rows, dtype=np.int64)}
     for name in columns:
         col = t[name]

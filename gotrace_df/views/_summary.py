@@ -229,6 +229,22 @@ def frame(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)
 
 
+# The events columns the Summarizer reads.
+_SUMMARY_COLUMNS = [
+    "ts",
+    "kind",
+    "g",
+    "p",
+    "resource",
+    "resource_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "transition_stack_id",
+    "name",
+]
+
+
 def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = None) -> Summary:
     """The Summarizer's result for ``trace`` under ``sem`` (cached per trace
     when there is no window)."""
@@ -242,13 +258,18 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
     named = names[sf.outer_fn] != ""
     is_sys = np.array([f.startswith("runtime.") and f != "runtime.main" for f in names], dtype=bool)
     system = named & is_sys[sf.outer_fn]
+    # The events' task_id (read for regions) comes from the tables that own
+    # those events: building the column would only cost time and memory.
+    task_rows, task_ids = trace.event_values("task_id")
     raw = _core.summarize(
-        trace.events,
+        trace.columns("events", _SUMMARY_COLUMNS),
         named.astype(np.uint8).tobytes(),
         system.astype(np.uint8).tobytes(),
         legacy_undetermined=sem.legacy_undetermined,
         legacy_sync=sem.legacy_sync,
         window=window,
+        task_rows=task_rows.data,
+        task_values=task_ids.data,
     )
     g = _frame(raw["goroutines"])
     f = sf.frame(g["name_stack_id"].fillna(-1).to_numpy(dtype=np.int64), leaf=False)

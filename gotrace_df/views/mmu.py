@@ -82,6 +82,10 @@ def _flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc: boo
     )
 
 
+# The events columns the utilisation pass reads (value comes apart).
+_MMU_COLUMNS = ["ts", "kind", "g", "p", "resource", "resource_id", "from_state", "to_state", "name"]
+
+
 def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
     # Every release from 1.22 computes the same function on our event stream
     # (1.22-1.24's "before the first Sync" is the first generation too); the
@@ -90,7 +94,9 @@ def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
     per = _CACHE.setdefault(trace, {})
     c = per.get(flags)
     if c is None:
-        raw = _core.mutator_utilization(trace.events, flags)
+        events = trace.columns("events", _MMU_COLUMNS)
+        rows, values = trace.event_values("value")
+        raw = _core.mutator_utilization(events, flags, rows.data, values.data)
         series = [
             (np.frombuffer(t, dtype="<i8").copy(), np.frombuffer(u, dtype="<f8").copy())
             for t, u in raw

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
-from gotrace_df.frames import plain
+from gotrace_df._expand import gather
 from gotrace_df.views._common import GoSemantics, check_window, group_quantiles, semantics
 from gotrace_df.views._summary import stack_frames, summarize
 
@@ -185,12 +185,29 @@ def blocking_profile(
 _SAMPLES: weakref.WeakKeyDictionary[Trace, dict[bool, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
+# The events columns the profiles' pass reads.
+_PROFILE_COLUMNS = [
+    "ts",
+    "kind",
+    "resource",
+    "resource_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "stack_id",
+    "transition_stack_id",
+]
+
+
 def _samples(trace: Trace, outer: pd.Series, *, skip_no_stack: bool) -> dict[str, Any]:
     per = _SAMPLES.setdefault(trace, {})
     got = per.get(skip_no_stack)
     if got is None:
         got = _core.profile_samples(
-            trace.events, list(PROFILE_KINDS), _namable(trace, outer), skip_no_stack=skip_no_stack
+            trace.columns("events", _PROFILE_COLUMNS),
+            list(PROFILE_KINDS),
+            _namable(trace, outer),
+            skip_no_stack=skip_no_stack,
         )
         per[skip_no_stack] = got
     return got
@@ -270,7 +287,7 @@ def _region_pcs(trace: Trace, sem: GoSemantics, start_event: pd.Series) -> np.nd
     if not have.any():
         return out
     rows = ev[have].astype(np.int64)
-    sids = plain(trace.events["stack_id"]).take(pa.array(rows))
+    sids = gather(trace.columns("events", ["stack_id"]), ["stack_id"], rows)["stack_id"]
     sid = pc.fill_null(sids, -1).to_numpy().astype(np.int64)
     fr = trace.frames
     fsid = fr["stack_id"].to_numpy().astype(np.int64)

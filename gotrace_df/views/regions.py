@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pac
 
-from gotrace_df.frames import plain
+from gotrace_df._expand import gather
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
@@ -92,9 +91,8 @@ def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
         has = ~start.isna()
         stack = np.full(len(sel), -1, dtype=np.int64)
         if has.any():
-            col = plain(trace.events["stack_id"]).take(
-                pa.array(start[has].to_numpy(dtype=np.int64))
-            )
+            rows = start[has].to_numpy(dtype=np.int64)
+            col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], rows)["stack_id"]
             stack[has] = pac.fill_null(col, -1).to_numpy().astype(np.int64)
         f = stack_table(trace).frame(stack, leaf=sem.region_leaf_frame)
         del stack

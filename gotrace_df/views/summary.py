@@ -76,8 +76,8 @@ def summary(
         rows.append((section, metric, int(value) if pd.notna(value) else -1, unit))
 
     add("trace", "duration", hi - lo, "ns")
-    ts = trace.events["ts"]
-    n_events = trace.events.num_rows
+    ts = trace.columns("events", ["ts"])["ts"]
+    n_events = len(ts)
     if window is not None:
         n_events = int(
             pc.sum(pc.and_(pc.greater_equal(ts, lo), pc.less_equal(ts, hi))).as_py() or 0

@@ -195,6 +195,50 @@ impl<'a> IntCol<'a> {
     }
 }
 
+/// A column null on most events, given as the rows (ascending) and values of
+/// the others: how the core keeps the events' `task_id` and `value`, in the
+/// tables that own those events.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sparse<'a> {
+    pub rows: &'a [i64],
+    pub values: &'a [i64],
+}
+
+impl Sparse<'_> {
+    /// Its values at rows `base..base + n`, -1 where it has none.
+    pub fn dense(&self, base: usize, n: usize) -> Vec<i64> {
+        let mut out = vec![-1; n];
+        let lo = self.rows.partition_point(|&r| r < base as i64);
+        for (&r, &v) in self.rows[lo..].iter().zip(&self.values[lo..]) {
+            match usize::try_from(r - base as i64) {
+                Ok(i) if i < n => out[i] = v,
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+/// The batch's column `name` (rows `base..` of the table) or, where the
+/// batch has none and `sparse` is given, its values for those rows (kept in
+/// `dense`).
+pub(crate) fn int_col_or<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    want: bool,
+    sparse: Option<&Sparse<'_>>,
+    base: usize,
+    dense: &'a mut Vec<i64>,
+) -> Result<IntCol<'a>, String> {
+    match sparse {
+        Some(sp) if want && b.column_by_name(name).is_none() => {
+            *dense = sp.dense(base, b.num_rows());
+            Ok(IntCol { vals: Some(Ints::I64(dense)), nulls: None, lut: None })
+        }
+        _ => int_col(b, name, want),
+    }
+}
+
 pub(crate) fn int_col<'a>(b: &'a RecordBatch, name: &str, want: bool) -> Result<IntCol<'a>, String> {
     if !want {
         return Ok(IntCol { vals: None, nulls: None, lut: None });
@@ -282,11 +326,13 @@ fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String> {
 }
 
 /// Calls `f` for every event of `batches`, in order, reading the columns in
-/// `want` (a set of [`cols`]); returns the number of events.
+/// `want` (a set of [`cols`]); returns the number of events. `value`, if
+/// given, stands for a missing `value` column.
 pub fn scan<C: Classes>(
     batches: &[RecordBatch],
     classes: &C,
     want: u32,
+    value: Option<&Sparse<'_>>,
     mut f: impl FnMut(&Ev),
 ) -> Result<usize, String> {
     let mut rows = 0;
@@ -308,7 +354,8 @@ pub fn scan<C: Classes>(
         let name = str_col(b, "name", w(cols::NAME), 0, |s| classes.name(s))?;
         let stack = int_col(b, "stack_id", w(cols::STACK))?;
         let tstack = int_col(b, "transition_stack_id", w(cols::TSTACK))?;
-        let value = int_col(b, "value", w(cols::VALUE))?;
+        let mut dense = Vec::new();
+        let value = int_col_or(b, "value", w(cols::VALUE), value, rows, &mut dense)?;
         let code = |v: &[u8], i: usize, none: u8| v.get(i).copied().unwrap_or(none);
         for i in 0..n {
             let ev = Ev {

@@ -259,7 +259,7 @@ pub fn goroutine_counts(batches: &[RecordBatch], origin: i64) -> Result<[Counter
     const COUNTED: [u8; 3] = [st::RUNNING, st::RUNNABLE, st::SYSCALL];
     let mut out: [Counter; 3] = Default::default();
     let mut n = [0i32; 3];
-    scan(batches, &NoClasses, cols::RESOURCE | cols::FROM | cols::TO, |ev| {
+    scan(batches, &NoClasses, cols::RESOURCE | cols::FROM | cols::TO, None, |ev| {
         if ev.resource != RES_GOROUTINE {
             return;
         }

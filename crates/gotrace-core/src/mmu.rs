@@ -14,7 +14,7 @@
 //! windows are tracked), so every percentile it reports is just the MMU. We
 //! feed the distribution, which is what the code around it is written for.
 
-use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE};
+use crate::evtable::{cols, scan, st, Classes, Ev, Kind, Sparse, RES_GOROUTINE};
 use arrow_array::RecordBatch;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -80,8 +80,13 @@ fn add_util(util: &mut Vec<MutatorUtil>, mu: MutatorUtil) {
 }
 
 /// `MutatorUtilizationV2(events, flags)`: one series, or one per P with
-/// `UTIL_PER_PROC`. Empty when the trace has no GOMAXPROCS metric.
-pub fn mutator_utilization(batches: &[RecordBatch], flags: u32) -> Result<Vec<Vec<MutatorUtil>>, String> {
+/// `UTIL_PER_PROC`. Empty when the trace has no GOMAXPROCS metric. `value`
+/// stands for the events' value column when the table has none.
+pub fn mutator_utilization(
+    batches: &[RecordBatch],
+    flags: u32,
+    value: Option<&Sparse<'_>>,
+) -> Result<Vec<Vec<MutatorUtil>>, String> {
     #[derive(Clone, Copy)]
     struct PerP {
         gc: i64,
@@ -109,7 +114,7 @@ pub fn mutator_utilization(batches: &[RecordBatch], flags: u32) -> Result<Vec<Ve
 
     let want =
         cols::G | cols::P | cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::NAME | cols::VALUE;
-    scan(batches, &MmuClasses, want, |ev: &Ev| {
+    scan(batches, &MmuClasses, want, value, |ev: &Ev| {
         last_ts = Some(ev.ts);
         match ev.kind {
             Kind::Sync => n_sync = ev.value,

@@ -181,7 +181,7 @@ pub fn samples(
     let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::default()).collect();
     let columns =
         cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
-    scan(batches, &ProfileClasses, columns, |ev: &Ev| {
+    scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {
         if ev.kind != Kind::StateTransition || ev.resource != RES_GOROUTINE {
             return;
         }

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::evtable::{int_col, str_col, IntCol};
+use crate::evtable::{int_col, int_col_or, str_col, IntCol, Sparse};
 use arrow_array::types::Int32Type;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray,
@@ -1054,7 +1054,15 @@ struct EventCols<'b> {
 }
 
 impl<'b> EventCols<'b> {
-    fn new(b: &'b RecordBatch, s: &mut Summarizer<'_>) -> Result<Self, String> {
+    /// Batch `b`, rows `base..` of the table; `tasks` stands for a missing
+    /// `task_id` column (kept in `dense`).
+    fn new(
+        b: &'b RecordBatch,
+        base: usize,
+        tasks: Option<&Sparse<'_>>,
+        dense: &'b mut Vec<i64>,
+        s: &mut Summarizer<'_>,
+    ) -> Result<Self, String> {
         let empty = s.empty;
         Ok(EventCols {
             ts: int_col(b, "ts", true)?,
@@ -1062,7 +1070,7 @@ impl<'b> EventCols<'b> {
             p: int_col(b, "p", true)?,
             resource_id: int_col(b, "resource_id", true)?,
             tstack: int_col(b, "transition_stack_id", true)?,
-            task: int_col(b, "task_id", true)?,
+            task: int_col_or(b, "task_id", true, tasks, base, dense)?,
             kind: str_col(b, "kind", true, K_OTHER, kind_code)?,
             resource: str_col(b, "resource", true, R_OTHER, resource_code)?,
             from: str_col(b, "from_state", true, S_NONE, state_code)?,
@@ -1086,12 +1094,14 @@ pub fn summarize(
     namable: &[bool],
     system: &[bool],
     opts: SummaryOptions,
+    tasks: Option<&Sparse<'_>>,
 ) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
     let mut s = Summarizer::new(opts, namable, system);
     s.reserve(events)?;
     let mut base: usize = 0;
     for batch in events {
-        let c = EventCols::new(batch, &mut s).map_err(TraceError::msg)?;
+        let mut dense = Vec::new();
+        let c = EventCols::new(batch, base, tasks, &mut dense, &mut s).map_err(TraceError::msg)?;
         let (kind, resource, from, to, reason, name) = (&c.kind, &c.resource, &c.from, &c.to, &c.reason, &c.name);
         if base + batch.num_rows() > u32::MAX as usize {
             return Err(TraceError::msg("too many events to summarise"));

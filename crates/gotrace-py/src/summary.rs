@@ -31,9 +31,15 @@ fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<Recor
 /// `legacy_undetermined` selects Go 1.22-1.25 handling of goroutines first seen
 /// through a status event, `legacy_sync` the Go 1.22-1.24 readers' Sync
 /// placement (and the event times that follow from it); `window` = (start_ns, end_ns) turns goroutine stats
-/// into the difference of snapshots at its ends. Returns a dict of tables.
+/// into the difference of snapshots at its ends. `task_rows`/`task_values`
+/// (int64 buffers) stand for the events' task_id column when the table has
+/// none. Returns a dict of tables.
 #[pyfunction]
-#[pyo3(signature = (events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None))]
+#[pyo3(signature = (
+    events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None,
+    task_rows=None, task_values=None,
+))]
+#[allow(clippy::too_many_arguments)]
 pub fn summarize<'py>(
     py: Python<'py>,
     events: &Bound<'py, PyAny>,
@@ -42,12 +48,18 @@ pub fn summarize<'py>(
     legacy_undetermined: bool,
     legacy_sync: bool,
     window: Option<(i64, i64)>,
+    task_rows: Option<&Bound<'py, PyAny>>,
+    task_values: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let batches = import_stream(py, events)?;
+    let bufs = crate::views::sparse_buffers(task_rows, task_values)?;
+    let tasks = crate::views::sparse(&bufs)?;
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
     let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
     let opts = SummaryOptions { legacy_undetermined, legacy_sync, window };
-    let tables = py.detach(|| core_summarize(&batches, &namable, &system, opts)).map_err(|e| core_error(py, &e))?;
+    let tables = py
+        .detach(|| core_summarize(&batches, &namable, &system, opts, tasks.as_ref()))
+        .map_err(|e| core_error(py, &e))?;
     let out = PyDict::new(py);
     for (name, batch) in tables {
         let schema = batch.schema();

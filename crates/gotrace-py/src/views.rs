@@ -13,6 +13,33 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyCapsuleMethods, PyDict};
 
+/// The int64 buffers of a sparse column (rows ascending, values), if given.
+pub(crate) fn sparse_buffers(
+    rows: Option<&Bound<'_, PyAny>>,
+    values: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<(PyBuffer<i64>, PyBuffer<i64>)>> {
+    match (rows, values) {
+        (Some(r), Some(v)) => {
+            let (r, v) = (PyBuffer::<i64>::get(r)?, PyBuffer::<i64>::get(v)?);
+            if r.item_count() != v.item_count() {
+                return Err(err("a sparse column's rows and values differ in length".into()));
+            }
+            Ok(Some((r, v)))
+        }
+        (None, None) => Ok(None),
+        _ => Err(err("a sparse column needs both rows and values".into())),
+    }
+}
+
+/// A sparse column over buffers from [`sparse_buffers`].
+pub(crate) fn sparse(
+    b: &Option<(PyBuffer<i64>, PyBuffer<i64>)>,
+) -> PyResult<Option<gotrace_core::evtable::Sparse<'_>>> {
+    b.as_ref()
+        .map(|(r, v)| Ok(gotrace_core::evtable::Sparse { rows: contiguous(r)?, values: contiguous(v)? }))
+        .transpose()
+}
+
 /// Reads every record batch of an object with `__arrow_c_stream__` (a pyarrow Table).
 fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
     let capsule = obj.call_method0("__arrow_c_stream__")?;
@@ -27,7 +54,7 @@ fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
 
 /// The items of a C-contiguous buffer, read in place (the views' arrays are
 /// tens of megabytes: copying them costs more than the work).
-fn contiguous<T: pyo3::buffer::Element>(b: &PyBuffer<T>) -> PyResult<&[T]> {
+pub(crate) fn contiguous<T: pyo3::buffer::Element>(b: &PyBuffer<T>) -> PyResult<&[T]> {
     if !b.is_c_contiguous() {
         return Err(err("expected a contiguous buffer".into()));
     }
@@ -115,15 +142,22 @@ fn outermost_intervals<'py>(
     Ok(PyBytes::new(py, &keep))
 }
 
-/// `MutatorUtilizationV2`: a list of (times int64 bytes, utils float64 bytes), one per series.
+/// `MutatorUtilizationV2`: a list of (times int64 bytes, utils float64 bytes),
+/// one per series. `value_rows`/`value_values` (int64 buffers) stand for the
+/// events' value column when the table has none.
 #[pyfunction]
+#[pyo3(signature = (events, flags, value_rows=None, value_values=None))]
 fn mutator_utilization<'py>(
     py: Python<'py>,
     events: &Bound<'py, PyAny>,
     flags: u32,
+    value_rows: Option<&Bound<'py, PyAny>>,
+    value_values: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
     let b = batches(events)?;
-    let series = py.detach(|| mmu::mutator_utilization(&b, flags)).map_err(err)?;
+    let bufs = sparse_buffers(value_rows, value_values)?;
+    let value = sparse(&bufs)?;
+    let series = py.detach(|| mmu::mutator_utilization(&b, flags, value.as_ref())).map_err(err)?;
     Ok(series
         .iter()
         .map(|s| {

@@ -1,7 +1,9 @@
-"""The timeline's lane index (``_core.span_lanes``, read straight from the
-events through the spans' references) against the same lanes computed from
-the public spans table, which the parser tests hold equal to Go's parser; and
-``Trace.columns`` against the tables it avoids building."""
+"""Reading the tables the core stores by reference without building them,
+against the built tables (which the parser tests hold equal to Go's parser):
+the timeline's lane index (``_core.span_lanes``, read straight from the events
+through the spans' references) and counters, ``Trace.columns``,
+``Trace.event_values``; and the views never building the events' task_id and
+value columns."""
 
 from __future__ import annotations
 
@@ -133,3 +135,29 @@ def test_gather_reads_chunks_with_their_own_dictionaries() -> None:
         {"s": "z", "n": 4},
         {"s": None, "n": None},
     ]
+
+
+@pytest.mark.parametrize("path", TRACES[::5], ids=case_id)
+def test_event_values_equal_the_built_columns(path: Path) -> None:
+    tr = gt.read_trace(path, progress=False)
+    fresh = gt.read_trace(path, progress=False)
+    for name in ("task_id", "value"):
+        rows, values = fresh.event_values(name)
+        col = tr.events[name]
+        assert rows.tolist() == np.flatnonzero(col.is_valid().to_numpy()).tolist(), name
+        assert values.tolist() == col.take(rows).to_pylist(), name
+    with pytest.raises(KeyError):
+        fresh.event_values("ts")
+
+
+def test_views_do_not_build_the_events_columns() -> None:
+    tr = gt.read_trace(gt.example_trace())
+    gt.goroutine_analysis(tr)
+    for kind in ("net", "sync", "syscall", "sched"):
+        gt.blocking_profile(tr, kind)
+    gt.user_tasks(tr)
+    gt.user_regions(tr)
+    gt.mmu(tr)
+    gt.summary(tr)
+    assert "task_id" not in tr._tables["events"].column_names
+    assert "value" not in tr._tables["events"].column_names
