@@ -174,7 +174,7 @@ def main() -> None:
     worst_kb = max(r[4] for r in rows) / 1e3
     load = os.getloadavg()[0]
     lines = [
-        f"trace: {args.trace.name}, {size / 2**20:.1f} MiB, {trace.events.num_rows:,} events, "
+        f"trace: {args.trace.name}, {size / 2**20:.1f} MiB, {trace.row_counts()['events']:,} events, "
         f"{trace.goroutines.num_rows:,} goroutines; {os.cpu_count()} cores; "
         f"load average {load:.1f} at the end; canvas {WIDTH} px, {ROWS} lanes",
         "",

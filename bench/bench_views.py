@@ -40,7 +40,7 @@ gt.user_tasks(tr)
 gt.user_regions(tr)
 gt.mmu(tr)
 t2 = time.perf_counter()
-print(json.dumps({"events": tr.events.num_rows, "parse": t1 - t0, "seconds": t2 - t1}))
+print(json.dumps({"events": tr.row_counts()["events"], "parse": t1 - t0, "seconds": t2 - t1}))
 """
 
 
