@@ -53,6 +53,9 @@ def mutator_utilization(
     events: object, flags: int, value_rows: Buffer | None = None, value_values: Buffer | None = None
 ) -> list[tuple[bytes, bytes]]: ...
 def take_rows(table: object, rows: object, subset: Buffer | None = None) -> ArrowTable: ...
+def span_times(
+    events: object, refs: object, sync_rows: Buffer, end_ns: int, subset: Buffer | None = None
+) -> ArrowTable: ...
 def span_lanes(
     events: object,
     refs: object,

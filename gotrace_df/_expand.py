@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df.frames import key_type
 
-__all__ = ["is_compact", "expand", "gather", "span_columns", "SPAN_COLUMNS"]
+__all__ = ["is_compact", "expand", "gather", "span_columns", "sync_rows", "SPAN_COLUMNS"]
 
 
 # Columns of each table as the core stores it, when that is not the public form.
@@ -121,24 +121,29 @@ def span_columns(
         if c in _SPAN_AT:
             end, ev_col = _SPAN_AT[c]
             wanted[end].append(ev_col)
-    if "start" in columns:
-        wanted["start_event"] += ["ts", "from_state"]
-    if "end" in columns:
-        wanted["end_event"].append("ts")
     at = {
         end: gather(events, list(dict.fromkeys(cols)), refs.select([end]), rows)
         for end, cols in wanted.items()
         if cols
     }
+    if "start" in columns or "end" in columns:
+        # A span's times come from the core's SpanClock, as the timeline's do.
+        sub = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64).data
+        times = _core.span_times(
+            events.select(["ts", "from_state"]),
+            refs.select(["start_event", "end_event"]),
+            sync_rows(tables["syncs"]).data,
+            end_ns,
+            sub,
+        )
+        at["times"] = pa.RecordBatchReader.from_stream(times).read_all()
     out: dict[str, Any] = {}
     for c in columns:
         if c in _SPAN_AT:
             end, ev_col = _SPAN_AT[c]
             out[c] = at[end][ev_col]
-        elif c == "start":
-            out[c] = _span_start(at["start_event"], refs, rows, tables)
-        elif c == "end":
-            out[c] = pc.fill_null(at["end_event"]["ts"], end_ns)
+        elif c in ("start", "end"):
+            out[c] = at["times"][c]
         elif rows is None:
             out[c] = refs[c]
         else:
@@ -146,36 +151,10 @@ def span_columns(
     return pa.Table.from_arrays(list(out.values()), names=list(out))
 
 
-def _span_start(
-    at_start: pa.Table,
-    refs: pa.Table,
-    rows: np.ndarray[Any, Any] | None,
-    tables: dict[str, pa.Table],
-) -> pa.Array:
-    ts = at_start["ts"].combine_chunks()
-    # A state first seen through a status event (from Undetermined) holds since
-    # the Sync that opened its generation, not since the status event.
-    undetermined = _is_value(at_start["from_state"], "Undetermined")
-    if not undetermined.any():
-        return ts
-    start = np.asarray(ts.to_numpy(), dtype=np.int64).copy()
-    where = np.flatnonzero(undetermined)
-    at = where if rows is None else np.asarray(rows, dtype=np.int64)[where]
-    start_ev = _rows(gather(refs, ["start_event"], at)["start_event"])
-    sync_rows = _rows(tables["syncs"]["event"])
-    sync_ts = _int64(gather(tables["events"], ["ts"], sync_rows)["ts"])
-    start[where] = sync_ts[np.searchsorted(sync_rows, start_ev, side="right") - 1]
-    return pa.array(start, pa.int64())
-
-
-def _is_value(col: pa.ChunkedArray, value: str) -> np.ndarray[Any, Any]:
-    """Where a string dictionary column equals ``value``, compared on the keys."""
-    parts = []
-    for chunk in col.chunks:
-        hit = np.flatnonzero(np.asarray(chunk.dictionary.to_pylist(), dtype=object) == value)
-        keys = np.asarray(chunk.indices.fill_null(-1).to_numpy())
-        parts.append(np.isin(keys, hit))
-    return np.concatenate(parts) if parts else np.zeros(0, bool)
+def sync_rows(syncs: pa.Table) -> np.ndarray[Any, Any]:
+    """Events rows of the Sync events (the ``syncs`` table), ascending."""
+    rows = _rows(syncs["event"])
+    return np.ascontiguousarray(np.sort(rows[rows >= 0]))
 
 
 def _own_dictionary(col: pa.ChunkedArray) -> pa.Array:

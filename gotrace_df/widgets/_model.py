@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
-from gotrace_df._expand import SPAN_COLUMNS
+from gotrace_df._expand import SPAN_COLUMNS, sync_rows
 from gotrace_df._trace import Trace, _fmt_duration
 from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
 
@@ -231,11 +231,10 @@ class TimelineModel:
             "events", ["ts", "from_state", "to_state", "resource_id", *([lane] if lane else [])]
         )
         refs = tr.columns("spans", ["start_event", "end_event"])
-        syncs = np.sort(_int(tr.columns("syncs", ["event"])["event"]))
         lanes_t, iv_t = _core.span_lanes(
             events,
             refs,
-            syncs[syncs >= 0].data,
+            sync_rows(tr.syncs).data,
             list(states),
             lane,
             self.origin,

@@ -6,18 +6,82 @@
 
 use crate::evtable::{cols, scan, st, Classes, RES_GOROUTINE};
 use crate::idmap::IdMap;
-use crate::take::Column;
+use crate::take::{on_both, Column};
 use arrow_array::RecordBatch;
 
-/// What the lane index reads. Every column is indexed by global row:
-/// `start_event`/`end_event` by spans row, the others by events row.
+/// When spans start and end: the times of their two events, except that a
+/// span entered from Undetermined (a state first seen through a status
+/// event) holds since the Sync that opened its generation, and one that has
+/// not ended ends at `end_ns`. Columns are indexed by events row.
+pub struct SpanClock<'a> {
+    pub ts: Column<'a>,
+    /// 1 where the transition left Undetermined, else 0.
+    pub from_undetermined: Column<'a>,
+    /// Rows of the Sync events, ascending.
+    pub sync_rows: &'a [i64],
+    pub end_ns: i64,
+}
+
+impl SpanClock<'_> {
+    /// Start of the span whose start event is `ev` (`h`: chunk hints).
+    #[inline]
+    pub fn start(&self, ev: i64, h: &mut [usize; 3]) -> i64 {
+        if self.from_undetermined.get(ev, &mut h[1]) == 1 {
+            let at = self.sync_rows.partition_point(|&r| r <= ev);
+            if at > 0 {
+                return self.ts.get(self.sync_rows[at - 1], &mut h[2]);
+            }
+        }
+        self.ts.get(ev, &mut h[0])
+    }
+
+    /// End of the span whose end event is `e` (-1: none yet).
+    #[inline]
+    pub fn end(&self, e: i64, h: &mut usize) -> i64 {
+        if e < 0 {
+            self.end_ns
+        } else {
+            self.ts.get(e, h)
+        }
+    }
+}
+
+/// No start: a span without a start event, in [`span_times`]' starts.
+pub const NO_START: i64 = i64::MIN;
+
+/// Start and end of spans `subset` (every span if None) by `clock`, from the
+/// spans' event references; a span without a start event starts at
+/// [`NO_START`]. Two threads, one per half of the spans.
+pub fn span_times(
+    start_event: &Column<'_>,
+    end_event: &Column<'_>,
+    clock: &SpanClock<'_>,
+    subset: Option<&[i64]>,
+) -> (Vec<i64>, Vec<i64>) {
+    let n = subset.map_or(start_event.len(), <[i64]>::len);
+    let (mut start, mut end) = (vec![0i64; n], vec![0i64; n]);
+    let fill = |from: usize, start: &mut [i64], end: &mut [i64]| {
+        let (mut h, mut he, mut hr, mut hs) = ([0usize; 3], 0usize, 0usize, 0usize);
+        for (i, (s, e)) in start.iter_mut().zip(end.iter_mut()).enumerate() {
+            let j = subset.map_or((from + i) as i64, |p| p[from + i]);
+            let ev = start_event.get(j, &mut hr);
+            *s = if ev < 0 { NO_START } else { clock.start(ev, &mut h) };
+            *e = clock.end(end_event.get(j, &mut hs), &mut he);
+        }
+    };
+    let half = n / 2;
+    let (s0, s1) = start.split_at_mut(half);
+    let (e0, e1) = end.split_at_mut(half);
+    on_both([(0, s0, e0), (half, s1, e1)], |(from, s, e)| fill(from, s, e));
+    (start, end)
+}
+
+/// What the lane index reads: `start_event`/`end_event` indexed by spans
+/// row, the others by events row.
 pub struct SpanRefs<'a> {
     pub start_event: Column<'a>,
     pub end_event: Column<'a>,
-    pub ts: Column<'a>,
-    /// 1 where the transition left Undetermined (a state first seen through
-    /// a status event), else 0.
-    pub from_undetermined: Column<'a>,
+    pub clock: SpanClock<'a>,
     /// Index of the state the transition entered among the wanted states,
     /// -1 for another state.
     pub to_state: Column<'a>,
@@ -25,9 +89,6 @@ pub struct SpanRefs<'a> {
     pub goid: Column<'a>,
     /// The lane of a span (the start event's P or M); None: the goroutine.
     pub lane: Option<Column<'a>>,
-    /// Rows of the Sync events, ascending: a span first seen through a
-    /// status event starts at the Sync that opened its generation.
-    pub sync_rows: &'a [i64],
 }
 
 /// How intervals are coloured: a category per wanted state, or the
@@ -58,14 +119,13 @@ pub struct Lanes {
 }
 
 /// The lane index of the spans in a wanted state that have a lane (a span
-/// without a P or M is on no proc or thread lane). Spans that have not ended
-/// end at `end_ns`.
+/// without a P or M is on no proc or thread lane), timed by `src.clock`.
 ///
 /// Two passes over the spans, each on two threads (one per half of the
 /// spans): the first counts each lane's intervals, so that the second writes
 /// each one in its final place. No intermediate copies: on a big trace,
 /// fresh memory costs more than the reads.
-pub fn span_lanes(src: &SpanRefs<'_>, colours: &Colours<'_>, origin: i64, end_ns: i64) -> Lanes {
+pub fn span_lanes(src: &SpanRefs<'_>, colours: &Colours<'_>, origin: i64) -> Lanes {
     let n = src.start_event.len() as i64;
     let halves = [(0, n / 2), (n / 2, n)];
     let counted = on_both(halves, |(a, b)| count_lanes(src, a, b));
@@ -100,25 +160,15 @@ pub fn span_lanes(src: &SpanRefs<'_>, colours: &Colours<'_>, origin: i64, end_ns
         start: out.start.as_mut_ptr(),
         end: out.end.as_mut_ptr(),
     };
-    let fill = Fill { src, colours, group: &group, lane_of: &lane_of, origin, end_ns, dst: &dst };
+    let fill = Fill { src, colours, group: &group, lane_of: &lane_of, origin, dst: &dst };
     on_both([(halves[0], pos[0].clone()), (halves[1], pos[1].clone())], |((a, b), pos)| fill.run(a, b, pos));
     sort_lanes(&mut out);
     out
 }
 
-/// `f` of both items, the second on another thread.
-fn on_both<T: Send, R: Send>(items: [T; 2], f: impl Fn(T) -> R + Sync) -> [R; 2] {
-    let [x, y] = items;
-    std::thread::scope(|s| {
-        let other = s.spawn(|| f(y));
-        let mine = f(x);
-        [mine, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e))]
-    })
-}
-
 /// The span's start event, lane key and state index, if span `j` is kept.
 #[inline(always)]
-fn kept(src: &SpanRefs<'_>, j: i64, h: &mut [usize; 8]) -> Option<(i64, i64, usize)> {
+fn kept(src: &SpanRefs<'_>, j: i64, h: &mut [usize; 5]) -> Option<(i64, i64, usize)> {
     let ev = src.start_event.get(j, &mut h[0]);
     let s = src.to_state.get(ev, &mut h[1]);
     if s < 0 {
@@ -133,7 +183,7 @@ fn kept(src: &SpanRefs<'_>, j: i64, h: &mut [usize; 8]) -> Option<(i64, i64, usi
 
 /// Pass 1 over spans `a..b`: the lanes (first seen first) and their counts.
 fn count_lanes(src: &SpanRefs<'_>, a: i64, b: i64) -> (Vec<i64>, Vec<i64>) {
-    let mut h = [0usize; 8];
+    let mut h = [0usize; 5];
     let mut lane_of = IdMap::default();
     let (mut keys, mut count) = (Vec::new(), Vec::new());
     for j in a..b {
@@ -168,7 +218,6 @@ struct Fill<'a, 'b> {
     group: &'a IdMap,
     lane_of: &'a IdMap,
     origin: i64,
-    end_ns: i64,
     dst: &'a Dst,
 }
 
@@ -176,7 +225,7 @@ impl Fill<'_, '_> {
     /// Writes the kept spans of `a..b`, lane `l`'s from slot `pos[l]` on.
     fn run(&self, a: i64, b: i64, mut pos: Vec<i64>) {
         let (src, colours) = (self.src, self.colours);
-        let mut h = [0usize; 8];
+        let (mut h, mut hc) = ([0usize; 5], [0usize; 3]);
         for j in a..b {
             let Some((ev, k, s)) = kept(src, j, &mut h) else { continue };
             let Some(l) = self.lane_of.get(k) else { continue };
@@ -185,15 +234,8 @@ impl Fill<'_, '_> {
             if d >= self.dst.len {
                 continue; // cannot happen: pass 1 counted these spans
             }
-            let mut t = src.ts.get(ev, &mut h[3]);
-            if src.from_undetermined.get(ev, &mut h[4]) == 1 {
-                let at = src.sync_rows.partition_point(|&r| r <= ev);
-                if at > 0 {
-                    t = src.ts.get(src.sync_rows[at - 1], &mut h[5]);
-                }
-            }
-            let e = src.end_event.get(j, &mut h[6]);
-            let end = if e < 0 { self.end_ns } else { src.ts.get(e, &mut h[7]) };
+            let t = src.clock.start(ev, &mut hc);
+            let end = src.clock.end(src.end_event.get(j, &mut h[3]), &mut h[4]);
             let cat = match colours.by_state.get(s).copied().flatten() {
                 Some(c) => c,
                 None => {

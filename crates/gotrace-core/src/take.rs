@@ -109,11 +109,18 @@ fn gather<T: Default + Clone + Send>(
     let half = rows.len() / 2;
     let (r0, r1) = rows.split_at(half);
     let (o0, o1) = out.split_at_mut(half);
-    std::thread::scope(|s| {
-        s.spawn(|| fill(r1, o1));
-        fill(r0, o0);
-    });
+    on_both([(r0, o0), (r1, o1)], |(r, o)| fill(r, o));
     out
+}
+
+/// `f` of both items, the second on another thread.
+pub(crate) fn on_both<T: Send, R: Send>(items: [T; 2], f: impl Fn(T) -> R + Sync) -> [R; 2] {
+    let [x, y] = items;
+    std::thread::scope(|s| {
+        let other = s.spawn(|| f(y));
+        let mine = f(x);
+        [mine, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e))]
+    })
 }
 
 /// Gathers smaller than this stay on one thread.
@@ -124,48 +131,15 @@ pub fn take_columns(columns: &[Vec<&dyn Array>], rows: &[i64]) -> Result<Vec<Arr
     columns.iter().map(|c| take(c, rows)).collect()
 }
 
-/// The events rows a reference column (chunks of plain integers, null: no
-/// row) holds, as global rows (-1 for null), at positions `subset` only if given.
+/// The events rows a reference column (integers, null: no row) holds, as
+/// global rows (-1 for null), at positions `subset` only if given.
 pub fn ref_rows(refs: &[&dyn Array], subset: Option<&[i64]>) -> Result<Vec<i64>, String> {
-    let chunks = Chunks::new(refs);
-    let flat: Vec<(Ints<'_>, Option<&NullBuffer>)> = refs
-        .iter()
-        .map(|a| match a.data_type() {
-            DataType::Int64 | DataType::Int32 => Ok((ints(*a).expect("plain integers"), a.nulls())),
-            dt => Err(format!("row references must be integers, not {dt}")),
-        })
-        .collect::<Result<_, _>>()?;
-    let read = |c: usize, i: usize| -> i64 {
-        let (v, nulls) = &flat[c];
-        if nulls.is_some_and(|nb| nb.is_null(i)) {
-            -1
-        } else {
-            v.get(i)
-        }
-    };
-    let n = chunks.len();
-    let Some(pos) = subset else {
-        let mut out = Vec::with_capacity(n);
-        for (c, a) in refs.iter().enumerate() {
-            match (&flat[c], a.nulls()) {
-                ((Ints::I32(v), _), None) => out.extend(v.iter().map(|&x| i64::from(x))),
-                ((Ints::I64(v), _), None) => out.extend_from_slice(v),
-                _ => out.extend((0..a.len()).map(|i| read(c, i))),
-            }
-        }
-        return Ok(out);
-    };
+    let col = Column::ints(refs)?;
     let mut hint = 0;
-    Ok(pos
-        .iter()
-        .map(|&p| {
-            if p < 0 || p as usize >= n {
-                return -1;
-            }
-            let (c, i) = chunks.locate(p as usize, &mut hint);
-            read(c, i)
-        })
-        .collect())
+    Ok(match subset {
+        None => (0..col.len() as i64).map(|j| col.get(j, &mut hint)).collect(),
+        Some(pos) => pos.iter().map(|&p| col.get(p, &mut hint)).collect(),
+    })
 }
 
 /// Rows `rows` (global indices, -1 for null) of the column whose chunks are

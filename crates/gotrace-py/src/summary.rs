@@ -2,25 +2,15 @@
 //! given back from Python (any object with `__arrow_c_stream__`, e.g. the
 //! pyarrow Table that `parse` produced; imported without copying).
 
-use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatch;
 use gotrace_core::summary::{summarize as core_summarize, SummaryOptions};
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict};
+use pyo3::types::PyDict;
 
 use crate::{core_error, trace_error, ArrowTable};
 
 fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
-    let capsule = table.call_method1("__arrow_c_stream__", (py.None(),))?;
-    let capsule = capsule.cast::<PyCapsule>()?;
-    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
-    // SAFETY: the capsule holds a valid FFI_ArrowArrayStream (checked by name);
-    // from_raw moves it out and leaves a released stream behind, which the
-    // capsule's destructor then ignores.
-    let reader = unsafe { RecordBatchStreamReader::from_raw(ptr.as_ptr().cast::<FFI_ArrowArrayStream>()) }
-        .map_err(|e| trace_error(py, &format!("cannot import the events table: {e}"), None, None))?;
-    reader
-        .collect::<Result<Vec<_>, _>>()
+    crate::views::batches(table)
         .map_err(|e| trace_error(py, &format!("cannot import the events table: {e}"), None, None))
 }
 

@@ -41,7 +41,7 @@ pub(crate) fn sparse(
 }
 
 /// Reads every record batch of an object with `__arrow_c_stream__` (a pyarrow Table).
-fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
+pub(crate) fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
     let capsule = obj.call_method0("__arrow_c_stream__")?;
     let capsule = capsule.cast::<PyCapsule>()?;
     let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
@@ -223,9 +223,10 @@ impl MmuCurve {
 
 /// Rows of every column of `table` (gotrace_core::take): `rows` is either a
 /// buffer of int64 global row numbers (-1: null) or an Arrow table whose one
-/// integer column holds them (null: null), read at positions `subset` (an
-/// int64 buffer) only if given. Integer dictionaries come out decoded;
-/// string dictionaries keep theirs. Returns an ArrowTable of the same column names.
+/// integer column holds them (null: null), then read only at positions
+/// `subset` (an int64 buffer) if given. Integer dictionaries come out
+/// decoded; string dictionaries keep theirs. Returns an ArrowTable of the
+/// same column names.
 #[pyfunction]
 #[pyo3(signature = (table, rows, subset=None))]
 fn take_rows<'py>(
@@ -243,19 +244,11 @@ fn take_rows<'py>(
         let chunks: Vec<&dyn arrow_array::Array> = refs.iter().map(|b| b.column(0).as_ref()).collect();
         owned = py.detach(|| gotrace_core::take::ref_rows(&chunks, subset)).map_err(err)?;
         &owned
+    } else if subset.is_some() {
+        return Err(err("take_rows: subset goes with a table of rows".into()));
     } else {
         plain = PyBuffer::<i64>::get(rows)?;
-        let all = contiguous(&plain)?;
-        match subset {
-            Some(pos) => {
-                owned = pos
-                    .iter()
-                    .map(|&p| usize::try_from(p).ok().and_then(|p| all.get(p)).copied().unwrap_or(-1))
-                    .collect();
-                &owned
-            }
-            None => all,
-        }
+        contiguous(&plain)?
     };
     let b = batches(table)?;
     let schema = match b.first() {
@@ -269,20 +262,13 @@ fn take_rows<'py>(
             gotrace_core::take::take_columns(&columns, rows).map_err(|e| format!("take_rows: {e}"))
         })
         .map_err(err)?;
-    let fields: Vec<arrow_schema::Field> = schema
-        .fields()
-        .iter()
-        .zip(&cols)
-        .map(|(f, a)| arrow_schema::Field::new(f.name(), a.data_type().clone(), true))
-        .collect();
-    let out_schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
-    let batch = RecordBatch::try_new(out_schema.clone(), cols).map_err(|e| err(e.to_string()))?;
-    Bound::new(py, crate::ArrowTable::new(out_schema, vec![batch]))
+    arrow_table(py, schema.fields().iter().map(|f| f.name().as_str()).zip(cols).collect())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_rows, m)?)?;
     m.add_function(wrap_pyfunction!(span_lanes, m)?)?;
+    m.add_function(wrap_pyfunction!(span_times, m)?)?;
     m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
@@ -300,13 +286,67 @@ fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_ar
 }
 
 /// One record batch of named arrays, as an ArrowTable.
-fn table<'py>(py: Python<'py>, cols: Vec<(&str, arrow_array::ArrayRef)>) -> PyResult<Bound<'py, crate::ArrowTable>> {
+fn arrow_table<'py>(
+    py: Python<'py>,
+    cols: Vec<(&str, arrow_array::ArrayRef)>,
+) -> PyResult<Bound<'py, crate::ArrowTable>> {
     let fields: Vec<arrow_schema::Field> =
-        cols.iter().map(|(n, a)| arrow_schema::Field::new(*n, a.data_type().clone(), false)).collect();
+        cols.iter().map(|(n, a)| arrow_schema::Field::new(*n, a.data_type().clone(), a.null_count() > 0)).collect();
     let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect())
         .map_err(|e| err(e.to_string()))?;
     Bound::new(py, crate::ArrowTable::new(schema, vec![batch]))
+}
+
+/// The spans' clock (gotrace_core::lanes::SpanClock) over events batches
+/// with columns ts and from_state.
+fn clock<'a>(
+    ev: &'a [RecordBatch],
+    sync_rows: &'a PyBuffer<i64>,
+    end_ns: i64,
+) -> PyResult<gotrace_core::lanes::SpanClock<'a>> {
+    use gotrace_core::take::Column;
+    Ok(gotrace_core::lanes::SpanClock {
+        ts: Column::ints(&chunks(ev, "ts")?).map_err(err)?,
+        from_undetermined: Column::strings(&chunks(ev, "from_state")?, |s| i64::from(s == "Undetermined"))
+            .map_err(err)?,
+        sync_rows: contiguous(sync_rows)?,
+        end_ns,
+    })
+}
+
+/// Start and end of the spans (gotrace_core::lanes::span_times): `events`
+/// has columns ts and from_state, `refs` start_event and end_event (read at
+/// positions `subset`, an int64 buffer, if given), `sync_rows` is an int64
+/// buffer of the Sync events' rows. Returns an ArrowTable of start, end.
+#[pyfunction]
+#[pyo3(signature = (events, refs, sync_rows, end_ns, subset=None))]
+fn span_times<'py>(
+    py: Python<'py>,
+    events: &Bound<'py, PyAny>,
+    refs: &Bound<'py, PyAny>,
+    sync_rows: &Bound<'py, PyAny>,
+    end_ns: i64,
+    subset: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, crate::ArrowTable>> {
+    use arrow_array::Int64Array;
+    use gotrace_core::take::Column;
+    use std::sync::Arc;
+    let (ev, rf) = (batches(events)?, batches(refs)?);
+    let sync = PyBuffer::<i64>::get(sync_rows)?;
+    let subset = subset.map(PyBuffer::<i64>::get).transpose()?;
+    let subset = subset.as_ref().map(contiguous).transpose()?;
+    let clock = clock(&ev, &sync, end_ns)?;
+    let start_event = Column::ints(&chunks(&rf, "start_event")?).map_err(err)?;
+    let end_event = Column::ints(&chunks(&rf, "end_event")?).map_err(err)?;
+    let (start, end) = py.detach(|| gotrace_core::lanes::span_times(&start_event, &end_event, &clock, subset));
+    let none = gotrace_core::lanes::NO_START;
+    let start = if start.contains(&none) {
+        Int64Array::from(start.iter().map(|&s| (s != none).then_some(s)).collect::<Vec<_>>())
+    } else {
+        Int64Array::from(start)
+    };
+    arrow_table(py, vec![("start", Arc::new(start)), ("end", Arc::new(Int64Array::from(end)))])
 }
 
 /// The timeline's lane index (gotrace_core::lanes): `events` has columns ts,
@@ -343,16 +383,13 @@ fn span_lanes<'py>(
     let src = gotrace_core::lanes::SpanRefs {
         start_event: ints(&rf, "start_event")?,
         end_event: ints(&rf, "end_event")?,
-        ts: ints(&ev, "ts")?,
-        from_undetermined: Column::strings(&chunks(&ev, "from_state")?, |s| i64::from(s == "Undetermined"))
-            .map_err(err)?,
+        clock: clock(&ev, &sync, end_ns)?,
         to_state: Column::strings(&chunks(&ev, "to_state")?, |s| {
             states.iter().position(|x| x == s).map_or(-1, |i| i as i64)
         })
         .map_err(err)?,
         goid: ints(&ev, "resource_id")?,
         lane: lane.as_deref().map(|name| ints(&ev, name)).transpose()?,
-        sync_rows: contiguous(&sync)?,
     };
     let colours = gotrace_core::lanes::Colours {
         by_state: state_cats.iter().map(|&c| u8::try_from(c).ok()).collect(),
@@ -360,10 +397,12 @@ fn span_lanes<'py>(
         groups: contiguous(&groups)?,
         other,
     };
-    let l = py.detach(|| gotrace_core::lanes::span_lanes(&src, &colours, origin, end_ns));
-    let lanes =
-        table(py, vec![("key", Arc::new(Int64Array::from(l.keys))), ("first", Arc::new(Int64Array::from(l.first)))])?;
-    let intervals = table(
+    let l = py.detach(|| gotrace_core::lanes::span_lanes(&src, &colours, origin));
+    let lanes = arrow_table(
+        py,
+        vec![("key", Arc::new(Int64Array::from(l.keys))), ("first", Arc::new(Int64Array::from(l.first)))],
+    )?;
+    let intervals = arrow_table(
         py,
         vec![
             ("row", Arc::new(Int64Array::from(l.rows))),
@@ -390,7 +429,9 @@ fn goroutine_counts<'py>(
     let series = py.detach(|| gotrace_core::lanes::goroutine_counts(&b, origin)).map_err(err)?;
     series
         .into_iter()
-        .map(|(t, n)| table(py, vec![("t", Arc::new(Float64Array::from(t))), ("n", Arc::new(Int32Array::from(n)))]))
+        .map(|(t, n)| {
+            arrow_table(py, vec![("t", Arc::new(Float64Array::from(t))), ("n", Arc::new(Int32Array::from(n)))])
+        })
         .collect()
 }
 
@@ -410,8 +451,5 @@ fn scatter_rows<'py>(
         return Err(err("scatter_rows: rows and values differ in length".into()));
     }
     let col = py.detach(|| gotrace_core::take::scatter(n, r, v));
-    let field = arrow_schema::Field::new("value", col.data_type().clone(), true);
-    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![field]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![col]).map_err(|e| err(e.to_string()))?;
-    Bound::new(py, crate::ArrowTable::new(schema, vec![batch]))
+    arrow_table(py, vec![("value", col)])
 }
