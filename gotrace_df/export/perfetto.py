@@ -3,7 +3,8 @@
 
 Layout (processes and their tracks)::
 
-    Procs        one track per P: the goroutine running on it
+    Procs        one track per P: the goroutine running on it, and its
+                 syscalls until the P is stolen (as cmd/trace's proc view)
     Threads      one track per M: the goroutine it runs, and its syscalls
     Goroutines   one track per goroutine: every state interval (Running,
                  Runnable, Waiting (reason), Syscall ...), its trace.Log calls as
@@ -37,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df import _core
 from gotrace_df.export import _text as T
 from gotrace_df.export._atomic import atomic_file
 from gotrace_df.export.redact import redact_trace
@@ -366,57 +368,24 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
         "goroutine",
         T.concat(_cnames(state), c.sf(T._plain(s["stack_id"]))),
     )
-    # Procs: the goroutine running on each P.
+    # Procs: the goroutine on each P, which it keeps through a syscall until
+    # the P is stolen (as cmd/trace's proc view). Threads: the goroutine each
+    # M runs, and its syscalls.
     p = sp["p"].to_numpy()
-    sel = np.flatnonzero((state == _RUNNING) & (p >= 0))
-    order, cut_end = _on_tracks(p[sel], start[sel], end[sel])
-    rows = sel[order]
+    sel = np.flatnonzero(((state == _RUNNING) | (state == _SYSCALL)) & (p >= 0))
+    p_end = end[sel].copy()
+    sys = np.flatnonzero(state[sel] == _SYSCALL)
+    p_end[sys] = np.minimum(
+        p_end[sys],
+        c.rel(_held_until(c.trace, p[sel][sys], sp["start_event"].to_numpy()[sel][sys]), 0),
+    )
     procs = np.unique(np.concatenate([p[sel], _ints(c.trace.procs["proc"])]))
     procs = procs[procs >= 0]
-    yield pa.array(
-        _meta(
-            PIDS["Procs"],
-            "Procs",
-            PIDS["Procs"],
-            [(int(q) + 1, f"Proc {q}", int(q)) for q in procs],
-        ),
-        pa.string(),
-    )
-    g_rows = pa.array(goid[rows])
-    yield from _x(
-        PIDS["Procs"],
-        p[rows] + 1,
-        start[rows],
-        cut_end,
-        T.map_strings(_gnames(c, goid[rows]), T.json_str),
-        "running",
-        T.concat(',"args":{"goid":', T.int_str(g_rows), "}"),
-    )
-    # Threads: the goroutine each M runs, and its syscalls.
+    yield from _sched_track(c, "Procs", "Proc", procs, p, sel, p_end, goid, start, state)
     m = sp["m"].to_numpy()
     sel = np.flatnonzero(((state == _RUNNING) | (state == _SYSCALL)) & (m >= 0))
-    order, cut_end = _on_tracks(m[sel], start[sel], end[sel])
-    rows = sel[order]
-    ms = np.unique(m[sel])
-    yield pa.array(
-        _meta(
-            PIDS["Threads"],
-            "Threads",
-            PIDS["Threads"],
-            [(int(t), f"Thread {t}", int(t)) for t in ms],
-        ),
-        pa.string(),
-    )
-    gn = _gnames(c, goid[rows])
-    tname = pc.if_else(pa.array(state[rows] == _SYSCALL), T.concat("syscall (", gn, ")"), gn)
-    yield from _x(
-        PIDS["Threads"],
-        m[rows],
-        start[rows],
-        cut_end,
-        T.map_strings(tname, T.json_str),
-        "thread",
-        T.concat(',"args":{"goid":', T.int_str(pa.array(goid[rows])), "}"),
+    yield from _sched_track(
+        c, "Threads", "Thread", np.unique(m[sel]), m, sel, end[sel], goid, start, state
     )
     # trace.Log calls, as instants on the goroutine's track.
     lg = c.trace.logs
@@ -435,6 +404,59 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
             T.int_str(lg["task_id"]),
             "}}",
         )
+
+
+def _held_until(
+    trace: Trace, p: np.ndarray[Any, Any], start_event: np.ndarray[Any, Any]
+) -> pa.Array:
+    """When P ``p[i]``, running at events row ``start_event[i]``, stops."""
+    procs = trace.columns("procs", ["proc", "state", "start_event", "end"])
+    t = _core.proc_held_until(
+        procs,
+        np.ascontiguousarray(p, np.int64).data,
+        np.ascontiguousarray(start_event, np.int64).data,
+    )
+    return pa.RecordBatchReader.from_stream(t).read_all()["until"]
+
+
+def _sched_track(
+    c: _Ctx,
+    process: str,
+    resource: str,
+    ids: np.ndarray[Any, Any],
+    lane: np.ndarray[Any, Any],
+    sel: np.ndarray[Any, Any],
+    sel_end: np.ndarray[Any, Any],
+    goid: np.ndarray[Any, Any],
+    start: np.ndarray[Any, Any],
+    state: np.ndarray[Any, Any],
+) -> Iterator[pa.Array]:
+    """The Procs or Threads process: spans ``sel`` on track ``lane`` (P or
+    M; track P+1, as tid 0 is reserved), ending at ``sel_end``, named by
+    goroutine, syscalls as "syscall (G...)"."""
+    shift = 1 if process == "Procs" else 0
+    order, cut_end = _on_tracks(lane[sel], start[sel], sel_end)
+    rows = sel[order]
+    yield pa.array(
+        _meta(
+            PIDS[process],
+            process,
+            PIDS[process],
+            [(int(q) + shift, f"{resource} {q}", int(q)) for q in ids],
+        ),
+        pa.string(),
+    )
+    gn = _gnames(c, goid[rows])
+    name = pc.if_else(pa.array(state[rows] == _SYSCALL), T.concat("syscall (", gn, ")"), gn)
+    yield from _x(
+        PIDS[process],
+        lane[rows] + shift,
+        start[rows],
+        cut_end,
+        T.map_strings(name, T.json_str),
+        "running" if process == "Procs" else "thread",
+        T.concat(',"args":{"goid":', T.int_str(pa.array(goid[rows])), "}"),
+    )
 
 
 def _region_tracks(c: _Ctx) -> Iterator[pa.Array]:

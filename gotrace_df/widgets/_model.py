@@ -221,11 +221,16 @@ class TimelineModel:
         return self._sp_goid_all
 
     def _span_lanes(
-        self, states: Sequence[str], lane: str | None, state_cats: Sequence[int]
+        self,
+        states: Sequence[str],
+        lane: str | None,
+        state_cats: Sequence[int],
+        held: str | None = None,
     ) -> tuple[npt.NDArray[np.int64], IntervalLanes]:
         """The spans in ``states`` grouped by ``lane`` ("p", "m"; None: the
         goroutine), each drawn in category ``state_cats[i]`` of its state
-        (-1: its goroutine group's): (lane keys, intervals)."""
+        (-1: its goroutine group's): (lane keys, intervals). Spans in state
+        ``held`` end when their P stops running, if sooner."""
         tr = self.trace
         events = tr.columns(
             "events", ["ts", "from_state", "to_state", "resource_id", *([lane] if lane else [])]
@@ -243,6 +248,9 @@ class TimelineModel:
             np.ascontiguousarray(self._g_rows, np.int64).data,
             np.ascontiguousarray(self._g_cat, np.uint8).data,
             len(self.group_categories) - 1,
+            None
+            if held is None
+            else (held, tr.columns("procs", ["proc", "state", "start_event", "end"])),
         )
         lanes = pa.RecordBatchReader.from_stream(lanes_t).read_all()
         iv = pa.RecordBatchReader.from_stream(iv_t).read_all()
@@ -330,9 +338,13 @@ class TimelineModel:
         return self._views[name]
 
     def _build_proc(self) -> _LaneSet:
-        procs, lanes = self._span_lanes(("Running",), "p", (-1,))
+        # As in cmd/trace, a goroutine holds its P through a syscall until
+        # the P is stolen: that part is drawn in the syscall colour.
+        syscall = len(self.group_categories)
+        procs, lanes = self._span_lanes(("Running", "Syscall"), "p", (-1, syscall), held="Syscall")
         names = [f"Proc {int(k)}" for k in procs]
-        return _LaneSet(lanes, names, procs, self.group_categories, "spans")
+        cats = [*self.group_categories, ("syscall", SYSCALL_COLOR)]
+        return _LaneSet(lanes, names, procs, cats, "spans")
 
     def _build_thread(self) -> _LaneSet:
         syscall = len(self.group_categories)
@@ -385,7 +397,10 @@ class TimelineModel:
             pst = _codes(procs["state"], ("Running",)) == 0
             if pst.any():
                 ps = self._rel(_int(procs["start"])[pst])
-                pe = self._rel(_int(procs["end"])[pst])
+                end = _int(procs["end"])[pst]
+                # A period still running at the end has not stopped (cmd/trace
+                # draws no drop there).
+                pe = self._rel(end[end < self.trace.end_ns])
                 t = np.concatenate((ps, pe))
                 d = np.concatenate((np.ones(ps.size, np.int8), -np.ones(pe.size, np.int8)))
                 order = np.argsort(t, kind="stable")

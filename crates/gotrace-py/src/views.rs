@@ -273,6 +273,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
+    m.add_function(wrap_pyfunction!(proc_held_until, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
     m.add_class::<MmuCurve>()?;
     Ok(())
@@ -354,9 +355,12 @@ fn span_times<'py>(
 /// is the stored spans table (start_event, end_event); `sync_rows` an int64
 /// buffer of the Sync events' rows; `states` the states kept, and
 /// `state_cats` the category of each (-1: the goroutine's group, from the
-/// int64 buffer `goids` and uint8 buffer `groups`, else `other`). Returns
-/// (lanes: key, first; intervals: row, cat, start, end).
+/// int64 buffer `goids` and uint8 buffer `groups`, else `other`). With
+/// `held` = (state, procs table), spans in that state end when their P stops
+/// running (gotrace_core::lanes::ProcHeld). Returns (lanes: key, first;
+/// intervals: row, cat, start, end).
 #[pyfunction]
+#[pyo3(signature = (events, refs, sync_rows, states, lane, origin, end_ns, state_cats, goids, groups, other, held=None))]
 #[allow(clippy::too_many_arguments)]
 fn span_lanes<'py>(
     py: Python<'py>,
@@ -371,6 +375,7 @@ fn span_lanes<'py>(
     goids: &Bound<'py, PyAny>,
     groups: &Bound<'py, PyAny>,
     other: u8,
+    held: Option<(String, Bound<'py, PyAny>)>,
 ) -> PyResult<(Bound<'py, crate::ArrowTable>, Bound<'py, crate::ArrowTable>)> {
     use arrow_array::{Float64Array, Int64Array, UInt8Array};
     use gotrace_core::take::Column;
@@ -390,6 +395,12 @@ fn span_lanes<'py>(
         .map_err(err)?,
         goid: ints(&ev, "resource_id")?,
         lane: lane.as_deref().map(|name| ints(&ev, name)).transpose()?,
+        held: held
+            .map(|(state, procs)| {
+                let i = states.iter().position(|s| *s == state);
+                proc_held(&procs, i.ok_or_else(|| err(format!("{state:?} is not a kept state")))?)
+            })
+            .transpose()?,
     };
     let colours = gotrace_core::lanes::Colours {
         by_state: state_cats.iter().map(|&c| u8::try_from(c).ok()).collect(),
@@ -412,6 +423,44 @@ fn span_lanes<'py>(
         ],
     )?;
     Ok((lanes, intervals))
+}
+
+/// The Running periods of the procs table (columns proc, state,
+/// start_event, end), for the spans in wanted state `state`.
+fn proc_held(procs: &Bound<'_, PyAny>, state: usize) -> PyResult<gotrace_core::lanes::ProcHeld> {
+    use gotrace_core::take::Column;
+    let b = batches(procs)?;
+    let ints = |name| Column::ints(&chunks(&b, name)?).map_err(err);
+    let (proc, start_event, end) = (ints("proc")?, ints("start_event")?, ints("end")?);
+    let running = Column::strings(&chunks(&b, "state")?, |s| i64::from(s == "Running")).map_err(err)?;
+    let mut h = [0usize; 4];
+    let mut runs = Vec::new();
+    for r in 0..proc.len() as i64 {
+        if running.get(r, &mut h[0]) == 1 {
+            runs.push((proc.get(r, &mut h[1]), start_event.get(r, &mut h[2]), end.get(r, &mut h[3])));
+        }
+    }
+    Ok(gotrace_core::lanes::ProcHeld::new(state, runs))
+}
+
+/// When P `p[i]`, running at events row `start_event[i]` (int64 buffers),
+/// stops running (gotrace_core::lanes::ProcHeld::until; i64::MAX: not seen
+/// running), from the procs table: an ArrowTable of one column "until".
+#[pyfunction]
+fn proc_held_until<'py>(
+    py: Python<'py>,
+    procs: &Bound<'py, PyAny>,
+    p: &Bound<'py, PyAny>,
+    start_event: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, crate::ArrowTable>> {
+    let held = proc_held(procs, 0)?;
+    let (p, ev) = (PyBuffer::<i64>::get(p)?, PyBuffer::<i64>::get(start_event)?);
+    let (p, ev) = (contiguous(&p)?, contiguous(&ev)?);
+    if p.len() != ev.len() {
+        return Err(err("p and start_event differ in length".into()));
+    }
+    let until: Vec<i64> = p.iter().zip(ev).map(|(&p, &e)| held.until(p, e).unwrap_or(i64::MAX)).collect();
+    arrow_table(py, vec![("until", std::sync::Arc::new(arrow_array::Int64Array::from(until)))])
 }
 
 /// Goroutines running, runnable and in a syscall over time

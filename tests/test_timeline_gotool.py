@@ -1,0 +1,195 @@
+"""The timeline against the real `go tool trace`'s own timeline (/jsontrace).
+
+For every corpus trace, `go tool trace -http` serves the Chrome-trace JSON
+of its "View trace by proc" and "by thread" pages. Its goroutine slices
+(complete events named "G<id> ...") must be exactly the pieces of our proc
+and thread lanes, joined where one goroutine's pieces touch on one lane (we
+draw a goroutine's Running and Syscall time on its P or M as separate pieces,
+cmd/trace as one slice), to the nanosecond, and so must the Procs and
+Threads tracks of our Perfetto export; and its counters (goroutines
+running and runnable, procs running, heap in use and to the goal) must equal
+ours at every time either changes. This checks, with Go's answer, the
+Undetermined-start rule (a span first seen through a status event starts at
+the trace start), the end of unended spans, and that a goroutine holds its P
+through a syscall until the P is stolen.
+
+Before Go 1.25 the reader emitted a generation's Sync at its end, not its
+start, so those releases' cmd/trace measure from the first event and date
+Undetermined starts there; Go 1.25's reader and ours start with the Sync.
+Traces of Go 1.22-1.24 are therefore checked against the Go 1.26 toolchain,
+which reads them as we do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gotool import CORPUS, VERSIONS, GoToolTrace, case_id, have_toolchains, trace_version
+
+import gotrace_df as gt
+from gotrace_df.export.perfetto import PIDS
+from gotrace_df.widgets._model import TimelineModel
+
+CASES = sorted(p for v in VERSIONS for p in (CORPUS / f"go{v}").glob("*.trace"))
+
+pytestmark = pytest.mark.skipif(
+    not have_toolchains(), reason="Go toolchains not installed (make go)"
+)
+
+_GOROUTINE = re.compile(r"G(\d+)\b")
+
+
+def _tool_version(path: Path) -> str:
+    v = trace_version(path)
+    return "1.26" if v in ("1.22", "1.23", "1.24") else v
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[case_id(p) for p in CASES])
+def case(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TimelineModel, dict[str, Any], list[dict[str, Any]]]]:
+    path = request.param
+    tr = gt.read_trace(path)
+    out = tmp_path_factory.mktemp("perfetto") / "trace.json"
+    tr.to_perfetto(out)
+    perfetto = json.loads(out.read_text())["traceEvents"]
+    with GoToolTrace(path, _tool_version(path)) as server:
+        pages = {v: json.loads(server.get(f"/jsontrace?view={v}")) for v in ("proc", "thread")}
+    pages = {v: p["traceEvents"] if isinstance(p, dict) else p for v, p in pages.items()}
+    yield TimelineModel(tr), pages, perfetto
+
+
+def _ns(us: float) -> int:
+    """A JSON time (µs, printed to the ns) back to ns."""
+    return round(us * 1000)
+
+
+def _go_slices(events: list[dict[str, Any]]) -> list[tuple[int, int, int, int]]:
+    """(lane, goid, start, end) of the goroutine slices, ns from the start."""
+    out = []
+    for e in events:
+        if e.get("ph") == "X" and e.get("pid") == 0:
+            m = _GOROUTINE.match(e.get("name", ""))
+            if m:
+                out.append((e["tid"], int(m.group(1)), _ns(e["ts"]), _ns(e["ts"] + e["dur"])))
+    return sorted(out)
+
+
+def _joined(pieces: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """(lane, goid, start, end) pieces, those of one goroutine that touch on
+    a lane joined."""
+    out: list[tuple[int, int, int, int]] = []
+    for k, g, s, e in sorted(pieces):
+        if out and out[-1][:2] == (k, g) and out[-1][3] == s:
+            out[-1] = (k, g, out[-1][2], e)
+        else:
+            out.append((k, g, s, e))
+    return out
+
+
+def _timeline_slices(model: TimelineModel, view: str) -> list[tuple[int, int, int, int]]:
+    ls = model.view(view)
+    lanes = ls.lanes
+    lane = np.repeat(np.arange(lanes.nlanes), np.diff(lanes.ptr))
+    return _joined(
+        list(
+            zip(
+                ls.keys[lane].tolist(),
+                model.span_goids[lanes.ref].tolist(),
+                lanes.start.astype(np.int64).tolist(),
+                lanes.end.astype(np.int64).tolist(),
+            )
+        )
+    )
+
+
+def _perfetto_slices(events: list[dict[str, Any]], view: str) -> list[tuple[int, int, int, int]]:
+    """The Procs (tid P+1) or Threads process of our Perfetto export."""
+    pid, shift = (PIDS["Procs"], 1) if view == "proc" else (PIDS["Threads"], 0)
+    return _joined(
+        [
+            (e["tid"] - shift, e["args"]["goid"], _ns(e["ts"]), _ns(e["ts"] + e["dur"]))
+            for e in events
+            if e["ph"] == "X" and e["pid"] == pid
+        ]
+    )
+
+
+def _assert_same(ours: list[Any], go: list[Any]) -> None:
+    assert go, "cmd/trace drew no goroutine slice"
+    only_go = sorted(set(go) - set(ours))[:5]
+    only_ours = sorted(set(ours) - set(go))[:5]
+    assert ours == go, f"only cmd/trace: {only_go}; only ours: {only_ours}"
+
+
+@pytest.mark.parametrize("view", ["proc", "thread"])
+def test_lanes_equal_cmd_trace_slices(case: Any, view: str) -> None:
+    model, pages, _ = case
+    _assert_same(_timeline_slices(model, view), _go_slices(pages[view]))
+
+
+@pytest.mark.parametrize("view", ["proc", "thread"])
+def test_perfetto_tracks_equal_cmd_trace_slices(case: Any, view: str) -> None:
+    _, pages, perfetto = case
+    _assert_same(_perfetto_slices(perfetto, view), _go_slices(pages[view]))
+
+
+def _go_counters(events: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """cmd/trace's counter series (name.arg -> times, values), in order."""
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    for e in events:
+        if e.get("ph") == "C":
+            for arg, v in e["args"].items():
+                t, vs = series.setdefault(f"{e['name']}.{arg}", ([], []))
+                t.append(_ns(e["ts"]))
+                vs.append(float(v))
+    return {k: (np.array(t, np.int64), np.array(v)) for k, (t, v) in series.items()}
+
+
+def _at(t: np.ndarray, v: np.ndarray, when: np.ndarray, before: float) -> np.ndarray:
+    """A step function's value at times ``when``, after every change made then."""
+    if t.size == 0:
+        return np.full(when.size, before)
+    i = np.searchsorted(t, when, side="right") - 1
+    return np.where(i >= 0, v[np.maximum(i, 0)], before)
+
+
+def test_counters_equal_cmd_trace(case: Any) -> None:
+    model, pages, _ = case
+    go = _go_counters(pages["proc"])
+    ours = {
+        k: (s.levels[0][0].astype(np.int64), s.levels[0][1]) for k, s in model.counters().items()
+    }
+    empty = (np.empty(0, np.int64), np.empty(0))
+
+    def compare(name: str, mine: list[str], theirs: str, combine: Any = None) -> None:
+        got = [ours.get(k, empty) for k in mine]
+        want = go.get(theirs, empty)
+        when = np.unique(np.concatenate([want[0], *(g[0] for g in got)]))
+        vals = [_at(t, v.astype(np.float64), when, 0.0) for t, v in got]
+        mine_v = combine(*vals) if combine else vals[0]
+        theirs_v = _at(want[0], want[1], when, 0.0)
+        bad = np.flatnonzero(mine_v != theirs_v)
+        assert bad.size == 0, (
+            f"{name}: {bad.size} of {when.size} times differ, first at "
+            f"{when[bad[0]]} ns: ours {mine_v[bad[0]]}, cmd/trace {theirs_v[bad[0]]}"
+        )
+
+    # cmd/trace counts a goroutine in a syscall as running; we show it apart.
+    compare("running", ["Running", "Syscall"], "Goroutines.Running", np.add)
+    compare("runnable", ["Runnable"], "Goroutines.Runnable")
+    compare("procs", ["Procs running"], "Threads.Running")
+    compare("heap", ["Heap in use"], "Heap.Allocated")
+    # The heap chart stacks the distance to the goal on the heap in use.
+    compare(
+        "goal",
+        ["Heap goal", "Heap in use"],
+        "Heap.NextGC",
+        lambda goal, alloc: np.where(goal > alloc, goal - alloc, 0.0),
+    )
