@@ -378,7 +378,8 @@ class StepSeries:
                 break
             idx = np.arange(0, t_a.size, b)
             self.levels.append((t_a[idx], np.maximum.reduceat(v_a, idx), b))
-        self.max = float(np.nanmax(v_a)) if v_a.size else 0.0
+        finite = v_a[np.isfinite(v_a)]
+        self.max = float(finite.max()) if finite.size else 0.0
 
     def __len__(self) -> int:
         return int(self.levels[0][0].size)

@@ -410,6 +410,9 @@ class TimelineModel:
             mname = _codes(met["name"], names)
             mts = self._rel(_int(met["ts"]))
             mval = _int(met["value"]).astype(np.float64)
+            # A goal over 1 PiB is the runtime's "no goal" (GOGC=off in Go
+            # 1.22; Go issue 63864): cmd/trace draws none, nor do we.
+            mval[(mname == 1) & (mval > 2.0**50)] = np.nan
             for code, label in ((0, "Heap in use"), (1, "Heap goal")):
                 sel = mname == code
                 if sel.any():
