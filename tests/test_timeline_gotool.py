@@ -8,7 +8,8 @@ draw a goroutine's Running and Syscall time on its P or M as separate pieces,
 cmd/trace as one slice), to the nanosecond, and so must the Procs and
 Threads tracks of our Perfetto export; and its counters (goroutines
 running and runnable, procs running, heap in use and to the goal) must equal
-ours at every time either changes. This checks, with Go's answer, the
+ours at every time either changes; and its GC row and stop-the-world slices
+must be our GC and STW lanes. This checks, with Go's answer, the
 Undetermined-start rule (a span first seen through a status event starts at
 the trace start), the end of unended spans, and that a goroutine holds its P
 through a syscall until the P is stolen.
@@ -55,6 +56,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 _GOROUTINE = re.compile(r"G(\d+)\b")
+GCP = 1_000_004  # cmd/trace's GC row (traceviewer.GCP)
 
 
 def _tool_version(path: Path) -> str:
@@ -150,6 +152,39 @@ def test_lanes_equal_cmd_trace_slices(case: Any, view: str) -> None:
 def test_perfetto_tracks_equal_cmd_trace_slices(case: Any, view: str) -> None:
     _, pages, perfetto = case
     _assert_same(_perfetto_slices(perfetto, view), _go_slices(pages[view]))
+
+
+def test_gc_lanes_equal_cmd_trace(case: Any) -> None:
+    """The GC lane is cmd/trace's GC row (the mark phases), the STW lane its
+    stop-the-world slices. cmd/trace draws a stop-the-world on the P of the
+    goroutine that stopped the world, so in pieces where that goroutine
+    changed P (GOMAXPROCS): each of our intervals is the hull of the pieces
+    inside it, and every piece is inside one."""
+    model, pages, _ = case
+    go: dict[str, list[tuple[str, int, int]]] = {"GC": [], "STW": []}
+    for e in pages["proc"]:
+        if e.get("ph") != "X" or e.get("pid") != 0:
+            continue
+        span = (e["name"], _ns(e["ts"]), _ns(e["ts"] + e["dur"]))
+        if e["name"].startswith("stop-the-world"):
+            go["STW"].append(span)
+        elif e["tid"] == GCP:
+            go["GC"].append(span)
+    ls = model.gc_lanes()
+    kinds = [str(k) for k in model.trace.gc["kind"].to_pylist()]
+    for i, lane in enumerate(ls.names):
+        a, b = ls.lanes.ptr[i], ls.lanes.ptr[i + 1]
+        ours = sorted(
+            (kinds[r], int(s), int(e))
+            for r, s, e in zip(ls.lanes.ref[a:b], ls.lanes.start[a:b], ls.lanes.end[a:b])
+        )
+        hull: dict[int, tuple[int, int]] = {}
+        for name, s, e in go[lane]:
+            inside = [j for j, (n, lo, hi) in enumerate(ours) if n == name and lo <= s <= e <= hi]
+            assert len(inside) == 1, (lane, name, s, e, inside)
+            lo, hi = hull.get(inside[0], (s, e))
+            hull[inside[0]] = (min(lo, s), max(hi, e))
+        assert [hull.get(j) for j in range(len(ours))] == [(lo, hi) for _, lo, hi in ours], lane
 
 
 def _go_counters(events: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
