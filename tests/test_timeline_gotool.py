@@ -6,13 +6,13 @@ of its "View trace by proc" and "by thread" pages. Its goroutine slices
 and thread lanes, joined where one goroutine's pieces touch on one lane (we
 draw a goroutine's Running and Syscall time on its P or M as separate pieces,
 cmd/trace as one slice), to the nanosecond, and so must the Procs and
-Threads tracks of our Perfetto export; and its counters (goroutines
-running and runnable, procs running, heap in use and to the goal) must equal
-ours at every time either changes; and its GC row and stop-the-world slices
-must be our GC and STW lanes. This checks, with Go's answer, the
-Undetermined-start rule (a span first seen through a status event starts at
-the trace start), the end of unended spans, and that a goroutine holds its P
-through a syscall until the P is stolen.
+Threads tracks of our Perfetto export. Its counters (goroutines running,
+runnable and waiting inside a GC mark assist, procs running, heap in use and
+to the goal) must equal ours at every time either changes, and its GC row
+and stop-the-world slices must be our GC and STW lanes. This checks, with
+Go's answer, the Undetermined-start rule (a span first seen through a status
+event starts at the trace start), the end of unended spans, and that a
+goroutine holds its P through a syscall until the P is stolen.
 
 Before Go 1.25 the reader emitted a generation's Sync at its end, not its
 start, so those releases' cmd/trace measure from the first event and date
@@ -278,6 +278,7 @@ def _check_counters(model: TimelineModel, events: list[dict[str, Any]]) -> None:
     # cmd/trace counts a goroutine in a syscall as running; we show it apart.
     compare("running", ["Running", "Syscall"], "Goroutines.Running", np.add)
     compare("runnable", ["Runnable"], "Goroutines.Runnable")
+    compare("gc waiting", ["GC waiting"], "Goroutines.GCWaiting")
     compare("procs", ["Procs running"], "Threads.Running")
     compare("heap", ["Heap in use"], "Heap.Allocated")
     # The heap chart stacks the distance to the goal on the heap in use.

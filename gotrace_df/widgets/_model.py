@@ -419,13 +419,18 @@ class TimelineModel:
                     out[label] = StepSeries(mts[sel], mval[sel])
             self._counters = out
         if full and not self._full_counters:
-            ev = self.trace.columns("events", ["ts", "kind", "resource", "from_state", "to_state"])
+            ev = self.trace.columns(
+                "events",
+                ["ts", "kind", "resource", "resource_id", "from_state", "to_state", "name"],
+            )
             series = [
                 pa.RecordBatchReader.from_stream(s).read_all()
                 for s in _core.goroutine_counts(ev, self.origin)
             ]
             if any(s.num_rows for s in series):
-                for state, s in zip(("Running", "Runnable", "Syscall"), series):
+                for state, s in zip(("Running", "Runnable", "Syscall", "GC waiting"), series):
+                    if state == "GC waiting" and not s.num_rows:
+                        continue  # no goroutine blocked in a mark assist: no series
                     t, n = (_raw(s[c].combine_chunks(), 0) for c in ("t", "n"))
                     self._counters[state] = StepSeries(t, n, is_sorted=True)
             self._full_counters = True
@@ -619,7 +624,11 @@ class TimelineModel:
             (
                 "Goroutines",
                 "count",
-                (("Running", STATE_COLORS["Running"]), ("Runnable", STATE_COLORS["Runnable"])),
+                (
+                    ("Running", STATE_COLORS["Running"]),
+                    ("Runnable", STATE_COLORS["Runnable"]),
+                    ("GC waiting", GC_COLORS["assist"]),
+                ),
             ),
             (
                 "Heap",

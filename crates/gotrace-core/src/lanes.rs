@@ -4,7 +4,7 @@
 //! The viewer draws from this before anyone needs the spans table itself,
 //! whose gathering costs more than drawing.
 
-use crate::evtable::{cols, scan, st, Classes, RES_GOROUTINE};
+use crate::evtable::{cols, scan, st, Classes, Kind, RES_GOROUTINE};
 use crate::idmap::IdMap;
 use crate::take::{on_both, Column};
 use arrow_array::RecordBatch;
@@ -343,37 +343,52 @@ fn sort_lanes(l: &mut Lanes) {
 /// A counter over time: (time in ns from an origin, new value) at each change.
 pub type Counter = (Vec<f64>, Vec<i32>);
 
-/// Goroutines running, runnable and in a syscall over time: for each of the
-/// three, the time (ns from `origin`) and new count at every goroutine
-/// transition that changes it, in event order (the timeline's counters).
-pub fn goroutine_counts(batches: &[RecordBatch], origin: i64) -> Result<[Counter; 3], String> {
+/// Goroutines running, runnable, in a syscall and waiting inside a GC mark
+/// assist over time: for each of the four, the time (ns from `origin`) and
+/// new count at every goroutine transition that changes it, in event order
+/// (the timeline's counters). As cmd/trace, a transition counts as in a mark
+/// assist if the goroutine's "GC mark assist" range is open when it happens.
+pub fn goroutine_counts(batches: &[RecordBatch], origin: i64) -> Result<[Counter; 4], String> {
     const COUNTED: [u8; 3] = [st::RUNNING, st::RUNNABLE, st::SYSCALL];
-    let mut out: [Counter; 3] = Default::default();
-    let mut n = [0i32; 3];
-    scan(batches, &NoClasses, cols::RESOURCE | cols::FROM | cols::TO, None, |ev| {
+    let mut out: [Counter; 4] = Default::default();
+    let mut n = [0i32; 4];
+    let mut assisting = IdMap::default();
+    let want = cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::NAME;
+    scan(batches, &MarkAssist, want, None, |ev| {
         if ev.resource != RES_GOROUTINE {
             return;
         }
-        for (i, &s) in COUNTED.iter().enumerate() {
-            let d = i32::from(ev.to == s) - i32::from(ev.from == s);
-            if d != 0 {
-                n[i] += d;
-                out[i].0.push((ev.ts - origin) as f64);
-                out[i].1.push(n[i]);
+        match ev.kind {
+            Kind::RangeBegin | Kind::RangeActive if ev.name == 1 => assisting.insert(ev.resource_id, 1),
+            Kind::RangeEnd if ev.name == 1 => {
+                assisting.remove(ev.resource_id);
             }
+            Kind::StateTransition if ev.from != ev.to => {
+                let assist = assisting.get(ev.resource_id).is_some();
+                let waiting = |s: u8| i32::from(assist && s == st::WAITING);
+                let d = COUNTED.map(|s| i32::from(ev.to == s) - i32::from(ev.from == s));
+                for (i, d) in d.into_iter().chain([waiting(ev.to) - waiting(ev.from)]).enumerate() {
+                    if d != 0 {
+                        n[i] += d;
+                        out[i].0.push((ev.ts - origin) as f64);
+                        out[i].1.push(n[i]);
+                    }
+                }
+            }
+            _ => {}
         }
     })?;
     Ok(out)
 }
 
-/// The counters read no reason or name strings.
-struct NoClasses;
+/// The counters read one name: "GC mark assist" (class 1).
+struct MarkAssist;
 
-impl Classes for NoClasses {
+impl Classes for MarkAssist {
     fn reason(&self, _: &str) -> u8 {
         0
     }
-    fn name(&self, _: &str) -> u8 {
-        0
+    fn name(&self, s: &str) -> u8 {
+        u8::from(s == "GC mark assist")
     }
 }

@@ -463,8 +463,8 @@ fn proc_held_until<'py>(
     arrow_table(py, vec![("until", std::sync::Arc::new(arrow_array::Int64Array::from(until)))])
 }
 
-/// Goroutines running, runnable and in a syscall over time
-/// (gotrace_core::lanes::goroutine_counts): three ArrowTables of t (ns from
+/// Goroutines running, runnable, in a syscall and waiting in a GC mark assist
+/// over time (gotrace_core::lanes::goroutine_counts): four ArrowTables of t (ns from
 /// `origin`, float64) and n (int32), one row per change.
 #[pyfunction]
 fn goroutine_counts<'py>(
