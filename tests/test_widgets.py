@@ -198,6 +198,29 @@ def test_click_span_shows_details(trace: gt.Trace) -> None:
     assert tl.click(lane, -1e9, slack=0) is None
 
 
+def test_click_syscall_on_a_proc_shows_when_its_p_was_stolen() -> None:
+    from gotrace_df.widgets import Timeline
+
+    tr = gt.read_trace(ROOT / "tests" / "data" / "traces" / "go1.26" / "syscall.trace")
+    tl = Timeline(tr)
+    lanes = tl.model.view("proc").lanes
+    span_end = tr.columns("spans", ["end"], lanes.ref)["end"].to_numpy() - tr.start_ns
+    cut = np.flatnonzero(lanes.end < span_end)
+    assert cut.size, "no syscall lost its P in this trace"
+    pos = int(cut[0])
+    lane = int(np.searchsorted(lanes.ptr, pos, side="right") - 1)
+    d = tl.click(lane, (lanes.start[pos] + lanes.end[pos]) / 2)
+    assert d is not None and d["state"] == "Syscall" and d["row"] == lanes.ref[pos]
+    assert d["p_held_until"] == int(lanes.end[pos]) < d["end"]
+    assert "Held its P until" in tl.details_panel.value
+    # A syscall that kept its P says nothing of it.
+    kept = np.flatnonzero(lanes.end == span_end)
+    pos = int(kept[0])
+    lane = int(np.searchsorted(lanes.ptr, pos, side="right") - 1)
+    d = tl.click(lane, (lanes.start[pos] + lanes.end[pos]) / 2)
+    assert d is not None and "p_held_until" not in d
+
+
 def test_views_highlight_and_jumps(trace: gt.Trace) -> None:
     from gotrace_df.widgets import Timeline
 

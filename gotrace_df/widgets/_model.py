@@ -683,7 +683,12 @@ class TimelineModel:
         pos = ls.lanes.find(lane, t, slack)
         if pos < 0:
             return None
-        return self.span_details(int(ls.lanes.ref[pos]))
+        out = self.span_details(int(ls.lanes.ref[pos]))
+        # A syscall on a proc lane ends where its P was stolen, if sooner.
+        drawn_end = int(ls.lanes.end[pos])
+        if drawn_end < out["end"]:
+            out["p_held_until"] = drawn_end
+        return out
 
     def span_details(self, row: int) -> dict[str, Any]:
         """Everything about one spans row, for the details panel."""

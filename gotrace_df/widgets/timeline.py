@@ -484,6 +484,8 @@ def render_details(d: dict[str, Any]) -> str:
             ("End", fmt_ns(d["end"])),
             ("Proc / thread", f"P{d['p'] if d['p'] is not None else '–'} / M{d['m']}"),
         ]
+        if "p_held_until" in d:
+            rows.append(("Held its P until", f"{fmt_ns(d['p_held_until'])} (then stolen)"))
         for r in d.get("regions", [])[:4]:
             rows.append(("Region", f"{r['name']} (task {r['task_id']})"))
         stacks = (
