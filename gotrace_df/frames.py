@@ -55,6 +55,12 @@ class Column:
     meaning: str
 
 
+# A /gc/heap/goal:bytes value above this (1 PiB) is the runtime's "no goal"
+# (GOGC=off in Go 1.22 reports about 2^63; Go issue 63864): cmd/trace draws
+# none, and neither do the timeline and the Perfetto export.
+NO_HEAP_GOAL = 1 << 50
+
+
 def _c(name: str, type_: pa.DataType, unit: str, meaning: str) -> Column:
     return Column(name, type_, unit, meaning)
 
@@ -208,7 +214,7 @@ SCHEMAS: dict[str, list[Column]] = {
             "",
             "/sched/gomaxprocs:threads, /memory/classes/heap/objects:bytes or /gc/heap/goal:bytes",
         ),
-        _c("value", _I64, "", "Value (threads or bytes)"),
+        _c("value", _I64, "", "Value (threads or bytes; a heap goal over NO_HEAP_GOAL is none)"),
     ],
     "gc": [
         _c(

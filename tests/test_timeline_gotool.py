@@ -252,6 +252,11 @@ def test_counters_without_a_heap_goal(tmp_path: Path) -> None:
     with GoToolTrace(path, "1.26") as server:
         page = json.loads(server.get("/jsontrace?view=proc"))
     _check_counters(model, page["traceEvents"] if isinstance(page, dict) else page)
+    # The Perfetto export's heap counter has no goal either.
+    tr.to_perfetto(tmp_path / "nogc.json")
+    doc = json.loads((tmp_path / "nogc.json").read_text())
+    goals = [e["args"]["Goal"] for e in doc["traceEvents"] if e.get("name") == "Heap"]
+    assert goals and max(goals) == 0
 
 
 def _check_counters(model: TimelineModel, events: list[dict[str, Any]]) -> None:

@@ -42,6 +42,7 @@ from gotrace_df import _core
 from gotrace_df.export import _text as T
 from gotrace_df.export._atomic import atomic_file
 from gotrace_df.export.redact import redact_trace
+from gotrace_df.frames import NO_HEAP_GOAL
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -650,7 +651,8 @@ def _counters(c: _Ctx) -> Iterator[pa.Array]:
         return
     name = np.asarray(_str_col(m["name"]).to_numpy(zero_copy_only=False), object)
     ts = c.rel(m["ts"], 0)
-    val = np.asarray(m["value"].to_numpy(), np.int64)
+    val = np.array(m["value"].to_numpy(), np.int64)
+    val[(name == "/gc/heap/goal:bytes") & (val > NO_HEAP_GOAL)] = 0  # no goal, as cmd/trace
     df = pd.DataFrame({"ts": ts, "name": name, "value": val})
     heap = df[df["name"].isin(["/memory/classes/heap/objects:bytes", "/gc/heap/goal:bytes"])]
     if len(heap):

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df._expand import SPAN_COLUMNS, sync_rows
 from gotrace_df._trace import Trace, _fmt_duration
+from gotrace_df.frames import NO_HEAP_GOAL
 from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
 
 __all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS", "fmt_ns"]
@@ -410,9 +411,7 @@ class TimelineModel:
             mname = _codes(met["name"], names)
             mts = self._rel(_int(met["ts"]))
             mval = _int(met["value"]).astype(np.float64)
-            # A goal over 1 PiB is the runtime's "no goal" (GOGC=off in Go
-            # 1.22; Go issue 63864): cmd/trace draws none, nor do we.
-            mval[(mname == 1) & (mval > 2.0**50)] = np.nan
+            mval[(mname == 1) & (mval > NO_HEAP_GOAL)] = np.nan  # no goal: none drawn
             for code, label in ((0, "Heap in use"), (1, "Heap goal")):
                 sel = mname == code
                 if sel.any():
