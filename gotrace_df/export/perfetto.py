@@ -375,10 +375,11 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
     p = sp["p"].to_numpy()
     sel = np.flatnonzero(((state == _RUNNING) | (state == _SYSCALL)) & (p >= 0))
     p_end = end[sel].copy()
-    sys = np.flatnonzero(state[sel] == _SYSCALL)
-    p_end[sys] = np.minimum(
-        p_end[sys],
-        c.rel(_held_until(c.trace, p[sel][sys], sp["start_event"].to_numpy()[sel][sys]), 0),
+    in_syscall = np.flatnonzero(state[sel] == _SYSCALL)
+    syscall_rows = sel[in_syscall]
+    p_end[in_syscall] = np.minimum(
+        p_end[in_syscall],
+        c.rel(_held_until(c.trace, p[syscall_rows], sp["start_event"].to_numpy()[syscall_rows]), 0),
     )
     procs = np.unique(np.concatenate([p[sel], _ints(c.trace.procs["proc"])]))
     procs = procs[procs >= 0]
