@@ -20,7 +20,9 @@ from gotrace_df.widgets._model import STATES, TimelineModel
 
 TRACES = sorted(CORPUS.glob("go1.*/*.trace"))
 
-# view: (states kept, lane column, category per state: -1 the goroutine group's)
+# Lane sets: (states kept, lane column, category per state: -1 the goroutine
+# group's). The proc view also ends Syscall spans where their P is stolen,
+# which tests/test_timeline_gotool.py checks against go tool trace.
 VIEWS = {
     "proc": (("Running",), "p", (-1,)),
     "thread": (("Running", "Syscall"), "m", (-1, 200)),

@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gotrace_df import _core
+from gotrace_df._lanes import span_lanes
 from gotrace_df.export import _text as T
 from gotrace_df.export._atomic import atomic_file
 from gotrace_df.export.redact import redact_trace
@@ -269,7 +269,7 @@ def _spans(c: _Ctx) -> pd.DataFrame:
 
 
 _STATES = ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
-_RUNNING, _RUNNABLE, _WAITING, _SYSCALL = 2, 1, 3, 4
+_RUNNING, _RUNNABLE = 2, 1
 
 
 def _ints(col: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -369,26 +369,12 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
         "goroutine",
         T.concat(_cnames(state), c.sf(T._plain(s["stack_id"]))),
     )
-    # Procs: the goroutine on each P, which it keeps through a syscall until
-    # the P is stolen (as cmd/trace's proc view). Threads: the goroutine each
-    # M runs, and its syscalls.
-    p = sp["p"].to_numpy()
-    sel = np.flatnonzero(((state == _RUNNING) | (state == _SYSCALL)) & (p >= 0))
-    p_end = end[sel].copy()
-    in_syscall = np.flatnonzero(state[sel] == _SYSCALL)
-    syscall_rows = sel[in_syscall]
-    p_end[in_syscall] = np.minimum(
-        p_end[in_syscall],
-        c.rel(_held_until(c.trace, p[syscall_rows], sp["start_event"].to_numpy()[syscall_rows]), 0),
-    )
-    procs = np.unique(np.concatenate([p[sel], _ints(c.trace.procs["proc"])]))
-    procs = procs[procs >= 0]
-    yield from _sched_track(c, "Procs", "Proc", procs, p, sel, p_end, goid, start, state)
-    m = sp["m"].to_numpy()
-    sel = np.flatnonzero(((state == _RUNNING) | (state == _SYSCALL)) & (m >= 0))
-    yield from _sched_track(
-        c, "Threads", "Thread", np.unique(m[sel]), m, sel, end[sel], goid, start, state
-    )
+    # Procs and Threads: the timeline's proc and thread lanes. A goroutine
+    # keeps its P through a syscall until the P is stolen, as cmd/trace draws
+    # it; tid 0 is reserved, so P n is track n + 1.
+    procs = _ints(c.trace.procs["proc"])
+    yield from _sched_track(c, "Procs", "p", goid, extra_ids=procs[procs >= 0], tid_shift=1)
+    yield from _sched_track(c, "Threads", "m", goid)
     # trace.Log calls, as instants on the goroutine's track.
     lg = c.trace.logs
     if lg.num_rows:
@@ -408,55 +394,45 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
         )
 
 
-def _held_until(
-    trace: Trace, p: np.ndarray[Any, Any], start_event: np.ndarray[Any, Any]
-) -> pa.Array:
-    """When P ``p[i]``, running at events row ``start_event[i]``, stops."""
-    procs = trace.columns("procs", ["proc", "state", "start_event", "end"])
-    t = _core.proc_held_until(
-        procs,
-        np.ascontiguousarray(p, np.int64).data,
-        np.ascontiguousarray(start_event, np.int64).data,
-    )
-    return pa.RecordBatchReader.from_stream(t).read_all()["until"]
-
-
 def _sched_track(
     c: _Ctx,
     process: str,
-    resource: str,
-    ids: np.ndarray[Any, Any],
-    lane: np.ndarray[Any, Any],
-    sel: np.ndarray[Any, Any],
-    sel_end: np.ndarray[Any, Any],
+    lane: str,
     goid: np.ndarray[Any, Any],
-    start: np.ndarray[Any, Any],
-    state: np.ndarray[Any, Any],
+    extra_ids: np.ndarray[Any, Any] | None = None,
+    tid_shift: int = 0,
 ) -> Iterator[pa.Array]:
-    """The Procs or Threads process: spans ``sel`` on track ``lane`` (P or
-    M; track P+1, as tid 0 is reserved), ending at ``sel_end``, named by
-    goroutine, syscalls as "syscall (G...)"."""
-    shift = 1 if process == "Procs" else 0
-    order, cut_end = _on_tracks(lane[sel], start[sel], sel_end)
-    rows = sel[order]
+    """The Procs or Threads process: the timeline's lanes by ``lane`` (p or
+    m), Running spans named by goroutine and Syscall ones "syscall (G...)";
+    a track for every lane and every ID in ``extra_ids``."""
+    keys, first, iv = span_lanes(
+        c.trace, ("Running", "Syscall"), lane, (0, 1), c.t0, held="Syscall" if lane == "p" else None
+    )
+    track = np.repeat(keys, np.diff(first))
+    start = np.clip(np.rint(iv["start"]).astype(np.int64), 0, c.dur)
+    end = np.clip(np.rint(iv["end"]).astype(np.int64), 0, c.dur)
+    order, cut_end = _on_tracks(track, start, end)
+    rows = iv["row"][order]
+    ids = keys if extra_ids is None else np.unique(np.concatenate([keys, extra_ids]))
+    resource = process.removesuffix("s")
     yield pa.array(
         _meta(
             PIDS[process],
             process,
             PIDS[process],
-            [(int(q) + shift, f"{resource} {q}", int(q)) for q in ids],
+            [(int(q) + tid_shift, f"{resource} {q}", int(q)) for q in ids],
         ),
         pa.string(),
     )
     gn = _gnames(c, goid[rows])
-    name = pc.if_else(pa.array(state[rows] == _SYSCALL), T.concat("syscall (", gn, ")"), gn)
+    name = pc.if_else(pa.array(iv["cat"][order] == 1), T.concat("syscall (", gn, ")"), gn)
     yield from _x(
         PIDS[process],
-        lane[rows] + shift,
-        start[rows],
+        track[order] + tid_shift,
+        start[order],
         cut_end,
         T.map_strings(name, T.json_str),
-        "running" if process == "Procs" else "thread",
+        process.lower(),
         T.concat(',"args":{"goid":', T.int_str(pa.array(goid[rows])), "}"),
     )
 

@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
-from gotrace_df._expand import SPAN_COLUMNS, sync_rows
+from gotrace_df._expand import SPAN_COLUMNS
+from gotrace_df._lanes import span_lanes
 from gotrace_df._trace import Trace, _fmt_duration
 from gotrace_df.frames import NO_HEAP_GOAL
 from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
@@ -228,37 +229,21 @@ class TimelineModel:
         state_cats: Sequence[int],
         held: str | None = None,
     ) -> tuple[npt.NDArray[np.int64], IntervalLanes]:
-        """The spans in ``states`` grouped by ``lane`` ("p", "m"; None: the
-        goroutine), each drawn in category ``state_cats[i]`` of its state
-        (-1: its goroutine group's): (lane keys, intervals). Spans in state
-        ``held`` end when their P stops running, if sooner."""
-        tr = self.trace
-        events = tr.columns(
-            "events", ["ts", "from_state", "to_state", "resource_id", *([lane] if lane else [])]
-        )
-        refs = tr.columns("spans", ["start_event", "end_event"])
-        lanes_t, iv_t = _core.span_lanes(
-            events,
-            refs,
-            sync_rows(tr.syncs).data,
-            list(states),
+        """The lanes of :func:`gotrace_df._lanes.span_lanes`, -1 categories
+        drawn in the goroutine's group: (lane keys, intervals)."""
+        keys, first, iv = span_lanes(
+            self.trace,
+            states,
             lane,
+            state_cats,
             self.origin,
-            tr.end_ns,
-            list(state_cats),
-            np.ascontiguousarray(self._g_rows, np.int64).data,
-            np.ascontiguousarray(self._g_cat, np.uint8).data,
-            len(self.group_categories) - 1,
-            None
-            if held is None
-            else (held, tr.columns("procs", ["proc", "state", "start_event", "end"])),
+            held=held,
+            goids=self._g_rows,
+            groups=self._g_cat,
+            other=len(self.group_categories) - 1,
         )
-        lanes = pa.RecordBatchReader.from_stream(lanes_t).read_all()
-        iv = pa.RecordBatchReader.from_stream(iv_t).read_all()
-        col = {name: _raw(iv[name].chunk(0), 0) for name in iv.column_names}
-        ptr = np.append(_int(lanes["first"]), iv.num_rows)
-        intervals = IntervalLanes.from_sorted(ptr, col["start"], col["end"], col["cat"], col["row"])
-        return _int(lanes["key"]), intervals
+        intervals = IntervalLanes.from_sorted(first, iv["start"], iv["end"], iv["cat"], iv["row"])
+        return keys, intervals
 
     def _span_goid(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """goid of some spans rows (those of the blocks in view)."""

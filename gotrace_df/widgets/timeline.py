@@ -485,7 +485,7 @@ def render_details(d: dict[str, Any]) -> str:
             ("Proc / thread", f"P{d['p'] if d['p'] is not None else '–'} / M{d['m']}"),
         ]
         if "p_held_until" in d:
-            rows.append(("Held its P until", f"{fmt_ns(d['p_held_until'])} (then stolen)"))
+            rows.append(("Held its P until", f"{fmt_ns(d['p_held_until'])} (then the P was taken)"))
         for r in d.get("regions", [])[:4]:
             rows.append(("Region", f"{r['name']} (task {r['task_id']})"))
         stacks = (

@@ -89,15 +89,15 @@ pub struct SpanRefs<'a> {
     pub goid: Column<'a>,
     /// The lane of a span (the start event's P or M); None: the goroutine.
     pub lane: Option<Column<'a>>,
-    /// On proc lanes: when the P leaves a goroutine in a syscall.
-    pub held: Option<ProcHeld>,
+    /// On proc lanes: spans in this wanted state (Syscall) end when their P
+    /// stops running, if sooner.
+    pub held: Option<(usize, ProcHeld)>,
 }
 
-/// A goroutine keeps its P through a syscall until the P is stolen or
-/// stopped, so on a proc lane (as in cmd/trace's proc view) a span in
-/// wanted state `state` (Syscall) ends when its P stops running, if sooner.
+/// When each P stops running. A goroutine keeps its P through a syscall
+/// until the P is stolen or stopped, so on a proc lane (as in cmd/trace's
+/// proc view) its Syscall span ends then, if sooner.
 pub struct ProcHeld {
-    pub state: usize,
     lane: IdMap,
     /// Per P: the start events of its Running periods, ascending, and
     /// their ends (ns).
@@ -106,7 +106,7 @@ pub struct ProcHeld {
 
 impl ProcHeld {
     /// From the Running periods of the procs table: (P, start event, end).
-    pub fn new(state: usize, running: impl IntoIterator<Item = (i64, i64, i64)>) -> Self {
+    pub fn new(running: impl IntoIterator<Item = (i64, i64, i64)>) -> Self {
         let mut lane = IdMap::default();
         let mut runs: Vec<(Vec<i64>, Vec<i64>)> = Vec::new();
         for (p, ev, end) in running {
@@ -125,12 +125,12 @@ impl ProcHeld {
                 (*evs, *ends) = idx.iter().map(|&k| (evs[k], ends[k])).unzip();
             }
         }
-        ProcHeld { state, lane, runs }
+        ProcHeld { lane, runs }
     }
 
     /// When P `p`, running at event row `ev`, stops running (None: it was
     /// not seen running by then).
-    pub fn until(&self, p: i64, ev: i64) -> Option<i64> {
+    fn until(&self, p: i64, ev: i64) -> Option<i64> {
         let (evs, ends) = &self.runs[self.lane.get(p)?];
         let at = evs.partition_point(|&r| r <= ev);
         (at > 0).then(|| ends[at - 1])
@@ -282,7 +282,7 @@ impl Fill<'_, '_> {
             }
             let t = src.clock.start(ev, &mut hc);
             let mut end = src.clock.end(src.end_event.get(j, &mut h[3]), &mut h[4]);
-            if let Some(held) = src.held.as_ref().filter(|p| p.state == s) {
+            if let Some((_, held)) = src.held.as_ref().filter(|(state, _)| *state == s) {
                 end = held.until(k, ev).map_or(end, |u| end.min(u));
             }
             let cat = match colours.by_state.get(s).copied().flatten() {

@@ -273,7 +273,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
-    m.add_function(wrap_pyfunction!(proc_held_until, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
     m.add_class::<MmuCurve>()?;
     Ok(())
@@ -398,7 +397,7 @@ fn span_lanes<'py>(
         held: held
             .map(|(state, procs)| {
                 let i = states.iter().position(|s| *s == state);
-                proc_held(&procs, i.ok_or_else(|| err(format!("{state:?} is not a kept state")))?)
+                PyResult::Ok((i.ok_or_else(|| err(format!("{state:?} is not a kept state")))?, proc_held(&procs)?))
             })
             .transpose()?,
     };
@@ -426,8 +425,8 @@ fn span_lanes<'py>(
 }
 
 /// The Running periods of the procs table (columns proc, state,
-/// start_event, end), for the spans in wanted state `state`.
-fn proc_held(procs: &Bound<'_, PyAny>, state: usize) -> PyResult<gotrace_core::lanes::ProcHeld> {
+/// start_event, end).
+fn proc_held(procs: &Bound<'_, PyAny>) -> PyResult<gotrace_core::lanes::ProcHeld> {
     use gotrace_core::take::Column;
     let b = batches(procs)?;
     let ints = |name| Column::ints(&chunks(&b, name)?).map_err(err);
@@ -440,27 +439,7 @@ fn proc_held(procs: &Bound<'_, PyAny>, state: usize) -> PyResult<gotrace_core::l
             runs.push((proc.get(r, &mut h[1]), start_event.get(r, &mut h[2]), end.get(r, &mut h[3])));
         }
     }
-    Ok(gotrace_core::lanes::ProcHeld::new(state, runs))
-}
-
-/// When P `p[i]`, running at events row `start_event[i]` (int64 buffers),
-/// stops running (gotrace_core::lanes::ProcHeld::until; i64::MAX: not seen
-/// running), from the procs table: an ArrowTable of one column "until".
-#[pyfunction]
-fn proc_held_until<'py>(
-    py: Python<'py>,
-    procs: &Bound<'py, PyAny>,
-    p: &Bound<'py, PyAny>,
-    start_event: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, crate::ArrowTable>> {
-    let held = proc_held(procs, 0)?;
-    let (p, ev) = (PyBuffer::<i64>::get(p)?, PyBuffer::<i64>::get(start_event)?);
-    let (p, ev) = (contiguous(&p)?, contiguous(&ev)?);
-    if p.len() != ev.len() {
-        return Err(err("p and start_event differ in length".into()));
-    }
-    let until: Vec<i64> = p.iter().zip(ev).map(|(&p, &e)| held.until(p, e).unwrap_or(i64::MAX)).collect();
-    arrow_table(py, vec![("until", std::sync::Arc::new(arrow_array::Int64Array::from(until)))])
+    Ok(gotrace_core::lanes::ProcHeld::new(runs))
 }
 
 /// Goroutines running, runnable, in a syscall and waiting in a GC mark assist
