@@ -30,7 +30,7 @@ impl Default for Codes {
 }
 
 impl Codes {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, c: i32) {
         match self {
             Codes::I8(s) => s.push(c as i8),
@@ -145,7 +145,7 @@ impl Dense for u32 {
 const DENSE: usize = 1 << 20;
 
 impl<V: Sentinel + Eq + Hash + Dense> Coded<V> {
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, v: V) {
         if v != self.last.0 {
             let code = if v == V::NULL { -1 } else { self.code(v) };

@@ -27,17 +27,24 @@ impl<T: Copy> Default for Chunked<T> {
 }
 
 impl<T: Copy> Chunked<T> {
-    #[inline]
+    // Always inlined, with the rare new chunk out of line: a table pushes to
+    // a dozen columns per row.
+    #[inline(always)]
     pub fn push(&mut self, v: T) {
         if self.len.is_multiple_of(CHUNK) {
-            // The first chunk starts small and grows, so a small trace does
-            // not reserve a whole chunk per column; later chunks are full size.
-            self.chunks.push(if self.len == 0 { Vec::with_capacity(1024) } else { new_chunk() });
+            self.next_chunk();
         }
         if let Some(c) = self.chunks.last_mut() {
             c.push(v);
         }
         self.len += 1;
+    }
+    #[cold]
+    #[inline(never)]
+    fn next_chunk(&mut self) {
+        // The first chunk starts small and grows, so a small trace does not
+        // reserve a whole chunk per column; later chunks are full size.
+        self.chunks.push(if self.len == 0 { Vec::with_capacity(1024) } else { new_chunk() });
     }
     #[inline]
     pub fn set(&mut self, i: usize, v: T) {

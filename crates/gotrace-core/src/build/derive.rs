@@ -3,8 +3,8 @@
 //! experimental. Each row refers back to the events table by row index.
 
 use super::cols::{binary_col, dict_arrays, enum_array, enum_col, opt, prim, prim_array, str_col, Chunked, Sentinel};
-use super::pipe::Rec;
-use super::{batch, batches, Transition, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
+use super::pipe::{Rec, SyncRec};
+use super::{batch, batches, Row, Transition, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
 use crate::idmap::IdMap;
 use crate::intern::Interner;
 use crate::order::{gostate, NO_ID};
@@ -283,7 +283,14 @@ impl Derived {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn transition(
+    /// The transition of events row `idx`.
+    pub fn transition_row(&mut self, idx: usize, row: &Row) {
+        let stack = (row.stack != i32::NULL).then_some(row.stack);
+        let outer_func = (row.outer_func != u32::NULL).then_some(row.outer_func);
+        self.transition(idx, row.ts, row.ctx(), stack, &row.transition(), outer_func);
+    }
+
+    fn transition(
         &mut self,
         idx: usize,
         ts: i64,
@@ -365,7 +372,10 @@ impl Derived {
     /// Takes one event's facts.
     pub fn apply(&mut self, rec: Rec) {
         match rec {
-            Rec::Sync { idx, time, n, gen, clock, batches } => self.sync(idx, time, n, gen, clock, batches),
+            Rec::Sync(s) => {
+                let SyncRec { idx, time, n, gen, clock, batches } = *s;
+                self.sync(idx, time, n, gen, clock, batches)
+            }
             Rec::Sample { idx, ts, ctx, stack } => self.cpu_sample(idx, ts, ctx, stack),
             Rec::Metric { idx, ts, name, value } => self.metric(idx, ts, name, value),
             Rec::Label { g, label } => self.label(g, label),
@@ -374,10 +384,7 @@ impl Derived {
             Rec::Region { idx, begin, g, task } => self.region(idx, begin, g, task),
             Rec::Log { idx, ts, g, task, cat, msg, stack } => self.log(idx, ts, g, task, cat, msg, stack),
             Rec::Exp { idx, exp, arg, value } => self.experimental(idx, exp, arg, value),
-            Rec::Transition { idx, ts, ctx, stack, t, outer_func } => {
-                self.transition(idx, ts, ctx, stack, &t, outer_func)
-            }
-            Rec::Row(_) => {}
+            Rec::Transition(_) | Rec::Row(_) => {}
         }
     }
 

@@ -17,8 +17,8 @@ use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use coded::Coded;
-use cols::{enum_array, opt, prim_array, Chunked};
-use pipe::{DerivedThread, Rec};
+use cols::{enum_array, opt, prim_array, Chunked, Sentinel};
+use pipe::{DerivedThread, Rec, SyncRec};
 use stacks::Stacks;
 use std::sync::Arc;
 
@@ -135,6 +135,30 @@ pub struct Row {
     reason: u32,
     tstack: i32,
     name: u32,
+    /// A transition's outermost frame function (u32::NULL: none), for the
+    /// goroutines table; not an events column. It fills Row's padding, so a
+    /// transition crosses to the build thread as this one record.
+    outer_func: u32,
+}
+
+impl Row {
+    /// The state transition this row records (a StateTransition row).
+    fn transition(&self) -> Transition {
+        Transition {
+            resource: self.resource as u8,
+            id: if self.resource_id == i64::NULL { NO_ID } else { self.resource_id },
+            from: self.from as u8,
+            to: self.to as u8,
+            reason: self.reason,
+            stack: (self.tstack != i32::NULL).then_some(self.tstack),
+        }
+    }
+
+    /// The scheduling context (g, p, m), NO_ID where absent.
+    fn ctx(&self) -> (i64, i64, i64) {
+        let id = |v: i64| if v == i64::NULL { NO_ID } else { v };
+        (id(self.g), if self.p == i32::NULL { NO_ID } else { self.p as i64 }, id(self.m))
+    }
 }
 
 /// The events table under construction. Its task_id and value columns are
@@ -160,6 +184,11 @@ pub struct EventCols {
 }
 
 impl EventCols {
+    /// Rows pushed so far: the events index of the next row.
+    pub fn rows(&self) -> usize {
+        self.ts.len()
+    }
+
     pub fn push(&mut self, r: Row) {
         self.ts.push(r.ts);
         self.kind.push(r.kind);
@@ -254,8 +283,15 @@ impl Builder {
 
     /// Sends one events row to the second thread, which fills the columns.
     fn push_row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> usize {
+        let row = self.row(typ, time, ctx, stack, d);
+        self.derived.push(Rec::Row(row));
+        self.n - 1
+    }
+
+    /// The events row of one event (counted as taken).
+    fn row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> Row {
         let code = |c: Option<u8>| c.map_or(-1, |c| c as i8);
-        self.derived.push(Rec::Row(Row {
+        let row = Row {
             ts: time,
             kind: kind_of(typ) as i8,
             g: opt(opt_id(ctx.0)),
@@ -270,11 +306,12 @@ impl Builder {
             reason: opt(d.reason),
             tstack: opt(d.tstack),
             name: opt(d.name),
-        }));
+            outer_func: u32::NULL,
+        };
         self.last_ts = time;
         self.first_ts.get_or_insert(time);
         self.n += 1;
-        self.n - 1
+        row
     }
 
     /// Go's Event.Stack(): the first stack argument, 0 meaning none.
@@ -395,28 +432,54 @@ impl Builder {
     }
 }
 
-/// The events table, one record batch per chunk.
+/// The events table, one record batch per chunk. Its dictionary-coded columns
+/// finish on a thread of their own: this is the parse's last serial step.
 fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
     let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
     let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
-    // Procs, threads, generations and stacks take few distinct values over
-    // millions of rows: dictionary-encoded, they cost a
-    // byte or two per event instead of four or eight.
+    let EventCols { ts, kind, g, p, m, gen, stack, resource, resource_id, from, to, reason, tstack, name } = e;
+    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) =
+        std::thread::scope(|s| {
+            // Procs, threads, generations and stacks take few distinct values
+            // over millions of rows: dictionary-encoded, they cost a byte or
+            // two per event instead of four or eight.
+            let coded = s.spawn(move || {
+                [
+                    p.into_int_arrays::<Int32Type>(),
+                    m.into_int_arrays::<Int64Type>(),
+                    gen.into_int_arrays::<Int32Type>(),
+                    stack.into_int_arrays::<Int32Type>(),
+                    reason.into_string_arrays(strings),
+                    tstack.into_int_arrays::<Int32Type>(),
+                    name.into_string_arrays(strings),
+                ]
+            });
+            let plain = [
+                p64(ts),
+                en(kind, &KINDS),
+                p64(g),
+                en(resource, &RESOURCES),
+                p64(resource_id),
+                en(from, &STATES),
+                en(to, &STATES),
+            ];
+            (coded.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), plain)
+        });
     batches(vec![
-        ("ts", p64(e.ts)),
-        ("kind", en(e.kind, &KINDS)),
-        ("g", p64(e.g)),
-        ("p", e.p.into_int_arrays::<Int32Type>()),
-        ("m", e.m.into_int_arrays::<Int64Type>()),
-        ("gen", e.gen.into_int_arrays::<Int32Type>()),
-        ("stack_id", e.stack.into_int_arrays::<Int32Type>()),
-        ("resource", en(e.resource, &RESOURCES)),
-        ("resource_id", p64(e.resource_id)),
-        ("from_state", en(e.from, &STATES)),
-        ("to_state", en(e.to, &STATES)),
-        ("reason", e.reason.into_string_arrays(strings)),
-        ("transition_stack_id", e.tstack.into_int_arrays::<Int32Type>()),
-        ("name", e.name.into_string_arrays(strings)),
+        ("ts", ts),
+        ("kind", kind),
+        ("g", g),
+        ("p", p),
+        ("m", m),
+        ("gen", gen),
+        ("stack_id", stack),
+        ("resource", resource),
+        ("resource_id", resource_id),
+        ("from_state", from),
+        ("to_state", to),
+        ("reason", reason),
+        ("transition_stack_id", tstack),
+        ("name", name),
     ])
 }
 
@@ -464,7 +527,7 @@ impl Sink for Builder {
             }
             None => (None, None),
         };
-        self.derived.push(Rec::Sync { idx, time, n, gen: wire_gen, clock, batches });
+        self.derived.push(Rec::Sync(Box::new(SyncRec { idx, time, n, gen: wire_gen, clock, batches })));
     }
 
     fn event(&mut self, e: &Event, gen: &mut Generation<'_>, strings: &mut Interner) -> Result<(), TraceError> {
@@ -567,10 +630,11 @@ impl Sink for Builder {
                 d.to = Some(t.to);
                 d.reason = Some(t.reason);
                 d.tstack = t.stack;
-                self.push_row(e.typ, e.time, ctx, stack, d);
+                let mut row = self.row(e.typ, e.time, ctx, stack, d);
                 let outer_func =
                     t.stack.and_then(|s| self.stacks.frames_of(s).last()).map(|f| f.func).filter(|&f| f != EMPTY);
-                self.derived.push(Rec::Transition { idx, ts: e.time, ctx, stack, t, outer_func });
+                row.outer_func = opt(outer_func);
+                self.derived.push(Rec::Transition(row));
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 //! rest.
 
 use super::derive::Derived;
-use super::{EventCols, Row, Transition};
+use super::{EventCols, Row};
 use crate::wire::ClockSnapshot;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
@@ -14,14 +14,10 @@ type Ctx = (i64, i64, i64);
 /// An events row, or what the derived tables need to know of one event.
 pub enum Rec {
     Row(Row),
-    Sync {
-        idx: usize,
-        time: i64,
-        n: u64,
-        gen: Option<i64>,
-        clock: Option<ClockSnapshot>,
-        batches: Vec<(u32, i64, Vec<u8>)>,
-    },
+    /// A StateTransition row: the derived tables read the transition from it.
+    Transition(Row),
+    /// Boxed: rare, and it would make every record bigger.
+    Sync(Box<SyncRec>),
     Sample {
         idx: usize,
         ts: i64,
@@ -77,15 +73,17 @@ pub enum Rec {
         arg: u32,
         value: u64,
     },
-    /// `outer_func`: function of the outermost frame of the transition stack.
-    Transition {
-        idx: usize,
-        ts: i64,
-        ctx: Ctx,
-        stack: Option<i32>,
-        t: Transition,
-        outer_func: Option<u32>,
-    },
+}
+
+/// A Sync event: the generation it opens (the frequency, clock snapshot and
+/// experimental batches of its wire generation).
+pub struct SyncRec {
+    pub idx: usize,
+    pub time: i64,
+    pub n: u64,
+    pub gen: Option<i64>,
+    pub clock: Option<ClockSnapshot>,
+    pub batches: Vec<(u32, i64, Vec<u8>)>,
 }
 
 const BATCH: usize = 4096;
@@ -104,13 +102,21 @@ impl Default for DerivedThread {
         let worker = move || {
             let mut d = Derived::default();
             let mut ev = EventCols::default();
+            let cpu = crate::thread_cpu();
             for batch in rx {
                 for rec in batch {
                     match rec {
                         Rec::Row(row) => ev.push(row),
+                        Rec::Transition(row) => {
+                            d.transition_row(ev.rows(), &row);
+                            ev.push(row);
+                        }
                         rec => d.apply(rec),
                     }
                 }
+            }
+            if std::env::var_os("GOTRACE_TIMING").is_some() {
+                eprintln!("build thread: {:.3}s cpu", crate::thread_cpu() - cpu);
             }
             (d, ev)
         };
