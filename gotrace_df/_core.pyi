@@ -72,6 +72,10 @@ def span_lanes(
 ) -> tuple[ArrowTable, ArrowTable]: ...
 def goroutine_counts(events: object, origin: int) -> list[ArrowTable]: ...
 def scatter_rows(n: int, rows: Buffer, values: Buffer) -> ArrowTable: ...
+def merge_sparse(parts: list[tuple[object, int | None]]) -> tuple[bytes, bytes]:
+    """Parts (a table of events rows and values, the value meaning none)
+    merged into (rows ascending, values) as int64 bytes; a row listed twice
+    keeps its later value."""
 
 class MmuCurve:
     """An MMU curve over utilisation series (times int64, utils float64 buffers)."""

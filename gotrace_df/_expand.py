@@ -189,20 +189,21 @@ def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
-def _sparse_parts(tables: dict[str, pa.Table], name: str) -> list[tuple[Any, Any]]:
-    """(events rows, values) of the events' ``name`` ("task_id" or "value"),
-    from the tables that own those events."""
+def _sparse_parts(tables: dict[str, pa.Table], name: str) -> list[tuple[Any, Any, int | None]]:
+    """(events rows, values, the value meaning none) of the events' ``name``
+    ("task_id" or "value"), from the tables that own those events."""
     if name == "task_id":
         tasks, regions, logs = tables["tasks"], tables["regions"], tables["logs"]
+        # Regions and logs outside any task (NoTask, all bits set) have no task_id.
         return [
-            (tasks["start_event"], tasks["task_id"]),
-            (tasks["end_event"], tasks["task_id"]),
-            (regions["start_event"], _no_task(regions["task_id"])),
-            (regions["end_event"], _no_task(regions["task_id"])),
-            (logs["event"], _no_task(logs["task_id"])),
+            (tasks["start_event"], tasks["task_id"], None),
+            (tasks["end_event"], tasks["task_id"], None),
+            (regions["start_event"], regions["task_id"], -1),
+            (regions["end_event"], regions["task_id"], -1),
+            (logs["event"], logs["task_id"], -1),
         ]
     metrics, syncs = tables["metrics"], tables["syncs"]
-    return [(metrics["event"], metrics["value"]), (syncs["event"], syncs["n"])]
+    return [(metrics["event"], metrics["value"], None), (syncs["event"], syncs["n"], None)]
 
 
 def sparse(
@@ -211,23 +212,12 @@ def sparse(
     """The events' ``name`` ("task_id" or "value") as (rows ascending, values):
     the rows that have one (a null row or value has none; a row listed twice
     keeps its last value), without building the column."""
-    rows_l, vals_l = [], []
-    for rows, values in _sparse_parts(tables, name):
-        ok = pc.and_(pc.is_valid(rows), pc.is_valid(values))
-        rows_l.append(_int64(pc.filter(rows, ok)))
-        vals_l.append(_int64(pc.filter(values, ok)))
-    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
-    vals_a = np.concatenate(vals_l) if vals_l else np.zeros(0, np.int64)
-    # Stable, then the last of equal rows: the order the parts list them in.
-    order = np.argsort(rows_a, kind="stable")
-    rows_a, vals_a = rows_a[order], vals_a[order]
-    last = np.append(rows_a[1:] != rows_a[:-1], True) if rows_a.size else np.zeros(0, bool)
-    return np.ascontiguousarray(rows_a[last]), np.ascontiguousarray(vals_a[last])
-
-
-def _no_task(task: pa.ChunkedArray) -> pa.ChunkedArray:
-    # Regions and logs outside any task (NoTask, all bits set) have no task_id.
-    return pc.if_else(pc.equal(task, -1), pa.scalar(None, pa.int64()), task)
+    parts = [
+        (pa.table({"row": rows, "value": values}), none)
+        for rows, values, none in _sparse_parts(tables, name)
+    ]
+    rows_b, vals_b = _core.merge_sparse(parts)
+    return np.frombuffer(rows_b, dtype=np.int64), np.frombuffer(vals_b, dtype=np.int64)
 
 
 def _events(events: pa.Table, tables: dict[str, pa.Table]) -> pa.Table:

@@ -51,6 +51,7 @@ __all__ = [
     "stack_table",
     "summarize",
     "take",
+    "totals",
     "wide_stats",
 ]
 
@@ -354,14 +355,36 @@ def wide_stats(
     total_block = np.zeros(n, dtype=np.int64)
     for v in bcols.values():
         total_block += v
+    _block_unknown(out, total_block)
+    out.update(bcols)
+    out.update(rcols)
+    return out, list(bcols), list(rcols)
+
+
+def totals(base: dict[str, Any], block: pd.DataFrame, rows: Array) -> dict[str, Any]:
+    """Columns ``base`` with ``block_ns`` and ``unknown_ns`` added, as
+    :func:`wide_stats` computes them, without a column per reason (what the
+    group totals need)."""
+    out = dict(base)
+    rows = np.asarray(rows, dtype=np.int64)
+    top = int(max(rows.max(initial=-1), 0)) + 1
+    per_row = np.zeros(top, dtype=np.int64)
+    if len(block) and len(rows):
+        r = block["row"].to_numpy(dtype=np.int64)
+        keep = r < top
+        np.add.at(per_row, r[keep], block["ns"].to_numpy(dtype=np.int64)[keep])
+    _block_unknown(out, per_row[rows])
+    return out
+
+
+def _block_unknown(out: dict[str, Any], total_block: Array) -> None:
+    """Adds ``block_ns`` and cmd/trace's ``unknown_ns``: the time in the
+    trace not accounted for by the non-overlapping totals (never negative)."""
     acc = total_block.copy()
     for c in STAT_COLUMNS:
         acc += np.asarray(out[c], dtype=np.int64)
     out["block_ns"] = total_block
     out["unknown_ns"] = np.maximum(np.asarray(out["total_ns"], dtype=np.int64) - acc, 0)
-    out.update(bcols)
-    out.update(rcols)
-    return out, list(bcols), list(rcols)
 
 
 def take(columns: dict[str, Any], order: Array) -> dict[str, Any]:

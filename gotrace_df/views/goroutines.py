@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df.views._common import check_window, group_quantiles, semantics
-from gotrace_df.views._summary import STAT_COLUMNS, Summary, frame, summarize, take, wide_stats
+from gotrace_df.views._summary import (
+    STAT_COLUMNS,
+    Summary,
+    frame,
+    summarize,
+    take,
+    totals,
+    wide_stats,
+)
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -104,6 +112,21 @@ def _stats(
 ) -> tuple[dict[str, Any], list[str], Any]:
     """:func:`goroutine_stats`'s columns (unsorted), their order, and the
     summary rows they are."""
+    s, rows = _selected(trace, name, start_ns, end_ns, go_version)
+    g = s.goroutines
+    base = {c: g[c].array[rows] for c in [*_ID_COLUMNS, "total_ns", *STAT_COLUMNS]}
+    cols, bcols, rcols = wide_stats(base, s.goroutine_block, s.goroutine_range, rows)
+    return cols, [*_ID_COLUMNS, *_TOTAL_COLUMNS, *bcols, *rcols], rows
+
+
+def _selected(
+    trace: Trace,
+    name: str | None,
+    start_ns: int | None,
+    end_ns: int | None,
+    go_version: str | None,
+) -> tuple[Summary, Any]:
+    """The summary :func:`goroutine_stats` reads and its selected rows."""
     sem = semantics(go_version)
     window = _clip(trace, check_window(start_ns, end_ns))
     s = summarize(trace, sem, window)
@@ -115,10 +138,7 @@ def _stats(
         keep &= (g["creation_ns"].to_numpy() <= hi) & (end >= lo)
     if name is not None:
         keep &= (g["name"] == name).to_numpy(dtype=bool)
-    rows = np.flatnonzero(keep)
-    base = {c: g[c].array[rows] for c in [*_ID_COLUMNS, "total_ns", *STAT_COLUMNS]}
-    cols, bcols, rcols = wide_stats(base, s.goroutine_block, s.goroutine_range, rows)
-    return cols, [*_ID_COLUMNS, *_TOTAL_COLUMNS, *bcols, *rcols], rows
+    return s, np.flatnonzero(keep)
 
 
 def goroutine_analysis(
@@ -169,8 +189,12 @@ def goroutine_analysis(
     >>> int(df["count"].sum()) == len(gt.goroutine_stats(tr))
     True
     """
-    stats, _, rows = _stats(trace, None, start_ns, end_ns, go_version)
-    names = pd.Categorical(stats["name"])
+    sel, rows = _selected(trace, None, start_ns, end_ns, go_version)
+    g = sel.goroutines
+    stats = totals(
+        {c: g[c].to_numpy()[rows] for c in ["total_ns", *STAT_COLUMNS]}, sel.goroutine_block, rows
+    )
+    names = g["name"].array[rows].remove_unused_categories()
     codes = names.codes.astype(np.int64)
     labels = names.categories
     n = len(labels)

@@ -219,6 +219,51 @@ impl Sparse<'_> {
     }
 }
 
+/// Merges the parts of a sparse column into one: each part is record batches
+/// whose columns 0 and 1 are events rows and their values (one owning table's
+/// rows), read in part order. Rows or values that are null, negative rows, and
+/// values equal to the part's `none` are left out; a row listed twice keeps its
+/// later value. Returns (rows ascending, values).
+pub fn merge_sparse(parts: &[(Vec<RecordBatch>, Option<i64>)]) -> Result<(Vec<i64>, Vec<i64>), String> {
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    for (batches, none) in parts {
+        for b in batches {
+            if b.num_columns() < 2 {
+                return Err("a sparse part needs a rows and a values column".into());
+            }
+            let (rows, values) = (b.column(0).as_ref(), b.column(1).as_ref());
+            let (Some(r), Some(v)) = (ints(rows), ints(values)) else {
+                return Err(format!(
+                    "sparse part columns {} / {} are not integers",
+                    rows.data_type(),
+                    values.data_type()
+                ));
+            };
+            for i in 0..b.num_rows() {
+                if rows.is_null(i) || values.is_null(i) {
+                    continue;
+                }
+                let (row, value) = (r.get(i), v.get(i));
+                if row >= 0 && Some(value) != *none {
+                    pairs.push((row, value));
+                }
+            }
+        }
+    }
+    // Stable: equal rows stay in part order, and the last one wins.
+    pairs.sort_by_key(|p| p.0);
+    let mut rows = Vec::with_capacity(pairs.len());
+    let mut values = Vec::with_capacity(pairs.len());
+    for (i, &(r, v)) in pairs.iter().enumerate() {
+        if pairs.get(i + 1).is_some_and(|n| n.0 == r) {
+            continue;
+        }
+        rows.push(r);
+        values.push(v);
+    }
+    Ok((rows, values))
+}
+
 /// The batch's column `name` (rows `base..` of the table) or, where the
 /// batch has none and `sparse` is given, its values for those rows (kept in
 /// `dense`).

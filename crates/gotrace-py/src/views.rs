@@ -271,6 +271,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(span_times, m)?)?;
     m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_sparse, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
@@ -461,6 +462,19 @@ fn goroutine_counts<'py>(
             arrow_table(py, vec![("t", Arc::new(Float64Array::from(t))), ("n", Arc::new(Int32Array::from(n)))])
         })
         .collect()
+}
+
+/// gotrace_core::evtable::merge_sparse over `parts`, a list of (table of two
+/// columns: events row, value; the value meaning "none", or None): (rows,
+/// values) as int64 bytes.
+#[pyfunction]
+fn merge_sparse<'py>(
+    py: Python<'py>,
+    parts: Vec<(Bound<'py, PyAny>, Option<i64>)>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let parts = parts.iter().map(|(t, none)| Ok((batches(t)?, *none))).collect::<PyResult<Vec<_>>>()?;
+    let (rows, values) = py.detach(|| gotrace_core::evtable::merge_sparse(&parts)).map_err(err)?;
+    Ok((le(py, &rows, i64::to_le_bytes), le(py, &values, i64::to_le_bytes)))
 }
 
 /// A column of `n` rows, null except at `rows` (int64 buffer), which hold
