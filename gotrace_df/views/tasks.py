@@ -68,24 +68,40 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
         return got
     s = summarize(trace, sem)
     te = take_events(
-        trace, rows_of_kind(trace, ["TaskBegin", "TaskEnd"]), ["ts", "kind", "g", "task_id", "name"]
+        trace, rows_of_kind(trace, ["TaskBegin", "TaskEnd"]), ["ts", "kind", "g", "name"]
     )
     te["ts"] = event_times(s, te["event"].to_numpy(), te["ts"].to_numpy(dtype=np.int64))
-    # The parent of each begin and end, as the parser gives it (an end carries
-    # its begin's): from the tasks table, which keeps both events' rows.
+    # The task and parent of each begin and end, as the parser gives them (an
+    # end carries its begin's parent): from the tasks table, which keeps both
+    # events' rows.
     tt = trace.tasks
-    par_ev = np.concatenate(
+    tt_ev = np.concatenate(
         [
             pc.fill_null(tt["start_event"], -1).to_numpy().astype(np.int64),
             pc.fill_null(tt["end_event"], -1).to_numpy().astype(np.int64),
         ]
     )
-    par_val = np.tile(pc.fill_null(tt["parent_id"], -1).to_numpy().astype(np.int64), 2)
-    par_ok = np.tile(tt["parent_id"].is_valid().to_numpy(zero_copy_only=False), 2) & (par_ev >= 0)
-    par = pd.Series(par_val[par_ok], index=par_ev[par_ok])
-    par = par[~par.index.duplicated()]
-    te_parent = par.reindex(te["event"].to_numpy()).to_numpy()
-    has_parent = ~np.isnan(te_parent.astype(np.float64))
+
+    rows = te["event"].to_numpy(dtype=np.int64)
+
+    def per_event(col: str) -> tuple[Any, Any]:
+        """Column ``col`` of the tasks table at each of ``te``'s events (-1 where
+        null), and where it is not null."""
+        val = np.tile(pc.fill_null(tt[col], -1).to_numpy().astype(np.int64), 2)
+        ok = np.tile(tt[col].is_valid().to_numpy(zero_copy_only=False), 2) & (tt_ev >= 0)
+        ev, v = tt_ev[ok], val[ok]
+        order = np.argsort(ev, kind="stable")
+        ev, v = ev[order], v[order]
+        first = np.ones(len(ev), dtype=bool)
+        first[1:] = ev[1:] != ev[:-1]
+        ev, v = ev[first], v[first]
+        if len(ev) == 0:
+            return np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=bool)
+        at = np.clip(np.searchsorted(ev, rows), 0, len(ev) - 1)
+        hit = ev[at] == rows
+        return np.where(hit, v[at], -1), hit
+
+    te_parent, has_parent = per_event("parent_id")
 
     logs = trace.to_pandas("logs")
     for c in ("category", "message"):
@@ -107,12 +123,12 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     )
     regs = regs.sort_values("task_seq", kind="stable").reset_index(drop=True)
 
-    te_task = te["task_id"].fillna(-1).to_numpy(dtype=np.int64)
+    te_task, _ = per_event("task_id")
     ids = np.unique(
         np.concatenate(
             [
                 te_task,
-                te_parent[has_parent].astype(np.int64),
+                te_parent[has_parent],
                 logs["task_id"].to_numpy(dtype=np.int64),
                 regs["task_id"].to_numpy(dtype=np.int64),
             ]
@@ -137,7 +153,7 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     # The first known parent (reversed order: the first row wins).
     parent = np.full(n, -1, dtype=np.int64)
     rev = np.flatnonzero(has_parent)[::-1]
-    parent[at[rev]] = te_parent[rev].astype(np.int64)
+    parent[at[rev]] = te_parent[rev]
     has_par = np.zeros(n, dtype=bool)
     has_par[at[rev]] = True
 
