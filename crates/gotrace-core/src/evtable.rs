@@ -225,8 +225,10 @@ impl Sparse<'_> {
 /// values equal to the part's `none` are left out; a row listed twice keeps its
 /// later value. Returns (rows ascending, values).
 pub fn merge_sparse(parts: &[(Vec<RecordBatch>, Option<i64>)]) -> Result<(Vec<i64>, Vec<i64>), String> {
-    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    let total = parts.iter().flat_map(|p| &p.0).map(RecordBatch::num_rows).sum();
+    let mut pairs: Vec<(i64, i64)> = Vec::with_capacity(total);
     for (batches, none) in parts {
+        let from = pairs.len();
         for b in batches {
             if b.num_columns() < 2 {
                 return Err("a sparse part needs a rows and a values column".into());
@@ -239,8 +241,10 @@ pub fn merge_sparse(parts: &[(Vec<RecordBatch>, Option<i64>)]) -> Result<(Vec<i6
                     values.data_type()
                 ));
             };
+            let (rn, vn) = (rows.logical_nulls(), values.logical_nulls());
+            let valid = |n: &Option<NullBuffer>, i: usize| n.as_ref().is_none_or(|n| n.is_valid(i));
             for i in 0..b.num_rows() {
-                if rows.is_null(i) || values.is_null(i) {
+                if !valid(&rn, i) || !valid(&vn, i) {
                     continue;
                 }
                 let (row, value) = (r.get(i), v.get(i));
@@ -248,6 +252,12 @@ pub fn merge_sparse(parts: &[(Vec<RecordBatch>, Option<i64>)]) -> Result<(Vec<i6
                     pairs.push((row, value));
                 }
             }
+        }
+        // Each part sorted on its own (most already are: an owning table lists
+        // its events in order), so the sort below only merges sorted runs.
+        let part = &mut pairs[from..];
+        if !part.is_sorted_by_key(|p| p.0) {
+            part.sort_by_key(|p| p.0);
         }
     }
     // Stable: equal rows stay in part order, and the last one wins.
@@ -423,4 +433,32 @@ pub fn scan<C: Classes>(
         rows += n;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, Int64Array};
+    use std::sync::Arc;
+
+    fn part(rows: Vec<Option<i32>>, values: Vec<Option<i64>>) -> Vec<RecordBatch> {
+        let b = RecordBatch::try_from_iter([
+            ("row", Arc::new(Int32Array::from(rows)) as ArrayRef),
+            ("value", Arc::new(Int64Array::from(values)) as ArrayRef),
+        ])
+        .unwrap();
+        vec![b]
+    }
+
+    #[test]
+    fn merge_sparse_sorts_skips_and_keeps_the_later_part() {
+        let parts = vec![
+            (part(vec![Some(5), Some(1), None, Some(9)], vec![Some(50), Some(10), Some(0), None]), None),
+            // -1 means none here; row 5 is listed again: the later value wins.
+            (part(vec![Some(3), Some(5), Some(7), Some(-2)], vec![Some(30), Some(55), Some(-1), Some(1)]), Some(-1)),
+        ];
+        let (rows, values) = merge_sparse(&parts).unwrap();
+        assert_eq!(rows, vec![1, 3, 5]);
+        assert_eq!(values, vec![10, 30, 55]);
+    }
 }

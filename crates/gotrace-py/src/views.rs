@@ -72,11 +72,14 @@ fn err(e: String) -> PyErr {
 
 /// The values' little-endian bytes, for numpy's frombuffer.
 fn le<'py, T: Copy, const N: usize>(py: Python<'py>, v: &[T], f: impl Fn(T) -> [u8; N]) -> Bound<'py, PyBytes> {
-    let mut out = Vec::with_capacity(v.len() * N);
-    for &x in v {
-        out.extend_from_slice(&f(x));
-    }
-    PyBytes::new(py, &out)
+    // Written straight into the bytes object: no second copy.
+    PyBytes::new_with(py, v.len() * N, |out| {
+        for (to, &x) in out.chunks_exact_mut(N).zip(v) {
+            to.copy_from_slice(&f(x));
+        }
+        Ok(())
+    })
+    .expect("filling a new bytes object cannot fail")
 }
 
 /// Intervals goroutines spent in each profile's state (cmd/trace's tracking;
