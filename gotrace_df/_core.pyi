@@ -98,4 +98,5 @@ def summarize(
     window: tuple[int, int] | None = None,
     task_rows: Buffer | None = None,
     task_values: Buffer | None = None,
+    capacity: tuple[int, int] | None = None,
 ) -> dict[str, ArrowTable]: ...

@@ -262,6 +262,7 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
     # The events' task_id (read for regions) comes from the tables that own
     # those events: building the column would only cost time and memory.
     task_rows, task_ids = trace.event_values("task_id")
+    counts = trace.row_counts()
     raw = _core.summarize(
         trace.columns("events", _SUMMARY_COLUMNS),
         named.astype(np.uint8).tobytes(),
@@ -271,6 +272,9 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
         window=window,
         task_rows=task_rows.data,
         task_values=task_ids.data,
+        # The parser's goroutines and regions rows bound the creations and
+        # begins: the core sizes its results without counting them.
+        capacity=(counts["goroutines"], counts["regions"]),
     )
     g = _frame(raw["goroutines"])
     f = sf.frame(g["name_stack_id"].fillna(-1).to_numpy(dtype=np.int64), leaf=False)

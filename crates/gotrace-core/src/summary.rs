@@ -39,6 +39,10 @@ pub struct SummaryOptions {
     /// `(start, end)`: the goroutine stats become snapshot(end) - snapshot(start),
     /// as the Summarizer computes a region's stats, for every goroutine.
     pub window: Option<(i64, i64)>,
+    /// At least as many goroutine creations and region begins as the events
+    /// hold (the parser's goroutines and regions rows), to size the results
+    /// without counting them in a pass of their own.
+    pub capacity: Option<(usize, usize)>,
 }
 
 // Event kinds, goroutine/proc states and resource kinds the Summarizer looks at.
@@ -577,21 +581,14 @@ impl<'a> Summarizer<'a> {
         (0..self.gors.len() as u32).map(|gi| self.snap(gi, at)).collect()
     }
 
-    /// Sizes the summaries and region columns up front (a quick count of
-    /// goroutine creations and region begins), so they never regrow.
+    /// Sizes the summaries and region columns up front (from the capacity
+    /// option, or a quick count of goroutine creations and region begins), so
+    /// they never regrow.
     fn reserve(&mut self, events: &[RecordBatch]) -> Result<(), TraceError> {
-        let (mut created, mut begins) = (0usize, 0usize);
-        for batch in events {
-            let kind = str_col(batch, "kind", true, K_OTHER, kind_code).map_err(TraceError::msg)?;
-            let from = str_col(batch, "from_state", true, S_NONE, state_code).map_err(TraceError::msg)?;
-            for (&k, &f) in kind.iter().zip(&from) {
-                match k {
-                    K_REGION_BEGIN => begins += 1,
-                    K_TRANSITION if matches!(f, S_UNDETERMINED | S_NOT_EXIST) => created += 1,
-                    _ => {}
-                }
-            }
-        }
+        let (created, begins) = match self.opts.capacity {
+            Some(c) => c,
+            None => count_creations(events)?,
+        };
         self.gors.reserve_exact(created);
         // Each goroutine may carry one inherited region.
         let r = &mut self.regs;
@@ -974,6 +971,23 @@ impl<'a> Summarizer<'a> {
         }
         live
     }
+}
+
+/// (goroutine creations, region begins) in the events.
+fn count_creations(events: &[RecordBatch]) -> Result<(usize, usize), TraceError> {
+    let (mut created, mut begins) = (0usize, 0usize);
+    for batch in events {
+        let kind = str_col(batch, "kind", true, K_OTHER, kind_code).map_err(TraceError::msg)?;
+        let from = str_col(batch, "from_state", true, S_NONE, state_code).map_err(TraceError::msg)?;
+        for (&k, &f) in kind.iter().zip(&from) {
+            match k {
+                K_REGION_BEGIN => begins += 1,
+                K_TRANSITION if matches!(f, S_UNDETERMINED | S_NOT_EXIST) => created += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok((created, begins))
 }
 
 /// The event times cmd/trace of Go 1.22-1.24 sees.

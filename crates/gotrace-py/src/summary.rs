@@ -23,11 +23,12 @@ fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<Recor
 /// placement (and the event times that follow from it); `window` = (start_ns, end_ns) turns goroutine stats
 /// into the difference of snapshots at its ends. `task_rows`/`task_values`
 /// (int64 buffers) stand for the events' task_id column when the table has
-/// none. Returns a dict of tables.
+/// none. `capacity` = (goroutine creations, region begins) or more, to size the
+/// results without a counting pass. Returns a dict of tables.
 #[pyfunction]
 #[pyo3(signature = (
     events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None,
-    task_rows=None, task_values=None,
+    task_rows=None, task_values=None, capacity=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn summarize<'py>(
@@ -40,13 +41,14 @@ pub fn summarize<'py>(
     window: Option<(i64, i64)>,
     task_rows: Option<&Bound<'py, PyAny>>,
     task_values: Option<&Bound<'py, PyAny>>,
+    capacity: Option<(usize, usize)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let batches = import_stream(py, events)?;
     let bufs = crate::views::sparse_buffers(task_rows, task_values)?;
     let tasks = crate::views::sparse(&bufs)?;
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
     let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
-    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window };
+    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, capacity };
     let tables = py
         .detach(|| core_summarize(&batches, &namable, &system, opts, tasks.as_ref()))
         .map_err(|e| core_error(py, &e))?;
