@@ -1217,17 +1217,6 @@ fn long_batch(l: Long, strings: &Strings, key: &'static str) -> RecordBatch {
     ])
 }
 
-fn stats_cols(stats: &[&Stats]) -> Vec<(&'static str, ArrayRef)> {
-    let col = |f: fn(&Stats) -> i64| i64_col(stats.iter().map(|s| f(s)).collect(), None);
-    vec![
-        ("exec_ns", col(|s| s.exec)),
-        ("sched_wait_ns", col(|s| s.sched)),
-        ("syscall_ns", col(|s| s.syscall)),
-        ("syscall_block_ns", col(|s| s.syscall_block)),
-        ("total_ns", col(|s| s.total)),
-    ]
-}
-
 fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     // Only the summaries left in Go's map are in its result: one whose
     // goroutine ID was reused is gone.
@@ -1257,29 +1246,51 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         None => live.iter().map(|&gi| &s.gors[gi as usize].stats).collect(),
     };
 
-    let gs: Vec<&Goroutine> = live.iter().map(|&gi| &s.gors[gi as usize]).collect();
-    let mut cols: Vec<(&'static str, ArrayRef)> = vec![
-        ("goid", i64_col(gs.iter().map(|g| g.goid).collect(), None)),
-        (
-            "name_stack_id",
-            arr(Int32Array::from(gs.iter().map(|g| (g.name_stack >= 0).then_some(g.name_stack)).collect::<Vec<_>>())),
-        ),
-        ("system", arr(BooleanArray::from(gs.iter().map(|g| g.system).collect::<Vec<_>>()))),
-        ("creation_ns", i64_col(gs.iter().map(|g| g.creation).collect(), None)),
-        ("create_event", u32_col(gs.iter().map(|g| g.create_event).collect())),
-        // Go's 0 ("never ran", "did not exit") becomes null.
-        ("start_ns", i64_col(gs.iter().map(|g| g.start).collect(), Some(0))),
-        ("end_ns", i64_col(gs.iter().map(|g| g.end).collect(), Some(0))),
-        ("end_event", u32_col(gs.iter().map(|g| g.end_event).collect())),
-    ];
-    cols.extend(stats_cols(&gstats));
-    let goroutines = batch(cols);
+    // One pass over the summaries fills every column (a pass per column would
+    // stream the whole summary array a dozen times).
+    let n = live.len();
+    let i64s = || Vec::<i64>::with_capacity(n);
+    let (mut goid, mut creation, mut start, mut end) = (i64s(), i64s(), i64s(), i64s());
+    let (mut exec, mut sched, mut syscall, mut syscall_block, mut total) = (i64s(), i64s(), i64s(), i64s(), i64s());
+    let mut name_stack: Vec<Option<i32>> = Vec::with_capacity(n);
+    let mut system: Vec<bool> = Vec::with_capacity(n);
+    let (mut create_event, mut end_event) = (Vec::<u32>::with_capacity(n), Vec::<u32>::with_capacity(n));
     let mut gb = Long::default();
     let mut gr = Long::default();
-    for (r, st) in gstats.iter().enumerate() {
+    for (r, (&gi, st)) in live.iter().zip(&gstats).enumerate() {
+        let g = &s.gors[gi as usize];
+        goid.push(g.goid);
+        name_stack.push((g.name_stack >= 0).then_some(g.name_stack));
+        system.push(g.system);
+        creation.push(g.creation);
+        create_event.push(g.create_event);
+        start.push(g.start);
+        end.push(g.end);
+        end_event.push(g.end_event);
+        exec.push(st.exec);
+        sched.push(st.sched);
+        syscall.push(st.syscall);
+        syscall_block.push(st.syscall_block);
+        total.push(st.total);
         gb.extend(r, &st.block);
         gr.extend(r, &st.range);
     }
+    let goroutines = batch(vec![
+        ("goid", i64_col(goid, None)),
+        ("name_stack_id", arr(Int32Array::from(name_stack))),
+        ("system", arr(BooleanArray::from(system))),
+        ("creation_ns", i64_col(creation, None)),
+        ("create_event", u32_col(create_event)),
+        // Go's 0 ("never ran", "did not exit") becomes null.
+        ("start_ns", i64_col(start, Some(0))),
+        ("end_ns", i64_col(end, Some(0))),
+        ("end_event", u32_col(end_event)),
+        ("exec_ns", i64_col(exec, None)),
+        ("sched_wait_ns", i64_col(sched, None)),
+        ("syscall_ns", i64_col(syscall, None)),
+        ("syscall_block_ns", i64_col(syscall_block, None)),
+        ("total_ns", i64_col(total, None)),
+    ]);
     drop(gstats);
 
     // Regions: every region summary made, in creation order. `in_goroutine`
