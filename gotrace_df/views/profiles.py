@@ -166,6 +166,13 @@ def blocking_profile(
         v is not None for v in (region_pc, region_min_ns, region_max_ns)
     )
     iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
+    index = None
+    if name is None and not use_regions and window is None:
+        # Every goroutine's interval, as for the other kinds: its goid index
+        # (hashed once, with its uniqueness) is kept with the samples.
+        index = raw.get("goroutine_index")
+        if index is None:
+            index = raw["goroutine_index"] = pd.Index(iv["goid"].to_numpy(dtype=np.int64))
     if use_regions:
         goids = iv["goid"].to_numpy() if name is not None else None
         iv = _region_intervals(trace, sem, region, region_pc, region_min_ns, region_max_ns)
@@ -175,7 +182,7 @@ def blocking_profile(
         lo, hi = window
         iv = iv.assign(start=iv["start"].clip(lower=lo), end=iv["end"].clip(upper=hi))
         iv = iv[iv["end"] > iv["start"]]
-    delay = _overlap(iv, goid, t0, t1)
+    delay = _overlap(iv, goid, t0, t1, index)
     keep = delay > 0
     return _by_stack(trace, stack[keep], delay[keep])
 
@@ -307,9 +314,14 @@ def _region_pcs(trace: Trace, sem: GoSemantics, start_event: pd.Series) -> np.nd
 
 
 def _overlap(
-    iv: pd.DataFrame, goid: np.ndarray[Any, Any], t0: np.ndarray[Any, Any], t1: np.ndarray[Any, Any]
+    iv: pd.DataFrame,
+    goid: np.ndarray[Any, Any],
+    t0: np.ndarray[Any, Any],
+    t1: np.ndarray[Any, Any],
+    index: pd.Index | None = None,
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """pprofOverlappingDuration: time of [t0, t1] inside goid's intervals.
+    ``index``, if given, is ``pd.Index(iv["goid"])`` (kept between calls).
 
     The intervals of one goroutine do not overlap, so the sum of the clipped
     overlaps is cover(t1) - cover(t0), cover(t) being the interval time up to t.
@@ -318,8 +330,10 @@ def _overlap(
     if n == 0 or iv.empty:
         return np.zeros(n, dtype=np.int64)
     ig = iv["goid"].to_numpy(dtype=np.int64)
-    if not pd.Index(ig).has_duplicates:
-        pos = pd.Index(ig).get_indexer(goid)
+    if index is None:
+        index = pd.Index(ig)
+    if not index.has_duplicates:
+        pos = index.get_indexer(pd.Index(goid))
         found = pos >= 0
         s = iv["start"].to_numpy(dtype=np.int64)[pos]
         e = iv["end"].to_numpy(dtype=np.int64)[pos]
