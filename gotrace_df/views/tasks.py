@@ -114,7 +114,7 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     regs = pd.DataFrame(
         {
             "task_id": r["task_id"].fillna(-1).to_numpy(dtype=np.int64)[sel],
-            "name": r["name"].to_numpy()[sel],
+            "name": r["name"].array[sel],
             "goid": r["goid"].to_numpy(dtype=np.int64)[sel],
             "start_event": r["start_event"].array[sel],
             "end_event": r["end_event"].array[sel],
