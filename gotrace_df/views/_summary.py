@@ -95,6 +95,13 @@ class StackFrames:
     leaf_file: Array
     leaf_line: Array
 
+    def pc(self, stack_ids: Any, *, leaf: bool) -> Array:
+        """The frame's ``pc`` of each stack (0: none), as in :meth:`frame`."""
+        sid = np.asarray(stack_ids, dtype=np.int64)
+        ok = (sid >= 0) & (sid < len(self.outer_pc))
+        pcs = self.leaf_pc if leaf else self.outer_pc
+        return np.where(ok, pcs[np.where(ok, sid, 0)], 0).astype(np.uint64)
+
     def frame(self, stack_ids: Any, *, leaf: bool) -> pd.DataFrame:
         """``pc``, ``function``, ``file``, ``line`` of each stack (-1: none)."""
         sid = np.asarray(stack_ids, dtype=np.int64)

@@ -34,6 +34,7 @@ from gotrace_df.views._common import (
 )
 from gotrace_df.views._summary import (
     STAT_COLUMNS,
+    StackFrames,
     Summary,
     frame,
     stack_table,
@@ -58,13 +59,22 @@ class _Regions:
     type: pd.Categorical
     #: Rank of each region's type in sorted order of the type strings.
     type_rank: Any
-    pc: Any
-    function: pd.Categorical
-    file: pd.Categorical
-    line: Any
+    #: RegionBegin stack (-1: none); its grouping frame is read through
+    #: ``frames`` (a few distinct stacks: no per-region frame columns).
+    stack: Any
+    frames: StackFrames
+    leaf: bool
     duration_ns: Any
     #: cmd/trace's trace span, for regions without a start or an end.
     span: tuple[int, int]
+
+    def pc(self, idx: Any) -> Any:
+        """PC of the grouping frame of regions ``idx`` (0: none)."""
+        return self.frames.pc(self.stack[idx], leaf=self.leaf)
+
+    def frame(self, idx: Any) -> pd.DataFrame:
+        """The grouping frame of regions ``idx`` (see ``StackFrames.frame``)."""
+        return self.frames.frame(self.stack[idx], leaf=self.leaf)
 
     def interval(self, src: pd.DataFrame, idx: Any) -> tuple[Any, Any]:
         """(start, end) of regions ``idx``, the trace's ends for missing ones."""
@@ -94,8 +104,6 @@ def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
             rows = start[has].to_numpy(dtype=np.int64)
             col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], rows)["stack_id"]
             stack[has] = pac.fill_null(col, -1).to_numpy().astype(np.int64)
-        f = stack_table(trace).frame(stack, leaf=sem.region_leaf_frame)
-        del stack
         # cmd/trace's trace span (its reader's first and last event).
         lo = src["start_ns"].array[sel].fillna(s.start_ns).to_numpy(dtype=np.int64)
         dur = src["end_ns"].array[sel].fillna(s.end_ns).to_numpy(dtype=np.int64) - lo
@@ -108,10 +116,9 @@ def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
             row=sel,
             type=types,
             type_rank=rank[types.codes] if len(cats) else np.zeros(len(sel), dtype=np.int32),
-            pc=f["pc"].to_numpy(),
-            function=f["function"].array,
-            file=f["file"].array,
-            line=f["line"].to_numpy().astype(np.int32),
+            stack=stack.astype(np.int32),
+            frames=stack_table(trace),
+            leaf=sem.region_leaf_frame,
             duration_ns=dur,
             span=(s.start_ns, s.end_ns),
         )
@@ -134,7 +141,7 @@ def _select(
         cats = list(r.type.categories)
         keep &= r.type.codes == (cats.index(type) if type in cats else -2)
     if pc is not None:
-        keep &= r.pc == np.uint64(pc)
+        keep &= r.pc(slice(None)) == np.uint64(pc)
     if latmin_ns is not None:
         keep &= r.duration_ns >= latmin_ns
     if latmax_ns is not None:
@@ -196,13 +203,14 @@ def user_regions(
     low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(low, gid, d)
     head = idx[first]
+    f = r.frame(head)
     out = pd.DataFrame(
         {
             "type": np.asarray(r.type[head], dtype=object),
-            "pc": r.pc[head],
-            "function": np.asarray(r.function[head], dtype=object),
-            "file": np.asarray(r.file[head], dtype=object),
-            "line": r.line[head].astype(np.int64),
+            "pc": f["pc"].to_numpy(),
+            "function": f["function"].to_numpy(dtype=object),
+            "file": f["file"].to_numpy(dtype=object),
+            "line": f["line"].to_numpy(dtype=np.int64),
             "count": np.bincount(gid, minlength=n).astype(np.int64),
             "total_ns": total,
             "min_ns": low,
@@ -221,7 +229,7 @@ def _groups(r: _Regions, idx: Any) -> tuple[Any, Any, int]:
     (type, PC) is the key."""
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
-    tr_, pcs = r.type_rank[idx], r.pc[idx]
+    tr_, pcs = r.type_rank[idx], r.pc(idx)
     order = np.lexsort((pcs, tr_))
     st, sp = tr_[order], pcs[order]
     new = np.ones(len(order), dtype=bool)
@@ -274,7 +282,7 @@ def user_region_histogram(
     idx = _select(r, s, type, pc, None, None, check_window(start_ns, end_ns))
     gid, first, n = _groups(r, idx)
     head = idx[first]
-    keys = pd.DataFrame({"type": np.asarray(r.type[head], dtype=object), "pc": r.pc[head]})
+    keys = pd.DataFrame({"type": np.asarray(r.type[head], dtype=object), "pc": r.pc(head)})
     return grouped_histogram(keys, gid, r.duration_ns[idx])
 
 
@@ -333,12 +341,14 @@ def user_region_stats(
     base_cols = ["goid", "task_id", "type", "pc", "function", "file", "line"]
     base_cols += ["start_ns", "end_ns", "duration_ns", "total_ns", *STAT_COLUMNS]
     base: dict[str, Any] = {}
+    f = r.frame(idx)
     for c in base_cols:
-        if c in ("type", "pc", "function", "file", "line", "duration_ns"):
+        if c in ("pc", "function", "file", "line"):
+            base[c] = f[c].array
+        elif c in ("type", "duration_ns"):
             base[c] = getattr(r, c)[idx]
         else:
             base[c] = src[c].array[rows]
-    base["line"] = base["line"].astype(np.int64)
     cols, bcols, rcols = wide_stats(base, s.region_block, s.region_range, rows)
     names: list[str] = [*base_cols[:11], *STAT_COLUMNS, "block_ns", "unknown_ns", *bcols, *rcols]
     start = np.asarray(cols["start_ns"].fillna(np.iinfo(np.int64).min), dtype=np.int64)
