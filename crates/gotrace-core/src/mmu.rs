@@ -95,6 +95,8 @@ pub fn mutator_utilization(
     let per_proc = flags & UTIL_PER_PROC != 0;
     let mut out: Vec<Vec<MutatorUtil>> = Vec::new();
     let mut stw: i64 = 0;
+    // (Ps in GC, Ps) and the utilisation they give.
+    let (mut last_counts, mut last_mu) = ((usize::MAX, 0usize), 0.0f64);
     let mut ps: Vec<PerP> = Vec::new();
     let mut in_gc: FxHashSet<i64> = FxHashSet::default();
     let mut states: FxHashMap<i64, u8> = FxHashMap::default();
@@ -238,8 +240,12 @@ pub fn mutator_utilization(
 
         if !per_proc {
             let gc_ps = if stw > 0 { ps.len() } else { ps.iter().filter(|p| p.gc > 0).count() };
-            let mu = 1.0 - gc_ps as f64 / ps.len() as f64;
-            add_util(&mut out[0], (ev.ts, mu));
+            // Divide only when the counts change (most events change neither).
+            if (gc_ps, ps.len()) != last_counts {
+                last_counts = (gc_ps, ps.len());
+                last_mu = 1.0 - gc_ps as f64 / ps.len() as f64;
+            }
+            add_util(&mut out[0], (ev.ts, last_mu));
         } else {
             for p in &ps {
                 let util = if stw > 0 || p.gc > 0 { 0.0 } else { 1.0 };
