@@ -367,9 +367,16 @@ pub(crate) fn str_col<T: Copy>(
         vals.iter().map(|s| s.map_or(none, |s| *seen.entry(s).or_insert_with(|| classify(s)))).collect()
     };
     if let Some(n) = a.nulls() {
-        for (x, valid) in out.iter_mut().zip(n.iter()) {
-            if !valid {
-                *x = none;
+        // Word by word over the validity bits: only the null rows are visited.
+        let chunks = n.inner().bit_chunks();
+        let words = chunks.iter().chain(std::iter::once(chunks.remainder_bits()));
+        let tail = chunks.remainder_len();
+        for (w, valid) in words.enumerate() {
+            let width = if w == chunks.chunk_len() { tail } else { 64 };
+            let mut null = !valid & if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+            while null != 0 {
+                out[w * 64 + null.trailing_zeros() as usize] = none;
+                null &= null - 1;
             }
         }
     }
@@ -448,6 +455,22 @@ mod tests {
         ])
         .unwrap();
         vec![b]
+    }
+
+    #[test]
+    fn str_col_reads_nulls_across_words_and_offsets() {
+        use arrow_array::types::Int8Type;
+        use arrow_array::DictionaryArray;
+        let vals: Vec<Option<&str>> =
+            (0..150).map(|i| if i % 7 == 0 || i == 149 { None } else { Some(["a", "b"][i % 2]) }).collect();
+        let full: DictionaryArray<Int8Type> = vals.iter().copied().collect();
+        for offset in [0, 3] {
+            let a = full.slice(offset, 150 - offset);
+            let b = RecordBatch::try_from_iter([("name", Arc::new(a) as ArrayRef)]).unwrap();
+            let got = str_col(&b, "name", true, 9u8, |s| if s == "a" { 1 } else { 2 }).unwrap();
+            let want: Vec<u8> = vals[offset..].iter().map(|v| v.map_or(9, |s| if s == "a" { 1 } else { 2 })).collect();
+            assert_eq!(got, want, "offset {offset}");
+        }
     }
 
     #[test]
