@@ -242,8 +242,10 @@ def _episodes(s: Summary, state: int, window: tuple[int, int] | None) -> tuple[A
     """(summary row, duration) of each complete stay in Runnable (0) or
     Waiting (1), ending inside ``window`` if given."""
     e = s.episodes
-    ok = (e["state"].to_numpy() == state) & e["row"].notna().to_numpy()
-    end = e["end"].to_numpy()
+    # -1 for a replaced summary's stays (null rows): one pass, no masked copies.
+    row = e["row"].to_numpy(dtype=np.int64, na_value=-1)
+    ok = (e["state"].to_numpy() == state) & (row >= 0)
     if window is not None:
+        end = e["end"].to_numpy()
         ok &= (end > window[0]) & (end <= window[1])
-    return e["row"].array[ok].to_numpy(dtype=np.int64), e["dur"].to_numpy()[ok]
+    return row[ok], e["dur"].to_numpy()[ok]
