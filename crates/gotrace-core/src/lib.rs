@@ -140,7 +140,7 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
     let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
     // The final Sync (or the one before a damaged tail) opens no generation.
     let generations = n_syncs.saturating_sub(1);
-    let timing = std::env::var_os("GOTRACE_TIMING").is_some();
+    let timing = timing();
     let t_finish = std::time::Instant::now();
     if timing {
         eprintln!("before finish: {}", memory_status());
@@ -160,6 +160,11 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
         bytes_total: total,
         tail_error,
     })
+}
+
+/// GOTRACE_TIMING is set: the parse prints where its time and memory went.
+pub(crate) fn timing() -> bool {
+    std::env::var_os("GOTRACE_TIMING").is_some()
 }
 
 /// CPU seconds this thread has used, for GOTRACE_TIMING.
@@ -191,7 +196,7 @@ fn run(data: &[u8], version: u32, limit: usize, release: bool, progress: &mut dy
     let mut builder = build::Builder::new(&mut reader.strings, limit);
     let (cpu, wall) = (thread_cpu(), std::time::Instant::now());
     let error = reader.run(&mut builder, progress);
-    if std::env::var_os("GOTRACE_TIMING").is_some() {
+    if timing() {
         eprintln!("ordering: {:.3}s wall, {:.3}s cpu", wall.elapsed().as_secs_f64(), thread_cpu() - cpu);
     }
     let sync_offsets = reader.sync_offsets.clone();

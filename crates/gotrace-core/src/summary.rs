@@ -41,7 +41,7 @@ pub struct SummaryOptions {
     pub window: Option<(i64, i64)>,
     /// At least as many goroutine creations and region begins as the events
     /// hold (the parser's goroutines and regions rows), to size the results
-    /// without counting them in a pass of their own.
+    /// up front.
     pub capacity: Option<(usize, usize)>,
 }
 
@@ -581,14 +581,10 @@ impl<'a> Summarizer<'a> {
         (0..self.gors.len() as u32).map(|gi| self.snap(gi, at)).collect()
     }
 
-    /// Sizes the summaries and region columns up front (from the capacity
-    /// option, or a quick count of goroutine creations and region begins), so
-    /// they never regrow.
-    fn reserve(&mut self, events: &[RecordBatch]) -> Result<(), TraceError> {
-        let (created, begins) = match self.opts.capacity {
-            Some(c) => c,
-            None => count_creations(events)?,
-        };
+    /// Sizes the summaries and region columns up front from the capacity
+    /// option, so they never regrow (without it they grow as needed).
+    fn reserve(&mut self) {
+        let Some((created, begins)) = self.opts.capacity else { return };
         self.gors.reserve_exact(created);
         // Each goroutine may carry one inherited region.
         let r = &mut self.regs;
@@ -606,7 +602,6 @@ impl<'a> Summarizer<'a> {
         for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
             c.reserve_exact(n);
         }
-        Ok(())
     }
 
     fn next_task_seq(&mut self) -> u32 {
@@ -973,23 +968,6 @@ impl<'a> Summarizer<'a> {
     }
 }
 
-/// (goroutine creations, region begins) in the events.
-fn count_creations(events: &[RecordBatch]) -> Result<(usize, usize), TraceError> {
-    let (mut created, mut begins) = (0usize, 0usize);
-    for batch in events {
-        let kind = str_col(batch, "kind", true, K_OTHER, kind_code).map_err(TraceError::msg)?;
-        let from = str_col(batch, "from_state", true, S_NONE, state_code).map_err(TraceError::msg)?;
-        for (&k, &f) in kind.iter().zip(&from) {
-            match k {
-                K_REGION_BEGIN => begins += 1,
-                K_TRANSITION if matches!(f, S_UNDETERMINED | S_NOT_EXIST) => created += 1,
-                _ => {}
-            }
-        }
-    }
-    Ok((created, begins))
-}
-
 /// The event times cmd/trace of Go 1.22-1.24 sees.
 ///
 /// Those readers emit a generation's Sync at its *end*, at the previous event's
@@ -1111,7 +1089,7 @@ pub fn summarize(
     tasks: Option<&Sparse<'_>>,
 ) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
     let mut s = Summarizer::new(opts, namable, system);
-    s.reserve(events)?;
+    s.reserve();
     let mut base: usize = 0;
     for batch in events {
         let mut dense = Vec::new();

@@ -24,7 +24,7 @@ fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<Recor
 /// into the difference of snapshots at its ends. `task_rows`/`task_values`
 /// (int64 buffers) stand for the events' task_id column when the table has
 /// none. `capacity` = (goroutine creations, region begins) or more, to size the
-/// results without a counting pass. Returns a dict of tables.
+/// results up front. Returns a dict of tables.
 #[pyfunction]
 #[pyo3(signature = (
     events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None,

@@ -4,7 +4,7 @@
 
 use super::cols::{binary_col, dict_arrays, enum_array, enum_col, opt, prim, prim_array, str_col, Chunked, Sentinel};
 use super::pipe::{Rec, SyncRec};
-use super::{batch, batches, Row, Transition, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
+use super::{batch, batches, Row, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
 use crate::idmap::IdMap;
 use crate::intern::Interner;
 use crate::order::{gostate, NO_ID};
@@ -282,23 +282,11 @@ impl Derived {
         rs.end_event.set(i, idx as i32);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    /// The transition of events row `idx`.
-    pub fn transition_row(&mut self, idx: usize, row: &Row) {
+    /// The state transition recorded by events row `idx`.
+    pub fn transition(&mut self, idx: usize, row: &Row) {
+        let (ts, ctx, t) = (row.ts, row.ctx(), row.transition());
         let stack = (row.stack != i32::NULL).then_some(row.stack);
         let outer_func = (row.outer_func != u32::NULL).then_some(row.outer_func);
-        self.transition(idx, row.ts, row.ctx(), stack, &row.transition(), outer_func);
-    }
-
-    fn transition(
-        &mut self,
-        idx: usize,
-        ts: i64,
-        ctx: Ctx,
-        stack: Option<i32>,
-        t: &Transition,
-        outer_func: Option<u32>,
-    ) {
         if t.from == t.to {
             return;
         }

@@ -108,14 +108,14 @@ impl Default for DerivedThread {
                     match rec {
                         Rec::Row(row) => ev.push(row),
                         Rec::Transition(row) => {
-                            d.transition_row(ev.rows(), &row);
+                            d.transition(ev.rows(), &row);
                             ev.push(row);
                         }
                         rec => d.apply(rec),
                     }
                 }
             }
-            if std::env::var_os("GOTRACE_TIMING").is_some() {
+            if crate::timing() {
                 eprintln!("build thread: {:.3}s cpu", crate::thread_cpu() - cpu);
             }
             (d, ev)
