@@ -212,11 +212,17 @@ def sparse(
     """The events' ``name`` ("task_id" or "value") as (rows ascending, values):
     the rows that have one (a null row or value has none; a row listed twice
     keeps its last value), without building the column."""
-    parts = [
-        (pa.table({"row": rows, "value": values}), none)
-        for rows, values, none in _sparse_parts(tables, name)
-    ]
-    rows_b, vals_b = _core.merge_sparse(parts)
+    return merge_sparse(_sparse_parts(tables, name))
+
+
+def merge_sparse(
+    parts: Sequence[tuple[Any, Any, int | None]],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(rows ascending, values) of parts (events rows, values, the value
+    meaning none), merged by the core: a row listed twice keeps its later
+    value; null rows and values are left out."""
+    tables = [(pa.table({"row": rows, "value": values}), none) for rows, values, none in parts]
+    rows_b, vals_b = _core.merge_sparse(tables)
     return np.frombuffer(rows_b, dtype=np.int64), np.frombuffer(vals_b, dtype=np.int64)
 
 

@@ -45,6 +45,19 @@ def rows_where(
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
+def values_at(
+    have: np.ndarray[Any, Any], values: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """A sparse column (``have`` ascending, ``values``) at ``rows``: the values
+    (0 where it has none) and where it has one."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(have) == 0:
+        return np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=bool)
+    at = np.clip(np.searchsorted(have, rows), 0, len(have) - 1)
+    hit = have[at] == rows
+    return np.where(hit, values[at], 0), hit
+
+
 def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]) -> pd.DataFrame:
     """``columns`` of events ``rows`` as a DataFrame (strings as str, '' for
     null; integers nullable ``Int64``), plus ``event`` (the row)."""
@@ -56,11 +69,8 @@ def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]
     t = gather(trace.columns("events", stored), stored, rows) if stored else pa.table({})
     for name in sparse:
         # Read from the tables that own those events, not a built column.
-        have, values = trace.event_values(name)
-        at = np.clip(np.searchsorted(have, rows), 0, max(len(have) - 1, 0))
-        hit = (have[at] == rows) if len(have) else np.zeros(len(rows), bool)
-        col = pa.array(np.where(hit, values[at] if len(have) else 0, 0), pa.int64(), mask=~hit)
-        t = t.append_column(name, col)
+        got, hit = values_at(*trace.event_values(name), rows)
+        t = t.append_column(name, pa.array(got, pa.int64(), mask=~hit))
     data: dict[str, Any] = {"event": np.asarray(rows, dtype=np.int64)}
     for name in columns:
         col = t[name]

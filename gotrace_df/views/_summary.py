@@ -97,26 +97,22 @@ class StackFrames:
 
     def pc(self, stack_ids: Any, *, leaf: bool) -> Array:
         """The frame's ``pc`` of each stack (0: none), as in :meth:`frame`."""
-        sid = np.asarray(stack_ids, dtype=np.int64)
-        ok = (sid >= 0) & (sid < len(self.outer_pc))
-        pcs = self.leaf_pc if leaf else self.outer_pc
-        return np.where(ok, pcs[np.where(ok, sid, 0)], 0).astype(np.uint64)
+        ok, i = self._at(stack_ids)
+        return np.where(ok, (self.leaf_pc if leaf else self.outer_pc)[i], 0).astype(np.uint64)
 
     def frame(self, stack_ids: Any, *, leaf: bool) -> pd.DataFrame:
         """``pc``, ``function``, ``file``, ``line`` of each stack (-1: none)."""
-        sid = np.asarray(stack_ids, dtype=np.int64)
-        ok = (sid >= 0) & (sid < len(self.outer_pc))
-        i = np.where(ok, sid, 0)
-        pcs, fns, files, lines = (
-            (self.leaf_pc, self.leaf_fn, self.leaf_file, self.leaf_line)
+        ok, i = self._at(stack_ids)
+        fns, files, lines = (
+            (self.leaf_fn, self.leaf_file, self.leaf_line)
             if leaf
-            else (self.outer_pc, self.outer_fn, self.outer_file, self.outer_line)
+            else (self.outer_fn, self.outer_file, self.outer_line)
         )
         empty_fn = _loc(self.functions, "")
         empty_file = _loc(self.files, "")
         return pd.DataFrame(
             {
-                "pc": np.where(ok, pcs[i], 0).astype(np.uint64),
+                "pc": self.pc(stack_ids, leaf=leaf),
                 "function": pd.Categorical.from_codes(
                     np.where(ok, fns[i], empty_fn), categories=self.functions
                 ),
@@ -126,6 +122,12 @@ class StackFrames:
                 "line": np.where(ok, lines[i], 0).astype(np.int64),
             }
         )
+
+    def _at(self, stack_ids: Any) -> tuple[Array, Array]:
+        """Which stack IDs are known, and each one's index (0 where not)."""
+        sid = np.asarray(stack_ids, dtype=np.int64)
+        ok = (sid >= 0) & (sid < len(self.outer_pc))
+        return ok, np.where(ok, sid, 0)
 
 
 def _loc(index: pd.Index, value: str) -> int:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
+from gotrace_df._expand import merge_sparse
 from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
 from gotrace_df.views._common import (
@@ -28,7 +28,7 @@ from gotrace_df.views._common import (
     grouped_histogram,
     semantics,
 )
-from gotrace_df.views._events import rows_of_kind, take_events
+from gotrace_df.views._events import rows_of_kind, take_events, values_at
 from gotrace_df.views._summary import Summary, event_times, summarize
 
 if TYPE_CHECKING:
@@ -75,31 +75,14 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     # end carries its begin's parent): from the tasks table, which keeps both
     # events' rows.
     tt = trace.tasks
-    tt_ev = np.concatenate(
-        [
-            pc.fill_null(tt["start_event"], -1).to_numpy().astype(np.int64),
-            pc.fill_null(tt["end_event"], -1).to_numpy().astype(np.int64),
-        ]
-    )
-
     rows = te["event"].to_numpy(dtype=np.int64)
 
     def per_event(col: str) -> tuple[Any, Any]:
         """Column ``col`` of the tasks table at each of ``te``'s events (-1 where
         null), and where it is not null."""
-        val = np.tile(pc.fill_null(tt[col], -1).to_numpy().astype(np.int64), 2)
-        ok = np.tile(tt[col].is_valid().to_numpy(zero_copy_only=False), 2) & (tt_ev >= 0)
-        ev, v = tt_ev[ok], val[ok]
-        order = np.argsort(ev, kind="stable")
-        ev, v = ev[order], v[order]
-        first = np.ones(len(ev), dtype=bool)
-        first[1:] = ev[1:] != ev[:-1]
-        ev, v = ev[first], v[first]
-        if len(ev) == 0:
-            return np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=bool)
-        at = np.clip(np.searchsorted(ev, rows), 0, len(ev) - 1)
-        hit = ev[at] == rows
-        return np.where(hit, v[at], -1), hit
+        parts = [(tt["start_event"], tt[col], None), (tt["end_event"], tt[col], None)]
+        got, hit = values_at(*merge_sparse(parts), rows)
+        return np.where(hit, got, -1), hit
 
     te_parent, has_parent = per_event("parent_id")
 
