@@ -96,7 +96,6 @@ def summarize(
     legacy_undetermined: bool = False,
     legacy_sync: bool = False,
     window: tuple[int, int] | None = None,
-    task_rows: Buffer | None = None,
-    task_values: Buffer | None = None,
+    regions: tuple[Buffer, Buffer, Buffer] | None = None,
     capacity: tuple[int, int] | None = None,
 ) -> dict[str, ArrowTable]: ...

@@ -73,8 +73,9 @@ def _int64(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
-def _rows(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """An events-row column as int64, -1 for null."""
+def event_rows(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """An events-row (or other non-negative integer) column as int64, -1 for
+    null."""
     return _int64(pc.fill_null(col, -1) if col.null_count else col)
 
 
@@ -153,7 +154,7 @@ def span_columns(
 
 def sync_rows(syncs: pa.Table) -> np.ndarray[Any, Any]:
     """Events rows of the Sync events (the ``syncs`` table), ascending."""
-    rows = _rows(syncs["event"])
+    rows = event_rows(syncs["event"])
     return np.ascontiguousarray(np.sort(rows[rows >= 0]))
 
 
@@ -166,7 +167,7 @@ def _own_dictionary(col: pa.ChunkedArray) -> pa.Array:
 
 
 def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
-    start_ev, end_ev = _rows(refs["start_event"]), _rows(refs["end_event"])
+    start_ev, end_ev = event_rows(refs["start_event"]), event_rows(refs["end_event"])
     # A region that began before the trace is known by its end event alone.
     either = np.where(start_ev >= 0, start_ev, end_ev)
     who = gather(events, ["g", "name"], either)

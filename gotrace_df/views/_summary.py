@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gotrace_df import _core
+from gotrace_df import _core, _expand
 from gotrace_df.views._common import GoSemantics
 
 if TYPE_CHECKING:
@@ -268,9 +268,9 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
     named = names[sf.outer_fn] != ""
     is_sys = np.array([f.startswith("runtime.") and f != "runtime.main" for f in names], dtype=bool)
     system = named & is_sys[sf.outer_fn]
-    # The events' task_id (read for regions) comes from the tables that own
-    # those events: building the column would only cost time and memory.
-    task_rows, task_ids = trace.event_values("task_id")
+    # The tasks of region events come from the regions table, which owns them.
+    regions = trace.columns("regions", ["start_event", "end_event", "task_id"])
+    start, end, task = (_expand.event_rows(regions[c]) for c in regions.column_names)
     counts = trace.row_counts()
     raw = _core.summarize(
         trace.columns("events", _SUMMARY_COLUMNS),
@@ -279,8 +279,7 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
         legacy_undetermined=sem.legacy_undetermined,
         legacy_sync=sem.legacy_sync,
         window=window,
-        task_rows=task_rows.data,
-        task_values=task_ids.data,
+        regions=(start.data, end.data, task.data),
         # The parser's goroutines and regions rows bound the creations and
         # begins: the core sizes its results without counting them.
         capacity=(counts["goroutines"], counts["regions"]),

@@ -157,7 +157,7 @@ def blocking_profile(
     window = check_window(start_ns, end_ns)
     outer = stack_frames(trace)["function"]
     raw = _samples(trace, outer, skip_no_stack=sem.minor <= 25)
-    goid = np.frombuffer(raw[kind]["goid"], dtype="<i8")
+    row = np.frombuffer(raw[kind]["row"], dtype="<i4")
     t0 = np.frombuffer(raw[kind]["start"], dtype="<i8")
     t1 = np.frombuffer(raw[kind]["end"], dtype="<i8")
     stack = np.frombuffer(raw[kind]["stack"], dtype="<i4").astype(np.int64)
@@ -165,24 +165,23 @@ def blocking_profile(
     use_regions = region is not None or any(
         v is not None for v in (region_pc, region_min_ns, region_max_ns)
     )
-    iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
-    index = None
     if name is None and not use_regions and window is None:
-        # Every goroutine's interval, as for the other kinds: its goid index
-        # (hashed once, with its uniqueness) is kept with the samples.
-        index = raw.get("goroutine_index")
-        if index is None:
-            index = raw["goroutine_index"] = pd.Index(iv["goid"].to_numpy(dtype=np.int64))
-    if use_regions:
-        goids = iv["goid"].to_numpy() if name is not None else None
-        iv = _region_intervals(trace, sem, region, region_pc, region_min_ns, region_max_ns)
-        if goids is not None:
-            iv = iv[np.isin(iv["goid"].to_numpy(), goids)]
-    if window is not None:
-        lo, hi = window
-        iv = iv.assign(start=iv["start"].clip(lower=lo), end=iv["end"].clip(upper=hi))
-        iv = iv[iv["end"] > iv["start"]]
-    delay = _overlap(iv, goid, t0, t1, index)
+        delay = _own_overlap(trace, raw["goroutines"], row, t0, t1)
+    else:
+        # -1 (no goroutine) matches no interval.
+        goids = np.frombuffer(raw["goroutines"]["goid"], dtype="<i8")
+        goid = np.where(row >= 0, goids[np.maximum(row, 0)], -1)
+        iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
+        if use_regions:
+            named = iv["goid"].to_numpy() if name is not None else None
+            iv = _region_intervals(trace, sem, region, region_pc, region_min_ns, region_max_ns)
+            if named is not None:
+                iv = iv[np.isin(iv["goid"].to_numpy(), named)]
+        if window is not None:
+            lo, hi = window
+            iv = iv.assign(start=iv["start"].clip(lower=lo), end=iv["end"].clip(upper=hi))
+            iv = iv[iv["end"] > iv["start"]]
+        delay = _overlap(iv, goid, t0, t1)
     keep = delay > 0
     return _by_stack(trace, stack[keep], delay[keep])
 
@@ -245,6 +244,26 @@ def _goroutine_intervals(
         keep = names == name
         goid, start, end = goid[keep], start[keep], end[keep]
     return pd.DataFrame({"goid": goid, "start": start, "end": end})
+
+
+def _own_overlap(
+    trace: Trace,
+    raw: dict[str, bytes],
+    row: np.ndarray[Any, Any],
+    t0: np.ndarray[Any, Any],
+    t1: np.ndarray[Any, Any],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """:func:`_overlap` with every goroutine's interval (those of
+    :func:`_goroutine_intervals`): each sample's goroutine found by its row."""
+    ok = row >= 0
+    at = np.where(ok, row, 0)
+    s = np.frombuffer(raw["start"], dtype="<i8")[at]
+    e = np.frombuffer(raw["end"], dtype="<i8")[at]
+    e[e == 0] = trace.end_ns
+    d = np.minimum(e, t1, out=e)
+    d -= np.maximum(s, t0, out=s)
+    d[~ok | (d < 0)] = 0
+    return np.asarray(d, dtype=np.int64)
 
 
 def _region_intervals(
@@ -318,10 +337,8 @@ def _overlap(
     goid: np.ndarray[Any, Any],
     t0: np.ndarray[Any, Any],
     t1: np.ndarray[Any, Any],
-    index: pd.Index | None = None,
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """pprofOverlappingDuration: time of [t0, t1] inside goid's intervals.
-    ``index``, if given, is ``pd.Index(iv["goid"])`` (kept between calls).
 
     The intervals of one goroutine do not overlap, so the sum of the clipped
     overlaps is cover(t1) - cover(t0), cover(t) being the interval time up to t.
@@ -329,9 +346,7 @@ def _overlap(
     n = len(goid)
     if n == 0 or iv.empty:
         return np.zeros(n, dtype=np.int64)
-    ig = iv["goid"].to_numpy(dtype=np.int64)
-    if index is None:
-        index = pd.Index(ig)
+    index = pd.Index(iv["goid"].to_numpy(dtype=np.int64))
     if not index.has_duplicates:
         pos = index.get_indexer(pd.Index(goid))
         found = pos >= 0

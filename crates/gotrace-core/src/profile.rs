@@ -81,7 +81,9 @@ impl ProfileKind {
 /// cmd/trace records them (the order of the events that end them).
 #[derive(Default, Debug)]
 pub struct Samples {
-    pub goid: Vec<i64>,
+    /// The goroutine's row in [`Goroutines`] (its ID's last lifetime, which
+    /// is the one cmd/trace matches the interval against); -1: none.
+    pub row: Vec<i32>,
     /// Time of the event that started tracking.
     pub start: Vec<i64>,
     /// Time of the event that left the state.
@@ -142,7 +144,8 @@ impl<T> Slots<T> {
         Slots { dense: Vec::new(), sparse: FxHashMap::default(), items: Vec::new() }
     }
 
-    fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> &mut T {
+    /// The item of `id` (made if new) and its slot.
+    fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> (u32, &mut T) {
         let slot = if (0..DENSE_IDS).contains(&id) {
             let i = id as usize;
             if i >= self.dense.len() {
@@ -156,8 +159,8 @@ impl<T> Slots<T> {
             *slot = self.items.len() as u32;
             self.items.push((id, make()));
         }
-        let k = *slot as usize;
-        &mut self.items[k].1
+        let k = *slot;
+        (k, &mut self.items[k as usize].1)
     }
 }
 
@@ -186,7 +189,7 @@ pub fn samples(
             return;
         }
         let id = ev.resource_id;
-        let g = gs.get_or_insert_with(id, || G {
+        let (slot, g) = gs.get_or_insert_with(id, || G {
             start: 0,
             end: 0,
             name_stack: -1,
@@ -225,7 +228,8 @@ pub fn samples(
                 }
             } else if ev.to != states[k] {
                 let o = &mut out[k];
-                o.goid.push(id);
+                // The goroutine's slot for now: its row once all are known.
+                o.row.push(slot as i32);
                 o.start.push(t.0);
                 o.end.push(ev.ts);
                 o.stack.push(t.1);
@@ -234,12 +238,19 @@ pub fn samples(
         }
     })?;
     let mut goroutines = Goroutines::default();
-    for (id, s) in &gs.items {
+    let mut row_of = vec![-1i32; gs.items.len()];
+    for ((id, s), row) in gs.items.iter().zip(&mut row_of) {
         if s.summarized {
+            *row = goroutines.goid.len() as i32;
             goroutines.goid.push(*id);
             goroutines.start_time.push(s.start);
             goroutines.end_time.push(s.end);
             goroutines.name_stack.push(s.name_stack);
+        }
+    }
+    for o in &mut out {
+        for r in &mut o.row {
+            *r = row_of[*r as usize];
         }
     }
     Ok((out, goroutines))

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::evtable::{int_col, int_col_or, str_col, IntCol, Sparse};
+use crate::evtable::{int_col, str_col, IntCol};
 use arrow_array::types::Int32Type;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray,
@@ -942,13 +942,14 @@ impl<'a> Summarizer<'a> {
         self.pending_mut(gi).active.push((ri, start));
     }
 
-    fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, task: i64, name: u32) {
+    fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, tasks: &mut TaskOf<'_>, name: u32) {
         let Some(&gi) = self.gs.get(&ctx_g) else { return };
         let (ri, start) = match self.pending_mut(gi).active.pop() {
             Some(open) => open,
             None => {
                 // An end without a begin: made up now, with no start.
                 let seq = self.next_task_seq();
+                let task = tasks.end(i as i64);
                 (self.new_region(ctx_g, gi, task, name, NONE32, NONE64, seq), NONE32)
             }
         };
@@ -1027,6 +1028,80 @@ impl LegacyClock {
     }
 }
 
+/// The regions table's events and tasks: where the Summarizer reads the task
+/// of a region event (the events table keeps no task_id column). Rows are
+/// events rows, -1 for none; a task of -1 is none (the region is outside any
+/// task).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RegionTasks<'a> {
+    pub start_event: &'a [i64],
+    pub end_event: &'a [i64],
+    pub task: &'a [i64],
+}
+
+/// Looks up the tasks of region events met in row order: the begins by a
+/// cursor over the regions in begin order; the ends (only needed for an end
+/// with no open region to close, which is rare) through a table sorted on
+/// first use.
+struct TaskOf<'a> {
+    src: RegionTasks<'a>,
+    /// Regions with a begin event, in begin order.
+    begins: Vec<u32>,
+    next: usize,
+    ends: Option<Vec<(i64, i64)>>,
+}
+
+impl<'a> TaskOf<'a> {
+    fn new(src: RegionTasks<'a>) -> Result<Self, TraceError> {
+        let n = src.start_event.len();
+        if src.end_event.len() != n || src.task.len() != n {
+            return Err(TraceError::msg("region events and tasks differ in length"));
+        }
+        let mut begins: Vec<u32> = (0..n as u32).filter(|&i| src.start_event[i as usize] >= 0).collect();
+        // The parser lists regions in begin order; a table from elsewhere may not.
+        if !begins.is_sorted_by_key(|&i| src.start_event[i as usize]) {
+            begins.sort_by_key(|&i| src.start_event[i as usize]);
+        }
+        Ok(TaskOf { src, begins, next: 0, ends: None })
+    }
+
+    /// The task of the region that begins at events row `row` (NONE64: none).
+    fn begin(&mut self, row: i64) -> i64 {
+        let (starts, b) = (self.src.start_event, &self.begins);
+        while self.next < b.len() && starts[b[self.next] as usize] < row {
+            self.next += 1;
+        }
+        match b.get(self.next) {
+            Some(&i) if starts[i as usize] == row => task(self.src.task[i as usize]),
+            _ => NONE64,
+        }
+    }
+
+    /// The task of the region that ends at events row `row` (NONE64: none).
+    fn end(&mut self, row: i64) -> i64 {
+        let src = self.src;
+        let ends = self.ends.get_or_insert_with(|| {
+            let mut v: Vec<(i64, i64)> = src.end_event.iter().copied().zip(src.task.iter().copied()).collect();
+            v.retain(|e| e.0 >= 0);
+            v.sort_unstable();
+            v
+        });
+        match ends.binary_search_by_key(&row, |e| e.0) {
+            Ok(at) => task(ends[at].1),
+            Err(_) => NONE64,
+        }
+    }
+}
+
+/// A regions-table task as the Summarizer keeps it.
+fn task(t: i64) -> i64 {
+    if t == -1 {
+        NONE64
+    } else {
+        t
+    }
+}
+
 /// The columns of one batch of the events table the Summarizer reads:
 /// integers in place, strings as per-row codes (strings of reason and name
 /// as the Summarizer's string IDs).
@@ -1036,7 +1111,6 @@ struct EventCols<'b> {
     p: IntCol<'b>,
     resource_id: IntCol<'b>,
     tstack: IntCol<'b>,
-    task: IntCol<'b>,
     kind: Vec<u8>,
     resource: Vec<u8>,
     from: Vec<u8>,
@@ -1046,15 +1120,8 @@ struct EventCols<'b> {
 }
 
 impl<'b> EventCols<'b> {
-    /// Batch `b`, rows `base..` of the table; `tasks` stands for a missing
-    /// `task_id` column (kept in `dense`).
-    fn new(
-        b: &'b RecordBatch,
-        base: usize,
-        tasks: Option<&Sparse<'_>>,
-        dense: &'b mut Vec<i64>,
-        s: &mut Summarizer<'_>,
-    ) -> Result<Self, String> {
+    /// Batch `b` of the table.
+    fn new(b: &'b RecordBatch, s: &mut Summarizer<'_>) -> Result<Self, String> {
         let empty = s.empty;
         Ok(EventCols {
             ts: int_col(b, "ts", true)?,
@@ -1062,7 +1129,6 @@ impl<'b> EventCols<'b> {
             p: int_col(b, "p", true)?,
             resource_id: int_col(b, "resource_id", true)?,
             tstack: int_col(b, "transition_stack_id", true)?,
-            task: int_col_or(b, "task_id", true, tasks, base, dense)?,
             kind: str_col(b, "kind", true, K_OTHER, kind_code)?,
             resource: str_col(b, "resource", true, R_OTHER, resource_code)?,
             from: str_col(b, "from_state", true, S_NONE, state_code)?,
@@ -1086,14 +1152,14 @@ pub fn summarize(
     namable: &[bool],
     system: &[bool],
     opts: SummaryOptions,
-    tasks: Option<&Sparse<'_>>,
+    regions: RegionTasks<'_>,
 ) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
     let mut s = Summarizer::new(opts, namable, system);
     s.reserve();
+    let mut tasks = TaskOf::new(regions)?;
     let mut base: usize = 0;
     for batch in events {
-        let mut dense = Vec::new();
-        let c = EventCols::new(batch, base, tasks, &mut dense, &mut s).map_err(TraceError::msg)?;
+        let c = EventCols::new(batch, &mut s).map_err(TraceError::msg)?;
         let (kind, resource, from, to, reason, name) = (&c.kind, &c.resource, &c.from, &c.to, &c.reason, &c.name);
         if base + batch.num_rows() > u32::MAX as usize {
             return Err(TraceError::msg("too many events to summarise"));
@@ -1139,15 +1205,8 @@ pub fn summarize(
                         s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name[i]);
                     }
                 }
-                K_REGION_BEGIN | K_REGION_END => {
-                    // A region outside any task has a null task_id (read as -1).
-                    let task = Some(c.task.get(i)).filter(|&t| t != -1).unwrap_or(NONE64);
-                    if k == K_REGION_BEGIN {
-                        s.region_begin(idx, ts, ctx_g, task, name[i]);
-                    } else {
-                        s.region_end(idx, ts, ctx_g, task, name[i]);
-                    }
-                }
+                K_REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.begin(idx as i64), name[i]),
+                K_REGION_END => s.region_end(idx, ts, ctx_g, &mut tasks, name[i]),
                 _ => {}
             }
         }
@@ -1359,6 +1418,24 @@ mod tests {
         assert_eq!((d.exec, d.total), (6, 15));
         // A key present with 0 stays present: cmd/trace shows its column.
         assert_eq!(d.block.as_slice(), &[(1, 3), (2, 0)]);
+    }
+
+    #[test]
+    fn region_tasks_by_begin_and_end_row() {
+        // Regions listed out of begin order; one began before the trace (no
+        // begin row), one is outside any task (-1).
+        let start = [30, 10, -1, 20];
+        let end = [40, 50, 15, 25];
+        let task = [3, 1, 7, -1];
+        let mut t = TaskOf::new(RegionTasks { start_event: &start, end_event: &end, task: &task }).unwrap();
+        assert_eq!(t.begin(10), 1);
+        assert_eq!(t.begin(12), NONE64);
+        assert_eq!(t.end(15), 7);
+        assert_eq!(t.begin(20), NONE64);
+        assert_eq!(t.begin(30), 3);
+        assert_eq!(t.end(50), 1);
+        assert_eq!(t.end(51), NONE64);
+        assert!(TaskOf::new(RegionTasks { start_event: &start, end_event: &end[..2], task: &task }).is_err());
     }
 
     #[test]

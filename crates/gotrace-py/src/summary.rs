@@ -3,10 +3,12 @@
 //! pyarrow Table that `parse` produced; imported without copying).
 
 use arrow_array::RecordBatch;
-use gotrace_core::summary::{summarize as core_summarize, SummaryOptions};
+use gotrace_core::summary::{summarize as core_summarize, RegionTasks, SummaryOptions};
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::views::contiguous;
 use crate::{core_error, trace_error, ArrowTable};
 
 fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
@@ -21,14 +23,14 @@ fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<Recor
 /// `legacy_undetermined` selects Go 1.22-1.25 handling of goroutines first seen
 /// through a status event, `legacy_sync` the Go 1.22-1.24 readers' Sync
 /// placement (and the event times that follow from it); `window` = (start_ns, end_ns) turns goroutine stats
-/// into the difference of snapshots at its ends. `task_rows`/`task_values`
-/// (int64 buffers) stand for the events' task_id column when the table has
-/// none. `capacity` = (goroutine creations, region begins) or more, to size the
+/// into the difference of snapshots at its ends. `regions` = (start_event,
+/// end_event, task_id), int64 buffers of the regions table (-1: none), give
+/// the tasks of region events. `capacity` = (goroutine creations, region begins) or more, to size the
 /// results up front. Returns a dict of tables.
 #[pyfunction]
 #[pyo3(signature = (
     events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None,
-    task_rows=None, task_values=None, capacity=None,
+    regions=None, capacity=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn summarize<'py>(
@@ -39,19 +41,23 @@ pub fn summarize<'py>(
     legacy_undetermined: bool,
     legacy_sync: bool,
     window: Option<(i64, i64)>,
-    task_rows: Option<&Bound<'py, PyAny>>,
-    task_values: Option<&Bound<'py, PyAny>>,
+    regions: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     capacity: Option<(usize, usize)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let batches = import_stream(py, events)?;
-    let bufs = crate::views::sparse_buffers(task_rows, task_values)?;
-    let tasks = crate::views::sparse(&bufs)?;
+    let bufs = match &regions {
+        Some((s, e, t)) => Some([PyBuffer::<i64>::get(s)?, PyBuffer::<i64>::get(e)?, PyBuffer::<i64>::get(t)?]),
+        None => None,
+    };
+    let tasks = match &bufs {
+        Some([s, e, t]) => RegionTasks { start_event: contiguous(s)?, end_event: contiguous(e)?, task: contiguous(t)? },
+        None => RegionTasks::default(),
+    };
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
     let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
     let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, capacity };
-    let tables = py
-        .detach(|| core_summarize(&batches, &namable, &system, opts, tasks.as_ref()))
-        .map_err(|e| core_error(py, &e))?;
+    let tables =
+        py.detach(|| core_summarize(&batches, &namable, &system, opts, tasks)).map_err(|e| core_error(py, &e))?;
     let out = PyDict::new(py);
     for (name, batch) in tables {
         let schema = batch.schema();

@@ -87,8 +87,9 @@ fn le<'py, T: Copy, const N: usize>(py: Python<'py>, v: &[T], f: impl Fn(T) -> [
 /// pass), and the Summarizer's first run / end / naming stack of every goroutine.
 ///
 /// `namable` is a buffer of bytes indexed by stack ID: nonzero if the stack
-/// names a goroutine. Returns a dict: for each kind a dict of bytes goid,
-/// start, end (int64) and stack (int32, -1 = none) per interval; under
+/// names a goroutine. Returns a dict: for each kind a dict of bytes row
+/// (int32: the goroutine's row under "goroutines", -1 = none), start, end
+/// (int64) and stack (int32, -1 = none) per interval; under
 /// "goroutines" a dict of bytes goid, start, end (int64, 0 = never) and
 /// name_stack (int32, -1 = unnamed).
 #[pyfunction]
@@ -111,7 +112,7 @@ fn profile_samples<'py>(
     let d = PyDict::new(py);
     for (name, s) in kinds.iter().zip(&sets) {
         let k = PyDict::new(py);
-        k.set_item("goid", le(py, &s.goid, i64::to_le_bytes))?;
+        k.set_item("row", le(py, &s.row, i32::to_le_bytes))?;
         k.set_item("start", le(py, &s.start, i64::to_le_bytes))?;
         k.set_item("end", le(py, &s.end, i64::to_le_bytes))?;
         k.set_item("stack", le(py, &s.stack, i32::to_le_bytes))?;
