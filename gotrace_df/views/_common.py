@@ -103,8 +103,14 @@ def group_quantiles(
     vmin = int(v.min()) if len(v) else 0
     span = (int(v.max()) - vmin + 1) if len(v) else 1
     if len(v) and span * max(n_groups, 1) < 2**62:
-        # Sort (group, value) packed into one int64: much cheaper than a lexsort.
-        sv = np.sort(c * span + (v - vmin)) % span + vmin
+        # Sort (group, value) packed into one int64: much cheaper than a
+        # lexsort. In place: one array of temporaries.
+        sv = c * span
+        sv += v
+        sv -= vmin
+        sv.sort()
+        sv %= span
+        sv += vmin
     else:
         sv = v[np.lexsort((v, c))]
     start = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)

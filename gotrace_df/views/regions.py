@@ -52,18 +52,21 @@ __all__ = ["user_regions", "user_region_histogram", "user_region_stats"]
 @dataclass(frozen=True)
 class _Regions:
     """The listed regions (cmd/trace's): per region its row in the summary's
-    regions, grouping frame and interval length. The rest is read from the
-    summary's regions by ``row`` when a view needs it."""
+    regions, type, RegionBegin stack, group and interval length. The rest is
+    read from the summary's regions by ``row`` when a view needs it."""
 
     row: Any
     type: pd.Categorical
-    #: Rank of each region's type in sorted order of the type strings.
-    type_rank: Any
     #: RegionBegin stack (-1: none); its grouping frame is read through
     #: ``frames`` (a few distinct stacks: no per-region frame columns).
     stack: Any
     frames: StackFrames
     leaf: bool
+    #: Group of each region: (type, frame PC), numbered in the page's order
+    #: (type, then PC); per group its type and one of its stacks.
+    group: Any
+    group_type: Any
+    group_stack: Any
     duration_ns: Any
     #: cmd/trace's trace span, for regions without a start or an end.
     span: tuple[int, int]
@@ -95,35 +98,81 @@ def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
     key = (sem.legacy_undetermined, sem.legacy_sync, sem.region_leaf_frame)
     r = _REGIONS.get(trace, {}).get(key)
     if r is None:
-        sel = np.flatnonzero(s.regions["in_goroutine"].to_numpy(dtype=bool))
-        src = s.regions
-        start = src["start_event"].array[sel]
-        has = ~start.isna()
-        stack = np.full(len(sel), -1, dtype=np.int64)
-        if has.any():
-            rows = start[has].to_numpy(dtype=np.int64)
-            col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], rows)["stack_id"]
-            stack[has] = pac.fill_null(col, -1).to_numpy().astype(np.int64)
-        # cmd/trace's trace span (its reader's first and last event).
-        lo = src["start_ns"].array[sel].fillna(s.start_ns).to_numpy(dtype=np.int64)
-        dur = src["end_ns"].array[sel].fillna(s.end_ns).to_numpy(dtype=np.int64) - lo
-        del lo
-        types = pd.Categorical(src["name"].array[sel])
-        cats = types.categories.astype(object).to_numpy()
-        rank = np.empty(len(cats), dtype=np.int32)
-        rank[np.argsort(cats.astype(str), kind="stable")] = np.arange(len(cats))
-        r = _Regions(
-            row=sel,
-            type=types,
-            type_rank=rank[types.codes] if len(cats) else np.zeros(len(sel), dtype=np.int32),
-            stack=stack.astype(np.int32),
-            frames=stack_table(trace),
-            leaf=sem.region_leaf_frame,
-            duration_ns=dur,
-            span=(s.start_ns, s.end_ns),
-        )
+        r = _listed(trace, s, sem)
         _REGIONS.setdefault(trace, {})[key] = r
     return r, s
+
+
+def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
+    src = s.regions
+    listed = src["in_goroutine"].to_numpy(dtype=bool)
+    # Usually every region is listed: then no column is copied to select them.
+    sel: Any = slice(None) if listed.all() else np.flatnonzero(listed)
+    start = src["start_event"].to_numpy(dtype=np.int64, na_value=-1)[sel]
+    stack = np.full(len(start), -1, dtype=np.int32)
+    has = start >= 0
+    if has.any():
+        col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], start[has])["stack_id"]
+        stack[has] = pac.fill_null(col, -1).to_numpy()
+    del start, has
+    # cmd/trace's trace span (its reader's first and last event).
+    end = src["end_ns"].to_numpy(dtype=np.int64, na_value=s.end_ns)[sel]
+    dur = end - src["start_ns"].to_numpy(dtype=np.int64, na_value=s.start_ns)[sel]
+    del end
+    types = pd.Categorical(src["name"].array[sel])
+    frames = stack_table(trace)
+    group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)
+    rows = np.arange(len(src), dtype=np.int32)[sel]
+    return _Regions(
+        row=rows,
+        type=types,
+        stack=stack,
+        frames=frames,
+        leaf=sem.region_leaf_frame,
+        group=group,
+        group_type=group_type,
+        group_stack=group_stack,
+        duration_ns=dur,
+        span=(s.start_ns, s.end_ns),
+    )
+
+
+def _group(
+    types: pd.Categorical, stack: Any, frames: StackFrames, leaf: bool
+) -> tuple[Any, Any, Any]:
+    """cmd/trace's region groups, (type, frame PC), numbered in the page's
+    order: the group of each region, and per group its type and a stack. The
+    few distinct (type, stack) pairs are ordered, not the regions."""
+    n_stacks = int(stack.max(initial=-1)) + 2
+    cats = types.categories.astype(object).to_numpy()
+    n_pairs = max(len(cats), 1) * n_stacks
+    small = n_pairs < 1 << 24
+    pair = types.codes.astype(np.int32 if small else np.int64) * n_stacks
+    pair += stack
+    pair += 1
+    if small:
+        # A table over every (type, stack): no sort of the regions.
+        present = np.bincount(pair, minlength=n_pairs) > 0
+        pairs = np.flatnonzero(present)
+    else:
+        pairs, of_pair = np.unique(pair, return_inverse=True)
+    p_type, p_stack = pairs // n_stacks, pairs % n_stacks - 1
+    rank = np.empty(len(cats), dtype=np.int64)
+    rank[np.argsort(cats.astype(str), kind="stable")] = np.arange(len(cats))
+    p_rank, p_pc = rank[p_type], frames.pc(p_stack, leaf=leaf)
+    order = np.lexsort((p_pc, p_rank))
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (p_rank[order][1:] != p_rank[order][:-1]) | (p_pc[order][1:] != p_pc[order][:-1])
+    g_of_pair = np.empty(len(order), dtype=np.int32)
+    g_of_pair[order] = np.cumsum(new) - 1
+    head = order[new]
+    if small:
+        table = np.zeros(n_pairs, dtype=np.int32)
+        table[pairs] = g_of_pair
+        group = table[pair]
+    else:
+        group = g_of_pair[of_pair.reshape(-1)]
+    return group, cats[p_type[head]], p_stack[head].astype(np.int32)
 
 
 def _select(
@@ -196,17 +245,16 @@ def user_regions(
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
     idx = _select(r, s, None, None, None, None, check_window(start_ns, end_ns))
-    gid, first, n = _groups(r, idx)
-    d = r.duration_ns[idx]
+    gid, groups, n = _groups(r, idx)
+    d = r.duration_ns if len(idx) == len(r.duration_ns) else r.duration_ns[idx]
     total = np.zeros(n, dtype=np.int64)
     np.add.at(total, gid, d)
     low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(low, gid, d)
-    head = idx[first]
-    f = r.frame(head)
+    f = r.frames.frame(r.group_stack[groups], leaf=r.leaf)
     out = pd.DataFrame(
         {
-            "type": np.asarray(r.type[head], dtype=object),
+            "type": r.group_type[groups],
             "pc": f["pc"].to_numpy(),
             "function": f["function"].to_numpy(dtype=object),
             "file": f["file"].to_numpy(dtype=object),
@@ -223,20 +271,16 @@ def user_regions(
 
 
 def _groups(r: _Regions, idx: Any) -> tuple[Any, Any, int]:
-    """cmd/trace's region groups, (type, frame), numbered in the page's order
-    (type, then PC), for regions ``idx``: (group of each, position in ``idx``
-    of each group's first, number of groups). A PC determines its frame, so
-    (type, PC) is the key."""
-    if len(idx) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
-    tr_, pcs = r.type_rank[idx], r.pc(idx)
-    order = np.lexsort((pcs, tr_))
-    st, sp = tr_[order], pcs[order]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = (st[1:] != st[:-1]) | (sp[1:] != sp[:-1])
-    gid = np.empty(len(order), dtype=np.int64)
-    gid[order] = np.cumsum(new) - 1
-    return gid, order[new], int(new.sum())
+    """Regions ``idx``'s groups, numbered in the page's order: the group of
+    each, the groups' numbers in ``r`` (for their type and stack), and how
+    many there are."""
+    if len(idx) == len(r.group):
+        n = len(r.group_type)
+        return r.group, np.arange(n), n
+    sub = r.group[idx]
+    present = np.bincount(sub, minlength=len(r.group_type)) > 0
+    renumber = np.cumsum(present) - 1
+    return renumber[sub], np.flatnonzero(present), int(present.sum())
 
 
 def user_region_histogram(
@@ -280,9 +324,9 @@ def user_region_histogram(
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
     idx = _select(r, s, type, pc, None, None, check_window(start_ns, end_ns))
-    gid, first, n = _groups(r, idx)
-    head = idx[first]
-    keys = pd.DataFrame({"type": np.asarray(r.type[head], dtype=object), "pc": r.pc(head)})
+    gid, groups, _ = _groups(r, idx)
+    stacks = r.group_stack[groups]
+    keys = pd.DataFrame({"type": r.group_type[groups], "pc": r.frames.pc(stacks, leaf=r.leaf)})
     return grouped_histogram(keys, gid, r.duration_ns[idx])
 
 
