@@ -147,7 +147,7 @@ def _group(
     cats = types.categories.astype(object).to_numpy()
     n_pairs = max(len(cats), 1) * n_stacks
     small = n_pairs < 1 << 24
-    pair = types.codes.astype(np.int32 if small else np.int64) * n_stacks
+    pair: Any = types.codes.astype(np.int32 if small else np.int64) * n_stacks
     pair += stack
     pair += 1
     if small:
