@@ -223,10 +223,13 @@ def _frame(t: object) -> pd.DataFrame:
     for name, col in zip(table.column_names, table.columns, strict=True):
         arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
         if pa.types.is_integer(arr.type) and arr.null_count:
+            # The values in place (what lies under a null is never read): the
+            # imported batch stays alive as a whole while any of its columns
+            # is used, so a copy would hold the column twice.
             dtype = arr.type.to_pandas_dtype()
-            values = np.asarray(pc.fill_null(arr, 0).to_numpy(), dtype=dtype)
+            values = np.frombuffer(arr.buffers()[1], dtype=dtype, count=arr.offset + len(arr))
             mask = arr.is_null().to_numpy(zero_copy_only=False)
-            data[name] = pd.arrays.IntegerArray(values, mask)
+            data[name] = pd.arrays.IntegerArray(values[arr.offset :], mask)
         elif pa.types.is_integer(arr.type):
             data[name] = arr.to_numpy()
         else:

@@ -16,9 +16,10 @@
 use std::sync::Arc;
 
 use crate::evtable::{int_col, str_col, IntCol};
-use arrow_array::types::Int32Type;
+use arrow_array::types::{ArrowDictionaryKeyType, Int16Type, Int32Type, Int8Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, PrimitiveArray, RecordBatch,
+    StringArray,
 };
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
@@ -1238,12 +1239,21 @@ fn u32_col(v: Vec<u32>) -> ArrayRef {
     arr(Int32Array::new(ScalarBuffer::from(v), nulls))
 }
 
-/// Strings by ID as a dictionary column over the string table.
+/// Strings by ID as a dictionary column over the string table, with the
+/// narrowest keys that hold every ID (pandas keeps its codes that narrow: a
+/// wider column would only be copied down).
 fn dict_col(keys: Vec<i32>, strings: &Strings) -> ArrayRef {
-    let values = Arc::new(StringArray::from_iter_values(strings.all.iter()));
-    let keys = Int32Array::new(ScalarBuffer::from(keys), None);
-    // Every key is an index into the table: this cannot fail.
-    arr(DictionaryArray::<Int32Type>::try_new(keys, values).expect("string IDs index the table"))
+    fn dict<K: ArrowDictionaryKeyType>(keys: Vec<K::Native>, values: ArrayRef) -> ArrayRef {
+        let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), None);
+        // Every key is an index into the table: this cannot fail.
+        arr(DictionaryArray::<K>::try_new(keys, values).expect("string IDs index the table"))
+    }
+    let values: ArrayRef = Arc::new(StringArray::from_iter_values(strings.all.iter()));
+    match strings.all.len() {
+        n if n <= i8::MAX as usize => dict::<Int8Type>(keys.into_iter().map(|k| k as i8).collect(), values),
+        n if n <= i16::MAX as usize => dict::<Int16Type>(keys.into_iter().map(|k| k as i16).collect(), values),
+        _ => dict::<Int32Type>(keys, values),
+    }
 }
 
 fn long_batch(l: Long, strings: &Strings, key: &'static str) -> RecordBatch {
