@@ -41,7 +41,7 @@ from gotool import (
 
 import gotrace_df as gt
 from gotrace_df.views._common import semantics
-from gotrace_df.views._summary import summarize
+from gotrace_df.views._summary import region_times, summarize
 from gotrace_df.views.profiles import _region_pcs
 
 KINDS = ["net", "sync", "syscall", "sched"]
@@ -134,8 +134,9 @@ def test_region_filters(case) -> None:  # type: ignore[no-untyped-def]
     """/regionio ... with no filter, type=, type=&pc=, latmin=, latmax=."""
     path, version, tr, server = case
     sem = semantics(version)
-    regions = summarize(tr, sem).regions
-    regions = regions[regions["in_goroutine"].astype(bool)]
+    s = summarize(tr, sem)
+    listed = np.flatnonzero(s.regions["in_goroutine"].to_numpy(dtype=bool))
+    regions = s.regions.iloc[listed]
     queries: list[tuple[str, dict[str, Any]]] = [("", {"region": True})]
     if not regions.empty:
         pcs = _region_pcs(tr, sem, regions["start_event"])
@@ -145,8 +146,11 @@ def test_region_filters(case) -> None:  # type: ignore[no-untyped-def]
             queries.append(
                 (f"type={quote(name, safe='')}&pc={pc:x}", {"region": name, "region_pc": pc})
             )
-        dur = regions["end_ns"].fillna(tr.end_ns) - regions["start_ns"].fillna(tr.start_ns)
-        med = int(np.median(dur.to_numpy(dtype=np.int64)))
+        lo, hi = region_times(tr, s, listed)
+        dur = hi.to_numpy(dtype=np.int64, na_value=tr.end_ns) - lo.to_numpy(
+            dtype=np.int64, na_value=tr.start_ns
+        )
+        med = int(np.median(dur))
         queries.append((f"latmin={med}ns", {"region_min_ns": med}))
         queries.append((f"latmax={med}ns", {"region_max_ns": med}))
     for query, kw in queries:

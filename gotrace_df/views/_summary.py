@@ -13,7 +13,7 @@ ID is reused is replaced, as in Go):
   per-reason block times and per-name range times of goroutine ``row``;
 * ``regions``: every user-region summary made (incl. the made-up ones that
   carry an inherited task, with an empty name): goid, goroutine_row, task_id,
-  name, start_event, end_event, start_ns, end_ns, in_goroutine (in a live
+  name, start_event, end_event (their times: :func:`region_times`), in_goroutine (in a live
   goroutine's region list: what /userregions shows), task_seq (order in its
   task's region list: what /usertask shows), and the same stats;
 * ``region_block`` / ``region_range`` keyed by region row;
@@ -47,6 +47,8 @@ __all__ = [
     "Summary",
     "event_times",
     "frame",
+    "region_time",
+    "region_times",
     "stack_frames",
     "stack_table",
     "summarize",
@@ -323,6 +325,25 @@ def event_times(s: Summary, rows: Any, ts: Any) -> Array:
         hit = ev[at] == r
         out[hit] = s.ts_fixes.to_numpy()[at[hit]]
     return out
+
+
+def region_times(trace: Trace, s: Summary, rows: Any = None) -> tuple[Any, Any]:
+    """(start, end) of the summary's regions ``rows`` (all if None): see
+    :func:`region_time`."""
+    return region_time(trace, s, "start", rows), region_time(trace, s, "end", rows)
+
+
+def region_time(trace: Trace, s: Summary, which: str, rows: Any = None) -> Any:
+    """The ``which`` ("start" or "end") of the summary's regions ``rows`` (all
+    if None): the time cmd/trace's reader gives that event, null (a nullable
+    ``IntegerArray``) where a region has none."""
+    ev = s.regions[f"{which}_event"].to_numpy(dtype=np.int64, na_value=-1)
+    if rows is not None:
+        ev = ev[rows]
+    ts = _expand.gather(trace.columns("events", ["ts"]), ["ts"], ev)["ts"].combine_chunks()
+    # In place; what lies under a null is never read (event_times copies).
+    t = np.frombuffer(ts.buffers()[1], dtype=np.int64, count=ts.offset + len(ts))[ts.offset :]
+    return pd.arrays.IntegerArray(event_times(s, ev, t), ev < 0)
 
 
 def wide_stats(

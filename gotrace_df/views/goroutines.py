@@ -191,10 +191,14 @@ def goroutine_analysis(
     """
     sel, rows = _selected(trace, None, start_ns, end_ns, go_version)
     g = sel.goroutines
+    # Usually every goroutine is selected: then their columns are not copied.
+    every = len(rows) == len(g)
     stats = totals(
-        {c: g[c].to_numpy()[rows] for c in ["total_ns", *STAT_COLUMNS]}, sel.goroutine_block, rows
+        {c: g[c].to_numpy() if every else g[c].to_numpy()[rows] for c in ["total_ns", *STAT_COLUMNS]},
+        sel.goroutine_block,
+        rows,
     )
-    names = g["name"].array[rows].remove_unused_categories()
+    names = (g["name"].array if every else g["name"].array[rows]).remove_unused_categories()
     codes = names.codes.astype(np.int64)
     labels = names.categories
     n = len(labels)
@@ -210,14 +214,24 @@ def goroutine_analysis(
     # Latency percentiles over each group's complete waits.
     window = _clip(trace, check_window(start_ns, end_ns))
     s = summarize(trace, semantics(go_version))
-    code_of_row = np.full(len(s.goroutines), -1, dtype=np.int64)
+    # Both states in one pass: group 2 * code + state (-1, the last slot, is
+    # an episode of a replaced summary or of an unselected goroutine).
+    code_of_row = np.full(len(s.goroutines) + 1, -1, dtype=np.int32)
     code_of_row[rows] = codes
+    e = s.episodes
+    key = code_of_row[e["row"].to_numpy(dtype=np.int64, na_value=-1)]
+    ok = key >= 0
+    key *= 2
+    key += e["state"].to_numpy()
+    if window is not None:
+        end = e["end"].to_numpy()
+        ok &= (end > window[0]) & (end <= window[1])
+    q = group_quantiles(key[ok], e["dur"].to_numpy()[ok], 2 * n, "q")
+    del key, ok
     for state, prefix in ((0, "sched_wait"), (1, "block")):
-        row, dur = _episodes(s, state, window)
-        code = code_of_row[row]
-        ok = code >= 0
-        q = group_quantiles(code[ok], dur[ok], n, prefix)
-        groups = pd.concat([groups, q], axis=1)
+        part = q.iloc[state::2].reset_index(drop=True)
+        part.columns = [c.replace("q_", f"{prefix}_", 1) for c in part.columns]
+        groups = pd.concat([groups, part], axis=1)
     groups = groups[groups["count"] > 0]
     cols = ["name", "count", "exec_ns", "share"]
     cols += [c for c in _TOTAL_COLUMNS if c != "exec_ns"]

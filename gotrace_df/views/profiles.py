@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df._expand import gather
 from gotrace_df.views._common import GoSemantics, check_window, group_quantiles, semantics
-from gotrace_df.views._summary import stack_frames, summarize
+from gotrace_df.views._summary import region_times, stack_frames, summarize
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -275,10 +275,12 @@ def _region_intervals(
     lat_max: int | None,
 ) -> pd.DataFrame:
     """pprofMatchingRegions: per goroutine, its outermost matching regions."""
-    r = summarize(trace, sem).regions
-    r = r[r["in_goroutine"].to_numpy(dtype=bool)]
-    start = r["start_ns"].fillna(trace.start_ns).to_numpy(dtype=np.int64)
-    end = r["end_ns"].fillna(trace.end_ns).to_numpy(dtype=np.int64)
+    s = summarize(trace, sem)
+    listed = np.flatnonzero(s.regions["in_goroutine"].to_numpy(dtype=bool))
+    r = s.regions.iloc[listed]
+    lo, hi = region_times(trace, s, listed)
+    start = lo.to_numpy(dtype=np.int64, na_value=trace.start_ns)
+    end = hi.to_numpy(dtype=np.int64, na_value=trace.end_ns)
     ok = np.ones(len(r), dtype=bool)
     if isinstance(region, str):
         ok &= (r["name"] == region).to_numpy()

@@ -37,6 +37,8 @@ from gotrace_df.views._summary import (
     StackFrames,
     Summary,
     frame,
+    region_time,
+    region_times,
     stack_table,
     summarize,
     take,
@@ -79,12 +81,13 @@ class _Regions:
         """The grouping frame of regions ``idx`` (see ``StackFrames.frame``)."""
         return self.frames.frame(self.stack[idx], leaf=self.leaf)
 
-    def interval(self, src: pd.DataFrame, idx: Any) -> tuple[Any, Any]:
+    def interval(self, trace: Trace, s: Summary, idx: Any) -> tuple[Any, Any]:
         """(start, end) of regions ``idx``, the trace's ends for missing ones."""
-        rows = self.row[idx]
-        lo = src["start_ns"].array[rows].fillna(self.span[0]).to_numpy(dtype=np.int64)
-        hi = src["end_ns"].array[rows].fillna(self.span[1]).to_numpy(dtype=np.int64)
-        return lo, hi
+        lo, hi = region_times(trace, s, self.row[idx])
+        return (
+            lo.to_numpy(dtype=np.int64, na_value=self.span[0]),
+            hi.to_numpy(dtype=np.int64, na_value=self.span[1]),
+        )
 
 
 _REGIONS: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool, bool], _Regions]] = (
@@ -116,9 +119,9 @@ def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
         stack[has] = pac.fill_null(col, -1).to_numpy()
     del start, has
     # cmd/trace's trace span (its reader's first and last event).
-    end = src["end_ns"].to_numpy(dtype=np.int64, na_value=s.end_ns)[sel]
-    dur = end - src["start_ns"].to_numpy(dtype=np.int64, na_value=s.start_ns)[sel]
-    del end
+    at = None if isinstance(sel, slice) else sel
+    dur = region_time(trace, s, "end", at).to_numpy(dtype=np.int64, na_value=s.end_ns)
+    dur -= region_time(trace, s, "start", at).to_numpy(dtype=np.int64, na_value=s.start_ns)
     types = pd.Categorical(src["name"].array[sel])
     frames = stack_table(trace)
     group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)
@@ -176,6 +179,7 @@ def _group(
 
 
 def _select(
+    trace: Trace,
     r: _Regions,
     s: Summary,
     type: str | None,
@@ -197,7 +201,7 @@ def _select(
         keep &= r.duration_ns <= latmax_ns
     idx = np.flatnonzero(keep)
     if window is not None:
-        lo, hi = r.interval(s.regions, idx)
+        lo, hi = r.interval(trace, s, idx)
         idx = idx[(lo <= window[1]) & (hi >= window[0])]
     return idx
 
@@ -244,7 +248,7 @@ def user_regions(
     """
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
-    idx = _select(r, s, None, None, None, None, check_window(start_ns, end_ns))
+    idx = _select(trace, r, s, None, None, None, None, check_window(start_ns, end_ns))
     gid, groups, n = _groups(r, idx)
     d = r.duration_ns if len(idx) == len(r.duration_ns) else r.duration_ns[idx]
     total = np.zeros(n, dtype=np.int64)
@@ -323,7 +327,7 @@ def user_region_histogram(
     """
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
-    idx = _select(r, s, type, pc, None, None, check_window(start_ns, end_ns))
+    idx = _select(trace, r, s, type, pc, None, None, check_window(start_ns, end_ns))
     gid, groups, _ = _groups(r, idx)
     stacks = r.group_stack[groups]
     keys = pd.DataFrame({"type": r.group_type[groups], "pc": r.frames.pc(stacks, leaf=r.leaf)})
@@ -379,16 +383,19 @@ def user_region_stats(
     """
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
-    idx = _select(r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
+    idx = _select(trace, r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
     rows = r.row[idx]
     src = s.regions
     base_cols = ["goid", "task_id", "type", "pc", "function", "file", "line"]
     base_cols += ["start_ns", "end_ns", "duration_ns", "total_ns", *STAT_COLUMNS]
     base: dict[str, Any] = {}
     f = r.frame(idx)
+    times = dict(zip(("start_ns", "end_ns"), region_times(trace, s, rows), strict=True))
     for c in base_cols:
         if c in ("pc", "function", "file", "line"):
             base[c] = f[c].array
+        elif c in times:
+            base[c] = times[c]
         elif c in ("type", "duration_ns"):
             base[c] = getattr(r, c)[idx]
         else:

@@ -311,8 +311,6 @@ struct RegionCols {
     name: Vec<u32>,
     start_event: Vec<u32>,
     end_event: Vec<u32>,
-    start_ts: Vec<i64>,
-    end_ts: Vec<i64>,
     /// Position in its task's region list (Go's `UserTaskSummary.Regions`).
     task_seq: Vec<u32>,
     /// In its goroutine's region list (closed, or open at its goroutine's end).
@@ -355,6 +353,13 @@ struct Long {
 }
 
 impl Long {
+    /// Room for `n` rows (a row per goroutine or region usually suffices).
+    fn reserve(&mut self, n: usize) {
+        self.row.reserve_exact(n);
+        self.key.reserve_exact(n);
+        self.ns.reserve_exact(n);
+    }
+
     fn extend(&mut self, row: usize, m: &SmallMap) {
         for &(k, v) in m {
             self.row.push(row as i32);
@@ -583,9 +588,17 @@ impl<'a> Summarizer<'a> {
     }
 
     /// Sizes the summaries and region columns up front from the capacity
-    /// option, so they never regrow (without it they grow as needed).
-    fn reserve(&mut self) {
+    /// option, so they never regrow (without it they grow as needed). The
+    /// episodes and the regions' long tables get room for their most
+    /// (`events` bounds the episodes): only pages written become memory, and
+    /// a vector that regrows leaves each smaller copy behind in the heap.
+    fn reserve(&mut self, events: usize) {
         let Some((created, begins)) = self.opts.capacity else { return };
+        let e = &mut self.eps;
+        e.g.reserve_exact(events);
+        e.state.reserve_exact(events);
+        e.end.reserve_exact(events);
+        e.dur.reserve_exact(events);
         self.gors.reserve_exact(created);
         // Each goroutine may carry one inherited region.
         let r = &mut self.regs;
@@ -596,13 +609,13 @@ impl<'a> Summarizer<'a> {
         r.name.reserve_exact(n);
         r.start_event.reserve_exact(n);
         r.end_event.reserve_exact(n);
-        r.start_ts.reserve_exact(n);
-        r.end_ts.reserve_exact(n);
         r.task_seq.reserve_exact(n);
         r.listed.reserve_exact(n);
         for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
             c.reserve_exact(n);
         }
+        r.block.reserve(n);
+        r.range.reserve(n);
     }
 
     fn next_task_seq(&mut self) -> u32 {
@@ -612,17 +625,7 @@ impl<'a> Summarizer<'a> {
     }
 
     /// A new region row (stats filled in when it closes).
-    #[allow(clippy::too_many_arguments)]
-    fn new_region(
-        &mut self,
-        goid: i64,
-        owner: u32,
-        task: i64,
-        name: u32,
-        start_event: u32,
-        start_ts: i64,
-        task_seq: u32,
-    ) -> u32 {
+    fn new_region(&mut self, goid: i64, owner: u32, task: i64, name: u32, start_event: u32, task_seq: u32) -> u32 {
         let r = &mut self.regs;
         r.goid.push(goid);
         r.owner.push(owner);
@@ -630,8 +633,6 @@ impl<'a> Summarizer<'a> {
         r.name.push(name);
         r.start_event.push(start_event);
         r.end_event.push(NONE32);
-        r.start_ts.push(start_ts);
-        r.end_ts.push(NONE64);
         r.task_seq.push(task_seq);
         r.listed.push(false);
         for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
@@ -641,12 +642,11 @@ impl<'a> Summarizer<'a> {
     }
 
     /// Closes region `ri` with `stats` (end - start) and lists it on its goroutine.
-    fn close_region(&mut self, ri: u32, end: Option<(u32, i64)>, stats: &Stats) {
+    fn close_region(&mut self, ri: u32, end_event: Option<u32>, stats: &Stats) {
         let r = &mut self.regs;
         let i = ri as usize;
-        if let Some((ev, ts)) = end {
+        if let Some(ev) = end_event {
             r.end_event[i] = ev;
-            r.end_ts[i] = ts;
         }
         r.listed[i] = true;
         r.exec[i] = stats.exec;
@@ -678,12 +678,12 @@ impl<'a> Summarizer<'a> {
 
     /// A goroutine created while its creator is inside a region inherits that
     /// region's task through a made-up region with no name.
-    fn inherit_region(&mut self, gi: u32, creator: i64, event: u32, ts: i64) {
+    fn inherit_region(&mut self, gi: u32, creator: i64, event: u32) {
         let Some(&ci) = self.gs.get(&creator) else { return };
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
         let goid = self.gors[gi as usize].goid;
-        let ri = self.new_region(goid, gi, task, self.empty, event, ts, NONE32);
+        let ri = self.new_region(goid, gi, task, self.empty, event, NONE32);
         // Its stats start from zero, not from a snapshot.
         let p = self.pending_mut(gi);
         p.active = Inline2::default();
@@ -707,7 +707,7 @@ impl<'a> Summarizer<'a> {
             for &(ri, start) in &active {
                 let st = self.since(&fin, start);
                 if !system {
-                    self.close_region(ri, trigger, &st);
+                    self.close_region(ri, trigger.map(|t| t.0), &st);
                 }
             }
             self.pends[slot as usize] = Pending::default();
@@ -737,7 +737,7 @@ impl<'a> Summarizer<'a> {
             S_UNDETERMINED => {
                 let gi = self.create(id, self.sync_ts, i);
                 if self.opts.legacy_undetermined {
-                    self.inherit_region(gi, ctx_g, i, ts);
+                    self.inherit_region(gi, ctx_g, i);
                 } else {
                     // Charge the time since the Sync to the state it was found in.
                     let st = ts - self.sync_ts;
@@ -757,7 +757,7 @@ impl<'a> Summarizer<'a> {
             }
             S_NOT_EXIST => {
                 let gi = self.create(id, ts, i);
-                self.inherit_region(gi, ctx_g, i, ts);
+                self.inherit_region(gi, ctx_g, i);
                 self.gs.insert(id, gi);
                 gi
             }
@@ -939,7 +939,7 @@ impl<'a> Summarizer<'a> {
         let start = self.snap(gi, ts);
         let start = self.keep_snap(start);
         let seq = self.next_task_seq();
-        let ri = self.new_region(ctx_g, gi, task, name, i, ts, seq);
+        let ri = self.new_region(ctx_g, gi, task, name, i, seq);
         self.pending_mut(gi).active.push((ri, start));
     }
 
@@ -951,12 +951,12 @@ impl<'a> Summarizer<'a> {
                 // An end without a begin: made up now, with no start.
                 let seq = self.next_task_seq();
                 let task = tasks.end(i as i64);
-                (self.new_region(ctx_g, gi, task, name, NONE32, NONE64, seq), NONE32)
+                (self.new_region(ctx_g, gi, task, name, NONE32, seq), NONE32)
             }
         };
         let now = self.snap(gi, ts);
         let st = self.since(&now, start);
-        self.close_region(ri, Some((i, ts)), &st);
+        self.close_region(ri, Some(i), &st);
     }
 
     fn finish(&mut self) -> Vec<u32> {
@@ -1156,7 +1156,7 @@ pub fn summarize(
     regions: RegionTasks<'_>,
 ) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
     let mut s = Summarizer::new(opts, namable, system);
-    s.reserve();
+    s.reserve(events.iter().map(RecordBatch::num_rows).sum());
     let mut tasks = TaskOf::new(regions)?;
     let mut base: usize = 0;
     for batch in events {
@@ -1302,8 +1302,9 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     let mut name_stack: Vec<Option<i32>> = Vec::with_capacity(n);
     let mut system: Vec<bool> = Vec::with_capacity(n);
     let (mut create_event, mut end_event) = (Vec::<u32>::with_capacity(n), Vec::<u32>::with_capacity(n));
-    let mut gb = Long::default();
-    let mut gr = Long::default();
+    let (mut gb, mut gr) = (Long::default(), Long::default());
+    gb.reserve(n);
+    gr.reserve(n);
     for (r, (&gi, st)) in live.iter().zip(&gstats).enumerate() {
         let g = &s.gors[gi as usize];
         goid.push(g.goid);
@@ -1353,8 +1354,6 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         ("name", dict_col(r.name.into_iter().map(|x| x as i32).collect(), &s.strings)),
         ("start_event", u32_col(r.start_event)),
         ("end_event", u32_col(r.end_event)),
-        ("start_ns", i64_col(r.start_ts, Some(NONE64))),
-        ("end_ns", i64_col(r.end_ts, Some(NONE64))),
         ("in_goroutine", arr(BooleanArray::from(in_goroutine))),
         ("task_seq", u32_col(r.task_seq)),
         ("exec_ns", i64_col(r.exec, None)),
