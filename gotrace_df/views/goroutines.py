@@ -194,7 +194,10 @@ def goroutine_analysis(
     # Usually every goroutine is selected: then their columns are not copied.
     every = len(rows) == len(g)
     stats = totals(
-        {c: g[c].to_numpy() if every else g[c].to_numpy()[rows] for c in ["total_ns", *STAT_COLUMNS]},
+        {
+            c: g[c].to_numpy() if every else g[c].to_numpy()[rows]
+            for c in ["total_ns", *STAT_COLUMNS]
+        },
         sel.goroutine_block,
         rows,
     )
