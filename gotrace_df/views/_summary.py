@@ -5,14 +5,14 @@ pandas frames the views share.
 The core returns, for the summaries left in Go's map (a summary whose goroutine
 ID is reused is replaced, as in Go):
 
-* ``goroutines``: goid, name_stack_id, system, creation_ns, create_event,
-  start_ns, end_ns, end_event, exec_ns, sched_wait_ns, syscall_ns,
-  syscall_block_ns, total_ns (here also ``name`` and ``pc``: the outermost
-  frame of the naming stack);
+* ``goroutines``: goid, system, creation_ns, start_ns, end_ns, exec_ns,
+  sched_wait_ns, syscall_ns, syscall_block_ns, total_ns and ``name`` (the
+  outermost function of the stack that named it; the core gives that
+  stack's ID, name_stack_id);
 * ``goroutine_block`` / ``goroutine_range``: (row, reason | name, ns), the
   per-reason block times and per-name range times of goroutine ``row``;
 * ``regions``: every user-region summary made (incl. the made-up ones that
-  carry an inherited task, with an empty name): goid, goroutine_row, task_id,
+  carry an inherited task, with an empty name): goid, task_id,
   name, start_event, end_event (their times: :func:`region_times`), in_goroutine (in a live
   goroutine's region list: what /userregions shows), task_seq (order in its
   task's region list: what /usertask shows), and the same stats;
@@ -290,9 +290,9 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
         capacity=(counts["goroutines"], counts["regions"]),
     )
     g = _frame(raw["goroutines"])
-    f = sf.frame(g["name_stack_id"].fillna(-1).to_numpy(dtype=np.int64), leaf=False)
-    g["name"] = f["function"].array
-    g["pc"] = f["pc"].to_numpy()
+    named_by = g.pop("name_stack_id").to_numpy(dtype=np.int64, na_value=-1)
+    g["name"] = sf.frame(named_by, leaf=False)["function"].array
+    del named_by
     fixes = _frame(raw["ts_fixes"])
     span = _frame(raw["span"])
     s = Summary(

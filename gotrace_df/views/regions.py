@@ -53,37 +53,45 @@ __all__ = ["user_regions", "user_region_histogram", "user_region_stats"]
 
 @dataclass(frozen=True)
 class _Regions:
-    """The listed regions (cmd/trace's): per region its row in the summary's
-    regions, type, RegionBegin stack, group and interval length. The rest is
-    read from the summary's regions by ``row`` when a view needs it."""
+    """The listed regions (cmd/trace's): per region its group and interval
+    length. A group is (type, grouping frame): its type and frame are read
+    through one of its RegionBegin stacks; the rest is read from the
+    summary's regions by :meth:`row` when a view needs it."""
 
-    row: Any
-    type: pd.Categorical
-    #: RegionBegin stack (-1: none); its grouping frame is read through
-    #: ``frames`` (a few distinct stacks: no per-region frame columns).
-    stack: Any
-    frames: StackFrames
-    leaf: bool
+    #: Summary row of each listed region (None: every region is listed).
+    rows: Any
     #: Group of each region: (type, frame PC), numbered in the page's order
-    #: (type, then PC); per group its type and one of its stacks.
+    #: (type, then PC); per group its type (a code into ``types``) and one of
+    #: its stacks (-1: none), whose frame is read through ``frames``.
     group: Any
     group_type: Any
     group_stack: Any
+    types: pd.Index
+    frames: StackFrames
+    leaf: bool
     duration_ns: Any
     #: cmd/trace's trace span, for regions without a start or an end.
     span: tuple[int, int]
 
+    def row(self, idx: Any) -> Any:
+        """Summary rows of regions ``idx``."""
+        return idx if self.rows is None else self.rows[idx]
+
+    def type(self, idx: Any) -> pd.Categorical:
+        """Type of regions ``idx``."""
+        return pd.Categorical.from_codes(self.group_type[self.group[idx]], categories=self.types)
+
     def pc(self, idx: Any) -> Any:
         """PC of the grouping frame of regions ``idx`` (0: none)."""
-        return self.frames.pc(self.stack[idx], leaf=self.leaf)
+        return self.frames.pc(self.group_stack, leaf=self.leaf)[self.group[idx]]
 
     def frame(self, idx: Any) -> pd.DataFrame:
         """The grouping frame of regions ``idx`` (see ``StackFrames.frame``)."""
-        return self.frames.frame(self.stack[idx], leaf=self.leaf)
+        return self.frames.frame(self.group_stack[self.group[idx]], leaf=self.leaf)
 
     def interval(self, trace: Trace, s: Summary, idx: Any) -> tuple[Any, Any]:
         """(start, end) of regions ``idx``, the trace's ends for missing ones."""
-        lo, hi = region_times(trace, s, self.row[idx])
+        lo, hi = region_times(trace, s, self.row(idx))
         return (
             lo.to_numpy(dtype=np.int64, na_value=self.span[0]),
             hi.to_numpy(dtype=np.int64, na_value=self.span[1]),
@@ -118,23 +126,22 @@ def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
         col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], start[has])["stack_id"]
         stack[has] = pac.fill_null(col, -1).to_numpy()
     del start, has
+    types = pd.Categorical(src["name"].array[sel])
+    frames = stack_table(trace)
+    group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)
+    del stack
     # cmd/trace's trace span (its reader's first and last event).
     at = None if isinstance(sel, slice) else sel
     dur = region_time(trace, s, "end", at).to_numpy(dtype=np.int64, na_value=s.end_ns)
     dur -= region_time(trace, s, "start", at).to_numpy(dtype=np.int64, na_value=s.start_ns)
-    types = pd.Categorical(src["name"].array[sel])
-    frames = stack_table(trace)
-    group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)
-    rows = np.arange(len(src), dtype=np.int32)[sel]
     return _Regions(
-        row=rows,
-        type=types,
-        stack=stack,
-        frames=frames,
-        leaf=sem.region_leaf_frame,
+        rows=None if at is None else at.astype(np.int32),
         group=group,
         group_type=group_type,
         group_stack=group_stack,
+        types=types.categories,
+        frames=frames,
+        leaf=sem.region_leaf_frame,
         duration_ns=dur,
         span=(s.start_ns, s.end_ns),
     )
@@ -144,8 +151,8 @@ def _group(
     types: pd.Categorical, stack: Any, frames: StackFrames, leaf: bool
 ) -> tuple[Any, Any, Any]:
     """cmd/trace's region groups, (type, frame PC), numbered in the page's
-    order: the group of each region, and per group its type and a stack. The
-    few distinct (type, stack) pairs are ordered, not the regions."""
+    order: the group of each region, and per group its type code and a stack.
+    The few distinct (type, stack) pairs are ordered, not the regions."""
     n_stacks = int(stack.max(initial=-1)) + 2
     cats = types.categories.astype(object).to_numpy()
     n_pairs = max(len(cats), 1) * n_stacks
@@ -175,7 +182,7 @@ def _group(
         group = table[pair]
     else:
         group = g_of_pair[of_pair.reshape(-1)]
-    return group, cats[p_type[head]], p_stack[head].astype(np.int32)
+    return group, p_type[head].astype(np.int32), p_stack[head].astype(np.int32)
 
 
 def _select(
@@ -189,10 +196,10 @@ def _select(
     window: tuple[int, int] | None,
 ) -> Any:
     """Positions of the regions that pass cmd/trace's region filter."""
-    keep = np.ones(len(r.row), dtype=bool)
+    keep = np.ones(len(r.group), dtype=bool)
     if type is not None:
-        cats = list(r.type.categories)
-        keep &= r.type.codes == (cats.index(type) if type in cats else -2)
+        code = r.types.get_indexer(pd.Index([type]))[0]
+        keep &= (r.group_type == code)[r.group]
     if pc is not None:
         keep &= r.pc(slice(None)) == np.uint64(pc)
     if latmin_ns is not None:
@@ -258,7 +265,7 @@ def user_regions(
     f = r.frames.frame(r.group_stack[groups], leaf=r.leaf)
     out = pd.DataFrame(
         {
-            "type": r.group_type[groups],
+            "type": r.types.to_numpy(dtype=object)[r.group_type[groups]],
             "pc": f["pc"].to_numpy(),
             "function": f["function"].to_numpy(dtype=object),
             "file": f["file"].to_numpy(dtype=object),
@@ -330,7 +337,8 @@ def user_region_histogram(
     idx = _select(trace, r, s, type, pc, None, None, check_window(start_ns, end_ns))
     gid, groups, _ = _groups(r, idx)
     stacks = r.group_stack[groups]
-    keys = pd.DataFrame({"type": r.group_type[groups], "pc": r.frames.pc(stacks, leaf=r.leaf)})
+    types = r.types.to_numpy(dtype=object)[r.group_type[groups]]
+    keys = pd.DataFrame({"type": types, "pc": r.frames.pc(stacks, leaf=r.leaf)})
     return grouped_histogram(keys, gid, r.duration_ns[idx])
 
 
@@ -384,7 +392,7 @@ def user_region_stats(
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
     idx = _select(trace, r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
-    rows = r.row[idx]
+    rows = r.row(idx)
     src = s.regions
     base_cols = ["goid", "task_id", "type", "pc", "function", "file", "line"]
     base_cols += ["start_ns", "end_ns", "duration_ns", "total_ns", *STAT_COLUMNS]
@@ -396,8 +404,10 @@ def user_region_stats(
             base[c] = f[c].array
         elif c in times:
             base[c] = times[c]
-        elif c in ("type", "duration_ns"):
-            base[c] = getattr(r, c)[idx]
+        elif c == "type":
+            base[c] = r.type(idx)
+        elif c == "duration_ns":
+            base[c] = r.duration_ns[idx]
         else:
             base[c] = src[c].array[rows]
     cols, bcols, rcols = wide_stats(base, s.region_block, s.region_range, rows)

@@ -292,8 +292,6 @@ struct Goroutine {
     start: i64,
     /// Exit time (0: none).
     end: i64,
-    create_event: u32,
-    end_event: u32,
     /// Stack whose outermost frame named the goroutine (-1: not named).
     name_stack: i32,
     system: bool,
@@ -659,15 +657,13 @@ impl<'a> Summarizer<'a> {
     }
 
     /// A new summary for goroutine `id`, replacing any earlier one.
-    fn create(&mut self, id: i64, creation: i64, event: u32) -> u32 {
+    fn create(&mut self, id: i64, creation: i64) -> u32 {
         let gi = self.gors.len() as u32;
         self.gors.push(Goroutine {
             goid: id,
             creation,
             start: 0,
             end: 0,
-            create_event: event,
-            end_event: NONE32,
             name_stack: -1,
             system: true,
             pend: NONE32,
@@ -692,10 +688,8 @@ impl<'a> Summarizer<'a> {
 
     /// `finalize`: the goroutine ended (`trigger`) or the trace did (`None`).
     fn finalize(&mut self, gi: u32, last: i64, trigger: Option<(u32, i64)>) {
-        if let Some((ev, ts)) = trigger {
-            let g = &mut self.gors[gi as usize];
-            g.end = ts;
-            g.end_event = ev;
+        if let Some((_, ts)) = trigger {
+            self.gors[gi as usize].end = ts;
         }
         let fin = self.snap(gi, last);
         let slot = self.gors[gi as usize].pend;
@@ -735,7 +729,7 @@ impl<'a> Summarizer<'a> {
         }
         let gi = match old {
             S_UNDETERMINED => {
-                let gi = self.create(id, self.sync_ts, i);
+                let gi = self.create(id, self.sync_ts);
                 if self.opts.legacy_undetermined {
                     self.inherit_region(gi, ctx_g, i);
                 } else {
@@ -756,7 +750,7 @@ impl<'a> Summarizer<'a> {
                 gi
             }
             S_NOT_EXIST => {
-                let gi = self.create(id, ts, i);
+                let gi = self.create(id, ts);
                 self.inherit_region(gi, ctx_g, i);
                 self.gs.insert(id, gi);
                 gi
@@ -1301,7 +1295,6 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     let (mut exec, mut sched, mut syscall, mut syscall_block, mut total) = (i64s(), i64s(), i64s(), i64s(), i64s());
     let mut name_stack: Vec<Option<i32>> = Vec::with_capacity(n);
     let mut system: Vec<bool> = Vec::with_capacity(n);
-    let (mut create_event, mut end_event) = (Vec::<u32>::with_capacity(n), Vec::<u32>::with_capacity(n));
     let (mut gb, mut gr) = (Long::default(), Long::default());
     gb.reserve(n);
     gr.reserve(n);
@@ -1311,10 +1304,8 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         name_stack.push((g.name_stack >= 0).then_some(g.name_stack));
         system.push(g.system);
         creation.push(g.creation);
-        create_event.push(g.create_event);
         start.push(g.start);
         end.push(g.end);
-        end_event.push(g.end_event);
         exec.push(st.exec);
         sched.push(st.sched);
         syscall.push(st.syscall);
@@ -1328,11 +1319,9 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         ("name_stack_id", arr(Int32Array::from(name_stack))),
         ("system", arr(BooleanArray::from(system))),
         ("creation_ns", i64_col(creation, None)),
-        ("create_event", u32_col(create_event)),
         // Go's 0 ("never ran", "did not exit") becomes null.
         ("start_ns", i64_col(start, Some(0))),
         ("end_ns", i64_col(end, Some(0))),
-        ("end_event", u32_col(end_event)),
         ("exec_ns", i64_col(exec, None)),
         ("sched_wait_ns", i64_col(sched, None)),
         ("syscall_ns", i64_col(syscall, None)),
@@ -1345,11 +1334,10 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     // marks those in a live goroutine's region list (what /userregions shows);
     // `task_seq` orders those in their task's list (what /usertask shows).
     let r = s.regs;
-    let goroutine_row: Vec<u32> = r.owner.iter().map(|&o| row_of[o as usize]).collect();
-    let in_goroutine: Vec<bool> = r.listed.iter().zip(&goroutine_row).map(|(&l, &row)| l && row != NONE32).collect();
+    let in_goroutine: Vec<bool> =
+        r.listed.iter().zip(&r.owner).map(|(&l, &o)| l && row_of[o as usize] != NONE32).collect();
     let rcols: Vec<(&'static str, ArrayRef)> = vec![
         ("goid", i64_col(r.goid, None)),
-        ("goroutine_row", u32_col(goroutine_row)),
         ("task_id", i64_col(r.task, Some(NONE64))),
         ("name", dict_col(r.name.into_iter().map(|x| x as i32).collect(), &s.strings)),
         ("start_event", u32_col(r.start_event)),
