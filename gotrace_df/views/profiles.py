@@ -157,10 +157,8 @@ def blocking_profile(
     window = check_window(start_ns, end_ns)
     outer = stack_frames(trace)["function"]
     raw = _samples(trace, outer, skip_no_stack=sem.minor <= 25)
-    row = np.frombuffer(raw[kind]["row"], dtype="<i4")
-    t0 = np.frombuffer(raw[kind]["start"], dtype="<i8")
-    t1 = np.frombuffer(raw[kind]["end"], dtype="<i8")
-    stack = np.frombuffer(raw[kind]["stack"], dtype="<i4").astype(np.int64)
+    row, t0, t1 = raw[kind]["row"], raw[kind]["start"], raw[kind]["end"]
+    stack = raw[kind]["stack"].astype(np.int64)
 
     use_regions = region is not None or any(
         v is not None for v in (region_pc, region_min_ns, region_max_ns)
@@ -169,8 +167,7 @@ def blocking_profile(
         delay = _own_overlap(trace, raw["goroutines"], row, t0, t1)
     else:
         # -1 (no goroutine) matches no interval.
-        goids = np.frombuffer(raw["goroutines"]["goid"], dtype="<i8")
-        goid = np.where(row >= 0, goids[np.maximum(row, 0)], -1)
+        goid = np.where(row >= 0, raw["goroutines"]["goid"][np.maximum(row, 0)], -1)
         iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
         if use_regions:
             named = iv["goid"].to_numpy() if name is not None else None
@@ -188,7 +185,9 @@ def blocking_profile(
 
 # Per trace and "skip events without a stack": the core's tracking of all four
 # profiles (one pass computes them all; the first profile asked for pays).
-_SAMPLES: weakref.WeakKeyDictionary[Trace, dict[bool, dict[str, Any]]] = weakref.WeakKeyDictionary()
+_SAMPLES: weakref.WeakKeyDictionary[
+    Trace, dict[bool, dict[str, dict[str, np.ndarray[Any, Any]]]]
+] = weakref.WeakKeyDictionary()
 
 
 # The events columns the profiles' pass reads.
@@ -205,16 +204,24 @@ _PROFILE_COLUMNS = [
 ]
 
 
-def _samples(trace: Trace, outer: pd.Series, *, skip_no_stack: bool) -> dict[str, Any]:
+def _samples(
+    trace: Trace, outer: pd.Series, *, skip_no_stack: bool
+) -> dict[str, dict[str, np.ndarray[Any, Any]]]:
+    """The core's pass: per kind and for "goroutines", its columns as numpy
+    arrays over the core's own memory."""
     per = _SAMPLES.setdefault(trace, {})
     got = per.get(skip_no_stack)
     if got is None:
-        got = _core.profile_samples(
+        raw = _core.profile_samples(
             trace.columns("events", _PROFILE_COLUMNS),
             list(PROFILE_KINDS),
             _namable(trace, outer),
             skip_no_stack=skip_no_stack,
         )
+        got = {}
+        for part, table in raw.items():
+            t = pa.table(table)
+            got[part] = {c: t[c].chunk(0).to_numpy() for c in t.column_names}
         per[skip_no_stack] = got
     return got
 
@@ -230,16 +237,14 @@ def _namable(trace: Trace, outer: pd.Series) -> bytes:
 
 
 def _goroutine_intervals(
-    trace: Trace, raw: dict[str, bytes], outer: pd.Series, name: str | None
+    trace: Trace, raw: dict[str, np.ndarray[Any, Any]], outer: pd.Series, name: str | None
 ) -> pd.DataFrame:
     """pprofMatchingGoroutines: [StartTime, EndTime or trace end] per goroutine
     (StartTime 0 if it never ran), from the Summarizer fields of the core pass."""
-    goid = np.frombuffer(raw["goid"], dtype="<i8")
-    start = np.frombuffer(raw["start"], dtype="<i8")
-    end = np.frombuffer(raw["end"], dtype="<i8")
+    goid, start, end = raw["goid"], raw["start"], raw["end"]
     end = np.where(end == 0, trace.end_ns, end)
     if name is not None:
-        ns = np.frombuffer(raw["name_stack"], dtype="<i4").astype(np.int64)
+        ns = raw["name_stack"].astype(np.int64)
         names = outer.reindex(ns).fillna("").to_numpy()
         keep = names == name
         goid, start, end = goid[keep], start[keep], end[keep]
@@ -248,7 +253,7 @@ def _goroutine_intervals(
 
 def _own_overlap(
     trace: Trace,
-    raw: dict[str, bytes],
+    raw: dict[str, np.ndarray[Any, Any]],
     row: np.ndarray[Any, Any],
     t0: np.ndarray[Any, Any],
     t1: np.ndarray[Any, Any],
@@ -257,8 +262,8 @@ def _own_overlap(
     :func:`_goroutine_intervals`): each sample's goroutine found by its row."""
     ok = row >= 0
     at = np.where(ok, row, 0)
-    s = np.frombuffer(raw["start"], dtype="<i8")[at]
-    e = np.frombuffer(raw["end"], dtype="<i8")[at]
+    s = raw["start"][at]
+    e = raw["end"][at]
     e[e == 0] = trace.end_ns
     d = np.minimum(e, t1, out=e)
     d -= np.maximum(s, t0, out=s)

@@ -5,7 +5,9 @@
 //! `frombuffer`.
 
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
-use arrow_array::RecordBatch;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch};
 use gotrace_core::mmu::{self, MmuCurve as CoreCurve};
 use gotrace_core::profile::{self, ProfileCompat, ProfileKind};
 use pyo3::buffer::PyBuffer;
@@ -87,11 +89,11 @@ fn le<'py, T: Copy, const N: usize>(py: Python<'py>, v: &[T], f: impl Fn(T) -> [
 /// pass), and the Summarizer's first run / end / naming stack of every goroutine.
 ///
 /// `namable` is a buffer of bytes indexed by stack ID: nonzero if the stack
-/// names a goroutine. Returns a dict: for each kind a dict of bytes row
-/// (int32: the goroutine's row under "goroutines", -1 = none), start, end
-/// (int64) and stack (int32, -1 = none) per interval; under
-/// "goroutines" a dict of bytes goid, start, end (int64, 0 = never) and
-/// name_stack (int32, -1 = unnamed).
+/// names a goroutine. Returns a dict of tables (made without copying the
+/// core's vectors): for each kind the columns row (int32: the goroutine's row
+/// under "goroutines", -1 = none), start, end (int64) and stack (int32, -1 =
+/// none) per interval; under "goroutines" goid, start, end (int64, 0 = never)
+/// and name_stack (int32, -1 = unnamed).
 #[pyfunction]
 #[pyo3(signature = (events, kinds, namable, skip_no_stack=false))]
 fn profile_samples<'py>(
@@ -110,19 +112,19 @@ fn profile_samples<'py>(
     let (sets, g) =
         py.detach(|| profile::samples(&b, &parsed, ProfileCompat { skip_no_stack }, &namable)).map_err(err)?;
     let d = PyDict::new(py);
-    for (name, s) in kinds.iter().zip(&sets) {
-        let k = PyDict::new(py);
-        k.set_item("row", le(py, &s.row, i32::to_le_bytes))?;
-        k.set_item("start", le(py, &s.start, i64::to_le_bytes))?;
-        k.set_item("end", le(py, &s.end, i64::to_le_bytes))?;
-        k.set_item("stack", le(py, &s.stack, i32::to_le_bytes))?;
-        d.set_item(name, k)?;
+    let col = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+    let col32 = |v: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(v)) };
+    for (name, s) in kinds.iter().zip(sets) {
+        let cols = vec![("row", col32(s.row)), ("start", col(s.start)), ("end", col(s.end)), ("stack", col32(s.stack))];
+        d.set_item(name, arrow_table(py, cols)?)?;
     }
-    let k = PyDict::new(py);
-    k.set_item("goid", le(py, &g.goid, i64::to_le_bytes))?;
-    k.set_item("start", le(py, &g.start_time, i64::to_le_bytes))?;
-    k.set_item("end", le(py, &g.end_time, i64::to_le_bytes))?;
-    k.set_item("name_stack", le(py, &g.name_stack, i32::to_le_bytes))?;
+    let cols = vec![
+        ("goid", col(g.goid)),
+        ("start", col(g.start_time)),
+        ("end", col(g.end_time)),
+        ("name_stack", col32(g.name_stack)),
+    ];
+    let k = arrow_table(py, cols)?;
     d.set_item("goroutines", k)?;
     Ok(d)
 }
