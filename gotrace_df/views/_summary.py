@@ -13,7 +13,9 @@ ID is reused is replaced, as in Go):
   per-reason block times and per-name range times of goroutine ``row``;
 * ``regions``: every user-region summary made (incl. the made-up ones that
   carry an inherited task, with an empty name): goid, task_id,
-  name, start_event, end_event (their times: :func:`region_times`), in_goroutine (in a live
+  name, start_event, end_event (their times: :func:`region_times`),
+  duration_ns (cmd/trace's: the trace's ends stand for a missing start or
+  end; null for a region never closed, which no page shows), in_goroutine (in a live
   goroutine's region list: what /userregions shows), task_seq (order in its
   task's region list: what /usertask shows), and the same stats;
 * ``region_block`` / ``region_range`` keyed by region row;

@@ -37,7 +37,6 @@ from gotrace_df.views._summary import (
     StackFrames,
     Summary,
     frame,
-    region_time,
     region_times,
     stack_table,
     summarize,
@@ -130,12 +129,10 @@ def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
     frames = stack_table(trace)
     group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)
     del stack
-    # cmd/trace's trace span (its reader's first and last event).
-    at = None if isinstance(sel, slice) else sel
-    dur = region_time(trace, s, "end", at).to_numpy(dtype=np.int64, na_value=s.end_ns)
-    dur -= region_time(trace, s, "start", at).to_numpy(dtype=np.int64, na_value=s.start_ns)
+    # Every listed region has a duration: read in place when all are listed.
+    dur = src["duration_ns"].to_numpy(dtype=np.int64, na_value=0)[sel]
     return _Regions(
-        rows=None if at is None else at.astype(np.int32),
+        rows=None if isinstance(sel, slice) else sel.astype(np.int32),
         group=group,
         group_type=group_type,
         group_stack=group_stack,

@@ -311,6 +311,10 @@ struct RegionCols {
     end_event: Vec<u32>,
     /// Position in its task's region list (Go's `UserTaskSummary.Regions`).
     task_seq: Vec<u32>,
+    /// Its start time while open (the trace's first for a region with no
+    /// begin), then end - start once closed (the trace's last time for one
+    /// closed by the trace's end), as cmd/trace measures a region.
+    duration: Vec<i64>,
     /// In its goroutine's region list (closed, or open at its goroutine's end).
     listed: Vec<bool>,
     exec: Vec<i64>,
@@ -608,6 +612,7 @@ impl<'a> Summarizer<'a> {
         r.start_event.reserve_exact(n);
         r.end_event.reserve_exact(n);
         r.task_seq.reserve_exact(n);
+        r.duration.reserve_exact(n);
         r.listed.reserve_exact(n);
         for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
             c.reserve_exact(n);
@@ -622,9 +627,20 @@ impl<'a> Summarizer<'a> {
         s
     }
 
-    /// A new region row (stats filled in when it closes).
-    fn new_region(&mut self, goid: i64, owner: u32, task: i64, name: u32, start_event: u32, task_seq: u32) -> u32 {
+    /// A new region row beginning at `start` (stats filled in when it closes).
+    #[allow(clippy::too_many_arguments)]
+    fn new_region(
+        &mut self,
+        goid: i64,
+        owner: u32,
+        task: i64,
+        name: u32,
+        start_event: u32,
+        start: i64,
+        task_seq: u32,
+    ) -> u32 {
         let r = &mut self.regs;
+        r.duration.push(start);
         r.goid.push(goid);
         r.owner.push(owner);
         r.task.push(task);
@@ -639,13 +655,15 @@ impl<'a> Summarizer<'a> {
         (r.goid.len() - 1) as u32
     }
 
-    /// Closes region `ri` with `stats` (end - start) and lists it on its goroutine.
-    fn close_region(&mut self, ri: u32, end_event: Option<u32>, stats: &Stats) {
+    /// Closes region `ri` at `end` with `stats` (end - start) and lists it on
+    /// its goroutine.
+    fn close_region(&mut self, ri: u32, end_event: Option<u32>, end: i64, stats: &Stats) {
         let r = &mut self.regs;
         let i = ri as usize;
         if let Some(ev) = end_event {
             r.end_event[i] = ev;
         }
+        r.duration[i] = end - r.duration[i];
         r.listed[i] = true;
         r.exec[i] = stats.exec;
         r.sched[i] = stats.sched;
@@ -674,12 +692,12 @@ impl<'a> Summarizer<'a> {
 
     /// A goroutine created while its creator is inside a region inherits that
     /// region's task through a made-up region with no name.
-    fn inherit_region(&mut self, gi: u32, creator: i64, event: u32) {
+    fn inherit_region(&mut self, gi: u32, creator: i64, event: u32, ts: i64) {
         let Some(&ci) = self.gs.get(&creator) else { return };
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
         let goid = self.gors[gi as usize].goid;
-        let ri = self.new_region(goid, gi, task, self.empty, event, NONE32);
+        let ri = self.new_region(goid, gi, task, self.empty, event, ts, NONE32);
         // Its stats start from zero, not from a snapshot.
         let p = self.pending_mut(gi);
         p.active = Inline2::default();
@@ -701,7 +719,7 @@ impl<'a> Summarizer<'a> {
             for &(ri, start) in &active {
                 let st = self.since(&fin, start);
                 if !system {
-                    self.close_region(ri, trigger.map(|t| t.0), &st);
+                    self.close_region(ri, trigger.map(|t| t.0), trigger.map_or(last, |t| t.1), &st);
                 }
             }
             self.pends[slot as usize] = Pending::default();
@@ -731,7 +749,7 @@ impl<'a> Summarizer<'a> {
             S_UNDETERMINED => {
                 let gi = self.create(id, self.sync_ts);
                 if self.opts.legacy_undetermined {
-                    self.inherit_region(gi, ctx_g, i);
+                    self.inherit_region(gi, ctx_g, i, ts);
                 } else {
                     // Charge the time since the Sync to the state it was found in.
                     let st = ts - self.sync_ts;
@@ -751,7 +769,7 @@ impl<'a> Summarizer<'a> {
             }
             S_NOT_EXIST => {
                 let gi = self.create(id, ts);
-                self.inherit_region(gi, ctx_g, i);
+                self.inherit_region(gi, ctx_g, i, ts);
                 self.gs.insert(id, gi);
                 gi
             }
@@ -933,7 +951,7 @@ impl<'a> Summarizer<'a> {
         let start = self.snap(gi, ts);
         let start = self.keep_snap(start);
         let seq = self.next_task_seq();
-        let ri = self.new_region(ctx_g, gi, task, name, i, seq);
+        let ri = self.new_region(ctx_g, gi, task, name, i, ts, seq);
         self.pending_mut(gi).active.push((ri, start));
     }
 
@@ -945,12 +963,12 @@ impl<'a> Summarizer<'a> {
                 // An end without a begin: made up now, with no start.
                 let seq = self.next_task_seq();
                 let task = tasks.end(i as i64);
-                (self.new_region(ctx_g, gi, task, name, NONE32, seq), NONE32)
+                (self.new_region(ctx_g, gi, task, name, NONE32, self.first_ts.unwrap_or(ts), seq), NONE32)
             }
         };
         let now = self.snap(gi, ts);
         let st = self.since(&now, start);
-        self.close_region(ri, Some(i), &st);
+        self.close_region(ri, Some(i), ts, &st);
     }
 
     fn finish(&mut self) -> Vec<u32> {
@@ -1333,7 +1351,14 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     // Regions: every region summary made, in creation order. `in_goroutine`
     // marks those in a live goroutine's region list (what /userregions shows);
     // `task_seq` orders those in their task's list (what /usertask shows).
-    let r = s.regs;
+    let mut r = s.regs;
+    // A region never closed (dropped with its goroutine) has no duration.
+    let mut duration = std::mem::take(&mut r.duration);
+    for (d, &l) in duration.iter_mut().zip(&r.listed) {
+        if !l {
+            *d = NONE64;
+        }
+    }
     let in_goroutine: Vec<bool> =
         r.listed.iter().zip(&r.owner).map(|(&l, &o)| l && row_of[o as usize] != NONE32).collect();
     let rcols: Vec<(&'static str, ArrayRef)> = vec![
@@ -1344,6 +1369,7 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         ("end_event", u32_col(r.end_event)),
         ("in_goroutine", arr(BooleanArray::from(in_goroutine))),
         ("task_seq", u32_col(r.task_seq)),
+        ("duration_ns", i64_col(duration, Some(NONE64))),
         ("exec_ns", i64_col(r.exec, None)),
         ("sched_wait_ns", i64_col(r.sched, None)),
         ("syscall_ns", i64_col(r.syscall, None)),
