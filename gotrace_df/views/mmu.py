@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df import _core
+from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._common import semantics
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
     return c
 
 
+@gives_back_memory
 def mutator_utilization(
     trace: Trace,
     *,
@@ -206,6 +208,7 @@ def mmu_windows(
     return int(lo), int(hi), [int(w) for w in windows]
 
 
+@gives_back_memory
 def mmu(
     trace: Trace,
     windows_ns: Sequence[int] | None = None,
@@ -286,6 +289,7 @@ def mmu(
     return out
 
 
+@gives_back_memory
 def mmu_worst_windows(
     trace: Trace,
     window_ns: int,

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from gotrace_df import _core
 from gotrace_df._expand import gather
+from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._common import GoSemantics, check_window, group_quantiles, semantics
 from gotrace_df.views._summary import region_times, stack_frames, summarize
 
@@ -80,6 +81,7 @@ COLUMNS = [
 ]
 
 
+@gives_back_memory
 def blocking_profile(
     trace: Trace,
     kind: str,

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow.compute as pac
 
 from gotrace_df._expand import gather
+from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
@@ -210,6 +211,7 @@ def _select(
     return idx
 
 
+@gives_back_memory
 def user_regions(
     trace: Trace,
     *,
@@ -291,6 +293,7 @@ def _groups(r: _Regions, idx: Any) -> tuple[Any, Any, int]:
     return renumber[sub], np.flatnonzero(present), int(present.sum())
 
 
+@gives_back_memory
 def user_region_histogram(
     trace: Trace,
     type: str | None = None,
@@ -339,6 +342,7 @@ def user_region_histogram(
     return grouped_histogram(keys, gid, r.duration_ns[idx])
 
 
+@gives_back_memory
 def user_region_stats(
     trace: Trace,
     type: str | None = None,
