@@ -119,13 +119,12 @@ def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
     listed = src["in_goroutine"].to_numpy(dtype=bool)
     # Usually every region is listed: then no column is copied to select them.
     sel: Any = slice(None) if listed.all() else np.flatnonzero(listed)
+    # RegionBegin stacks (-1 for none: gather reads row -1 as null).
     start = src["start_event"].to_numpy(dtype=np.int64, na_value=-1)[sel]
-    stack = np.full(len(start), -1, dtype=np.int32)
-    has = start >= 0
-    if has.any():
-        col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], start[has])["stack_id"]
-        stack[has] = pac.fill_null(col, -1).to_numpy()
-    del start, has
+    col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], start)["stack_id"]
+    del start
+    stack = pac.fill_null(col, -1).to_numpy().astype(np.int32, copy=False)
+    del col
     types = pd.Categorical(src["name"].array[sel])
     frames = stack_table(trace)
     group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)

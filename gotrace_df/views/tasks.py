@@ -42,7 +42,8 @@ __all__ = ["user_tasks", "user_task_histogram", "user_task_details", "user_task_
 class _Tasks:
     tasks: pd.DataFrame
     logs: pd.DataFrame
-    #: Regions in task lists, by task_seq: task_id, name, goid, start_event, end_event.
+    #: Regions in task lists, in task_seq order: task_id, name, goid,
+    #: start_event, end_event.
     regs: pd.DataFrame
     #: Begin/end events: task_id, g.
     te: pd.DataFrame
@@ -94,18 +95,19 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     logs["ts"] = event_times(s, logs["event"].to_numpy(), logs["ts"].to_numpy(dtype=np.int64))
 
     r = s.regions
-    sel = r["task_seq"].notna().to_numpy()
+    # The Summarizer numbers the regions of task lists in the order it makes
+    # their rows: these rows are already in task_seq order.
+    sel = np.flatnonzero(r["task_seq"].notna().to_numpy())
     regs = pd.DataFrame(
         {
-            "task_id": r["task_id"].fillna(-1).to_numpy(dtype=np.int64)[sel],
+            "task_id": r["task_id"].to_numpy(dtype=np.int64, na_value=-1)[sel],
             "name": r["name"].array[sel],
             "goid": r["goid"].to_numpy(dtype=np.int64)[sel],
             "start_event": r["start_event"].array[sel],
             "end_event": r["end_event"].array[sel],
-            "task_seq": r["task_seq"].array[sel].to_numpy(dtype=np.int64),
         }
     )
-    regs = regs.sort_values("task_seq", kind="stable").reset_index(drop=True)
+    del sel
 
     te_task, _ = per_event("task_id")
     ids = np.unique(
@@ -526,8 +528,9 @@ def user_task_events(
             }
         )
     )
-    rg = regs[regs["task_id"].isin(ids)]
-    rseq = rg["task_seq"].to_numpy(dtype=np.int64)
+    # A region's position in regs is its place in its task's list.
+    rseq = np.flatnonzero(regs["task_id"].isin(ids).to_numpy())
+    rg = regs.iloc[rseq]
     for col, half in (("start_event", 0), ("end_event", 1)):
         sel = rg[col].notna().to_numpy()
         parts.append(
