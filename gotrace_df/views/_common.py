@@ -97,7 +97,9 @@ def group_quantiles(
     value with at least that fraction of values at or below it), so they stay
     exact integer nanoseconds.
     """
-    c = np.asarray(codes, dtype=np.int64)
+    c = np.asarray(codes)
+    if c.dtype.kind not in "iu":
+        c = c.astype(np.int64)
     v = np.asarray(values, dtype=np.int64)
     n = np.bincount(c, minlength=n_groups).astype(np.int64)
     vmin = int(v.min()) if len(v) else 0
@@ -105,7 +107,8 @@ def group_quantiles(
     if len(v) and span * max(n_groups, 1) < 2**62:
         # Sort (group, value) packed into one int64: much cheaper than a
         # lexsort. In place: one array of temporaries.
-        sv = c * span
+        sv = c.astype(np.int64)
+        sv *= span
         sv += v
         sv -= vmin
         sv.sort()

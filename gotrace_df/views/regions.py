@@ -192,7 +192,10 @@ def _select(
     latmax_ns: int | None,
     window: tuple[int, int] | None,
 ) -> Any:
-    """Positions of the regions that pass cmd/trace's region filter."""
+    """Positions of the regions that pass cmd/trace's region filter (every
+    region, without a filter: ``slice(None)``, which copies no column)."""
+    if type is None and pc is None and latmin_ns is None and latmax_ns is None and window is None:
+        return slice(None)
     keep = np.ones(len(r.group), dtype=bool)
     if type is not None:
         code = r.types.get_indexer(pd.Index([type]))[0]
@@ -255,7 +258,7 @@ def user_regions(
     r, s = _regions(trace, sem)
     idx = _select(trace, r, s, None, None, None, None, check_window(start_ns, end_ns))
     gid, groups, n = _groups(r, idx)
-    d = r.duration_ns if len(idx) == len(r.duration_ns) else r.duration_ns[idx]
+    d = r.duration_ns[idx]
     total = np.zeros(n, dtype=np.int64)
     np.add.at(total, gid, d)
     low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
@@ -283,7 +286,7 @@ def _groups(r: _Regions, idx: Any) -> tuple[Any, Any, int]:
     """Regions ``idx``'s groups, numbered in the page's order: the group of
     each, the groups' numbers in ``r`` (for their type and stack), and how
     many there are."""
-    if len(idx) == len(r.group):
+    if isinstance(idx, slice) or len(idx) == len(r.group):
         n = len(r.group_type)
         return r.group, np.arange(n), n
     sub = r.group[idx]
@@ -392,6 +395,8 @@ def user_region_stats(
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
     idx = _select(trace, r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
+    if isinstance(idx, slice):
+        idx = np.arange(len(r.group))
     rows = r.row(idx)
     src = s.regions
     base_cols = ["goid", "task_id", "type", "pc", "function", "file", "line"]

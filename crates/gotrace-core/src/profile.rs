@@ -121,11 +121,13 @@ struct G {
     name_stack: i32,
     /// Summarizer entry made (Go creates it on the first state change).
     summarized: bool,
-    /// (time, stack) of the event that started tracking; time i64::MIN: not tracked.
-    tracking: [(i64, i32); 4],
+    /// Time and stack of the event that started tracking, per profile (kept
+    /// apart: no padding in a record held per goroutine); NOT_TRACKED: not.
+    since: [i64; 4],
+    since_stack: [i32; 4],
 }
 
-const NOT_TRACKED: (i64, i32) = (i64::MIN, -1);
+const NOT_TRACKED: i64 = i64::MIN;
 
 /// Per-goroutine state, found through a dense table for the usual small,
 /// nearly consecutive IDs (a hash map's probes miss the cache on every event
@@ -194,7 +196,8 @@ pub fn samples(
             end: 0,
             name_stack: -1,
             summarized: false,
-            tracking: [NOT_TRACKED; 4],
+            since: [NOT_TRACKED; 4],
+            since_stack: [-1; 4],
         });
         // The Summarizer sees every transition that changes the state, and
         // starts a new summary for a goroutine coming out of Undetermined or
@@ -221,19 +224,19 @@ pub fn samples(
             return;
         }
         for (k, kind) in kinds.iter().enumerate() {
-            let t = &mut g.tracking[k];
-            if t.0 == i64::MIN {
+            if g.since[k] == NOT_TRACKED {
                 if ev.to == states[k] && kind.tracks(ev.reason) {
-                    *t = (ev.ts, ev.stack);
+                    g.since[k] = ev.ts;
+                    g.since_stack[k] = ev.stack;
                 }
             } else if ev.to != states[k] {
                 let o = &mut out[k];
                 // The goroutine's slot for now: its row once all are known.
                 o.row.push(slot as i32);
-                o.start.push(t.0);
+                o.start.push(g.since[k]);
                 o.end.push(ev.ts);
-                o.stack.push(t.1);
-                *t = NOT_TRACKED;
+                o.stack.push(g.since_stack[k]);
+                g.since[k] = NOT_TRACKED;
             }
         }
     })?;
