@@ -92,6 +92,17 @@ pub struct Samples {
     pub stack: Vec<i32>,
 }
 
+impl Samples {
+    fn with_capacity(n: usize) -> Self {
+        Samples {
+            row: Vec::with_capacity(n),
+            start: Vec::with_capacity(n),
+            end: Vec::with_capacity(n),
+            stack: Vec::with_capacity(n),
+        }
+    }
+}
+
 /// `GoroutineSummary` fields of each goroutine ID's last lifetime (a new
 /// lifetime of an ID replaces its summary, as in Go's map).
 #[derive(Default, Debug)]
@@ -183,7 +194,11 @@ pub fn samples(
     }
     let states: Vec<u8> = kinds.iter().map(|k| k.state()).collect();
     let mut gs: Slots<G> = Slots::new();
-    let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::default()).collect();
+    // Room for the most intervals there can be (one per event): only pages
+    // written become memory, and vectors that regrow leave each smaller copy
+    // behind in the heap (a hundred megabytes here).
+    let events = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::with_capacity(events)).collect();
     let columns =
         cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
     scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {
