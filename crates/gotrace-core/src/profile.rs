@@ -255,20 +255,41 @@ pub fn samples(
             }
         }
     })?;
-    let mut goroutines = Goroutines::default();
-    let mut row_of = vec![-1i32; gs.items.len()];
-    for ((id, s), row) in gs.items.iter().zip(&mut row_of) {
-        if s.summarized {
-            *row = goroutines.goid.len() as i32;
-            goroutines.goid.push(*id);
-            goroutines.start_time.push(s.start);
-            goroutines.end_time.push(s.end);
-            goroutines.name_stack.push(s.name_stack);
-        }
-    }
+    let mut rows = 0;
+    let row_of: Vec<i32> = gs
+        .items
+        .iter()
+        .map(|(_, s)| {
+            rows += i32::from(s.summarized);
+            if s.summarized {
+                rows - 1
+            } else {
+                -1
+            }
+        })
+        .collect();
     for o in &mut out {
         for r in &mut o.row {
             *r = row_of[*r as usize];
+        }
+    }
+    // Filled from the last goroutine down, giving back the per-goroutine
+    // state as it goes: it and the result are never held whole at once.
+    let n = rows as usize;
+    let mut goroutines =
+        Goroutines { goid: vec![0; n], start_time: vec![0; n], end_time: vec![0; n], name_stack: vec![0; n] };
+    let mut items = std::mem::take(&mut gs.items);
+    for slot in (0..items.len()).rev() {
+        let (id, s) = &items[slot];
+        if let Ok(row) = usize::try_from(row_of[slot]) {
+            goroutines.goid[row] = *id;
+            goroutines.start_time[row] = s.start;
+            goroutines.end_time[row] = s.end;
+            goroutines.name_stack[row] = s.name_stack;
+        }
+        if slot % (1 << 16) == 0 {
+            items.truncate(slot);
+            items.shrink_to_fit();
         }
     }
     Ok((out, goroutines))

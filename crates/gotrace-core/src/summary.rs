@@ -355,6 +355,22 @@ struct Long {
 }
 
 impl Long {
+    /// [`Long::extend`] backwards, for a table built from its last row down
+    /// (and then reversed).
+    fn extend_rev(&mut self, row: usize, m: &SmallMap) {
+        for &(k, v) in m.iter().rev() {
+            self.row.push(row as i32);
+            self.key.push(k as i32);
+            self.ns.push(v);
+        }
+    }
+
+    fn reverse(&mut self) {
+        self.row.reverse();
+        self.key.reverse();
+        self.ns.reverse();
+    }
+
     /// Room for `n` rows (a row per goroutine or region usually suffices).
     fn reserve(&mut self, n: usize) {
         self.row.reserve_exact(n);
@@ -1276,7 +1292,7 @@ fn long_batch(l: Long, strings: &Strings, key: &'static str) -> RecordBatch {
     ])
 }
 
-fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
+fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     // Only the summaries left in Go's map are in its result: one whose
     // goroutine ID was reused is gone.
     let mut row_of: Vec<u32> = vec![NONE32; s.gors.len()];
@@ -1284,7 +1300,7 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         row_of[gi as usize] = r as u32;
     }
 
-    // Stats per goroutine: the final ones, or the window's difference.
+    // Stats per goroutine: the window's difference, or (None) the final ones.
     let window_stats: Option<Vec<Stats>> = s.opts.window.map(|_| {
         live.iter()
             .map(|&gi| {
@@ -1300,13 +1316,11 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
             })
             .collect()
     });
-    let gstats: Vec<&Stats> = match &window_stats {
-        Some(w) => w.iter().collect(),
-        None => live.iter().map(|&gi| &s.gors[gi as usize].stats).collect(),
-    };
 
     // One pass over the summaries fills every column (a pass per column would
-    // stream the whole summary array a dozen times).
+    // stream the whole summary array a dozen times). It runs from the last
+    // summary down, giving back the summaries' memory as it goes: the columns
+    // and the summaries are never held whole at once.
     let n = live.len();
     let i64s = || Vec::<i64>::with_capacity(n);
     let (mut goid, mut creation, mut start, mut end) = (i64s(), i64s(), i64s(), i64s());
@@ -1316,8 +1330,10 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     let (mut gb, mut gr) = (Long::default(), Long::default());
     gb.reserve(n);
     gr.reserve(n);
-    for (r, (&gi, st)) in live.iter().zip(&gstats).enumerate() {
-        let g = &s.gors[gi as usize];
+    let mut gors = std::mem::take(&mut s.gors);
+    for (r, &gi) in live.iter().enumerate().rev() {
+        let g = &gors[gi as usize];
+        let st = window_stats.as_ref().map_or(&g.stats, |w| &w[r]);
         goid.push(g.goid);
         name_stack.push((g.name_stack >= 0).then_some(g.name_stack));
         system.push(g.system);
@@ -1329,9 +1345,24 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         syscall.push(st.syscall);
         syscall_block.push(st.syscall_block);
         total.push(st.total);
-        gb.extend(r, &st.block);
-        gr.extend(r, &st.range);
+        gb.extend_rev(r, &st.block);
+        gr.extend_rev(r, &st.range);
+        if r % (1 << 16) == 0 {
+            gors.truncate(gi as usize);
+            gors.shrink_to_fit();
+        }
     }
+    drop(gors);
+    for v in [&mut goid, &mut creation, &mut start, &mut end, &mut exec, &mut sched, &mut syscall] {
+        v.reverse();
+    }
+    for v in [&mut syscall_block, &mut total] {
+        v.reverse();
+    }
+    name_stack.reverse();
+    system.reverse();
+    gb.reverse();
+    gr.reverse();
     let goroutines = batch(vec![
         ("goid", i64_col(goid, None)),
         ("name_stack_id", arr(Int32Array::from(name_stack))),
@@ -1346,7 +1377,6 @@ fn tables(s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
         ("syscall_block_ns", i64_col(syscall_block, None)),
         ("total_ns", i64_col(total, None)),
     ]);
-    drop(gstats);
 
     // Regions: every region summary made, in creation order. `in_goroutine`
     // marks those in a live goroutine's region list (what /userregions shows);
