@@ -30,7 +30,7 @@ from gotrace_df.views._common import (
     semantics,
 )
 from gotrace_df.views._events import rows_of_kind, take_events, values_at
-from gotrace_df.views._summary import Summary, event_times, summarize
+from gotrace_df.views._summary import Summary, event_times, frame, summarize
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -98,9 +98,9 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     # The Summarizer numbers the regions of task lists in the order it makes
     # their rows: these rows are already in task_seq order.
     sel = np.flatnonzero(r["task_seq"].notna().to_numpy())
-    regs = pd.DataFrame(
+    regs = frame(
         {
-            "task_id": r["task_id"].to_numpy(dtype=np.int64, na_value=-1)[sel],
+            "task_id": r["task_id"].array[sel].to_numpy(dtype=np.int64, na_value=-1),
             "name": r["name"].array[sel],
             "goid": r["goid"].to_numpy(dtype=np.int64)[sel],
             "start_event": r["start_event"].array[sel],
