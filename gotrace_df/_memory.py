@@ -24,7 +24,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
     try:
         # The process's own symbols: libc's, without looking for the library.
         fn: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return None
     return fn
 
