@@ -162,6 +162,15 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
     })
 }
 
+/// Reserves room for `n` more items in `v` if the system grants the address
+/// space: its pages become memory only when written, and a vector that
+/// regrows instead leaves each smaller copy behind in the heap. Where the
+/// request is refused (strict overcommit), `v` grows as needed.
+pub(crate) fn room<T>(v: &mut Vec<T>, n: usize) {
+    // A refusal is not an error: the room only saves copies.
+    let _ = v.try_reserve_exact(n);
+}
+
 /// GOTRACE_TIMING is set: the parse prints where its time and memory went.
 pub(crate) fn timing() -> bool {
     std::env::var_os("GOTRACE_TIMING").is_some()

@@ -93,13 +93,14 @@ pub struct Samples {
 }
 
 impl Samples {
-    fn with_capacity(n: usize) -> Self {
-        Samples {
-            row: Vec::with_capacity(n),
-            start: Vec::with_capacity(n),
-            end: Vec::with_capacity(n),
-            stack: Vec::with_capacity(n),
-        }
+    /// Samples with room for `n` (see [`crate::room`]).
+    fn with_room(n: usize) -> Self {
+        let mut s = Samples::default();
+        crate::room(&mut s.row, n);
+        crate::room(&mut s.start, n);
+        crate::room(&mut s.end, n);
+        crate::room(&mut s.stack, n);
+        s
     }
 }
 
@@ -194,11 +195,9 @@ pub fn samples(
     }
     let states: Vec<u8> = kinds.iter().map(|k| k.state()).collect();
     let mut gs: Slots<G> = Slots::new();
-    // Room for the most intervals there can be (one per event): only pages
-    // written become memory, and vectors that regrow leave each smaller copy
-    // behind in the heap (a hundred megabytes here).
+    // Room for the most intervals there can be (one per event).
     let events = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::with_capacity(events)).collect();
+    let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::with_room(events)).collect();
     let columns =
         cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
     scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {

@@ -607,16 +607,15 @@ impl<'a> Summarizer<'a> {
 
     /// Sizes the summaries and region columns up front from the capacity
     /// option, so they never regrow (without it they grow as needed). The
-    /// episodes and the regions' long tables get room for their most
-    /// (`events` bounds the episodes): only pages written become memory, and
-    /// a vector that regrows leaves each smaller copy behind in the heap.
+    /// episodes get room for their most (`events` bounds them, see
+    /// [`crate::room`]), the regions' long tables for a row per region.
     fn reserve(&mut self, events: usize) {
         let Some((created, begins)) = self.opts.capacity else { return };
         let e = &mut self.eps;
-        e.g.reserve_exact(events);
-        e.state.reserve_exact(events);
-        e.end.reserve_exact(events);
-        e.dur.reserve_exact(events);
+        crate::room(&mut e.g, events);
+        crate::room(&mut e.state, events);
+        crate::room(&mut e.end, events);
+        crate::room(&mut e.dur, events);
         self.gors.reserve_exact(created);
         // Each goroutine may carry one inherited region.
         let r = &mut self.regs;
