@@ -49,7 +49,6 @@ __all__ = [
     "Summary",
     "event_times",
     "frame",
-    "region_time",
     "region_times",
     "stack_frames",
     "stack_table",
@@ -227,18 +226,24 @@ def _frame(t: object) -> pd.DataFrame:
     for name, col in zip(table.column_names, table.columns, strict=True):
         arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
         if pa.types.is_integer(arr.type) and arr.null_count:
-            # The values in place (what lies under a null is never read): the
-            # imported batch stays alive as a whole while any of its columns
-            # is used, so a copy would hold the column twice.
-            dtype = arr.type.to_pandas_dtype()
-            values = np.frombuffer(arr.buffers()[1], dtype=dtype, count=arr.offset + len(arr))
+            # The values in place: the imported batch stays alive as a whole
+            # while any of its columns is used, so a copy would hold the
+            # column twice.
             mask = arr.is_null().to_numpy(zero_copy_only=False)
-            data[name] = pd.arrays.IntegerArray(values[arr.offset :], mask)
+            data[name] = pd.arrays.IntegerArray(_values(arr), mask)
         elif pa.types.is_integer(arr.type):
             data[name] = arr.to_numpy()
         else:
             data[name] = arr.to_pandas()
     return frame(data)
+
+
+def _values(arr: pa.Array) -> Array:
+    """An integer array's values buffer as numpy, in place: what lies under a
+    null is whatever the producer wrote, never to be read."""
+    dtype = arr.type.to_pandas_dtype()
+    values = np.frombuffer(arr.buffers()[1], dtype=dtype, count=arr.offset + len(arr))
+    return values[arr.offset :]
 
 
 def frame(data: dict[str, Any]) -> pd.DataFrame:
@@ -330,22 +335,19 @@ def event_times(s: Summary, rows: Any, ts: Any) -> Array:
 
 
 def region_times(trace: Trace, s: Summary, rows: Any = None) -> tuple[Any, Any]:
-    """(start, end) of the summary's regions ``rows`` (all if None): see
-    :func:`region_time`."""
-    return region_time(trace, s, "start", rows), region_time(trace, s, "end", rows)
+    """(start, end) of the summary's regions ``rows`` (all if None): the times
+    cmd/trace's reader gives their begin and end events, null (nullable
+    ``IntegerArray``) where a region has no such event."""
 
+    def at(col: str) -> Any:
+        ev = s.regions[col].to_numpy(dtype=np.int64, na_value=-1)
+        if rows is not None:
+            ev = ev[rows]
+        ts = _expand.gather(trace.columns("events", ["ts"]), ["ts"], ev)["ts"]
+        # event_times copies the values it reads in place.
+        return pd.arrays.IntegerArray(event_times(s, ev, _values(ts.combine_chunks())), ev < 0)
 
-def region_time(trace: Trace, s: Summary, which: str, rows: Any = None) -> Any:
-    """The ``which`` ("start" or "end") of the summary's regions ``rows`` (all
-    if None): the time cmd/trace's reader gives that event, null (a nullable
-    ``IntegerArray``) where a region has none."""
-    ev = s.regions[f"{which}_event"].to_numpy(dtype=np.int64, na_value=-1)
-    if rows is not None:
-        ev = ev[rows]
-    ts = _expand.gather(trace.columns("events", ["ts"]), ["ts"], ev)["ts"].combine_chunks()
-    # In place; what lies under a null is never read (event_times copies).
-    t = np.frombuffer(ts.buffers()[1], dtype=np.int64, count=ts.offset + len(ts))[ts.offset :]
-    return pd.arrays.IntegerArray(event_times(s, ev, t), ev < 0)
+    return at("start_event"), at("end_event")
 
 
 def wide_stats(

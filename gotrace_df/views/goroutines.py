@@ -224,15 +224,12 @@ def goroutine_analysis(
     # an episode of a replaced summary or of an unselected goroutine).
     code_of_row = np.full(len(s.goroutines) + 1, -1, dtype=np.int32)
     code_of_row[rows] = codes
-    e = s.episodes
-    key = code_of_row[e["row"].to_numpy(dtype=np.int64, na_value=-1)]
+    row, state, dur = _episodes(s, window)
+    key = code_of_row[row]
     ok = key >= 0
     key *= 2
-    key += e["state"].to_numpy()
-    if window is not None:
-        end = e["end"].to_numpy()
-        ok &= (end > window[0]) & (end <= window[1])
-    q = group_quantiles(key[ok], e["dur"].to_numpy()[ok], 2 * n, "q")
+    key += state
+    q = group_quantiles(key[ok], dur[ok], 2 * n, "q")
     del key, ok
     for state, prefix in ((0, "sched_wait"), (1, "block")):
         part = q.iloc[state::2].reset_index(drop=True)
@@ -258,14 +255,16 @@ def _clip(trace: Trace, window: tuple[int, int] | None) -> tuple[int, int] | Non
     return lo, hi
 
 
-def _episodes(s: Summary, state: int, window: tuple[int, int] | None) -> tuple[Any, Any]:
-    """(summary row, duration) of each complete stay in Runnable (0) or
-    Waiting (1), ending inside ``window`` if given."""
+def _episodes(s: Summary, window: tuple[int, int] | None) -> tuple[Any, Any, Any]:
+    """(summary row, state, duration) of each complete stay in Runnable (state
+    0) or Waiting (1), ending inside ``window`` if given; row -1 for a stay of
+    a replaced summary."""
     e = s.episodes
     # -1 for a replaced summary's stays (null rows): one pass, no masked copies.
     row = e["row"].to_numpy(dtype=np.int64, na_value=-1)
-    ok = (e["state"].to_numpy() == state) & (row >= 0)
+    state, dur = e["state"].to_numpy(), e["dur"].to_numpy()
     if window is not None:
         end = e["end"].to_numpy()
-        ok &= (end > window[0]) & (end <= window[1])
-    return row[ok], e["dur"].to_numpy()[ok]
+        ok = (end > window[0]) & (end <= window[1])
+        row, state, dur = row[ok], state[ok], dur[ok]
+    return row, state, dur

@@ -103,7 +103,8 @@ def summary(
     ):
         add("goroutines", label, int(np.asarray(g[c], dtype=np.int64).sum()), "ns")
 
-    _, lat = _episodes(summarize(trace, semantics(go_version)), 0, window)
+    row, state, dur = _episodes(summarize(trace, semantics(go_version)), window)
+    lat = dur[(state == 0) & (row >= 0)]
     add("scheduling", "runnable waits", len(lat), "count")
     if len(lat):
         s = np.sort(lat)
