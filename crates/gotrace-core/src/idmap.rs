@@ -37,6 +37,12 @@ impl IdMap {
         }
     }
 
+    /// Every index in the map (dense IDs in ID order, then the rest).
+    pub fn values(&self) -> impl Iterator<Item = usize> + '_ {
+        let dense = self.dense.iter().filter(|&&v| v != Self::NONE).map(|&v| v as usize);
+        dense.chain(self.sparse.values().copied())
+    }
+
     #[inline]
     pub fn remove(&mut self, id: i64) -> Option<usize> {
         if (0..Self::DENSE).contains(&id) {

@@ -9,8 +9,8 @@
 //! on the Python side.
 
 use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE};
+use crate::idmap::IdMap;
 use arrow_array::RecordBatch;
-use rustc_hash::FxHashMap;
 
 /// Reason classes (bit flags) for the profile filters.
 pub const REASON_NETWORK: u8 = 1;
@@ -141,40 +141,28 @@ struct G {
 
 const NOT_TRACKED: i64 = i64::MIN;
 
-/// Per-goroutine state, found through a dense table for the usual small,
-/// nearly consecutive IDs (a hash map's probes miss the cache on every event
-/// of a big trace) and a hash map for the rest.
+/// Per-goroutine state in order of first sight, found by ID.
 struct Slots<T> {
-    dense: Vec<u32>,
-    sparse: FxHashMap<i64, u32>,
+    ids: IdMap,
     items: Vec<(i64, T)>,
 }
 
-/// IDs below this use the dense table (4 bytes per ID up to the largest seen).
-const DENSE_IDS: i64 = 1 << 24;
-
 impl<T> Slots<T> {
     fn new() -> Self {
-        Slots { dense: Vec::new(), sparse: FxHashMap::default(), items: Vec::new() }
+        Slots { ids: IdMap::default(), items: Vec::new() }
     }
 
     /// The item of `id` (made if new) and its slot.
     fn get_or_insert_with(&mut self, id: i64, make: impl FnOnce() -> T) -> (u32, &mut T) {
-        let slot = if (0..DENSE_IDS).contains(&id) {
-            let i = id as usize;
-            if i >= self.dense.len() {
-                self.dense.resize((i + 1).max(self.dense.len() * 2), u32::MAX);
+        let slot = match self.ids.get(id) {
+            Some(slot) => slot,
+            None => {
+                self.ids.insert(id, self.items.len());
+                self.items.push((id, make()));
+                self.items.len() - 1
             }
-            &mut self.dense[i]
-        } else {
-            self.sparse.entry(id).or_insert(u32::MAX)
         };
-        if *slot == u32::MAX {
-            *slot = self.items.len() as u32;
-            self.items.push((id, make()));
-        }
-        let k = *slot;
-        (k, &mut self.items[k as usize].1)
+        (slot as u32, &mut self.items[slot].1)
     }
 }
 

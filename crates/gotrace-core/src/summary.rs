@@ -24,6 +24,7 @@ use arrow_array::{
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
 
+use crate::idmap::IdMap;
 use crate::TraceError;
 
 /// How to summarise.
@@ -387,47 +388,6 @@ impl Long {
     }
 }
 
-/// Goroutine ID -> summary index: a dense vector for the small IDs the runtime
-/// hands out, a hash map beyond.
-#[derive(Default)]
-struct GoMap {
-    dense: Vec<u32>,
-    sparse: FxHashMap<i64, u32>,
-}
-
-const DENSE_IDS: i64 = 1 << 26;
-
-impl GoMap {
-    #[inline]
-    fn get(&self, id: &i64) -> Option<&u32> {
-        let id = *id;
-        if (0..DENSE_IDS).contains(&id) {
-            self.dense.get(id as usize).filter(|&&v| v != NONE32)
-        } else {
-            self.sparse.get(&id)
-        }
-    }
-
-    fn insert(&mut self, id: i64, gi: u32) {
-        if (0..DENSE_IDS).contains(&id) {
-            let i = id as usize;
-            if i >= self.dense.len() {
-                self.dense.resize((i + 1).max(self.dense.len() * 2), NONE32);
-            }
-            self.dense[i] = gi;
-        } else {
-            self.sparse.insert(id, gi);
-        }
-    }
-
-    /// Every summary index in the map.
-    fn values(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.dense.iter().copied().filter(|&x| x != NONE32).collect();
-        v.extend(self.sparse.values().copied());
-        v
-    }
-}
-
 struct Summarizer<'a> {
     opts: SummaryOptions,
     namable: &'a [bool],
@@ -436,7 +396,8 @@ struct Summarizer<'a> {
     empty: u32,
     forever: u32,
     gors: Vec<Goroutine>,
-    gs: GoMap,
+    /// Goroutine ID -> index of its summary in `gors`.
+    gs: IdMap,
     pends: Vec<Pending>,
     free: Vec<u32>,
     /// Stats snapshots at the start of open regions, and free slots.
@@ -510,7 +471,7 @@ impl<'a> Summarizer<'a> {
             empty,
             forever,
             gors: Vec::new(),
-            gs: GoMap::default(),
+            gs: IdMap::default(),
             pends: Vec::new(),
             free: Vec::new(),
             snaps: Vec::new(),
@@ -528,6 +489,11 @@ impl<'a> Summarizer<'a> {
             snap_a: None,
             snap_b: None,
         }
+    }
+
+    /// The index of goroutine `id`'s summary, if it has one.
+    fn summary_of(&self, id: i64) -> Option<u32> {
+        self.gs.get(id).map(|gi| gi as u32)
     }
 
     fn pending(&self, gi: u32) -> &Pending {
@@ -708,7 +674,7 @@ impl<'a> Summarizer<'a> {
     /// A goroutine created while its creator is inside a region inherits that
     /// region's task through a made-up region with no name.
     fn inherit_region(&mut self, gi: u32, creator: i64, event: u32, ts: i64) {
-        let Some(&ci) = self.gs.get(&creator) else { return };
+        let Some(ci) = self.summary_of(creator) else { return };
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
         let goid = self.gors[gi as usize].goid;
@@ -779,18 +745,18 @@ impl<'a> Summarizer<'a> {
                         _ => {}
                     }
                 }
-                self.gs.insert(id, gi);
+                self.gs.insert(id, gi as usize);
                 gi
             }
             S_NOT_EXIST => {
                 let gi = self.create(id, ts);
                 self.inherit_region(gi, ctx_g, i, ts);
-                self.gs.insert(id, gi);
+                self.gs.insert(id, gi as usize);
                 gi
             }
             _ => {
                 // Go dereferences a nil summary here; a valid trace never gets here.
-                let Some(&gi) = self.gs.get(&id) else { return };
+                let Some(gi) = self.summary_of(id) else { return };
                 self.leave(gi, id, ts, old);
                 gi
             }
@@ -910,7 +876,7 @@ impl<'a> Summarizer<'a> {
         // A P going idle under a goroutine in a syscall: the syscall blocked.
         let Ok(p) = i32::try_from(pid) else { return };
         if let Some(goid) = self.syscalling_p.remove(&p) {
-            if let Some(&gi) = self.gs.get(&goid) {
+            if let Some(gi) = self.summary_of(goid) {
                 self.pending_mut(gi).last_syscall_block = ts;
             }
         }
@@ -918,11 +884,11 @@ impl<'a> Summarizer<'a> {
 
     fn range_begin(&mut self, ts: i64, active: bool, ctx_g: i64, res: u8, rid: i64, name: u32) {
         let gi = match res {
-            R_GOROUTINE => self.gs.get(&rid).copied(),
+            R_GOROUTINE => self.summary_of(rid),
             R_PROC => {
                 // Bound to the P, but charged to the goroutine if the same one
                 // is there at the end.
-                let gi = self.gs.get(&ctx_g).copied();
+                let gi = self.summary_of(ctx_g);
                 if gi.is_some() {
                     self.ranges_p.insert((rid, name), ctx_g);
                 }
@@ -945,9 +911,9 @@ impl<'a> Summarizer<'a> {
 
     fn range_end(&mut self, ts: i64, ctx_g: i64, res: u8, rid: i64, name: u32) {
         let gi = match res {
-            R_GOROUTINE => self.gs.get(&rid).copied(),
+            R_GOROUTINE => self.summary_of(rid),
             R_PROC => match self.ranges_p.remove(&(rid, name)) {
-                Some(goid) if goid == ctx_g => self.gs.get(&goid).copied(),
+                Some(goid) if goid == ctx_g => self.summary_of(goid),
                 _ => None,
             },
             _ => None,
@@ -962,7 +928,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn region_begin(&mut self, i: u32, ts: i64, ctx_g: i64, task: i64, name: u32) {
-        let Some(&gi) = self.gs.get(&ctx_g) else { return };
+        let Some(gi) = self.summary_of(ctx_g) else { return };
         let start = self.snap(gi, ts);
         let start = self.keep_snap(start);
         let seq = self.next_task_seq();
@@ -971,7 +937,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, tasks: &mut TaskOf<'_>, name: u32) {
-        let Some(&gi) = self.gs.get(&ctx_g) else { return };
+        let Some(gi) = self.summary_of(ctx_g) else { return };
         let (ri, start) = match self.pending_mut(gi).active.pop() {
             Some(open) => open,
             None => {
@@ -987,7 +953,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn finish(&mut self) -> Vec<u32> {
-        let mut live: Vec<u32> = self.gs.values();
+        let mut live: Vec<u32> = self.gs.values().map(|gi| gi as u32).collect();
         live.sort_unstable();
         let last = self.last_ts;
         for &gi in &live {
