@@ -262,13 +262,25 @@ def _own_overlap(
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """:func:`_overlap` with every goroutine's interval (those of
     :func:`_goroutine_intervals`): each sample's goroutine found by its row."""
-    ok = row >= 0
-    at = np.where(ok, row, 0)
-    s = raw["start"][at]
-    e = raw["end"][at]
-    e[e == 0] = trace.end_ns
-    d = np.minimum(e, t1, out=e)
-    d -= np.maximum(s, t0, out=s)
+    end = np.where(raw["end"] == 0, trace.end_ns, raw["end"])
+    return _clipped(raw["start"], end, row, t0, t1)
+
+
+def _clipped(
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    at: np.ndarray[Any, Any],
+    t0: np.ndarray[Any, Any],
+    t1: np.ndarray[Any, Any],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Time of each [t0, t1] inside interval ``at`` of (start, end); 0 where
+    ``at`` is -1 (no interval)."""
+    ok = at >= 0
+    if len(start) == 0:
+        return np.zeros(len(at), dtype=np.int64)
+    i = np.where(ok, at, 0)
+    d = np.minimum(end[i], t1)
+    d -= np.maximum(start[i], t0)
     d[~ok | (d < 0)] = 0
     return np.asarray(d, dtype=np.int64)
 
@@ -358,11 +370,8 @@ def _overlap(
     index = pd.Index(iv["goid"].to_numpy(dtype=np.int64))
     if not index.has_duplicates:
         pos = index.get_indexer(pd.Index(goid))
-        found = pos >= 0
-        s = iv["start"].to_numpy(dtype=np.int64)[pos]
-        e = iv["end"].to_numpy(dtype=np.int64)[pos]
-        d = np.minimum(e, t1) - np.maximum(s, t0)
-        return np.where(found & (d > 0), d, 0).astype(np.int64)
+        start, end = (iv[c].to_numpy(dtype=np.int64) for c in ("start", "end"))
+        return _clipped(start, end, pos, t0, t1)
     ivs = iv.sort_values(["start", "goid"], kind="stable")
     ig = ivs["goid"].to_numpy(dtype=np.int64)
     s = ivs["start"].to_numpy(dtype=np.int64)
