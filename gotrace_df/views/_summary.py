@@ -16,8 +16,8 @@ ID is reused is replaced, as in Go):
   name, start_event, end_event (their times: :func:`region_times`),
   duration_ns (cmd/trace's: the trace's ends stand for a missing start or
   end; null for a region never closed, which no page shows), in_goroutine (in a live
-  goroutine's region list: what /userregions shows), task_seq (order in its
-  task's region list: what /usertask shows), and the same stats;
+  goroutine's region list: what /userregions shows), in_task (in its task's
+  region list, what /usertask shows; such rows come in that list's order), and the same stats;
 * ``region_block`` / ``region_range`` keyed by region row;
 * ``episodes``: each complete stay of a goroutine in Runnable (state 0) or
   Waiting (state 1), entered and left by an event: row (goroutine row; null

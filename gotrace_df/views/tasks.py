@@ -42,7 +42,7 @@ __all__ = ["user_tasks", "user_task_histogram", "user_task_details", "user_task_
 class _Tasks:
     tasks: pd.DataFrame
     logs: pd.DataFrame
-    #: Regions in task lists, in task_seq order: task_id, name, goid,
+    #: Regions in task lists, in their lists' order: task_id, name, goid,
     #: start_event, end_event.
     regs: pd.DataFrame
     #: Begin/end events: task_id, g.
@@ -95,9 +95,8 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     logs["ts"] = event_times(s, logs["event"].to_numpy(), logs["ts"].to_numpy(dtype=np.int64))
 
     r = s.regions
-    # The Summarizer numbers the regions of task lists in the order it makes
-    # their rows: these rows are already in task_seq order.
-    sel = np.flatnonzero(r["task_seq"].notna().to_numpy())
+    # The Summarizer makes the regions of task lists in their lists' order.
+    sel = np.flatnonzero(r["in_task"].to_numpy(dtype=bool))
     regs = frame(
         {
             "task_id": r["task_id"].array[sel].to_numpy(dtype=np.int64, na_value=-1),

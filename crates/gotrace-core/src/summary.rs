@@ -310,8 +310,9 @@ struct RegionCols {
     name: Vec<u32>,
     start_event: Vec<u32>,
     end_event: Vec<u32>,
-    /// Position in its task's region list (Go's `UserTaskSummary.Regions`).
-    task_seq: Vec<u32>,
+    /// In its task's region list (Go's `UserTaskSummary.Regions`): the rows
+    /// that are come in that list's order, as the regions are made.
+    in_task: Vec<bool>,
     /// Its start time while open (the trace's first for a region with no
     /// begin), then end - start once closed (the trace's last time for one
     /// closed by the trace's end), as cmd/trace measures a region.
@@ -405,7 +406,6 @@ struct Summarizer<'a> {
     free_snaps: Vec<u32>,
     regs: RegionCols,
     eps: Episodes,
-    task_seq: u32,
     syscalling_p: FxHashMap<i32, i64>,
     syscalling_g: FxHashMap<i64, i32>,
     ranges_p: FxHashMap<(i64, u32), i64>,
@@ -478,7 +478,6 @@ impl<'a> Summarizer<'a> {
             free_snaps: Vec::new(),
             regs: RegionCols::default(),
             eps: Episodes::default(),
-            task_seq: 0,
             syscalling_p: FxHashMap::default(),
             syscalling_g: FxHashMap::default(),
             ranges_p: FxHashMap::default(),
@@ -592,7 +591,7 @@ impl<'a> Summarizer<'a> {
         r.name.reserve_exact(n);
         r.start_event.reserve_exact(n);
         r.end_event.reserve_exact(n);
-        r.task_seq.reserve_exact(n);
+        r.in_task.reserve_exact(n);
         r.duration.reserve_exact(n);
         r.listed.reserve_exact(n);
         for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
@@ -600,12 +599,6 @@ impl<'a> Summarizer<'a> {
         }
         r.block.reserve(n);
         r.range.reserve(n);
-    }
-
-    fn next_task_seq(&mut self) -> u32 {
-        let s = self.task_seq;
-        self.task_seq += 1;
-        s
     }
 
     /// A new region row beginning at `start` (stats filled in when it closes).
@@ -618,7 +611,7 @@ impl<'a> Summarizer<'a> {
         name: u32,
         start_event: u32,
         start: i64,
-        task_seq: u32,
+        in_task: bool,
     ) -> u32 {
         let r = &mut self.regs;
         r.duration.push(start);
@@ -628,7 +621,7 @@ impl<'a> Summarizer<'a> {
         r.name.push(name);
         r.start_event.push(start_event);
         r.end_event.push(NONE32);
-        r.task_seq.push(task_seq);
+        r.in_task.push(in_task);
         r.listed.push(false);
         for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
             c.push(0);
@@ -678,7 +671,7 @@ impl<'a> Summarizer<'a> {
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
         let goid = self.gors[gi as usize].goid;
-        let ri = self.new_region(goid, gi, task, self.empty, event, ts, NONE32);
+        let ri = self.new_region(goid, gi, task, self.empty, event, ts, false);
         // Its stats start from zero, not from a snapshot.
         let p = self.pending_mut(gi);
         p.active = Inline2::default();
@@ -931,8 +924,7 @@ impl<'a> Summarizer<'a> {
         let Some(gi) = self.summary_of(ctx_g) else { return };
         let start = self.snap(gi, ts);
         let start = self.keep_snap(start);
-        let seq = self.next_task_seq();
-        let ri = self.new_region(ctx_g, gi, task, name, i, ts, seq);
+        let ri = self.new_region(ctx_g, gi, task, name, i, ts, true);
         self.pending_mut(gi).active.push((ri, start));
     }
 
@@ -942,9 +934,8 @@ impl<'a> Summarizer<'a> {
             Some(open) => open,
             None => {
                 // An end without a begin: made up now, with no start.
-                let seq = self.next_task_seq();
                 let task = tasks.end(i as i64);
-                (self.new_region(ctx_g, gi, task, name, NONE32, self.first_ts.unwrap_or(ts), seq), NONE32)
+                (self.new_region(ctx_g, gi, task, name, NONE32, self.first_ts.unwrap_or(ts), true), NONE32)
             }
         };
         let now = self.snap(gi, ts);
@@ -1345,7 +1336,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
 
     // Regions: every region summary made, in creation order. `in_goroutine`
     // marks those in a live goroutine's region list (what /userregions shows);
-    // `task_seq` orders those in their task's list (what /usertask shows).
+    // `in_task` marks those in their task's list (what /usertask shows), in order.
     let mut r = s.regs;
     // A region never closed (dropped with its goroutine) has no duration.
     let mut duration = std::mem::take(&mut r.duration);
@@ -1363,7 +1354,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         ("start_event", u32_col(r.start_event)),
         ("end_event", u32_col(r.end_event)),
         ("in_goroutine", arr(BooleanArray::from(in_goroutine))),
-        ("task_seq", u32_col(r.task_seq)),
+        ("in_task", arr(BooleanArray::from(r.in_task))),
         ("duration_ns", i64_col(duration, Some(NONE64))),
         ("exec_ns", i64_col(r.exec, None)),
         ("sched_wait_ns", i64_col(r.sched, None)),
