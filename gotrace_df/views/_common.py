@@ -11,7 +11,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["GoSemantics", "semantics", "check_window", "group_quantiles", "histogram", "QUANTILES"]
+__all__ = [
+    "GoSemantics",
+    "semantics",
+    "check_window",
+    "factorize_ints",
+    "group_sum",
+    "group_quantiles",
+    "histogram",
+    "QUANTILES",
+]
 
 #: The newest cmd/trace whose behaviour is known: the default semantics.
 NEWEST = 26 + 1
@@ -86,6 +95,45 @@ def check_window(start_ns: int | None, end_ns: int | None) -> tuple[int, int] | 
     return lo, hi
 
 
+def factorize_ints(values: npt.ArrayLike) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+    """``np.unique(values, return_inverse=True)`` for integers: the sorted
+    distinct values and the position of each value among them. When the
+    values span at most a few times their count (IDs, stack IDs, packed
+    small codes), a table over that span finds them with no sort and no hash."""
+    v = np.asarray(values)
+    if len(v) and v.dtype.kind in "iu":
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * len(v) + 4096:
+            at = v.astype(np.intp)
+            at -= lo
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[at] = True
+            uniq = np.flatnonzero(present)
+            position = np.cumsum(present, dtype=np.intp)
+            position -= 1
+            uniq += lo
+            return uniq.astype(v.dtype, copy=False), position[at]
+    uniq, inverse = np.unique(v, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.int64]:
+    """Per group ``0..n_groups-1``, the exact int64 sum of ``values``. Summed
+    as float64 by ``np.bincount`` (many times faster than ``np.add.at``) when
+    no partial sum can reach 2**53, where float64 stops being exact."""
+    c = np.asarray(codes)
+    v = np.asarray(values, dtype=np.int64)
+    if len(v) == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    # |v| summed as float64 bounds every partial sum (and cannot overflow);
+    # np.add.at also takes negative codes (from the end), as callers may rely on.
+    if float(np.abs(v).sum(dtype=np.float64)) < 2.0**53 and c.min() >= 0:
+        return np.bincount(c, weights=v, minlength=n_groups).astype(np.int64)
+    out = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(out, c, v)
+    return out
+
+
 def group_quantiles(
     codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int, prefix: str
 ) -> pd.DataFrame:
@@ -112,24 +160,26 @@ def group_quantiles(
         sv += v
         sv -= vmin
         sv.sort()
-        sv %= span
-        sv += vmin
+        # Unpacked only where read: position `at` holds a value of group g.
+        base = np.arange(len(n), dtype=np.int64) * span - vmin
     else:
         sv = v[np.lexsort((v, c))]
+        base = np.zeros(len(n), dtype=np.int64)
     start = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
     has = n > 0
+
+    def at_rank(rank: npt.NDArray[np.int64]) -> pd.arrays.IntegerArray:
+        if not len(sv):
+            return pd.arrays.IntegerArray(np.zeros(n_groups, dtype=np.int64), ~has)
+        got = sv[np.where(has, start + rank - 1, 0)]
+        got -= base
+        return pd.arrays.IntegerArray(got, ~has)
+
     cols: dict[str, Any] = {}
     for name, q in QUANTILES:
         # inverted_cdf: 1-based rank ceil(n*q).
-        rank = np.maximum(np.ceil(n * q).astype(np.int64), 1)
-        at = np.where(has, start + rank - 1, 0)
-        cols[f"{prefix}_{name}_ns"] = pd.arrays.IntegerArray(
-            sv[at] if len(sv) else np.zeros(n_groups, dtype=np.int64), ~has
-        )
-    at = np.where(has, start + n - 1, 0)
-    cols[f"{prefix}_max_ns"] = pd.arrays.IntegerArray(
-        sv[at] if len(sv) else np.zeros(n_groups, dtype=np.int64), ~has
-    )
+        cols[f"{prefix}_{name}_ns"] = at_rank(np.maximum(np.ceil(n * q).astype(np.int64), 1))
+    cols[f"{prefix}_max_ns"] = at_rank(n)
     return pd.DataFrame(cols)
 
 

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core, _expand
-from gotrace_df.views._common import GoSemantics
+from gotrace_df.views._common import GoSemantics, group_sum
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -412,7 +412,7 @@ def totals(base: dict[str, Any], block: pd.DataFrame, rows: Array) -> dict[str, 
     if len(block) and len(rows):
         r = block["row"].to_numpy(dtype=np.int64)
         keep = r < top
-        np.add.at(per_row, r[keep], block["ns"].to_numpy(dtype=np.int64)[keep])
+        per_row = group_sum(r[keep], block["ns"].to_numpy(dtype=np.int64)[keep], top)
     _block_unknown(out, per_row[rows])
     return out
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df._memory import gives_back_memory
-from gotrace_df.views._common import check_window, group_quantiles, semantics
+from gotrace_df.views._common import check_window, group_quantiles, group_sum, semantics
 from gotrace_df.views._summary import (
     STAT_COLUMNS,
     Summary,
@@ -211,9 +211,7 @@ def goroutine_analysis(
     count = np.bincount(codes, minlength=n).astype(np.int64)
     groups = pd.DataFrame({"name": labels.to_numpy(dtype=object), "count": count})
     for c in _TOTAL_COLUMNS:
-        v = np.zeros(n, dtype=np.int64)
-        np.add.at(v, codes, np.asarray(stats[c], dtype=np.int64))
-        groups[c] = v
+        groups[c] = group_sum(codes, stats[c], n)
     all_exec = int(groups["exec_ns"].sum())
     groups["share"] = groups["exec_ns"] / all_exec if all_exec > 0 else np.nan
 

@@ -44,7 +44,14 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df._expand import gather
 from gotrace_df._memory import gives_back_memory
-from gotrace_df.views._common import GoSemantics, check_window, group_quantiles, semantics
+from gotrace_df.views._common import (
+    GoSemantics,
+    check_window,
+    factorize_ints,
+    group_quantiles,
+    group_sum,
+    semantics,
+)
 from gotrace_df.views._summary import region_times, stack_frames, summarize
 
 if TYPE_CHECKING:
@@ -449,19 +456,19 @@ def _by_stack(
     """stackMap + profile(): one row per group of stacks with the same PCs."""
     if len(stack) == 0:
         return _empty()
-    uniq = np.unique(stack)
+    uniq, of_uniq = factorize_ints(stack)
     keys, frames = _stack_keys(trace, uniq)
     key_ids: dict[tuple[int, ...], int] = {}
     group_of = np.asarray([key_ids.setdefault(keys[int(s)], len(key_ids)) for s in uniq])
-    group = group_of[np.searchsorted(uniq, stack)]
+    group = group_of[of_uniq]
+    del of_uniq
     ng = len(key_ids)
     # The stack a row shows: the last one recorded in its group.
     last = np.zeros(ng, dtype=np.int64)
     np.maximum.at(last, group, np.arange(len(stack), dtype=np.int64))
     rep = stack[last]
     count = np.bincount(group, minlength=ng).astype(np.int64)
-    total = np.zeros(ng, dtype=np.int64)
-    np.add.at(total, group, delay.astype(np.int64))
+    total = group_sum(group, delay, ng)
     qdf = group_quantiles(group, delay, ng, "delay")
     q = {c: qdf[c].to_numpy(dtype=np.int64) for c in qdf.columns}
     fsid = frames["stack_id"].to_numpy()

@@ -30,6 +30,7 @@ from gotrace_df.views._common import (
     GoSemantics,
     check_window,
     group_quantiles,
+    group_sum,
     grouped_histogram,
     semantics,
 )
@@ -259,8 +260,7 @@ def user_regions(
     idx = _select(trace, r, s, None, None, None, None, check_window(start_ns, end_ns))
     gid, groups, n = _groups(r, idx)
     d = r.duration_ns[idx]
-    total = np.zeros(n, dtype=np.int64)
-    np.add.at(total, gid, d)
+    total = group_sum(gid, d, n)
     low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(low, gid, d)
     f = r.frames.frame(r.group_stack[groups], leaf=r.leaf)

@@ -25,7 +25,9 @@ from gotrace_df.testing import NO_TASK
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
+    factorize_ints,
     group_quantiles,
+    group_sum,
     grouped_histogram,
     semantics,
 )
@@ -109,7 +111,7 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     del sel
 
     te_task, _ = per_event("task_id")
-    ids = np.unique(
+    ids, _ = factorize_ints(
         np.concatenate(
             [
                 te_task,
@@ -301,8 +303,7 @@ def user_tasks(
     done = tasks["complete"].to_numpy()
     d = tasks["duration_ns"].to_numpy(dtype=np.int64)
     has = np.bincount(codes[done], minlength=n) > 0
-    total = np.zeros(n, dtype=np.int64)
-    np.add.at(total, codes[done], d[done])
+    total = group_sum(codes[done], d[done], n)
     low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(low, codes[done], d[done])
     out = pd.DataFrame(
