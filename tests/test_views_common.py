@@ -27,6 +27,8 @@ def test_factorize_ints_is_unique_with_inverse(values: np.ndarray) -> None:
     assert uniq.dtype == values.dtype
     assert uniq.tolist() == want_uniq.tolist()
     assert inverse.tolist() == want_inverse.reshape(-1).tolist()
+    alone, none = factorize_ints(values, inverse=False)
+    assert alone.tolist() == want_uniq.tolist() and len(none) == 0
 
 
 @pytest.mark.parametrize(

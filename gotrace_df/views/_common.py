@@ -95,11 +95,14 @@ def check_window(start_ns: int | None, end_ns: int | None) -> tuple[int, int] | 
     return lo, hi
 
 
-def factorize_ints(values: npt.ArrayLike) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+def factorize_ints(
+    values: npt.ArrayLike, *, inverse: bool = True
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
     """``np.unique(values, return_inverse=True)`` for integers: the sorted
-    distinct values and the position of each value among them. When the
-    values span at most a few times their count (IDs, stack IDs, packed
-    small codes), a table over that span finds them with no sort and no hash."""
+    distinct values and the position of each value among them (empty unless
+    ``inverse``). When the values span at most a few times their count (IDs,
+    stack IDs, packed small codes), a table over that span finds them with no
+    sort and no hash."""
     v = np.asarray(values)
     if len(v) and v.dtype.kind in "iu":
         lo, hi = int(v.min()), int(v.max())
@@ -109,12 +112,17 @@ def factorize_ints(values: npt.ArrayLike) -> tuple[npt.NDArray[Any], npt.NDArray
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[at] = True
             uniq = np.flatnonzero(present)
+            uniq += lo
+            uniq = uniq.astype(v.dtype, copy=False)
+            if not inverse:
+                return uniq, np.empty(0, dtype=np.intp)
             position = np.cumsum(present, dtype=np.intp)
             position -= 1
-            uniq += lo
-            return uniq.astype(v.dtype, copy=False), position[at]
-    uniq, inverse = np.unique(v, return_inverse=True)
-    return uniq, inverse.reshape(-1)
+            return uniq, position[at]
+    if not inverse:
+        return np.unique(v), np.empty(0, dtype=np.intp)
+    uniq, where = np.unique(v, return_inverse=True)
+    return uniq, where.reshape(-1)
 
 
 def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.int64]:

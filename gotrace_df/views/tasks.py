@@ -119,7 +119,8 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
                 logs["task_id"].to_numpy(dtype=np.int64),
                 regs["task_id"].to_numpy(dtype=np.int64),
             ]
-        )
+        ),
+        inverse=False,
     )
     n = len(ids)
     at = np.searchsorted(ids, te_task)
