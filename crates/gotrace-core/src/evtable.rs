@@ -168,6 +168,15 @@ impl IntCol<'_> {
 }
 
 impl<'a> IntCol<'a> {
+    /// Rows `lo..hi` into `out` (cleared first); nothing for an unwanted or
+    /// absent column (every row reads as -1).
+    pub(crate) fn decode(&self, lo: usize, hi: usize, out: &mut Vec<i64>) {
+        out.clear();
+        if self.vals.is_some() {
+            out.extend((lo..hi).map(|i| self.get(i)));
+        }
+    }
+
     /// A plain integer column, or an integer dictionary read through its values.
     pub(crate) fn new(a: &'a dyn Array) -> Result<Self, String> {
         let (vals, lut) = match a.data_type() {
@@ -330,57 +339,103 @@ fn strings(a: &dyn Array) -> Result<Vec<Option<&str>>, String> {
     })
 }
 
-fn lookup<K: Copy + TryInto<usize>, T: Copy>(keys: &[K], lut: &[T], none: T) -> Vec<T> {
-    keys.iter().map(|&k| k.try_into().ok().and_then(|k| lut.get(k).copied()).unwrap_or(none)).collect()
+fn lookup<K: Copy + TryInto<usize>, T: Copy>(keys: &[K], lut: &[T], none: T, out: &mut Vec<T>) {
+    out.extend(keys.iter().map(|&k| k.try_into().ok().and_then(|k| lut.get(k).copied()).unwrap_or(none)));
 }
 
 /// A string column of one batch as the class of each row's string (`none`
-/// for nulls), each distinct string classified once; an unwanted column is empty.
-pub(crate) fn str_col<T: Copy>(
+/// for nulls), each distinct string classified once; an unwanted column is
+/// empty.
+fn str_col<T: Copy>(
     b: &RecordBatch,
     name: &str,
     want: bool,
     none: T,
-    mut classify: impl FnMut(&str) -> T,
+    classify: impl FnMut(&str) -> T,
 ) -> Result<Vec<T>, String> {
-    if !want {
-        return Ok(Vec::new());
-    }
-    let a = column(b, name)?;
-    let mut out = if let DataType::Dictionary(kt, _) = a.data_type() {
-        let values = a.as_any_dictionary().values();
-        let lut: Vec<T> = strings(values.as_ref())
-            .map_err(|e| format!("events column {name:?}: {e}"))?
-            .into_iter()
-            .map(|s| s.map_or(none, &mut classify))
-            .collect();
-        match kt.as_ref() {
-            DataType::Int8 => lookup(a.as_dictionary::<Int8Type>().keys().values(), &lut, none),
-            DataType::Int16 => lookup(a.as_dictionary::<Int16Type>().keys().values(), &lut, none),
-            DataType::Int32 => lookup(a.as_dictionary::<Int32Type>().keys().values(), &lut, none),
-            t => return Err(format!("events column {name:?} has dictionary keys {t}")),
+    let mut out = Vec::new();
+    StrCol::new(b, name, want, none, classify)?.decode(0, b.num_rows(), &mut out);
+    Ok(out)
+}
+
+/// Rows the Summarizer decodes at a time. Read in place, the dozen columns
+/// of a whole batch are a dozen memory streams at once besides the state it
+/// updates; decoded a slice at a time, one column after another, they are
+/// read from cache. (The lighter passes of [`scan`] measured slower so: for
+/// them the copy costs more than the streams do.)
+pub(crate) const SLICE: usize = 2048;
+
+/// [`str_col`] a slice of rows at a time (see [`SLICE`]): the classes of
+/// each batch dictionary are looked up once.
+pub(crate) struct StrCol<'a, T> {
+    /// Dictionary keys (with `lut`, the class of each dictionary value).
+    keys: Option<Ints<'a>>,
+    lut: Vec<T>,
+    /// Without a dictionary: every row's class, made up front.
+    plain: Vec<T>,
+    nulls: Option<&'a NullBuffer>,
+    none: T,
+}
+
+impl<'a, T: Copy> StrCol<'a, T> {
+    /// Column `name` of `b`; an unwanted column decodes to nothing.
+    pub(crate) fn new(
+        b: &'a RecordBatch,
+        name: &str,
+        want: bool,
+        none: T,
+        mut classify: impl FnMut(&str) -> T,
+    ) -> Result<Self, String> {
+        let mut c = StrCol { keys: None, lut: Vec::new(), plain: Vec::new(), nulls: None, none };
+        if !want {
+            return Ok(c);
         }
-    } else {
-        // Plain strings: classify each distinct value once.
-        let vals = strings(a.as_ref()).map_err(|e| format!("events column {name:?}: {e}"))?;
-        let mut seen: rustc_hash::FxHashMap<&str, T> = Default::default();
-        vals.iter().map(|s| s.map_or(none, |s| *seen.entry(s).or_insert_with(|| classify(s)))).collect()
-    };
-    if let Some(n) = a.nulls() {
-        // Word by word over the validity bits: only the null rows are visited.
-        let chunks = n.inner().bit_chunks();
-        let words = chunks.iter().chain(std::iter::once(chunks.remainder_bits()));
-        let tail = chunks.remainder_len();
-        for (w, valid) in words.enumerate() {
-            let width = if w == chunks.chunk_len() { tail } else { 64 };
-            let mut null = !valid & if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
-            while null != 0 {
-                out[w * 64 + null.trailing_zeros() as usize] = none;
-                null &= null - 1;
+        let a = column(b, name)?;
+        let err = |e: String| format!("events column {name:?}: {e}");
+        if let DataType::Dictionary(kt, _) = a.data_type() {
+            if !matches!(kt.as_ref(), DataType::Int8 | DataType::Int16 | DataType::Int32) {
+                return Err(format!("events column {name:?} has dictionary keys {kt}"));
+            }
+            let values = a.as_any_dictionary().values();
+            c.lut = strings(values.as_ref()).map_err(err)?.into_iter().map(|s| s.map_or(none, &mut classify)).collect();
+            c.keys = ints(a.as_ref());
+        } else {
+            // Plain strings: classify each distinct value once.
+            let vals = strings(a.as_ref()).map_err(err)?;
+            let mut seen: rustc_hash::FxHashMap<&str, T> = Default::default();
+            c.plain = vals.iter().map(|s| s.map_or(none, |s| *seen.entry(s).or_insert_with(|| classify(s)))).collect();
+        }
+        c.nulls = a.nulls().filter(|n| n.null_count() > 0);
+        Ok(c)
+    }
+
+    /// The classes of rows `lo..hi` into `out` (cleared first).
+    pub(crate) fn decode(&self, lo: usize, hi: usize, out: &mut Vec<T>) {
+        out.clear();
+        match &self.keys {
+            Some(Ints::I8(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
+            Some(Ints::I16(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
+            Some(Ints::I32(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
+            Some(Ints::I64(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
+            None if self.plain.is_empty() => return,
+            None => out.extend_from_slice(&self.plain[lo..hi]),
+        }
+        if let Some(n) = self.nulls {
+            // Word by word over the validity bits: only the null rows are visited.
+            let bits = n.inner().slice(lo, hi - lo);
+            let chunks = bits.bit_chunks();
+            let words = chunks.iter().chain(std::iter::once(chunks.remainder_bits()));
+            let tail = chunks.remainder_len();
+            for (w, valid) in words.enumerate() {
+                let width = if w == chunks.chunk_len() { tail } else { 64 };
+                let mut null = !valid & if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+                while null != 0 {
+                    out[w * 64 + null.trailing_zeros() as usize] = self.none;
+                    null &= null - 1;
+                }
             }
         }
     }
-    Ok(out)
 }
 
 fn column<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String> {
@@ -458,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn str_col_reads_nulls_across_words_and_offsets() {
+    fn str_col_reads_nulls_across_words_offsets_and_slices() {
         use arrow_array::types::Int8Type;
         use arrow_array::DictionaryArray;
         let vals: Vec<Option<&str>> =
@@ -467,9 +522,18 @@ mod tests {
         for offset in [0, 3] {
             let a = full.slice(offset, 150 - offset);
             let b = RecordBatch::try_from_iter([("name", Arc::new(a) as ArrayRef)]).unwrap();
-            let got = str_col(&b, "name", true, 9u8, |s| if s == "a" { 1 } else { 2 }).unwrap();
+            let col = StrCol::new(&b, "name", true, 9u8, |s| if s == "a" { 1 } else { 2 }).unwrap();
             let want: Vec<u8> = vals[offset..].iter().map(|v| v.map_or(9, |s| if s == "a" { 1 } else { 2 })).collect();
+            // Whole, and in slices that start inside a validity word.
+            let mut got = Vec::new();
+            col.decode(0, want.len(), &mut got);
             assert_eq!(got, want, "offset {offset}");
+            let mut part = Vec::new();
+            for lo in (0..want.len()).step_by(37) {
+                let hi = (lo + 37).min(want.len());
+                col.decode(lo, hi, &mut part);
+                assert_eq!(part, want[lo..hi], "offset {offset}, rows {lo}..{hi}");
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::evtable::{int_col, str_col, IntCol};
+use crate::evtable::{int_col, IntCol, StrCol, SLICE};
 use arrow_array::types::{ArrowDictionaryKeyType, Int16Type, Int32Type, Int8Type};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, PrimitiveArray, RecordBatch,
@@ -1087,21 +1087,21 @@ fn task(t: i64) -> i64 {
     }
 }
 
-/// The columns of one batch of the events table the Summarizer reads:
-/// integers in place, strings as per-row codes (strings of reason and name
-/// as the Summarizer's string IDs).
+/// The columns of one batch of the events table the Summarizer reads, decoded
+/// a slice of rows at a time: integers as they are, strings as codes (reason
+/// and name as the Summarizer's string IDs).
 struct EventCols<'b> {
     ts: IntCol<'b>,
     g: IntCol<'b>,
     p: IntCol<'b>,
     resource_id: IntCol<'b>,
     tstack: IntCol<'b>,
-    kind: Vec<u8>,
-    resource: Vec<u8>,
-    from: Vec<u8>,
-    to: Vec<u8>,
-    reason: Vec<u32>,
-    name: Vec<u32>,
+    kind: StrCol<'b, u8>,
+    resource: StrCol<'b, u8>,
+    from: StrCol<'b, u8>,
+    to: StrCol<'b, u8>,
+    reason: StrCol<'b, u32>,
+    name: StrCol<'b, u32>,
 }
 
 impl<'b> EventCols<'b> {
@@ -1114,14 +1114,45 @@ impl<'b> EventCols<'b> {
             p: int_col(b, "p", true)?,
             resource_id: int_col(b, "resource_id", true)?,
             tstack: int_col(b, "transition_stack_id", true)?,
-            kind: str_col(b, "kind", true, K_OTHER, kind_code)?,
-            resource: str_col(b, "resource", true, R_OTHER, resource_code)?,
-            from: str_col(b, "from_state", true, S_NONE, state_code)?,
-            to: str_col(b, "to_state", true, S_NONE, state_code)?,
-            reason: str_col(b, "reason", true, empty, |v| s.strings.id(v))?,
-            name: str_col(b, "name", true, empty, |v| s.strings.id(v))?,
+            kind: StrCol::new(b, "kind", true, K_OTHER, kind_code)?,
+            resource: StrCol::new(b, "resource", true, R_OTHER, resource_code)?,
+            from: StrCol::new(b, "from_state", true, S_NONE, state_code)?,
+            to: StrCol::new(b, "to_state", true, S_NONE, state_code)?,
+            reason: StrCol::new(b, "reason", true, empty, |v| s.strings.id(v))?,
+            name: StrCol::new(b, "name", true, empty, |v| s.strings.id(v))?,
         })
     }
+
+    /// Rows `lo..hi` into `d` (see [`SLICE`]).
+    fn decode(&self, lo: usize, hi: usize, d: &mut Decoded) {
+        self.ts.decode(lo, hi, &mut d.ts);
+        self.g.decode(lo, hi, &mut d.g);
+        self.p.decode(lo, hi, &mut d.p);
+        self.resource_id.decode(lo, hi, &mut d.resource_id);
+        self.tstack.decode(lo, hi, &mut d.tstack);
+        self.kind.decode(lo, hi, &mut d.kind);
+        self.resource.decode(lo, hi, &mut d.resource);
+        self.from.decode(lo, hi, &mut d.from);
+        self.to.decode(lo, hi, &mut d.to);
+        self.reason.decode(lo, hi, &mut d.reason);
+        self.name.decode(lo, hi, &mut d.name);
+    }
+}
+
+/// A slice of [`EventCols`], decoded.
+#[derive(Default)]
+struct Decoded {
+    ts: Vec<i64>,
+    g: Vec<i64>,
+    p: Vec<i64>,
+    resource_id: Vec<i64>,
+    tstack: Vec<i64>,
+    kind: Vec<u8>,
+    resource: Vec<u8>,
+    from: Vec<u8>,
+    to: Vec<u8>,
+    reason: Vec<u32>,
+    name: Vec<u32>,
 }
 
 /// Runs the Summarizer over the events table (its record batches, in order).
@@ -1143,59 +1174,62 @@ pub fn summarize(
     s.reserve(events.iter().map(RecordBatch::num_rows).sum());
     let mut tasks = TaskOf::new(regions)?;
     let mut base: usize = 0;
+    let mut d = Decoded::default();
     for batch in events {
         let c = EventCols::new(batch, &mut s).map_err(TraceError::msg)?;
-        let (kind, resource, from, to, reason, name) = (&c.kind, &c.resource, &c.from, &c.to, &c.reason, &c.name);
-        if base + batch.num_rows() > u32::MAX as usize {
+        let n = batch.num_rows();
+        if base + n > u32::MAX as usize {
             return Err(TraceError::msg("too many events to summarise"));
         }
-        for i in 0..batch.num_rows() {
-            let idx = (base + i) as u32;
-            let mut ts = c.ts.get(i);
-            let k = kind[i];
-            if s.clock.is_some() {
-                if k == K_SYNC {
-                    if let Some(end) = s.clock.as_mut().and_then(|c| c.sync(ts)) {
-                        s.tick(end);
-                        s.sync_ts = end;
-                    }
-                    continue;
-                }
-                ts = s.clock.as_mut().map_or(ts, |c| c.event(idx, ts));
-            }
-            s.tick(ts);
-            let ctx_g = c.g.get(i);
-            match k {
-                K_SYNC => s.sync_ts = ts,
-                K_TRANSITION => {
-                    let res = resource[i];
-                    let rid = c.resource_id.get(i);
-                    let (old, new) = (from[i], to[i]);
-                    match res {
-                        R_GOROUTINE => {
-                            let ctx_p = c.p.get(i) as i32;
-                            let stack = Some(c.tstack.get(i)).filter(|&x| x >= 0).map(|x| x as i32);
-                            s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, reason[i], stack);
+        for lo in (0..n).step_by(SLICE) {
+            let hi = (lo + SLICE).min(n);
+            c.decode(lo, hi, &mut d);
+            for i in 0..hi - lo {
+                let idx = (base + lo + i) as u32;
+                let mut ts = d.ts[i];
+                let k = d.kind[i];
+                if s.clock.is_some() {
+                    if k == K_SYNC {
+                        if let Some(end) = s.clock.as_mut().and_then(|c| c.sync(ts)) {
+                            s.tick(end);
+                            s.sync_ts = end;
                         }
-                        R_PROC => s.proc_transition(ts, rid, old, new),
-                        _ => {}
+                        continue;
                     }
+                    ts = s.clock.as_mut().map_or(ts, |c| c.event(idx, ts));
                 }
-                K_RANGE_BEGIN | K_RANGE_ACTIVE | K_RANGE_END => {
-                    let res = resource[i];
-                    let rid = c.resource_id.get(i);
-                    if k == K_RANGE_END {
-                        s.range_end(ts, ctx_g, res, rid, name[i]);
-                    } else {
-                        s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name[i]);
+                s.tick(ts);
+                let ctx_g = d.g[i];
+                match k {
+                    K_SYNC => s.sync_ts = ts,
+                    K_TRANSITION => {
+                        let rid = d.resource_id[i];
+                        let (old, new) = (d.from[i], d.to[i]);
+                        match d.resource[i] {
+                            R_GOROUTINE => {
+                                let ctx_p = d.p[i] as i32;
+                                let stack = Some(d.tstack[i]).filter(|&x| x >= 0).map(|x| x as i32);
+                                s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, d.reason[i], stack);
+                            }
+                            R_PROC => s.proc_transition(ts, rid, old, new),
+                            _ => {}
+                        }
                     }
+                    K_RANGE_BEGIN | K_RANGE_ACTIVE | K_RANGE_END => {
+                        let (res, rid, name) = (d.resource[i], d.resource_id[i], d.name[i]);
+                        if k == K_RANGE_END {
+                            s.range_end(ts, ctx_g, res, rid, name);
+                        } else {
+                            s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name);
+                        }
+                    }
+                    K_REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.begin(idx as i64), d.name[i]),
+                    K_REGION_END => s.region_end(idx, ts, ctx_g, &mut tasks, d.name[i]),
+                    _ => {}
                 }
-                K_REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.begin(idx as i64), name[i]),
-                K_REGION_END => s.region_end(idx, ts, ctx_g, &mut tasks, name[i]),
-                _ => {}
             }
         }
-        base += batch.num_rows();
+        base += n;
     }
     let live = s.finish();
     Ok(tables(s, &live))
