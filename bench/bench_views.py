@@ -4,7 +4,7 @@ with the default flags) against `go tool trace -pprof=sched` alone, on the same
 file, in one run. Prints both times, the ratio and both peak RSS.
 
     python bench/bench_views.py                  # bench/data/workload.trace, made if missing
-    python bench/bench_views.py --trace FILE --record
+    python bench/bench_views.py --trace FILE --runs 5 --record
 
 Each side runs in its own process so its peak RSS is its own. Our time counts
 the views only (the parse is timed separately and printed); cmd/trace's time is
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -44,41 +45,69 @@ print(json.dumps({"events": tr.row_counts()["events"], "parse": t1 - t0, "second
 """
 
 
+def go_side(go: str, trace: Path) -> tuple[float, int]:
+    """(seconds, peak RSS in bytes) of `go tool trace -pprof=sched trace`."""
+    env = dict(os.environ, GOTOOLCHAIN="local")
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [go, "tool", "trace", "-pprof=sched", str(trace)], stdout=subprocess.DEVNULL, env=env
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("go tool trace -pprof=sched failed")
+    # `go tool trace` runs the trace tool as a child: its peak is the children's.
+    return secs, usage.ru_maxrss * 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
     ap.add_argument("--go", default="1.26", help="Go toolchain whose go tool trace to time")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="run both sides this many times, alternating (this machine's speed drifts "
+        "over minutes); prints every run and the medians",
+    )
     ap.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
     args = ap.parse_args()
     if not args.trace.exists():
         make_workload(args.trace, 60)
-    ours, ours_rss = run_side([sys.executable, "-c", OURS, str(args.trace)])
     go = str(go_binary(args.go))
-    env = dict(os.environ, GOTOOLCHAIN="local")
-    t = time.perf_counter()
-    proc = subprocess.Popen(
-        [go, "tool", "trace", "-pprof=sched", str(args.trace)], stdout=subprocess.DEVNULL, env=env
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    go_s = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit("go tool trace -pprof=sched failed")
-    # `go tool trace` runs the trace tool as a child: its peak is the children's.
-    go_rss = usage.ru_maxrss * 1024
-    views_s = float(ours["seconds"])  # type: ignore[arg-type]
+    runs = []
+    for _ in range(max(args.runs, 1)):
+        ours, ours_rss = run_side([sys.executable, "-c", OURS, str(args.trace)])
+        go_s, go_rss = go_side(go, args.trace)
+        runs.append((ours, ours_rss, go_s, go_rss))
+    ours = runs[-1][0]
     lines = [
         f"trace: {args.trace.name}, {args.trace.stat().st_size / 2**20:.1f} MiB, {ours['events']:,} events; "
         f"{os.cpu_count()} cores, {cpu_model()}; load average {os.getloadavg()[0]:.1f} at the end",
         "",
-        "| what | seconds | peak RSS |",
-        "|---|---:|---:|",
-        f"| gotrace_df: every view (parse {float(ours['parse']):.2f} s not included) | {views_s:.2f} | "  # type: ignore[arg-type]
-        f"{ours_rss / 2**20:.0f} MiB (with the parsed trace) |",
-        f"| go{args.go} tool trace -pprof=sched | {go_s:.2f} | {go_rss / 2**20:.0f} MiB |",
+        f"gotrace_df: every view (the parse, {float(ours['parse']):.2f} s in the last run, not included; "
+        f"its peak RSS includes the parsed trace); go{args.go} tool trace -pprof=sched:",
         "",
-        f"speed ratio: **{go_s / views_s:.1f}x**; memory ratio: **{go_rss / ours_rss:.1f}x** less",
+        "| run | gotrace_df s | go tool trace s | speed | gotrace_df peak | go tool trace peak | memory |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (o, o_rss, g_s, g_rss) in enumerate(runs, 1):
+        v = float(o["seconds"])
+        lines.append(
+            f"| {i} | {v:.2f} | {g_s:.2f} | {g_s / v:.1f}x | {o_rss / 2**20:.0f} MiB | "
+            f"{g_rss / 2**20:.0f} MiB | {g_rss / o_rss:.1f}x |"
+        )
+    views_s = statistics.median(float(r[0]["seconds"]) for r in runs)
+    go_s = statistics.median(r[2] for r in runs)
+    speed = statistics.median(r[2] / float(r[0]["seconds"]) for r in runs)
+    memory = statistics.median(r[3] / r[1] for r in runs)
+    lines += [
+        "",
+        f"median of {len(runs)}: gotrace_df {views_s:.2f} s, go tool trace {go_s:.2f} s; "
+        f"speed ratio: **{speed:.1f}x**; memory ratio: **{memory:.1f}x** less",
     ]
     text = "\n".join(lines)
     print(text)
