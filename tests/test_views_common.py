@@ -19,6 +19,7 @@ RNG = np.random.default_rng(7)
         RNG.integers(-100, 100, 50).astype(np.int32),
         np.array([], dtype=np.int64),
         np.array([2**62, -(2**62)], dtype=np.int64),
+        np.array([2**64 - 1, 2**64 - 3, 2**64 - 1], dtype=np.uint64),
     ],
 )
 def test_factorize_ints_is_unique_with_inverse(values: np.ndarray) -> None:
@@ -37,6 +38,7 @@ def test_factorize_ints_is_unique_with_inverse(values: np.ndarray) -> None:
         RNG.integers(0, 10**9, 100_000),  # sums far below 2**53: bincount
         RNG.integers(2**50, 2**52, 5_000),  # sums past 2**53: np.add.at
         np.array([2**53 + 1, 1, -1], dtype=np.int64),
+        np.array([-(2**63), 2**53, 1], dtype=np.int64),
     ],
 )
 def test_group_sum_is_exact(values: np.ndarray) -> None:

@@ -106,7 +106,7 @@ def factorize_ints(
     v = np.asarray(values)
     if len(v) and v.dtype.kind in "iu":
         lo, hi = int(v.min()), int(v.max())
-        if hi - lo <= 4 * len(v) + 4096:
+        if hi - lo <= 4 * len(v) + 4096 and hi < 2**63:
             at = v.astype(np.intp)
             at -= lo
             present = np.zeros(hi - lo + 1, dtype=bool)
@@ -135,7 +135,7 @@ def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt
         return np.zeros(n_groups, dtype=np.int64)
     # |v| summed as float64 bounds every partial sum (and cannot overflow);
     # np.add.at also takes negative codes (from the end), as callers may rely on.
-    if float(np.abs(v).sum(dtype=np.float64)) < 2.0**53 and c.min() >= 0:
+    if float(np.abs(v, dtype=np.float64).sum()) < 2.0**53 and c.min() >= 0:
         return np.bincount(c, weights=v, minlength=n_groups).astype(np.int64)
     out = np.zeros(n_groups, dtype=np.int64)
     np.add.at(out, c, v)
@@ -168,7 +168,8 @@ def group_quantiles(
         sv += v
         sv -= vmin
         sv.sort()
-        # Unpacked only where read: position `at` holds a value of group g.
+        # Unpacked only where read: a value read for group g is its packed
+        # value minus g * span, plus vmin.
         base = np.arange(len(n), dtype=np.int64) * span - vmin
     else:
         sv = v[np.lexsort((v, c))]

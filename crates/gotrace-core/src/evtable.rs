@@ -168,13 +168,10 @@ impl IntCol<'_> {
 }
 
 impl<'a> IntCol<'a> {
-    /// Rows `lo..hi` into `out` (cleared first); nothing for an unwanted or
-    /// absent column (every row reads as -1).
+    /// Rows `lo..hi` into `out` (cleared first).
     pub(crate) fn decode(&self, lo: usize, hi: usize, out: &mut Vec<i64>) {
         out.clear();
-        if self.vals.is_some() {
-            out.extend((lo..hi).map(|i| self.get(i)));
-        }
+        out.extend((lo..hi).map(|i| self.get(i)));
     }
 
     /// A plain integer column, or an integer dictionary read through its values.
@@ -398,7 +395,7 @@ impl<'a, T: Copy> StrCol<'a, T> {
             }
             let values = a.as_any_dictionary().values();
             c.lut = strings(values.as_ref()).map_err(err)?.into_iter().map(|s| s.map_or(none, &mut classify)).collect();
-            c.keys = ints(a.as_ref());
+            c.keys = Some(ints(a.as_ref()).ok_or_else(|| format!("events column {name:?}: unreadable keys"))?);
         } else {
             // Plain strings: classify each distinct value once.
             let vals = strings(a.as_ref()).map_err(err)?;

@@ -1433,6 +1433,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn slices_batches_and_null_typed_columns_give_the_same_summary() {
+        use arrow_array::{NullArray, StringArray};
+        // Three goroutines cycling Runnable -> Running -> Waiting -> Runnable
+        // over several decoding slices.
+        let n = 3 * SLICE + 17;
+        let cycle = [("Runnable", "Running"), ("Running", "Waiting"), ("Waiting", "Runnable")];
+        let (mut rid, mut from, mut to, mut reason) = (vec![], vec![], vec![], vec![]);
+        for i in 0..n {
+            let (f, t) = if i < 3 { ("NotExist", "Runnable") } else { cycle[(i / 3 - 1) % 3] };
+            rid.push((i % 3) as i64 + 1);
+            from.push(f);
+            to.push(t);
+            reason.push((t == "Waiting").then_some("chan receive"));
+        }
+        let events = |p: ArrayRef| {
+            batch(vec![
+                ("ts", arr(Int64Array::from_iter_values((0..n as i64).map(|i| 10 * i)))),
+                ("kind", arr(StringArray::from(vec!["StateTransition"; n]))),
+                ("g", arr(Int64Array::from(vec![-1i64; n]))),
+                ("p", p),
+                ("resource", arr(StringArray::from(vec!["Goroutine"; n]))),
+                ("resource_id", arr(Int64Array::from(rid.clone()))),
+                ("from_state", arr(StringArray::from(from.clone()))),
+                ("to_state", arr(StringArray::from(to.clone()))),
+                ("reason", arr(StringArray::from(reason.clone()))),
+                ("transition_stack_id", arr(Int64Array::from(vec![-1i64; n]))),
+                ("name", arr(StringArray::from(vec![None::<&str>; n]))),
+            ])
+        };
+        let run = |batches: &[RecordBatch]| {
+            summarize(batches, &[], &[], SummaryOptions::default(), RegionTasks::default()).unwrap()
+        };
+        let typed = events(arr(Int64Array::from(vec![-1i64; n])));
+        let want = run(std::slice::from_ref(&typed));
+        let g = &want.iter().find(|t| t.0 == "goroutines").unwrap().1;
+        assert_eq!(g.num_rows(), 3);
+        let exec = g.column_by_name("exec_ns").unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+        assert!(exec.values().iter().all(|&e| e > 0));
+        // A null-typed column reads as -1, as before slices.
+        assert_eq!(run(&[events(arr(NullArray::new(n)))]), want);
+        // Batches that end inside a slice.
+        assert_eq!(run(&[typed.slice(0, 1000), typed.slice(1000, n - 1000)]), want);
+    }
+
+    #[test]
     fn inline2_spills_and_keeps_order() {
         let mut m = SmallMap::default();
         for k in 0..5 {
