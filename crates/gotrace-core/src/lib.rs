@@ -171,6 +171,19 @@ pub(crate) fn room<T>(v: &mut Vec<T>, n: usize) {
     let _ = v.try_reserve_exact(n);
 }
 
+/// Calls `f` on each item of `v` and its index, from the last down, giving
+/// `v`'s memory back as it goes (mremap shrinks it in place): `v` and what
+/// `f` builds from it are never held whole at once.
+pub(crate) fn drain_rev<T>(mut v: Vec<T>, mut f: impl FnMut(usize, &T)) {
+    for i in (0..v.len()).rev() {
+        f(i, &v[i]);
+        if i % (1 << 16) == 0 {
+            v.truncate(i);
+            v.shrink_to_fit();
+        }
+    }
+}
+
 /// GOTRACE_TIMING is set: the parse prints where its time and memory went.
 pub(crate) fn timing() -> bool {
     std::env::var_os("GOTRACE_TIMING").is_some()

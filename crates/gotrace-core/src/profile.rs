@@ -242,43 +242,30 @@ pub fn samples(
             }
         }
     })?;
-    let mut rows = 0;
-    let row_of: Vec<i32> = gs
-        .items
-        .iter()
-        .map(|(_, s)| {
-            rows += i32::from(s.summarized);
-            if s.summarized {
-                rows - 1
-            } else {
-                -1
-            }
-        })
-        .collect();
+    // Rows for the goroutines with a summary, in order of first sight.
+    let mut n = 0;
+    let mut row_of = vec![-1i32; gs.items.len()];
+    for ((_, s), row) in gs.items.iter().zip(&mut row_of) {
+        if s.summarized {
+            *row = n as i32;
+            n += 1;
+        }
+    }
     for o in &mut out {
         for r in &mut o.row {
             *r = row_of[*r as usize];
         }
     }
-    // Filled from the last goroutine down, giving back the per-goroutine
-    // state as it goes: it and the result are never held whole at once.
-    let n = rows as usize;
     let mut goroutines =
         Goroutines { goid: vec![0; n], start_time: vec![0; n], end_time: vec![0; n], name_stack: vec![0; n] };
-    let mut items = std::mem::take(&mut gs.items);
-    for slot in (0..items.len()).rev() {
-        let (id, s) = &items[slot];
+    crate::drain_rev(gs.items, |slot, (id, s)| {
         if let Ok(row) = usize::try_from(row_of[slot]) {
             goroutines.goid[row] = *id;
             goroutines.start_time[row] = s.start;
             goroutines.end_time[row] = s.end;
             goroutines.name_stack[row] = s.name_stack;
         }
-        if slot % (1 << 16) == 0 {
-            items.truncate(slot);
-            items.shrink_to_fit();
-        }
-    }
+    });
     Ok((out, goroutines))
 }
 

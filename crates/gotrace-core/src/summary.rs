@@ -310,8 +310,8 @@ struct RegionCols {
     name: Vec<u32>,
     start_event: Vec<u32>,
     end_event: Vec<u32>,
-    /// In its task's region list (Go's `UserTaskSummary.Regions`): the rows
-    /// that are come in that list's order, as the regions are made.
+    /// In its task's region list (Go's `UserTaskSummary.Regions`); such rows
+    /// are made in that list's order.
     in_task: Vec<bool>,
     /// Its start time while open (the trace's first for a region with no
     /// begin), then end - start once closed (the trace's last time for one
@@ -1320,9 +1320,13 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
     let (mut gb, mut gr) = (Long::default(), Long::default());
     gb.reserve(n);
     gr.reserve(n);
-    let mut gors = std::mem::take(&mut s.gors);
-    for (r, &gi) in live.iter().enumerate().rev() {
-        let g = &gors[gi as usize];
+    // Live summaries are numbered in summary order: from the last summary
+    // down, the rows come from the last down too.
+    crate::drain_rev(std::mem::take(&mut s.gors), |gi, g| {
+        let r = match row_of[gi] {
+            NONE32 => return,
+            r => r as usize,
+        };
         let st = window_stats.as_ref().map_or(&g.stats, |w| &w[r]);
         goid.push(g.goid);
         name_stack.push((g.name_stack >= 0).then_some(g.name_stack));
@@ -1337,12 +1341,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         total.push(st.total);
         gb.extend_rev(r, &st.block);
         gr.extend_rev(r, &st.range);
-        if r % (1 << 16) == 0 {
-            gors.truncate(gi as usize);
-            gors.shrink_to_fit();
-        }
-    }
-    drop(gors);
+    });
     for v in [&mut goid, &mut creation, &mut start, &mut end, &mut exec, &mut sched, &mut syscall] {
         v.reverse();
     }
