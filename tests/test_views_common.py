@@ -14,7 +14,8 @@ RNG = np.random.default_rng(7)
 @pytest.mark.parametrize(
     "values",
     [
-        RNG.integers(-5, 300, 10_000),  # a small span: the table
+        RNG.integers(-5, 300, 10_000),  # a small span: the table over it
+        RNG.integers(3, 300, 10_000).astype(np.int32),  # non-negative: indexed directly
         RNG.integers(0, 2**40, 1_000),  # a wide span: np.unique
         RNG.integers(-100, 100, 50).astype(np.int32),
         np.array([], dtype=np.int64),

@@ -97,18 +97,25 @@ def check_window(start_ns: int | None, end_ns: int | None) -> tuple[int, int] | 
 
 def factorize_ints(
     values: npt.ArrayLike, *, inverse: bool = True
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.integer[Any]]]:
     """``np.unique(values, return_inverse=True)`` for integers: the sorted
     distinct values and the position of each value among them (empty unless
     ``inverse``). When the values span at most a few times their count (IDs,
     stack IDs, packed small codes), a table over that span finds them with no
-    sort and no hash."""
+    sort and no hash, and the positions are int32 where they fit."""
     v = np.asarray(values)
     if len(v) and v.dtype.kind in "iu":
         lo, hi = int(v.min()), int(v.max())
-        if hi - lo <= 4 * len(v) + 4096 and hi < 2**63:
+        at: Any
+        if lo >= 0 and hi <= 4 * len(v) + 4096:
+            # Non-negative: the values index the table themselves.
+            lo, at = 0, v
+        elif hi - lo <= 4 * len(v) + 4096 and hi < 2**63:
             at = v.astype(np.intp)
             at -= lo
+        else:
+            at = None
+        if at is not None:
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[at] = True
             uniq = np.flatnonzero(present)
@@ -116,7 +123,8 @@ def factorize_ints(
             uniq = uniq.astype(v.dtype, copy=False)
             if not inverse:
                 return uniq, np.empty(0, dtype=np.intp)
-            position = np.cumsum(present, dtype=np.intp)
+            width = np.int32 if len(present) < 2**31 else np.intp
+            position: npt.NDArray[np.integer[Any]] = np.cumsum(present, dtype=width)
             position -= 1
             return uniq, position[at]
     if not inverse:

@@ -408,11 +408,9 @@ def totals(base: dict[str, Any], block: pd.DataFrame, rows: Array) -> dict[str, 
     out = dict(base)
     rows = np.asarray(rows, dtype=np.int64)
     top = int(max(rows.max(initial=-1), 0)) + 1
-    per_row = np.zeros(top, dtype=np.int64)
-    if len(block) and len(rows):
-        r = block["row"].to_numpy(dtype=np.int64)
-        keep = r < top
-        per_row = group_sum(r[keep], block["ns"].to_numpy(dtype=np.int64)[keep], top)
+    r = block["row"].to_numpy(dtype=np.int64)
+    keep = r < top
+    per_row = group_sum(r[keep], block["ns"].to_numpy(dtype=np.int64)[keep], top)
     _block_unknown(out, per_row[rows])
     return out
 

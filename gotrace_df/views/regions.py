@@ -29,6 +29,7 @@ from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
+    factorize_ints,
     group_quantiles,
     group_sum,
     grouped_histogram,
@@ -154,16 +155,12 @@ def _group(
     n_stacks = int(stack.max(initial=-1)) + 2
     cats = types.categories.astype(object).to_numpy()
     n_pairs = max(len(cats), 1) * n_stacks
-    small = n_pairs < 1 << 24
-    pair: Any = types.codes.astype(np.int32 if small else np.int64) * n_stacks
+    pair: Any = types.codes.astype(np.int32 if n_pairs < 2**31 else np.int64) * n_stacks
     pair += stack
     pair += 1
-    if small:
-        # A table over every (type, stack): no sort of the regions.
-        present = np.bincount(pair, minlength=n_pairs) > 0
-        pairs = np.flatnonzero(present)
-    else:
-        pairs, of_pair = np.unique(pair, return_inverse=True)
+    # Usually a table over every (type, stack): no sort of the regions.
+    pairs, of_pair = factorize_ints(pair)
+    del pair
     p_type, p_stack = pairs // n_stacks, pairs % n_stacks - 1
     rank = np.empty(len(cats), dtype=np.int64)
     rank[np.argsort(cats.astype(str), kind="stable")] = np.arange(len(cats))
@@ -174,12 +171,7 @@ def _group(
     g_of_pair = np.empty(len(order), dtype=np.int32)
     g_of_pair[order] = np.cumsum(new) - 1
     head = order[new]
-    if small:
-        table = np.zeros(n_pairs, dtype=np.int32)
-        table[pairs] = g_of_pair
-        group = table[pair]
-    else:
-        group = g_of_pair[of_pair.reshape(-1)]
+    group = g_of_pair[of_pair]
     return group, p_type[head].astype(np.int32), p_stack[head].astype(np.int32)
 
 
