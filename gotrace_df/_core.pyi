@@ -97,5 +97,6 @@ def summarize(
     legacy_sync: bool = False,
     window: tuple[int, int] | None = None,
     regions: tuple[Buffer, Buffer, Buffer] | None = None,
+    region_stats: bool = False,
     capacity: tuple[int, int] | None = None,
 ) -> dict[str, ArrowTable]: ...

@@ -17,8 +17,11 @@ ID is reused is replaced, as in Go):
   duration_ns (cmd/trace's: the trace's ends stand for a missing start or
   end; null for a region never closed, which no page shows), in_goroutine (in a live
   goroutine's region list: what /userregions shows), in_task (in its task's
-  region list, what /usertask shows; such rows come in that list's order), and the same stats;
-* ``region_block`` / ``region_range`` keyed by region row;
+  region list, what /usertask shows; such rows come in that list's order);
+* only when asked for (:func:`region_stats`, a run of its own: the snapshots
+  at every region boundary cost time and memory the other views do not
+  need), ``region_stats``: each region's total_ns and STAT_COLUMNS, rows as
+  in ``regions``, with ``region_block`` / ``region_range`` keyed by region row;
 * ``episodes``: each complete stay of a goroutine in Runnable (state 0) or
   Waiting (state 1), entered and left by an event: row (goroutine row; null
   for a replaced summary), state, end, dur (for the latency percentiles);
@@ -46,12 +49,14 @@ if TYPE_CHECKING:
 __all__ = [
     "STAT_COLUMNS",
     "StackFrames",
+    "RegionStats",
     "Summary",
     "event_times",
     "frame",
     "region_times",
     "stack_frames",
     "stack_table",
+    "region_stats",
     "summarize",
     "take",
     "totals",
@@ -75,10 +80,18 @@ class Summary:
     goroutine_block: pd.DataFrame
     goroutine_range: pd.DataFrame
     regions: pd.DataFrame
-    region_block: pd.DataFrame
-    region_range: pd.DataFrame
     #: Complete Runnable (state 0) / Waiting (state 1) stays: row, state, end, dur.
     episodes: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """The stats of every region of :attr:`Summary.regions` (same rows)."""
+
+    #: total_ns and STAT_COLUMNS.
+    stats: pd.DataFrame
+    block: pd.DataFrame
+    range: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,9 @@ def _loc(index: pd.Index, value: str) -> int:
 
 
 _CACHE: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool], Summary]] = (
+    weakref.WeakKeyDictionary()
+)
+_REGION_STATS: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool], RegionStats]] = (
     weakref.WeakKeyDictionary()
 )
 _STACKS: weakref.WeakKeyDictionary[Trace, StackFrames] = weakref.WeakKeyDictionary()
@@ -267,14 +283,10 @@ _SUMMARY_COLUMNS = [
 ]
 
 
-def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = None) -> Summary:
-    """The Summarizer's result for ``trace`` under ``sem`` (cached per trace
-    when there is no window)."""
-    key = (sem.legacy_undetermined, sem.legacy_sync)
-    if window is None:
-        cached = _CACHE.get(trace, {}).get(key)
-        if cached is not None:
-            return cached
+def _run(
+    trace: Trace, sem: GoSemantics, window: tuple[int, int] | None, *, region_stats: bool
+) -> dict[str, Any]:
+    """The core Summarizer's tables for ``trace``."""
     sf = stack_table(trace)
     names = sf.functions.to_numpy()
     named = names[sf.outer_fn] != ""
@@ -284,7 +296,7 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
     regions = trace.columns("regions", ["start_event", "end_event", "task_id"])
     start, end, task = (_expand.event_rows(regions[c]) for c in regions.column_names)
     counts = trace.row_counts()
-    raw = _core.summarize(
+    raw: dict[str, Any] = _core.summarize(
         trace.columns("events", _SUMMARY_COLUMNS),
         named.astype(np.uint8).tobytes(),
         system.astype(np.uint8).tobytes(),
@@ -292,10 +304,41 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
         legacy_sync=sem.legacy_sync,
         window=window,
         regions=(start.data, end.data, task.data),
+        region_stats=region_stats,
         # The parser's goroutines and regions rows bound the creations and
         # begins: the core sizes its results without counting them.
         capacity=(counts["goroutines"], counts["regions"]),
     )
+    return raw
+
+
+def region_stats(trace: Trace, sem: GoSemantics) -> RegionStats:
+    """Each region's stats, rows as in :func:`summarize`'s regions (cached
+    per trace)."""
+    key = (sem.legacy_undetermined, sem.legacy_sync)
+    cached = _REGION_STATS.get(trace, {}).get(key)
+    if cached is not None:
+        return cached
+    raw = _run(trace, sem, None, region_stats=True)
+    r = RegionStats(
+        stats=_frame(raw["region_stats"]),
+        block=_frame(raw["region_block"]),
+        range=_frame(raw["region_range"]),
+    )
+    _REGION_STATS.setdefault(trace, {})[key] = r
+    return r
+
+
+def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = None) -> Summary:
+    """The Summarizer's result for ``trace`` under ``sem`` (cached per trace
+    when there is no window)."""
+    key = (sem.legacy_undetermined, sem.legacy_sync)
+    if window is None:
+        cached = _CACHE.get(trace, {}).get(key)
+        if cached is not None:
+            return cached
+    sf = stack_table(trace)
+    raw = _run(trace, sem, window, region_stats=False)
     g = _frame(raw["goroutines"])
     named_by = g.pop("name_stack_id").to_numpy(dtype=np.int64, na_value=-1)
     g["name"] = sf.frame(named_by, leaf=False)["function"].array
@@ -312,8 +355,6 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
         goroutine_block=_frame(raw["goroutine_block"]),
         goroutine_range=_frame(raw["goroutine_range"]),
         regions=_frame(raw["regions"]),
-        region_block=_frame(raw["region_block"]),
-        region_range=_frame(raw["region_range"]),
         episodes=_frame(raw["episodes"]),
     )
     if window is None:

@@ -40,6 +40,7 @@ from gotrace_df.views._summary import (
     StackFrames,
     Summary,
     frame,
+    region_stats,
     region_times,
     stack_table,
     summarize,
@@ -390,7 +391,7 @@ def user_region_stats(
     if isinstance(idx, slice):
         idx = np.arange(len(r.group))
     rows = r.row(idx)
-    src = s.regions
+    rs = region_stats(trace, sem)
     base_cols = ["goid", "task_id", "type", "pc", "function", "file", "line"]
     base_cols += ["start_ns", "end_ns", "duration_ns", "total_ns", *STAT_COLUMNS]
     base: dict[str, Any] = {}
@@ -405,9 +406,11 @@ def user_region_stats(
             base[c] = r.type(idx)
         elif c == "duration_ns":
             base[c] = r.duration_ns[idx]
+        elif c in rs.stats:
+            base[c] = rs.stats[c].array[rows]
         else:
-            base[c] = src[c].array[rows]
-    cols, bcols, rcols = wide_stats(base, s.region_block, s.region_range, rows)
+            base[c] = s.regions[c].array[rows]
+    cols, bcols, rcols = wide_stats(base, rs.block, rs.range, rows)
     names: list[str] = [*base_cols[:11], *STAT_COLUMNS, "block_ns", "unknown_ns", *bcols, *rcols]
     start = np.asarray(cols["start_ns"].fillna(np.iinfo(np.int64).min), dtype=np.int64)
     order = np.lexsort((start, -np.asarray(cols["total_ns"], dtype=np.int64)))

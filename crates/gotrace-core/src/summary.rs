@@ -9,9 +9,9 @@
 //! block times and per-name range times. `gotrace_df/views` groups and filters
 //! them; `go-trace-format.md` §9.4 describes the semantics.
 //!
-//! Memory: per goroutine summary a compact record (its in-flight state lives in
-//! a slab only while it is alive); regions go straight into output columns, and
-//! only open regions hold a snapshot.
+//! Memory: the goroutine summaries and the regions are kept as the output
+//! columns themselves; a goroutine's in-flight state lives in a slab only while
+//! it is alive, and only open regions hold a snapshot.
 
 use std::sync::Arc;
 
@@ -41,6 +41,10 @@ pub struct SummaryOptions {
     /// `(start, end)`: the goroutine stats become snapshot(end) - snapshot(start),
     /// as the Summarizer computes a region's stats, for every goroutine.
     pub window: Option<(i64, i64)>,
+    /// Each region's stats (snapshot at its end - snapshot at its start), as
+    /// the per-region breakdown shows them. Without, the regions have no
+    /// stats columns and no snapshots are taken at their boundaries.
+    pub region_stats: bool,
     /// At least as many goroutine creations and region begins as the events
     /// hold (the parser's goroutines and regions rows), to size the results
     /// up front.
@@ -286,20 +290,138 @@ struct Pending {
     active: Inline2<(u32, u32)>,
 }
 
-struct Goroutine {
-    goid: i64,
-    creation: i64,
+/// The goroutine summaries (Go's `GoroutineSummary`), a column per field
+/// indexed by summary number: they become the goroutines table's columns
+/// as they are, with no records to copy from.
+#[derive(Default)]
+struct Summaries {
+    goid: Vec<i64>,
+    creation: Vec<i64>,
     /// First time running (0: never, as Go's StartTime).
-    start: i64,
+    start: Vec<i64>,
     /// Exit time (0: none).
-    end: i64,
+    end: Vec<i64>,
     /// Stack whose outermost frame named the goroutine (-1: not named).
-    name_stack: i32,
-    system: bool,
+    name_stack: Vec<i32>,
+    system: Vec<bool>,
     /// Slab slot of its `Pending` (NONE32 once finalized: all zero).
-    pend: u32,
-    stats: Stats,
+    pend: Vec<u32>,
+    exec: Vec<i64>,
+    sched: Vec<i64>,
+    syscall: Vec<i64>,
+    syscall_block: Vec<i64>,
+    total: Vec<i64>,
+    block: Vec<SmallMap>,
+    /// Slot of its range times in `ranges` (NONE32: none). Few goroutines
+    /// have any (GC mark assist, sweep).
+    range: Vec<u32>,
+    ranges: Vec<SmallMap>,
 }
+
+impl Summaries {
+    fn len(&self) -> usize {
+        self.goid.len()
+    }
+
+    fn reserve(&mut self, n: usize) {
+        for c in [&mut self.goid, &mut self.creation, &mut self.start, &mut self.end] {
+            c.reserve_exact(n);
+        }
+        for c in [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total] {
+            c.reserve_exact(n);
+        }
+        self.name_stack.reserve_exact(n);
+        self.system.reserve_exact(n);
+        self.pend.reserve_exact(n);
+        self.block.reserve_exact(n);
+        self.range.reserve_exact(n);
+    }
+
+    /// A new summary, not yet named, with zero stats.
+    fn push(&mut self, goid: i64, creation: i64) -> u32 {
+        let gi = self.len() as u32;
+        self.goid.push(goid);
+        self.creation.push(creation);
+        for c in [&mut self.start, &mut self.end] {
+            c.push(0);
+        }
+        for c in [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total] {
+            c.push(0);
+        }
+        self.name_stack.push(-1);
+        self.system.push(true);
+        self.pend.push(NONE32);
+        self.block.push(SmallMap::default());
+        self.range.push(NONE32);
+        gi
+    }
+
+    fn range_of(&self, gi: usize) -> &SmallMap {
+        match self.range[gi] {
+            NONE32 => &EMPTY,
+            slot => &self.ranges[slot as usize],
+        }
+    }
+
+    fn range_mut(&mut self, gi: usize) -> &mut SmallMap {
+        if self.range[gi] == NONE32 {
+            self.range[gi] = self.ranges.len() as u32;
+            self.ranges.push(SmallMap::default());
+        }
+        &mut self.ranges[self.range[gi] as usize]
+    }
+
+    fn stats(&self, gi: usize) -> Stats {
+        Stats {
+            exec: self.exec[gi],
+            sched: self.sched[gi],
+            syscall: self.syscall[gi],
+            syscall_block: self.syscall_block[gi],
+            total: self.total[gi],
+            block: self.block[gi].clone(),
+            range: self.range_of(gi).clone(),
+        }
+    }
+
+    fn set_stats(&mut self, gi: usize, st: Stats) {
+        self.exec[gi] = st.exec;
+        self.sched[gi] = st.sched;
+        self.syscall[gi] = st.syscall;
+        self.syscall_block[gi] = st.syscall_block;
+        self.total[gi] = st.total;
+        self.block[gi] = st.block;
+        if !st.range.as_slice().is_empty() || self.range[gi] != NONE32 {
+            *self.range_mut(gi) = st.range;
+        }
+    }
+
+    /// Keeps the summaries where `keep` is true, in order, in place.
+    fn retain(&mut self, keep: &[bool]) {
+        fn compact<T: Clone>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut w = 0;
+            for (r, &k) in keep.iter().enumerate().take(v.len()) {
+                if k {
+                    v.swap(w, r);
+                    w += 1;
+                }
+            }
+            v.truncate(w);
+        }
+        for c in [&mut self.goid, &mut self.creation, &mut self.start, &mut self.end] {
+            compact(c, keep);
+        }
+        for c in [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total] {
+            compact(c, keep);
+        }
+        compact(&mut self.name_stack, keep);
+        compact(&mut self.system, keep);
+        compact(&mut self.pend, keep);
+        compact(&mut self.block, keep);
+        compact(&mut self.range, keep);
+    }
+}
+
+static EMPTY: SmallMap = Inline2 { len: 0, inline: [(0, 0); 2], spill: None };
 
 /// Output columns of the user regions, one row per region summary made.
 #[derive(Default)]
@@ -357,22 +479,6 @@ struct Long {
 }
 
 impl Long {
-    /// [`Long::extend`] backwards, for a table built from its last row down
-    /// (and then reversed).
-    fn extend_rev(&mut self, row: usize, m: &SmallMap) {
-        for &(k, v) in m.iter().rev() {
-            self.row.push(row as i32);
-            self.key.push(k as i32);
-            self.ns.push(v);
-        }
-    }
-
-    fn reverse(&mut self) {
-        self.row.reverse();
-        self.key.reverse();
-        self.ns.reverse();
-    }
-
     /// Room for `n` rows (a row per goroutine or region usually suffices).
     fn reserve(&mut self, n: usize) {
         self.row.reserve_exact(n);
@@ -396,8 +502,8 @@ struct Summarizer<'a> {
     strings: Strings,
     empty: u32,
     forever: u32,
-    gors: Vec<Goroutine>,
-    /// Goroutine ID -> index of its summary in `gors`.
+    sums: Summaries,
+    /// Goroutine ID -> index of its summary in `sums`.
     gs: IdMap,
     pends: Vec<Pending>,
     free: Vec<u32>,
@@ -432,10 +538,10 @@ static ZERO: Pending = Pending {
 /// `snapshotStat`: the stats as if the goroutine stopped at `last`. Note the
 /// quirk: time since a syscall lost its P goes to sched wait (and the syscall
 /// time runs on too), unlike at a real syscall exit.
-fn snapshot(g: &Goroutine, p: &Pending, last: i64) -> Stats {
-    let mut r = g.stats.clone();
+fn snapshot(sums: &Summaries, gi: usize, p: &Pending, last: i64) -> Stats {
+    let mut r = sums.stats(gi);
     if r.total == 0 {
-        r.total = last - g.creation;
+        r.total = last - sums.creation[gi];
     }
     if p.last_start != 0 {
         r.exec += last - p.last_start;
@@ -470,7 +576,7 @@ impl<'a> Summarizer<'a> {
             strings,
             empty,
             forever,
-            gors: Vec::new(),
+            sums: Summaries::default(),
             gs: IdMap::default(),
             pends: Vec::new(),
             free: Vec::new(),
@@ -496,7 +602,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn pending(&self, gi: u32) -> &Pending {
-        match self.gors[gi as usize].pend {
+        match self.sums.pend[gi as usize] {
             NONE32 => &ZERO,
             slot => &self.pends[slot as usize],
         }
@@ -504,7 +610,7 @@ impl<'a> Summarizer<'a> {
 
     /// The goroutine's pending state, made anew (all zero) if it was finalized.
     fn pending_mut(&mut self, gi: u32) -> &mut Pending {
-        let slot = match self.gors[gi as usize].pend {
+        let slot = match self.sums.pend[gi as usize] {
             NONE32 => {
                 let slot = match self.free.pop() {
                     Some(s) => s,
@@ -513,7 +619,7 @@ impl<'a> Summarizer<'a> {
                         (self.pends.len() - 1) as u32
                     }
                 };
-                self.gors[gi as usize].pend = slot;
+                self.sums.pend[gi as usize] = slot;
                 slot
             }
             slot => slot,
@@ -544,7 +650,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn snap(&self, gi: u32, last: i64) -> Stats {
-        snapshot(&self.gors[gi as usize], self.pending(gi), last)
+        snapshot(&self.sums, gi as usize, self.pending(gi), last)
     }
 
     /// What happens at every event before its kind matters.
@@ -567,7 +673,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn snapshot_all(&self, at: i64) -> Vec<Stats> {
-        (0..self.gors.len() as u32).map(|gi| self.snap(gi, at)).collect()
+        (0..self.sums.len() as u32).map(|gi| self.snap(gi, at)).collect()
     }
 
     /// Sizes the summaries and region columns up front from the capacity
@@ -581,7 +687,7 @@ impl<'a> Summarizer<'a> {
         crate::room(&mut e.state, events);
         crate::room(&mut e.end, events);
         crate::room(&mut e.dur, events);
-        self.gors.reserve_exact(created);
+        self.sums.reserve(created);
         // Each goroutine may carry one inherited region.
         let r = &mut self.regs;
         let n = begins + created;
@@ -594,11 +700,13 @@ impl<'a> Summarizer<'a> {
         r.in_task.reserve_exact(n);
         r.duration.reserve_exact(n);
         r.listed.reserve_exact(n);
-        for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
-            c.reserve_exact(n);
+        if self.opts.region_stats {
+            for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
+                c.reserve_exact(n);
+            }
+            r.block.reserve(n);
+            r.range.reserve(n);
         }
-        r.block.reserve(n);
-        r.range.reserve(n);
     }
 
     /// A new region row beginning at `start` (stats filled in when it closes).
@@ -623,15 +731,17 @@ impl<'a> Summarizer<'a> {
         r.end_event.push(NONE32);
         r.in_task.push(in_task);
         r.listed.push(false);
-        for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
-            c.push(0);
+        if self.opts.region_stats {
+            for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
+                c.push(0);
+            }
         }
         (r.goid.len() - 1) as u32
     }
 
-    /// Closes region `ri` at `end` with `stats` (end - start) and lists it on
-    /// its goroutine.
-    fn close_region(&mut self, ri: u32, end_event: Option<u32>, end: i64, stats: &Stats) {
+    /// Closes region `ri` at `end` with `stats` (end - start; None without
+    /// region stats) and lists it on its goroutine.
+    fn close_region(&mut self, ri: u32, end_event: Option<u32>, end: i64, stats: Option<&Stats>) {
         let r = &mut self.regs;
         let i = ri as usize;
         if let Some(ev) = end_event {
@@ -639,6 +749,7 @@ impl<'a> Summarizer<'a> {
         }
         r.duration[i] = end - r.duration[i];
         r.listed[i] = true;
+        let Some(stats) = stats else { return };
         r.exec[i] = stats.exec;
         r.sched[i] = stats.sched;
         r.syscall[i] = stats.syscall;
@@ -650,18 +761,7 @@ impl<'a> Summarizer<'a> {
 
     /// A new summary for goroutine `id`, replacing any earlier one.
     fn create(&mut self, id: i64, creation: i64) -> u32 {
-        let gi = self.gors.len() as u32;
-        self.gors.push(Goroutine {
-            goid: id,
-            creation,
-            start: 0,
-            end: 0,
-            name_stack: -1,
-            system: true,
-            pend: NONE32,
-            stats: Stats::default(),
-        });
-        gi
+        self.sums.push(id, creation)
     }
 
     /// A goroutine created while its creator is inside a region inherits that
@@ -670,7 +770,7 @@ impl<'a> Summarizer<'a> {
         let Some(ci) = self.summary_of(creator) else { return };
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
-        let goid = self.gors[gi as usize].goid;
+        let goid = self.sums.goid[gi as usize];
         let ri = self.new_region(goid, gi, task, self.empty, event, ts, false);
         // Its stats start from zero, not from a snapshot.
         let p = self.pending_mut(gi);
@@ -681,26 +781,26 @@ impl<'a> Summarizer<'a> {
     /// `finalize`: the goroutine ended (`trigger`) or the trace did (`None`).
     fn finalize(&mut self, gi: u32, last: i64, trigger: Option<(u32, i64)>) {
         if let Some((_, ts)) = trigger {
-            self.gors[gi as usize].end = ts;
+            self.sums.end[gi as usize] = ts;
         }
         let fin = self.snap(gi, last);
-        let slot = self.gors[gi as usize].pend;
+        let slot = self.sums.pend[gi as usize];
         if slot != NONE32 {
             let active = std::mem::take(&mut self.pends[slot as usize].active);
             // System goroutines are never part of regions, even those they
             // inherited at creation.
-            let system = self.gors[gi as usize].system;
+            let system = self.sums.system[gi as usize];
             for &(ri, start) in &active {
-                let st = self.since(&fin, start);
+                let st = self.opts.region_stats.then(|| self.since(&fin, start));
                 if !system {
-                    self.close_region(ri, trigger.map(|t| t.0), trigger.map_or(last, |t| t.1), &st);
+                    self.close_region(ri, trigger.map(|t| t.0), trigger.map_or(last, |t| t.1), st.as_ref());
                 }
             }
             self.pends[slot as usize] = Pending::default();
             self.free.push(slot);
-            self.gors[gi as usize].pend = NONE32;
+            self.sums.pend[gi as usize] = NONE32;
         }
-        self.gors[gi as usize].stats = fin;
+        self.sums.set_stats(gi as usize, fin);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -727,14 +827,14 @@ impl<'a> Summarizer<'a> {
                 } else {
                     // Charge the time since the Sync to the state it was found in.
                     let st = ts - self.sync_ts;
-                    let s = &mut self.gors[gi as usize].stats;
+                    let (s, g) = (&mut self.sums, gi as usize);
                     match new {
-                        S_RUNNING => s.exec += st,
-                        S_WAITING => map_add(&mut s.block, reason, st),
-                        S_RUNNABLE => s.sched += st,
+                        S_RUNNING => s.exec[g] += st,
+                        S_WAITING => map_add(&mut s.block[g], reason, st),
+                        S_RUNNABLE => s.sched[g] += st,
                         // With a P it had that P all along: syscall time.
-                        S_SYSCALL if ctx_p < 0 => s.syscall_block += st,
-                        S_SYSCALL => s.syscall += st,
+                        S_SYSCALL if ctx_p < 0 => s.syscall_block[g] += st,
+                        S_SYSCALL => s.syscall[g] += st,
                         _ => {}
                     }
                 }
@@ -758,21 +858,21 @@ impl<'a> Summarizer<'a> {
         // Before Go 1.26 a status event's transition carried no stack, so it
         // never named the goroutine.
         let stack = if self.opts.legacy_undetermined && old == S_UNDETERMINED { None } else { stack };
-        let g = &mut self.gors[gi as usize];
-        if g.name_stack < 0 {
+        let g = gi as usize;
+        if self.sums.name_stack[g] < 0 {
             if let Some(st) = stack {
                 if self.namable.get(st as usize).copied().unwrap_or(false) {
-                    g.name_stack = st;
-                    g.system = self.system.get(st as usize).copied().unwrap_or(false);
+                    self.sums.name_stack[g] = st;
+                    self.sums.system[g] = self.system.get(st as usize).copied().unwrap_or(false);
                 }
             }
         }
 
         match new {
             S_RUNNING => {
-                let g = &mut self.gors[gi as usize];
-                if g.start == 0 {
-                    g.start = ts;
+                let start = &mut self.sums.start[gi as usize];
+                if *start == 0 {
+                    *start = ts;
                 }
                 self.pending_mut(gi).last_start = ts;
             }
@@ -804,21 +904,21 @@ impl<'a> Summarizer<'a> {
     fn leave(&mut self, gi: u32, id: i64, ts: i64, old: u8) {
         // A finalized goroutine's state is all zero, as Go's after finalize.
         self.pending_mut(gi);
-        let slot = self.gors[gi as usize].pend;
+        let g = gi as usize;
+        let slot = self.sums.pend[g];
         let mut ended_syscall = false;
         let mut episode: Option<(i8, i64)> = None;
         {
-            let (gors, pends) = (&mut self.gors, &mut self.pends);
-            let s = &mut gors[gi as usize].stats;
-            let p = &mut pends[slot as usize];
+            let s = &mut self.sums;
+            let p = &mut self.pends[slot as usize];
             match old {
                 S_RUNNING => {
-                    s.exec += ts - p.last_start;
+                    s.exec[g] += ts - p.last_start;
                     p.last_start = 0;
                 }
                 S_WAITING => {
                     if p.last_block != 0 {
-                        map_add(&mut s.block, p.last_block_reason, ts - p.last_block);
+                        map_add(&mut s.block[g], p.last_block_reason, ts - p.last_block);
                         if !p.from_status {
                             episode = Some((1, ts - p.last_block));
                         }
@@ -827,7 +927,7 @@ impl<'a> Summarizer<'a> {
                 }
                 S_RUNNABLE => {
                     if p.last_runnable != 0 {
-                        s.sched += ts - p.last_runnable;
+                        s.sched[g] += ts - p.last_runnable;
                         if !p.from_status {
                             episode = Some((0, ts - p.last_runnable));
                         }
@@ -837,10 +937,10 @@ impl<'a> Summarizer<'a> {
                 S_SYSCALL => {
                     if p.last_syscall != 0 {
                         if p.last_syscall_block != 0 {
-                            s.syscall_block += ts - p.last_syscall_block;
-                            s.syscall += p.last_syscall_block - p.last_syscall;
+                            s.syscall_block[g] += ts - p.last_syscall_block;
+                            s.syscall[g] += p.last_syscall_block - p.last_syscall;
                         } else {
-                            s.syscall += ts - p.last_syscall;
+                            s.syscall[g] += ts - p.last_syscall;
                         }
                         p.last_syscall = 0;
                         p.last_syscall_block = 0;
@@ -894,7 +994,7 @@ impl<'a> Summarizer<'a> {
             let sync_ts = self.sync_ts;
             let t = map_get(&self.pending(gi).last_range, name);
             if t != 0 {
-                map_add(&mut self.gors[gi as usize].stats.range, name, sync_ts - t);
+                map_add(self.sums.range_mut(gi as usize), name, sync_ts - t);
             }
             map_set(&mut self.pending_mut(gi).last_range, name, sync_ts);
         } else {
@@ -916,14 +1016,19 @@ impl<'a> Summarizer<'a> {
         if t == 0 {
             return;
         }
-        map_add(&mut self.gors[gi as usize].stats.range, name, ts - t);
+        map_add(self.sums.range_mut(gi as usize), name, ts - t);
         map_remove(&mut self.pending_mut(gi).last_range, name);
     }
 
     fn region_begin(&mut self, i: u32, ts: i64, ctx_g: i64, task: i64, name: u32) {
         let Some(gi) = self.summary_of(ctx_g) else { return };
-        let start = self.snap(gi, ts);
-        let start = self.keep_snap(start);
+        let start = match self.opts.region_stats {
+            true => {
+                let st = self.snap(gi, ts);
+                self.keep_snap(st)
+            }
+            false => NONE32,
+        };
         let ri = self.new_region(ctx_g, gi, task, name, i, ts, true);
         self.pending_mut(gi).active.push((ri, start));
     }
@@ -938,9 +1043,11 @@ impl<'a> Summarizer<'a> {
                 (self.new_region(ctx_g, gi, task, name, NONE32, self.first_ts.unwrap_or(ts), true), NONE32)
             }
         };
-        let now = self.snap(gi, ts);
-        let st = self.since(&now, start);
-        self.close_region(ri, Some(i), ts, &st);
+        let st = self.opts.region_stats.then(|| {
+            let now = self.snap(gi, ts);
+            self.since(&now, start)
+        });
+        self.close_region(ri, Some(i), ts, st.as_ref());
     }
 
     fn finish(&mut self) -> Vec<u32> {
@@ -1161,7 +1268,7 @@ struct Decoded {
 /// outermost function is not empty); `system[s]` whether that name is a system
 /// goroutine's (`runtime.` other than `runtime.main`). Returns the tables
 /// `ts_fixes`, `span`, `goroutines`, `goroutine_block`, `goroutine_range`,
-/// `regions`, `region_block`, `region_range` and `episodes` (columns
+/// `regions`, `region_stats`, `region_block`, `region_range` and `episodes` (columns
 /// described in `gotrace_df/views/_summary.py`).
 pub fn summarize(
     events: &[RecordBatch],
@@ -1250,11 +1357,15 @@ fn i64_col(v: Vec<i64>, none: Option<i64>) -> ArrayRef {
     arr(Int64Array::new(ScalarBuffer::from(v), nulls))
 }
 
+/// An int32 column (no copy), null where the value is `none`.
+fn i32_col(v: Vec<i32>, none: i32) -> ArrayRef {
+    let nulls = v.contains(&none).then(|| NullBuffer::from_iter(v.iter().map(|&x| x != none)));
+    arr(Int32Array::new(ScalarBuffer::from(v), nulls))
+}
+
 /// An int32 column from u32 values, null where NONE32.
 fn u32_col(v: Vec<u32>) -> ArrayRef {
-    let nulls = v.contains(&NONE32).then(|| NullBuffer::from_iter(v.iter().map(|&x| x != NONE32)));
-    let v: Vec<i32> = v.into_iter().map(|x| x as i32).collect();
-    arr(Int32Array::new(ScalarBuffer::from(v), nulls))
+    i32_col(v.into_iter().map(|x| x as i32).collect(), NONE32 as i32)
 }
 
 /// Strings by ID as a dictionary column over the string table, with the
@@ -1284,8 +1395,9 @@ fn long_batch(l: Long, strings: &Strings, key: &'static str) -> RecordBatch {
 
 fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
     // Only the summaries left in Go's map are in its result: one whose
-    // goroutine ID was reused is gone.
-    let mut row_of: Vec<u32> = vec![NONE32; s.gors.len()];
+    // goroutine ID was reused is gone. Live summaries are numbered in
+    // summary order.
+    let mut row_of: Vec<u32> = vec![NONE32; s.sums.len()];
     for (r, &gi) in live.iter().enumerate() {
         row_of[gi as usize] = r as u32;
     }
@@ -1297,7 +1409,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
                 // Taken before the trace ended: summaries made after it are zero.
                 let b = match &s.snap_b {
                     Some(v) => v.get(gi as usize).cloned().unwrap_or_default(),
-                    None => s.gors[gi as usize].stats.clone(),
+                    None => s.sums.stats(gi as usize),
                 };
                 match s.snap_a.as_ref().and_then(|v| v.get(gi as usize)) {
                     Some(a) => b.sub(a),
@@ -1307,64 +1419,42 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
             .collect()
     });
 
-    // One pass over the summaries fills every column (a pass per column would
-    // stream the whole summary array a dozen times). It runs from the last
-    // summary down, giving back the summaries' memory as it goes: the columns
-    // and the summaries are never held whole at once.
+    let mut g = std::mem::take(&mut s.sums);
+    if live.len() < g.len() {
+        g.retain(&row_of.iter().map(|&r| r != NONE32).collect::<Vec<bool>>());
+    }
     let n = live.len();
-    let i64s = || Vec::<i64>::with_capacity(n);
-    let (mut goid, mut creation, mut start, mut end) = (i64s(), i64s(), i64s(), i64s());
-    let (mut exec, mut sched, mut syscall, mut syscall_block, mut total) = (i64s(), i64s(), i64s(), i64s(), i64s());
-    let mut name_stack: Vec<Option<i32>> = Vec::with_capacity(n);
-    let mut system: Vec<bool> = Vec::with_capacity(n);
     let (mut gb, mut gr) = (Long::default(), Long::default());
     gb.reserve(n);
-    gr.reserve(n);
-    // Live summaries are numbered in summary order: from the last summary
-    // down, the rows come from the last down too.
-    crate::drain_rev(std::mem::take(&mut s.gors), |gi, g| {
-        let r = match row_of[gi] {
-            NONE32 => return,
-            r => r as usize,
-        };
-        let st = window_stats.as_ref().map_or(&g.stats, |w| &w[r]);
-        goid.push(g.goid);
-        name_stack.push((g.name_stack >= 0).then_some(g.name_stack));
-        system.push(g.system);
-        creation.push(g.creation);
-        start.push(g.start);
-        end.push(g.end);
-        exec.push(st.exec);
-        sched.push(st.sched);
-        syscall.push(st.syscall);
-        syscall_block.push(st.syscall_block);
-        total.push(st.total);
-        gb.extend_rev(r, &st.block);
-        gr.extend_rev(r, &st.range);
-    });
-    for v in [&mut goid, &mut creation, &mut start, &mut end, &mut exec, &mut sched, &mut syscall] {
-        v.reverse();
+    match window_stats {
+        Some(w) => {
+            for (r, st) in w.into_iter().enumerate() {
+                gb.extend(r, &st.block);
+                gr.extend(r, &st.range);
+                g.set_stats(r, st);
+            }
+        }
+        None => {
+            for r in 0..n {
+                gb.extend(r, &g.block[r]);
+                gr.extend(r, g.range_of(r));
+            }
+        }
     }
-    for v in [&mut syscall_block, &mut total] {
-        v.reverse();
-    }
-    name_stack.reverse();
-    system.reverse();
-    gb.reverse();
-    gr.reverse();
+    drop((std::mem::take(&mut g.block), std::mem::take(&mut g.ranges)));
     let goroutines = batch(vec![
-        ("goid", i64_col(goid, None)),
-        ("name_stack_id", arr(Int32Array::from(name_stack))),
-        ("system", arr(BooleanArray::from(system))),
-        ("creation_ns", i64_col(creation, None)),
+        ("goid", i64_col(g.goid, None)),
+        ("name_stack_id", i32_col(g.name_stack, -1)),
+        ("system", arr(BooleanArray::from(g.system))),
+        ("creation_ns", i64_col(g.creation, None)),
         // Go's 0 ("never ran", "did not exit") becomes null.
-        ("start_ns", i64_col(start, Some(0))),
-        ("end_ns", i64_col(end, Some(0))),
-        ("exec_ns", i64_col(exec, None)),
-        ("sched_wait_ns", i64_col(sched, None)),
-        ("syscall_ns", i64_col(syscall, None)),
-        ("syscall_block_ns", i64_col(syscall_block, None)),
-        ("total_ns", i64_col(total, None)),
+        ("start_ns", i64_col(g.start, Some(0))),
+        ("end_ns", i64_col(g.end, Some(0))),
+        ("exec_ns", i64_col(g.exec, None)),
+        ("sched_wait_ns", i64_col(g.sched, None)),
+        ("syscall_ns", i64_col(g.syscall, None)),
+        ("syscall_block_ns", i64_col(g.syscall_block, None)),
+        ("total_ns", i64_col(g.total, None)),
     ]);
 
     // Regions: every region summary made, in creation order. `in_goroutine`
@@ -1389,13 +1479,16 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         ("in_goroutine", arr(BooleanArray::from(in_goroutine))),
         ("in_task", arr(BooleanArray::from(r.in_task))),
         ("duration_ns", i64_col(duration, Some(NONE64))),
+    ];
+    let regions = batch(rcols);
+    // Only with the region_stats option (else empty), rows as in regions.
+    let region_stats = batch(vec![
+        ("total_ns", i64_col(r.total, None)),
         ("exec_ns", i64_col(r.exec, None)),
         ("sched_wait_ns", i64_col(r.sched, None)),
         ("syscall_ns", i64_col(r.syscall, None)),
         ("syscall_block_ns", i64_col(r.syscall_block, None)),
-        ("total_ns", i64_col(r.total, None)),
-    ];
-    let regions = batch(rcols);
+    ]);
 
     let e = s.eps;
     let e_row: Vec<u32> = e.g.iter().map(|&gi| row_of[gi as usize]).collect();
@@ -1421,6 +1514,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         ("goroutine_block", long_batch(gb, &s.strings, "reason")),
         ("goroutine_range", long_batch(gr, &s.strings, "name")),
         ("regions", regions),
+        ("region_stats", region_stats),
         ("region_block", long_batch(r.block, &s.strings, "reason")),
         ("region_range", long_batch(r.range, &s.strings, "name")),
         ("episodes", episodes),
@@ -1474,6 +1568,61 @@ mod tests {
         assert_eq!(run(&[events(arr(NullArray::new(n)))]), want);
         // Batches that end inside a slice.
         assert_eq!(run(&[typed.slice(0, 1000), typed.slice(1000, n - 1000)]), want);
+    }
+
+    #[test]
+    fn a_reused_goroutine_id_drops_the_old_summary_and_keeps_the_range_times() {
+        use arrow_array::StringArray;
+        // Goroutine 1 lives and exits, 2 is created, then ID 1 is reused and
+        // spends 5 ns in a range; the trace ends at 100.
+        type Row = (i64, &'static str, i64, &'static str, &'static str, Option<&'static str>);
+        let rows: [Row; 10] = [
+            (10, "StateTransition", 1, "NotExist", "Runnable", None),
+            (20, "StateTransition", 1, "Runnable", "Running", None),
+            (40, "StateTransition", 1, "Running", "NotExist", None),
+            (50, "StateTransition", 2, "NotExist", "Runnable", None),
+            (60, "StateTransition", 1, "NotExist", "Runnable", None),
+            (70, "StateTransition", 1, "Runnable", "Running", None),
+            (75, "RangeBegin", 1, "", "", Some("GC mark assist")),
+            (80, "RangeEnd", 1, "", "", Some("GC mark assist")),
+            (90, "StateTransition", 3, "NotExist", "Runnable", None),
+            (100, "StateTransition", 2, "Runnable", "Running", None),
+        ];
+        let str_of = |f: fn(&Row) -> Option<&'static str>| -> ArrayRef {
+            arr(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+        };
+        let n = rows.len();
+        let events = batch(vec![
+            ("ts", arr(Int64Array::from_iter_values(rows.iter().map(|r| r.0)))),
+            ("kind", str_of(|r| Some(r.1))),
+            ("g", arr(Int64Array::from(vec![-1i64; n]))),
+            ("p", arr(Int64Array::from(vec![-1i64; n]))),
+            ("resource", arr(StringArray::from(vec!["Goroutine"; n]))),
+            ("resource_id", arr(Int64Array::from_iter_values(rows.iter().map(|r| r.2)))),
+            ("from_state", str_of(|r| Some(r.3).filter(|s| !s.is_empty()))),
+            ("to_state", str_of(|r| Some(r.4).filter(|s| !s.is_empty()))),
+            ("reason", arr(StringArray::from(vec![None::<&str>; n]))),
+            ("transition_stack_id", arr(Int64Array::from(vec![-1i64; n]))),
+            ("name", str_of(|r| r.5)),
+        ]);
+        let tables = summarize(&[events], &[], &[], SummaryOptions::default(), RegionTasks::default()).unwrap();
+        let table = |name: &str| tables.iter().find(|t| t.0 == name).unwrap().1.clone();
+        let ints = |b: &RecordBatch, c: &str| -> Vec<i64> {
+            let a = b.column_by_name(c).unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+            a.iter().map(|v| v.unwrap_or(-1)).collect()
+        };
+        let g = table("goroutines");
+        // The live summaries in the order they were made: 2, the second 1, 3.
+        assert_eq!(ints(&g, "goid"), [2, 1, 3]);
+        assert_eq!(ints(&g, "creation_ns"), [50, 60, 90]);
+        assert_eq!(ints(&g, "start_ns"), [100, 70, -1]);
+        assert_eq!(ints(&g, "exec_ns"), [0, 30, 0]);
+        assert_eq!(ints(&g, "sched_wait_ns"), [50, 10, 10]);
+        assert_eq!(ints(&g, "total_ns"), [50, 40, 10]);
+        let r = table("goroutine_range");
+        let row = r.column_by_name("row").unwrap().as_any().downcast_ref::<Int32Array>().unwrap();
+        assert_eq!(row.values().to_vec(), [1]);
+        assert_eq!(ints(&r, "ns"), [5]);
     }
 
     #[test]

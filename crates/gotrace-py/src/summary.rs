@@ -25,12 +25,14 @@ fn import_stream(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Vec<Recor
 /// placement (and the event times that follow from it); `window` = (start_ns, end_ns) turns goroutine stats
 /// into the difference of snapshots at its ends. `regions` = (start_event,
 /// end_event, task_id), int64 buffers of the regions table (-1: none), give
-/// the tasks of region events. `capacity` = (goroutine creations, region begins) or more, to size the
+/// the tasks of region events. `region_stats` adds each region's stats
+/// (columns `exec_ns` ... `total_ns` and the `region_block` / `region_range`
+/// rows). `capacity` = (goroutine creations, region begins) or more, to size the
 /// results up front. Returns a dict of tables.
 #[pyfunction]
 #[pyo3(signature = (
     events, namable, system, legacy_undetermined=false, legacy_sync=false, window=None,
-    regions=None, capacity=None,
+    regions=None, region_stats=false, capacity=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn summarize<'py>(
@@ -42,6 +44,7 @@ pub fn summarize<'py>(
     legacy_sync: bool,
     window: Option<(i64, i64)>,
     regions: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    region_stats: bool,
     capacity: Option<(usize, usize)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let batches = import_stream(py, events)?;
@@ -55,7 +58,7 @@ pub fn summarize<'py>(
     };
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
     let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
-    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, capacity };
+    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, region_stats, capacity };
     let tables =
         py.detach(|| core_summarize(&batches, &namable, &system, opts, tasks)).map_err(|e| core_error(py, &e))?;
     let out = PyDict::new(py);
