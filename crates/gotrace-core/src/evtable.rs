@@ -354,30 +354,16 @@ fn lookup<K: Copy + TryInto<usize>, T: Copy>(keys: &[K], lut: &[T], none: T, out
     out.extend(keys.iter().map(|&k| k.try_into().ok().and_then(|k| lut.get(k).copied()).unwrap_or(none)));
 }
 
-/// A string column of one batch as the class of each row's string (`none`
-/// for nulls), each distinct string classified once; an unwanted column is
-/// empty.
-fn str_col<T: Copy>(
-    b: &RecordBatch,
-    name: &str,
-    want: bool,
-    none: T,
-    classify: impl FnMut(&str) -> T,
-) -> Result<Vec<T>, String> {
-    let mut out = Vec::new();
-    StrCol::new(b, name, want, none, classify)?.decode(0, b.num_rows(), &mut out);
-    Ok(out)
-}
-
-/// Rows the Summarizer decodes at a time. Read in place, the dozen columns
-/// of a whole batch are a dozen memory streams at once besides the state it
+/// Rows the passes decode at a time. Read in place, the dozen columns of a
+/// whole batch are a dozen memory streams at once besides the state a pass
 /// updates; decoded a slice at a time, one column after another, they are
-/// read from cache. (The lighter passes of [`scan`] measured slower so: for
-/// them the copy costs more than the streams do.)
+/// read from cache.
 pub(crate) const SLICE: usize = 2048;
 
-/// [`str_col`] a slice of rows at a time (see [`SLICE`]): the classes of
-/// each batch dictionary are looked up once.
+/// A string column of one batch as the class of each row's string (`none`
+/// for nulls), a slice of rows at a time (see [`SLICE`]): each distinct
+/// string is classified once per batch; an unwanted column decodes to
+/// nothing.
 pub(crate) struct StrCol<'a, T> {
     /// Dictionary keys (with `lut`, the class of each dictionary value).
     keys: Option<Ints<'a>>,
@@ -470,43 +456,62 @@ pub fn scan<C: Classes>(
 ) -> Result<usize, String> {
     let mut rows = 0;
     let w = |c: u32| want & c != 0;
+    // A slice of rows decoded (see SLICE): integers, then string classes.
+    let mut ints: [Vec<i64>; 7] = Default::default();
+    let mut codes: [Vec<u8>; 6] = Default::default();
     for b in batches {
         let n = b.num_rows();
         if n == 0 {
             continue;
         }
-        let ts = int_col(b, "ts", true)?;
-        let kind = str_col(b, "kind", true, 0, kind_of)?;
-        let g = int_col(b, "g", w(cols::G))?;
-        let p = int_col(b, "p", w(cols::P))?;
-        let resource = str_col(b, "resource", w(cols::RESOURCE), RES_NONE, resource_of)?;
-        let resource_id = int_col(b, "resource_id", w(cols::RESOURCE_ID))?;
-        let from = str_col(b, "from_state", w(cols::FROM), st::UNDETERMINED, state_of)?;
-        let to = str_col(b, "to_state", w(cols::TO), st::UNDETERMINED, state_of)?;
-        let reason = str_col(b, "reason", w(cols::REASON), 0, |s| classes.reason(s))?;
-        let name = str_col(b, "name", w(cols::NAME), 0, |s| classes.name(s))?;
-        let stack = int_col(b, "stack_id", w(cols::STACK))?;
-        let tstack = int_col(b, "transition_stack_id", w(cols::TSTACK))?;
         let mut dense = Vec::new();
-        let value = int_col_or(b, "value", w(cols::VALUE), value, rows, &mut dense)?;
-        let code = |v: &[u8], i: usize, none: u8| v.get(i).copied().unwrap_or(none);
-        for i in 0..n {
-            let ev = Ev {
-                ts: ts.get(i),
-                kind: KINDS[kind[i] as usize],
-                g: g.get(i),
-                p: p.get(i),
-                resource: code(&resource, i, RES_NONE),
-                resource_id: resource_id.get(i),
-                from: code(&from, i, st::UNDETERMINED),
-                to: code(&to, i, st::UNDETERMINED),
-                reason: code(&reason, i, 0),
-                name: code(&name, i, 0),
-                stack: stack.get(i) as i32,
-                tstack: tstack.get(i) as i32,
-                value: value.get(i),
-            };
-            f(&ev);
+        let int_cols = [
+            int_col(b, "ts", true)?,
+            int_col(b, "g", w(cols::G))?,
+            int_col(b, "p", w(cols::P))?,
+            int_col(b, "resource_id", w(cols::RESOURCE_ID))?,
+            int_col(b, "stack_id", w(cols::STACK))?,
+            int_col(b, "transition_stack_id", w(cols::TSTACK))?,
+            int_col_or(b, "value", w(cols::VALUE), value, rows, &mut dense)?,
+        ];
+        let str_cols = [
+            StrCol::new(b, "kind", true, 0, kind_of)?,
+            StrCol::new(b, "resource", w(cols::RESOURCE), RES_NONE, resource_of)?,
+            StrCol::new(b, "from_state", w(cols::FROM), st::UNDETERMINED, state_of)?,
+            StrCol::new(b, "to_state", w(cols::TO), st::UNDETERMINED, state_of)?,
+            StrCol::new(b, "reason", w(cols::REASON), 0, |s| classes.reason(s))?,
+            StrCol::new(b, "name", w(cols::NAME), 0, |s| classes.name(s))?,
+        ];
+        for lo in (0..n).step_by(SLICE) {
+            let hi = (lo + SLICE).min(n);
+            for (c, out) in int_cols.iter().zip(&mut ints) {
+                c.decode(lo, hi, out);
+            }
+            for (c, out) in str_cols.iter().zip(&mut codes) {
+                c.decode(lo, hi, out);
+            }
+            let [ts, g, p, resource_id, stack, tstack, value] = &ints;
+            let [kind, resource, from, to, reason, name] = &codes;
+            // An unwanted string column decodes to nothing: its "none".
+            let code = |v: &[u8], i: usize, none: u8| v.get(i).copied().unwrap_or(none);
+            for i in 0..hi - lo {
+                let ev = Ev {
+                    ts: ts[i],
+                    kind: KINDS[kind[i] as usize],
+                    g: g[i],
+                    p: p[i],
+                    resource: code(resource, i, RES_NONE),
+                    resource_id: resource_id[i],
+                    from: code(from, i, st::UNDETERMINED),
+                    to: code(to, i, st::UNDETERMINED),
+                    reason: code(reason, i, 0),
+                    name: code(name, i, 0),
+                    stack: stack[i] as i32,
+                    tstack: tstack[i] as i32,
+                    value: value[i],
+                };
+                f(&ev);
+            }
         }
         rows += n;
     }

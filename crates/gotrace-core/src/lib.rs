@@ -13,6 +13,7 @@ pub mod lanes;
 pub mod mmu;
 pub mod order;
 pub mod pdqsort;
+mod prefault;
 pub mod profile;
 pub mod spec;
 pub mod summary;
