@@ -17,6 +17,7 @@ from gotrace_df.views.plots import (
     plot_goroutine_stats,
     plot_latency_histogram,
 )
+from gotrace_df.views.prefetch import prefetch
 from gotrace_df.views.profiles import blocking_profile, plot_blocking_profile
 from gotrace_df.views.regions import user_region_histogram, user_region_stats, user_regions
 from gotrace_df.views.summary import summary
@@ -41,6 +42,7 @@ __all__ = [
     "plot_goroutine_analysis",
     "plot_goroutine_stats",
     "plot_latency_histogram",
+    "prefetch",
     "summary",
     "user_region_histogram",
     "user_region_stats",

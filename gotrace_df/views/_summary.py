@@ -31,7 +31,6 @@ ID is reused is replaced, as in Go):
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core, _expand
+from gotrace_df.views._cache import once
 from gotrace_df.views._common import GoSemantics, group_sum
 
 if TYPE_CHECKING:
@@ -153,15 +153,6 @@ def _loc(index: pd.Index, value: str) -> int:
     return at
 
 
-_CACHE: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool], Summary]] = (
-    weakref.WeakKeyDictionary()
-)
-_REGION_STATS: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool], RegionStats]] = (
-    weakref.WeakKeyDictionary()
-)
-_STACKS: weakref.WeakKeyDictionary[Trace, StackFrames] = weakref.WeakKeyDictionary()
-
-
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[Array, pd.Index]:
     """A string column as (codes, categories); null reads as ''; '' is always
     a category."""
@@ -194,9 +185,10 @@ def stack_frames(trace: Trace, *, leaf: bool = False) -> pd.DataFrame:
 
 def stack_table(trace: Trace) -> StackFrames:
     """The trace's :class:`StackFrames` (cached per trace)."""
-    got = _STACKS.get(trace)
-    if got is not None:
-        return got
+    return once(trace, "stack_table", lambda: _stack_table(trace))
+
+
+def _stack_table(trace: Trace) -> StackFrames:
     fr = trace.frames
     top = pc.max(trace.stacks["stack_id"]).as_py() if trace.stacks.num_rows else None
     n = int(top) + 1 if top is not None else 1
@@ -227,9 +219,7 @@ def stack_table(trace: Trace) -> StackFrames:
 
     outer = pick(np.lexsort((-depth, sid)))
     leaf = pick(np.lexsort((depth, sid)))
-    sf = StackFrames(functions, files, *outer, *leaf)
-    _STACKS[trace] = sf
-    return sf
+    return StackFrames(functions, files, *outer, *leaf)
 
 
 def _frame(t: object) -> pd.DataFrame:
@@ -315,28 +305,29 @@ def _run(
 def region_stats(trace: Trace, sem: GoSemantics) -> RegionStats:
     """Each region's stats, rows as in :func:`summarize`'s regions (cached
     per trace)."""
-    key = (sem.legacy_undetermined, sem.legacy_sync)
-    cached = _REGION_STATS.get(trace, {}).get(key)
-    if cached is not None:
-        return cached
+    key = ("region_stats", sem.legacy_undetermined, sem.legacy_sync)
+    return once(trace, key, lambda: _region_stats(trace, sem))
+
+
+def _region_stats(trace: Trace, sem: GoSemantics) -> RegionStats:
     raw = _run(trace, sem, None, region_stats=True)
-    r = RegionStats(
+    return RegionStats(
         stats=_frame(raw["region_stats"]),
         block=_frame(raw["region_block"]),
         range=_frame(raw["region_range"]),
     )
-    _REGION_STATS.setdefault(trace, {})[key] = r
-    return r
 
 
 def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = None) -> Summary:
     """The Summarizer's result for ``trace`` under ``sem`` (cached per trace
     when there is no window)."""
-    key = (sem.legacy_undetermined, sem.legacy_sync)
     if window is None:
-        cached = _CACHE.get(trace, {}).get(key)
-        if cached is not None:
-            return cached
+        key = ("summary", sem.legacy_undetermined, sem.legacy_sync)
+        return once(trace, key, lambda: _summarize(trace, sem, None))
+    return _summarize(trace, sem, window)
+
+
+def _summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None) -> Summary:
     sf = stack_table(trace)
     raw = _run(trace, sem, window, region_stats=False)
     g = _frame(raw["goroutines"])
@@ -345,7 +336,7 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
     del named_by
     fixes = _frame(raw["ts_fixes"])
     span = _frame(raw["span"])
-    s = Summary(
+    return Summary(
         start_ns=int(span["start_ns"].iloc[0]),
         end_ns=int(span["end_ns"].iloc[0]),
         ts_fixes=pd.Series(
@@ -357,9 +348,6 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
         regions=_frame(raw["regions"]),
         episodes=_frame(raw["episodes"]),
     )
-    if window is None:
-        _CACHE.setdefault(trace, {})[key] = s
-    return s
 
 
 def event_times(s: Summary, rows: Any, ts: Any) -> Array:

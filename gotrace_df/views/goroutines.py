@@ -227,8 +227,11 @@ def goroutine_analysis(
     ok = key >= 0
     key *= 2
     key += state
-    q = group_quantiles(key[ok], dur[ok], 2 * n, "q")
-    del key, ok
+    if not ok.all():
+        key, dur = key[ok], dur[ok]
+    del ok
+    q = group_quantiles(key, dur, 2 * n, "q")
+    del key
     for state, prefix in ((0, "sched_wait"), (1, "block")):
         part = q.iloc[state::2].reset_index(drop=True)
         part.columns = [c.replace("q_", f"{prefix}_", 1) for c in part.columns]
@@ -258,8 +261,9 @@ def _episodes(s: Summary, window: tuple[int, int] | None) -> tuple[Any, Any, Any
     0) or Waiting (1), ending inside ``window`` if given; row -1 for a stay of
     a replaced summary."""
     e = s.episodes
-    # -1 for a replaced summary's stays (null rows): one pass, no masked copies.
-    row = e["row"].to_numpy(dtype=np.int64, na_value=-1)
+    # -1 for a replaced summary's stays (null rows): one pass, no masked
+    # copies; without nulls, the column itself.
+    row = e["row"].to_numpy(dtype=np.int32, na_value=-1)
     state, dur = e["state"].to_numpy(), e["dur"].to_numpy()
     if window is not None:
         end = e["end"].to_numpy()

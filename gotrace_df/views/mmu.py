@@ -26,7 +26,6 @@ returns before updating it); ``percentiles=True`` gives the real distribution.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +33,7 @@ import pandas as pd
 
 from gotrace_df import _core
 from gotrace_df._memory import gives_back_memory
+from gotrace_df.views._cache import once
 from gotrace_df.views._common import semantics
 
 if TYPE_CHECKING:
@@ -70,9 +70,6 @@ class _Curve:
         )
 
 
-_CACHE: weakref.WeakKeyDictionary[Trace, dict[int, _Curve]] = weakref.WeakKeyDictionary()
-
-
 def _flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc: bool) -> int:
     return (
         (_STW if stw else 0)
@@ -92,9 +89,8 @@ def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
     # (1.22-1.24's "before the first Sync" is the first generation too); the
     # version is still checked so that a bad one is reported.
     semantics(go_version)
-    per = _CACHE.setdefault(trace, {})
-    c = per.get(flags)
-    if c is None:
+
+    def run() -> _Curve:
         events = trace.columns("events", _MMU_COLUMNS)
         rows, values = trace.event_values("value")
         raw = _core.mutator_utilization(events, flags, rows.data, values.data)
@@ -102,9 +98,9 @@ def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
             (np.frombuffer(t, dtype="<i8").copy(), np.frombuffer(u, dtype="<f8").copy())
             for t, u in raw
         ]
-        c = _Curve(series)
-        per[flags] = c
-    return c
+        return _Curve(series)
+
+    return once(trace, ("mmu", flags), run)
 
 
 @gives_back_memory

@@ -33,7 +33,6 @@ stack of the event that started it. Reproduced quirks:
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +43,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df._expand import gather
 from gotrace_df._memory import gives_back_memory
+from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
@@ -164,8 +164,7 @@ def blocking_profile(
         raise ValueError(f"kind must be one of {', '.join(PROFILE_KINDS)} (got {kind!r})")
     sem = semantics(go_version)
     window = check_window(start_ns, end_ns)
-    outer = stack_frames(trace)["function"]
-    raw = _samples(trace, outer, skip_no_stack=sem.minor <= 25)
+    outer, raw = profile_pass(trace, sem)
     row, t0, t1 = raw[kind]["row"], raw[kind]["start"], raw[kind]["end"]
     stack = raw[kind]["stack"].astype(np.int64)
 
@@ -192,13 +191,6 @@ def blocking_profile(
     return _by_stack(trace, stack[keep], delay[keep])
 
 
-# Per trace and "skip events without a stack": the core's tracking of all four
-# profiles (one pass computes them all; the first profile asked for pays).
-_SAMPLES: weakref.WeakKeyDictionary[
-    Trace, dict[bool, dict[str, dict[str, np.ndarray[Any, Any]]]]
-] = weakref.WeakKeyDictionary()
-
-
 # The events columns the profiles' pass reads.
 _PROFILE_COLUMNS = [
     "ts",
@@ -213,14 +205,23 @@ _PROFILE_COLUMNS = [
 ]
 
 
+def profile_pass(
+    trace: Trace, sem: GoSemantics
+) -> tuple[pd.Series, dict[str, dict[str, np.ndarray[Any, Any]]]]:
+    """The outermost function of each stack, and the core's pass as
+    :func:`_samples` gives it for ``sem``."""
+    outer = stack_frames(trace)["function"]
+    return outer, _samples(trace, outer, skip_no_stack=sem.minor <= 25)
+
+
 def _samples(
     trace: Trace, outer: pd.Series, *, skip_no_stack: bool
 ) -> dict[str, dict[str, np.ndarray[Any, Any]]]:
     """The core's pass: per kind and for "goroutines", its columns as numpy
-    arrays over the core's own memory."""
-    per = _SAMPLES.setdefault(trace, {})
-    got = per.get(skip_no_stack)
-    if got is None:
+    arrays over the core's own memory. Cached per trace and ``skip_no_stack``:
+    one pass tracks all four profiles, the first profile asked for pays."""
+
+    def run() -> dict[str, dict[str, np.ndarray[Any, Any]]]:
         raw = _core.profile_samples(
             trace.columns("events", _PROFILE_COLUMNS),
             list(PROFILE_KINDS),
@@ -231,8 +232,9 @@ def _samples(
         for part, table in raw.items():
             t = pa.table(table)
             got[part] = {c: t[c].chunk(0).to_numpy() for c in t.column_names}
-        per[skip_no_stack] = got
-    return got
+        return got
+
+    return once(trace, ("profile_samples", skip_no_stack), run)
 
 
 def _namable(trace: Trace, outer: pd.Series) -> bytes:

@@ -16,7 +16,6 @@ outermost frame since Go 1.24, the leaf frame in Go 1.22 and 1.23
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ import pyarrow.compute as pac
 
 from gotrace_df._expand import gather
 from gotrace_df._memory import gives_back_memory
+from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
@@ -101,20 +101,11 @@ class _Regions:
         )
 
 
-_REGIONS: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool, bool], _Regions]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
     """Listed regions with their grouping frame (cached), and the summary."""
     s = summarize(trace, sem)
-    key = (sem.legacy_undetermined, sem.legacy_sync, sem.region_leaf_frame)
-    r = _REGIONS.get(trace, {}).get(key)
-    if r is None:
-        r = _listed(trace, s, sem)
-        _REGIONS.setdefault(trace, {})[key] = r
-    return r, s
+    key = ("regions", sem.legacy_undetermined, sem.legacy_sync, sem.region_leaf_frame)
+    return once(trace, key, lambda: _listed(trace, s, sem)), s
 
 
 def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:

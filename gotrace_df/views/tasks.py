@@ -11,7 +11,6 @@ end (or the trace end).
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from gotrace_df._expand import merge_sparse
 from gotrace_df._memory import gives_back_memory
 from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
+from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     GoSemantics,
     check_window,
@@ -52,11 +52,6 @@ class _Tasks:
     summary: Summary
 
 
-_TASKS: weakref.WeakKeyDictionary[Trace, dict[tuple[bool, bool], _Tasks]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _last_per(keys: Any, n: int, values: Any, fill: Any) -> Any:
     """values of the last row per key position 0..n-1 (rows in order)."""
     out = np.full(n, fill, dtype=np.asarray(values).dtype if fill is not None else object)
@@ -66,10 +61,11 @@ def _last_per(keys: Any, n: int, values: Any, fill: Any) -> Any:
 
 def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     """cmd/trace's tasks (cached per trace and semantics)."""
-    key = (sem.legacy_undetermined, sem.legacy_sync)
-    got = _TASKS.get(trace, {}).get(key)
-    if got is not None:
-        return got
+    key = ("tasks", sem.legacy_undetermined, sem.legacy_sync)
+    return once(trace, key, lambda: _make_task_table(trace, sem))
+
+
+def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     s = summarize(trace, sem)
     te = take_events(
         trace, rows_of_kind(trace, ["TaskBegin", "TaskEnd"]), ["ts", "kind", "g", "name"]
@@ -173,15 +169,13 @@ def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
             ),
         }
     )
-    out = _Tasks(
+    return _Tasks(
         tasks=tasks,
         logs=logs,
         regs=regs,
         te=pd.DataFrame({"task_id": te_task, "g": te["g"].to_numpy()}),
         summary=s,
     )
-    _TASKS.setdefault(trace, {})[key] = out
-    return out
 
 
 def _goroutines(t: _Tasks, ids: Any) -> list[list[int]]:
