@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
         plot_goroutine_stats,
         plot_latency_histogram,
         plot_mmu,
-        prefetch,
         user_region_histogram,
         user_region_stats,
         user_regions,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
         user_tasks,
     )
     from gotrace_df.views.mmu import mmu
+    from gotrace_df.views.prefetch import prefetch
     from gotrace_df.views.summary import summary
 
 # The views and pprof need pandas: importing them on first use keeps
