@@ -168,6 +168,11 @@ impl IntCol<'_> {
 }
 
 impl<'a> IntCol<'a> {
+    /// No values (an unwanted or null-typed column): -1 on every row.
+    pub(crate) fn is_absent(&self) -> bool {
+        self.vals.is_none()
+    }
+
     /// Rows `lo..hi` into `out` (cleared first).
     pub(crate) fn decode(&self, lo: usize, hi: usize, out: &mut Vec<i64>) {
         out.clear();
@@ -365,7 +370,8 @@ pub(crate) const SLICE: usize = 2048;
 /// string is classified once per batch; an unwanted column decodes to
 /// nothing.
 pub(crate) struct StrCol<'a, T> {
-    /// Dictionary keys (with `lut`, the class of each dictionary value).
+    /// Dictionary keys (with `lut`, the class of each dictionary value; for
+    /// int8 keys, of every byte: any key indexes it, none is out of range).
     keys: Option<Ints<'a>>,
     lut: Vec<T>,
     /// Without a dictionary: every row's class, made up front.
@@ -396,6 +402,11 @@ impl<'a, T: Copy> StrCol<'a, T> {
             let values = a.as_any_dictionary().values();
             c.lut = strings(values.as_ref()).map_err(err)?.into_iter().map(|s| s.map_or(none, &mut classify)).collect();
             c.keys = Some(ints(a.as_ref()).ok_or_else(|| format!("events column {name:?}: unreadable keys"))?);
+            if let Some(Ints::I8(_)) = c.keys {
+                // Negative keys read as bytes 128..255: none, like keys past the values.
+                c.lut.resize(256, none);
+                c.lut[128..].fill(none);
+            }
         } else {
             // Plain strings: classify each distinct value once.
             let vals = strings(a.as_ref()).map_err(err)?;
@@ -410,7 +421,10 @@ impl<'a, T: Copy> StrCol<'a, T> {
     pub(crate) fn decode(&self, lo: usize, hi: usize, out: &mut Vec<T>) {
         out.clear();
         match &self.keys {
-            Some(Ints::I8(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
+            Some(Ints::I8(k)) => {
+                let lut: &[T; 256] = self.lut[..256].try_into().expect("int8 keys have a 256-entry table");
+                out.extend(k[lo..hi].iter().map(|&k| lut[k as u8 as usize]));
+            }
             Some(Ints::I16(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
             Some(Ints::I32(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
             Some(Ints::I64(k)) => lookup(&k[lo..hi], &self.lut, self.none, out),
@@ -485,7 +499,10 @@ pub fn scan<C: Classes>(
         for lo in (0..n).step_by(SLICE) {
             let hi = (lo + SLICE).min(n);
             for (c, out) in int_cols.iter().zip(&mut ints) {
-                c.decode(lo, hi, out);
+                // An absent column reads -1 on every row: filled once per size.
+                if !c.is_absent() || out.len() != hi - lo {
+                    c.decode(lo, hi, out);
+                }
             }
             for (c, out) in str_cols.iter().zip(&mut codes) {
                 c.decode(lo, hi, out);
