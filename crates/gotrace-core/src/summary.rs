@@ -307,11 +307,7 @@ struct Summaries {
     system: Vec<bool>,
     /// Slab slot of its `Pending` (NONE32 once finalized: all zero).
     pend: Vec<u32>,
-    exec: Vec<i64>,
-    sched: Vec<i64>,
-    syscall: Vec<i64>,
-    syscall_block: Vec<i64>,
-    total: Vec<i64>,
+    totals: StatCols,
     block: Vec<SmallMap>,
     /// Slot of its range times in `ranges` (NONE32: none). Few goroutines
     /// have any (GC mark assist, sweep).
@@ -328,9 +324,7 @@ impl Summaries {
         for c in [&mut self.goid, &mut self.creation, &mut self.start, &mut self.end] {
             c.reserve_exact(n);
         }
-        for c in [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total] {
-            c.reserve_exact(n);
-        }
+        self.totals.reserve(n);
         self.name_stack.reserve_exact(n);
         self.system.reserve_exact(n);
         self.pend.reserve_exact(n);
@@ -346,9 +340,7 @@ impl Summaries {
         for c in [&mut self.start, &mut self.end] {
             c.push(0);
         }
-        for c in [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total] {
-            c.push(0);
-        }
+        self.totals.push_zero();
         self.name_stack.push(-1);
         self.system.push(true);
         self.pend.push(NONE32);
@@ -373,23 +365,11 @@ impl Summaries {
     }
 
     fn stats(&self, gi: usize) -> Stats {
-        Stats {
-            exec: self.exec[gi],
-            sched: self.sched[gi],
-            syscall: self.syscall[gi],
-            syscall_block: self.syscall_block[gi],
-            total: self.total[gi],
-            block: self.block[gi].clone(),
-            range: self.range_of(gi).clone(),
-        }
+        Stats { block: self.block[gi].clone(), range: self.range_of(gi).clone(), ..self.totals.get(gi) }
     }
 
     fn set_stats(&mut self, gi: usize, st: Stats) {
-        self.exec[gi] = st.exec;
-        self.sched[gi] = st.sched;
-        self.syscall[gi] = st.syscall;
-        self.syscall_block[gi] = st.syscall_block;
-        self.total[gi] = st.total;
+        self.totals.set(gi, &st);
         self.block[gi] = st.block;
         if !st.range.as_slice().is_empty() || self.range[gi] != NONE32 {
             *self.range_mut(gi) = st.range;
@@ -411,7 +391,7 @@ impl Summaries {
         for c in [&mut self.goid, &mut self.creation, &mut self.start, &mut self.end] {
             compact(c, keep);
         }
-        for c in [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total] {
+        for c in self.totals.all_mut() {
             compact(c, keep);
         }
         compact(&mut self.name_stack, keep);
@@ -423,6 +403,69 @@ impl Summaries {
 }
 
 static EMPTY: SmallMap = Inline2 { len: 0, inline: [(0, 0); 2], spill: None };
+
+/// The totals of [`Stats`] as columns, a row per goroutine summary or region.
+#[derive(Default)]
+struct StatCols {
+    exec: Vec<i64>,
+    sched: Vec<i64>,
+    syscall: Vec<i64>,
+    syscall_block: Vec<i64>,
+    total: Vec<i64>,
+}
+
+impl StatCols {
+    fn all(&self) -> [&Vec<i64>; 5] {
+        [&self.exec, &self.sched, &self.syscall, &self.syscall_block, &self.total]
+    }
+
+    fn all_mut(&mut self) -> [&mut Vec<i64>; 5] {
+        [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total]
+    }
+
+    fn reserve(&mut self, n: usize) {
+        for c in self.all_mut() {
+            c.reserve_exact(n);
+        }
+    }
+
+    fn push_zero(&mut self) {
+        for c in self.all_mut() {
+            c.push(0);
+        }
+    }
+
+    /// Row `i`'s totals (no block or range times).
+    fn get(&self, i: usize) -> Stats {
+        Stats {
+            exec: self.exec[i],
+            sched: self.sched[i],
+            syscall: self.syscall[i],
+            syscall_block: self.syscall_block[i],
+            total: self.total[i],
+            ..Stats::default()
+        }
+    }
+
+    fn set(&mut self, i: usize, st: &Stats) {
+        self.exec[i] = st.exec;
+        self.sched[i] = st.sched;
+        self.syscall[i] = st.syscall;
+        self.syscall_block[i] = st.syscall_block;
+        self.total[i] = st.total;
+    }
+
+    /// The output columns, as the tables name them.
+    fn columns(self) -> [(&'static str, ArrayRef); 5] {
+        [
+            ("exec_ns", i64_col(self.exec, None)),
+            ("sched_wait_ns", i64_col(self.sched, None)),
+            ("syscall_ns", i64_col(self.syscall, None)),
+            ("syscall_block_ns", i64_col(self.syscall_block, None)),
+            ("total_ns", i64_col(self.total, None)),
+        ]
+    }
+}
 
 /// Output columns of the user regions, one row per region summary made.
 #[derive(Default)]
@@ -442,11 +485,8 @@ struct RegionCols {
     duration: Vec<i64>,
     /// In its goroutine's region list (closed, or open at its goroutine's end).
     listed: Vec<bool>,
-    exec: Vec<i64>,
-    sched: Vec<i64>,
-    syscall: Vec<i64>,
-    syscall_block: Vec<i64>,
-    total: Vec<i64>,
+    /// Only with the region_stats option.
+    totals: StatCols,
     /// Long tables: (region row, string ID, ns).
     block: Long,
     range: Long,
@@ -677,12 +717,12 @@ impl<'a> Summarizer<'a> {
     fn spans(&self, out: &mut Vec<Span>) {
         out.clear();
         let g = &self.sums;
-        for c in [&g.goid, &g.creation, &g.start, &g.end, &g.exec, &g.sched, &g.syscall, &g.syscall_block, &g.total] {
+        for c in [&g.goid, &g.creation, &g.start, &g.end].into_iter().chain(g.totals.all()) {
             out.push(span(c));
         }
         out.extend([span(&g.name_stack), span(&g.system), span(&g.pend), span(&g.block), span(&g.range)]);
         let r = &self.regs;
-        for c in [&r.goid, &r.task, &r.duration, &r.exec, &r.sched, &r.syscall, &r.syscall_block, &r.total] {
+        for c in [&r.goid, &r.task, &r.duration].into_iter().chain(r.totals.all()) {
             out.push(span(c));
         }
         for c in [&r.owner, &r.name, &r.start_event, &r.end_event] {
@@ -725,9 +765,7 @@ impl<'a> Summarizer<'a> {
         r.duration.reserve_exact(n);
         r.listed.reserve_exact(n);
         if self.opts.region_stats {
-            for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
-                c.reserve_exact(n);
-            }
+            r.totals.reserve(n);
             r.block.reserve(n);
             r.range.reserve(n);
         }
@@ -756,9 +794,7 @@ impl<'a> Summarizer<'a> {
         r.in_task.push(in_task);
         r.listed.push(false);
         if self.opts.region_stats {
-            for c in [&mut r.exec, &mut r.sched, &mut r.syscall, &mut r.syscall_block, &mut r.total] {
-                c.push(0);
-            }
+            r.totals.push_zero();
         }
         (r.goid.len() - 1) as u32
     }
@@ -774,11 +810,7 @@ impl<'a> Summarizer<'a> {
         r.duration[i] = end - r.duration[i];
         r.listed[i] = true;
         let Some(stats) = stats else { return };
-        r.exec[i] = stats.exec;
-        r.sched[i] = stats.sched;
-        r.syscall[i] = stats.syscall;
-        r.syscall_block[i] = stats.syscall_block;
-        r.total[i] = stats.total;
+        r.totals.set(i, stats);
         r.block.extend(i, &stats.block);
         r.range.extend(i, &stats.range);
     }
@@ -851,10 +883,10 @@ impl<'a> Summarizer<'a> {
                 } else {
                     // Charge the time since the Sync to the state it was found in.
                     let st = ts - self.sync_ts;
-                    let (s, g) = (&mut self.sums, gi as usize);
+                    let (s, g) = (&mut self.sums.totals, gi as usize);
                     match new {
                         S_RUNNING => s.exec[g] += st,
-                        S_WAITING => map_add(&mut s.block[g], reason, st),
+                        S_WAITING => map_add(&mut self.sums.block[g], reason, st),
                         S_RUNNABLE => s.sched[g] += st,
                         // With a P it had that P all along: syscall time.
                         S_SYSCALL if ctx_p < 0 => s.syscall_block[g] += st,
@@ -933,7 +965,7 @@ impl<'a> Summarizer<'a> {
         let mut ended_syscall = false;
         let mut episode: Option<(i8, i64)> = None;
         {
-            let s = &mut self.sums;
+            let s = &mut self.sums.totals;
             let p = &mut self.pends[slot as usize];
             match old {
                 S_RUNNING => {
@@ -942,7 +974,7 @@ impl<'a> Summarizer<'a> {
                 }
                 S_WAITING => {
                     if p.last_block != 0 {
-                        map_add(&mut s.block[g], p.last_block_reason, ts - p.last_block);
+                        map_add(&mut self.sums.block[g], p.last_block_reason, ts - p.last_block);
                         if !p.from_status {
                             episode = Some((1, ts - p.last_block));
                         }
@@ -1472,7 +1504,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         }
     }
     drop((std::mem::take(&mut g.block), std::mem::take(&mut g.ranges)));
-    let goroutines = batch(vec![
+    let mut gcols = vec![
         ("goid", i64_col(g.goid, None)),
         ("name_stack_id", i32_col(g.name_stack, -1)),
         ("system", arr(BooleanArray::from(g.system))),
@@ -1480,12 +1512,9 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         // Go's 0 ("never ran", "did not exit") becomes null.
         ("start_ns", i64_col(g.start, Some(0))),
         ("end_ns", i64_col(g.end, Some(0))),
-        ("exec_ns", i64_col(g.exec, None)),
-        ("sched_wait_ns", i64_col(g.sched, None)),
-        ("syscall_ns", i64_col(g.syscall, None)),
-        ("syscall_block_ns", i64_col(g.syscall_block, None)),
-        ("total_ns", i64_col(g.total, None)),
-    ]);
+    ];
+    gcols.extend(g.totals.columns());
+    let goroutines = batch(gcols);
 
     // Regions: every region summary made, in creation order. `in_goroutine`
     // marks those in a live goroutine's region list (what /userregions shows);
@@ -1512,13 +1541,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
     ];
     let regions = batch(rcols);
     // Only with the region_stats option (else empty), rows as in regions.
-    let region_stats = batch(vec![
-        ("total_ns", i64_col(r.total, None)),
-        ("exec_ns", i64_col(r.exec, None)),
-        ("sched_wait_ns", i64_col(r.sched, None)),
-        ("syscall_ns", i64_col(r.syscall, None)),
-        ("syscall_block_ns", i64_col(r.syscall_block, None)),
-    ]);
+    let region_stats = batch(r.totals.columns().into());
 
     let e = s.eps;
     let e_row: Vec<u32> = e.g.iter().map(|&gi| row_of[gi as usize]).collect();
