@@ -73,6 +73,7 @@ def case(
     out = tmp_path_factory.mktemp("perfetto") / "trace.json"
     tr.to_perfetto(out)
     perfetto = json.loads(out.read_text())["traceEvents"]
+    out.unlink()  # read: 85 of them would take 400 MB of disk to the end
     with GoToolTrace(path, _tool_version(path)) as server:
         pages = {v: json.loads(server.get(f"/jsontrace?view={v}")) for v in ("proc", "thread")}
     pages = {v: p["traceEvents"] if isinstance(p, dict) else p for v, p in pages.items()}
