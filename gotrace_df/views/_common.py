@@ -166,37 +166,37 @@ def group_quantiles(
         c = c.astype(np.int64)
     v = np.asarray(values, dtype=np.int64)
     n = np.bincount(c, minlength=n_groups).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
+    has = n > 0
+    # Per column, the 0-based position of the wanted value in the values
+    # ordered by (group, value); inverted_cdf's 1-based rank is ceil(n*q).
+    names = [f"{prefix}_{name}_ns" for name, _ in QUANTILES] + [f"{prefix}_max_ns"]
+    ranks = [np.maximum(np.ceil(n * q).astype(np.int64), 1) for _, q in QUANTILES] + [n]
+    at = [np.where(has, start + r - 1, 0) for r in ranks]
     vmin = int(v.min()) if len(v) else 0
     span = (int(v.max()) - vmin + 1) if len(v) else 1
     if len(v) and span * max(n_groups, 1) < 2**62:
-        # Sort (group, value) packed into one int64: much cheaper than a
-        # lexsort. In place: one array of temporaries.
+        # (group, value) packed into one int64, in place (one array of
+        # temporaries), and only the wanted positions put in order: a
+        # partition around them is 2-4x faster than a sort for up to
+        # thousands of groups.
         sv = c.astype(np.int64)
         sv *= span
         sv += v
         sv -= vmin
-        sv.sort()
+        sv.partition(np.unique(np.concatenate([a[has] for a in at])))
         # Unpacked only where read: a value read for group g is its packed
         # value minus g * span, plus vmin.
         base = np.arange(len(n), dtype=np.int64) * span - vmin
     else:
         sv = v[np.lexsort((v, c))]
         base = np.zeros(len(n), dtype=np.int64)
-    start = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
-    has = n > 0
-
-    def at_rank(rank: npt.NDArray[np.int64]) -> pd.arrays.IntegerArray:
-        if not len(sv):
-            return pd.arrays.IntegerArray(np.zeros(n_groups, dtype=np.int64), ~has)
-        got = sv[np.where(has, start + rank - 1, 0)]
-        got -= base
-        return pd.arrays.IntegerArray(got, ~has)
 
     cols: dict[str, Any] = {}
-    for name, q in QUANTILES:
-        # inverted_cdf: 1-based rank ceil(n*q).
-        cols[f"{prefix}_{name}_ns"] = at_rank(np.maximum(np.ceil(n * q).astype(np.int64), 1))
-    cols[f"{prefix}_max_ns"] = at_rank(n)
+    for name, pos in zip(names, at):
+        got = sv[pos] if len(sv) else np.zeros(n_groups, dtype=np.int64)
+        got -= base
+        cols[name] = pd.arrays.IntegerArray(got, ~has)
     return pd.DataFrame(cols)
 
 
