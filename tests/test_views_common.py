@@ -4,6 +4,7 @@ answers, on both of each helper's paths."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gotrace_df.views._common import factorize_ints, group_quantiles, group_sum
@@ -59,8 +60,8 @@ def test_group_sum_takes_negative_codes_as_add_at_does() -> None:
 @pytest.mark.parametrize(
     "values",
     [
-        RNG.integers(-1_000, 10**6, 20_000),  # packed (group, value) sort
-        RNG.integers(0, 2**61, 2_000),  # too wide to pack: lexsort
+        RNG.integers(-1_000, 10**6, 20_000),
+        RNG.integers(-(2**62), 2**62, 2_000),  # wider than (group, value) packs
     ],
 )
 def test_group_quantiles_are_inverted_cdf(values: np.ndarray) -> None:
@@ -78,3 +79,17 @@ def test_group_quantiles_are_inverted_cdf(values: np.ndarray) -> None:
         for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
             assert row[f"d_{name}_ns"] == np.percentile(mine, q * 100, method="inverted_cdf")
         assert row["d_max_ns"] == mine.max()
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint16])
+def test_group_quantiles_take_any_integer_codes(dtype: type) -> None:
+    values = RNG.integers(0, 10**9, 5_000)
+    codes = RNG.integers(0, 5, len(values))
+    want = group_quantiles(codes.astype(np.int64), values, 5, "d")
+    pd.testing.assert_frame_equal(group_quantiles(codes.astype(dtype), values, 5, "d"), want)
+
+
+@pytest.mark.parametrize("code", [-1, 3])
+def test_group_quantiles_refuse_a_code_outside_the_groups(code: int) -> None:
+    with pytest.raises(ValueError, match="group code"):
+        group_quantiles(np.array([0, code], dtype=np.int32), np.array([1, 2]), 3, "d")

@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from gotrace_df import _core
+
 __all__ = [
     "GoSemantics",
     "semantics",
@@ -161,43 +163,21 @@ def group_quantiles(
     value with at least that fraction of values at or below it), so they stay
     exact integer nanoseconds.
     """
-    c = np.asarray(codes)
-    if c.dtype.kind not in "iu":
+    c = np.ascontiguousarray(codes)
+    if c.dtype not in (np.int32, np.int64):
         c = c.astype(np.int64)
-    v = np.asarray(values, dtype=np.int64)
-    n = np.bincount(c, minlength=n_groups).astype(np.int64)
-    start = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.int64)
-    has = n > 0
-    # Per column, the 0-based position of the wanted value in the values
-    # ordered by (group, value); inverted_cdf's 1-based rank is ceil(n*q).
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    qs = [q for _, q in QUANTILES]
+    # The core selects each rank within its group (linear time), where
+    # sorting (group, value) pairs took most of goroutine_analysis' Python
+    # time. q = 1.0 is the maximum.
+    count, picked = _core.group_quantiles(c.data, v.data, n_groups, [*qs, 1.0])
+    has = np.frombuffer(count, dtype=np.int64) > 0
+    got = np.frombuffer(picked, dtype=np.int64).reshape(len(qs) + 1, n_groups)
     names = [f"{prefix}_{name}_ns" for name, _ in QUANTILES] + [f"{prefix}_max_ns"]
-    ranks = [np.maximum(np.ceil(n * q).astype(np.int64), 1) for _, q in QUANTILES] + [n]
-    at = [np.where(has, start + r - 1, 0) for r in ranks]
-    vmin = int(v.min()) if len(v) else 0
-    span = (int(v.max()) - vmin + 1) if len(v) else 1
-    if len(v) and span * max(n_groups, 1) < 2**62:
-        # (group, value) packed into one int64, in place (one array of
-        # temporaries), and only the wanted positions put in order: a
-        # partition around them is 2-4x faster than a sort for up to
-        # thousands of groups.
-        sv = c.astype(np.int64)
-        sv *= span
-        sv += v
-        sv -= vmin
-        sv.partition(np.unique(np.concatenate([a[has] for a in at])))
-        # Unpacked only where read: a value read for group g is its packed
-        # value minus g * span, plus vmin.
-        base = np.arange(len(n), dtype=np.int64) * span - vmin
-    else:
-        sv = v[np.lexsort((v, c))]
-        base = np.zeros(len(n), dtype=np.int64)
-
-    cols: dict[str, Any] = {}
-    for name, pos in zip(names, at):
-        got = sv[pos] if len(sv) else np.zeros(n_groups, dtype=np.int64)
-        got -= base
-        cols[name] = pd.arrays.IntegerArray(got, ~has)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(
+        {name: pd.arrays.IntegerArray(got[k].copy(), ~has) for k, name in enumerate(names)}
+    )
 
 
 # -- cmd/trace's TimeHistogram (internal/trace/traceviewer/histogram.go) -----

@@ -15,6 +15,7 @@ pub mod order;
 pub mod pdqsort;
 mod prefault;
 pub mod profile;
+pub mod quantile;
 pub mod spec;
 pub mod summary;
 pub mod take;

@@ -278,6 +278,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sparse, m)?)?;
+    m.add_function(wrap_pyfunction!(group_quantiles, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
@@ -481,6 +482,36 @@ fn merge_sparse<'py>(
     let parts = parts.iter().map(|(t, none)| Ok((batches(t)?, *none))).collect::<PyResult<Vec<_>>>()?;
     let (rows, values) = py.detach(|| gotrace_core::evtable::merge_sparse(&parts)).map_err(err)?;
     Ok((le(py, &rows, i64::to_le_bytes), le(py, &values, i64::to_le_bytes)))
+}
+
+/// gotrace_core::quantile::group_quantiles: `codes` an int32 or int64
+/// buffer, `values` an int64 buffer. Returns (count per group, the values
+/// at each quantile, quantile after quantile), int64 bytes.
+#[pyfunction]
+fn group_quantiles<'py>(
+    py: Python<'py>,
+    codes: &Bound<'py, PyAny>,
+    values: &Bound<'py, PyAny>,
+    n_groups: usize,
+    quantiles: Vec<f64>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    use gotrace_core::quantile::group_quantiles as run;
+    let values = PyBuffer::<i64>::get(values)?;
+    let v = contiguous(&values)?;
+    let (count, picked) = match PyBuffer::<i32>::get(codes) {
+        Ok(c) => {
+            let c = contiguous(&c)?;
+            py.detach(|| run(c, v, n_groups, &quantiles))
+        }
+        Err(_) => {
+            let c = PyBuffer::<i64>::get(codes)?;
+            let c = contiguous(&c)?;
+            py.detach(|| run(c, v, n_groups, &quantiles))
+        }
+    }
+    .map_err(err)?;
+    let count: Vec<i64> = count.into_iter().map(|n| n as i64).collect();
+    Ok((le(py, &count, i64::to_le_bytes), le(py, &picked.concat(), i64::to_le_bytes)))
 }
 
 /// A column of `n` rows, null except at `rows` (int64 buffer), which hold

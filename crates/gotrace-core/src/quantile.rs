@@ -1,0 +1,100 @@
+//! Per-group order statistics: the views' latency percentiles (scheduler
+//! waits by goroutine group, blocking delays by stack, region and task
+//! durations by type), millions of values in a few groups.
+//!
+//! The values are scattered into one buffer grouped by code (a counting sort
+//! of the codes only), then each wanted rank is selected in its group's part,
+//! each selection searching only what lies above the previous one: linear
+//! time, where sorting (group, value) pairs is not.
+
+/// For each group `0..n_groups`, its number of values and, for each quantile
+/// `q`, the observed value of 1-based rank `max(ceil(count * q), 1)` in
+/// ascending order (numpy's `inverted_cdf`; `q = 1.0` gives the maximum);
+/// 0 for a group without values. `out[k][g]` is quantile `k` of group `g`.
+pub fn group_quantiles<C: Copy + std::fmt::Display>(
+    codes: &[C],
+    values: &[i64],
+    n_groups: usize,
+    quantiles: &[f64],
+) -> Result<(Vec<usize>, Vec<Vec<i64>>), String>
+where
+    usize: TryFrom<C>,
+{
+    if codes.len() != values.len() {
+        return Err("codes and values differ in length".into());
+    }
+    if let Some(q) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+        return Err(format!("quantile {q} is not in [0, 1]"));
+    }
+    let mut count = vec![0usize; n_groups];
+    let group = |c: C| usize::try_from(c).ok().filter(|&g| g < n_groups);
+    for &c in codes {
+        *count
+            .get_mut(group(c).unwrap_or(n_groups))
+            .ok_or_else(|| format!("group code {c} is not in 0..{n_groups}"))? += 1;
+    }
+    let mut start = Vec::with_capacity(n_groups + 1);
+    start.push(0);
+    for &n in &count {
+        start.push(start.last().copied().unwrap_or(0) + n);
+    }
+    let mut next = start.clone();
+    let mut buf = vec![0i64; values.len()];
+    for (&c, &v) in codes.iter().zip(values) {
+        // Every code was checked above.
+        let g = group(c).unwrap_or(0);
+        buf[next[g]] = v;
+        next[g] += 1;
+    }
+    let mut out = vec![vec![0i64; n_groups]; quantiles.len()];
+    let mut want: Vec<(usize, usize)> = Vec::with_capacity(quantiles.len());
+    for (g, &n) in count.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let part = &mut buf[start[g]..start[g + 1]];
+        want.clear();
+        // Computed as numpy computes ceil(n * q) (float64), for the same ranks.
+        want.extend(quantiles.iter().enumerate().map(|(k, &q)| (((n as f64 * q).ceil() as usize).clamp(1, n) - 1, k)));
+        want.sort_unstable();
+        // part[..lo] holds no value above part[lo..]: each rank is selected
+        // among what lies above the previous one.
+        let mut lo = 0;
+        for &(pos, k) in &want {
+            if pos >= lo {
+                part[lo..].select_nth_unstable(pos - lo);
+                lo = pos + 1;
+            }
+            out[k][g] = part[pos];
+        }
+    }
+    Ok((count, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_as_inverted_cdf_per_group() {
+        // Group 0: 1..=10 shuffled; group 1 empty; group 2: one value; group 3 ties.
+        let codes: [i32; 14] = [0, 0, 2, 0, 0, 3, 0, 0, 3, 0, 0, 0, 3, 0];
+        let values = [7, 3, 42, 10, 1, 5, 9, 2, 5, 8, 4, 6, -1, 5];
+        let (count, out) = group_quantiles(&codes, &values, 4, &[0.5, 0.9, 0.99, 1.0, 0.0]).unwrap();
+        assert_eq!(count, [10, 0, 1, 3]);
+        assert_eq!(out[0], [5, 0, 42, 5]); // ceil(10 * 0.5) = 5th; ceil(3 * 0.5) = 2nd of -1, 5, 5
+        assert_eq!(out[1], [9, 0, 42, 5]);
+        assert_eq!(out[2], [10, 0, 42, 5]);
+        assert_eq!(out[3], [10, 0, 42, 5]);
+        assert_eq!(out[4], [1, 0, 42, -1]); // rank at least 1: the minimum
+    }
+
+    #[test]
+    fn rejects_codes_out_of_range_and_bad_quantiles() {
+        assert!(group_quantiles(&[0i64, 2], &[1, 2], 2, &[0.5]).is_err());
+        assert!(group_quantiles(&[0i32, -1], &[1, 2], 2, &[0.5]).is_err());
+        assert!(group_quantiles(&[0i64], &[1, 2], 1, &[0.5]).is_err());
+        assert!(group_quantiles(&[0i64], &[1], 1, &[1.5]).is_err());
+        assert!(group_quantiles(&[0i64], &[1], 1, &[f64::NAN]).is_err());
+    }
+}
