@@ -37,8 +37,8 @@ def test_factorize_ints_is_unique_with_inverse(values: np.ndarray) -> None:
 @pytest.mark.parametrize(
     "values",
     [
-        RNG.integers(0, 10**9, 100_000),  # sums far below 2**53: bincount
-        RNG.integers(2**50, 2**52, 5_000),  # sums past 2**53: np.add.at
+        RNG.integers(0, 10**9, 100_000),
+        RNG.integers(2**50, 2**52, 5_000),  # sums past 2**53, where float64 rounds
         np.array([2**53 + 1, 1, -1], dtype=np.int64),
         np.array([-(2**63), 2**53, 1], dtype=np.int64),
     ],
@@ -50,11 +50,21 @@ def test_group_sum_is_exact(values: np.ndarray) -> None:
     assert group_sum(codes, values, 20).tolist() == want.tolist()
 
 
-def test_group_sum_takes_negative_codes_as_add_at_does() -> None:
-    codes, values = np.array([0, -1, 2]), np.array([5, 7, 11])
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint32])
+def test_group_sum_takes_negative_codes_as_add_at_does(dtype: type) -> None:
+    codes, values = np.array([0, -1, 2, 1]), np.array([5, 7, 11, 2**62])
+    if np.dtype(dtype).kind == "u":
+        codes = codes[codes >= 0]
+        values = values[: len(codes)]
     want = np.zeros(3, dtype=np.int64)
     np.add.at(want, codes, values)
-    assert group_sum(codes, values, 3).tolist() == want.tolist()
+    assert group_sum(codes.astype(dtype), values, 3).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("code", [-4, 3])
+def test_group_sum_refuses_a_code_outside_the_groups(code: int) -> None:
+    with pytest.raises(ValueError, match="group code"):
+        group_sum(np.array([0, code]), np.array([1, 2]), 3)
 
 
 @pytest.mark.parametrize(

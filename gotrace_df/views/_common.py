@@ -135,21 +135,22 @@ def factorize_ints(
     return uniq, where.reshape(-1)
 
 
+def _grouped(codes: npt.ArrayLike, values: npt.ArrayLike) -> tuple[Any, Any]:
+    """Group codes (int32 or int64) and int64 values as the core's group
+    functions read them in place: contiguous, converted only if needed."""
+    c = np.ascontiguousarray(codes)
+    if c.dtype not in (np.int32, np.int64):
+        c = c.astype(np.int64)
+    return c.data, np.ascontiguousarray(values, dtype=np.int64).data
+
+
 def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.int64]:
-    """Per group ``0..n_groups-1``, the exact int64 sum of ``values``. Summed
-    as float64 by ``np.bincount`` (many times faster than ``np.add.at``) when
-    no partial sum can reach 2**53, where float64 stops being exact."""
-    c = np.asarray(codes)
-    v = np.asarray(values, dtype=np.int64)
-    if len(v) == 0:
-        return np.zeros(n_groups, dtype=np.int64)
-    # |v| summed as float64 bounds every partial sum (and cannot overflow);
-    # np.add.at also takes negative codes (from the end), as callers may rely on.
-    if float(np.abs(v, dtype=np.float64).sum()) < 2.0**53 and c.min() >= 0:
-        return np.bincount(c, weights=v, minlength=n_groups).astype(np.int64)
-    out = np.zeros(n_groups, dtype=np.int64)
-    np.add.at(out, c, v)
-    return out
+    """Per group ``0..n_groups-1``, the exact int64 sum of ``values`` (wrapping
+    as int64 does; a negative code counts from the end, as with ``np.add.at``).
+    One pass in the core: numpy's exact route (``np.add.at``) is slow, its
+    fast one (``np.bincount``) sums in float64."""
+    sums = _core.group_sum(*_grouped(codes, values), n_groups)
+    return np.frombuffer(sums, dtype=np.int64).copy()
 
 
 def group_quantiles(
@@ -163,15 +164,11 @@ def group_quantiles(
     value with at least that fraction of values at or below it), so they stay
     exact integer nanoseconds.
     """
-    c = np.ascontiguousarray(codes)
-    if c.dtype not in (np.int32, np.int64):
-        c = c.astype(np.int64)
-    v = np.ascontiguousarray(values, dtype=np.int64)
     qs = [q for _, q in QUANTILES]
     # The core selects each rank within its group (linear time), where
     # sorting (group, value) pairs took most of goroutine_analysis' Python
     # time. q = 1.0 is the maximum.
-    count, picked = _core.group_quantiles(c.data, v.data, n_groups, [*qs, 1.0])
+    count, picked = _core.group_quantiles(*_grouped(codes, values), n_groups, [*qs, 1.0])
     has = np.frombuffer(count, dtype=np.int64) > 0
     got = np.frombuffer(picked, dtype=np.int64).reshape(len(qs) + 1, n_groups)
     names = [f"{prefix}_{name}_ns" for name, _ in QUANTILES] + [f"{prefix}_max_ns"]

@@ -7,6 +7,7 @@ use arrow_array::RecordBatch;
 
 pub mod build;
 pub mod evtable;
+pub mod group;
 pub mod idmap;
 pub mod intern;
 pub mod lanes;
@@ -15,7 +16,6 @@ pub mod order;
 pub mod pdqsort;
 mod prefault;
 pub mod profile;
-pub mod quantile;
 pub mod spec;
 pub mod summary;
 pub mod take;

@@ -278,6 +278,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sparse, m)?)?;
+    m.add_function(wrap_pyfunction!(group_sum, m)?)?;
     m.add_function(wrap_pyfunction!(group_quantiles, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
@@ -484,9 +485,46 @@ fn merge_sparse<'py>(
     Ok((le(py, &rows, i64::to_le_bytes), le(py, &values, i64::to_le_bytes)))
 }
 
-/// gotrace_core::quantile::group_quantiles: `codes` an int32 or int64
-/// buffer, `values` an int64 buffer. Returns (count per group, the values
-/// at each quantile, quantile after quantile), int64 bytes.
+/// Runs `f` over the group codes (an int32 or int64 buffer) and the values
+/// (an int64 buffer) in place, without the GIL.
+fn with_codes<R: Send>(
+    py: Python<'_>,
+    codes: &Bound<'_, PyAny>,
+    values: &Bound<'_, PyAny>,
+    f32: impl FnOnce(&[i32], &[i64]) -> Result<R, String> + Send,
+    f64: impl FnOnce(&[i64], &[i64]) -> Result<R, String> + Send,
+) -> PyResult<R> {
+    let values = PyBuffer::<i64>::get(values)?;
+    let v = contiguous(&values)?;
+    match PyBuffer::<i32>::get(codes) {
+        Ok(c) => {
+            let c = contiguous(&c)?;
+            py.detach(|| f32(c, v))
+        }
+        Err(_) => {
+            let c = PyBuffer::<i64>::get(codes)?;
+            let c = contiguous(&c)?;
+            py.detach(|| f64(c, v))
+        }
+    }
+    .map_err(err)
+}
+
+/// gotrace_core::group::group_sum: int64 bytes, a sum per group.
+#[pyfunction]
+fn group_sum<'py>(
+    py: Python<'py>,
+    codes: &Bound<'py, PyAny>,
+    values: &Bound<'py, PyAny>,
+    n_groups: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    use gotrace_core::group::group_sum as run;
+    let sums = with_codes(py, codes, values, |c, v| run(c, v, n_groups), |c, v| run(c, v, n_groups))?;
+    Ok(le(py, &sums, i64::to_le_bytes))
+}
+
+/// gotrace_core::group::group_quantiles: (count per group, the values at
+/// each quantile, quantile after quantile), int64 bytes.
 #[pyfunction]
 fn group_quantiles<'py>(
     py: Python<'py>,
@@ -495,21 +533,9 @@ fn group_quantiles<'py>(
     n_groups: usize,
     quantiles: Vec<f64>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    use gotrace_core::quantile::group_quantiles as run;
-    let values = PyBuffer::<i64>::get(values)?;
-    let v = contiguous(&values)?;
-    let (count, picked) = match PyBuffer::<i32>::get(codes) {
-        Ok(c) => {
-            let c = contiguous(&c)?;
-            py.detach(|| run(c, v, n_groups, &quantiles))
-        }
-        Err(_) => {
-            let c = PyBuffer::<i64>::get(codes)?;
-            let c = contiguous(&c)?;
-            py.detach(|| run(c, v, n_groups, &quantiles))
-        }
-    }
-    .map_err(err)?;
+    use gotrace_core::group::group_quantiles as run;
+    let q = &quantiles;
+    let (count, picked) = with_codes(py, codes, values, |c, v| run(c, v, n_groups, q), |c, v| run(c, v, n_groups, q))?;
     let count: Vec<i64> = count.into_iter().map(|n| n as i64).collect();
     Ok((le(py, &count, i64::to_le_bytes), le(py, &picked.concat(), i64::to_le_bytes)))
 }

@@ -1,25 +1,42 @@
-//! Per-group order statistics: the views' latency percentiles (scheduler
-//! waits by goroutine group, blocking delays by stack, region and task
-//! durations by type), millions of values in a few groups.
+//! Per-group totals and order statistics for the views: millions of values
+//! (goroutines, waits, blocking delays, regions) in a few groups (goroutine
+//! groups, stacks, region and task types), given as a group code per value.
 //!
-//! The values are scattered into one buffer grouped by code (a counting sort
-//! of the codes only), then each wanted rank is selected in its group's part,
+//! Sums are exact in int64 (wrapping as numpy's `np.add.at` does). For the
+//! percentiles the values are scattered into one buffer grouped by code (a
+//! counting sort), then each wanted rank is selected in its group's part,
 //! each selection searching only what lies above the previous one: linear
 //! time, where sorting (group, value) pairs is not.
+
+/// Per group `0..n_groups`, the sum of its values (exact, wrapping on
+/// overflow as int64 does). A negative code counts from the end, as an
+/// index of `np.add.at` does.
+pub fn group_sum<C: Copy + Into<i64>>(codes: &[C], values: &[i64], n_groups: usize) -> Result<Vec<i64>, String> {
+    if codes.len() != values.len() {
+        return Err("codes and values differ in length".into());
+    }
+    let n = n_groups as i64;
+    let mut out = vec![0i64; n_groups];
+    for (&c, &v) in codes.iter().zip(values) {
+        let c: i64 = c.into();
+        let g = if c < 0 { c + n } else { c };
+        let slot = usize::try_from(g).ok().and_then(|g| out.get_mut(g));
+        let slot = slot.ok_or_else(|| format!("group code {c} is not in -{n_groups}..{n_groups}"))?;
+        *slot = slot.wrapping_add(v);
+    }
+    Ok(out)
+}
 
 /// For each group `0..n_groups`, its number of values and, for each quantile
 /// `q`, the observed value of 1-based rank `max(ceil(count * q), 1)` in
 /// ascending order (numpy's `inverted_cdf`; `q = 1.0` gives the maximum);
 /// 0 for a group without values. `out[k][g]` is quantile `k` of group `g`.
-pub fn group_quantiles<C: Copy + std::fmt::Display>(
+pub fn group_quantiles<C: Copy + Into<i64>>(
     codes: &[C],
     values: &[i64],
     n_groups: usize,
     quantiles: &[f64],
-) -> Result<(Vec<usize>, Vec<Vec<i64>>), String>
-where
-    usize: TryFrom<C>,
-{
+) -> Result<(Vec<usize>, Vec<Vec<i64>>), String> {
     if codes.len() != values.len() {
         return Err("codes and values differ in length".into());
     }
@@ -27,11 +44,10 @@ where
         return Err(format!("quantile {q} is not in [0, 1]"));
     }
     let mut count = vec![0usize; n_groups];
-    let group = |c: C| usize::try_from(c).ok().filter(|&g| g < n_groups);
+    let group = |c: C| usize::try_from(c.into()).ok().filter(|&g| g < n_groups);
     for &c in codes {
-        *count
-            .get_mut(group(c).unwrap_or(n_groups))
-            .ok_or_else(|| format!("group code {c} is not in 0..{n_groups}"))? += 1;
+        let g = group(c).ok_or_else(|| format!("group code {} is not in 0..{n_groups}", c.into()))?;
+        count[g] += 1;
     }
     let mut start = Vec::with_capacity(n_groups + 1);
     start.push(0);
@@ -74,6 +90,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_wrap_and_take_codes_from_the_end() {
+        let codes: [i32; 5] = [0, 2, -1, 0, 1];
+        let values = [i64::MAX, 5, 7, 1, -3];
+        assert_eq!(group_sum(&codes, &values, 3).unwrap(), [i64::MIN, -3, 12]);
+        assert!(group_sum(&[3i64], &[1], 3).is_err());
+        assert!(group_sum(&[-4i64], &[1], 3).is_err());
+        assert!(group_sum(&[0i64], &[1, 2], 3).is_err());
+    }
 
     #[test]
     fn ranks_as_inverted_cdf_per_group() {
