@@ -21,7 +21,7 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, Int8Array, PrimitiveArray, RecordBatch,
     StringArray,
 };
-use arrow_buffer::{NullBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
 
 use crate::idmap::IdMap;
@@ -1413,16 +1413,30 @@ fn batch(cols: Vec<(&'static str, ArrayRef)>) -> RecordBatch {
     RecordBatch::try_from_iter(cols).expect("summary columns have equal lengths")
 }
 
+/// Bits of `v`, packed 64 at a time (arrow's `from_iter` appends one by one).
+fn bits<T>(v: &[T], f: impl Fn(&T) -> bool) -> BooleanBuffer {
+    BooleanBuffer::collect_bool(v.len(), |i| f(&v[i]))
+}
+
+/// Validity of `v`: None if no value is `none`.
+fn nulls_where<T: PartialEq>(v: &[T], none: &T) -> Option<NullBuffer> {
+    v.contains(none).then(|| NullBuffer::new(bits(v, |x| x != none)))
+}
+
 /// An int64 column (no copy) with nulls where the value is `none`.
 fn i64_col(v: Vec<i64>, none: Option<i64>) -> ArrayRef {
-    let nulls = none.and_then(|n| v.contains(&n).then(|| NullBuffer::from_iter(v.iter().map(|&x| x != n))));
+    let nulls = none.and_then(|n| nulls_where(&v, &n));
     arr(Int64Array::new(ScalarBuffer::from(v), nulls))
 }
 
 /// An int32 column (no copy), null where the value is `none`.
 fn i32_col(v: Vec<i32>, none: i32) -> ArrayRef {
-    let nulls = v.contains(&none).then(|| NullBuffer::from_iter(v.iter().map(|&x| x != none)));
+    let nulls = nulls_where(&v, &none);
     arr(Int32Array::new(ScalarBuffer::from(v), nulls))
+}
+
+fn bool_col(v: &[bool]) -> ArrayRef {
+    arr(BooleanArray::new(bits(v, |&b| b), None))
 }
 
 /// An int32 column from u32 values, null where NONE32.
@@ -1487,7 +1501,13 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
     }
     let n = live.len();
     let (mut gb, mut gr) = (Long::default(), Long::default());
-    gb.reserve(n);
+    // Sized exactly (regrowing copies them and faults in their pages twice).
+    let (nb, nr) = match &window_stats {
+        Some(w) => w.iter().fold((0, 0), |(b, r), st| (b + st.block.as_slice().len(), r + st.range.as_slice().len())),
+        None => (g.block.iter().map(|m| m.as_slice().len()).sum(), g.ranges.iter().map(|m| m.as_slice().len()).sum()),
+    };
+    gb.reserve(nb);
+    gr.reserve(nr);
     match window_stats {
         Some(w) => {
             for (r, st) in w.into_iter().enumerate() {
@@ -1507,7 +1527,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
     let mut gcols = vec![
         ("goid", i64_col(g.goid, None)),
         ("name_stack_id", i32_col(g.name_stack, -1)),
-        ("system", arr(BooleanArray::from(g.system))),
+        ("system", bool_col(&g.system)),
         ("creation_ns", i64_col(g.creation, None)),
         // Go's 0 ("never ran", "did not exit") becomes null.
         ("start_ns", i64_col(g.start, Some(0))),
@@ -1535,8 +1555,8 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         ("name", dict_col(r.name.into_iter().map(|x| x as i32).collect(), &s.strings)),
         ("start_event", u32_col(r.start_event)),
         ("end_event", u32_col(r.end_event)),
-        ("in_goroutine", arr(BooleanArray::from(in_goroutine))),
-        ("in_task", arr(BooleanArray::from(r.in_task))),
+        ("in_goroutine", bool_col(&in_goroutine)),
+        ("in_task", bool_col(&r.in_task)),
         ("duration_ns", i64_col(duration, Some(NONE64))),
     ];
     let regions = batch(rcols);
