@@ -20,6 +20,8 @@ __all__ = [
     "factorize_ints",
     "group_sum",
     "group_quantiles",
+    "index_data",
+    "int64_data",
     "histogram",
     "QUANTILES",
 ]
@@ -135,13 +137,22 @@ def factorize_ints(
     return uniq, where.reshape(-1)
 
 
-def _grouped(codes: npt.ArrayLike, values: npt.ArrayLike) -> tuple[Any, Any]:
-    """Group codes (int32 or int64) and int64 values as the core's group
-    functions read them in place: contiguous, converted only if needed."""
-    c = np.ascontiguousarray(codes)
-    if c.dtype not in (np.int32, np.int64):
-        c = c.astype(np.int64)
-    return c.data, np.ascontiguousarray(values, dtype=np.int64).data
+def index_data(index: npt.ArrayLike) -> memoryview:
+    """Positions or codes as the core reads them in place: int32 or int64,
+    contiguous (converted only if they are not)."""
+    a = np.ascontiguousarray(index)
+    if a.dtype not in (np.int32, np.int64):
+        a = a.astype(np.int64)
+    return a.data
+
+
+def int64_data(values: npt.ArrayLike) -> memoryview:
+    """Values as the core reads them in place: int64, contiguous."""
+    return np.ascontiguousarray(values, dtype=np.int64).data
+
+
+def _grouped(codes: npt.ArrayLike, values: npt.ArrayLike) -> tuple[memoryview, memoryview]:
+    return index_data(codes), int64_data(values)
 
 
 def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.int64]:

@@ -284,6 +284,32 @@ pub fn samples(
     Ok((out, goroutines))
 }
 
+/// Time of each `[t0[k], t1[k]]` inside interval `at[k]` of `(start, end)`,
+/// never negative; 0 where `at[k]` is negative (no interval). One pass: the
+/// numpy version's gathers and temporaries cost more than the arithmetic.
+pub fn clipped<A: Copy + Into<i64>>(
+    start: &[i64],
+    end: &[i64],
+    at: &[A],
+    t0: &[i64],
+    t1: &[i64],
+) -> Result<Vec<i64>, String> {
+    if start.len() != end.len() || at.len() != t0.len() || at.len() != t1.len() {
+        return Err("clipped: lengths differ".into());
+    }
+    at.iter()
+        .zip(t0.iter().zip(t1))
+        .map(|(&a, (&lo, &hi))| {
+            let Ok(i) = usize::try_from(a.into()) else { return Ok(0) };
+            let (s, e) = match (start.get(i), end.get(i)) {
+                (Some(&s), Some(&e)) => (s, e),
+                _ => return Err(format!("clipped: interval {i} of {}", start.len())),
+            };
+            Ok(e.min(hi).saturating_sub(s.max(lo)).max(0))
+        })
+        .collect()
+}
+
 /// pprofMatchingRegions' selection of the outermost regions: with the
 /// intervals sorted by (goroutine, start, end), keep one when it starts at or
 /// after the end of the last one kept on its goroutine.
@@ -308,6 +334,16 @@ pub fn outermost(goid: &[i64], start: &[i64], end: &[i64]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipped_to_each_interval() {
+        let (start, end) = ([10, 0], [20, 5]);
+        let at: [i32; 4] = [0, 0, -1, 1];
+        let got = clipped(&start, &end, &at, &[5, 12, 0, 6], &[15, 30, 9, 9]).unwrap();
+        assert_eq!(got, [5, 8, 0, 0]);
+        assert!(clipped(&start, &end, &[2i64], &[0], &[1]).is_err());
+        assert!(clipped(&start, &end, &[0i64], &[0, 1], &[1]).is_err());
+    }
 
     #[test]
     fn outermost_keeps_the_first_of_equal_starts() {

@@ -148,6 +148,24 @@ fn outermost_intervals<'py>(
     Ok(PyBytes::new(py, &keep))
 }
 
+/// gotrace_core::profile::clipped: `at` an int32 or int64 buffer, the others
+/// int64 buffers; int64 bytes.
+#[pyfunction]
+fn clipped<'py>(
+    py: Python<'py>,
+    start: &Bound<'py, PyAny>,
+    end: &Bound<'py, PyAny>,
+    at: &Bound<'py, PyAny>,
+    t0: &Bound<'py, PyAny>,
+    t1: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let [start, end, t0, t1] = [start, end, t0, t1].map(PyBuffer::<i64>::get);
+    let (start, end, t0, t1) = (start?, end?, t0?, t1?);
+    let (s, e, lo, hi) = (contiguous(&start)?, contiguous(&end)?, contiguous(&t0)?, contiguous(&t1)?);
+    let out = with_index(py, at, |a| profile::clipped(s, e, a, lo, hi), |a| profile::clipped(s, e, a, lo, hi))?;
+    Ok(le(py, &out, i64::to_le_bytes))
+}
+
 /// `MutatorUtilizationV2`: a list of (times int64 bytes, utils float64 bytes),
 /// one per series. `value_rows`/`value_values` (int64 buffers) stand for the
 /// events' value column when the table has none.
@@ -282,6 +300,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(group_quantiles, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
+    m.add_function(wrap_pyfunction!(clipped, m)?)?;
     m.add_function(wrap_pyfunction!(mutator_utilization, m)?)?;
     m.add_class::<MmuCurve>()?;
     Ok(())
@@ -485,26 +504,23 @@ fn merge_sparse<'py>(
     Ok((le(py, &rows, i64::to_le_bytes), le(py, &values, i64::to_le_bytes)))
 }
 
-/// Runs `f` over the group codes (an int32 or int64 buffer) and the values
-/// (an int64 buffer) in place, without the GIL.
-fn with_codes<R: Send>(
+/// Runs `f32` or `f64` over an index buffer (int32 or int64, read in place),
+/// without the GIL: numpy's index arrays come in either width.
+fn with_index<R: Send>(
     py: Python<'_>,
-    codes: &Bound<'_, PyAny>,
-    values: &Bound<'_, PyAny>,
-    f32: impl FnOnce(&[i32], &[i64]) -> Result<R, String> + Send,
-    f64: impl FnOnce(&[i64], &[i64]) -> Result<R, String> + Send,
+    index: &Bound<'_, PyAny>,
+    f32: impl FnOnce(&[i32]) -> Result<R, String> + Send,
+    f64: impl FnOnce(&[i64]) -> Result<R, String> + Send,
 ) -> PyResult<R> {
-    let values = PyBuffer::<i64>::get(values)?;
-    let v = contiguous(&values)?;
-    match PyBuffer::<i32>::get(codes) {
+    match PyBuffer::<i32>::get(index) {
         Ok(c) => {
             let c = contiguous(&c)?;
-            py.detach(|| f32(c, v))
+            py.detach(|| f32(c))
         }
         Err(_) => {
-            let c = PyBuffer::<i64>::get(codes)?;
+            let c = PyBuffer::<i64>::get(index)?;
             let c = contiguous(&c)?;
-            py.detach(|| f64(c, v))
+            py.detach(|| f64(c))
         }
     }
     .map_err(err)
@@ -519,7 +535,9 @@ fn group_sum<'py>(
     n_groups: usize,
 ) -> PyResult<Bound<'py, PyBytes>> {
     use gotrace_core::group::group_sum as run;
-    let sums = with_codes(py, codes, values, |c, v| run(c, v, n_groups), |c, v| run(c, v, n_groups))?;
+    let values = PyBuffer::<i64>::get(values)?;
+    let v = contiguous(&values)?;
+    let sums = with_index(py, codes, |c| run(c, v, n_groups), |c| run(c, v, n_groups))?;
     Ok(le(py, &sums, i64::to_le_bytes))
 }
 
@@ -534,8 +552,9 @@ fn group_quantiles<'py>(
     quantiles: Vec<f64>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     use gotrace_core::group::group_quantiles as run;
-    let q = &quantiles;
-    let (count, picked) = with_codes(py, codes, values, |c, v| run(c, v, n_groups, q), |c, v| run(c, v, n_groups, q))?;
+    let (values, q) = (PyBuffer::<i64>::get(values)?, &quantiles);
+    let v = contiguous(&values)?;
+    let (count, picked) = with_index(py, codes, |c| run(c, v, n_groups, q), |c| run(c, v, n_groups, q))?;
     let count: Vec<i64> = count.into_iter().map(|n| n as i64).collect();
     Ok((le(py, &count, i64::to_le_bytes), le(py, &picked.concat(), i64::to_le_bytes)))
 }
