@@ -107,19 +107,15 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     del sel
 
     te_task, _ = per_event("task_id")
-    ids, _ = factorize_ints(
-        np.concatenate(
-            [
-                te_task,
-                te_parent[has_parent],
-                logs["task_id"].to_numpy(dtype=np.int64),
-                regs["task_id"].to_numpy(dtype=np.int64),
-            ]
-        ),
-        inverse=False,
-    )
+    log_task = logs["task_id"].to_numpy(dtype=np.int64)
+    reg_task = regs["task_id"].to_numpy(dtype=np.int64)
+    parts = [te_task, te_parent[has_parent], log_task, reg_task]
+    ids, where = factorize_ints(np.concatenate(parts))
+    # Each part's positions among the tasks, cut from the one inverse.
+    cuts = np.cumsum([len(p) for p in parts])
+    at, _, log_at, reg_at = np.split(where, cuts[:-1])
+    del where
     n = len(ids)
-    at = np.searchsorted(ids, te_task)
     is_begin = (te["kind"] == "TaskBegin").to_numpy()
     ts = te["ts"].to_numpy(dtype=np.int64)
     ev = te["event"].to_numpy(dtype=np.int64)
@@ -161,12 +157,8 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
             "since_start_ns": lo - s.start_ns,
             "_start": lo,
             "_end": hi,
-            "regions": np.bincount(
-                np.searchsorted(ids, regs["task_id"].to_numpy(dtype=np.int64)), minlength=n
-            ),
-            "logs": np.bincount(
-                np.searchsorted(ids, logs["task_id"].to_numpy(dtype=np.int64)), minlength=n
-            ),
+            "regions": np.bincount(reg_at, minlength=n),
+            "logs": np.bincount(log_at, minlength=n),
         }
     )
     return _Tasks(
