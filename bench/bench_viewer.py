@@ -33,6 +33,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from gotool import NO_BROWSER  # noqa: E402
+
 DEFAULT_TRACE = ROOT / "bench" / "data" / "workload.trace"
 GO = ROOT / ".toolchains" / "bin" / "go1.26"
 ZOOMS = (1, 10, 100, 1_000, 10_000, 100_000)
@@ -43,7 +47,7 @@ ROWS = 24  # lanes visible in a 560 px canvas
 def go_tool_trace_ready(trace: Path, timeout: float = 1800.0) -> tuple[float, int]:
     """Seconds from starting ``go tool trace`` until its UI answers, and its
     peak RSS (bytes) by then."""
-    env = dict(os.environ, GOTOOLCHAIN="local", BROWSER="none")
+    env = dict(os.environ, GOTOOLCHAIN="local", BROWSER=NO_BROWSER)
     env.pop("DISPLAY", None)
     start = time.perf_counter()
     proc = subprocess.Popen(

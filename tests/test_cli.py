@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from gotool import go_binary, pprof_raw
+from gotool import NO_BROWSER, go_binary, pprof_raw
 
 import gotrace_df as gt
 from gotrace_df import cli
@@ -44,7 +44,7 @@ GOTRACE_DF = Path(sys.executable).parent / "gotrace-df"
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ, GOTOOLCHAIN="local", BROWSER="none", TZ="UTC")
+    e = dict(os.environ, GOTOOLCHAIN="local", BROWSER=NO_BROWSER, TZ="UTC")
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     return e
