@@ -19,7 +19,9 @@ __all__ = [
     "check_window",
     "factorize_ints",
     "group_sum",
-    "group_quantiles",
+    "GroupStats",
+    "group_stats",
+    "ORDER_COLUMNS",
     "index_data",
     "int64_data",
     "histogram",
@@ -151,40 +153,65 @@ def int64_data(values: npt.ArrayLike) -> memoryview:
     return np.ascontiguousarray(values, dtype=np.int64).data
 
 
-def _grouped(codes: npt.ArrayLike, values: npt.ArrayLike) -> tuple[memoryview, memoryview]:
-    return index_data(codes), int64_data(values)
-
-
 def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.int64]:
     """Per group ``0..n_groups-1``, the exact int64 sum of ``values`` (wrapping
     as int64 does; a negative code counts from the end, as with ``np.add.at``).
     One pass in the core: numpy's exact route (``np.add.at``) is slow, its
     fast one (``np.bincount``) sums in float64."""
-    sums = _core.group_sum(*_grouped(codes, values), n_groups)
+    sums = _core.group_sum(index_data(codes), int64_data(values), n_groups)
     return np.frombuffer(sums, dtype=np.int64).copy()
 
 
-def group_quantiles(
-    codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int, prefix: str
-) -> pd.DataFrame:
-    """Per group ``0..n_groups-1``: ``<prefix>_p50_ns``, ``_p90_ns``,
-    ``_p99_ns``, ``_max_ns`` of ``values`` (nullable Int64, null for a group
-    with no values), indexed by group code.
+#: The order statistics :class:`GroupStats` holds, by name, and their quantile.
+_ORDER = (("min", 0.0), *QUANTILES, ("max", 1.0))
+#: All of them, as the region and task pages' columns list them.
+ORDER_COLUMNS = tuple(name for name, _ in _ORDER)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Per group ``0..n-1`` (a row per group code): ``count`` and ``total``
+    (exact int64 sum) as numpy int64, and by name (``min``, ``p50``, ``p90``,
+    ``p99``, ``max``) the observed values at those quantiles as nullable
+    Int64, null for a group with no values.
 
     Percentiles are observed values (numpy's ``inverted_cdf``: the smallest
     value with at least that fraction of values at or below it), so they stay
     exact integer nanoseconds.
     """
-    qs = [q for _, q in QUANTILES]
-    # The core selects each rank within its group (linear time), where
-    # sorting (group, value) pairs took most of goroutine_analysis' Python
-    # time. q = 1.0 is the maximum.
-    count, picked = _core.group_quantiles(*_grouped(codes, values), n_groups, [*qs, 1.0])
-    has = np.frombuffer(count, dtype=np.int64) > 0
-    got = np.frombuffer(picked, dtype=np.int64).reshape(len(qs) + 1, n_groups)
-    names = [f"{prefix}_{name}_ns" for name, _ in QUANTILES] + [f"{prefix}_max_ns"]
-    return pd.DataFrame(
-        {name: pd.arrays.IntegerArray(got[k].copy(), ~has) for k, name in enumerate(names)}
+
+    count: npt.NDArray[np.int64]
+    total: npt.NDArray[np.int64]
+    order: dict[str, pd.arrays.IntegerArray]
+
+    def columns(
+        self, prefix: str, names: tuple[str, ...] = ("p50", "p90", "p99", "max")
+    ) -> dict[str, pd.arrays.IntegerArray]:
+        """``{<prefix><name>_ns: values}`` for ``names``, in that order."""
+        return {f"{prefix}{name}_ns": self.order[name] for name in names}
+
+
+def group_stats(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> GroupStats:
+    """Count, total and order statistics of ``values`` per group ``codes``
+    (``0..n_groups-1``; any other code is a ``ValueError``).
+
+    The core scatters the values by group once and selects each rank within
+    its group (linear time), where sorting (group, value) pairs took most of
+    goroutine_analysis' Python time.
+    """
+    count, total, picked = _core.group_stats(
+        index_data(codes), int64_data(values), n_groups, [q for _, q in _ORDER]
+    )
+    n = np.frombuffer(count, dtype=np.int64).copy()
+    got = np.frombuffer(picked, dtype=np.int64).reshape(len(_ORDER), n_groups)
+    empty = n == 0
+    return GroupStats(
+        count=n,
+        total=np.frombuffer(total, dtype=np.int64).copy(),
+        order={
+            name: pd.arrays.IntegerArray(got[k].copy(), empty.copy())
+            for k, (name, _) in enumerate(_ORDER)
+        },
     )
 
 

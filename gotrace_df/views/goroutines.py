@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df._memory import gives_back_memory
-from gotrace_df.views._common import check_window, group_quantiles, group_sum, semantics
+from gotrace_df.views._common import check_window, group_stats, group_sum, semantics
 from gotrace_df.views._summary import (
     STAT_COLUMNS,
     Summary,
@@ -230,12 +230,11 @@ def goroutine_analysis(
     if not ok.all():
         key, dur = key[ok], dur[ok]
     del ok
-    q = group_quantiles(key, dur, 2 * n, "q")
+    st = group_stats(key, dur, 2 * n)
     del key
-    for state, prefix in ((0, "sched_wait"), (1, "block")):
-        part = q.iloc[state::2].reset_index(drop=True)
-        part.columns = [c.replace("q_", f"{prefix}_", 1) for c in part.columns]
-        groups = pd.concat([groups, part], axis=1)
+    for state, prefix in ((0, "sched_wait_"), (1, "block_")):
+        for c, v in st.columns(prefix).items():
+            groups[c] = v[state::2]
     groups = groups[groups["count"] > 0]
     cols = ["name", "count", "exec_ns", "share"]
     cols += [c for c in _TOTAL_COLUMNS if c != "exec_ns"]

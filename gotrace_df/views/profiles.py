@@ -48,8 +48,7 @@ from gotrace_df.views._common import (
     GoSemantics,
     check_window,
     factorize_ints,
-    group_quantiles,
-    group_sum,
+    group_stats,
     index_data,
     int64_data,
     semantics,
@@ -470,10 +469,9 @@ def _by_stack(
     last = np.zeros(ng, dtype=width)
     np.maximum.at(last, group, np.arange(len(stack), dtype=width))
     rep = stack[last]
-    count = np.bincount(group, minlength=ng).astype(np.int64)
-    total = group_sum(group, delay, ng)
-    qdf = group_quantiles(group, delay, ng, "delay")
-    q = {c: qdf[c].to_numpy(dtype=np.int64) for c in qdf.columns}
+    st = group_stats(group, delay, ng)
+    # Every group has an interval: no nulls.
+    q = {c: v.to_numpy(dtype=np.int64) for c, v in st.columns("delay_").items()}
     fsid = frames["stack_id"].to_numpy()
     by_id = {int(fsid[lo]): frames.iloc[lo:hi] for lo, hi in _runs(fsid)}
     frame_lists: list[list[dict[str, Any]]] = []
@@ -499,8 +497,8 @@ def _by_stack(
     out = pd.DataFrame(
         {
             "stack_id": rep.astype(np.int64),
-            "count": count,
-            "delay_ns": total.astype(np.int64),
+            "count": st.count,
+            "delay_ns": st.total,
             **q,
             "function": leaf_fn,
             "file": leaf_file,

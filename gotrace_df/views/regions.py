@@ -27,11 +27,11 @@ from gotrace_df._expand import gather
 from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
+    ORDER_COLUMNS,
     GoSemantics,
     check_window,
     factorize_ints,
-    group_quantiles,
-    group_sum,
+    group_stats,
     grouped_histogram,
     semantics,
 )
@@ -244,9 +244,8 @@ def user_regions(
     idx = _select(trace, r, s, None, None, None, None, check_window(start_ns, end_ns))
     gid, groups, n = _groups(r, idx)
     d = r.duration_ns[idx]
-    total = group_sum(gid, d, n)
-    low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(low, gid, d)
+    # Every group has a region: no nulls.
+    st = group_stats(gid, d, n)
     f = r.frames.frame(r.group_stack[groups], leaf=r.leaf)
     out = pd.DataFrame(
         {
@@ -255,14 +254,11 @@ def user_regions(
             "function": f["function"].to_numpy(dtype=object),
             "file": f["file"].to_numpy(dtype=object),
             "line": f["line"].to_numpy(dtype=np.int64),
-            "count": np.bincount(gid, minlength=n).astype(np.int64),
-            "total_ns": total,
-            "min_ns": low,
+            "count": st.count,
+            "total_ns": st.total,
+            **{c: v.to_numpy(dtype=np.int64) for c, v in st.columns("", ORDER_COLUMNS).items()},
         }
     )
-    q = group_quantiles(gid, d, n, "q")
-    for c in q.columns:
-        out[c.removeprefix("q_")] = q[c].to_numpy(dtype=np.int64)
     return out
 
 

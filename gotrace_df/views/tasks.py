@@ -23,11 +23,11 @@ from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
+    ORDER_COLUMNS,
     GoSemantics,
     check_window,
     factorize_ints,
-    group_quantiles,
-    group_sum,
+    group_stats,
     grouped_histogram,
     semantics,
 )
@@ -289,22 +289,16 @@ def user_tasks(
     n = len(types)
     done = tasks["complete"].to_numpy()
     d = tasks["duration_ns"].to_numpy(dtype=np.int64)
-    has = np.bincount(codes[done], minlength=n) > 0
-    total = group_sum(codes[done], d[done], n)
-    low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(low, codes[done], d[done])
+    st = group_stats(codes[done], d[done], n)
     out = pd.DataFrame(
         {
             "type": np.asarray(types, dtype=object),
             "count": np.bincount(codes, minlength=n).astype(np.int64),
-            "complete": np.bincount(codes[done], minlength=n).astype(np.int64),
-            "total_ns": pd.arrays.IntegerArray(total, ~has),
-            "min_ns": pd.arrays.IntegerArray(np.where(has, low, 0), ~has),
+            "complete": st.count,
+            "total_ns": pd.arrays.IntegerArray(st.total, st.count == 0),
+            **st.columns("", ORDER_COLUMNS),
         }
     )
-    q = group_quantiles(codes[done], d[done], n, "q")
-    for c in q.columns:
-        out[c.removeprefix("q_")] = q[c].array
     return out
 
 

@@ -3,7 +3,8 @@
 //! groups, stacks, region and task types), given as a group code per value.
 //!
 //! Sums are exact in int64 (wrapping as numpy's `np.add.at` does). For the
-//! percentiles the values are scattered into one buffer grouped by code (a
+//! percentiles (and the count, sum, minimum and maximum a view shows beside
+//! them, in the same two passes) the values are scattered into one buffer grouped by code (a
 //! counting sort), then each wanted rank is selected in its group's part,
 //! each selection searching only what lies above the previous one: linear
 //! time, where sorting (group, value) pairs is not.
@@ -27,16 +28,26 @@ pub fn group_sum<C: Copy + Into<i64>>(codes: &[C], values: &[i64], n_groups: usi
     Ok(out)
 }
 
-/// For each group `0..n_groups`, its number of values and, for each quantile
-/// `q`, the observed value of 1-based rank `max(ceil(count * q), 1)` in
-/// ascending order (numpy's `inverted_cdf`; `q = 1.0` gives the maximum);
-/// 0 for a group without values. `out[k][g]` is quantile `k` of group `g`.
-pub fn group_quantiles<C: Copy + Into<i64>>(
+/// What [`group_stats`] gives per group.
+#[derive(Debug, PartialEq)]
+pub struct GroupStats {
+    pub count: Vec<usize>,
+    /// Exact, wrapping on overflow as int64 does.
+    pub sum: Vec<i64>,
+    /// `quantiles[k][g]`: quantile `k` of group `g` (0 for an empty group).
+    pub quantiles: Vec<Vec<i64>>,
+}
+
+/// For each group `0..n_groups`: its number of values, their sum and, for
+/// each quantile `q`, the observed value of 1-based rank
+/// `max(ceil(count * q), 1)` in ascending order (numpy's `inverted_cdf`;
+/// `q = 0.0` gives the minimum, `q = 1.0` the maximum).
+pub fn group_stats<C: Copy + Into<i64>>(
     codes: &[C],
     values: &[i64],
     n_groups: usize,
     quantiles: &[f64],
-) -> Result<(Vec<usize>, Vec<Vec<i64>>), String> {
+) -> Result<GroupStats, String> {
     if codes.len() != values.len() {
         return Err("codes and values differ in length".into());
     }
@@ -56,11 +67,13 @@ pub fn group_quantiles<C: Copy + Into<i64>>(
     }
     let mut next = start.clone();
     let mut buf = vec![0i64; values.len()];
+    let mut sum = vec![0i64; n_groups];
     for (&c, &v) in codes.iter().zip(values) {
         // Every code was checked above.
         let g = group(c).unwrap_or(0);
         buf[next[g]] = v;
         next[g] += 1;
+        sum[g] = sum[g].wrapping_add(v);
     }
     let mut out = vec![vec![0i64; n_groups]; quantiles.len()];
     let mut want: Vec<(usize, usize)> = Vec::with_capacity(quantiles.len());
@@ -84,7 +97,7 @@ pub fn group_quantiles<C: Copy + Into<i64>>(
             out[k][g] = part[pos];
         }
     }
-    Ok((count, out))
+    Ok(GroupStats { count, sum, quantiles: out })
 }
 
 #[cfg(test)]
@@ -102,12 +115,14 @@ mod tests {
     }
 
     #[test]
-    fn ranks_as_inverted_cdf_per_group() {
+    fn counts_sums_and_ranks_as_inverted_cdf_per_group() {
         // Group 0: 1..=10 shuffled; group 1 empty; group 2: one value; group 3 ties.
         let codes: [i32; 14] = [0, 0, 2, 0, 0, 3, 0, 0, 3, 0, 0, 0, 3, 0];
         let values = [7, 3, 42, 10, 1, 5, 9, 2, 5, 8, 4, 6, -1, 5];
-        let (count, out) = group_quantiles(&codes, &values, 4, &[0.5, 0.9, 0.99, 1.0, 0.0]).unwrap();
+        let st = group_stats(&codes, &values, 4, &[0.5, 0.9, 0.99, 1.0, 0.0]).unwrap();
+        let (count, out) = (st.count, st.quantiles);
         assert_eq!(count, [10, 0, 1, 3]);
+        assert_eq!(st.sum, [55, 0, 42, 9]);
         assert_eq!(out[0], [5, 0, 42, 5]); // ceil(10 * 0.5) = 5th; ceil(3 * 0.5) = 2nd of -1, 5, 5
         assert_eq!(out[1], [9, 0, 42, 5]);
         assert_eq!(out[2], [10, 0, 42, 5]);
@@ -117,10 +132,10 @@ mod tests {
 
     #[test]
     fn rejects_codes_out_of_range_and_bad_quantiles() {
-        assert!(group_quantiles(&[0i64, 2], &[1, 2], 2, &[0.5]).is_err());
-        assert!(group_quantiles(&[0i32, -1], &[1, 2], 2, &[0.5]).is_err());
-        assert!(group_quantiles(&[0i64], &[1, 2], 1, &[0.5]).is_err());
-        assert!(group_quantiles(&[0i64], &[1], 1, &[1.5]).is_err());
-        assert!(group_quantiles(&[0i64], &[1], 1, &[f64::NAN]).is_err());
+        assert!(group_stats(&[0i64, 2], &[1, 2], 2, &[0.5]).is_err());
+        assert!(group_stats(&[0i32, -1], &[1, 2], 2, &[0.5]).is_err());
+        assert!(group_stats(&[0i64], &[1, 2], 1, &[0.5]).is_err());
+        assert!(group_stats(&[0i64], &[1], 1, &[1.5]).is_err());
+        assert!(group_stats(&[0i64], &[1], 1, &[f64::NAN]).is_err());
     }
 }

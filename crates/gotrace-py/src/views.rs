@@ -297,7 +297,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sparse, m)?)?;
     m.add_function(wrap_pyfunction!(group_sum, m)?)?;
-    m.add_function(wrap_pyfunction!(group_quantiles, m)?)?;
+    m.add_function(wrap_pyfunction!(group_stats, m)?)?;
     m.add_function(wrap_pyfunction!(profile_samples, m)?)?;
     m.add_function(wrap_pyfunction!(outermost_intervals, m)?)?;
     m.add_function(wrap_pyfunction!(clipped, m)?)?;
@@ -541,22 +541,23 @@ fn group_sum<'py>(
     Ok(le(py, &sums, i64::to_le_bytes))
 }
 
-/// gotrace_core::group::group_quantiles: (count per group, the values at
-/// each quantile, quantile after quantile), int64 bytes.
+/// gotrace_core::group::group_stats: (count, sum, the values at each
+/// quantile, quantile after quantile), int64 bytes.
 #[pyfunction]
-fn group_quantiles<'py>(
+fn group_stats<'py>(
     py: Python<'py>,
     codes: &Bound<'py, PyAny>,
     values: &Bound<'py, PyAny>,
     n_groups: usize,
     quantiles: Vec<f64>,
-) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    use gotrace_core::group::group_quantiles as run;
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    use gotrace_core::group::group_stats as run;
     let (values, q) = (PyBuffer::<i64>::get(values)?, &quantiles);
     let v = contiguous(&values)?;
-    let (count, picked) = with_index(py, codes, |c| run(c, v, n_groups, q), |c| run(c, v, n_groups, q))?;
-    let count: Vec<i64> = count.into_iter().map(|n| n as i64).collect();
-    Ok((le(py, &count, i64::to_le_bytes), le(py, &picked.concat(), i64::to_le_bytes)))
+    let st = with_index(py, codes, |c| run(c, v, n_groups, q), |c| run(c, v, n_groups, q))?;
+    let count: Vec<i64> = st.count.into_iter().map(|n| n as i64).collect();
+    let bytes = |x: &[i64]| le(py, x, i64::to_le_bytes);
+    Ok((bytes(&count), bytes(&st.sum), bytes(&st.quantiles.concat())))
 }
 
 /// A column of `n` rows, null except at `rows` (int64 buffer), which hold
