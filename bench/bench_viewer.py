@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from gotool import NO_BROWSER  # noqa: E402
+from gotool import go_env  # noqa: E402
 
 DEFAULT_TRACE = ROOT / "bench" / "data" / "workload.trace"
 GO = ROOT / ".toolchains" / "bin" / "go1.26"
@@ -47,8 +47,7 @@ ROWS = 24  # lanes visible in a 560 px canvas
 def go_tool_trace_ready(trace: Path, timeout: float = 1800.0) -> tuple[float, int]:
     """Seconds from starting ``go tool trace`` until its UI answers, and its
     peak RSS (bytes) by then."""
-    env = dict(os.environ, GOTOOLCHAIN="local", BROWSER=NO_BROWSER)
-    env.pop("DISPLAY", None)
+    env = go_env()
     start = time.perf_counter()
     proc = subprocess.Popen(
         [str(GO), "tool", "trace", "-http=127.0.0.1:0", str(trace)],

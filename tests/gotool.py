@@ -49,7 +49,8 @@ def trace_version(path: Path) -> str:
 NO_BROWSER = "true"
 
 
-def _env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
+    """The environment Go's tools run in: this toolchain, no browser, no display."""
     env = dict(os.environ, GOTOOLCHAIN="local", BROWSER=NO_BROWSER)
     env.pop("DISPLAY", None)
     return env
@@ -66,7 +67,7 @@ def pprof(path: Path, kind: str, version: str) -> bytes:
     out = subprocess.run(
         [str(go_binary(version)), "tool", "trace", f"-pprof={kind}", str(path)],
         capture_output=True,
-        env=_env(),
+        env=go_env(),
         check=True,
         timeout=600,
     )
@@ -79,7 +80,7 @@ def pprof_raw(profile: Path, version: str = "1.26") -> str:
         [str(go_binary(version)), "tool", "pprof", "-raw", str(profile)],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=go_env(),
         check=True,
         timeout=300,
     )
@@ -109,7 +110,7 @@ class GoToolTrace:
             str(self.path),
         ]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env()
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=go_env()
         )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:

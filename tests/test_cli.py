@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import gzip
 import json
-import os
 import re
 import signal
 import socket
@@ -27,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from gotool import NO_BROWSER, go_binary, pprof_raw
+from gotool import go_binary, go_env, pprof_raw
 
 import gotrace_df as gt
 from gotrace_df import cli
@@ -44,8 +43,7 @@ GOTRACE_DF = Path(sys.executable).parent / "gotrace-df"
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ, GOTOOLCHAIN="local", BROWSER=NO_BROWSER, TZ="UTC")
-    e.pop("DISPLAY", None)
+    e = dict(go_env(), TZ="UTC")
     e.pop("WAYLAND_DISPLAY", None)
     return e
 

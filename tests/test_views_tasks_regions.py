@@ -327,7 +327,7 @@ def test_histogram_buckets_match_go(tmp_path: Path) -> None:
     one labelled 1µs, for one)."""
     import subprocess
 
-    from gotool import _env, go_binary
+    from gotool import go_binary, go_env
 
     bounds = gt.latency_histogram(np.array([1, 10**12]))["lower_ns"].to_numpy()
     probe = np.unique(np.concatenate([bounds + k for k in (-2, -1, 0, 1, 2)]))
@@ -339,7 +339,7 @@ def test_histogram_buckets_match_go(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=dict(_env(), GO111MODULE="off"),
+        env=dict(go_env(), GO111MODULE="off"),
         check=True,
         timeout=300,
     ).stdout.split()
