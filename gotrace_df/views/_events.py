@@ -60,7 +60,8 @@ def values_at(
 
 def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]) -> pd.DataFrame:
     """``columns`` of events ``rows`` as a DataFrame (strings as str, '' for
-    null; integers nullable ``Int64``), plus ``event`` (the row)."""
+    null; integers int64, nullable ``Int64`` where any is null), plus
+    ``event`` (the row)."""
     # The core's gather (two threads, integer dictionaries decoded) rather
     # than Table.take, which is several times slower on dictionary columns.
     rows = np.asarray(rows, dtype=np.int64)
@@ -71,20 +72,30 @@ def take_events(trace: Trace, rows: np.ndarray[Any, Any], columns: Sequence[str]
         # Read from the tables that own those events, not a built column.
         got, hit = values_at(*trace.event_values(name), rows)
         t = t.append_column(name, pa.array(got, pa.int64(), mask=~hit))
-    data: dict[str, Any] = {"event": np.asarray(rows, dtype=np.int64)}
+    data: dict[str, Any] = {"event": rows}
     for name in columns:
-        col = t[name]
-        if pa.types.is_dictionary(col.type) and pa.types.is_integer(col.type.value_type):
-            col = col.cast(col.type.value_type)
-        if pa.types.is_dictionary(col.type) or pa.types.is_string(col.type):
-            arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-            if pa.types.is_dictionary(arr.type):
-                arr = arr.cast(arr.type.value_type)
-            data[name] = arr.fill_null("").to_numpy(zero_copy_only=False).astype(object)
-        elif pa.types.is_integer(col.type):
-            data[name] = pd.array(
-                col.to_pandas(types_mapper=lambda _t: pd.Int64Dtype()), dtype="Int64"
-            )
-        else:
-            data[name] = col.to_numpy()
-    return pd.DataFrame(data)
+        data[name] = _column(t[name])
+    return pd.DataFrame(data, copy=False)
+
+
+def _column(col: pa.ChunkedArray) -> Any:
+    """One gathered column as take_events gives it: strings as an object array
+    ('' for null), integers int64 (nullable ``Int64`` when any is null)."""
+    if pa.types.is_dictionary(col.type) and pa.types.is_integer(col.type.value_type):
+        col = col.cast(col.type.value_type)
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(arr.type):
+        # Each distinct string becomes a Python str once, not once per row.
+        words = np.asarray(arr.dictionary.fill_null("").to_pylist() + [""], dtype=object)
+        codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.intp)
+        if arr.null_count:
+            codes[arr.is_null().to_numpy(zero_copy_only=False)] = len(words) - 1
+        return words[codes]
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return arr.fill_null("").to_numpy(zero_copy_only=False).astype(object)
+    if pa.types.is_integer(arr.type):
+        values = arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        if arr.null_count == 0:
+            return values
+        return pd.arrays.IntegerArray(values, arr.is_null().to_numpy(zero_copy_only=False))
+    return arr.to_numpy(zero_copy_only=False)
