@@ -79,6 +79,15 @@ def event_rows(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     return _int64(pc.fill_null(col, -1) if col.null_count else col)
 
 
+def event_rows32(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """An events-row column as int32 (the parser's own type, so usually read
+    in place), -1 for null. Raises if a row does not fit."""
+    col = col.cast(pa.int32())
+    col = pc.fill_null(col, -1) if col.null_count else col
+    arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return np.asarray(arr.to_numpy(), dtype=np.int32)
+
+
 # Spans columns that are a column of the span's start or end event.
 _SPAN_AT = {
     "goid": ("start_event", "resource_id"),

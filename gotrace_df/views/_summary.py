@@ -284,7 +284,8 @@ def _run(
     system = named & is_sys[sf.outer_fn]
     # The tasks of region events come from the regions table, which owns them.
     regions = trace.columns("regions", ["start_event", "end_event", "task_id"])
-    start, end, task = (_expand.event_rows(regions[c]) for c in regions.column_names)
+    start, end = (_expand.event_rows32(regions[c]) for c in ("start_event", "end_event"))
+    task = _expand.event_rows(regions["task_id"])
     counts = trace.row_counts()
     raw: dict[str, Any] = _core.summarize(
         trace.columns("events", _SUMMARY_COLUMNS),

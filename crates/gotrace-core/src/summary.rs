@@ -1182,8 +1182,8 @@ impl LegacyClock {
 /// task).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RegionTasks<'a> {
-    pub start_event: &'a [i64],
-    pub end_event: &'a [i64],
+    pub start_event: &'a [i32],
+    pub end_event: &'a [i32],
     pub task: &'a [i64],
 }
 
@@ -1216,11 +1216,11 @@ impl<'a> TaskOf<'a> {
     /// The task of the region that begins at events row `row` (NONE64: none).
     fn begin(&mut self, row: i64) -> i64 {
         let (starts, b) = (self.src.start_event, &self.begins);
-        while self.next < b.len() && starts[b[self.next] as usize] < row {
+        while self.next < b.len() && i64::from(starts[b[self.next] as usize]) < row {
             self.next += 1;
         }
         match b.get(self.next) {
-            Some(&i) if starts[i as usize] == row => task(self.src.task[i as usize]),
+            Some(&i) if i64::from(starts[i as usize]) == row => task(self.src.task[i as usize]),
             _ => NONE64,
         }
     }
@@ -1229,7 +1229,8 @@ impl<'a> TaskOf<'a> {
     fn end(&mut self, row: i64) -> i64 {
         let src = self.src;
         let ends = self.ends.get_or_insert_with(|| {
-            let mut v: Vec<(i64, i64)> = src.end_event.iter().copied().zip(src.task.iter().copied()).collect();
+            let mut v: Vec<(i64, i64)> =
+                src.end_event.iter().map(|&e| i64::from(e)).zip(src.task.iter().copied()).collect();
             v.retain(|e| e.0 >= 0);
             v.sort_unstable();
             v

@@ -49,11 +49,11 @@ pub fn summarize<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let batches = import_stream(py, events)?;
     let bufs = match &regions {
-        Some((s, e, t)) => Some([PyBuffer::<i64>::get(s)?, PyBuffer::<i64>::get(e)?, PyBuffer::<i64>::get(t)?]),
+        Some((s, e, t)) => Some((PyBuffer::<i32>::get(s)?, PyBuffer::<i32>::get(e)?, PyBuffer::<i64>::get(t)?)),
         None => None,
     };
     let tasks = match &bufs {
-        Some([s, e, t]) => RegionTasks { start_event: contiguous(s)?, end_event: contiguous(e)?, task: contiguous(t)? },
+        Some((s, e, t)) => RegionTasks { start_event: contiguous(s)?, end_event: contiguous(e)?, task: contiguous(t)? },
         None => RegionTasks::default(),
     };
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
