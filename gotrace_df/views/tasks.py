@@ -70,12 +70,12 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     te = take_events(
         trace, rows_of_kind(trace, ["TaskBegin", "TaskEnd"]), ["ts", "kind", "g", "name"]
     )
-    te["ts"] = event_times(s, te["event"].to_numpy(), te["ts"].to_numpy(dtype=np.int64))
+    te["ts"] = event_times(s, te["event"], te["ts"])
     # The task and parent of each begin and end, as the parser gives them (an
     # end carries its begin's parent): from the tasks table, which keeps both
     # events' rows.
     tt = trace.tasks
-    rows = te["event"].to_numpy(dtype=np.int64)
+    rows = te["event"]
 
     def per_event(col: str) -> tuple[Any, Any]:
         """Column ``col`` of the tasks table at each of ``te``'s events (-1 where
@@ -116,12 +116,11 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     at, _, log_at, reg_at = np.split(where, cuts[:-1])
     del where
     n = len(ids)
-    is_begin = (te["kind"] == "TaskBegin").to_numpy()
-    ts = te["ts"].to_numpy(dtype=np.int64)
-    ev = te["event"].to_numpy(dtype=np.int64)
+    is_begin = te["kind"] == "TaskBegin"
+    ts, ev = te["ts"], te["event"]
     # Later rows overwrite earlier ones: the last begin/end/type per task.
     type_ = np.full(n, "", dtype=object)
-    type_[at] = te["name"].to_numpy()
+    type_[at] = te["name"]
     start = np.full(n, -1, dtype=np.int64)
     start[at[is_begin]] = ts[is_begin]
     start_ev = np.full(n, -1, dtype=np.int64)
@@ -165,7 +164,7 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
         tasks=tasks,
         logs=logs,
         regs=regs,
-        te=pd.DataFrame({"task_id": te_task, "g": te["g"].to_numpy()}),
+        te=pd.DataFrame({"task_id": te_task, "g": te["g"]}),
         summary=s,
     )
 
@@ -542,7 +541,8 @@ def user_task_events(
         rows["event"].to_numpy(),
         ["ts", "kind", "g", "resource", "resource_id", "from_state", "to_state", "name"],
     )
-    rows = pd.concat([rows, ev.drop(columns=["event"])], axis=1)
+    ev.pop("event")
+    rows = pd.concat([rows, pd.DataFrame(ev)], axis=1)
     rows["ts"] = event_times(s, rows["event"].to_numpy(), rows["ts"].to_numpy(dtype=np.int64))
     rows["_t"] = order.reindex(rows["task_id"].to_numpy()).to_numpy()
     rows = rows.sort_values(["_t", "ts", "pos"], kind="stable").reset_index(drop=True)
