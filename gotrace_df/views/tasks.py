@@ -550,7 +550,7 @@ def user_task_events(
 
     rows["what"] = _describe(rows, trace, sem)
     transition = (rows["kind"] == "StateTransition").to_numpy()
-    goid = rows["g"].copy()
+    goid = rows["g"].astype("Int64")  # a copy, nullable as resource_id is
     goid[transition] = rows["resource_id"][transition]
     ts = rows["ts"].to_numpy(dtype=np.int64)
     first = np.ones(len(rows), dtype=bool)
