@@ -79,6 +79,73 @@ fn add_util(util: &mut Vec<MutatorUtil>, mu: MutatorUtil) {
     util.push(mu);
 }
 
+/// A set of goroutine IDs that answers most "no"s without hashing: the pass
+/// asks about every goroutine transition (most of the events), and the
+/// members, GC workers and assisting goroutines, are a few, usually with
+/// nearby IDs. IDs outside the range ever held are not members.
+struct GoSet {
+    set: FxHashSet<i64>,
+    lo: i64,
+    hi: i64,
+}
+
+impl Default for GoSet {
+    fn default() -> Self {
+        GoSet { set: FxHashSet::default(), lo: i64::MAX, hi: i64::MIN }
+    }
+}
+
+impl GoSet {
+    fn insert(&mut self, g: i64) {
+        self.lo = self.lo.min(g);
+        self.hi = self.hi.max(g);
+        self.set.insert(g);
+    }
+
+    fn remove(&mut self, g: i64) {
+        self.set.remove(&g);
+    }
+
+    fn contains(&self, g: i64) -> bool {
+        (self.lo..=self.hi).contains(&g) && !self.set.is_empty() && self.set.contains(&g)
+    }
+}
+
+/// Ps' GC work counts, and how many are above zero (the utilisation divides by
+/// it at every event: counted as the counts change, not per event).
+#[derive(Default)]
+struct GcPs {
+    ps: Vec<PerP>,
+    busy: usize,
+}
+
+#[derive(Clone, Copy)]
+struct PerP {
+    gc: i64,
+    series: usize,
+}
+
+impl GcPs {
+    /// `ps[p].gc += delta`. Go would panic on an event without a P or beyond
+    /// GOMAXPROCS; such an event changes nothing here.
+    fn add(&mut self, p: i64, delta: i64) {
+        if let Some(pp) = usize::try_from(p).ok().and_then(|p| self.ps.get_mut(p)) {
+            let was = pp.gc > 0;
+            pp.gc += delta;
+            match (was, pp.gc > 0) {
+                (false, true) => self.busy += 1,
+                (true, false) => self.busy -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// After GOMAXPROCS changed the Ps.
+    fn recount(&mut self) {
+        self.busy = self.ps.iter().filter(|p| p.gc > 0).count();
+    }
+}
+
 /// `MutatorUtilizationV2(events, flags)`: one series, or one per P with
 /// `UTIL_PER_PROC`. Empty when the trace has no GOMAXPROCS metric. `value`
 /// stands for the events' value column when the table has none.
@@ -87,20 +154,15 @@ pub fn mutator_utilization(
     flags: u32,
     value: Option<&Sparse<'_>>,
 ) -> Result<Vec<Vec<MutatorUtil>>, String> {
-    #[derive(Clone, Copy)]
-    struct PerP {
-        gc: i64,
-        series: usize,
-    }
     let per_proc = flags & UTIL_PER_PROC != 0;
     let mut out: Vec<Vec<MutatorUtil>> = Vec::new();
     let mut stw: i64 = 0;
     // (Ps in GC, Ps) and the utilisation they give.
     let (mut last_counts, mut last_mu) = ((usize::MAX, 0usize), 0.0f64);
-    let mut ps: Vec<PerP> = Vec::new();
-    let mut in_gc: FxHashSet<i64> = FxHashSet::default();
+    let mut gc = GcPs::default();
+    let mut in_gc = GoSet::default();
     let mut states: FxHashMap<i64, u8> = FxHashMap::default();
-    let mut bg_mark: FxHashSet<i64> = FxHashSet::default();
+    let mut bg_mark = GoSet::default();
     let mut procs: Vec<(i64, i64)> = Vec::new();
     let mut n_sync: i64 = 0;
     let mut last_ts: Option<i64> = None;
@@ -108,11 +170,6 @@ pub fn mutator_utilization(
     let handle_stw = |c: u8| flags & UTIL_STW != 0 && c == NAME_GC_STW;
     let handle_assist = |c: u8| flags & UTIL_ASSIST != 0 && c == NAME_ASSIST;
     let handle_sweep = |c: u8| flags & UTIL_SWEEP != 0 && c == NAME_SWEEP;
-    // ps[ev.Proc()]: Go would panic on an event without a P or beyond
-    // GOMAXPROCS; such an event changes nothing here.
-    fn proc_of(ps: &mut [PerP], p: i64) -> Option<&mut PerP> {
-        usize::try_from(p).ok().and_then(|p| ps.get_mut(p))
-    }
 
     let want =
         cols::G | cols::P | cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::NAME | cols::VALUE;
@@ -122,6 +179,7 @@ pub fn mutator_utilization(
             Kind::Sync => n_sync = ev.value,
             Kind::Metric if ev.name == NAME_GOMAXPROCS => {
                 let gomaxprocs = ev.value.max(0) as usize;
+                let ps = &mut gc.ps;
                 if ps.len() > gomaxprocs {
                     if per_proc {
                         for p in &ps[gomaxprocs..] {
@@ -138,13 +196,14 @@ pub fn mutator_utilization(
                     }
                     ps.push(PerP { gc: 0, series });
                 }
+                gc.recount();
                 if procs.last().is_none_or(|&(_, n)| n != gomaxprocs as i64) {
                     procs.push((ev.ts, gomaxprocs as i64));
                 }
             }
             _ => {}
         }
-        if ps.is_empty() {
+        if gc.ps.is_empty() {
             return;
         }
         let mut begin = false;
@@ -178,30 +237,22 @@ pub fn mutator_utilization(
                 if handle_stw(c) {
                     stw -= 1;
                 } else if handle_sweep(c) {
-                    if let Some(p) = proc_of(&mut ps, ev.p) {
-                        p.gc -= 1;
-                    }
+                    gc.add(ev.p, -1);
                 } else if handle_assist(c) {
-                    if let Some(p) = proc_of(&mut ps, ev.p) {
-                        p.gc -= 1;
-                    }
+                    gc.add(ev.p, -1);
                     if ev.resource == RES_GOROUTINE && ev.resource_id >= 0 {
-                        in_gc.remove(&ev.resource_id);
+                        in_gc.remove(ev.resource_id);
                     }
                 }
             }
             Kind::StateTransition if ev.resource == RES_GOROUTINE => {
                 let g = ev.resource_id;
-                if in_gc.contains(&g) || bg_mark.contains(&g) {
+                if in_gc.contains(g) || bg_mark.contains(g) {
                     let (was, is) = (st::executing(ev.from), st::executing(ev.to));
                     if !was && is {
-                        if let Some(p) = proc_of(&mut ps, ev.p) {
-                            p.gc += 1;
-                        }
+                        gc.add(ev.p, 1);
                     } else if was && !is {
-                        if let Some(p) = proc_of(&mut ps, ev.p) {
-                            p.gc -= 1;
-                        }
+                        gc.add(ev.p, -1);
                     }
                 }
                 // Only RangeActive looks states up, and only in the first generation.
@@ -213,9 +264,7 @@ pub fn mutator_utilization(
                 let c = ev.name;
                 if c == NAME_GC_LABEL || (c == NAME_GC_DEDICATED && !per_proc) {
                     bg_mark.insert(ev.g);
-                    if let Some(p) = proc_of(&mut ps, ev.p) {
-                        p.gc += 1;
-                    }
+                    gc.add(ev.p, 1);
                 }
             }
             _ => {}
@@ -225,13 +274,9 @@ pub fn mutator_utilization(
             if handle_stw(c) {
                 stw += 1;
             } else if handle_sweep(c) {
-                if let Some(p) = proc_of(&mut ps, ev.p) {
-                    p.gc += 1;
-                }
+                gc.add(ev.p, 1);
             } else if handle_assist(c) {
-                if let Some(p) = proc_of(&mut ps, ev.p) {
-                    p.gc += 1;
-                }
+                gc.add(ev.p, 1);
                 if ev.resource == RES_GOROUTINE && ev.resource_id >= 0 {
                     in_gc.insert(ev.resource_id);
                 }
@@ -239,22 +284,23 @@ pub fn mutator_utilization(
         }
 
         if !per_proc {
-            let gc_ps = if stw > 0 { ps.len() } else { ps.iter().filter(|p| p.gc > 0).count() };
+            let n = gc.ps.len();
+            let gc_ps = if stw > 0 { n } else { gc.busy };
             // Divide only when the counts change (most events change neither).
-            if (gc_ps, ps.len()) != last_counts {
-                last_counts = (gc_ps, ps.len());
-                last_mu = 1.0 - gc_ps as f64 / ps.len() as f64;
+            if (gc_ps, n) != last_counts {
+                last_counts = (gc_ps, n);
+                last_mu = 1.0 - gc_ps as f64 / n as f64;
             }
             add_util(&mut out[0], (ev.ts, last_mu));
         } else {
-            for p in &ps {
+            for p in &gc.ps {
                 let util = if stw > 0 || p.gc > 0 { 0.0 } else { 1.0 };
                 add_util(&mut out[p.series], (ev.ts, util));
             }
         }
     })?;
     let Some(end) = last_ts else { return Ok(Vec::new()) };
-    for p in &ps {
+    for p in &gc.ps {
         add_util(&mut out[p.series], (end, 0.0));
     }
     Ok(out)
