@@ -437,6 +437,27 @@ impl<'a, T: Copy> StrCol<'a, T> {
     }
 }
 
+/// The `g` of every event of kind `kind`, in row order: a pass over the kind
+/// codes alone, for a pass that must know ahead which goroutines matter.
+pub(crate) fn goroutines_of(batches: &[RecordBatch], kind: Kind) -> Result<Vec<i64>, String> {
+    let mut out = Vec::new();
+    let mut hits = Vec::new();
+    for b in batches {
+        let n = b.num_rows();
+        let col = StrCol::new(b, "kind", true, false, |s| KINDS[kind_of(s) as usize] == kind)?;
+        if n == 0 || !col.lut.iter().chain(&col.plain).any(|&hit| hit) {
+            continue;
+        }
+        let g = int_col(b, "g", true)?;
+        for lo in (0..n).step_by(SLICE) {
+            let hi = (lo + SLICE).min(n);
+            col.decode(lo, hi, &mut hits);
+            out.extend(hits.iter().enumerate().filter(|&(_, &hit)| hit).map(|(i, _)| g.get(lo + i)));
+        }
+    }
+    Ok(out)
+}
+
 /// Sets `out[i]` to `none` where row `lo + i` is null. Word by word over the
 /// validity bits: only the null rows are visited.
 fn fill_nulls<T: Copy>(out: &mut [T], nulls: &NullBuffer, lo: usize, none: T) {
