@@ -117,7 +117,9 @@ def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
     start = src["start_event"].to_numpy(dtype=np.int64, na_value=-1)[sel]
     col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], start)["stack_id"]
     del start
-    stack = pac.fill_null(col, -1).to_numpy().astype(np.int32, copy=False)
+    stack = (
+        (pac.fill_null(col, -1) if col.null_count else col).to_numpy().astype(np.int32, copy=False)
+    )
     del col
     types = pd.Categorical(src["name"].array[sel])
     frames = stack_table(trace)
