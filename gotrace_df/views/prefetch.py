@@ -29,10 +29,10 @@ def prefetch(trace: Trace, *, go_version: str | None = None) -> threading.Thread
     GIL while it works, so a view computed meanwhile on the calling thread
     runs alongside; a view that needs a pass still in progress waits for it
     instead of computing it again. On two cores, computing every view right
-    after ``prefetch`` takes about a fifth less time than computing them in
+    after ``prefetch`` takes about a tenth less time than computing them in
     turn (``bench/RESULTS.md``). The passes never overlap one another, but the
     profiles' pass does overlap the view computed from the summary: on the
-    bench trace the peak is up to about 80 MB (6%) higher than in turn.
+    bench trace the peak is up to about 90 MB (7%) higher than in turn.
 
     A pass that fails is not kept: the view that needs it computes it again
     and raises its :class:`gotrace_df.TraceError` itself.
