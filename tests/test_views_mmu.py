@@ -18,13 +18,15 @@ computation of the distribution instead.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from gotool import CORPUS, case_id, corpus_cases, have_toolchains, served
+import wire
+from gotool import CORPUS, VERSIONS, GoToolTrace, case_id, corpus_cases, have_toolchains, served
 
 import gotrace_df as gt
 from gotrace_df.views.mmu import MMU_PERCENTILES
@@ -75,6 +77,11 @@ def case(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
 
 def test_mmu_plot_and_details(case) -> None:  # type: ignore[no-untyped-def]
     path, version, tr, server = case
+    _check_pages(tr, version, server)
+
+
+def _check_pages(tr: gt.Trace, version: str, server: GoToolTrace) -> None:
+    """Our curve and worst windows against the server's, for every flag set."""
     for flags in FLAG_SETS:
         kw = _kw(flags)
         plot = json.loads(server.text(f"/mmu?mode=plot&flags={flags}"))
@@ -101,6 +108,72 @@ def test_mmu_plot_and_details(case) -> None:  # type: ignore[no-untyped-def]
                 err_msg=f"{flags} {w}",
             )
             assert (ours["end_ns"] - ours["start_ns"] == w).all()
+
+
+# Wire event types (go-trace-format.md §3).
+_PROCS_CHANGE, _GO_START, _GO_UNBLOCK, _GC_MARK_ASSIST_ACTIVE = 9, 16, 21, 34
+
+
+def _assists_active_at_start(data: bytes) -> bytes:
+    """The trace with two mark assists shown as already active in the first
+    generation (GCMarkAssistActive): one right after a goroutine starts
+    running (GoStart), one right after another is made runnable (GoUnblock).
+    Both come after the first GOMAXPROCS (ProcsChange), before which the
+    utilisation is not kept."""
+    header, batches = wire.split(data)
+    first = [
+        b for b in batches if b.kind == "batch" and b.gen == batches[0].gen and b.role == "events"
+    ]
+
+    def timed(b: wire.Batch) -> list[tuple[int, wire.Event]]:
+        """(ticks, event) of an event batch."""
+        t, out = b.time, []
+        for e in wire.events(b.payload):
+            t += e.dt
+            out.append((t, e))
+        return out
+
+    procs = min(t for b in first for t, e in timed(b) if e.typ == _PROCS_CHANGE)
+    found: dict[int, int] = {}
+    out = []
+    for b in batches:
+        if b in first:
+            evs = []
+            for t, e in timed(b):
+                evs.append(e)
+                new = t > procs and e.typ in (_GO_START, _GO_UNBLOCK) and e.typ not in found
+                if new and e.args[0] not in found.values():
+                    found[e.typ] = e.args[0]
+                    evs.append(wire.Event(_GC_MARK_ASSIST_ACTIVE, 0, [e.args[0]], -1))
+            b = replace(b, payload=wire.encode_events(evs))
+        out.append(b)
+    assert set(found) == {_GO_START, _GO_UNBLOCK}, found
+    return wire.join(header, out)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_mmu_of_assists_active_at_the_start(version: str, tmp_path: Path) -> None:
+    """A mark assist active at the trace start counts from the start only if
+    its goroutine is running (the MMU's one look at goroutine states). No
+    corpus trace has one: they are added to a real trace."""
+    path = tmp_path / "assists.trace"
+    path.write_bytes(
+        _assists_active_at_start((CORPUS / f"go{version}" / "preexisting.trace").read_bytes())
+    )
+    tr = gt.read_trace(path)
+    ev = tr.to_pandas("events")
+    active = ev[(ev["kind"] == "RangeActive") & (ev["name"] == "GC mark assist")]
+    gomaxprocs = ev.index[(ev["kind"] == "Metric") & (ev["name"] == "/sched/gomaxprocs:threads")]
+    assert (active.index > gomaxprocs.min()).all()
+    # Each goroutine's state when its assist shows up: one running, one not.
+    states = set()
+    for row, g in zip(active.index, active["resource_id"], strict=True):
+        before = ev.loc[: row - 1]
+        moves = before[(before["kind"] == "StateTransition") & (before["resource_id"] == g)]
+        states.add(moves["to_state"].iloc[-1])
+    assert states == {"Running", "Runnable"}
+    with GoToolTrace(path, version) as server:
+        _check_pages(tr, version, server)
 
 
 def test_mut_flag_quirk(case) -> None:  # type: ignore[no-untyped-def]

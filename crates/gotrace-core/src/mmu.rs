@@ -1178,55 +1178,6 @@ pub fn go_log(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{ArrayRef, Int64Array, StringArray};
-    use std::sync::Arc;
-
-    /// Events as (ts, kind, g, p, resource, resource_id, from, to, name, value).
-    type Row = (i64, &'static str, i64, i64, &'static str, i64, &'static str, &'static str, &'static str, i64);
-
-    fn events(rows: &[Row]) -> Vec<RecordBatch> {
-        let ints = |f: fn(&Row) -> i64| Arc::new(Int64Array::from(rows.iter().map(f).collect::<Vec<_>>())) as ArrayRef;
-        let strs = |f: fn(&Row) -> &'static str| {
-            Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>())) as ArrayRef
-        };
-        let b = RecordBatch::try_from_iter([
-            ("ts", ints(|r| r.0)),
-            ("kind", strs(|r| r.1)),
-            ("g", ints(|r| r.2)),
-            ("p", ints(|r| r.3)),
-            ("resource", strs(|r| r.4)),
-            ("resource_id", ints(|r| r.5)),
-            ("from_state", strs(|r| r.6)),
-            ("to_state", strs(|r| r.7)),
-            ("name", strs(|r| r.8)),
-            ("value", ints(|r| r.9)),
-        ])
-        .unwrap();
-        vec![b]
-    }
-
-    #[test]
-    fn an_assist_active_at_the_start_counts_only_if_its_goroutine_runs() {
-        // Goroutine 7 runs (or only becomes runnable) on P 0 before the trace
-        // shows its mark assist as already active; goroutine 9, which no
-        // RangeActive names, runs on P 1.
-        let run = |to: &'static str| {
-            let rows: Vec<Row> = vec![
-                (0, "Sync", -1, -1, "", -1, "", "", "", 1),
-                (1, "Metric", -1, 0, "", -1, "", "", "/sched/gomaxprocs:threads", 2),
-                (2, "StateTransition", 7, 0, "Goroutine", 7, "Runnable", to, "", 0),
-                (3, "StateTransition", 9, 1, "Goroutine", 9, "Runnable", "Running", "", 0),
-                (4, "RangeActive", 7, 0, "Goroutine", 7, "", "", "GC mark assist", 0),
-                (6, "RangeEnd", 7, 0, "Goroutine", 7, "", "", "GC mark assist", 0),
-                (8, "StateTransition", 9, 1, "Goroutine", 9, "Running", "Waiting", "", 0),
-            ];
-            mutator_utilization(&events(&rows), UTIL_ASSIST, None).unwrap()
-        };
-        // Running: half the Ps were in GC from the start, points so far included.
-        assert_eq!(run("Running"), vec![vec![(1, 0.5), (6, 1.0), (8, 0.0)]]);
-        // Not running: only from the RangeActive on.
-        assert_eq!(run("Runnable"), vec![vec![(1, 1.0), (4, 0.5), (6, 1.0), (8, 0.0)]]);
-    }
 
     #[test]
     fn exp_log_agree_with_libm_closely() {
