@@ -50,17 +50,14 @@ def test_group_sum_is_exact(values: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint32])
-def test_group_sum_takes_negative_codes_as_add_at_does(dtype: type) -> None:
-    codes, values = np.array([0, -1, 2, 1]), np.array([5, 7, 11, 2**62])
-    if np.dtype(dtype).kind == "u":
-        codes = codes[codes >= 0]
-        values = values[: len(codes)]
+def test_group_sum_takes_any_integer_codes(dtype: type) -> None:
+    codes, values = np.array([0, 2, 2, 1]), np.array([5, 7, 11, 2**62])
     want = np.zeros(3, dtype=np.int64)
     np.add.at(want, codes, values)
     assert group_sum(codes.astype(dtype), values, 3).tolist() == want.tolist()
 
 
-@pytest.mark.parametrize("code", [-4, 3])
+@pytest.mark.parametrize("code", [-1, 3])
 def test_group_sum_refuses_a_code_outside_the_groups(code: int) -> None:
     with pytest.raises(ValueError, match="group code"):
         group_sum(np.array([0, code]), np.array([1, 2]), 3)

@@ -154,10 +154,10 @@ def int64_data(values: npt.ArrayLike) -> memoryview:
 
 
 def group_sum(codes: npt.ArrayLike, values: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.int64]:
-    """Per group ``0..n_groups-1``, the exact int64 sum of ``values`` (wrapping
-    as int64 does; a negative code counts from the end, as with ``np.add.at``).
-    One pass in the core: numpy's exact route (``np.add.at``) is slow, its
-    fast one (``np.bincount``) sums in float64."""
+    """Per group ``0..n_groups-1`` (any other code is a ``ValueError``), the
+    exact int64 sum of ``values``, wrapping as int64 does. One pass in the
+    core: numpy's exact route (``np.add.at``) is slow, its fast one
+    (``np.bincount``) sums in float64."""
     sums = _core.group_sum(index_data(codes), int64_data(values), n_groups)
     return np.frombuffer(sums, dtype=np.int64).copy()
 

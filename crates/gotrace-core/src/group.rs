@@ -4,25 +4,26 @@
 //!
 //! Sums are exact in int64 (wrapping as numpy's `np.add.at` does). For the
 //! percentiles (and the count, sum, minimum and maximum a view shows beside
-//! them, in the same two passes) the values are scattered into one buffer grouped by code (a
-//! counting sort), then each wanted rank is selected in its group's part,
-//! each selection searching only what lies above the previous one: linear
-//! time, where sorting (group, value) pairs is not.
+//! them, in the same two passes) the values are scattered into one buffer
+//! grouped by code (a counting sort), then each wanted rank is selected in
+//! its group's part, each selection searching only what lies above the
+//! previous one: linear time, where sorting (group, value) pairs is not.
+
+/// Group `c` of `0..n_groups`, or the error naming it.
+fn group_of<C: Copy + Into<i64>>(c: C, n_groups: usize) -> Result<usize, String> {
+    let c: i64 = c.into();
+    usize::try_from(c).ok().filter(|&g| g < n_groups).ok_or_else(|| format!("group code {c} is not in 0..{n_groups}"))
+}
 
 /// Per group `0..n_groups`, the sum of its values (exact, wrapping on
-/// overflow as int64 does). A negative code counts from the end, as an
-/// index of `np.add.at` does.
+/// overflow as int64 does).
 pub fn group_sum<C: Copy + Into<i64>>(codes: &[C], values: &[i64], n_groups: usize) -> Result<Vec<i64>, String> {
     if codes.len() != values.len() {
         return Err("codes and values differ in length".into());
     }
-    let n = n_groups as i64;
     let mut out = vec![0i64; n_groups];
     for (&c, &v) in codes.iter().zip(values) {
-        let c: i64 = c.into();
-        let g = if c < 0 { c + n } else { c };
-        let slot = usize::try_from(g).ok().and_then(|g| out.get_mut(g));
-        let slot = slot.ok_or_else(|| format!("group code {c} is not in -{n_groups}..{n_groups}"))?;
+        let slot = &mut out[group_of(c, n_groups)?];
         *slot = slot.wrapping_add(v);
     }
     Ok(out)
@@ -55,10 +56,8 @@ pub fn group_stats<C: Copy + Into<i64>>(
         return Err(format!("quantile {q} is not in [0, 1]"));
     }
     let mut count = vec![0usize; n_groups];
-    let group = |c: C| usize::try_from(c.into()).ok().filter(|&g| g < n_groups);
     for &c in codes {
-        let g = group(c).ok_or_else(|| format!("group code {} is not in 0..{n_groups}", c.into()))?;
-        count[g] += 1;
+        count[group_of(c, n_groups)?] += 1;
     }
     let mut start = Vec::with_capacity(n_groups + 1);
     start.push(0);
@@ -70,7 +69,7 @@ pub fn group_stats<C: Copy + Into<i64>>(
     let mut sum = vec![0i64; n_groups];
     for (&c, &v) in codes.iter().zip(values) {
         // Every code was checked above.
-        let g = group(c).unwrap_or(0);
+        let g = group_of(c, n_groups).unwrap_or(0);
         buf[next[g]] = v;
         next[g] += 1;
         sum[g] = sum[g].wrapping_add(v);
@@ -105,12 +104,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sums_wrap_and_take_codes_from_the_end() {
-        let codes: [i32; 5] = [0, 2, -1, 0, 1];
+    fn sums_wrap_and_refuse_codes_outside_the_groups() {
+        let codes: [i32; 5] = [0, 2, 2, 0, 1];
         let values = [i64::MAX, 5, 7, 1, -3];
         assert_eq!(group_sum(&codes, &values, 3).unwrap(), [i64::MIN, -3, 12]);
         assert!(group_sum(&[3i64], &[1], 3).is_err());
-        assert!(group_sum(&[-4i64], &[1], 3).is_err());
+        assert!(group_sum(&[-1i64], &[1], 3).is_err());
         assert!(group_sum(&[0i64], &[1, 2], 3).is_err());
     }
 
