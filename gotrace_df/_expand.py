@@ -66,26 +66,18 @@ def _shared_dictionaries(table: pa.Table) -> pa.Table:
     return table
 
 
-def _int64(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """A null-free integer column as int64 numpy (without ChunkedArray.to_numpy,
-    which imports pandas)."""
-    parts = [np.asarray(c.to_numpy(), dtype=np.int64) for c in col.chunks]
-    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-
-def event_rows(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """An events-row (or other non-negative integer) column as int64, -1 for
-    null."""
-    return _int64(pc.fill_null(col, -1) if col.null_count else col)
-
-
-def event_rows32(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """An events-row column as int32 (the parser's own type, so usually read
-    in place), -1 for null. Raises if a row does not fit."""
-    col = col.cast(pa.int32())
+def event_rows(col: pa.ChunkedArray, dtype: type = np.int64) -> np.ndarray[Any, Any]:
+    """An events-row (or other non-negative integer) column as ``dtype``
+    numpy, -1 for null; read in place when it is one chunk of that type
+    without nulls (int32 is the parser's own type for rows). Raises if a
+    value does not fit."""
+    col = col.cast(pa.from_numpy_dtype(dtype))
     col = pc.fill_null(col, -1) if col.null_count else col
-    arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-    return np.asarray(arr.to_numpy(), dtype=np.int32)
+    # Not ChunkedArray.to_numpy, which imports pandas.
+    parts: list[np.ndarray[Any, Any]] = [c.to_numpy() for c in col.chunks]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 # Spans columns that are a column of the span's start or end event.

@@ -284,7 +284,7 @@ def _run(
     system = named & is_sys[sf.outer_fn]
     # The tasks of region events come from the regions table, which owns them.
     regions = trace.columns("regions", ["start_event", "end_event", "task_id"])
-    start, end = (_expand.event_rows32(regions[c]) for c in ("start_event", "end_event"))
+    start, end = (_expand.event_rows(regions[c], np.int32) for c in ("start_event", "end_event"))
     task = _expand.event_rows(regions["task_id"])
     counts = trace.row_counts()
     raw: dict[str, Any] = _core.summarize(
