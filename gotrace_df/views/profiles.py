@@ -323,9 +323,7 @@ def _region_intervals(
     # Keep a region only if it starts at or after the end of the last one kept
     # on its goroutine (Go scans them sorted by start, then end).
     keep = np.frombuffer(
-        _core.outermost_intervals(
-            np.ascontiguousarray(goid), np.ascontiguousarray(start), np.ascontiguousarray(end)
-        ),
+        _core.outermost_intervals(int64_data(goid), int64_data(start), int64_data(end)),
         dtype=np.uint8,
     ).astype(bool)
     return pd.DataFrame({"goid": goid[keep], "start": start[keep], "end": end[keep]})

@@ -138,13 +138,13 @@ fn outermost_intervals<'py>(
     start: &Bound<'py, PyAny>,
     end: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let goid = PyBuffer::<i64>::get(goid)?.to_vec(py)?;
-    let start = PyBuffer::<i64>::get(start)?.to_vec(py)?;
-    let end = PyBuffer::<i64>::get(end)?.to_vec(py)?;
-    if goid.len() != start.len() || goid.len() != end.len() {
+    let [goid, start, end] = [goid, start, end].map(PyBuffer::<i64>::get);
+    let (goid, start, end) = (goid?, start?, end?);
+    let (g, s, e) = (contiguous(&goid)?, contiguous(&start)?, contiguous(&end)?);
+    if g.len() != s.len() || g.len() != e.len() {
         return Err(PyValueError::new_err("goid, start and end differ in length"));
     }
-    let keep: Vec<u8> = py.detach(|| profile::outermost(&goid, &start, &end)).into_iter().map(u8::from).collect();
+    let keep: Vec<u8> = py.detach(|| profile::outermost(g, s, e)).into_iter().map(u8::from).collect();
     Ok(PyBytes::new(py, &keep))
 }
 
