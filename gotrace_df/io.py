@@ -20,7 +20,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from gotrace_df import _core
-from gotrace_df._errors import TraceError, TraceWarning
+from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
 from gotrace_df._trace import Trace
 
 __all__ = ["DEFAULT_MAX_BYTES", "example_trace", "read_parquet", "read_trace"]
@@ -95,7 +95,7 @@ def read_trace(
         wrong, and ``offset``/``generation`` say where. Also a damaged or
         truncated gzip stream, more than ``max_bytes``, memory running out
         while decompressing or downloading, and ``timeout`` reached (that
-        error is also a :class:`TimeoutError`).
+        error, ``DownloadTimeout``, is also a :class:`TimeoutError`).
     ValueError
         ``timeout``, ``max_bytes`` or the URL's ``seconds=`` is not a usable
         number (not finite, negative).
@@ -482,11 +482,6 @@ def _url_timeout(url: str, timeout: float | None) -> float:
 _MAX_WAIT = 1e9
 
 
-class _Timeout(TraceError, TimeoutError):
-    """A download that did not end within its timeout: the trace could not be
-    read (TraceError), and a TimeoutError for callers that catch those."""
-
-
 def _download(url: str, *, progress: Progress, timeout: float | None, max_bytes: int) -> bytearray:
     """GET ``url`` as it streams (gzip undone), within ``timeout`` seconds in all."""
     import http.client
@@ -528,7 +523,7 @@ def _download(url: str, *, progress: Progress, timeout: float | None, max_bytes:
                 raise OSError(f"{url}: connection closed after {stream.received} of {total} bytes")
             return stream.finish()
         except TimeoutError:
-            raise _Timeout(f"{url}: no complete answer within {limit:g} s") from None
+            raise DownloadTimeout(f"{url}: no complete answer within {limit:g} s") from None
         except (ConnectionError, http.client.HTTPException) as e:
             raise OSError(f"{url}: {e}") from e
         finally:
