@@ -362,10 +362,7 @@ class _Stream:
         start = self.received
         self.received += len(chunk)
         if self.limit_input and self.received > self.max_bytes:
-            raise TraceError(
-                f"{self.name}: more than max_bytes={self.max_bytes} bytes; "
-                "pass a larger max_bytes to read it"
-            )
+            raise self._too_large("the source sent")
         try:
             if self._gzip is None:
                 self._between += bytes(chunk)
@@ -423,6 +420,12 @@ class _Stream:
             else:
                 data = self._member.unconsumed_tail
 
+    def _too_large(self, what: str) -> TraceError:
+        return TraceError(
+            f"{self.name}: {what} more than max_bytes={self.max_bytes} bytes (stopped "
+            f"after {self.received} bytes received); pass a larger max_bytes to read it"
+        )
+
     def _damaged(self, e: zlib.error, near: int) -> TraceError:
         return TraceError(
             f"{self.name}: damaged gzip stream before compressed byte {near} "
@@ -431,12 +434,7 @@ class _Stream:
 
     def _keep(self, piece: Any) -> None:
         if len(self.out) + len(piece) > self.max_bytes:
-            what = "decompresses to" if self._gzip else "is"
-            raise TraceError(
-                f"{self.name}: the trace {what} more than max_bytes={self.max_bytes} "
-                f"bytes (stopped after {self.received} bytes received); pass a larger "
-                "max_bytes to read it"
-            )
+            raise self._too_large("the trace decompresses to" if self._gzip else "the trace is")
         self.out += piece
         if not self._header_checked and len(self.out) >= _HEADER_BYTES:
             self._header_checked = True
