@@ -359,7 +359,6 @@ class _Stream:
         self._header_checked = False
 
     def feed(self, chunk: Any) -> None:
-        start = self.received
         self.received += len(chunk)
         if self.limit_input and self.received > self.max_bytes:
             raise self._too_large("the source sent")
@@ -371,14 +370,11 @@ class _Stream:
                 self._gzip = self._between[:2] == _GZIP_MAGIC
                 chunk, self._between = self._between, b""
             if self._gzip:
-                self._inflate(chunk, start)
+                self._inflate(chunk)
             else:
                 self._keep(chunk)
         except MemoryError:
-            raise TraceError(
-                f"{self.name}: out of memory with {len(self.out)} bytes of trace read "
-                f"({self.received} received); a smaller max_bytes stops earlier"
-            ) from None
+            raise self._out_of_memory() from None
 
     def finish(self) -> bytearray:
         """The whole trace, once the last piece was fed."""
@@ -389,7 +385,9 @@ class _Stream:
                 while not self._member.eof and (piece := self._member.decompress(b"", _OUT_PIECE)):
                     self._keep(piece)
             except zlib.error as e:
-                raise self._damaged(e, self.received) from None
+                raise self._damaged(e) from None
+            except MemoryError:
+                raise self._out_of_memory() from None
             if not self._member.eof:
                 raise TraceError(
                     f"{self.name}: truncated gzip stream: it ends after {self.received} "
@@ -397,7 +395,7 @@ class _Stream:
                 )
         return self.out
 
-    def _inflate(self, data: Any, start: int) -> None:
+    def _inflate(self, data: Any) -> None:
         while len(data) and not self._trailing:
             if self._member is None:
                 head = self._between + bytes(data[: 2 - len(self._between)])
@@ -413,7 +411,7 @@ class _Stream:
             try:
                 self._keep(self._member.decompress(data, _OUT_PIECE))
             except zlib.error as e:
-                raise self._damaged(e, start + len(data)) from None
+                raise self._damaged(e) from None
             if self._member.eof:
                 data = self._member.unused_data
                 self._member = None
@@ -426,10 +424,17 @@ class _Stream:
             f"after {self.received} bytes received); pass a larger max_bytes to read it"
         )
 
-    def _damaged(self, e: zlib.error, near: int) -> TraceError:
+    def _damaged(self, e: zlib.error) -> TraceError:
+        # The damage lies in the piece fed last, which ends at self.received.
         return TraceError(
-            f"{self.name}: damaged gzip stream before compressed byte {near} "
+            f"{self.name}: damaged gzip stream before compressed byte {self.received} "
             f"({len(self.out)} bytes decompressed): {e}"
+        )
+
+    def _out_of_memory(self) -> TraceError:
+        return TraceError(
+            f"{self.name}: out of memory with {len(self.out)} bytes of trace read "
+            f"({self.received} received); a smaller max_bytes stops earlier"
         )
 
     def _keep(self, piece: Any) -> None:
@@ -438,10 +443,10 @@ class _Stream:
         self.out += piece
         if not self._header_checked and len(self.out) >= _HEADER_BYTES:
             self._header_checked = True
-            _check_header(bytes(self.out[:_HEADER_BYTES]), self.name, self._gzip)
+            _check_header(bytes(self.out[:_HEADER_BYTES]), self.name, bool(self._gzip))
 
 
-def _check_header(head: bytes, name: str, compressed: bool | None) -> None:
+def _check_header(head: bytes, name: str, compressed: bool) -> None:
     """Raises the core's TraceError if ``head`` (the first 16 bytes) is not a
     supported trace header: the core reports those at offset 0, and whatever
     else the 16 bytes alone provoke (the trace ends there) past it."""
