@@ -134,13 +134,14 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     """Read a dataset written by :meth:`Trace.to_parquet` back into a :class:`Trace`.
 
     Tables come back with the schemas (dictionary columns, integer widths) and
-    data they were written with, memory-mapped. Everything is checked before
-    any table is read: the manifest's shape, that it lists exactly the tables
-    of :data:`gotrace_df.frames.TABLES`, that every file lies inside ``path``
-    (symlinks resolved), and that each file has its table's columns with the
-    types :data:`gotrace_df.frames.SCHEMAS` gives them (a dictionary column may
-    have narrower keys, or be stored plain). Files in ``path`` that the manifest
-    does not list are not read.
+    data they were written with, memory-mapped. A dataset is checked before its
+    tables are read: the manifest's shape, that it lists exactly the tables of
+    :data:`gotrace_df.frames.TABLES`, and that every file lies inside ``path``
+    (symlinks resolved); and each file before its data is read, that it has
+    its table's columns with the types :data:`gotrace_df.frames.SCHEMAS` gives
+    them (a dictionary column may have narrower keys, or be stored plain) and
+    the manifest's row count. Files in ``path`` that the manifest does not list
+    are not read.
 
     Raises
     ------
@@ -167,22 +168,20 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
         raise FileNotFoundError(f"{root}: no such dataset directory")
     manifest = _read_manifest(root)
     files = {name: _inside(root, entry["file"]) for name, entry in manifest["tables"].items()}
-    for name, file in files.items():
-        try:
-            schema, rows = pq.read_schema(file), pq.read_metadata(file).num_rows
-        except pa.ArrowException as e:
-            raise ValueError(f"{file}: not a readable Parquet file: {e}") from None
-        _check_columns(name, file, schema)
-        if rows != manifest["tables"][name]["rows"]:
-            raise ValueError(
-                f"{file}: {rows} rows, the manifest says {manifest['tables'][name]['rows']}"
-            )
     tables: dict[str, pa.Table] = {}
     for name in TABLES:
+        file, want_rows = files[name], manifest["tables"][name]["rows"]
         try:
-            table = pq.read_table(files[name], memory_map=True)
+            # Not closed here: the table's buffers may be the file's mapping.
+            pf = pq.ParquetFile(file, memory_map=True)
+            _check_columns(name, file, pf.schema_arrow)
+            if pf.metadata.num_rows != want_rows:
+                raise ValueError(
+                    f"{file}: {pf.metadata.num_rows} rows, the manifest says {want_rows}"
+                )
+            table = pf.read()
         except pa.ArrowException as e:
-            raise ValueError(f"{files[name]}: not a readable Parquet file: {e}") from None
+            raise ValueError(f"{file}: not a readable Parquet file: {e}") from None
         meta = dict(table.schema.metadata or {})
         meta.pop(KV_KEY, None)
         table = table.replace_schema_metadata(meta or None)
