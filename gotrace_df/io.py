@@ -7,12 +7,14 @@ import gzip
 import math
 import mmap
 import os
+import socket
+import threading
 import time
 import urllib.parse
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -480,8 +482,8 @@ def _url_timeout(url: str, timeout: float | None) -> float:
     return float(timeout)
 
 
-# A socket refuses waits that overflow the OS's time type (about 1e10 s): a
-# wait is cut to 30 years, which no download reaches.
+# Sockets and timers refuse waits that overflow the OS's time type (about
+# 1e10 s): a wait is cut to 30 years, which no download reaches.
 _MAX_WAIT = 1e9
 
 
@@ -501,41 +503,67 @@ def _download(url: str, *, progress: Progress, timeout: float | None, max_bytes:
             if parts.scheme.lower() == "https"
             else http.client.HTTPConnection
         )
-        conn = conn_cls(parts.hostname, parts.port, timeout=min(max(limit, 0.1), _MAX_WAIT))
+        remaining = min(max(deadline - time.monotonic(), 0.1), _MAX_WAIT)
+        conn = conn_cls(parts.hostname, parts.port, timeout=remaining)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            conn.request("GET", path, headers={"User-Agent": "gotrace_df", "Accept": "*/*"})
-            resp = conn.getresponse()
-            if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-                # The body is not read: the connection is closed below.
-                target = urllib.parse.urljoin(target, resp.getheader("Location", ""))
-                continue
-            if resp.status != 200:
-                body = resp.read(4096).decode(errors="replace").strip()
-                raise OSError(f"{url}: HTTP {resp.status} {resp.reason}: {body}")
-            length = resp.getheader("Content-Length")
-            total = int(length) if length and length.isdigit() else 0
-            if total > max_bytes:
-                raise TraceError(
-                    f"{url}: the server announces {total} bytes, more than "
-                    f"max_bytes={max_bytes}; pass a larger max_bytes to read it"
-                )
-            stream = _Stream(url, max_bytes, limit_input=True)
-            _read_body(conn, resp, stream, deadline, total, progress)
-            if total and stream.received != total:
-                raise OSError(f"{url}: connection closed after {stream.received} of {total} bytes")
-            return stream.finish()
+            with _shut_down_after(conn, remaining):
+                conn.request("GET", path, headers={"User-Agent": "gotrace_df", "Accept": "*/*"})
+                resp = conn.getresponse()
+                if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
+                    # The body is not read: the connection is closed below.
+                    target = urllib.parse.urljoin(target, resp.getheader("Location", ""))
+                    continue
+                if resp.status != 200:
+                    body = resp.read(4096).decode(errors="replace").strip()
+                    raise OSError(f"{url}: HTTP {resp.status} {resp.reason}: {body}")
+                length = resp.getheader("Content-Length")
+                total = int(length) if length and length.isdigit() else 0
+                if total > max_bytes:
+                    raise TraceError(
+                        f"{url}: the server announces {total} bytes, more than "
+                        f"max_bytes={max_bytes}; pass a larger max_bytes to read it"
+                    )
+                stream = _Stream(url, max_bytes, limit_input=True)
+                _read_body(resp, stream, deadline, total, progress)
+                if total and stream.received != total:
+                    raise OSError(
+                        f"{url}: connection closed after {stream.received} of {total} bytes"
+                    )
+                return stream.finish()
         except TimeoutError:
             raise DownloadTimeout(f"{url}: no complete answer within {limit:g} s") from None
         except (ConnectionError, http.client.HTTPException) as e:
+            if time.monotonic() >= deadline:  # the connection was shut down at the deadline
+                raise DownloadTimeout(f"{url}: no complete answer within {limit:g} s") from None
             raise OSError(f"{url}: {e}") from e
         finally:
             conn.close()
     raise OSError(f"{url}: too many redirects")
 
 
+@contextmanager
+def _shut_down_after(conn: Any, seconds: float) -> Iterator[None]:
+    """Shuts ``conn``'s socket down after ``seconds``, which ends whatever read
+    is waiting: a socket timeout bounds each wait, not their sum, and a server
+    that trickles its headers a byte at a time would never time out."""
+
+    def shut_down() -> None:
+        sock = conn.sock
+        if sock is not None:
+            with suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, shut_down)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _read_body(
-    conn: Any,
     resp: Any,
     stream: _Stream,
     deadline: float,
@@ -556,12 +584,10 @@ def _read_body(
         )
     try:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            if conn.sock is not None:
-                conn.sock.settimeout(min(remaining, _MAX_WAIT))
             chunk = resp.read1(1 << 16)
+            # Past the deadline the connection was shut down: what came is not all.
+            if time.monotonic() >= deadline:
+                raise TimeoutError
             if not chunk:
                 break
             stream.feed(chunk)

@@ -220,6 +220,13 @@ class Hostile(http.server.BaseHTTPRequestHandler):
                 self._send_for_a_while(b"", bytes(MiB))
             else:  # /endless/gzip
                 self._send_for_a_while(gzip.compress(HEADER), ZEROS_MEMBER)
+        elif route == "/trickle/headers":  # a header line a byte at a time
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            self._send_for_a_while(b"", b"x", pause=0.1)
+        elif route == "/trickle/body":
+            self.send_response(200)
+            self.end_headers()
+            self._send_for_a_while(HEADER, b"\x00", pause=0.1)
         elif route.startswith("/stall"):
             self.send_response(200)
             self.end_headers()
@@ -230,12 +237,13 @@ class Hostile(http.server.BaseHTTPRequestHandler):
         else:
             self.send_error(404)
 
-    def _send_for_a_while(self, first: bytes, block: bytes) -> None:
+    def _send_for_a_while(self, first: bytes, block: bytes, pause: float = 0) -> None:
         deadline = time.monotonic() + SERVE_SECONDS
         try:
             self.wfile.write(first)
-            while time.monotonic() < deadline and not self.stop.is_set():
+            while time.monotonic() < deadline and not self.stop.wait(pause):
                 self.wfile.write(block)
+                self.wfile.flush()
         except OSError:  # the client stopped reading
             pass
 
@@ -283,7 +291,7 @@ def test_announced_length_over_max_bytes(server: str) -> None:
     assert time.monotonic() - t0 < 5
 
 
-@pytest.mark.parametrize("route", ["/stall", "/stall/body"])
+@pytest.mark.parametrize("route", ["/stall", "/stall/body", "/trickle/headers", "/trickle/body"])
 def test_stalled_url_ends_at_the_timeout(server: str, route: str) -> None:
     t0 = time.monotonic()
     with pytest.raises(gt.TraceError, match="no complete answer within 1 s") as e:
