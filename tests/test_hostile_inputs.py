@@ -6,6 +6,7 @@ memory bounds are asserted in a child process under an address-space cap
 
 from __future__ import annotations
 
+import functools
 import gzip
 import http.server
 import io
@@ -34,15 +35,18 @@ HEADER = TASKS.read_bytes()[:16]  # a valid trace header: "go 1.27 trace\0\0\0"
 MiB = 1 << 20
 GiB = 1 << 30
 
-# One gzip member of 64 MiB of zeros is 65 KB: members repeated make a bomb of
-# any size in no time (concatenated members are one stream).
-ZEROS_MEMBER = gzip.compress(bytes(64 * MiB), 9)
+
+@functools.cache
+def zeros_member() -> bytes:
+    """One gzip member of 64 MiB of zeros, 65 KB: members repeated make a bomb
+    of any size in no time (concatenated members are one stream)."""
+    return gzip.compress(bytes(64 * MiB), 9)
 
 
 def bomb(size: int, head: bytes = b"") -> bytes:
     """A gzip stream of ``head`` then zeros, ``size`` bytes decompressed."""
     n = (size - len(head)) // (64 * MiB)
-    return gzip.compress(head) + ZEROS_MEMBER * n
+    return gzip.compress(head) + zeros_member() * n
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +223,7 @@ class Hostile(http.server.BaseHTTPRequestHandler):
             elif route == "/endless/zeros":
                 self._send_for_a_while(b"", bytes(MiB))
             else:  # /endless/gzip
-                self._send_for_a_while(gzip.compress(HEADER), ZEROS_MEMBER)
+                self._send_for_a_while(gzip.compress(HEADER), zeros_member())
         elif route == "/trickle/headers":  # a header line a byte at a time
             self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             self._send_for_a_while(b"", b"x", pause=0.1)
