@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import gzip
+import math
 import mmap
 import os
+import socket
+import threading
 import time
 import urllib.parse
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -19,10 +22,10 @@ from typing import IO, Any
 import pyarrow as pa
 
 from gotrace_df import _core
-from gotrace_df._errors import TraceWarning
+from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
 from gotrace_df._trace import Trace
 
-__all__ = ["example_trace", "read_parquet", "read_trace"]
+__all__ = ["DEFAULT_MAX_BYTES", "example_trace", "read_parquet", "read_trace"]
 
 TraceSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 Progress = bool | Callable[[int, int], Any] | None
@@ -32,9 +35,21 @@ _PROGRESS_THRESHOLD = 20 * 1024 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
+#: Default ``max_bytes`` of :func:`read_trace` (and of the ``gotrace-df``
+#: command): 4 GiB. The parsed tables take about 11 times the trace (64 bytes
+#: per event against 5.7 on the wire for the bench trace), so a trace this
+#: large needs nearly 50 GB to read: no trace a usual machine can read is
+#: refused, while an endless download or a gzip bomb stops at a size that is
+#: the same on every machine.
+DEFAULT_MAX_BYTES = 4 << 30
+
 
 def read_trace(
-    source: TraceSource, *, progress: Progress = None, timeout: float | None = None
+    source: TraceSource,
+    *,
+    progress: Progress = None,
+    timeout: float | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Trace:
     """Read a Go execution trace (Go 1.22 and newer) into Arrow tables.
 
@@ -57,8 +72,16 @@ def read_trace(
         as ``progress(done_bytes, total_bytes)`` instead (for a download first
         with the bytes received so far and the expected total, 0 if unknown).
     timeout
-        URL sources only: seconds the whole download may take. Default: the
-        URL's ``seconds=`` value plus 60 (60 without one).
+        URL sources only: seconds the whole download may take (finite and
+        positive). Default: the URL's ``seconds=`` value plus 60 (60 without
+        one).
+    max_bytes
+        The most bytes of trace read_trace brings into memory: a download or a
+        file object that sends more, and a gzip stream (from any source) that
+        decompresses to more, stop with :class:`TraceError` (so does a stream
+        whose first bytes are not a trace header, at once). A path or buffer
+        that is not compressed is read in place, whatever its size. Default
+        :data:`DEFAULT_MAX_BYTES` (4 GiB).
 
     Returns
     -------
@@ -72,12 +95,18 @@ def read_trace(
     ------
     TraceError
         The input is not a readable Go 1.22+ trace; the message says what is
-        wrong, and ``offset``/``generation`` say where.
+        wrong, and ``offset``/``generation`` say where. Also a damaged or
+        truncated gzip stream, more than ``max_bytes``, memory running out
+        while decompressing or downloading, and ``timeout`` reached (that
+        error, ``DownloadTimeout``, is also a :class:`TimeoutError`).
+    ValueError
+        ``timeout``, ``max_bytes`` or the URL's ``seconds=`` is not a usable
+        number (not finite, negative).
     FileNotFoundError
         ``source`` is a path that does not exist.
     OSError
-        A URL could not be fetched (connection refused, HTTP error status, or
-        ``timeout`` reached); the message includes the server's answer.
+        A URL could not be fetched (connection refused, HTTP error status, the
+        connection closed early); the message includes the server's answer.
 
     Warns
     -----
@@ -92,15 +121,14 @@ def read_trace(
     >>> tr.events.column_names[:3]
     ['ts', 'kind', 'g']
     """
+    _check_max_bytes(max_bytes)
     if is_url(source):
         assert isinstance(source, str)
-        data = _download(source, progress=progress, timeout=timeout)
-        return _parse(_maybe_gunzip(data), source, progress, stacklevel=3)
+        data = _download(source, progress=progress, timeout=timeout, max_bytes=max_bytes)
+        return _parse(data, source, progress, stacklevel=3)
     if isinstance(source, str | os.PathLike) and os.path.isdir(source):
         return read_parquet(source)
-    with _open(source) as (data, name, mapped):
-        if bytes(data[:2]) == _GZIP_MAGIC:
-            data, mapped = _maybe_gunzip(data), False
+    with _open(source, max_bytes) as (data, name, mapped):
         return _parse(data, name, progress, stacklevel=3, mapped=mapped)
 
 
@@ -145,9 +173,9 @@ def _parse(
 
 
 @contextmanager
-def _open(source: TraceSource) -> Iterator[tuple[Any, str, bool]]:
+def _open(source: TraceSource, max_bytes: int) -> Iterator[tuple[Any, str, bool]]:
     """Yields (buffer, display name, whether the buffer is a file mapping made
-    here) for ``source``, keeping the buffer valid."""
+    here) for ``source``, keeping the buffer valid; gzip is undone."""
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         with open(path, "rb") as f:
@@ -157,30 +185,30 @@ def _open(source: TraceSource) -> Iterator[tuple[Any, str, bool]]:
                 yield b"", path, False
                 return
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-                yield m, path, True
-        return
-    if isinstance(source, bytes | bytearray | memoryview):
-        yield source, "<bytes>", False
+                if m[:2] != _GZIP_MAGIC:
+                    yield m, path, True
+                    return
+                data = _gunzip(m, path, max_bytes)
+        # The compressed file is unmapped before the parse.
+        yield data, path, False
         return
     read = getattr(source, "read", None)
-    if callable(read):
-        data = read()
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(
-                f"read_trace: the file object must be opened in binary mode "
-                f"(its read() returned {type(data).__name__})"
-            )
-        yield data, str(getattr(source, "name", "<file>")), False
+    if not isinstance(source, bytes | bytearray | memoryview) and callable(read):
+        name = str(getattr(source, "name", "<file>"))
+        yield _read_stream(read, name, max_bytes), name, False
         return
-    # Any other object exporting the buffer protocol (numpy array, mmap ...).
+    # bytes, bytearray, memoryview, or any other object exporting the buffer
+    # protocol (numpy array, mmap ...).
     buffer: Any = source
     try:
-        memoryview(buffer)
+        memoryview(buffer).release()
     except TypeError:
         raise TypeError(
             "read_trace: expected a path, bytes or a binary file object, "
             f"got {type(source).__name__}"
         ) from None
+    if _starts_with_gzip(buffer):
+        buffer = _gunzip(buffer, "<bytes>", max_bytes)
     yield buffer, "<bytes>", False
 
 
@@ -233,6 +261,16 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
 
 # -- URLs and compressed input --------------------------------------------------------
 
+# Compressed bytes handed to zlib at a time: what it does not consume yet it
+# copies (``unconsumed_tail``), so a large piece would be copied over and over.
+_IN_PIECE = 1 << 16
+# Decompressed bytes taken from zlib at a time: what a bomb can add past
+# max_bytes before it is stopped.
+_OUT_PIECE = 1 << 20
+# The Go trace header's length: the first bytes of a stream are checked when
+# this many have arrived.
+_HEADER_BYTES = 16
+
 
 def is_url(source: object) -> bool:
     """Whether ``source`` is an ``http://`` or ``https://`` URL string."""
@@ -240,56 +278,220 @@ def is_url(source: object) -> bool:
 
 
 def fetch_bytes(
-    source: str | os.PathLike[str], *, progress: Progress = False, timeout: float | None = None
+    source: str | os.PathLike[str],
+    *,
+    progress: Progress = False,
+    timeout: float | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> bytes:
-    """The uncompressed bytes of a trace path or URL (gzip undone), unparsed."""
+    """The uncompressed bytes of a trace path or URL (gzip undone), unparsed;
+    ``timeout`` and ``max_bytes`` as for :func:`read_trace`."""
+    _check_max_bytes(max_bytes)
     if is_url(source):
-        data: Any = _download(str(source), progress=progress, timeout=timeout)
-    else:
-        with open(source, "rb") as f:
-            data = f.read()
-    return bytes(_maybe_gunzip(data))
+        return bytes(
+            _download(str(source), progress=progress, timeout=timeout, max_bytes=max_bytes)
+        )
+    with _open(source, max_bytes) as (data, _name, _mapped):
+        return bytes(data)
 
 
-def _maybe_gunzip(data: Any) -> Any:
-    """``data`` decompressed if it starts with the gzip magic, else itself."""
-    view = memoryview(data)
-    if bytes(view[:2]) != _GZIP_MAGIC:
-        return data
-    out = bytearray()
-    # Concatenated members are one stream, as gzip(1) writes them.
-    d = zlib.decompressobj(wbits=31)
-    rest = view
+def _check_max_bytes(max_bytes: int) -> None:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
+
+
+def _starts_with_gzip(buffer: Any) -> bool:
+    with memoryview(buffer) as view:
+        # The core refuses a buffer that is not contiguous, compressed or not.
+        if not view.c_contiguous:
+            return False
+        with view.cast("B") as raw:
+            return raw[:2].tobytes() == _GZIP_MAGIC
+
+
+def _gunzip(buffer: Any, name: str, max_bytes: int) -> bytearray:
+    """The gzip stream in ``buffer``, decompressed."""
+    stream = _Stream(name, max_bytes, limit_input=False)
+    with memoryview(buffer) as view, view.cast("B") as raw:
+        for start in range(0, raw.nbytes, _IN_PIECE):
+            with raw[start : start + _IN_PIECE] as piece:
+                stream.feed(piece)
+    return stream.finish()
+
+
+def _read_stream(read: Callable[[int], Any], name: str, max_bytes: int) -> bytearray:
+    """A binary file object's contents (gzip undone), read in pieces."""
+    stream = _Stream(name, max_bytes, limit_input=True)
+    while True:
+        try:
+            chunk = read(_OUT_PIECE)
+        # A gzip.GzipFile given as the source: its own decompression failed.
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise TraceError(f"{name}: reading failed after {stream.received} bytes: {e}") from None
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise TypeError(
+                f"read_trace: the file object must be opened in binary mode "
+                f"(its read() returned {type(chunk).__name__})"
+            )
+        if not chunk:
+            return stream.finish()
+        stream.feed(chunk)
+
+
+class _Stream:
+    """Bytes arriving in pieces (a download, a file object, a gzip stream),
+    gathered into the one buffer the core parses.
+
+    Gzip (concatenated members are one stream, as gzip(1) writes them) is
+    undone as the pieces arrive, so the compressed bytes are never held whole;
+    the trace header is checked by the core as soon as its 16 bytes are there,
+    so that a stream that is no trace stops at once; and the buffer never holds
+    more than ``max_bytes`` (nor, with ``limit_input``, may more arrive). The
+    buffer grows in place (realloc: for large sizes the kernel moves the
+    pages, it does not copy them), and the core takes it without a copy.
+    """
+
+    def __init__(self, name: str, max_bytes: int, *, limit_input: bool) -> None:
+        self.name = name
+        self.max_bytes = max_bytes
+        self.limit_input = limit_input
+        self.out = bytearray()
+        self.received = 0
+        self._gzip: bool | None = None  # unknown until two bytes arrived
+        self._member: Any = None  # zlib decompressor of the current gzip member
+        self._between = b""  # bytes after a member, until they show another
+        self._trailing = False  # data after the last member (ignored, as gzip(1) does)
+        self._header_checked = False
+
+    def feed(self, chunk: Any) -> None:
+        self.received += len(chunk)
+        if self.limit_input and self.received > self.max_bytes:
+            raise self._too_large("the source sent")
+        try:
+            if self._gzip is None:
+                self._between += bytes(chunk)
+                if len(self._between) < 2:
+                    return
+                self._gzip = self._between[:2] == _GZIP_MAGIC
+                chunk, self._between = self._between, b""
+            if self._gzip:
+                self._inflate(chunk)
+            else:
+                self._keep(chunk)
+        except MemoryError:
+            raise self._out_of_memory() from None
+
+    def finish(self) -> bytearray:
+        """The whole trace, once the last piece was fed."""
+        if self._gzip is None:  # fewer than two bytes: the core says what is wrong
+            self._keep(self._between)
+        elif self._member is not None:
+            try:
+                while not self._member.eof and (piece := self._member.decompress(b"", _OUT_PIECE)):
+                    self._keep(piece)
+            except zlib.error as e:
+                raise self._damaged(e) from None
+            except MemoryError:
+                raise self._out_of_memory() from None
+            if not self._member.eof:
+                raise TraceError(
+                    f"{self.name}: truncated gzip stream: it ends after {self.received} "
+                    f"compressed bytes ({len(self.out)} decompressed) inside a member"
+                )
+        return self.out
+
+    def _inflate(self, data: Any) -> None:
+        while len(data) and not self._trailing:
+            if self._member is None:
+                head = self._between + bytes(data[: 2 - len(self._between)])
+                if len(head) < 2:
+                    self._between = head
+                    return
+                if head != _GZIP_MAGIC:
+                    self._trailing = True
+                    return
+                self._member = zlib.decompressobj(wbits=31)
+                data = self._between + bytes(data) if self._between else data
+                self._between = b""
+            try:
+                self._keep(self._member.decompress(data, _OUT_PIECE))
+            except zlib.error as e:
+                raise self._damaged(e) from None
+            if self._member.eof:
+                data = self._member.unused_data
+                self._member = None
+            else:
+                data = self._member.unconsumed_tail
+
+    def _too_large(self, what: str) -> TraceError:
+        return TraceError(
+            f"{self.name}: {what} more than max_bytes={self.max_bytes} bytes (stopped "
+            f"after {self.received} bytes received); pass a larger max_bytes to read it"
+        )
+
+    def _damaged(self, e: zlib.error) -> TraceError:
+        # The damage lies in the piece fed last, which ends at self.received.
+        return TraceError(
+            f"{self.name}: damaged gzip stream before compressed byte {self.received} "
+            f"({len(self.out)} bytes decompressed): {e}"
+        )
+
+    def _out_of_memory(self) -> TraceError:
+        return TraceError(
+            f"{self.name}: out of memory with {len(self.out)} bytes of trace read "
+            f"({self.received} received); a smaller max_bytes stops earlier"
+        )
+
+    def _keep(self, piece: Any) -> None:
+        if len(self.out) + len(piece) > self.max_bytes:
+            raise self._too_large("the trace decompresses to" if self._gzip else "the trace is")
+        self.out += piece
+        if not self._header_checked and len(self.out) >= _HEADER_BYTES:
+            self._header_checked = True
+            _check_header(bytes(self.out[:_HEADER_BYTES]), self.name, bool(self._gzip))
+
+
+def _check_header(head: bytes, name: str, compressed: bool) -> None:
+    """Raises the core's TraceError if ``head`` (the first 16 bytes) is not a
+    supported trace header: the core reports those at offset 0, and whatever
+    else the 16 bytes alone provoke (the trace ends there) past it."""
     try:
-        while True:
-            out += d.decompress(rest, 1 << 26)
-            while d.unconsumed_tail:
-                out += d.decompress(d.unconsumed_tail, 1 << 26)
-            out += d.flush()
-            rest = memoryview(d.unused_data)
-            if not rest or bytes(rest[:2]) != _GZIP_MAGIC:
-                break
-            d = zlib.decompressobj(wbits=31)
-    except zlib.error as e:
-        raise gzip.BadGzipFile(f"gzip-compressed trace is damaged: {e}") from None
-    if not d.eof:
-        raise gzip.BadGzipFile("gzip-compressed trace is truncated")
-    return out
+        _core.parse(head, None, release_input=False)
+    except TraceError as e:
+        if e.offset != 0:
+            return
+        where = "the decompressed gzip stream" if compressed else "its first bytes"
+        err = TraceError(f"{name}: {where}: {e}")
+        err.offset, err.generation = e.offset, e.generation
+        raise err from None
 
 
 def _url_timeout(url: str, timeout: float | None) -> float:
-    if timeout is not None:
-        return float(timeout)
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     try:
         seconds = float(query.get("seconds", ["0"])[0])
     except ValueError:
-        seconds = 0.0
-    return max(seconds, 0.0) + 60.0
+        seconds = 0.0  # not a number: the server picks its default
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(
+            f"{url}: seconds={query['seconds'][0]} is not a finite, non-negative number"
+        )
+    if timeout is None:
+        return seconds + 60.0
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ValueError(f"timeout must be a number of seconds, got {timeout!r}")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be a finite, positive number of seconds, got {timeout!r}")
+    return float(timeout)
 
 
-def _download(url: str, *, progress: Progress, timeout: float | None) -> bytearray:
-    """GET ``url`` into memory as it streams, within ``timeout`` seconds in all."""
+# Sockets and timers refuse waits that overflow the OS's time type (about
+# 1e10 s): a wait is cut to 30 years, which no download reaches.
+_MAX_WAIT = 1e9
+
+
+def _download(url: str, *, progress: Progress, timeout: float | None, max_bytes: int) -> bytearray:
+    """GET ``url`` as it streams (gzip undone), within ``timeout`` seconds in all."""
     import http.client
 
     limit = _url_timeout(url, timeout)
@@ -304,40 +506,73 @@ def _download(url: str, *, progress: Progress, timeout: float | None) -> bytearr
             if parts.scheme.lower() == "https"
             else http.client.HTTPConnection
         )
-        conn = conn_cls(parts.hostname, parts.port, timeout=max(limit, 0.1))
+        remaining = min(max(deadline - time.monotonic(), 0.1), _MAX_WAIT)
+        conn = conn_cls(parts.hostname, parts.port, timeout=remaining)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            conn.request("GET", path, headers={"User-Agent": "gotrace_df", "Accept": "*/*"})
-            resp = conn.getresponse()
-            if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-                target = urllib.parse.urljoin(target, resp.getheader("Location", ""))
-                resp.read()
-                continue
-            if resp.status != 200:
-                body = resp.read(4096).decode(errors="replace").strip()
-                raise OSError(f"{url}: HTTP {resp.status} {resp.reason}: {body}")
-            length = resp.getheader("Content-Length")
-            total = int(length) if length and length.isdigit() else 0
-            return _read_body(conn, resp, url, deadline, limit, total, progress)
+            with _shut_down_after(conn, remaining):
+                conn.request("GET", path, headers={"User-Agent": "gotrace_df", "Accept": "*/*"})
+                resp = conn.getresponse()
+                if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
+                    # The body is not read: the connection is closed below.
+                    target = urllib.parse.urljoin(target, resp.getheader("Location", ""))
+                    continue
+                if resp.status != 200:
+                    body = resp.read(4096).decode(errors="replace").strip()
+                    raise OSError(f"{url}: HTTP {resp.status} {resp.reason}: {body}")
+                length = resp.getheader("Content-Length")
+                total = int(length) if length and length.isdigit() else 0
+                if total > max_bytes:
+                    raise TraceError(
+                        f"{url}: the server announces {total} bytes, more than "
+                        f"max_bytes={max_bytes}; pass a larger max_bytes to read it"
+                    )
+                stream = _Stream(url, max_bytes, limit_input=True)
+                _read_body(resp, stream, deadline, total, progress)
+                if total and stream.received != total:
+                    raise OSError(
+                        f"{url}: connection closed after {stream.received} of {total} bytes"
+                    )
+                return stream.finish()
         except TimeoutError:
-            raise TimeoutError(f"{url}: no complete answer within {limit:g} s") from None
+            raise DownloadTimeout(f"{url}: no complete answer within {limit:g} s") from None
         except (ConnectionError, http.client.HTTPException) as e:
+            if time.monotonic() >= deadline:  # the connection was shut down at the deadline
+                raise DownloadTimeout(f"{url}: no complete answer within {limit:g} s") from None
             raise OSError(f"{url}: {e}") from e
         finally:
             conn.close()
     raise OSError(f"{url}: too many redirects")
 
 
+@contextmanager
+def _shut_down_after(conn: Any, seconds: float) -> Iterator[None]:
+    """Shuts ``conn``'s socket down after ``seconds``, which ends whatever read
+    is waiting: a socket timeout bounds each wait, not their sum, and a server
+    that trickles its headers a byte at a time would never time out."""
+
+    def shut_down() -> None:
+        sock = conn.sock
+        if sock is not None:
+            with suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, shut_down)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _read_body(
-    conn: Any,
     resp: Any,
-    url: str,
+    stream: _Stream,
     deadline: float,
-    limit: float,
     total: int,
     progress: Progress,
-) -> bytearray:
-    out = bytearray()
+) -> None:
     bar: Any = None
     callback = progress if callable(progress) else None
     if progress is None or progress is True:
@@ -352,25 +587,20 @@ def _read_body(
         )
     try:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            if conn.sock is not None:
-                conn.sock.settimeout(remaining)
             chunk = resp.read1(1 << 16)
+            # Past the deadline the connection was shut down: what came is not all.
+            if time.monotonic() >= deadline:
+                raise TimeoutError
             if not chunk:
                 break
-            out += chunk
+            stream.feed(chunk)
             if bar is not None:
                 bar.update(len(chunk))
             if callback is not None:
-                callback(len(out), total)
+                callback(stream.received, total)
     finally:
         if bar is not None:
             bar.close()
-    if total and len(out) != total:
-        raise OSError(f"{url}: connection closed after {len(out)} of {total} bytes")
-    return out
 
 
 def example_trace() -> Path:

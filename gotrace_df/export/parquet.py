@@ -23,14 +23,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import pyarrow as pa
 
 from gotrace_df.export._atomic import atomic_dir, fsync_path
-from gotrace_df.export._meta import metadata, rebuild
+from gotrace_df.export._meta import FIELDS, metadata, rebuild
 from gotrace_df.export.redact import redact_trace
-from gotrace_df.frames import SCHEMAS, encode_ints
+from gotrace_df.frames import SCHEMAS, TABLES, encode_ints
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -134,15 +134,25 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     """Read a dataset written by :meth:`Trace.to_parquet` back into a :class:`Trace`.
 
     Tables come back with the schemas (dictionary columns, integer widths) and
-    data they were written with, memory-mapped.
+    data they were written with, memory-mapped. A dataset is checked before its
+    tables are read: the manifest's shape, that it lists exactly the tables of
+    :data:`gotrace_df.frames.TABLES`, and that every file lies inside ``path``
+    (symlinks resolved); and each file before its data is read, that it has
+    its table's columns with the types :data:`gotrace_df.frames.SCHEMAS` gives
+    them (a dictionary column may have narrower keys, or be stored plain) and
+    the manifest's row count. Files in ``path`` that the manifest does not list
+    are not read.
 
     Raises
     ------
     FileNotFoundError
         ``path`` does not exist.
     ValueError
-        ``path`` is not a complete gotrace_df dataset (no manifest, a missing
-        table file, or a row count that disagrees with the manifest).
+        ``path`` is not a complete gotrace_df dataset, or one that was tampered
+        with: no manifest or a damaged one, a missing or unknown table, a file
+        outside ``path``, a file that is not Parquet or has the wrong columns,
+        or a row count that disagrees with the manifest. The message names the
+        file and what is wrong.
 
     Examples
     --------
@@ -156,30 +166,22 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such dataset directory")
-    try:
-        manifest = json.loads((root / MANIFEST).read_text())
-    except FileNotFoundError:
-        raise ValueError(
-            f"{root}: not a gotrace_df Parquet dataset (no {MANIFEST}; an interrupted "
-            "write leaves none)"
-        ) from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{root / MANIFEST}: damaged manifest: {e}") from None
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{root / MANIFEST}: not a gotrace_df Parquet manifest")
-    if manifest.get("layout_version", 0) > LAYOUT_VERSION:
-        raise ValueError(
-            f"{root}: written by a newer gotrace_df (layout {manifest['layout_version']}); "
-            "upgrade gotrace_df to read it"
-        )
+    manifest = _read_manifest(root)
+    files = {name: _inside(root, entry["file"]) for name, entry in manifest["tables"].items()}
     tables: dict[str, pa.Table] = {}
-    for name, entry in manifest["tables"].items():
-        file = root / entry["file"]
-        if not file.is_file():
-            raise ValueError(f"{root}: table file {entry['file']} is missing")
-        table = pq.read_table(file, memory_map=True)
-        if table.num_rows != entry["rows"]:
-            raise ValueError(f"{file}: {table.num_rows} rows, the manifest says {entry['rows']}")
+    for name in TABLES:
+        file, want_rows = files[name], manifest["tables"][name]["rows"]
+        try:
+            # Not closed here: the table's buffers may be the file's mapping.
+            pf = pq.ParquetFile(file, memory_map=True)
+            _check_columns(name, file, pf.schema_arrow)
+            if pf.metadata.num_rows != want_rows:
+                raise ValueError(
+                    f"{file}: {pf.metadata.num_rows} rows, the manifest says {want_rows}"
+                )
+            table = pf.read()
+        except pa.ArrowException as e:
+            raise ValueError(f"{file}: not a readable Parquet file: {e}") from None
         meta = dict(table.schema.metadata or {})
         meta.pop(KV_KEY, None)
         table = table.replace_schema_metadata(meta or None)
@@ -187,14 +189,110 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     return rebuild(tables, manifest["trace"])
 
 
+def _read_manifest(root: Path) -> dict[str, Any]:
+    """The dataset's manifest, checked to have the shape :func:`write_parquet` gives it."""
+    file = root / MANIFEST
+    if not file.exists():
+        raise ValueError(
+            f"{root}: not a gotrace_df Parquet dataset (no {MANIFEST}; an interrupted "
+            "write leaves none)"
+        )
+    try:
+        manifest = json.loads(_inside(root, MANIFEST).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{file}: damaged manifest: {e}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{file}: not a gotrace_df Parquet manifest")
+    layout = manifest.get("layout_version")
+    if not _is_int(layout):
+        raise ValueError(f"{file}: damaged manifest: layout_version is {layout!r}")
+    if layout > LAYOUT_VERSION:
+        raise ValueError(
+            f"{root}: written by a newer gotrace_df (layout {layout}); "
+            "upgrade gotrace_df to read it"
+        )
+    trace = manifest.get("trace")
+    if not isinstance(trace, dict):
+        raise ValueError(f"{file}: damaged manifest: no trace metadata")
+    for field in FIELDS:
+        value = trace.get(field)
+        if not (isinstance(value, str) if field == "source" else _is_int(value)):
+            raise ValueError(f"{file}: damaged manifest: trace {field} is {value!r}")
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict):
+        raise ValueError(f"{file}: damaged manifest: no table list")
+    missing = [n for n in TABLES if n not in tables]
+    if missing:
+        raise ValueError(f"{file}: tables missing from the dataset: {', '.join(missing)}")
+    unknown = [n for n in tables if n not in SCHEMAS]
+    if unknown:
+        raise ValueError(f"{file}: unknown tables in the dataset: {', '.join(map(str, unknown))}")
+    for name, entry in tables.items():
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("file"), str)
+            or not _is_int(entry.get("rows"))
+        ):
+            raise ValueError(f"{file}: damaged manifest: table {name} is {entry!r}")
+    return manifest
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _inside(root: Path, name: str) -> Path:
+    """The file ``name`` of the dataset ``root``, refused unless it lies inside
+    ``root`` once every symlink is resolved: a manifest names its files, and a
+    tampered one must not make us read (or memory-map) any other."""
+    real = (root / name).resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise ValueError(f"{root}: {name} lies outside the dataset directory (it is {real})")
+    if not real.is_file():
+        raise ValueError(f"{root}: table file {name} is missing")
+    return real
+
+
+def _check_columns(name: str, file: Path, got: pa.Schema) -> None:
+    """Refuses a table file whose columns are not those SCHEMAS gives ``name``."""
+    want = SCHEMAS[name]
+    if got.names != [c.name for c in want]:
+        raise ValueError(
+            f"{file}: the columns of table {name} are {', '.join(c.name for c in want)}; "
+            f"the file has {', '.join(got.names)}"
+        )
+    for column, field in zip(want, got):
+        if not _stores(column.type, field.type):
+            raise ValueError(
+                f"{file}: column {name}.{column.name} is {field.type}, not {column.type}"
+            )
+
+
+def _stores(want: pa.DataType, got: pa.DataType) -> bool:
+    """Whether a column of type ``got`` holds a column of type ``want``: the
+    same type, or for a dictionary column its values plain (Parquet drops
+    integer dictionaries) or as a dictionary with keys no wider."""
+    if got == want:
+        return True
+    if not pa.types.is_dictionary(want):
+        return False
+    if got == want.value_type:
+        return True
+    return bool(
+        pa.types.is_dictionary(got)
+        and got.value_type == want.value_type
+        and pa.types.is_signed_integer(got.index_type)
+        and got.index_type.bit_width <= want.index_type.bit_width
+    )
+
+
 def _conform(name: str, table: pa.Table) -> pa.Table:
     """Restore the core's encodings where Parquet lost them: it reads integer
     dictionaries back as plain integers (and a file written by another tool may
     have dropped any dictionary)."""
-    cols = {c.name: c.type for c in SCHEMAS.get(name, [])}
-    for i, f in enumerate(table.schema):
-        want = cols.get(f.name)
-        if want is None or not pa.types.is_dictionary(want) or pa.types.is_dictionary(f.type):
+    for i, (column, f) in enumerate(zip(SCHEMAS[name], table.schema)):
+        want = column.type
+        if not pa.types.is_dictionary(want) or pa.types.is_dictionary(f.type):
             continue
         if pa.types.is_integer(want.value_type):
             col = encode_ints(table.column(i), want.value_type)
