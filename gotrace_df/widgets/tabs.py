@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df._trace import Trace
-from gotrace_df.widgets._model import fmt_ns
+from gotrace_df.units import MISSING, display_bytes, display_duration
 from gotrace_df.widgets.table import Col, DataTable
 from gotrace_df.widgets.timeline import Timeline, render_stack
 
-__all__ = ["TabContext", "TABS"]
+__all__ = ["TabContext", "TABS", "error_box"]
 
 PROFILE_KINDS = {
     "Network": ("net", ("Waiting",)),
@@ -60,7 +60,8 @@ def _section(title: str, help_text: str = "") -> W.HTML:
     return W.HTML(h)
 
 
-def _error(what: str, exc: BaseException) -> W.HTML:
+def error_box(what: str, exc: BaseException) -> W.HTML:
+    """What a tab shows instead of itself when building it raised ``exc``."""
     detail = html.escape("".join(traceback.format_exception_only(type(exc), exc)).strip())
     return W.HTML(
         f"<div class='gtdf-error'><b>{html.escape(what)} failed.</b><br><code>{detail}</code></div>"
@@ -80,25 +81,27 @@ def _figure(fig: Any, height: int = 300) -> Any:
     return fw
 
 
-def _bucket_label(ns: float) -> str:
-    return fmt_ns(ns).replace(".000 ", " ")
-
-
-def _histogram_figure(hist: pd.DataFrame, title: str, color: str = "#4e79a7") -> Any:
-    import plotly.graph_objects as go
-
-    labels = [f"≥ {_bucket_label(v)}" for v in hist["lower_ns"]]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=hist["count"].to_numpy(),
-            marker_color=color,
-            customdata=np.stack([hist["lower_ns"].to_numpy(), hist["upper_ns"].to_numpy()], axis=1),
-            hovertemplate="%{x}<br>%{y} <extra>click to filter</extra>",
-        )
+def _histogram_figure(hist: pd.DataFrame, title: str, color: str) -> Any:
+    """cmd/trace's histogram (``plot_latency_histogram``) of one task or region
+    type, its bars clickable."""
+    fig = _figure(_views().plot_latency_histogram(hist, title=title), 260)
+    fig.update_traces(
+        marker_color=color, hovertemplate="%{x}<br>%{y} <extra>click to filter</extra>"
     )
-    fig.update_layout(title=title, xaxis_title="duration bucket", yaxis_title="count", bargap=0.08)
-    return _figure(fig, 260)
+    fig.update_layout(showlegend=False, bargap=0.08)
+    return fig
+
+
+def _clicked_bucket(hist: pd.DataFrame, points: Any) -> tuple[int, int] | None:
+    """The [lower, upper) ns of the histogram bar clicked (the figure has a bar
+    for every bucket from the first to the last, empty ones too)."""
+    if not points.point_inds:
+        return None
+    bucket = int(hist["bucket"].min()) + points.point_inds[0]
+    row = hist[hist["bucket"] == bucket]
+    if row.empty:
+        return None
+    return int(row["lower_ns"].iloc[0]), int(row["upper_ns"].iloc[0])
 
 
 def _pprof_link(profile: pd.DataFrame, kind: str) -> str:
@@ -188,11 +191,12 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
             if str(k).startswith("range_ns[") and int(row[k]) > 0
         }
         items = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{fmt_ns(n)}</td></tr>"
+            f"<tr><th>{html.escape(k)}</th><td>{display_duration(n)}</td></tr>"
             for k, n in sorted(blocks.items(), key=lambda kv: -kv[1])
         )
         ritems = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{fmt_ns(n)}</td></tr>" for k, n in ranges.items()
+            f"<tr><th>{html.escape(k)}</th><td>{display_duration(n)}</td></tr>"
+            for k, n in ranges.items()
         )
         detail.value = (
             f"<div class='gtdf-details'><div class='gtdf-details-head'><b>G{goid}</b> "
@@ -287,7 +291,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
         download.value = _pprof_link(prof, kind) if len(prof) else ""
         total = int(prof["delay_ns"].sum()) if len(prof) else 0
         stack.value = (
-            f"<div class='gtdf-help'>{len(prof):,} stacks, {fmt_ns(total)} in all. "
+            f"<div class='gtdf-help'>{len(prof):,} stacks, {display_duration(total)} in all. "
             "Click a row to see its whole stack.</div>"
         )
         actions.children = []
@@ -298,7 +302,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
         frames = list(row["frames"]) if row["frames"] is not None else []
         stack.value = (
             f"<div class='gtdf-details'><div class='gtdf-details-head'>"
-            f"<b>{int(row['count']):,}</b> intervals, <b>{fmt_ns(row['delay_ns'])}</b> total</div>"
+            f"<b>{int(row['count']):,}</b> intervals, <b>{display_duration(row['delay_ns'])}</b> total</div>"
             f"{render_stack(frames, limit=40)}</div>"
         )
         sid = int(row["stack_id"])
@@ -398,7 +402,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         instances.set_data(df)
         rng = ""
         if lo is not None:
-            rng = f", lasting {fmt_ns(lo)} to {fmt_ns(hi or 0)}"
+            rng = f", lasting {display_duration(lo)} to {display_duration(hi or 0)}"
         inst_title.value = (
             f"<div class='gtdf-section'>Tasks of type <code>{html.escape(str(kind))}</code>"
             f"{rng} ({len(df):,})</div><div class='gtdf-help'>Click a task to list its events "
@@ -409,14 +413,14 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         kind = str(row["type"])
         state["type"] = kind
         hist = v.user_task_histogram(ctx.trace, kind)
-        fig = _histogram_figure(hist, f"Latency of {kind} tasks (click a bar to filter)")
+        fig = _histogram_figure(hist, f"Latency of {kind} tasks (click a bar to filter)", "#4e79a7")
 
         def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
-            if points.point_inds:
-                i = points.point_inds[0]
-                show_instances(kind, int(hist["lower_ns"].iloc[i]), int(hist["upper_ns"].iloc[i]))
+            if (bounds := _clicked_bucket(hist, points)) is not None:
+                show_instances(kind, *bounds)
 
-        fig.data[0].on_click(on_bar)
+        for bars in fig.data:
+            bars.on_click(on_bar)
         reset = W.Button(description="All durations", icon="undo", layout=_auto())
         reset.on_click(lambda _b: show_instances(kind))
         hist_box.children = [fig, W.HBox([reset])]
@@ -504,7 +508,11 @@ def regions_tab(ctx: TabContext) -> W.Widget:
         df = v.user_region_stats(ctx.trace, kind, pc, latmin_ns=lo, latmax_ns=hi).copy()
         df["start_rel"] = df["start_ns"].astype("Float64") - origin
         instances.set_data(df.sort_values("duration_ns", ascending=False))
-        rng = f", lasting {fmt_ns(lo)} to {fmt_ns(hi or 0)}" if lo is not None else ""
+        rng = (
+            f", lasting {display_duration(lo)} to {display_duration(hi or 0)}"
+            if lo is not None
+            else ""
+        )
         inst_title.value = (
             f"<div class='gtdf-section'>Regions <code>{html.escape(kind)}</code>{rng} "
             f"({len(df):,})</div><div class='gtdf-help'>Click a region to show it on the "
@@ -519,13 +527,11 @@ def regions_tab(ctx: TabContext) -> W.Widget:
         )
 
         def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
-            if points.point_inds:
-                i = points.point_inds[0]
-                show_instances(
-                    kind, pc, int(hist["lower_ns"].iloc[i]), int(hist["upper_ns"].iloc[i])
-                )
+            if (bounds := _clicked_bucket(hist, points)) is not None:
+                show_instances(kind, pc, *bounds)
 
-        fig.data[0].on_click(on_bar)
+        for bars in fig.data:
+            bars.on_click(on_bar)
         reset = W.Button(description="All durations", icon="undo", layout=_auto())
         reset.on_click(lambda _b: show_instances(kind, pc))
         hist_box.children = [fig, W.HBox([reset])]
@@ -630,14 +636,16 @@ def mmu_tab(ctx: TabContext) -> W.Widget:
         ws = curve["window_ns"].to_numpy()
         choices = sorted({int(x) for x in ws if x >= 1000})
         pick = [w for w in choices if w >= 1_000_000][:1] or choices[-1:]
-        window.options = [(fmt_ns(w), w) for w in choices]
+        window.options = [(display_duration(w), w) for w in choices]
         window.value = pick[0] if pick else None
         load_worst()
 
     def pick_window(_pos: int, row: pd.Series) -> None:
         start = int(row["start_ns"])
         end = int(row["end_ns"])
-        ctx.timeline.show_window(start, end, f"MMU window {fmt_ns(end - start)}: {row['util']:.1%}")
+        ctx.timeline.show_window(
+            start, end, f"MMU window {display_duration(end - start)}: {row['util']:.1%}"
+        )
         ctx.show_timeline()
 
     for cb in flags.values():
@@ -693,15 +701,11 @@ def summary_tab(ctx: TabContext) -> W.Widget:
 
 def _fmt_value(value: Any, unit: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "–"
+        return MISSING
     if unit == "ns":
-        return fmt_ns(float(value))
+        return display_duration(value)
     if unit == "bytes":
-        b = float(value)
-        for u, k in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-            if b >= k:
-                return f"{b / k:.2f} {u}"
-        return f"{int(b)} B"
+        return display_bytes(value)
     if unit in ("ratio", "fraction"):
         return f"{float(value):.1%}"
     return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.3f}"
