@@ -96,7 +96,5 @@ DISPLAY_BYTES = [
 
 
 def test_display_formats() -> None:
-    assert [display_duration(n) for n, _ in DISPLAY_DURATIONS] == [
-        s for _, s in DISPLAY_DURATIONS
-    ]
+    assert [display_duration(n) for n, _ in DISPLAY_DURATIONS] == [s for _, s in DISPLAY_DURATIONS]
     assert [display_bytes(n) for n, _ in DISPLAY_BYTES] == [s for _, s in DISPLAY_BYTES]
