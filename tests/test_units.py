@@ -3,10 +3,9 @@ Go itself, the display formats pinned."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from gotool import go_binary, go_env
+from gotool import go_run
 
 from gotrace_df.units import display_bytes, display_duration, go_duration
 
@@ -47,17 +46,7 @@ def _durations() -> list[int]:
 
 def test_go_duration_is_gos_string(tmp_path: Path) -> None:
     ns = _durations()
-    (tmp_path / "main.go").write_text(_DURATION_GO)
-    out = subprocess.run(
-        [str(go_binary("1.26")), "run", "main.go"],
-        input=" ".join(map(str, ns)),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=dict(go_env(), GO111MODULE="off"),
-        check=True,
-        timeout=300,
-    ).stdout.splitlines()
+    out = go_run(_DURATION_GO, " ".join(map(str, ns)), tmp_path).splitlines()
     assert len(out) == len(ns)
     assert [go_duration(n) for n in ns] == out
 

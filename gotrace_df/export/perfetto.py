@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df._columns import codes, int_values
 from gotrace_df._lanes import span_lanes
 from gotrace_df.export import _text as T
 from gotrace_df.export._atomic import atomic_file
@@ -248,6 +249,11 @@ def trace_events(trace: Trace) -> Iterator[pa.Array]:
     yield from _flows(c)
 
 
+# The spans' states as codes (_spans), in this order.
+_STATES = ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
+_RUNNING, _RUNNABLE = 2, 1
+
+
 def _spans(c: _Ctx) -> pd.DataFrame:
     """The numeric columns of the spans table (strings stay in Arrow: ``_span_labels``)."""
     s = c.trace.spans
@@ -256,35 +262,14 @@ def _spans(c: _Ctx) -> pd.DataFrame:
             "goid": np.asarray(s["goid"].to_numpy(), np.int64),
             "start": c.rel(s["start"], 0),
             "end": c.rel(s["end"], c.dur),
-            "p": _ints(s["p"]),
-            "m": _ints(s["m"]),
-            "stack_id": _ints(s["stack_id"]),
-            "start_event": _ints(s["start_event"]),
-            "end_event": _ints(s["end_event"]),
-            "state": _codes(
-                s["state"], ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
-            ),
+            "p": int_values(s["p"]),
+            "m": int_values(s["m"]),
+            "stack_id": int_values(s["stack_id"]),
+            "start_event": int_values(s["start_event"]),
+            "end_event": int_values(s["end_event"]),
+            "state": codes(s["state"], _STATES),
         }
     )
-
-
-_STATES = ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
-_RUNNING, _RUNNABLE = 2, 1
-
-
-def _ints(col: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """int64 values, null as -1 (IDs and row numbers are never negative)."""
-    a = T.plain_array(col)
-    return np.asarray(pc.fill_null(a, -1).to_numpy(zero_copy_only=False), np.int64)
-
-
-def _codes(col: Any, names: list[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Position of each value in ``names`` (-1: other)."""
-    a = T.plain_array(col)
-    if pa.types.is_dictionary(a.type):
-        a = a.cast(pa.string())
-    idx = pc.index_in(a, value_set=pa.array(names, pa.string()))
-    return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), np.int64)
 
 
 def _str_col(col: Any) -> pa.Array:
@@ -372,7 +357,7 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
     # Procs and Threads: the timeline's proc and thread lanes. A goroutine
     # keeps its P through a syscall until the P is stolen, as cmd/trace draws
     # it; tid 0 is reserved, so P n is track n + 1.
-    procs = _ints(c.trace.procs["proc"])
+    procs = int_values(c.trace.procs["proc"])
     yield from _sched_track(c, "Procs", "p", goid, extra_ids=procs[procs >= 0], tid_shift=1)
     yield from _sched_track(c, "Threads", "m", goid)
     # trace.Log calls, as instants on the goroutine's track.
@@ -597,7 +582,7 @@ def _counters(c: _Ctx) -> Iterator[pa.Array]:
     yield pa.array(_meta(pid, "Stats", pid, []), pa.string())
     # Goroutines by state: +1 where a state interval starts, -1 where it ends.
     s = c.trace.spans
-    state = _codes(s["state"], _STATES)
+    state = codes(s["state"], _STATES)
     start = c.rel(s["start"], 0)
     end = c.rel(s["end"], c.dur)
     live_end = pc.is_valid(T.plain_array(s["end_event"])).to_numpy(zero_copy_only=False)
@@ -678,9 +663,9 @@ def _flows(c: _Ctx) -> Iterator[pa.Array]:
         ).to_numpy(zero_copy_only=False)
     )
     names = ["NotExist", "Runnable", "Waiting"]
-    frm = _codes(st["from_state"], names)
-    to = _codes(st["to_state"], names)
-    g = _ints(st["g"])
+    frm = codes(st["from_state"], names)
+    to = codes(st["to_state"], names)
+    g = int_values(st["g"])
     unblock = (frm == 2) & (to == 1)
     create = (frm == 0) & (to == 1)
     keep = (unblock | create) & (g >= 0)

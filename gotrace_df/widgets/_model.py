@@ -20,13 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
+from gotrace_df._columns import codes, int_values, primitive_values
 from gotrace_df._expand import SPAN_COLUMNS
 from gotrace_df._lanes import span_lanes
 from gotrace_df._trace import Trace
 from gotrace_df.frames import NO_HEAP_GOAL
 from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
 
-__all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS", "int_values"]
+__all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS"]
 
 VIEWS = ("proc", "goroutine", "thread")
 
@@ -66,48 +67,6 @@ GC_COLORS = {"GC": "#f0a35e", "STW": "#c0392b", "assist": "#e8c07d"}
 SYSCALL_COLOR = STATE_COLORS["Syscall"]
 _MAX_GROUPS = 120  # categories are 7 bits; the last is "other"
 _LABEL_PX = 56  # exact blocks at least this wide get a text label
-
-
-def _raw(ch: pa.Array, fill: int, idx: npt.NDArray[np.int64] | None = None) -> npt.NDArray[Any]:
-    """Values of a primitive array as numpy (a view, no copy, when there are no
-    nulls and no ``idx``); nulls become ``fill``. ``idx`` selects positions."""
-    dtype = np.dtype(ch.type.to_pandas_dtype())
-    raw = np.frombuffer(ch.buffers()[1], dtype=dtype)[ch.offset : ch.offset + len(ch)]
-    if idx is not None:
-        raw = raw[idx]
-    if ch.null_count:
-        bitmap = np.frombuffer(ch.buffers()[0], np.uint8)
-        pos = (np.arange(len(ch)) if idx is None else idx) + ch.offset
-        valid = (bitmap[pos >> 3] >> (pos & 7)) & 1
-        raw = np.where(valid.astype(bool), raw, fill)
-    return raw
-
-
-def int_values(col: pa.ChunkedArray | pa.Array, fill: int = -1) -> npt.NDArray[np.int64]:
-    """An integer column as int64 numpy, nulls as ``fill``."""
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    parts = [_raw(ch, fill).astype(np.int64, copy=False) for ch in chunks if len(ch)]
-    if not parts:
-        return np.empty(0, np.int64)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _codes(col: pa.ChunkedArray, names: Iterable[str]) -> npt.NDArray[np.int8]:
-    """A dictionary column as codes into ``names`` (-1: another value or null)."""
-    index = {n: i for i, n in enumerate(names)}
-    parts = []
-    for chunk in col.chunks:
-        if len(chunk) == 0:
-            continue
-        if not pa.types.is_dictionary(chunk.type):
-            chunk = pc.dictionary_encode(chunk)
-        values = chunk.dictionary.to_pylist()
-        lut = np.array([index.get(v, -1) for v in values] + [-1], np.int8)
-        idx = _raw(chunk.indices, len(values))
-        parts.append(lut[idx])
-    if not parts:
-        return np.empty(0, np.int8)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _strings(col: pa.ChunkedArray) -> tuple[list[str], npt.NDArray[np.int32]]:
@@ -372,7 +331,7 @@ class TimelineModel:
         if self._counters is None:
             out: dict[str, StepSeries] = {}
             procs = self.trace.procs
-            pst = _codes(procs["state"], ("Running",)) == 0
+            pst = codes(procs["state"], ("Running",)) == 0
             if pst.any():
                 ps = self._rel(int_values(procs["start"])[pst])
                 end = int_values(procs["end"])[pst]
@@ -385,7 +344,7 @@ class TimelineModel:
                 out["Procs running"] = step_from_deltas(t[order], d[order], is_sorted=True)
             met = self.trace.metrics
             names = ("/memory/classes/heap/objects:bytes", "/gc/heap/goal:bytes")
-            mname = _codes(met["name"], names)
+            mname = codes(met["name"], names)
             mts = self._rel(int_values(met["ts"]))
             mval = int_values(met["value"]).astype(np.float64)
             mval[(mname == 1) & (mval > NO_HEAP_GOAL)] = np.nan  # no goal: none drawn
@@ -407,7 +366,7 @@ class TimelineModel:
                 for state, s in zip(("Running", "Runnable", "Syscall", "GC waiting"), series):
                     if state == "GC waiting" and not s.num_rows:
                         continue  # no goroutine blocked in a mark assist: no series
-                    t, n = (_raw(s[c].combine_chunks(), 0) for c in ("t", "n"))
+                    t, n = (primitive_values(s[c].combine_chunks(), 0) for c in ("t", "n"))
                     self._counters[state] = StepSeries(t, n, is_sorted=True)
             self._full_counters = True
         return self._counters

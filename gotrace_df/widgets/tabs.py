@@ -81,27 +81,50 @@ def _figure(fig: Any, height: int = 300) -> Any:
     return fw
 
 
-def _histogram_figure(hist: pd.DataFrame, title: str, color: str) -> Any:
-    """cmd/trace's histogram (``plot_latency_histogram``) of one task or region
-    type, its bars clickable."""
+# A task or region type's durations: total and percentiles.
+_LATENCY_COLUMNS = [
+    Col("total_ns", "Total", "ns", bar=True),
+    Col("p50_ns", "p50", "ns"),
+    Col("p90_ns", "p90", "ns"),
+    Col("p99_ns", "p99", "ns"),
+    Col("max_ns", "Max", "ns"),
+]
+
+
+def _histogram(
+    hist: pd.DataFrame,
+    title: str,
+    color: str,
+    show: Callable[[int | None, int | None], None],
+) -> list[W.Widget]:
+    """cmd/trace's histogram of one task or region type (the figure of
+    ``plot_latency_histogram``) and an "All durations" button: a click on a
+    bar calls ``show(lower_ns, upper_ns)`` of its bucket, the button
+    ``show(None, None)``."""
     fig = _figure(_views().plot_latency_histogram(hist, title=title), 260)
     fig.update_traces(
         marker_color=color, hovertemplate="%{x}<br>%{y} <extra>click to filter</extra>"
     )
     fig.update_layout(showlegend=False, bargap=0.08)
-    return fig
+    first = int(hist["bucket"].min()) if len(hist) else 0
+
+    def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
+        # The figure has a bar for every bucket from the first to the last.
+        if points.point_inds:
+            row = hist[hist["bucket"] == first + points.point_inds[0]]
+            if len(row):
+                show(int(row["lower_ns"].iloc[0]), int(row["upper_ns"].iloc[0]))
+
+    for bars in fig.data:
+        bars.on_click(on_bar)
+    reset = W.Button(description="All durations", icon="undo", layout=_auto())
+    reset.on_click(lambda _b: show(None, None))
+    return [fig, W.HBox([reset])]
 
 
-def _clicked_bucket(hist: pd.DataFrame, points: Any) -> tuple[int, int] | None:
-    """The [lower, upper) ns of the histogram bar clicked (the figure has a bar
-    for every bucket from the first to the last, empty ones too)."""
-    if not points.point_inds:
-        return None
-    bucket = int(hist["bucket"].min()) + points.point_inds[0]
-    row = hist[hist["bucket"] == bucket]
-    if row.empty:
-        return None
-    return int(row["lower_ns"].iloc[0]), int(row["upper_ns"].iloc[0])
+def _lasting(lo: int | None, hi: int | None) -> str:
+    """The histogram bucket a list is filtered to, for its title."""
+    return "" if lo is None else f", lasting {display_duration(lo)} to {display_duration(hi)}"
 
 
 def _pprof_link(profile: pd.DataFrame, kind: str) -> str:
@@ -355,11 +378,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
             Col("type", "Task type", code=True),
             Col("count", "Count", "int"),
             Col("complete", "Complete", "int"),
-            Col("total_ns", "Total", "ns", bar=True),
-            Col("p50_ns", "p50", "ns"),
-            Col("p90_ns", "p90", "ns"),
-            Col("p99_ns", "p99", "ns"),
-            Col("max_ns", "Max", "ns"),
+            *_LATENCY_COLUMNS,
         ],
         types,
         max_height=220,
@@ -400,9 +419,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         df["complete"] = df["complete"].map({True: "yes", False: "no"})
         df["goroutines"] = [", ".join(f"G{g}" for g in gs) for gs in df["goroutines"]]
         instances.set_data(df)
-        rng = ""
-        if lo is not None:
-            rng = f", lasting {display_duration(lo)} to {display_duration(hi or 0)}"
+        rng = _lasting(lo, hi)
         inst_title.value = (
             f"<div class='gtdf-section'>Tasks of type <code>{html.escape(str(kind))}</code>"
             f"{rng} ({len(df):,})</div><div class='gtdf-help'>Click a task to list its events "
@@ -413,17 +430,12 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         kind = str(row["type"])
         state["type"] = kind
         hist = v.user_task_histogram(ctx.trace, kind)
-        fig = _histogram_figure(hist, f"Latency of {kind} tasks (click a bar to filter)", "#4e79a7")
-
-        def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
-            if (bounds := _clicked_bucket(hist, points)) is not None:
-                show_instances(kind, *bounds)
-
-        for bars in fig.data:
-            bars.on_click(on_bar)
-        reset = W.Button(description="All durations", icon="undo", layout=_auto())
-        reset.on_click(lambda _b: show_instances(kind))
-        hist_box.children = [fig, W.HBox([reset])]
+        hist_box.children = _histogram(
+            hist,
+            f"Latency of {kind} tasks (click a bar to filter)",
+            "#4e79a7",
+            lambda lo, hi: show_instances(kind, lo, hi),
+        )
         show_instances(kind)
 
     def pick_task(_pos: int, row: pd.Series) -> None:
@@ -477,11 +489,7 @@ def regions_tab(ctx: TabContext) -> W.Widget:
             Col("type", "Region type", code=True),
             Col("where", "Started in"),
             Col("count", "Count", "int"),
-            Col("total_ns", "Total", "ns", bar=True),
-            Col("p50_ns", "p50", "ns"),
-            Col("p90_ns", "p90", "ns"),
-            Col("p99_ns", "p99", "ns"),
-            Col("max_ns", "Max", "ns"),
+            *_LATENCY_COLUMNS,
         ],
         types,
         max_height=240,
@@ -508,11 +516,7 @@ def regions_tab(ctx: TabContext) -> W.Widget:
         df = v.user_region_stats(ctx.trace, kind, pc, latmin_ns=lo, latmax_ns=hi).copy()
         df["start_rel"] = df["start_ns"].astype("Float64") - origin
         instances.set_data(df.sort_values("duration_ns", ascending=False))
-        rng = (
-            f", lasting {display_duration(lo)} to {display_duration(hi or 0)}"
-            if lo is not None
-            else ""
-        )
+        rng = _lasting(lo, hi)
         inst_title.value = (
             f"<div class='gtdf-section'>Regions <code>{html.escape(kind)}</code>{rng} "
             f"({len(df):,})</div><div class='gtdf-help'>Click a region to show it on the "
@@ -522,19 +526,12 @@ def regions_tab(ctx: TabContext) -> W.Widget:
     def pick_type(_pos: int, row: pd.Series) -> None:
         kind, pc = str(row["type"]), int(row["pc"])
         hist = v.user_region_histogram(ctx.trace, kind, pc)
-        fig = _histogram_figure(
-            hist, f"Duration of {kind} regions (click a bar to filter)", "#59a14f"
+        hist_box.children = _histogram(
+            hist,
+            f"Duration of {kind} regions (click a bar to filter)",
+            "#59a14f",
+            lambda lo, hi: show_instances(kind, pc, lo, hi),
         )
-
-        def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
-            if (bounds := _clicked_bucket(hist, points)) is not None:
-                show_instances(kind, pc, *bounds)
-
-        for bars in fig.data:
-            bars.on_click(on_bar)
-        reset = W.Button(description="All durations", icon="undo", layout=_auto())
-        reset.on_click(lambda _b: show_instances(kind, pc))
-        hist_box.children = [fig, W.HBox([reset])]
         show_instances(kind, pc)
 
     def pick_region(_pos: int, row: pd.Series) -> None:

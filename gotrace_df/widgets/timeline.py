@@ -20,10 +20,11 @@ import numpy as np
 import pyarrow.compute as pc
 import traitlets as T
 
+from gotrace_df._columns import int_values
 from gotrace_df._trace import Trace
 from gotrace_df.units import display_duration
 from gotrace_df.widgets._esm import esm
-from gotrace_df.widgets._model import VIEWS, Filter, TimelineModel, int_values
+from gotrace_df.widgets._model import VIEWS, Filter, TimelineModel
 
 __all__ = ["Timeline", "TimelineCanvas"]
 
