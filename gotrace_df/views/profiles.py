@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from gotrace_df._trace import Trace
 
-__all__ = ["PROFILE_KINDS", "blocking_profile", "plot_blocking_profile"]
+__all__ = ["PROFILE_KINDS", "PROFILE_STATES", "blocking_profile", "plot_blocking_profile"]
 
 #: Profile kinds, as ``go tool trace -pprof=`` names them, with their pages.
 PROFILE_KINDS: dict[str, str] = {
@@ -69,6 +69,14 @@ PROFILE_KINDS: dict[str, str] = {
     "sync": "Synchronization blocking profile (/block)",
     "syscall": "Syscall profile (/syscall)",
     "sched": "Scheduler latency profile (/sched)",
+}
+
+#: The goroutine state each kind's time is spent in (the table above).
+PROFILE_STATES: dict[str, str] = {
+    "net": "Waiting",
+    "sync": "Waiting",
+    "syscall": "Syscall",
+    "sched": "Runnable",
 }
 
 #: cmd/trace's pprofMaxStack: stacks are told apart by this many PCs.

@@ -20,16 +20,18 @@ import pandas as pd
 
 from gotrace_df._trace import Trace
 from gotrace_df.units import MISSING, display_bytes, display_duration
+from gotrace_df.views.profiles import PROFILE_STATES
 from gotrace_df.widgets.table import Col, DataTable
-from gotrace_df.widgets.timeline import Timeline, render_stack
+from gotrace_df.widgets.timeline import Timeline, render_stack, short_file
 
 __all__ = ["TabContext", "TABS", "error_box"]
 
-PROFILE_KINDS = {
-    "Network": ("net", ("Waiting",)),
-    "Synchronization": ("sync", ("Waiting",)),
-    "Syscall": ("syscall", ("Syscall",)),
-    "Scheduler latency": ("sched", ("Runnable",)),
+# The blocking profiles' buttons: label -> profile kind.
+_PROFILES = {
+    "Network": "net",
+    "Synchronization": "sync",
+    "Syscall": "syscall",
+    "Scheduler latency": "sched",
 }
 
 
@@ -266,7 +268,7 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
 def profiles_tab(ctx: TabContext) -> W.Widget:
     v = _views()
     kinds = W.ToggleButtons(
-        options=list(PROFILE_KINDS),
+        options=list(_PROFILES),
         style={"button_width": "150px"},
         tooltips=[
             "Time blocked on network I/O",
@@ -294,7 +296,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
     cache: dict[str, pd.DataFrame] = {}
 
     def load(label: str) -> None:
-        kind, _states = PROFILE_KINDS[label]
+        kind = _PROFILES[label]
         if kind not in cache:
             ctx.progress(f"{label} profile…", 0.3)
             try:
@@ -305,7 +307,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
             total = float(prof["delay_ns"].sum()) or 1.0
             prof["share"] = prof["delay_ns"] / total
             prof["where"] = [
-                f"{_short(str(f))}:{int(n)}" if f else ""
+                f"{short_file(str(f))}:{int(n)}" if f else ""
                 for f, n in zip(prof["file"], prof["line"])
             ]
             cache[kind] = prof
@@ -321,7 +323,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
 
     def pick(_pos: int, row: pd.Series) -> None:
         label = kinds.value
-        _kind, states = PROFILE_KINDS[label]
+        states = (PROFILE_STATES[_PROFILES[label]],)
         frames = list(row["frames"]) if row["frames"] is not None else []
         stack.value = (
             f"<div class='gtdf-details'><div class='gtdf-details-head'>"
@@ -356,13 +358,6 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
             actions,
         ]
     )
-
-
-def _short(path: str) -> str:
-    for marker in ("/src/", "/pkg/mod/"):
-        if marker in path:
-            return path.rsplit(marker, 1)[1]
-    return path.rsplit("/", 1)[-1]
 
 
 # -- tasks -----------------------------------------------------------------------------
@@ -481,7 +476,7 @@ def regions_tab(ctx: TabContext) -> W.Widget:
     types = v.user_regions(ctx.trace)
     types = types.copy()
     types["where"] = [
-        f"{f} {_short(str(fi))}:{int(ln)}"
+        f"{f} {short_file(str(fi))}:{int(ln)}"
         for f, fi, ln in zip(types["function"], types["file"], types["line"])
     ]
     types_table = DataTable(

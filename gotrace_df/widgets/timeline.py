@@ -442,7 +442,9 @@ def _details_placeholder() -> str:
     )
 
 
-def _short_file(path: str) -> str:
+def short_file(path: str) -> str:
+    """A source path as the viewer shows it: below GOROOT's or GOPATH's src, or
+    the module cache (``net/http/server.go``); other paths whole."""
     for marker in ("/src/", "/pkg/mod/"):
         if marker in path:
             return path.rsplit(marker, 1)[1]
@@ -456,7 +458,7 @@ def render_stack(frames: list[dict[str, Any]], limit: int = 24) -> str:
     rows = []
     for f in frames[:limit]:
         fn = html.escape(str(f.get("function") or "?"))
-        loc = html.escape(f"{_short_file(str(f.get('file') or ''))}:{f.get('line')}")
+        loc = html.escape(f"{short_file(str(f.get('file') or ''))}:{f.get('line')}")
         title = html.escape(str(f.get("file") or ""))
         rows.append(f"<li><code>{fn}</code> <span title='{title}'>{loc}</span></li>")
     more = (
