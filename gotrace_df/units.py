@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 import operator
 
-__all__ = ["display_bytes", "display_duration", "go_duration"]
+__all__ = ["MISSING", "display_bytes", "display_duration", "go_duration"]
 
-# What the display writes for a missing value (null, NaN, infinite).
+#: What the display writes for a missing value (null, NaN, infinite).
 MISSING = "–"
 
 
