@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gotrace_df as gt
+from gotrace_df.units import display_duration
 from gotrace_df.widgets._lod import DIM, IntervalLanes, StepSeries
 from gotrace_df.widgets._model import TimelineModel
 
@@ -278,7 +279,9 @@ def test_viewer_tabs_are_lazy_and_all_build(trace: gt.Trace) -> None:
     assert tables and len(tables[0].rows) > 0
     assert "data:application/octet-stream;base64," in _all_html(prof)
     assert len(_tables(v.tab("Goroutines"))[0].rows) > 0
-    assert "sched latency" in _all_html(v.tab("Summary"))
+    summary = _all_html(v.tab("Summary"))
+    assert "sched latency" in summary
+    assert f"<div class='v'>{display_duration(trace.duration_ns)}</div>" in summary
 
 
 def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:

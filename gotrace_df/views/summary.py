@@ -50,8 +50,8 @@ def summary(
     -------
     pandas.DataFrame
         One row per figure: ``section`` (trace, goroutines, scheduling, gc,
-        heap, blocking, user), ``metric``, ``value`` (int64) and ``unit``
-        (ns, count, bytes). Among them: the duration, goroutine count and
+        heap, blocking, user), ``metric``, ``value`` (int64; -1 where a time
+        or size has no value) and ``unit`` (ns, count, bytes). Among them: the duration, goroutine count and
         total execution time, the worst and the p50/p90/p99 scheduler
         latency, the number of GC cycles and their total and worst
         stop-the-world pause, the peak heap, per blocking profile (sched,

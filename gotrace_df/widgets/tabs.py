@@ -691,16 +691,13 @@ def summary_tab(ctx: TabContext) -> W.Widget:
     return W.VBox([W.HTML("<div class='gtdf-summary'>" + "".join(parts) + "</div>")])
 
 
-def _fmt_value(value: Any, unit: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+def _fmt_value(value: int, unit: str) -> str:
+    """A figure of :func:`gotrace_df.summary` (-1: none, except for counts)."""
+    if unit not in ("ns", "bytes"):
+        return f"{int(value):,}"
+    if value < 0:
         return MISSING
-    if unit == "ns":
-        return display_duration(value)
-    if unit == "bytes":
-        return display_bytes(value)
-    if unit in ("ratio", "fraction"):
-        return f"{float(value):.1%}"
-    return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.3f}"
+    return display_duration(value) if unit == "ns" else display_bytes(value)
 
 
 # -- logs ------------------------------------------------------------------------------------
