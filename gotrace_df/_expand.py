@@ -2,10 +2,11 @@
 
 The core keeps spans and regions as the events rows that bound each row (a
 span is its start and end event): every other column is a column of one of
-those events, so storing it again would only cost memory (DESIGN.md §3). And
-the events table's task_id and value, set on a few kinds of events only, live
-in the tables that own those events (tasks, regions, logs, metrics, syncs)
-rather than in two mostly-null columns. These functions gather the documented
+those events, so storing it again would only cost memory (the budget is about
+64 bytes per event, every table together: HACKING.md). And the events table's
+task_id and value, set on a few kinds of events only, live in the tables that
+own those events (tasks, regions, logs, metrics, syncs) rather than in two
+mostly-null columns. These functions gather the documented
 columns when a table is first asked for.
 """
 

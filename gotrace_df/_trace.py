@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 import pyarrow as pa
 
 from gotrace_df.frames import SCHEMAS, TABLES, decode_ints
+from gotrace_df.units import display_duration
 
 __all__ = ["Trace"]
 
@@ -357,7 +358,7 @@ class Trace:
         ]
         return (
             f"<Trace {self.source}: {self.go_versions}, "
-            f"{_fmt_duration(self.duration_ns)}, {self.generations} generations, "
+            f"{display_duration(self.duration_ns)}, {self.generations} generations, "
             f"{', '.join(parts)}>"
         )
 
@@ -371,18 +372,12 @@ class Trace:
             "<div class='gotrace-df-trace'>"
             f"<b>Trace</b> <code>{html.escape(self.source)}</code><br>"
             f"{html.escape(self.go_versions)} &middot; "
-            f"duration {html.escape(_fmt_duration(self.duration_ns))} &middot; "
+            f"duration {html.escape(display_duration(self.duration_ns))} &middot; "
             f"{self.generations} generations"
             "<table><thead><tr><th>table</th><th>rows</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>"
         )
 
 
-def _fmt_duration(ns: int) -> str:
-    if abs(ns) >= 1_000_000_000:
-        return f"{ns / 1e9:.3f} s"
-    if abs(ns) >= 1_000_000:
-        return f"{ns / 1e6:.3f} ms"
-    if abs(ns) >= 1_000:
-        return f"{ns / 1e3:.3f} µs"
-    return f"{ns} ns"
+# The command's summary imports this name; the format is display_duration's.
+_fmt_duration = display_duration

@@ -1,7 +1,7 @@
 """Every table's schema in one place: name, Arrow type, unit and meaning of each column.
 
 The Rust core builds exactly these columns (``crates/gotrace-core/src/build``);
-``tests/test_schema.py`` checks the two agree. Conventions (DESIGN.md §3):
+``tests/test_api.py`` checks the two agree. Conventions:
 
 * times are int64 nanoseconds, the values Go's parser reports (``Time=``);
 * IDs are int64 (``p`` is int32: GOMAXPROCS bounds it), null where Go says

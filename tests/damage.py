@@ -1,7 +1,7 @@
 """Helpers of the damage and fuzz tests: the contract every input must meet, and
 the comparison with what Go's parser keeps from the same bytes.
 
-The contract (DESIGN.md §6, issue 6): `read_trace` returns a Trace, or raises
+The contract: `read_trace` returns a Trace, or raises
 `gotrace_df.TraceError` (a ValueError) saying what is wrong and where (byte
 offset, generation when known); never any other exception, an "internal error"
 (a Rust panic turned into TraceError by the binding), a crash or a hang. A trace

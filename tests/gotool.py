@@ -87,6 +87,23 @@ def pprof_raw(profile: Path, version: str = "1.26") -> str:
     return out.stdout
 
 
+def go_run(source: str, stdin: str, workdir: Path, version: str = "1.26") -> str:
+    """`go run` of a one-file main package (written to `workdir`) reading
+    `stdin`: its standard output."""
+    (workdir / "main.go").write_text(source)
+    out = subprocess.run(
+        [str(go_binary(version)), "run", "main.go"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=dict(go_env(), GO111MODULE="off"),
+        check=True,
+        timeout=300,
+    )
+    return out.stdout
+
+
 class GoToolTrace:
     """`go tool trace -http=127.0.0.1:PORT path`, started and stopped with `with`."""
 

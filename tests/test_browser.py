@@ -225,3 +225,33 @@ def test_viewer_in_chromium(voila_url: str) -> None:
             browser.close()
     problems = _console_problems(console)
     assert not problems, f"browser console errors: {problems}"
+
+
+def test_widgets_display_what_python_displays() -> None:
+    """widgets/units.js (the widgets' display format, run in Chromium) writes
+    what gotrace_df.units writes, on the pinned values, ties and numbers of
+    every magnitude."""
+    import random
+
+    from test_units import DISPLAY_BYTES, DISPLAY_DURATIONS
+
+    from gotrace_df.units import display_bytes, display_duration
+
+    rng = random.Random(7)
+    values: list[Any] = [n for n, _ in DISPLAY_DURATIONS + DISPLAY_BYTES]
+    for e in range(14):
+        values += [rng.randrange(10**e, 10 ** (e + 1)) for _ in range(40)]
+        values += [5 * 10**e // 10 * k for k in (1, 3, 2125, 1250)]  # ties
+    values += [-v for v in values if isinstance(v, int)]
+    values += [rng.uniform(-1e7, 1e7) for _ in range(100)] + [12.5, -12.5, 1_062_499.5]
+    js = (ROOT / "gotrace_df" / "widgets" / "units.js").read_text(encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.add_script_tag(content=js)
+            got = page.evaluate("(vs) => [vs.map(displayDuration), vs.map(displayBytes)]", values)
+        finally:
+            browser.close()
+    assert got[0] == [display_duration(v) for v in values]
+    assert got[1] == [display_bytes(v) for v in values]

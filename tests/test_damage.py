@@ -1,4 +1,4 @@
-"""Damaged and hostile traces (issue 6): truncation at every byte offset, bit
+"""Damaged and hostile traces: truncation at every byte offset, bit
 flips, duplicated / reordered / misnumbered batches and generations, lying size
 fields, oversized tables and stacks, unsatisfiable sequence numbers, unknown
 event types, endless varints, and runaway memory claims.

@@ -24,7 +24,7 @@ from cmdtrace_pages import goroutine_page, goroutines_page, parse_duration
 from gotool import CORPUS, case_id, corpus_cases, have_toolchains, served
 
 import gotrace_df as gt
-from gotrace_df.views._common import go_duration
+from gotrace_df.units import go_duration
 
 # Every version gets these; the larger scenarios run for some versions only.
 SCENARIOS = ["tasks", "example", "sync", "syscall", "net", "gc", "preexisting"]

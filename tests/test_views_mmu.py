@@ -110,7 +110,7 @@ def _check_pages(tr: gt.Trace, version: str, server: GoToolTrace) -> None:
             assert (ours["end_ns"] - ours["start_ns"] == w).all()
 
 
-# Wire event types (go-trace-format.md §3).
+# Wire event types (Go's internal/trace/tracev2/events.go).
 _PROCS_CHANGE, _GO_START, _GO_UNBLOCK, _GC_MARK_ASSIST_ACTIVE = 9, 16, 21, 34
 
 

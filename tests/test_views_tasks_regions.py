@@ -325,24 +325,12 @@ def test_histogram_buckets_match_go(tmp_path: Path) -> None:
     """Our buckets and bucket bounds against Go's float64 arithmetic, around
     every bound below 10^12 ns (Go puts exactly 1 µs in the bucket *below* the
     one labelled 1µs, for one)."""
-    import subprocess
-
-    from gotool import go_binary, go_env
+    from gotool import go_run
 
     bounds = gt.latency_histogram(np.array([1, 10**12]))["lower_ns"].to_numpy()
     probe = np.unique(np.concatenate([bounds + k for k in (-2, -1, 0, 1, 2)]))
     probe = probe[probe >= 0]
-    (tmp_path / "main.go").write_text(_HIST_GO)
-    out = subprocess.run(
-        [str(go_binary("1.26")), "run", "main.go"],
-        input=" ".join(map(str, probe)),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=dict(go_env(), GO111MODULE="off"),
-        check=True,
-        timeout=300,
-    ).stdout.split()
+    out = go_run(_HIST_GO, " ".join(map(str, probe)), tmp_path).split()
     go = np.array(out, dtype=np.int64).reshape(-1, 3)
     from gotrace_df.views._common import bucket_min, bucket_of
 

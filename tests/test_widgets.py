@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gotrace_df as gt
+from gotrace_df.units import display_duration
 from gotrace_df.widgets._lod import DIM, IntervalLanes, StepSeries
 from gotrace_df.widgets._model import TimelineModel
 
@@ -278,7 +279,9 @@ def test_viewer_tabs_are_lazy_and_all_build(trace: gt.Trace) -> None:
     assert tables and len(tables[0].rows) > 0
     assert "data:application/octet-stream;base64," in _all_html(prof)
     assert len(_tables(v.tab("Goroutines"))[0].rows) > 0
-    assert "sched latency" in _all_html(v.tab("Summary"))
+    summary = _all_html(v.tab("Summary"))
+    assert "sched latency" in summary
+    assert f"<div class='v'>{display_duration(trace.duration_ns)}</div>" in summary
 
 
 def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:
@@ -398,3 +401,29 @@ def test_tour_notebook_runs() -> None:
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
     )
     assert "worst latency: G" in text and "slowest task:" in text
+
+
+def test_histogram_bar_filters_by_its_bucket(trace: gt.Trace) -> None:
+    """The Tasks tab draws views.plot_latency_histogram (cmd/trace's bucket
+    labels); a click on a bar lists the tasks of that bucket only."""
+    import plotly.callbacks
+    from plotly.graph_objects import FigureWidget
+
+    from gotrace_df.views.plots import plot_latency_histogram
+    from gotrace_df.widgets import TraceViewer
+
+    v = TraceViewer(trace)
+    tab = v.select_tab("Tasks")
+    types, instances, _events = _tables(tab)
+    kind = types.rows[0][0]
+    (fig,) = [w for w in _walk(tab) if isinstance(w, FigureWidget)]
+    hist = gt.user_task_histogram(trace, kind)
+    assert list(fig.data[0].x) == list(plot_latency_histogram(hist).data[0].x)
+    full = len(instances.rows)
+    i = int(np.argmax(hist["count"].to_numpy()))
+    row = hist.iloc[i]
+    points = plotly.callbacks.Points(point_inds=[int(row["bucket"] - hist["bucket"].min())])
+    fig.data[0]._dispatch_on_click(points, None)
+    assert len(instances.rows) == int(row["count"]) < full
+    durations = [r[3] for r in instances.rows]
+    assert all(row["lower_ns"] <= d < row["upper_ns"] for d in durations)

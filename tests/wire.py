@@ -1,7 +1,7 @@
 """A small batch-level reader and writer for the Go trace wire format (v2, Go 1.22+).
 
 Enough to take a trace apart into batches, damage it on purpose and put it back
-together (see /work/shared/reference/go-trace-format.md §1-3):
+together (the layout Go's reader parses: `internal/trace/batch.go`):
 
     header (16 bytes) | batch* [EndOfGeneration] | batch* [EndOfGeneration] | ...
     batch   = 0x01 gen m time size payload[size]

@@ -23,6 +23,7 @@ __all__ = [
     "concat",
     "int_str",
     "map_strings",
+    "plain_array",
     "go_quote",
     "json_str",
     "take_text",
@@ -32,7 +33,8 @@ __all__ = [
 ]
 
 
-def _plain(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+def plain_array(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``a`` as one array, an integer dictionary decoded (:func:`frames.plain`)."""
     if isinstance(a, pa.ChunkedArray):
         a = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
     return plain(a)
@@ -43,7 +45,7 @@ def concat(*parts: Part) -> pa.Array:
     filled first: a null anywhere makes the element null)."""
     args: list[Any] = []
     for p in parts:
-        args.append(p if isinstance(p, str) else _plain(p))
+        args.append(p if isinstance(p, str) else plain_array(p))
     if not any(not isinstance(a, str) for a in args):
         raise ValueError("concat needs at least one array")
     out: pa.Array = pc.binary_join_element_wise(*args, "")
@@ -52,7 +54,7 @@ def concat(*parts: Part) -> pa.Array:
 
 def int_str(a: pa.Array | pa.ChunkedArray, null: int = -1) -> pa.Array:
     """Decimal text of an integer column, nulls written as ``null``."""
-    a = _plain(a)
+    a = plain_array(a)
     if a.null_count:
         a = pc.fill_null(a, pa.scalar(null, a.type))
     out: pa.Array = pc.cast(a, pa.string())
@@ -71,7 +73,7 @@ def map_strings(
     a: pa.Array | pa.ChunkedArray, fn: Callable[[str], str], null: str = ""
 ) -> pa.Array:
     """Apply ``fn`` to each distinct value of a (dictionary or plain) string column."""
-    a = _plain(a)
+    a = plain_array(a)
     if pa.types.is_dictionary(a.type):
         indices, values = a.indices, a.dictionary
     else:
@@ -86,7 +88,7 @@ def map_strings(
 def take_text(texts: list[str], ids: pa.Array | pa.ChunkedArray, missing: str = "") -> pa.Array:
     """``texts[id]`` for each id (ids index ``texts``); nulls give ``missing``."""
     table = pa.array([*texts, missing], pa.string())
-    ids = _plain(ids)
+    ids = plain_array(ids)
     idx = pc.fill_null(pc.cast(ids, pa.int64()), len(texts))
     out: pa.Array = table.take(idx)
     return out
@@ -94,8 +96,8 @@ def take_text(texts: list[str], ids: pa.Array | pa.ChunkedArray, missing: str = 
 
 def when(mask: pa.Array, yes: Part, no: Part = "") -> pa.Array:
     """``yes`` where ``mask`` else ``no`` (strings or arrays)."""
-    y = pa.scalar(yes, pa.string()) if isinstance(yes, str) else _plain(yes)
-    n = pa.scalar(no, pa.string()) if isinstance(no, str) else _plain(no)
+    y = pa.scalar(yes, pa.string()) if isinstance(yes, str) else plain_array(yes)
+    n = pa.scalar(no, pa.string()) if isinstance(no, str) else plain_array(no)
     out: pa.Array = pc.if_else(mask, y, n)
     return out
 

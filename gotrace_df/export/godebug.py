@@ -61,7 +61,7 @@ def _stack_texts(trace: Trace) -> list[str]:
 
 def _u64(a: pa.Array | pa.ChunkedArray, null: str = _NO_TASK) -> pa.Array:
     """Decimal text of int64 values read as Go's uint64 (null: ``null``)."""
-    a = T._plain(a)
+    a = T.plain_array(a)
     valid = pc.is_valid(a)
     v = np.asarray(pc.fill_null(a, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
     s = pc.cast(pa.array(v.view(np.uint64)), pa.string())
@@ -95,7 +95,7 @@ def _rfc3339nano(unix_ns: int) -> str:
 
 def _lookup(idx: pa.Array, table: pa.Table, key: str) -> pa.Array:
     """Row of ``table`` whose ``key`` equals each of ``idx`` (null: none)."""
-    out: pa.Array = pc.index_in(idx, value_set=T._plain(table[key]).cast(pa.int32()))
+    out: pa.Array = pc.index_in(idx, value_set=T.plain_array(table[key]).cast(pa.int32()))
     return out
 
 
@@ -110,7 +110,7 @@ class _Parsed:
         self.sweeps = sweeps.filter(pc.is_valid(sweeps["end_event"]))
         self.syncs = {r["event"]: r for r in trace.syncs.to_pylist()}
         exp = trace.experimental
-        self.exp_events = T._plain(exp["event"]).cast(pa.int32())
+        self.exp_events = T.plain_array(exp["event"]).cast(pa.int32())
         # "arg=Value{Uint64(v)}" per argument row, grouped per event below.
         self.exp_pieces = T.concat(
             T.map_strings(exp["arg"], str), "=Value{Uint64(", T.int_str(exp["value"]), ")}"
@@ -160,20 +160,20 @@ class _Parsed:
                 " Label=",
                 T.map_strings(t["name"], q),
                 " Resource=",
-                _resource(T._plain(t["resource"]), T._plain(t["resource_id"])),
+                _resource(T.plain_array(t["resource"]), T.plain_array(t["resource_id"])),
             )
         if k in ("RangeBegin", "RangeActive", "RangeEnd"):
             base = T.concat(
                 " Name=",
                 T.map_strings(t["name"], q),
                 " Scope=",
-                _resource(T._plain(t["resource"]), T._plain(t["resource_id"])),
+                _resource(T.plain_array(t["resource"]), T.plain_array(t["resource_id"])),
             )
             if k != "RangeEnd":
                 return base
             row = _lookup(idx, self.sweeps, "end_event")
-            sw = T._plain(self.sweeps["bytes_swept"]).take(row)
-            rc = T._plain(self.sweeps["bytes_reclaimed"]).take(row)
+            sw = T.plain_array(self.sweeps["bytes_swept"]).take(row)
+            rc = T.plain_array(self.sweeps["bytes_reclaimed"]).take(row)
             attrs = T.concat(
                 '"bytes swept"=Value{Uint64(',
                 _u64(sw, "0"),
@@ -185,7 +185,7 @@ class _Parsed:
         if k in ("TaskBegin", "TaskEnd"):
             key = "start_event" if k == "TaskBegin" else "end_event"
             row = _lookup(idx, self.tasks, key)
-            parent = T._plain(self.tasks["parent_id"]).take(row)
+            parent = T.plain_array(self.tasks["parent_id"]).take(row)
             return T.concat(
                 " ID=",
                 _u64(t["task_id"]),
@@ -198,8 +198,8 @@ class _Parsed:
             return T.concat(" Task=", _u64(t["task_id"]), " Type=", T.map_strings(t["name"], q))
         if k == "Log":
             row = _lookup(idx, self.logs, "event")
-            cat = T._plain(self.logs["category"]).take(row)
-            msg = T._plain(self.logs["message"]).take(row)
+            cat = T.plain_array(self.logs["category"]).take(row)
+            msg = T.plain_array(self.logs["message"]).take(row)
             return T.concat(
                 " Task=",
                 _u64(t["task_id"]),
@@ -209,19 +209,19 @@ class _Parsed:
                 T.map_strings(msg, q),
             )
         if k == "StateTransition":
-            res = pc.fill_null(pc.cast(T._plain(t["resource"]), pa.string()), "None")
+            res = pc.fill_null(pc.cast(T.plain_array(t["resource"]), pa.string()), "None")
             rid = T.int_str(t["resource_id"])
             states = T.concat(
-                pc.fill_null(pc.cast(T._plain(t["from_state"]), pa.string()), "Bad"),
+                pc.fill_null(pc.cast(T.plain_array(t["from_state"]), pa.string()), "Bad"),
                 "->",
-                pc.fill_null(pc.cast(T._plain(t["to_state"]), pa.string()), "Bad"),
+                pc.fill_null(pc.cast(T.plain_array(t["to_state"]), pa.string()), "Bad"),
             )
             what = pc.if_else(
                 pc.equal(res, "Goroutine"),
                 T.concat(" GoID=", rid, " ", states),
                 pc.if_else(pc.equal(res, "Proc"), T.concat(" ProcID=", rid, " ", states), ""),
             )
-            ts = T._plain(t["transition_stack_id"])
+            ts = T.plain_array(t["transition_stack_id"])
             tstack = T.when(pc.is_valid(ts), T.concat("\nTransitionStack=\n", self.stack(ts)), "")
             return T.concat(what, " Reason=", T.map_strings(t["reason"], q), tstack)
         if k == "Experimental":
@@ -258,7 +258,7 @@ def parsed_lines(trace: Trace) -> Iterator[pa.Array]:
         if t.num_rows == 0:
             break
         idx = pa.array(np.arange(lo, lo + t.num_rows, dtype=np.int32))
-        kind = pc.cast(T._plain(t["kind"]), pa.string())
+        kind = pc.cast(T.plain_array(t["kind"]), pa.string())
         head = T.concat(
             "M=",
             T.int_str(t["m"]),
@@ -271,7 +271,7 @@ def parsed_lines(trace: Trace) -> Iterator[pa.Array]:
             " Time=",
             T.int_str(t["ts"]),
         )
-        sid = T._plain(t["stack_id"])
+        sid = T.plain_array(t["stack_id"])
         stack = T.when(pc.is_valid(sid), T.concat("\nStack=\n", aux.stack(sid)), "")
         yield T.concat(head, aux.detail(t, idx, kind), stack, "\n")
 

@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df._columns import codes, int_values
 from gotrace_df._lanes import span_lanes
 from gotrace_df.export import _text as T
 from gotrace_df.export._atomic import atomic_file
@@ -160,13 +161,13 @@ class _Ctx:
 
     def rel(self, ns: Any, fill: int) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Relative ns, nulls as ``fill`` (relative), clamped to the trace."""
-        a = T._plain(ns) if isinstance(ns, pa.ChunkedArray | pa.Array) else pa.array(ns)
+        a = T.plain_array(ns) if isinstance(ns, pa.ChunkedArray | pa.Array) else pa.array(ns)
         v = np.asarray(pc.fill_null(a, self.t0 + fill).to_numpy(zero_copy_only=False), np.int64)
         return np.clip(v - self.t0, 0, self.dur)
 
     def sf(self, stack_ids: Any) -> pa.Array:
         """``,"sf":"<id>.0"`` for stacks with frames, else ""."""
-        ids = T._plain(stack_ids) if not isinstance(stack_ids, pa.Array) else stack_ids
+        ids = T.plain_array(stack_ids) if not isinstance(stack_ids, pa.Array) else stack_ids
         known = pc.is_in(ids, value_set=pa.array(sorted(self.has_frames), ids.type))
         ok = pc.fill_null(known, False)
         return T.when(ok, T.concat(',"sf":"', T.int_str(ids), '.0"'), "")
@@ -248,6 +249,11 @@ def trace_events(trace: Trace) -> Iterator[pa.Array]:
     yield from _flows(c)
 
 
+# The spans' states as codes (_spans), in this order.
+_STATES = ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
+_RUNNING, _RUNNABLE = 2, 1
+
+
 def _spans(c: _Ctx) -> pd.DataFrame:
     """The numeric columns of the spans table (strings stay in Arrow: ``_span_labels``)."""
     s = c.trace.spans
@@ -256,39 +262,18 @@ def _spans(c: _Ctx) -> pd.DataFrame:
             "goid": np.asarray(s["goid"].to_numpy(), np.int64),
             "start": c.rel(s["start"], 0),
             "end": c.rel(s["end"], c.dur),
-            "p": _ints(s["p"]),
-            "m": _ints(s["m"]),
-            "stack_id": _ints(s["stack_id"]),
-            "start_event": _ints(s["start_event"]),
-            "end_event": _ints(s["end_event"]),
-            "state": _codes(
-                s["state"], ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
-            ),
+            "p": int_values(s["p"]),
+            "m": int_values(s["m"]),
+            "stack_id": int_values(s["stack_id"]),
+            "start_event": int_values(s["start_event"]),
+            "end_event": int_values(s["end_event"]),
+            "state": codes(s["state"], _STATES),
         }
     )
 
 
-_STATES = ["Undetermined", "Runnable", "Running", "Waiting", "Syscall"]
-_RUNNING, _RUNNABLE = 2, 1
-
-
-def _ints(col: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """int64 values, null as -1 (IDs and row numbers are never negative)."""
-    a = T._plain(col)
-    return np.asarray(pc.fill_null(a, -1).to_numpy(zero_copy_only=False), np.int64)
-
-
-def _codes(col: Any, names: list[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Position of each value in ``names`` (-1: other)."""
-    a = T._plain(col)
-    if pa.types.is_dictionary(a.type):
-        a = a.cast(pa.string())
-    idx = pc.index_in(a, value_set=pa.array(names, pa.string()))
-    return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), np.int64)
-
-
 def _str_col(col: Any) -> pa.Array:
-    a = T._plain(col)
+    a = T.plain_array(col)
     if pa.types.is_dictionary(a.type):
         a = a.cast(pa.string())
     out: pa.Array = pc.fill_null(a, "")
@@ -367,12 +352,12 @@ def _goroutine_tracks(c: _Ctx) -> Iterator[pa.Array]:
         end,
         T.map_strings(label, T.json_str),
         "goroutine",
-        T.concat(_cnames(state), c.sf(T._plain(s["stack_id"]))),
+        T.concat(_cnames(state), c.sf(T.plain_array(s["stack_id"]))),
     )
     # Procs and Threads: the timeline's proc and thread lanes. A goroutine
     # keeps its P through a syscall until the P is stolen, as cmd/trace draws
     # it; tid 0 is reserved, so P n is track n + 1.
-    procs = _ints(c.trace.procs["proc"])
+    procs = int_values(c.trace.procs["proc"])
     yield from _sched_track(c, "Procs", "p", goid, extra_ids=procs[procs >= 0], tid_shift=1)
     yield from _sched_track(c, "Threads", "m", goid)
     # trace.Log calls, as instants on the goroutine's track.
@@ -469,7 +454,7 @@ def _region_tracks(c: _Ctx) -> Iterator[pa.Array]:
             ',"depth":',
             T.int_str(r["depth"]),
             "}",
-            c.sf(T._plain(r["start_stack_id"])),
+            c.sf(T.plain_array(r["start_stack_id"])),
         ),
     )
 
@@ -495,7 +480,7 @@ def _gc_tracks(c: _Ctx) -> Iterator[pa.Array]:
         order, cut_end = _on_tracks(np.zeros(len(idx), np.int64), start[idx], end[idx])
         rows = idx[order]
         sel = pa.array(rows)
-        goid = T._plain(gc["goid"]).take(sel)
+        goid = T.plain_array(gc["goid"]).take(sel)
         yield from _x(
             PIDS["GC"],
             np.full(len(rows), _GC_TRACKS[track]),
@@ -511,8 +496,8 @@ def _gc_tracks(c: _Ctx) -> Iterator[pa.Array]:
         return
     sel = pa.array(other)
     tid = np.where(sweep[other], _GC_TRACKS["Sweeps"], _GC_TRACKS["Mark assists"])
-    goid = T._plain(gc["goid"]).take(sel)
-    proc = T._plain(gc["proc"]).take(sel)
+    goid = T.plain_array(gc["goid"]).take(sel)
+    proc = T.plain_array(gc["proc"]).take(sel)
     args = T.concat(
         ',"args":{',
         T.when(
@@ -521,12 +506,12 @@ def _gc_tracks(c: _Ctx) -> Iterator[pa.Array]:
             T.concat('"proc":', T.int_str(proc)),
         ),
         T.when(
-            pc.is_valid(T._plain(gc["bytes_swept"]).take(sel)),
+            pc.is_valid(T.plain_array(gc["bytes_swept"]).take(sel)),
             T.concat(
                 ',"bytes_swept":',
-                T.int_str(T._plain(gc["bytes_swept"]).take(sel)),
+                T.int_str(T.plain_array(gc["bytes_swept"]).take(sel)),
                 ',"bytes_reclaimed":',
-                T.int_str(T._plain(gc["bytes_reclaimed"]).take(sel)),
+                T.int_str(T.plain_array(gc["bytes_reclaimed"]).take(sel)),
             ),
             "",
         ),
@@ -566,7 +551,7 @@ def _task_tracks(c: _Ctx) -> Iterator[pa.Array]:
     if t.num_rows == 0:
         return
     yield pa.array(_meta(PIDS["Tasks"], "Tasks", PIDS["Tasks"], [(1, "Tasks", 1)]), pa.string())
-    tid = T._plain(t["task_id"])
+    tid = T.plain_array(t["task_id"])
     name = _str_col(t["name"])
     label = pc.if_else(pc.equal(name, ""), T.concat("task ", T.int_str(tid)), name)
     args = T.concat(
@@ -597,10 +582,10 @@ def _counters(c: _Ctx) -> Iterator[pa.Array]:
     yield pa.array(_meta(pid, "Stats", pid, []), pa.string())
     # Goroutines by state: +1 where a state interval starts, -1 where it ends.
     s = c.trace.spans
-    state = _codes(s["state"], _STATES)
+    state = codes(s["state"], _STATES)
     start = c.rel(s["start"], 0)
     end = c.rel(s["end"], c.dur)
-    live_end = pc.is_valid(T._plain(s["end_event"])).to_numpy(zero_copy_only=False)
+    live_end = pc.is_valid(T.plain_array(s["end_event"])).to_numpy(zero_copy_only=False)
     cols = ["Running", "Runnable", "Waiting", "Syscall"]
     times = np.concatenate([start, end[live_end]])
     if len(times):
@@ -678,9 +663,9 @@ def _flows(c: _Ctx) -> Iterator[pa.Array]:
         ).to_numpy(zero_copy_only=False)
     )
     names = ["NotExist", "Runnable", "Waiting"]
-    frm = _codes(st["from_state"], names)
-    to = _codes(st["to_state"], names)
-    g = _ints(st["g"])
+    frm = codes(st["from_state"], names)
+    to = codes(st["to_state"], names)
+    g = int_values(st["g"])
     unblock = (frm == 2) & (to == 1)
     create = (frm == 0) & (to == 1)
     keep = (unblock | create) & (g >= 0)

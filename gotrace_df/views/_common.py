@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,10 +13,14 @@ import pandas as pd
 
 from gotrace_df import _core
 
+if TYPE_CHECKING:
+    from gotrace_df._trace import Trace
+
 __all__ = [
     "GoSemantics",
     "semantics",
     "check_window",
+    "trace_window",
     "factorize_ints",
     "group_sum",
     "GroupStats",
@@ -98,6 +102,19 @@ def check_window(start_ns: int | None, end_ns: int | None) -> tuple[int, int] | 
     hi = int(end_ns) if end_ns is not None else np.iinfo(np.int64).max
     if lo > hi:
         raise ValueError(f"empty time window: start_ns {lo} > end_ns {hi}")
+    return lo, hi
+
+
+def trace_window(trace: Trace, start_ns: int | None, end_ns: int | None) -> tuple[int, int] | None:
+    """:func:`check_window`'s window within the trace's span (None: the whole
+    trace); a window outside the trace becomes an empty one at its nearer end."""
+    window = check_window(start_ns, end_ns)
+    if window is None:
+        return None
+    lo = max(window[0], trace.start_ns)
+    hi = min(window[1], trace.end_ns)
+    if lo > hi:
+        lo = hi = min(max(window[0], trace.start_ns), trace.end_ns)
     return lo, hi
 
 
@@ -312,38 +329,6 @@ def grouped_histogram(
     out["upper_ns"] = bucket_min(buckets + 1)
     out["count"] = counts
     return out
-
-
-def go_duration(ns: int) -> str:
-    """Go's ``time.Duration.String()`` of ``ns`` (what cmd/trace prints):
-    "1.584893ms", "2m3.000000001s", "0s"."""
-    ns = int(ns)
-    if ns == 0:
-        return "0s"
-    neg = ns < 0
-    u = -ns if neg else ns
-    if u < 1_000_000_000:
-        # Below a second: ns, µs or ms with the fraction's trailing zeros cut.
-        for unit, div in (("ns", 1), ("µs", 1_000), ("ms", 1_000_000)):
-            if u < div * 1000:
-                whole, frac = divmod(u, div)
-                digits = len(str(div)) - 1
-                text = str(whole)
-                if frac:
-                    text += "." + str(frac).rjust(digits, "0").rstrip("0")
-                return ("-" if neg else "") + text + unit
-    secs, frac = divmod(u, 1_000_000_000)
-    text = ""
-    if frac:
-        text = "." + str(frac).rjust(9, "0").rstrip("0")
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    text = f"{s}{text}s"
-    if h or m:
-        text = f"{m}m" + text
-    if h:
-        text = f"{h}h" + text
-    return ("-" if neg else "") + text
 
 
 def plotly() -> Any:

@@ -51,6 +51,7 @@ __all__ = [
     "StackFrames",
     "RegionStats",
     "Summary",
+    "episodes_in",
     "event_times",
     "frame",
     "region_times",
@@ -82,6 +83,22 @@ class Summary:
     regions: pd.DataFrame
     #: Complete Runnable (state 0) / Waiting (state 1) stays: row, state, end, dur.
     episodes: pd.DataFrame
+
+
+def episodes_in(s: Summary, window: tuple[int, int] | None) -> tuple[Any, Any, Any]:
+    """(summary row, state, duration) of each complete stay in Runnable (state
+    0) or Waiting (1), ending inside ``window`` if given; row -1 for a stay of
+    a replaced summary."""
+    e = s.episodes
+    # -1 for a replaced summary's stays (null rows): one pass, no masked
+    # copies; without nulls, the column itself.
+    row = e["row"].to_numpy(dtype=np.int32, na_value=-1)
+    state, dur = e["state"].to_numpy(), e["dur"].to_numpy()
+    if window is not None:
+        end = e["end"].to_numpy()
+        ok = (end > window[0]) & (end <= window[1])
+        row, state, dur = row[ok], state[ok], dur[ok]
+    return row, state, dur
 
 
 @dataclass(frozen=True)

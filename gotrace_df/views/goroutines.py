@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df._memory import gives_back_memory
-from gotrace_df.views._common import check_window, group_stats, group_sum, semantics
+from gotrace_df.views._common import group_stats, group_sum, semantics, trace_window
 from gotrace_df.views._summary import (
     STAT_COLUMNS,
     Summary,
+    episodes_in,
     frame,
     summarize,
     take,
@@ -100,12 +101,12 @@ def goroutine_stats(
     ...       + df["block_ns"] + df["unknown_ns"] >= df["total_ns"]).all())
     True
     """
-    cols, names, _ = _stats(trace, name, start_ns, end_ns, go_version)
+    cols, names, _ = goroutine_columns(trace, name, start_ns, end_ns, go_version)
     order = np.lexsort((cols["goid"], -np.asarray(cols["total_ns"])))
     return frame(take({k: cols[k] for k in names}, order))
 
 
-def _stats(
+def goroutine_columns(
     trace: Trace,
     name: str | None,
     start_ns: int | None,
@@ -130,7 +131,7 @@ def _selected(
 ) -> tuple[Summary, Any]:
     """The summary :func:`goroutine_stats` reads and its selected rows."""
     sem = semantics(go_version)
-    window = _clip(trace, check_window(start_ns, end_ns))
+    window = trace_window(trace, start_ns, end_ns)
     s = summarize(trace, sem, window)
     g = s.goroutines
     keep = np.ones(len(g), dtype=bool)
@@ -216,13 +217,13 @@ def goroutine_analysis(
     groups["share"] = groups["exec_ns"] / all_exec if all_exec > 0 else np.nan
 
     # Latency percentiles over each group's complete waits.
-    window = _clip(trace, check_window(start_ns, end_ns))
+    window = trace_window(trace, start_ns, end_ns)
     s = summarize(trace, semantics(go_version))
     # Both states in one pass: group 2 * code + state (-1, the last slot, is
     # an episode of a replaced summary or of an unselected goroutine).
     code_of_row = np.full(len(s.goroutines) + 1, -1, dtype=np.int32)
     code_of_row[rows] = codes
-    row, state, dur = _episodes(s, window)
+    row, state, dur = episodes_in(s, window)
     key = code_of_row[row]
     ok = key >= 0
     key *= 2
@@ -242,30 +243,3 @@ def goroutine_analysis(
     groups = groups[cols]
     groups = groups.sort_values(["exec_ns", "name"], ascending=[False, True], kind="stable")
     return groups.reset_index(drop=True)
-
-
-def _clip(trace: Trace, window: tuple[int, int] | None) -> tuple[int, int] | None:
-    """The window within the trace's span (None: the whole trace)."""
-    if window is None:
-        return None
-    lo = max(window[0], trace.start_ns)
-    hi = min(window[1], trace.end_ns)
-    if lo > hi:
-        lo = hi = min(max(window[0], trace.start_ns), trace.end_ns)
-    return lo, hi
-
-
-def _episodes(s: Summary, window: tuple[int, int] | None) -> tuple[Any, Any, Any]:
-    """(summary row, state, duration) of each complete stay in Runnable (state
-    0) or Waiting (1), ending inside ``window`` if given; row -1 for a stay of
-    a replaced summary."""
-    e = s.episodes
-    # -1 for a replaced summary's stays (null rows): one pass, no masked
-    # copies; without nulls, the column itself.
-    row = e["row"].to_numpy(dtype=np.int32, na_value=-1)
-    state, dur = e["state"].to_numpy(), e["dur"].to_numpy()
-    if window is not None:
-        end = e["end"].to_numpy()
-        ok = (end > window[0]) & (end <= window[1])
-        row, state, dur = row[ok], state[ok], dur[ok]
-    return row, state, dur

@@ -34,7 +34,7 @@ import pandas as pd
 from gotrace_df import _core
 from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._cache import once
-from gotrace_df.views._common import semantics
+from gotrace_df.views._common import plotly, semantics
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -364,12 +364,7 @@ def plot_mmu(curve: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     >>> fig.data[0].name
     'MMU'
     """
-    try:
-        import plotly.graph_objects as go
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plots need plotly: install the 'ui' extra (pip install 'gotrace_df[ui]')"
-        ) from e
+    go = plotly()
     x = curve["window_ns"].to_numpy(dtype=np.float64) / 1e6
     fig = go.Figure()
     names = {"mmu": "MMU", **{k: f"{k} MU" for k in MMU_PERCENTILES}}

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gotrace_df.views._common import go_duration, plotly
+from gotrace_df.units import go_duration
+from gotrace_df.views._common import plotly
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -51,6 +51,7 @@ from gotrace_df.views._common import (
     group_stats,
     index_data,
     int64_data,
+    plotly,
     semantics,
 )
 from gotrace_df.views._summary import region_times, stack_frames, summarize
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
 
     from gotrace_df._trace import Trace
 
-__all__ = ["PROFILE_KINDS", "blocking_profile", "plot_blocking_profile"]
+__all__ = ["PROFILE_KINDS", "PROFILE_STATES", "blocking_profile", "plot_blocking_profile"]
 
 #: Profile kinds, as ``go tool trace -pprof=`` names them, with their pages.
 PROFILE_KINDS: dict[str, str] = {
@@ -68,6 +69,14 @@ PROFILE_KINDS: dict[str, str] = {
     "sync": "Synchronization blocking profile (/block)",
     "syscall": "Syscall profile (/syscall)",
     "sched": "Scheduler latency profile (/sched)",
+}
+
+#: The goroutine state each kind's time is spent in (the table above).
+PROFILE_STATES: dict[str, str] = {
+    "net": "Waiting",
+    "sync": "Waiting",
+    "syscall": "Syscall",
+    "sched": "Runnable",
 }
 
 #: cmd/trace's pprofMaxStack: stacks are told apart by this many PCs.
@@ -513,16 +522,6 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object if c in obj else "int64") for c in COLUMNS})
 
 
-def _plotly() -> Any:
-    try:
-        import plotly.graph_objects as go
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plots need plotly: install the 'ui' extra (pip install 'gotrace_df[ui]')"
-        ) from e
-    return go
-
-
 def plot_blocking_profile(
     profile: pd.DataFrame, top: int = 20, *, title: str | None = None
 ) -> go.Figure:
@@ -552,7 +551,7 @@ def plot_blocking_profile(
     >>> len(fig.data[0].y) <= 5
     True
     """
-    go = _plotly()
+    go = plotly()
     df = profile.head(top).iloc[::-1]
     labels = [
         f"{fn or '(no stack)'} {fi.rsplit('/', 1)[-1]}:{li}" if fn else "(no stack)"

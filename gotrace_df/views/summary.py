@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from gotrace_df._memory import gives_back_memory
-from gotrace_df.views._common import QUANTILES, check_window, semantics
-from gotrace_df.views._summary import summarize
-from gotrace_df.views.goroutines import _clip, _episodes, _stats
+from gotrace_df.views._common import QUANTILES, semantics, trace_window
+from gotrace_df.views._summary import episodes_in, summarize
+from gotrace_df.views.goroutines import goroutine_columns
 from gotrace_df.views.profiles import blocking_profile
 from gotrace_df.views.regions import user_regions
 from gotrace_df.views.tasks import user_tasks
@@ -50,8 +50,8 @@ def summary(
     -------
     pandas.DataFrame
         One row per figure: ``section`` (trace, goroutines, scheduling, gc,
-        heap, blocking, user), ``metric``, ``value`` (int64) and ``unit``
-        (ns, count, bytes). Among them: the duration, goroutine count and
+        heap, blocking, user), ``metric``, ``value`` (int64; -1 where a time
+        or size has no value) and ``unit`` (ns, count, bytes). Among them: the duration, goroutine count and
         total execution time, the worst and the p50/p90/p99 scheduler
         latency, the number of GC cycles and their total and worst
         stop-the-world pause, the peak heap, per blocking profile (sched,
@@ -70,7 +70,7 @@ def summary(
     >>> int(s.set_index("metric").loc["duration", "value"]) == tr.duration_ns
     True
     """
-    window = _clip(trace, check_window(start_ns, end_ns))
+    window = trace_window(trace, start_ns, end_ns)
     lo, hi = window if window is not None else (trace.start_ns, trace.end_ns)
     rows: list[tuple[str, str, int, str]] = []
 
@@ -87,7 +87,7 @@ def summary(
     add("trace", "events", n_events, "count")
     add("trace", "generations", trace.generations, "count")
 
-    g, _, _ = _stats(trace, None, start_ns, end_ns, go_version)
+    g, _, _ = goroutine_columns(trace, None, start_ns, end_ns, go_version)
     add("goroutines", "goroutines", len(g["goid"]), "count")
     created = trace.goroutines["created"]
     made = pc.sum(pc.and_(pc.greater_equal(created, lo), pc.less_equal(created, hi))).as_py()
@@ -103,7 +103,7 @@ def summary(
     ):
         add("goroutines", label, int(np.asarray(g[c], dtype=np.int64).sum()), "ns")
 
-    row, state, dur = _episodes(summarize(trace, semantics(go_version)), window)
+    row, state, dur = episodes_in(summarize(trace, semantics(go_version)), window)
     lat = dur[(state == 0) & (row >= 0)]
     add("scheduling", "runnable waits", len(lat), "count")
     if len(lat):

@@ -8,7 +8,6 @@ that the browser draws, so it can be tested and benchmarked on its own.
 from __future__ import annotations
 
 import json
-import math
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -21,13 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core
+from gotrace_df._columns import codes, int_values, primitive_values
 from gotrace_df._expand import SPAN_COLUMNS
 from gotrace_df._lanes import span_lanes
-from gotrace_df._trace import Trace, _fmt_duration
+from gotrace_df._trace import Trace
 from gotrace_df.frames import NO_HEAP_GOAL
 from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
 
-__all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS", "fmt_ns"]
+__all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS"]
 
 VIEWS = ("proc", "goroutine", "thread")
 
@@ -67,55 +67,6 @@ GC_COLORS = {"GC": "#f0a35e", "STW": "#c0392b", "assist": "#e8c07d"}
 SYSCALL_COLOR = STATE_COLORS["Syscall"]
 _MAX_GROUPS = 120  # categories are 7 bits; the last is "other"
 _LABEL_PX = 56  # exact blocks at least this wide get a text label
-
-
-def fmt_ns(ns: float) -> str:
-    """A duration for people: 1.234 ms, 56.7 µs, 12 ns."""
-    if not math.isfinite(ns):
-        return "-"
-    return _fmt_duration(int(round(ns)))
-
-
-def _raw(ch: pa.Array, fill: int, idx: npt.NDArray[np.int64] | None = None) -> npt.NDArray[Any]:
-    """Values of a primitive array as numpy (a view, no copy, when there are no
-    nulls and no ``idx``); nulls become ``fill``. ``idx`` selects positions."""
-    dtype = np.dtype(ch.type.to_pandas_dtype())
-    raw = np.frombuffer(ch.buffers()[1], dtype=dtype)[ch.offset : ch.offset + len(ch)]
-    if idx is not None:
-        raw = raw[idx]
-    if ch.null_count:
-        bitmap = np.frombuffer(ch.buffers()[0], np.uint8)
-        pos = (np.arange(len(ch)) if idx is None else idx) + ch.offset
-        valid = (bitmap[pos >> 3] >> (pos & 7)) & 1
-        raw = np.where(valid.astype(bool), raw, fill)
-    return raw
-
-
-def _int(col: pa.ChunkedArray | pa.Array, fill: int = -1) -> npt.NDArray[np.int64]:
-    """An integer column as int64 numpy, nulls as ``fill``."""
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    parts = [_raw(ch, fill).astype(np.int64, copy=False) for ch in chunks if len(ch)]
-    if not parts:
-        return np.empty(0, np.int64)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _codes(col: pa.ChunkedArray, names: Iterable[str]) -> npt.NDArray[np.int8]:
-    """A dictionary column as codes into ``names`` (-1: another value or null)."""
-    index = {n: i for i, n in enumerate(names)}
-    parts = []
-    for chunk in col.chunks:
-        if len(chunk) == 0:
-            continue
-        if not pa.types.is_dictionary(chunk.type):
-            chunk = pc.dictionary_encode(chunk)
-        values = chunk.dictionary.to_pylist()
-        lut = np.array([index.get(v, -1) for v in values] + [-1], np.int8)
-        idx = _raw(chunk.indices, len(values))
-        parts.append(lut[idx])
-    if not parts:
-        return np.empty(0, np.int8)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _strings(col: pa.ChunkedArray) -> tuple[list[str], npt.NDArray[np.int32]]:
@@ -219,7 +170,7 @@ class TimelineModel:
     def span_goids(self) -> npt.NDArray[np.int64]:
         """goid of every spans row (built on first use: filters need it)."""
         if self._sp_goid_all is None:
-            self._sp_goid_all = _int(self.trace.columns("spans", ["goid"])["goid"])
+            self._sp_goid_all = int_values(self.trace.columns("spans", ["goid"])["goid"])
         return self._sp_goid_all
 
     def _span_lanes(
@@ -251,7 +202,7 @@ class TimelineModel:
             return np.empty(0, np.int64)
         if self._sp_goid_all is not None:
             return self.span_goids[rows]
-        return _int(self.trace.columns("spans", ["goid"], rows)["goid"])
+        return int_values(self.trace.columns("spans", ["goid"], rows)["goid"])
 
     def _rel(self, ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Absolute ns to float ns relative to the trace start."""
@@ -261,7 +212,7 @@ class TimelineModel:
     def _groups(self) -> None:
         """Goroutine group (start function) of each goroutine, as a category."""
         g = self.trace.goroutines
-        goid = _int(g["goid"])
+        goid = int_values(g["goid"])
         names, codes = _strings(g["name"])
         labels, lcodes = _strings(g["label"])
         self.group_names = names
@@ -353,8 +304,8 @@ class TimelineModel:
         kind = np.array(kinds, dtype=object)[codes] if codes.size else np.empty(0, object)
         is_mark = kind == "GC concurrent mark phase"
         is_stw = np.array([k.startswith("stop-the-world") for k in kind], bool)
-        start = _int(gc["start"]).astype(np.float64) - self.origin
-        end_raw = _int(gc["end"], fill=self.origin + int(self.duration))
+        start = int_values(gc["start"]).astype(np.float64) - self.origin
+        end_raw = int_values(gc["end"], fill=self.origin + int(self.duration))
         end = end_raw.astype(np.float64) - self.origin
         rows = np.flatnonzero(is_mark | is_stw)
         lane = np.where(is_stw[rows], 1, 0)
@@ -380,10 +331,10 @@ class TimelineModel:
         if self._counters is None:
             out: dict[str, StepSeries] = {}
             procs = self.trace.procs
-            pst = _codes(procs["state"], ("Running",)) == 0
+            pst = codes(procs["state"], ("Running",)) == 0
             if pst.any():
-                ps = self._rel(_int(procs["start"])[pst])
-                end = _int(procs["end"])[pst]
+                ps = self._rel(int_values(procs["start"])[pst])
+                end = int_values(procs["end"])[pst]
                 # A period still running at the end has not stopped (cmd/trace
                 # draws no drop there).
                 pe = self._rel(end[end < self.trace.end_ns])
@@ -393,9 +344,9 @@ class TimelineModel:
                 out["Procs running"] = step_from_deltas(t[order], d[order], is_sorted=True)
             met = self.trace.metrics
             names = ("/memory/classes/heap/objects:bytes", "/gc/heap/goal:bytes")
-            mname = _codes(met["name"], names)
-            mts = self._rel(_int(met["ts"]))
-            mval = _int(met["value"]).astype(np.float64)
+            mname = codes(met["name"], names)
+            mts = self._rel(int_values(met["ts"]))
+            mval = int_values(met["value"]).astype(np.float64)
             mval[(mname == 1) & (mval > NO_HEAP_GOAL)] = np.nan  # no goal: none drawn
             for code, label in ((0, "Heap in use"), (1, "Heap goal")):
                 sel = mname == code
@@ -415,7 +366,7 @@ class TimelineModel:
                 for state, s in zip(("Running", "Runnable", "Syscall", "GC waiting"), series):
                     if state == "GC waiting" and not s.num_rows:
                         continue  # no goroutine blocked in a mark assist: no series
-                    t, n = (_raw(s[c].combine_chunks(), 0) for c in ("t", "n"))
+                    t, n = (primitive_values(s[c].combine_chunks(), 0) for c in ("t", "n"))
                     self._counters[state] = StepSeries(t, n, is_sorted=True)
             self._full_counters = True
         return self._counters
@@ -706,8 +657,8 @@ class TimelineModel:
         rg = reg.filter(pc.equal(reg["goid"], goid))
         if rg.num_rows == 0:
             return []
-        rs = _int(rg["start"], fill=self.origin)
-        re_ = _int(rg["end"], fill=self.origin + int(self.duration))
+        rs = int_values(rg["start"], fill=self.origin)
+        re_ = int_values(rg["end"], fill=self.origin + int(self.duration))
         hit = np.flatnonzero((rs < end) & (re_ > start))
         rows = rg.take(pa.array(hit)).select(["name", "task_id", "depth", "start", "end"])
         out: list[dict[str, Any]] = rows.to_pylist()

@@ -1,31 +1,14 @@
 // A sortable, clickable table for the viewer's tabs. Cells arrive raw (numbers
 // or strings) with a kind per column; formatting and sorting happen here.
 
-function fmtNs(ns) {
-  if (ns === null || ns === undefined || ns === "" || Number.isNaN(ns)) return "–";
-  const a = Math.abs(ns);
-  if (a >= 1e9) return (ns / 1e9).toFixed(3) + " s";
-  if (a >= 1e6) return (ns / 1e6).toFixed(3) + " ms";
-  if (a >= 1e3) return (ns / 1e3).toFixed(3) + " µs";
-  return Math.round(ns) + " ns";
-}
-
-function fmtBytes(b) {
-  if (b === null || b === undefined || b === "") return "–";
-  if (b >= 1 << 30) return (b / (1 << 30)).toFixed(2) + " GiB";
-  if (b >= 1 << 20) return (b / (1 << 20)).toFixed(2) + " MiB";
-  if (b >= 1 << 10) return (b / (1 << 10)).toFixed(1) + " KiB";
-  return b + " B";
-}
-
 function fmt(v, kind) {
   if (v === null || v === undefined) return "–";
   switch (kind) {
-    case "ns": return fmtNs(v);
+    case "ns": return displayDuration(v);
     case "int": return typeof v === "number" ? v.toLocaleString() : String(v);
     case "pct": return typeof v === "number" ? (v * 100).toFixed(1) + "%" : String(v);
     case "float": return typeof v === "number" ? v.toFixed(4) : String(v);
-    case "bytes": return fmtBytes(v);
+    case "bytes": return displayBytes(v);
     default: return String(v);
   }
 }

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import anywidget
 import pandas as pd
 import traitlets as T
 
-__all__ = ["DataTable", "Col"]
+from gotrace_df.widgets._esm import esm
 
-_JS = Path(__file__).with_name("table.js")
+__all__ = ["DataTable", "Col"]
 
 
 def Col(  # noqa: N802 - reads like a record constructor
@@ -57,7 +56,7 @@ class DataTable(anywidget.AnyWidget):
     """Rows of a DataFrame; a click sets ``selected`` to the row's id (its
     DataFrame index position) and calls the ``on_select`` callbacks."""
 
-    _esm = _JS.read_text(encoding="utf-8")
+    _esm = esm("table.js")
     columns: T.List[Any] = T.List().tag(sync=True)
     rows: T.List[Any] = T.List().tag(sync=True)
     row_ids: T.List[Any] = T.List().tag(sync=True)

@@ -19,17 +19,19 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df._trace import Trace
-from gotrace_df.widgets._model import fmt_ns
+from gotrace_df.units import MISSING, display_bytes, display_duration
+from gotrace_df.views.profiles import PROFILE_STATES
 from gotrace_df.widgets.table import Col, DataTable
-from gotrace_df.widgets.timeline import Timeline, render_stack
+from gotrace_df.widgets.timeline import Timeline, render_stack, short_file
 
-__all__ = ["TabContext", "TABS"]
+__all__ = ["TabContext", "TABS", "error_box"]
 
-PROFILE_KINDS = {
-    "Network": ("net", ("Waiting",)),
-    "Synchronization": ("sync", ("Waiting",)),
-    "Syscall": ("syscall", ("Syscall",)),
-    "Scheduler latency": ("sched", ("Runnable",)),
+# The blocking profiles' buttons: label -> profile kind.
+_PROFILES = {
+    "Network": "net",
+    "Synchronization": "sync",
+    "Syscall": "syscall",
+    "Scheduler latency": "sched",
 }
 
 
@@ -60,7 +62,8 @@ def _section(title: str, help_text: str = "") -> W.HTML:
     return W.HTML(h)
 
 
-def _error(what: str, exc: BaseException) -> W.HTML:
+def error_box(what: str, exc: BaseException) -> W.HTML:
+    """What a tab shows instead of itself when building it raised ``exc``."""
     detail = html.escape("".join(traceback.format_exception_only(type(exc), exc)).strip())
     return W.HTML(
         f"<div class='gtdf-error'><b>{html.escape(what)} failed.</b><br><code>{detail}</code></div>"
@@ -80,25 +83,50 @@ def _figure(fig: Any, height: int = 300) -> Any:
     return fw
 
 
-def _bucket_label(ns: float) -> str:
-    return fmt_ns(ns).replace(".000 ", " ")
+# A task or region type's durations: total and percentiles.
+_LATENCY_COLUMNS = [
+    Col("total_ns", "Total", "ns", bar=True),
+    Col("p50_ns", "p50", "ns"),
+    Col("p90_ns", "p90", "ns"),
+    Col("p99_ns", "p99", "ns"),
+    Col("max_ns", "Max", "ns"),
+]
 
 
-def _histogram_figure(hist: pd.DataFrame, title: str, color: str = "#4e79a7") -> Any:
-    import plotly.graph_objects as go
-
-    labels = [f"≥ {_bucket_label(v)}" for v in hist["lower_ns"]]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=hist["count"].to_numpy(),
-            marker_color=color,
-            customdata=np.stack([hist["lower_ns"].to_numpy(), hist["upper_ns"].to_numpy()], axis=1),
-            hovertemplate="%{x}<br>%{y} <extra>click to filter</extra>",
-        )
+def _histogram(
+    hist: pd.DataFrame,
+    title: str,
+    color: str,
+    show: Callable[[int | None, int | None], None],
+) -> list[W.Widget]:
+    """cmd/trace's histogram of one task or region type (the figure of
+    ``plot_latency_histogram``) and an "All durations" button: a click on a
+    bar calls ``show(lower_ns, upper_ns)`` of its bucket, the button
+    ``show(None, None)``."""
+    fig = _figure(_views().plot_latency_histogram(hist, title=title), 260)
+    fig.update_traces(
+        marker_color=color, hovertemplate="%{x}<br>%{y} <extra>click to filter</extra>"
     )
-    fig.update_layout(title=title, xaxis_title="duration bucket", yaxis_title="count", bargap=0.08)
-    return _figure(fig, 260)
+    fig.update_layout(showlegend=False, bargap=0.08)
+    first = int(hist["bucket"].min()) if len(hist) else 0
+
+    def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
+        # The figure has a bar for every bucket from the first to the last.
+        if points.point_inds:
+            row = hist[hist["bucket"] == first + points.point_inds[0]]
+            if len(row):
+                show(int(row["lower_ns"].iloc[0]), int(row["upper_ns"].iloc[0]))
+
+    for bars in fig.data:
+        bars.on_click(on_bar)
+    reset = W.Button(description="All durations", icon="undo", layout=_auto())
+    reset.on_click(lambda _b: show(None, None))
+    return [fig, W.HBox([reset])]
+
+
+def _lasting(lo: int | None, hi: int | None) -> str:
+    """The histogram bucket a list is filtered to, for its title."""
+    return "" if lo is None else f", lasting {display_duration(lo)} to {display_duration(hi)}"
 
 
 def _pprof_link(profile: pd.DataFrame, kind: str) -> str:
@@ -188,11 +216,12 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
             if str(k).startswith("range_ns[") and int(row[k]) > 0
         }
         items = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{fmt_ns(n)}</td></tr>"
+            f"<tr><th>{html.escape(k)}</th><td>{display_duration(n)}</td></tr>"
             for k, n in sorted(blocks.items(), key=lambda kv: -kv[1])
         )
         ritems = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{fmt_ns(n)}</td></tr>" for k, n in ranges.items()
+            f"<tr><th>{html.escape(k)}</th><td>{display_duration(n)}</td></tr>"
+            for k, n in ranges.items()
         )
         detail.value = (
             f"<div class='gtdf-details'><div class='gtdf-details-head'><b>G{goid}</b> "
@@ -239,7 +268,7 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
 def profiles_tab(ctx: TabContext) -> W.Widget:
     v = _views()
     kinds = W.ToggleButtons(
-        options=list(PROFILE_KINDS),
+        options=list(_PROFILES),
         style={"button_width": "150px"},
         tooltips=[
             "Time blocked on network I/O",
@@ -267,7 +296,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
     cache: dict[str, pd.DataFrame] = {}
 
     def load(label: str) -> None:
-        kind, _states = PROFILE_KINDS[label]
+        kind = _PROFILES[label]
         if kind not in cache:
             ctx.progress(f"{label} profile…", 0.3)
             try:
@@ -278,7 +307,7 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
             total = float(prof["delay_ns"].sum()) or 1.0
             prof["share"] = prof["delay_ns"] / total
             prof["where"] = [
-                f"{_short(str(f))}:{int(n)}" if f else ""
+                f"{short_file(str(f))}:{int(n)}" if f else ""
                 for f, n in zip(prof["file"], prof["line"])
             ]
             cache[kind] = prof
@@ -287,18 +316,18 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
         download.value = _pprof_link(prof, kind) if len(prof) else ""
         total = int(prof["delay_ns"].sum()) if len(prof) else 0
         stack.value = (
-            f"<div class='gtdf-help'>{len(prof):,} stacks, {fmt_ns(total)} in all. "
+            f"<div class='gtdf-help'>{len(prof):,} stacks, {display_duration(total)} in all. "
             "Click a row to see its whole stack.</div>"
         )
         actions.children = []
 
     def pick(_pos: int, row: pd.Series) -> None:
         label = kinds.value
-        _kind, states = PROFILE_KINDS[label]
+        states = (PROFILE_STATES[_PROFILES[label]],)
         frames = list(row["frames"]) if row["frames"] is not None else []
         stack.value = (
             f"<div class='gtdf-details'><div class='gtdf-details-head'>"
-            f"<b>{int(row['count']):,}</b> intervals, <b>{fmt_ns(row['delay_ns'])}</b> total</div>"
+            f"<b>{int(row['count']):,}</b> intervals, <b>{display_duration(row['delay_ns'])}</b> total</div>"
             f"{render_stack(frames, limit=40)}</div>"
         )
         sid = int(row["stack_id"])
@@ -331,13 +360,6 @@ def profiles_tab(ctx: TabContext) -> W.Widget:
     )
 
 
-def _short(path: str) -> str:
-    for marker in ("/src/", "/pkg/mod/"):
-        if marker in path:
-            return path.rsplit(marker, 1)[1]
-    return path.rsplit("/", 1)[-1]
-
-
 # -- tasks -----------------------------------------------------------------------------
 
 
@@ -351,11 +373,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
             Col("type", "Task type", code=True),
             Col("count", "Count", "int"),
             Col("complete", "Complete", "int"),
-            Col("total_ns", "Total", "ns", bar=True),
-            Col("p50_ns", "p50", "ns"),
-            Col("p90_ns", "p90", "ns"),
-            Col("p99_ns", "p99", "ns"),
-            Col("max_ns", "Max", "ns"),
+            *_LATENCY_COLUMNS,
         ],
         types,
         max_height=220,
@@ -396,9 +414,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         df["complete"] = df["complete"].map({True: "yes", False: "no"})
         df["goroutines"] = [", ".join(f"G{g}" for g in gs) for gs in df["goroutines"]]
         instances.set_data(df)
-        rng = ""
-        if lo is not None:
-            rng = f", lasting {fmt_ns(lo)} to {fmt_ns(hi or 0)}"
+        rng = _lasting(lo, hi)
         inst_title.value = (
             f"<div class='gtdf-section'>Tasks of type <code>{html.escape(str(kind))}</code>"
             f"{rng} ({len(df):,})</div><div class='gtdf-help'>Click a task to list its events "
@@ -409,17 +425,12 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         kind = str(row["type"])
         state["type"] = kind
         hist = v.user_task_histogram(ctx.trace, kind)
-        fig = _histogram_figure(hist, f"Latency of {kind} tasks (click a bar to filter)")
-
-        def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
-            if points.point_inds:
-                i = points.point_inds[0]
-                show_instances(kind, int(hist["lower_ns"].iloc[i]), int(hist["upper_ns"].iloc[i]))
-
-        fig.data[0].on_click(on_bar)
-        reset = W.Button(description="All durations", icon="undo", layout=_auto())
-        reset.on_click(lambda _b: show_instances(kind))
-        hist_box.children = [fig, W.HBox([reset])]
+        hist_box.children = _histogram(
+            hist,
+            f"Latency of {kind} tasks (click a bar to filter)",
+            "#4e79a7",
+            lambda lo, hi: show_instances(kind, lo, hi),
+        )
         show_instances(kind)
 
     def pick_task(_pos: int, row: pd.Series) -> None:
@@ -465,7 +476,7 @@ def regions_tab(ctx: TabContext) -> W.Widget:
     types = v.user_regions(ctx.trace)
     types = types.copy()
     types["where"] = [
-        f"{f} {_short(str(fi))}:{int(ln)}"
+        f"{f} {short_file(str(fi))}:{int(ln)}"
         for f, fi, ln in zip(types["function"], types["file"], types["line"])
     ]
     types_table = DataTable(
@@ -473,11 +484,7 @@ def regions_tab(ctx: TabContext) -> W.Widget:
             Col("type", "Region type", code=True),
             Col("where", "Started in"),
             Col("count", "Count", "int"),
-            Col("total_ns", "Total", "ns", bar=True),
-            Col("p50_ns", "p50", "ns"),
-            Col("p90_ns", "p90", "ns"),
-            Col("p99_ns", "p99", "ns"),
-            Col("max_ns", "Max", "ns"),
+            *_LATENCY_COLUMNS,
         ],
         types,
         max_height=240,
@@ -504,7 +511,7 @@ def regions_tab(ctx: TabContext) -> W.Widget:
         df = v.user_region_stats(ctx.trace, kind, pc, latmin_ns=lo, latmax_ns=hi).copy()
         df["start_rel"] = df["start_ns"].astype("Float64") - origin
         instances.set_data(df.sort_values("duration_ns", ascending=False))
-        rng = f", lasting {fmt_ns(lo)} to {fmt_ns(hi or 0)}" if lo is not None else ""
+        rng = _lasting(lo, hi)
         inst_title.value = (
             f"<div class='gtdf-section'>Regions <code>{html.escape(kind)}</code>{rng} "
             f"({len(df):,})</div><div class='gtdf-help'>Click a region to show it on the "
@@ -514,21 +521,12 @@ def regions_tab(ctx: TabContext) -> W.Widget:
     def pick_type(_pos: int, row: pd.Series) -> None:
         kind, pc = str(row["type"]), int(row["pc"])
         hist = v.user_region_histogram(ctx.trace, kind, pc)
-        fig = _histogram_figure(
-            hist, f"Duration of {kind} regions (click a bar to filter)", "#59a14f"
+        hist_box.children = _histogram(
+            hist,
+            f"Duration of {kind} regions (click a bar to filter)",
+            "#59a14f",
+            lambda lo, hi: show_instances(kind, pc, lo, hi),
         )
-
-        def on_bar(_trace: Any, points: Any, _sel: Any) -> None:
-            if points.point_inds:
-                i = points.point_inds[0]
-                show_instances(
-                    kind, pc, int(hist["lower_ns"].iloc[i]), int(hist["upper_ns"].iloc[i])
-                )
-
-        fig.data[0].on_click(on_bar)
-        reset = W.Button(description="All durations", icon="undo", layout=_auto())
-        reset.on_click(lambda _b: show_instances(kind, pc))
-        hist_box.children = [fig, W.HBox([reset])]
         show_instances(kind, pc)
 
     def pick_region(_pos: int, row: pd.Series) -> None:
@@ -630,14 +628,16 @@ def mmu_tab(ctx: TabContext) -> W.Widget:
         ws = curve["window_ns"].to_numpy()
         choices = sorted({int(x) for x in ws if x >= 1000})
         pick = [w for w in choices if w >= 1_000_000][:1] or choices[-1:]
-        window.options = [(fmt_ns(w), w) for w in choices]
+        window.options = [(display_duration(w), w) for w in choices]
         window.value = pick[0] if pick else None
         load_worst()
 
     def pick_window(_pos: int, row: pd.Series) -> None:
         start = int(row["start_ns"])
         end = int(row["end_ns"])
-        ctx.timeline.show_window(start, end, f"MMU window {fmt_ns(end - start)}: {row['util']:.1%}")
+        ctx.timeline.show_window(
+            start, end, f"MMU window {display_duration(end - start)}: {row['util']:.1%}"
+        )
         ctx.show_timeline()
 
     for cb in flags.values():
@@ -691,20 +691,13 @@ def summary_tab(ctx: TabContext) -> W.Widget:
     return W.VBox([W.HTML("<div class='gtdf-summary'>" + "".join(parts) + "</div>")])
 
 
-def _fmt_value(value: Any, unit: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "–"
-    if unit == "ns":
-        return fmt_ns(float(value))
-    if unit == "bytes":
-        b = float(value)
-        for u, k in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-            if b >= k:
-                return f"{b / k:.2f} {u}"
-        return f"{int(b)} B"
-    if unit in ("ratio", "fraction"):
-        return f"{float(value):.1%}"
-    return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.3f}"
+def _fmt_value(value: int, unit: str) -> str:
+    """A figure of :func:`gotrace_df.summary` (-1: none, except for counts)."""
+    if unit not in ("ns", "bytes"):
+        return f"{int(value):,}"
+    if value < 0:
+        return MISSING
+    return display_duration(value) if unit == "ns" else display_bytes(value)
 
 
 # -- logs ------------------------------------------------------------------------------------

@@ -11,14 +11,6 @@ const LANE_H = 22;
 const GAP = 3;
 const DEBOUNCE_MS = 60;
 
-function fmtNs(ns) {
-  const a = Math.abs(ns);
-  if (a >= 1e9) return (ns / 1e9).toFixed(a >= 1e10 ? 2 : 3) + " s";
-  if (a >= 1e6) return (ns / 1e6).toFixed(a >= 1e8 ? 1 : a >= 1e7 ? 2 : 3) + " ms";
-  if (a >= 1e3) return (ns / 1e3).toFixed(a >= 1e5 ? 1 : a >= 1e4 ? 2 : 3) + " µs";
-  return Math.round(ns) + " ns";
-}
-
 // A tick label: the unit of the view's scale, with as many decimals as the
 // tick step needs (95.2125 ms, not 95.21 ms four times).
 function fmtTick(t, step, span) {
@@ -29,16 +21,9 @@ function fmtTick(t, step, span) {
   return (t / k).toFixed(dec) + " " + u;
 }
 
-function fmtBytes(b) {
-  if (b >= 1 << 30) return (b / (1 << 30)).toFixed(2) + " GiB";
-  if (b >= 1 << 20) return (b / (1 << 20)).toFixed(1) + " MiB";
-  if (b >= 1 << 10) return (b / (1 << 10)).toFixed(1) + " KiB";
-  return Math.round(b) + " B";
-}
-
 function fmtCount(v, unit) {
   if (!isFinite(v)) return "–";
-  return unit === "bytes" ? fmtBytes(v) : Math.round(v).toLocaleString();
+  return unit === "bytes" ? displayBytes(v) : Math.round(v).toLocaleString();
 }
 
 function niceStep(span, target) {
@@ -387,7 +372,7 @@ function render({ model, el }) {
     ctx.fillStyle = "#0b57d0";
     ctx.font = "600 11px system-ui, sans-serif";
     ctx.textBaseline = "top";
-    ctx.fillText(fmtNs(Math.abs(tOf(xb) - tOf(xa))), xa + 4, AXIS_H + 4);
+    ctx.fillText(displayDuration(Math.abs(tOf(xb) - tOf(xa))), xa + 4, AXIS_H + 4);
   }
 
   function drawCursor() {
@@ -416,7 +401,7 @@ function render({ model, el }) {
     drawSelection();
     drawCursor();
     const kb = ((model.get("payload_bytes") || 0) / 1024).toFixed(1);
-    statusL.textContent = `${fmtNs(view.t0)} – ${fmtNs(view.t1)} (${fmtNs(view.t1 - view.t0)} of ${fmtNs(duration())}) · ${meta.n.toLocaleString()} blocks · ${kb} kB · ${meta.compute_ms} ms` + (meta.filter ? ` · highlight: ${meta.filter}` : "");
+    statusL.textContent = `${displayDuration(view.t0)} – ${displayDuration(view.t1)} (${displayDuration(view.t1 - view.t0)} of ${displayDuration(duration())}) · ${meta.n.toLocaleString()} blocks · ${kb} kB · ${meta.compute_ms} ms` + (meta.filter ? ` · highlight: ${meta.filter}` : "");
   }
 
   function hitLane(y) {
@@ -472,7 +457,7 @@ function render({ model, el }) {
         const v = arr && j >= 0 && j < arr.length ? arr[j] : NaN;
         rows += `<div><span style="display:inline-block;width:8px;height:8px;background:${s.color};margin-right:5px"></span>${esc(s.label)}: <b>${fmtCount(v, c.unit)}</b></div>`;
       }
-      showTip(ev, `<div style="opacity:.8">${c.title} at ${fmtNs(t)}</div>${rows}`);
+      showTip(ev, `<div style="opacity:.8">${c.title} at ${displayDuration(t)}</div>${rows}`);
       void m;
       return;
     }
@@ -489,8 +474,8 @@ function render({ model, el }) {
     let body = "";
     if (data.id[b] >= 0) body += `<div><b>G${data.id[b]}</b> ${esc(cat)}</div>`;
     else body += `<div><b>${esc(cat)}</b></div>`;
-    if (occ === 255) body += `<div>${fmtNs(t1 - t0)} &nbsp;<span style="opacity:.75">${fmtNs(t0)} → ${fmtNs(t1)}</span></div>`;
-    else body += `<div>${Math.round((occ / 255) * 100)}% busy over ${fmtNs(t1 - t0)} <span style="opacity:.75">(many short intervals: zoom in)</span></div>`;
+    if (occ === 255) body += `<div>${displayDuration(t1 - t0)} &nbsp;<span style="opacity:.75">${displayDuration(t0)} → ${displayDuration(t1)}</span></div>`;
+    else body += `<div>${Math.round((occ / 255) * 100)}% busy over ${displayDuration(t1 - t0)} <span style="opacity:.75">(many short intervals: zoom in)</span></div>`;
     body += `<div style="opacity:.65;font-size:11px">click for details</div>`;
     showTip(ev, `<div style="opacity:.8">${head}</div>${body}`);
   }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -21,12 +20,14 @@ import numpy as np
 import pyarrow.compute as pc
 import traitlets as T
 
+from gotrace_df._columns import int_values
 from gotrace_df._trace import Trace
-from gotrace_df.widgets._model import VIEWS, Filter, TimelineModel, _int, fmt_ns
+from gotrace_df.units import display_duration
+from gotrace_df.widgets._esm import esm
+from gotrace_df.widgets._model import VIEWS, Filter, TimelineModel
 
 __all__ = ["Timeline", "TimelineCanvas"]
 
-_JS = Path(__file__).with_name("timeline.js")
 _VIEW_LABELS = {"Procs": "proc", "Goroutines": "goroutine", "Threads": "thread"}
 
 
@@ -34,7 +35,7 @@ class TimelineCanvas(anywidget.AnyWidget):
     """The drawing surface. Its state is the last payload (``meta`` and
     ``payload``); the browser asks for new ones with custom messages."""
 
-    _esm = _JS.read_text(encoding="utf-8")
+    _esm = esm("timeline.js")
     duration = T.Float(1.0).tag(sync=True)
     t0 = T.Float(0.0).tag(sync=True)
     t1 = T.Float(1.0).tag(sync=True)
@@ -232,7 +233,7 @@ class Timeline(W.VBox):  # type: ignore[misc]
         """Highlight the goroutines whose start function is ``name``."""
         g = self.trace.goroutines
         rows = pc.equal(pc.cast(g["name"], "string"), name)
-        goids = _int(g.filter(rows)["goid"])
+        goids = int_values(g.filter(rows)["goid"])
         self.highlight(Filter(label=f"group {name}", goids=np.unique(goids)))
 
     def clear_highlight(self) -> None:
@@ -254,11 +255,15 @@ class Timeline(W.VBox):  # type: ignore[misc]
         goids: set[int] = {g for g in (task["start_goid"], task["end_goid"]) if g is not None}
         reg = self.trace.regions
         goids.update(
-            int(g) for g in _int(reg.filter(pc.equal(reg["task_id"], task_id))["goid"]) if g >= 0
+            int(g)
+            for g in int_values(reg.filter(pc.equal(reg["task_id"], task_id))["goid"])
+            if g >= 0
         )
         logs = self.trace.logs
         goids.update(
-            int(g) for g in _int(logs.filter(pc.equal(logs["task_id"], task_id))["goid"]) if g >= 0
+            int(g)
+            for g in int_values(logs.filter(pc.equal(logs["task_id"], task_id))["goid"])
+            if g >= 0
         )
         label = f"task {task_id} {task['name'] or ''}".strip()
         self.highlight(
@@ -321,7 +326,7 @@ class Timeline(W.VBox):  # type: ignore[misc]
         """Highlight the spans entered with stack ``stack_id`` (e.g. a blocking
         profile row) and zoom to the first of them."""
         sp = self.trace.columns("spans", ["stack_id", "state"])
-        sid = _int(sp["stack_id"])
+        sid = int_values(sp["stack_id"])
         mask = sid == stack_id
         if states:
             st = np.isin(np.asarray(pc.cast(sp["state"], "string")), list(states))
@@ -330,7 +335,7 @@ class Timeline(W.VBox):  # type: ignore[misc]
         self.highlight(Filter(label=label or f"stack {stack_id}", span_mask=mask))
         if rows.size:
             ends = self.trace.columns("spans", ["start", "end"], rows)
-            s, e = _int(ends["start"]), _int(ends["end"])
+            s, e = int_values(ends["start"]), int_values(ends["end"])
             i = int(np.argmax(e - s))
             self.zoom_to(int(s[i]), int(e[i]), pad=2.0)
 
@@ -437,7 +442,9 @@ def _details_placeholder() -> str:
     )
 
 
-def _short_file(path: str) -> str:
+def short_file(path: str) -> str:
+    """A source path as the viewer shows it: below GOROOT's or GOPATH's src, or
+    the module cache (``net/http/server.go``); other paths whole."""
     for marker in ("/src/", "/pkg/mod/"):
         if marker in path:
             return path.rsplit(marker, 1)[1]
@@ -451,7 +458,7 @@ def render_stack(frames: list[dict[str, Any]], limit: int = 24) -> str:
     rows = []
     for f in frames[:limit]:
         fn = html.escape(str(f.get("function") or "?"))
-        loc = html.escape(f"{_short_file(str(f.get('file') or ''))}:{f.get('line')}")
+        loc = html.escape(f"{short_file(str(f.get('file') or ''))}:{f.get('line')}")
         title = html.escape(str(f.get("file") or ""))
         rows.append(f"<li><code>{fn}</code> <span title='{title}'>{loc}</span></li>")
     more = (
@@ -465,8 +472,8 @@ def render_details(d: dict[str, Any]) -> str:
     if d["kind"] == "gc":
         head = f"<b>{html.escape(str(d['name']))}</b>"
         rows = [
-            ("Start", fmt_ns(d["start"])),
-            ("Duration", fmt_ns(d["duration"])),
+            ("Start", display_duration(d["start"])),
+            ("Duration", display_duration(d["duration"])),
         ]
         if d.get("goid") is not None:
             rows.append(("Goroutine", f"G{d['goid']}"))
@@ -479,13 +486,18 @@ def render_details(d: dict[str, Any]) -> str:
         )
         rows = [
             ("Reason", d["reason"] or "–"),
-            ("Start", fmt_ns(d["start"])),
-            ("Duration", fmt_ns(d["duration"])),
-            ("End", fmt_ns(d["end"])),
+            ("Start", display_duration(d["start"])),
+            ("Duration", display_duration(d["duration"])),
+            ("End", display_duration(d["end"])),
             ("Proc / thread", f"P{d['p'] if d['p'] is not None else '–'} / M{d['m']}"),
         ]
         if "p_held_until" in d:
-            rows.append(("Held its P until", f"{fmt_ns(d['p_held_until'])} (then the P was taken)"))
+            rows.append(
+                (
+                    "Held its P until",
+                    f"{display_duration(d['p_held_until'])} (then the P was taken)",
+                )
+            )
         for r in d.get("regions", [])[:4]:
             rows.append(("Region", f"{r['name']} (task {r['task_id']})"))
         stacks = (

@@ -10,9 +10,9 @@ from typing import Any
 import ipywidgets as W
 
 from gotrace_df._trace import Trace
-from gotrace_df.widgets._model import fmt_ns
+from gotrace_df.units import display_duration
 from gotrace_df.widgets._style import style
-from gotrace_df.widgets.tabs import TABS, TabContext, _error
+from gotrace_df.widgets.tabs import TABS, TabContext, error_box
 from gotrace_df.widgets.timeline import Timeline
 
 __all__ = ["TraceViewer"]
@@ -97,7 +97,7 @@ class TraceViewer(W.VBox):  # type: ignore[misc]
         n_g = tr.goroutines.num_rows
         pills = [
             tr.go_versions,
-            f"duration {fmt_ns(tr.duration_ns)}",
+            f"duration {display_duration(tr.duration_ns)}",
             f"{tr.row_counts()['events']:,} events",
             f"{n_g:,} goroutines",
             f"{tr.generations} generations",
@@ -141,7 +141,7 @@ class TraceViewer(W.VBox):  # type: ignore[misc]
         try:
             widget = self._builders[title](ctx)
         except Exception as exc:  # a broken view must not take the viewer down
-            widget = W.VBox([_error(title, exc)])
+            widget = W.VBox([error_box(title, exc)])
         finally:
             self._progress("", 1.0)
         widget.add_class(f"gtdf-tab-{title.lower().replace(' ', '-')}")

@@ -7,7 +7,9 @@
 //! it runs here once over the events and hands back flat tables: one row per
 //! goroutine summary and per user region, plus long tables of the per-reason
 //! block times and per-name range times. `gotrace_df/views` groups and filters
-//! them; `go-trace-format.md` §9.4 describes the semantics.
+//! them; Go's `internal/trace/summary.go` is the reference, and the docstrings
+//! of `gotrace_df/views/goroutines.py`, `tasks.py` and `regions.py` list the
+//! behaviours copied.
 //!
 //! Memory: the goroutine summaries and the regions are kept as the output
 //! columns themselves; a goroutine's in-flight state lives in a slab only while
