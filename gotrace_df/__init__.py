@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gotrace_df._core import __version__
-from gotrace_df._errors import TraceError, TraceWarning
+from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
 from gotrace_df._trace import Trace
 from gotrace_df.frames import SCHEMAS, TABLES, describe, schema
-from gotrace_df.io import example_trace, read_parquet, read_trace
+from gotrace_df.io import DEFAULT_MAX_BYTES, example_trace, read_parquet, read_trace
 
 if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.pprof import read_pprof, to_pprof
@@ -105,6 +105,8 @@ __all__ = [
     "SCHEMAS",
     "TABLES",
     "Trace",
+    "DEFAULT_MAX_BYTES",
+    "DownloadTimeout",
     "TraceError",
     "TraceWarning",
     "__version__",
