@@ -7,7 +7,7 @@ loopback port.
         browser = launch(p)
         page = browser.new_page()
         console = record_console(page)
-        ...
+        ...  # wheel_zoom(page), click_proc_lane(page)
     assert not console_problems(console, OFFLINE_CDN)
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -93,6 +94,40 @@ def canvas_state(page: Page) -> dict[str, Any]:
         " status: document.querySelector('.gtdf-tl-status').innerText}; }"
     )
     return state
+
+
+def wheel_zoom(page: Page) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Eight wheel steps in over the timeline; the canvas state before, and
+    once the redraw they asked for arrived. A burst of wheel events must
+    become few requests (debounced)."""
+    box = page.locator("canvas.gtdf-tl-canvas").bounding_box()
+    assert box is not None
+    before = canvas_state(page)
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.7)
+    for _ in range(8):
+        page.mouse.wheel(0, -240)
+    page.wait_for_function(
+        f"() => +document.querySelector('canvas.gtdf-tl-canvas').dataset.seq > {before['seq']}",
+        timeout=60_000,
+    )
+    time.sleep(1.5)
+    after = canvas_state(page)
+    assert after["seq"] - before["seq"] <= 4, "wheel events were not debounced"
+    return before, after
+
+
+def click_proc_lane(page: Page) -> None:
+    """Click the first proc lane, around the middle, until a span's details show."""
+    box = page.locator("canvas.gtdf-tl-canvas").bounding_box()
+    assert box is not None
+    for frac in (0.5, 0.45, 0.55, 0.6, 0.4, 0.65, 0.35):
+        page.mouse.click(box["x"] + box["width"] * frac, box["y"] + 196)
+        try:
+            page.wait_for_selector(".gtdf-details-head", timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("clicking the first proc lane never showed a span")
 
 
 @contextmanager

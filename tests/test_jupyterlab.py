@@ -24,14 +24,15 @@ import pytest
 from browser_util import (
     SHOTS,
     canvas_state,
+    click_proc_lane,
     console_problems,
     free_port,
     launch,
     record_console,
     serving,
+    wheel_zoom,
 )
-from playwright.sync_api import Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "tour.ipynb"
@@ -141,7 +142,11 @@ def test_tour_in_jupyterlab(lab: str) -> None:
             # The cell jumped to the slowest task (show_task): the window says so.
             assert "task" in canvas_state(page)["status"]
             page.screenshot(path=str(SHOTS / "jupyterlab-timeline.png"))
-            _zoom_and_click(page)
+            before, after = wheel_zoom(page)
+            assert after["blocks"] > 0
+            assert after["status"].split(" · ")[0] != before["status"].split(" · ")[0], after
+            click_proc_lane(page)
+            assert "Duration" in page.locator(".gtdf-details").first.inner_text()
             page.locator(".gtdf-details").first.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "jupyterlab-details.png"))
 
@@ -157,34 +162,3 @@ def test_tour_in_jupyterlab(lab: str) -> None:
     problems = console_problems(console, offline_hosts=frozenset())
     assert not problems, f"browser console errors: {problems}"
     print(f"JupyterLab: cells ran in {run_s:.1f} s, test {time.monotonic() - t0:.1f} s")
-
-
-def _zoom_and_click(page: Page) -> None:
-    """Wheel over the timeline: it redraws a narrower window; then a click on
-    the first proc lane shows a span's details."""
-    canvas = page.locator("canvas.gtdf-tl-canvas")
-    box = canvas.bounding_box()
-    assert box is not None
-    before = canvas_state(page)
-    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.7)
-    for _ in range(8):
-        page.mouse.wheel(0, -240)
-    page.wait_for_function(
-        f"() => +document.querySelector('canvas.gtdf-tl-canvas').dataset.seq > {before['seq']}",
-        timeout=60_000,
-    )
-    time.sleep(1.0)
-    after = canvas_state(page)
-    assert after["blocks"] > 0
-    assert after["status"].split(" · ")[0] != before["status"].split(" · ")[0], after
-
-    for frac in (0.5, 0.45, 0.55, 0.6, 0.4, 0.65, 0.35):
-        page.mouse.click(box["x"] + box["width"] * frac, box["y"] + 196)
-        try:
-            page.wait_for_selector(".gtdf-details-head", timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    else:
-        raise AssertionError("clicking the first proc lane never showed a span")
-    assert "Duration" in page.locator(".gtdf-details").first.inner_text()
