@@ -29,23 +29,26 @@ def main() -> None:
 
     # -- DuckDB: SQL straight over the files ---------------------------------
     con = duckdb.connect()
+    # File names go in as parameters: no quoting trouble whatever the path.
     print("\nDuckDB: the trace (trace.json, the manifest)")
     print(
         con.sql(
-            f"""
-            SELECT trace.go_versions AS go, (trace.end_ns - trace.start_ns) / 1e6 AS duration_ms
-            FROM read_json('{out}/trace.json')
             """
+            SELECT trace.go_versions AS go, (trace.end_ns - trace.start_ns) / 1e6 AS duration_ms
+            FROM read_json($manifest)
+            """,
+            params={"manifest": str(out / "trace.json")},
         )
     )
     print("DuckDB: events by kind")
     print(
         con.sql(
-            f"""
-            SELECT kind, count(*) AS events
-            FROM read_parquet('{out}/events.parquet')
-            GROUP BY kind ORDER BY events DESC, kind
             """
+            SELECT kind, count(*) AS events
+            FROM read_parquet($events)
+            GROUP BY kind ORDER BY events DESC, kind
+            """,
+            params={"events": str(out / "events.parquet")},
         )
     )
     # Scheduler latency: the time goroutines spent Runnable, waiting for a P
@@ -53,13 +56,14 @@ def main() -> None:
     print("DuckDB: scheduler latency")
     print(
         con.sql(
-            f"""
+            """
             SELECT count(*) AS waits,
                    round(quantile_cont("end" - start, 0.99) / 1e3, 3) AS p99_us,
                    max("end" - start) / 1e3 AS max_us
-            FROM read_parquet('{out}/spans.parquet')
+            FROM read_parquet($spans)
             WHERE state = 'Runnable' AND end_event IS NOT NULL
-            """
+            """,
+            params={"spans": str(out / "spans.parquet")},
         )
     )
 
