@@ -22,10 +22,8 @@ def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_URL
     try:
         tr = gt.read_trace(url)
-    except OSError as e:  # refused, an HTTP error status, or the timeout
+    except (OSError, gt.TraceError) as e:  # refused, HTTP error, timeout; not a trace
         sys.exit(f"cannot fetch a trace: {e}")
-    except gt.TraceError as e:  # the answer is not a Go trace
-        sys.exit(f"{url} did not answer with a Go trace: {e}")
     print(tr)
 
     # What the program was doing: its goroutines grouped by start function,
