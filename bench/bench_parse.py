@@ -139,12 +139,12 @@ def table(trace: Path, ss: list[Side], events: int, threads: int) -> str:
         f"Go {trace_go_version(trace)}; parser threads: {threads}",
         "",
         "| side | runs | parse s | events/s | vs Go (events/s) | process s | vs Go (process) "
-        "| peak RSS | RSS bytes/event |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| process CPU s | peak RSS | RSS bytes/event |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in ss:
         if s.refused:
-            lines.append(f"| {s.name} | 0 | {s.refused} | | | | | | |")
+            lines.append(f"| {s.name} | 0 | {s.refused} | | | | | | | |")
             continue
         secs = [float(x.report["seconds"]) for x in s.runs]
         walls = [x.wall for x in s.runs]
@@ -158,7 +158,8 @@ def table(trace: Path, ss: list[Side], events: int, threads: int) -> str:
         lines.append(
             f"| {s.name} | {len(s.runs)} | {spread(secs)} "
             f"| {events / statistics.median(secs) / 1e6:.2f} M | {ratio if pairs else '-'} "
-            f"| {spread(walls)} | {ratio_wall if pairs else '-'} | {mib(peak)} "
+            f"| {spread(walls)} | {ratio_wall if pairs else '-'} "
+            f"| {spread([x.cpu for x in s.runs])} | {mib(peak)} "
             f"| {peak / events:.0f} |"
         )
     ours = [x for s in ss[1:] for x in s.runs if x.report.get("base_rss")]

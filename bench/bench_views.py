@@ -148,9 +148,9 @@ def table(trace: Path, version: str, ss: list[Side]) -> str:
         f"### {trace.name}: {trace.stat().st_size / 2**20:,.1f} MiB, {events:,} events, "
         f"Go {version}; against go{version} tool trace",
         "",
-        "| process | runs | wall s | vs go tool trace (time) | peak RSS "
+        "| process | runs | wall s | vs go tool trace (time) | CPU s | peak RSS "
         "| vs go tool trace (peak) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in ss:
         walls = [x.wall for x in s.runs]
@@ -160,13 +160,14 @@ def table(trace: Path, version: str, ss: list[Side]) -> str:
         vs_peak = [g.peak_rss / x.peak_rss for x, g in zip(s.runs, go.runs, strict=True)]
         lines.append(
             f"| {s.name} | {len(s.runs)} | {spread(walls)} "
-            f"| {'1' if s is go else spread(vs, '{:.1f}x')} | {mib(statistics.median(peaks))} "
+            f"| {'1' if s is go else spread(vs, '{:.1f}x')} | {spread([x.cpu for x in s.runs])} "
+            f"| {mib(statistics.median(peaks))} "
             f"| {'1' if s is go else spread(vs_peak, '{:.1f}x')} |"
         )
     vs_views = [g.wall / v for v, g in zip(views, go.runs, strict=True)]
     lines.append(
         f"| every view, after the parse (in the script) | {len(views)} | {spread(views)} "
-        f"| {spread(vs_views, '{:.1f}x')} | | |"
+        f"| {spread(vs_views, '{:.1f}x')} | | | |"
     )
     parse = [float(x.report["parse"]) for x in script.runs]
     imp = [float(x.report["import"]) for x in script.runs]

@@ -2,7 +2,8 @@
 several runs.
 
 A side's wall time is from starting its process to its exit, what a user
-waits for. Its peak RSS is ru_maxrss from wait4: on Linux the largest peak of
+waits for; its CPU time (user and system, every thread) is what it cost the
+machine, and moves less than wall time when other programs compete for it. Its peak RSS is ru_maxrss from wait4: on Linux the largest peak of
 the process and of every descendant it waited for (the largest single
 process, not their sum; ``/usr/bin/time -v`` reports the same number).
 """
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class Run:
     wall: float  # seconds, process start to exit
     peak_rss: int  # bytes
+    cpu: float  # seconds of CPU, user and system, of the process and its children
     report: dict[str, Any] = field(default_factory=dict)  # the child's last stdout line
 
 
@@ -46,7 +48,7 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, report: boo
         raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
     lines = text.decode().strip().splitlines()
     data = json.loads(lines[-1]) if report and lines else {}
-    return Run(wall, usage.ru_maxrss * 1024, data)
+    return Run(wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, data)
 
 
 def python_env() -> dict[str, str]:
