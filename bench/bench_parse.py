@@ -125,10 +125,11 @@ def measure(
     if len(counts) > 1:
         raise SystemExit(f"{trace}: the sides read different event counts: {sorted(counts)}")
     learned["events/byte"] = events / trace.stat().st_size
+    # The largest trace so far predicts best (the interpreter's fixed share
+    # weighs less): traces are measured smallest first.
     for s in ss:
         if s.runs:
-            peak = max(x.peak_rss for x in s.runs) / events
-            learned[s.name] = max(learned.get(s.name, 0.0), peak)
+            learned[s.name] = max(x.peak_rss for x in s.runs) / events
     return ss, events
 
 
@@ -212,7 +213,7 @@ def main() -> None:
 
     reader = build("readevents")
     paths = args.trace or [workload_trace(mb) for mb in args.sizes]
-    # Smallest first: each trace's bytes/event bound the next one's estimate.
+    # Smallest first: each trace's bytes/event give the next one's estimate.
     paths.sort(key=lambda p: p.stat().st_size)
     load = os.getloadavg()[0]
     learned: dict[str, float] = {}
