@@ -50,8 +50,7 @@ def machine(go: str = "go") -> str:
     """CPU, cores, memory, OS, Go version and gotrace_df commit, one line."""
     return (
         f"Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_total()}, "
-        f"{os_name()}; {go_version(go)}; gotrace_df {commit()}; "
-        f"load average {os.getloadavg()[0]:.1f} when recorded."
+        f"{os_name()}; {go_version(go)}; gotrace_df {commit()}."
     )
 
 
