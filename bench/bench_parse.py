@@ -57,20 +57,19 @@ def rss():
     except OSError:
         return None
 
-path, every_table = sys.argv[1], sys.argv[2] == "all"
+path, every_table, threads = sys.argv[1], sys.argv[2] == "all", int(sys.argv[3])
 base = rss()
 t = time.perf_counter()
-# read_trace has no thread count: the parser is single-threaded. When it has
-# one, --threads reaches it here.
+# The parser is single-threaded and read_trace takes no thread count: when it
+# does, pass it `threads` here (--threads only accepts 1 until then).
 tr = gotrace_df.read_trace(path, progress=False)
 parsed = time.perf_counter() - t
-rows = 0
 if every_table:
     for name in tr.table_names:
-        rows += tr.table(name).num_rows
+        tr.table(name)
 secs = time.perf_counter() - t
 print(json.dumps({"events": tr.row_counts()["events"], "seconds": secs,
-                  "read_trace": parsed, "base_rss": base, "rows": rows}))
+                  "read_trace": parsed, "base_rss": base}))
 """
 
 
@@ -86,11 +85,12 @@ class Side:
     refused: str = ""
 
 
-def sides(trace: Path, reader: Path) -> list[Side]:
+def sides(trace: Path, reader: Path, threads: int) -> list[Side]:
+    ours = [sys.executable, "-c", OURS, str(trace)]
     return [
         Side("Go: ReadEvent loop", [str(reader), str(trace)], 8, python=False),
-        Side("read_trace", [sys.executable, "-c", OURS, str(trace), "read"], 65),
-        Side("read_trace + every table", [sys.executable, "-c", OURS, str(trace), "all"], 110),
+        Side("read_trace", [*ours, "read", str(threads)], 65),
+        Side("read_trace + every table", [*ours, "all", str(threads)], 110),
     ]
 
 
@@ -100,10 +100,10 @@ def estimate_events(trace: Path, per_byte: float | None) -> int:
 
 
 def measure(
-    trace: Path, reader: Path, runs: int, learned: dict[str, float], reserve: int
+    trace: Path, reader: Path, runs: int, threads: int, learned: dict[str, float], reserve: int
 ) -> tuple[list[Side], int]:
     """Run the sides on trace, alternating; returns them and the event count."""
-    ss = sides(trace, reader)
+    ss = sides(trace, reader, threads)
     events = estimate_events(trace, learned.get("events/byte"))
     for r in range(runs):
         order = ss if r % 2 == 0 else ss[::-1]
@@ -135,8 +135,9 @@ def measure(
 
 def table(trace: Path, ss: list[Side], events: int, threads: int) -> str:
     go = ss[0]
+    counted = f"{events:,}" if any(s.runs for s in ss) else f"about {events:,} (none read)"
     lines = [
-        f"### {trace.name}: {trace.stat().st_size / 2**20:,.1f} MiB, {events:,} events, "
+        f"### {trace.name}: {trace.stat().st_size / 2**20:,.1f} MiB, {counted} events, "
         f"Go {trace_go_version(trace)}; parser threads: {threads}",
         "",
         "| side | runs | parse s | events/s | vs Go (events/s) | process s | vs Go (process) "
@@ -220,7 +221,9 @@ def main() -> None:
     parts = []
     for path in paths:
         runs = args.large_runs if path.stat().st_size > LARGE else args.runs
-        ss, events = measure(path, reader, runs, learned, int(args.reserve_gb * 2**30))
+        ss, events = measure(
+            path, reader, runs, args.threads, learned, int(args.reserve_gb * 2**30)
+        )
         parts.append(table(path, ss, events, args.threads))
         print(parts[-1] + "\n", flush=True)
     body = "\n\n".join(
