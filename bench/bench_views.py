@@ -1,13 +1,15 @@
 """Views benchmark: whole processes, as users run them, against ``go tool trace``.
 
-Three processes per round, each its own so its peak RSS is its own, in turn
+Four processes per round, each its own so its peak RSS is its own, in turn
 (Go last in even rounds, first in odd ones), ``--runs`` rounds:
 
 - ``gotrace-df -pprof=sched TRACE > /dev/null``: our command line;
 - a script that parses the trace and computes every view in
   ``gotrace_df.__all__`` (VIEWS below; each blocking profile also written as
-  pprof bytes). It reports the views' own time too, taken after the parse:
-  the extra row "every view, after the parse";
+  pprof bytes), in turn. It reports the views' own time too, taken after the
+  parse: the extra row "every view, after the parse";
+- the same script calling ``gotrace_df.prefetch`` right after the parse,
+  which starts the views' passes on a thread of its own;
 - ``go tool trace -pprof=sched TRACE > /dev/null`` of the Go release that
   wrote the trace (.toolchains/bin/go1.NN, from ``make go``), with
   ``BROWSER=true`` as the tests run it.
@@ -62,7 +64,7 @@ NOT_VIEWS = {
     # Figures drawn from the views' frames, not computed from the trace.
     "plot_blocking_profile", "plot_goroutine_analysis", "plot_goroutine_stats",
     "plot_latency_histogram", "plot_mmu",
-    # Runs the passes of the views below earlier, on another thread.
+    # Starts the views' passes on another thread: the script's "prefetch" run.
     "prefetch",
 }
 CALLED = {
@@ -79,6 +81,8 @@ if unknown:
 t1 = time.perf_counter()
 tr = gt.read_trace(sys.argv[1], progress=False)
 t2 = time.perf_counter()
+if sys.argv[2] == "prefetch":
+    gt.prefetch(tr)
 took = {}
 
 def timed(name, f):
@@ -121,13 +125,26 @@ class Side:
 
 
 def measure(trace: Path, go: Path, runs: int) -> list[Side]:
+    # go tool trace builds the trace tool on first use: not what is timed.
+    run([str(go), "tool", "-n", "trace"], env=go_env(), report=False)
     ss = [
         Side(
             "`gotrace-df -pprof=sched`",
             [sys.executable, "-c", CLI, "-pprof=sched", str(trace)],
             python_env(),
         ),
-        Side("parse + every view", [sys.executable, "-c", VIEWS, str(trace)], python_env(), True),
+        Side(
+            "parse + every view",
+            [sys.executable, "-c", VIEWS, str(trace), "in turn"],
+            python_env(),
+            True,
+        ),
+        Side(
+            "parse + `prefetch` + every view",
+            [sys.executable, "-c", VIEWS, str(trace), "prefetch"],
+            python_env(),
+            True,
+        ),
         Side(
             "`go tool trace -pprof=sched`",
             [str(go), "tool", "trace", "-pprof=sched", str(trace)],
@@ -141,8 +158,8 @@ def measure(trace: Path, go: Path, runs: int) -> list[Side]:
 
 
 def table(trace: Path, version: str, ss: list[Side]) -> str:
-    cli, script, go = ss
-    views = [float(x.report["views"]) for x in script.runs]
+    go = ss[-1]
+    script, pre = ss[1], ss[2]
     events = int(script.runs[0].report["events"])
     lines = [
         f"### {trace.name}: {trace.stat().st_size / 2**20:,.1f} MiB, {events:,} events, "
@@ -164,26 +181,29 @@ def table(trace: Path, version: str, ss: list[Side]) -> str:
             f"| {mib(statistics.median(peaks))} "
             f"| {'1' if s is go else spread(vs_peak, '{:.1f}x')} |"
         )
-    vs_views = [g.wall / v for v, g in zip(views, go.runs, strict=True)]
-    lines.append(
-        f"| every view, after the parse (in the script) | {len(views)} | {spread(views)} "
-        f"| {spread(vs_views, '{:.1f}x')} | | | |"
-    )
-    parse = [float(x.report["parse"]) for x in script.runs]
-    imp = [float(x.report["import"]) for x in script.runs]
+    for s, name in ((script, "every view"), (pre, "`prefetch` + every view")):
+        views = [float(x.report["views"]) for x in s.runs]
+        vs_views = [g.wall / v for v, g in zip(views, go.runs, strict=True)]
+        lines.append(
+            f"| {name}, after the parse (in the script) | {len(views)} | {spread(views)} "
+            f"| {spread(vs_views, '{:.1f}x')} | | | |"
+        )
+
+    def each(key: str) -> str:
+        return spread([float(x.report[key]) for x in script.runs])
+
     lines += [
         "",
-        f"In the script: `import gotrace_df` {spread(imp)} s, read_trace {spread(parse)} s, "
-        f"every view {spread(views)} s; the rest of its wall time is the interpreter starting "
-        "and exiting. Each view's seconds (the first view to need a pass over the events "
-        "pays for it; later ones reuse it):",
+        f"In the script: `import gotrace_df` {each('import')} s, read_trace {each('parse')} s, "
+        f"every view {each('views')} s; the rest of its wall time is the interpreter starting "
+        "and exiting. Each view's seconds, in turn (the first view to need a pass over the "
+        "events pays for it; later ones reuse it):",
         "",
         "| view | s |",
         "|---|---:|",
     ]
     for name in script.runs[0].report["each"]:
-        each = [float(x.report["each"][name]) for x in script.runs]
-        lines.append(f"| {name} | {spread(each)} |")
+        lines.append(f"| {name} | {spread([float(x.report['each'][name]) for x in script.runs])} |")
     return "\n".join(lines)
 
 
@@ -193,7 +213,7 @@ def main() -> None:
     )
     ap.add_argument("--trace", type=Path, help="default: the 25 MiB workload trace")
     ap.add_argument("--go", help="Go release whose go tool trace to run (default: the trace's)")
-    ap.add_argument("--runs", type=int, default=3, help="rounds of the three processes")
+    ap.add_argument("--runs", type=int, default=3, help="rounds of the four processes")
     ap.add_argument("--record", action="store_true", help="replace this bench's RESULTS.md section")
     args = ap.parse_args()
     trace = args.trace or workload_trace(25)
