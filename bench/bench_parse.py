@@ -118,7 +118,11 @@ def measure(
                     f"{avail / 2**30:.1f} GiB available, {reserve / 2**30:.0f} GiB kept for others)"
                 )
                 continue
-            res = run(s.cmd, env=python_env() if s.python else None)
+            try:
+                res = run(s.cmd, env=python_env() if s.python else None)
+            except RuntimeError as e:  # killed for memory after all, say
+                s.refused = f"failed: {e}"
+                continue
             s.runs.append(res)
             events = int(res.report["events"])
     counts = {int(x.report["events"]) for s in ss for x in s.runs}
@@ -214,6 +218,8 @@ def main() -> None:
 
     reader = build("readevents")
     paths = args.trace or [workload_trace(mb) for mb in args.sizes]
+    for path in paths:
+        trace_go_version(path)  # stops here on a file that is not a trace
     # Smallest first: each trace's bytes/event give the next one's estimate.
     paths.sort(key=lambda p: p.stat().st_size)
     load = os.getloadavg()[0]

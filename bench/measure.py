@@ -45,7 +45,9 @@ def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, report: boo
     if proc.stdout is not None:
         proc.stdout.close()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+        code = proc.returncode
+        how = f"killed by signal {-code}" if code < 0 else f"exited with {code}"
+        raise RuntimeError(f"{Path(cmd[0]).name} {how}")
     lines = text.decode().strip().splitlines()
     data = json.loads(lines[-1]) if report and lines else {}
     return Run(wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, data)

@@ -8,10 +8,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
+sys.path.insert(0, str(ROOT / "tests"))
+
+from gotool import go_env  # noqa: E402
 
 
 def go_command() -> str:
@@ -19,11 +23,6 @@ def go_command() -> str:
     if go is None:
         raise SystemExit("no `go` on PATH (set $GO): the bench builds Go programs")
     return go
-
-
-def go_env() -> dict[str, str]:
-    """The machine's toolchain as it is (no switching to another release)."""
-    return dict(os.environ, GOTOOLCHAIN="local")
 
 
 def workload_trace(mb: int) -> Path:
