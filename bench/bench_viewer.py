@@ -1,8 +1,8 @@
 """Viewer benchmark: how fast the timeline answers on a big trace, against how long
 ``go tool trace`` takes before its web UI answers at all, in one run.
 
-    python bench/bench_viewer.py                     # bench/data/workload.trace (made if missing)
-    python bench/bench_viewer.py --trace FILE --no-record
+    python bench/bench_viewer.py                     # the 25 MiB workload trace (made if missing)
+    python bench/bench_viewer.py --trace FILE --record
 
 Measures, after parsing (parse time printed apart):
 
@@ -13,10 +13,11 @@ Measures, after parsing (parse time printed apart):
 * viewport updates (the browser's ``viewport`` message) at zoom levels from the
   whole trace down to 1/100000 of it, in each view: time and bytes sent;
 * ``go tool trace -http=127.0.0.1:0 FILE`` from start until its web UI
-  answers HTTP (the toolchain of .toolchains/bin, as the tests use).
+  answers HTTP (the Go release that wrote the trace, from .toolchains/bin as
+  the tests use it).
 
-Targets (issue 4): first payload under 1 s after parsing, each update under
-100 ms and 200 kB. Appends a section to bench/RESULTS.md unless --no-record.
+Targets: first payload under 1 s after parsing, each update under 100 ms and
+200 kB. ``--record`` replaces this bench's section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # this checkout's gotrace_df, as the other benches run it
 
-from gotool import go_env  # noqa: E402
+from gotool import go_binary, go_env  # noqa: E402
+from results import command_line, record  # noqa: E402
+from traces import trace_go_version, workload_trace  # noqa: E402
 
-DEFAULT_TRACE = ROOT / "bench" / "data" / "workload.trace"
-GO = ROOT / ".toolchains" / "bin" / "go1.26"
 ZOOMS = (1, 10, 100, 1_000, 10_000, 100_000)
 WIDTH = 1200
 ROWS = 24  # lanes visible in a 560 px canvas
@@ -50,7 +53,7 @@ def go_tool_trace_ready(trace: Path, timeout: float = 1800.0) -> tuple[float, in
     env = go_env()
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [str(GO), "tool", "trace", "-http=127.0.0.1:0", str(trace)],
+        [str(go_binary(trace_go_version(trace))), "tool", "trace", "-http=127.0.0.1:0", str(trace)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
@@ -121,12 +124,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
-    ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    ap.add_argument("--trace", type=Path, help="default: the 25 MiB workload trace")
+    ap.add_argument("--record", action="store_true", help="replace this bench's RESULTS.md section")
     ap.add_argument("--no-go", action="store_true", help="skip go tool trace")
     args = ap.parse_args()
-    if not args.trace.exists():
-        subprocess.run([sys.executable, str(ROOT / "bench" / "bench_parse.py")], check=True)
+    args.trace = args.trace or workload_trace(25)
 
     import gotrace_df as gt
     from gotrace_df.widgets import TraceViewer
@@ -211,10 +213,14 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    if not args.no_record:
-        cmd = "python bench/bench_viewer.py " + " ".join(sys.argv[1:])
-        with (ROOT / "bench" / "RESULTS.md").open("a") as f:
-            f.write(f"\n## Viewer, {time.strftime('%Y-%m-%d')}\n\n`{cmd.strip()}`\n\n{text}\n")
+    if args.record:
+        record(
+            "bench_viewer",
+            "Viewer",
+            command_line(),
+            text,
+            go=str(go_binary(trace_go_version(args.trace))),
+        )
 
 
 if __name__ == "__main__":

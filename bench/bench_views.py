@@ -1,19 +1,31 @@
-"""Views benchmark: every view of go tool trace computed by gotrace_df (goroutine
-analysis, the four blocking profiles, user tasks, user regions, the MMU curve
-with the default flags) against `go tool trace -pprof=sched` alone, on the same
-file, in one run. Prints both times, the ratio and both peak RSS.
+"""Views benchmark: whole processes, as users run them, against ``go tool trace``.
 
-Ours is timed two ways, each in a process of its own: the views called in
-turn, and the same calls right after `gotrace_df.prefetch(trace)`, which runs
-the passes they share on a second thread while the first views compute.
+Four processes per round, each its own so its peak RSS is its own, in turn
+(Go last in even rounds, first in odd ones), ``--runs`` rounds:
 
-    python bench/bench_views.py                  # bench/data/workload.trace, made if missing
-    python bench/bench_views.py --trace FILE --runs 5 --record
+- ``gotrace-df -pprof=sched TRACE > /dev/null``: our command line;
+- a script that parses the trace and computes every view in
+  ``gotrace_df.__all__`` (VIEWS below; each blocking profile also written as
+  pprof bytes), in turn. It reports the views' own time too, taken after the
+  parse: the extra row "every view, after the parse";
+- the same script calling ``gotrace_df.prefetch`` right after the parse,
+  which starts the views' passes on a thread of its own;
+- ``go tool trace -pprof=sched TRACE > /dev/null`` of the Go release that
+  wrote the trace (.toolchains/bin/go1.NN, from ``make go``), with
+  ``BROWSER=true`` as the tests run it.
 
-Each side runs in its own process so its peak RSS is its own. Our time counts
-the views only (the parse is timed separately and printed; importing the
-views modules and pandas happens before either); cmd/trace's time is the whole
-command, which is what its users wait for.
+``go tool trace -pprof=sched`` parses the whole trace and computes one profile,
+so the script's row does more work than the Go side it is compared with.
+Peak RSS is wait4's ru_maxrss (bench/measure.py): for ``go tool trace``, which
+runs the trace tool as a child of the go command, that is the tool's peak (the
+larger of the two processes; the go command's own, about 30 MiB, is not added).
+
+    python bench/bench_views.py                  # the 25 MiB workload trace, made if missing
+    python bench/bench_views.py --trace FILE --runs 3 --record
+
+Mind the memory: ``go tool trace`` peaks at several hundred bytes per event
+(about 3 GiB on the 25 MiB trace's 4.7 M events, so about 15 GiB on the
+130 MiB one).
 """
 
 from __future__ import annotations
@@ -21,119 +33,207 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_parse import DEFAULT_TRACE, cpu_model, make_workload, run_side  # noqa: E402
-from gotool import go_binary  # noqa: E402
+from gotool import go_binary, go_env  # noqa: E402
+from measure import Run, mib, python_env, run, spread  # noqa: E402
+from results import command_line, record  # noqa: E402
+from traces import trace_go_version, workload_trace  # noqa: E402
 
-# The views modules (and pandas, which they import) are loaded before the
-# clock starts, as in any notebook that has imported the library: loading
-# them is not computing a view.
-OURS = """
+# Our command, as the console script gotrace-df (pyproject's
+# gotrace_df.cli:main) runs it.
+CLI = "import sys; from gotrace_df.cli import main; sys.argv[0] = 'gotrace-df'; sys.exit(main())"
+
+# Every public view, called as a notebook would: the names not called are
+# NOT_VIEWS, and the script stops if gotrace_df.__all__ names anything else.
+VIEWS = """
 import json, sys, time
-import gotrace_df as gt
-import gotrace_df.views
 t0 = time.perf_counter()
-tr = gt.read_trace(sys.argv[1], progress=False)
+import gotrace_df as gt
+
+NOT_VIEWS = {
+    # Not views of a trace: the API around them.
+    "SCHEMAS", "TABLES", "Trace", "TraceError", "TraceWarning", "__version__",
+    "describe", "schema", "example_trace", "read_parquet", "read_trace", "read_pprof",
+    # Figures drawn from the views' frames, not computed from the trace.
+    "plot_blocking_profile", "plot_goroutine_analysis", "plot_goroutine_stats",
+    "plot_latency_histogram", "plot_mmu",
+    # Starts the views' passes on another thread: the script's "prefetch" run.
+    "prefetch",
+}
+CALLED = {
+    "summary", "goroutine_analysis", "goroutine_stats", "latency_histogram",
+    "blocking_profile", "to_pprof", "user_tasks", "user_task_histogram",
+    "user_task_details", "user_task_events", "user_regions", "user_region_stats",
+    "user_region_histogram", "mmu", "mmu_windows", "mutator_utilization",
+    "mmu_worst_windows",
+}
+unknown = set(gt.__all__) - NOT_VIEWS - CALLED
+if unknown:
+    sys.exit(f"bench_views: new public names, not benchmarked: {sorted(unknown)}")
+
 t1 = time.perf_counter()
+tr = gt.read_trace(sys.argv[1], progress=False)
+t2 = time.perf_counter()
 if sys.argv[2] == "prefetch":
     gt.prefetch(tr)
-gt.goroutine_analysis(tr)
+took = {}
+
+def timed(name, f):
+    t = time.perf_counter()
+    out = f()
+    took[name] = took.get(name, 0.0) + time.perf_counter() - t
+    return out
+
+timed("summary", lambda: gt.summary(tr))
+timed("goroutine_analysis", lambda: gt.goroutine_analysis(tr))
+stats = timed("goroutine_stats", lambda: gt.goroutine_stats(tr))
+timed("latency_histogram", lambda: gt.latency_histogram(stats["exec_ns"]))
 for kind in ("net", "sync", "syscall", "sched"):
-    gt.blocking_profile(tr, kind)
-gt.user_tasks(tr)
-gt.user_regions(tr)
-gt.mmu(tr)
-t2 = time.perf_counter()
-print(json.dumps({"events": tr.row_counts()["events"], "parse": t1 - t0, "seconds": t2 - t1}))
+    profile = timed("blocking_profile x4", lambda: gt.blocking_profile(tr, kind))
+    timed("to_pprof x4", lambda: gt.to_pprof(profile))
+timed("user_tasks", lambda: gt.user_tasks(tr))
+timed("user_task_histogram", lambda: gt.user_task_histogram(tr))
+timed("user_task_details", lambda: gt.user_task_details(tr))
+timed("user_task_events", lambda: gt.user_task_events(tr))
+timed("user_regions", lambda: gt.user_regions(tr))
+timed("user_region_stats", lambda: gt.user_region_stats(tr))
+timed("user_region_histogram", lambda: gt.user_region_histogram(tr))
+timed("mmu", lambda: gt.mmu(tr))
+timed("mmu_windows", lambda: gt.mmu_windows(tr))
+timed("mutator_utilization", lambda: gt.mutator_utilization(tr))
+timed("mmu_worst_windows", lambda: gt.mmu_worst_windows(tr, 1_000_000))
+t3 = time.perf_counter()
+print(json.dumps({"events": tr.row_counts()["events"], "import": t1 - t0,
+                  "parse": t2 - t1, "views": t3 - t2, "each": took}))
 """
 
 
-def go_side(go: str, trace: Path) -> tuple[float, int]:
-    """(seconds, peak RSS in bytes) of `go tool trace -pprof=sched trace`."""
-    env = dict(os.environ, GOTOOLCHAIN="local")
-    t = time.perf_counter()
-    proc = subprocess.Popen(
-        [go, "tool", "trace", "-pprof=sched", str(trace)], stdout=subprocess.DEVNULL, env=env
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit("go tool trace -pprof=sched failed")
-    # `go tool trace` runs the trace tool as a child: its peak is the children's.
-    return secs, usage.ru_maxrss * 1024
+@dataclass
+class Side:
+    name: str
+    cmd: list[str]
+    env: dict[str, str]
+    report: bool = False
+    runs: list[Run] = field(default_factory=list)
+
+
+def measure(trace: Path, go: Path, runs: int) -> list[Side]:
+    # go tool trace builds the trace tool on first use: not what is timed.
+    run([str(go), "tool", "-n", "trace"], env=go_env(), report=False)
+    ss = [
+        Side(
+            "`gotrace-df -pprof=sched`",
+            [sys.executable, "-c", CLI, "-pprof=sched", str(trace)],
+            python_env(),
+        ),
+        Side(
+            "parse + every view",
+            [sys.executable, "-c", VIEWS, str(trace), "in turn"],
+            python_env(),
+            True,
+        ),
+        Side(
+            "parse + `prefetch` + every view",
+            [sys.executable, "-c", VIEWS, str(trace), "prefetch"],
+            python_env(),
+            True,
+        ),
+        Side(
+            "`go tool trace -pprof=sched`",
+            [str(go), "tool", "trace", "-pprof=sched", str(trace)],
+            go_env(),
+        ),
+    ]
+    for r in range(runs):
+        for s in ss if r % 2 == 0 else ss[::-1]:
+            s.runs.append(run(s.cmd, env=s.env, report=s.report))
+    return ss
+
+
+def table(trace: Path, version: str, ss: list[Side]) -> str:
+    go = ss[-1]
+    script, pre = ss[1], ss[2]
+    events = int(script.runs[0].report["events"])
+    lines = [
+        f"### {trace.name}: {trace.stat().st_size / 2**20:,.1f} MiB, {events:,} events, "
+        f"Go {version}; against go{version} tool trace",
+        "",
+        "| process | runs | wall s | vs go tool trace (time) | CPU s | peak RSS "
+        "| vs go tool trace (peak) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in ss:
+        walls = [x.wall for x in s.runs]
+        peaks = [x.peak_rss for x in s.runs]
+        # Round i against go tool trace's round i (the sides alternate).
+        vs = [g.wall / x.wall for x, g in zip(s.runs, go.runs, strict=True)]
+        vs_peak = [g.peak_rss / x.peak_rss for x, g in zip(s.runs, go.runs, strict=True)]
+        lines.append(
+            f"| {s.name} | {len(s.runs)} | {spread(walls)} "
+            f"| {'1' if s is go else spread(vs, '{:.1f}x')} | {spread([x.cpu for x in s.runs])} "
+            f"| {mib(statistics.median(peaks))} "
+            f"| {'1' if s is go else spread(vs_peak, '{:.1f}x')} |"
+        )
+    for s, name in ((script, "every view"), (pre, "`prefetch` + every view")):
+        views = [float(x.report["views"]) for x in s.runs]
+        vs_views = [g.wall / v for v, g in zip(views, go.runs, strict=True)]
+        lines.append(
+            f"| {name}, after the parse (in the script) | {len(views)} | {spread(views)} "
+            f"| {spread(vs_views, '{:.1f}x')} | | | |"
+        )
+
+    def each(key: str) -> str:
+        return spread([float(x.report[key]) for x in script.runs])
+
+    lines += [
+        "",
+        f"In the script: `import gotrace_df` {each('import')} s, read_trace {each('parse')} s, "
+        f"every view {each('views')} s; the rest of its wall time is the interpreter starting "
+        "and exiting. Each view's seconds, in turn (the first view to need a pass over the "
+        "events pays for it; later ones reuse it):",
+        "",
+        "| view | s |",
+        "|---|---:|",
+    ]
+    for name in script.runs[0].report["each"]:
+        lines.append(f"| {name} | {spread([float(x.report['each'][name]) for x in script.runs])} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
-    ap.add_argument("--go", default="1.26", help="Go toolchain whose go tool trace to time")
-    ap.add_argument(
-        "--runs",
-        type=int,
-        default=1,
-        help="run both sides this many times, alternating (this machine's speed drifts "
-        "over minutes); prints every run and the medians",
-    )
-    ap.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    ap.add_argument("--trace", type=Path, help="default: the 25 MiB workload trace")
+    ap.add_argument("--go", help="Go release whose go tool trace to run (default: the trace's)")
+    ap.add_argument("--runs", type=int, default=3, help="rounds of the four processes")
+    ap.add_argument("--record", action="store_true", help="replace this bench's RESULTS.md section")
     args = ap.parse_args()
-    if not args.trace.exists():
-        make_workload(args.trace, 60)
-    go = str(go_binary(args.go))
-    runs = []
-    for _ in range(max(args.runs, 1)):
-        turn, turn_rss = run_side([sys.executable, "-c", OURS, str(args.trace), "turn"])
-        pre, pre_rss = run_side([sys.executable, "-c", OURS, str(args.trace), "prefetch"])
-        go_s, go_rss = go_side(go, args.trace)
-        runs.append(
-            (float(turn["seconds"]), turn_rss, float(pre["seconds"]), pre_rss, go_s, go_rss)
-        )
-    ours = turn
-    lines = [
-        f"trace: {args.trace.name}, {args.trace.stat().st_size / 2**20:.1f} MiB, {ours['events']:,} events; "
-        f"{os.cpu_count()} cores, {cpu_model()}; load average {os.getloadavg()[0]:.1f} at the end",
-        "",
-        f"gotrace_df: every view (the parse, {float(ours['parse']):.2f} s in the last run, not included; "
-        f"its peak RSS includes the parsed trace); go{args.go} tool trace -pprof=sched:",
-        "",
-        "| run | views in turn s | after prefetch s | go tool trace s | speed in turn | speed after prefetch "
-        "| peak in turn | peak after prefetch | go tool trace peak | memory (higher peak) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for i, (t, t_rss, p, p_rss, g_s, g_rss) in enumerate(runs, 1):
-        lines.append(
-            f"| {i} | {t:.2f} | {p:.2f} | {g_s:.2f} | {g_s / t:.1f}x | {g_s / p:.1f}x | "
-            f"{t_rss / 2**20:.0f} MiB | {p_rss / 2**20:.0f} MiB | {g_rss / 2**20:.0f} MiB | "
-            f"{g_rss / max(t_rss, p_rss):.1f}x |"
-        )
-
-    def med(f: Callable[[tuple[float, int, float, int, float, int]], float]) -> float:
-        return statistics.median(f(r) for r in runs)
-
-    lines += [
-        "",
-        f"median of {len(runs)}: views in turn {med(lambda r: r[0]):.2f} s, after prefetch "
-        f"{med(lambda r: r[2]):.2f} s, go tool trace {med(lambda r: r[4]):.2f} s; speed ratio "
-        f"in turn **{med(lambda r: r[4] / r[0]):.1f}x**, after prefetch "
-        f"**{med(lambda r: r[4] / r[2]):.1f}x**; memory ratio **{med(lambda r: r[5] / max(r[1], r[3])):.1f}x** "
-        "less",
-    ]
-    text = "\n".join(lines)
-    print(text)
+    trace = args.trace or workload_trace(25)
+    version = args.go or trace_go_version(trace)
+    go = go_binary(version)
+    load = os.getloadavg()[0]
+    ss = measure(trace, go, max(args.runs, 1))
+    body = "\n\n".join(
+        [
+            f"Load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+            "cells are median (min-max) over the runs. Wall and CPU s: the whole process, "
+            "stdout to /dev/null. vs go tool trace: its figure over ours in the same round; "
+            "above 1, gotrace_df is faster or smaller. The script computes every view, "
+            "go tool trace -pprof=sched one profile.",
+            table(trace, version, ss),
+        ]
+    )
+    print(body)
     if args.record:
-        cmd = "python bench/bench_views.py " + " ".join(sys.argv[1:])
-        with (ROOT / "bench" / "RESULTS.md").open("a") as f:
-            f.write(f"\n## Views, {time.strftime('%Y-%m-%d')}\n\n`{cmd}`\n\n{text}\n")
+        record("bench_views", "Views", command_line(), body, go=str(go))
 
 
 if __name__ == "__main__":

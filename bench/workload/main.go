@@ -1,8 +1,9 @@
 // Command workload writes a large, busy execution trace for the benchmarks:
 // goroutine churn, channels, mutexes, select, syscalls, GC with mark assist,
 // user tasks, regions and logs, until the trace reaches the requested size.
+// The benches make their traces with it (bench/traces.py):
 //
-//	go run ./bench/workload -o bench/data/workload.trace -mb 60
+//	cd bench/workload && go run . -o ../data/workload-25mb.trace -mb 25
 package main
 
 import (
