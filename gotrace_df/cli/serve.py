@@ -79,13 +79,14 @@ def serve(
     *,
     http: str = "localhost:0",
     notebook: str | None = None,
-    ready: Callable[[str], None] | None = None,
+    ready: Callable[[str], bool | None] | None = None,
 ) -> int:
     """Serve the viewer notebook on ``source`` with voila until interrupted.
 
     The trace is checked first (:func:`~gotrace_df.cli.source.check_trace`), so
     a missing or damaged file fails here, before any server starts. Prints the
-    URL, calls ``ready(url)``, opens a browser (unless ``BROWSER=none`` or there
+    URL, calls ``ready(url)`` (which stops the server by returning True, e.g.
+    once it checked the page), opens a browser (unless ``BROWSER=none`` or there
     is no display), and on Ctrl-C (SIGINT) or SIGTERM stops voila and its
     kernels.
     """
@@ -134,9 +135,9 @@ def serve(
                     die(f"the viewer (voila) did not start: {_tail(log)}")
             else:
                 print(f"Trace viewer is listening on {url}", flush=True)
-                if ready is not None:
-                    ready(url)
-                if should_open_browser():
+                if ready is not None and ready(url):
+                    stop.requested = True
+                elif should_open_browser():
                     import webbrowser
 
                     webbrowser.open(url)
