@@ -81,8 +81,8 @@ def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_viewer_in_chromium(voila_url: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with viewer_page() as page:
-        page.goto(f"{voila_url}?trace={TRACE}", timeout=180_000)
+    with viewer_page() as open_page:
+        page = open_page(f"{voila_url}?trace={TRACE}")
         header = wait_for_timeline(page)
         assert "example.trace" in header and "events" in header
         time.sleep(1.0)

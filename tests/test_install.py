@@ -187,16 +187,18 @@ def test_installed_viewer(installed: Installed, tmp_path: Path) -> None:
         url = line.removeprefix(prefix)
         base = f"http://127.0.0.1:{port}/"
         assert url.startswith(base + "?trace=")
-        with viewer_page() as page:
-            page.goto(url, timeout=180_000)
+        with viewer_page() as open_page:
+            page = open_page(url)
             assert "example.trace" in wait_for_timeline(page)
             open_every_tab(page)
             # The dataset written above, by a path relative to where the
             # command was started.
-            page.goto(base + "?trace=example-ds", timeout=180_000)
+            page = open_page(base + "?trace=example-ds")
             assert "events" in wait_for_timeline(page)
             # A trace outside the directories the server was started for.
-            page.goto(base + "?" + urllib.parse.urlencode({"trace": str(outside / "secret.trace")}))
+            page = open_page(
+                base + "?" + urllib.parse.urlencode({"trace": str(outside / "secret.trace")})
+            )
             assert "outside the directories this viewer may open" in page_error(page)
             assert page.locator("canvas.gtdf-tl-canvas").count() == 0
         print(f"viewer: {time.monotonic() - started:.1f} s")

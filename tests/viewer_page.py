@@ -2,8 +2,8 @@
 driven by Playwright, which never downloads a browser of its own): shared by the
 browser test of a checkout and the test of the installed wheel.
 
-    with viewer_page() as page:
-        page.goto(url)
+    with viewer_page() as open_page:
+        page = open_page(url)
         wait_for_timeline(page)
         open_every_tab(page)
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -62,14 +62,25 @@ def console_problems(messages: list[tuple[str, str, str]]) -> list[tuple[str, st
 
 
 @contextlib.contextmanager
-def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Page]:
-    """A page in headless Chromium; its console errors fail the test on exit."""
+def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[str], Page]]:
+    """``open(url)``: a fresh page in headless Chromium at ``url`` (the previous
+    one closed). Console errors of every page fail the test on exit.
+
+    A fresh page per URL, closed without its unload handlers: leaving a voila
+    page makes it post a kernel shutdown that voila 0.5 refuses (403, the post
+    carries no XSRF token), a console error of voila's, not of the viewer.
+    """
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: make browser"
     console: list[tuple[str, str, str]] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+        pages: list[Page] = []
+
+        def open_page(url: str) -> Page:
+            while pages:
+                pages.pop().close(run_before_unload=False)
             page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            pages.append(page)
             page.on(
                 "console",
                 lambda m: (
@@ -79,7 +90,11 @@ def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Page]:
                 ),
             )
             page.on("pageerror", lambda e: console.append(("pageerror", str(e), "")))
-            yield page
+            page.goto(url, timeout=180_000)
+            return page
+
+        try:
+            yield open_page
         finally:
             browser.close()
     problems = console_problems(console)
