@@ -4,32 +4,41 @@
 #   make example  parse the bundled example trace and print its summary
 #   make viewer   the browser UI (voila on 127.0.0.1:8866) on the bundled example;
 #                 VIEWER_TRACE=path/to/trace.out opens another trace
+#   make wheel    the wheel users install (target/wheels/), with the sdist
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: setup venv build dev-build go browser viewer test lint fmt cargo-test pytest corpus example clean fuzz
+.PHONY: setup venv build dev-build wheel go browser viewer test lint fmt cargo-test pytest corpus example clean fuzz
 
 setup: venv build go browser
 
 venv: $(VENV)/.installed
 
+# pyproject.toml is the one list of Python dependencies: its build requirement
+# (maturin), the package's own and those of the dev and ui extras.
+REQUIREMENTS = import tomllib; t = tomllib.load(open("pyproject.toml", "rb")); p = t["project"]; \
+  x = p["optional-dependencies"]; \
+  print(*t["build-system"]["requires"], *p["dependencies"], *x["dev"], *x["ui"], sep="\n")
+
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check \
-	  "maturin>=1.16,<2" "pyarrow>=16" pandas numpy tqdm \
-	  pytest pytest-timeout hypothesis ruff mypy pandas-stubs \
-	  "voila>=0.5,<0.6" "ipywidgets>=8,<9" "jupyterlab_widgets>=3,<4" "plotly>=5" \
-	  "anywidget>=0.9" "ipykernel>=6" duckdb polars jsonschema playwright \
-	  "nbclient>=0.10" nbformat
+	$(PY) -c '$(REQUIREMENTS)' > $(VENV)/requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r $(VENV)/requirements.txt
 	touch $@
 
 # Release build of the extension, installed editable into .venv (the package's
 # Python files are used from the working tree).
 build: venv
 	$(VENV)/bin/maturin develop --release --extras dev,ui
+
+# What users install: pip install target/wheels/gotrace_df-*.whl (the sdist
+# builds the same wheel where no wheel fits the platform).
+wheel: venv
+	$(VENV)/bin/maturin build --release
+	$(VENV)/bin/maturin sdist
 
 # Faster unoptimised build for iterating on the binding.
 dev-build: venv
@@ -70,8 +79,10 @@ corpus: venv
 example: venv
 	$(PY) -c "import gotrace_df as gt; print(gt.read_trace(gt.example_trace()))"
 
-# The viewer page. Voila listens on loopback only; the page opens traces only
-# from this directory, the notebook's and $$GOTRACE_DF_TRACE_DIRS.
+# The viewer page (notebooks/viewer.ipynb links to the packaged
+# gotrace_df/app/viewer.ipynb, ./voila.json to its configuration). Voila listens
+# on loopback only; the page opens traces only from this directory, the
+# notebook's and $$GOTRACE_DF_TRACE_DIRS.
 VIEWER_PORT ?= 8866
 VIEWER_TRACE ?=
 viewer: venv

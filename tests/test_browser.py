@@ -1,10 +1,11 @@
-"""End to end: real voila serving notebooks/viewer.ipynb on a loopback port, real
-headless Chromium (Debian's, driven by Playwright) opening it on a corpus trace.
+"""End to end: real voila serving notebooks/viewer.ipynb (the link to the
+packaged viewer, as ``make viewer`` serves it) on a loopback port, real headless
+Chromium (tests/viewer_page.py) opening it on a corpus trace.
 
 The test waits for the timeline, zooms with the wheel, clicks a span, opens every
 tab and checks each shows its content, and fails on any browser console error
 except the voila page's own requests to public CDNs, which cannot resolve
-offline (listed in ``_OFFLINE_CDN``, matched by URL and error text).
+offline.
 
 Screenshots go to build/screenshots/ (or $GOTRACE_DF_SCREENSHOTS).
 """
@@ -20,39 +21,15 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from browser_util import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import sync_playwright
+from viewer_page import canvas_state, open_every_tab, viewer_page, wait_for_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = "tests/data/traces/go1.26/example.trace"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# voila's lab template links Font Awesome (and MathJax) from public CDNs; with
-# no network these fail to resolve. Only these URLs, with this error, pass.
-_OFFLINE_CDN = {"cdn.jsdelivr.net", "cdnjs.cloudflare.com"}
-_OFFLINE_ERROR = "net::ERR_NAME_NOT_RESOLVED"
 SHOTS = Path(os.environ.get("GOTRACE_DF_SCREENSHOTS", ROOT / "build" / "screenshots"))
-TABS = ["Goroutines", "Blocking profiles", "Tasks", "Regions", "MMU", "Summary", "Logs"]
-# What each tab must show once built (CSS selectors inside the tab).
-CONTENT = {
-    "Goroutines": [".gtdf-grid tbody tr"],
-    "Blocking profiles": [".gtdf-grid tbody tr", "a.gtdf-download"],
-    "Tasks": [".gtdf-grid tbody tr", ".js-plotly-plot .bars"],
-    "Regions": [".gtdf-grid tbody tr", ".js-plotly-plot .bars"],
-    "MMU": [".js-plotly-plot .scatterlayer .trace", ".gtdf-grid tbody tr"],
-    "Summary": [".gtdf-card"],
-    "Logs": [".gtdf-grid tbody tr"],
-}
 
 
 def _free_port() -> int:
@@ -105,126 +82,72 @@ def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
-def _console_problems(messages: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    bad = []
-    for kind, text, url in messages:
-        host = urlparse(url).hostname or ""
-        if host in _OFFLINE_CDN and _OFFLINE_ERROR in text:
-            continue
-        bad.append((kind, text, url))
-    return bad
-
-
-def _canvas_state(page: Page) -> dict[str, Any]:
-    state: dict[str, Any] = page.evaluate(
-        "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
-        " return {blocks: +c.dataset.blocks, seq: +c.dataset.seq,"
-        " status: document.querySelector('.gtdf-tl-status').innerText}; }"
-    )
-    return state
-
-
 def test_viewer_in_chromium(voila_url: str) -> None:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: make browser"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    console: list[tuple[str, str, str]] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on(
-                "console",
-                lambda m: (
-                    console.append((m.type, m.text, str(m.location.get("url", ""))))
-                    if m.type == "error"
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: console.append(("pageerror", str(e), "")))
-            page.goto(f"{voila_url}?trace={TRACE}", timeout=180_000)
+    with viewer_page() as open_page:
+        page = open_page(f"{voila_url}?trace={TRACE}")
+        header = wait_for_timeline(page)
+        assert "example.trace" in header and "events" in header
+        time.sleep(1.0)
+        page.screenshot(path=str(SHOTS / "timeline.png"))
+        before = canvas_state(page)
 
-            # The timeline: drawn once its first payload arrived.
-            page.wait_for_function(
-                "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
-                " return c && +c.dataset.blocks > 0; }",
-                timeout=240_000,
-            )
-            header = page.locator(".gtdf-header").inner_text()
-            assert "example.trace" in header and "events" in header
-            time.sleep(1.0)
-            page.screenshot(path=str(SHOTS / "timeline.png"))
-            before = _canvas_state(page)
+        # Zoom: a burst of wheel events becomes few requests (debounced).
+        box = page.locator("canvas.gtdf-tl-canvas").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.7)
+        for _ in range(8):
+            page.mouse.wheel(0, -240)
+        page.wait_for_function(
+            f"() => +document.querySelector('canvas.gtdf-tl-canvas').dataset.seq > {before['seq']}",
+            timeout=60_000,
+        )
+        time.sleep(1.5)
+        after = canvas_state(page)
+        assert after["blocks"] > 0
+        assert after["seq"] - before["seq"] <= 4, "wheel events were not debounced"
+        assert after["status"].split(" · ")[0] != before["status"].split(" · ")[0]
 
-            # Zoom: a burst of wheel events becomes few requests (debounced).
-            box = page.locator("canvas.gtdf-tl-canvas").bounding_box()
-            assert box is not None
-            page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.7)
-            for _ in range(8):
-                page.mouse.wheel(0, -240)
-            page.wait_for_function(
-                f"() => +document.querySelector('canvas.gtdf-tl-canvas').dataset.seq > {before['seq']}",
-                timeout=60_000,
-            )
-            time.sleep(1.5)
-            after = _canvas_state(page)
-            assert after["blocks"] > 0
-            assert after["seq"] - before["seq"] <= 4, "wheel events were not debounced"
-            assert after["status"].split(" · ")[0] != before["status"].split(" · ")[0]
+        # Click the middle of the first proc lane until it hits a span.
+        shown = False
+        for frac in (0.5, 0.45, 0.55, 0.6, 0.4, 0.65, 0.35):
+            page.mouse.click(box["x"] + box["width"] * frac, box["y"] + 196)
+            try:
+                page.wait_for_selector(".gtdf-details-head", timeout=5_000)
+                shown = True
+                break
+            except Exception:
+                continue
+        assert shown, "clicking the proc lanes never showed a span"
+        details = page.locator(".gtdf-details").first.inner_text()
+        assert "Duration" in details
+        page.screenshot(path=str(SHOTS / "timeline-zoomed.png"))
 
-            # Click the middle of the first proc lane until it hits a span.
-            shown = False
-            for frac in (0.5, 0.45, 0.55, 0.6, 0.4, 0.65, 0.35):
-                page.mouse.click(box["x"] + box["width"] * frac, box["y"] + 196)
-                try:
-                    page.wait_for_selector(".gtdf-details-head", timeout=5_000)
-                    shown = True
-                    break
-                except Exception:
-                    continue
-            assert shown, "clicking the proc lanes never showed a span"
-            details = page.locator(".gtdf-details").first.inner_text()
-            assert "Duration" in details
-            page.screenshot(path=str(SHOTS / "timeline-zoomed.png"))
+        # The goroutine view: one lane per goroutine alive in the window.
+        seq = canvas_state(page)["seq"]
+        page.get_by_role("button", name="Goroutines", exact=True).first.click()
+        page.wait_for_function(
+            f"() => +document.querySelector('canvas.gtdf-tl-canvas').dataset.seq > {seq}",
+            timeout=60_000,
+        )
+        assert canvas_state(page)["blocks"] > 0
+        time.sleep(1.0)
+        page.screenshot(path=str(SHOTS / "timeline-goroutines.png"))
 
-            # The goroutine view: one lane per goroutine alive in the window.
-            seq = _canvas_state(page)["seq"]
-            page.get_by_role("button", name="Goroutines", exact=True).first.click()
-            page.wait_for_function(
-                f"() => +document.querySelector('canvas.gtdf-tl-canvas').dataset.seq > {seq}",
-                timeout=60_000,
-            )
-            assert _canvas_state(page)["blocks"] > 0
-            time.sleep(1.0)
-            page.screenshot(path=str(SHOTS / "timeline-goroutines.png"))
+        open_every_tab(page, SHOTS)
 
-            for name in TABS:
-                page.locator(".lm-TabBar-tab", has_text=name).first.click()
-                tab = page.locator(".gtdf-tab-" + name.lower().replace(" ", "-"))
-                tab.wait_for(timeout=180_000)
-                for sel in CONTENT[name]:
-                    tab.locator(sel).first.wait_for(timeout=180_000)
-                assert tab.locator(".gtdf-error").count() == 0, tab.inner_text()[:500]
-                time.sleep(0.8)
-                page.screenshot(
-                    path=str(SHOTS / f"tab-{name.lower().replace(' ', '-')}.png"), full_page=True
-                )
-
-            # Back to the timeline through a row: a task opens there.
-            page.locator(".lm-TabBar-tab", has_text="Tasks").first.click()
-            tasks = page.locator(".gtdf-tab-tasks")
-            tasks.locator(".gtdf-grid").nth(1).locator("tbody tr").first.click()
-            tasks.get_by_role("button", name="on timeline").first.click()
-            page.locator("canvas.gtdf-tl-canvas").wait_for(state="visible", timeout=30_000)
-            page.wait_for_function(
-                "() => document.querySelector('.gtdf-tl-status').innerText.includes('task')",
-                timeout=30_000,
-            )
-            time.sleep(1.0)
-            page.screenshot(path=str(SHOTS / "timeline-task.png"))
-        finally:
-            browser.close()
-    problems = _console_problems(console)
-    assert not problems, f"browser console errors: {problems}"
+        # Back to the timeline through a row: a task opens there.
+        page.locator(".lm-TabBar-tab", has_text="Tasks").first.click()
+        tasks = page.locator(".gtdf-tab-tasks")
+        tasks.locator(".gtdf-grid").nth(1).locator("tbody tr").first.click()
+        tasks.get_by_role("button", name="on timeline").first.click()
+        page.locator("canvas.gtdf-tl-canvas").wait_for(state="visible", timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('.gtdf-tl-status').innerText.includes('task')",
+            timeout=30_000,
+        )
+        time.sleep(1.0)
+        page.screenshot(path=str(SHOTS / "timeline-task.png"))
 
 
 def test_widgets_display_what_python_displays() -> None:

@@ -7,7 +7,8 @@
 * `-pprof=TYPE` passes `go tool pprof -raw` and equals `go tool trace -pprof=TYPE`
   stack for stack;
 * the viewer starts (voila), answers HTTP on loopback, and stops cleanly on
-  Ctrl-C, taking voila and its kernels with it;
+  Ctrl-C, taking voila and its kernels with it; a trace it cannot open fails
+  before any server starts;
 * flags in Go's forms, the optional pkg.test argument, and the commands Go lacks.
 """
 
@@ -29,14 +30,15 @@ import pytest
 from gotool import go_binary, go_env, pprof_raw
 
 import gotrace_df as gt
-from gotrace_df import cli
+from gotrace_df import app, cli
+from gotrace_df.cli import address, flags, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "traces"
 TRACES = sorted(CORPUS.glob("go1.*/*.trace"))
 ID = lambda p: f"{p.parent.name}/{p.stem}"  # noqa: E731
 MIN_NOTEBOOK = ROOT / "tests" / "data" / "viewer_min.ipynb"
-VIEWER_NOTEBOOK = ROOT / "notebooks" / "viewer.ipynb"
+VIEWER_NOTEBOOK = app.NOTEBOOK
 
 # The console script `make build` installs next to the interpreter.
 GOTRACE_DF = Path(sys.executable).parent / "gotrace-df"
@@ -232,18 +234,18 @@ def test_flag_forms(tmp_path: Path) -> None:
 
 
 def test_parse_go_flags() -> None:
-    f, rest = cli.parse_go_flags(["-http=:6060", "--pprof", "net", "a", "-d=x"])
+    f, rest = flags.parse_go_flags(["-http=:6060", "--pprof", "net", "a", "-d=x"])
     assert f == {"http": ":6060", "pprof": "net"} and rest == ["a", "-d=x"]
-    assert cli.parse_go_flags(["--", "-d=x"]) == ({}, ["-d=x"])
+    assert flags.parse_go_flags(["--", "-d=x"]) == ({}, ["-d=x"])
 
 
 def test_listen_addr() -> None:
-    assert cli.listen_addr(":6060") == ("127.0.0.1", 6060)
-    assert cli.listen_addr("localhost:0") == ("127.0.0.1", 0)
-    assert cli.listen_addr("0.0.0.0:80") == ("0.0.0.0", 80)
-    assert cli.listen_addr("[::1]:7") == ("::1", 7)
+    assert address.listen_addr(":6060") == ("127.0.0.1", 6060)
+    assert address.listen_addr("localhost:0") == ("127.0.0.1", 0)
+    assert address.listen_addr("0.0.0.0:80") == ("0.0.0.0", 80)
+    assert address.listen_addr("[::1]:7") == ("::1", 7)
     with pytest.raises(ValueError):
-        cli.listen_addr("6060")
+        address.listen_addr("6060")
 
 
 @pytest.mark.parametrize(
@@ -419,41 +421,105 @@ def _serve_and_interrupt(
         p.stderr.close()
 
 
-# The minimal notebook of ours always; the real viewer notebook (the default
-# when no -notebook is given) as soon as the tree has it.
-NOTEBOOKS = [MIN_NOTEBOOK, *([VIEWER_NOTEBOOK] if VIEWER_NOTEBOOK.is_file() else [])]
-
-
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_viewer_serves_and_stops_on_ctrl_c(notebook: Path) -> None:
-    """Start, answer HTTP on loopback, stop on SIGINT with voila and its kernels."""
+@pytest.mark.parametrize(
+    ("notebook", "dataset"),
+    [(MIN_NOTEBOOK, False), (VIEWER_NOTEBOOK, False), (MIN_NOTEBOOK, True)],
+    ids=["min", "viewer", "min-parquet-dataset"],
+)
+def test_viewer_serves_and_stops_on_ctrl_c(notebook: Path, dataset: bool, tmp_path: Path) -> None:
+    """Start, answer HTTP on loopback, stop on SIGINT with voila and its kernels;
+    on a trace file (the packaged viewer notebook is the default) and on a
+    directory written by `gotrace-df export --parquet`."""
+    trace = CORPUS / "go1.26" / "tasks.trace"
+    if dataset:
+        run("export", "--parquet", str(tmp_path / "ds"), str(trace))
+        trace = tmp_path / "ds"
     # Ours prints what it read; the viewer renders widgets.
     marker = (
         "GOTRACE-DF-VIEWER-OK"
         if notebook == MIN_NOTEBOOK
         else "application/vnd.jupyter.widget-view+json"
     )
-    _serve_and_interrupt(notebook, marker)
+    _serve_and_interrupt(notebook, marker, trace)
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """Inputs the viewer must refuse before serving: (path, what the message says)."""
+    good = (CORPUS / "go1.26" / "tasks.trace").read_bytes()
+    unreadable = tmp / "unreadable.trace"
+    unreadable.mkdir()  # opening a directory as a file fails: not a dataset either
+    cases = {
+        "missing": (tmp / "missing.trace", "no such file or directory"),
+        "empty": (tmp / "empty.trace", "empty input"),
+        "not-a-trace": (tmp / "notes.txt", "not a Go execution trace"),
+        "unsupported-version": (tmp / "v99.trace", "unsupported trace version go 1.99"),
+        "damaged-gzip": (tmp / "bad.trace.gz", "gzip-compressed trace is damaged"),
+        "not-a-dataset": (unreadable, "not a gotrace_df Parquet dataset"),
+    }
+    cases["empty"][0].write_bytes(b"")
+    cases["not-a-trace"][0].write_text("hello, world\n" * 100)
+    cases["unsupported-version"][0].write_bytes(b"go 1.99 trace\x00\x00\x00" + good[16:])
+    cases["damaged-gzip"][0].write_bytes(gzip.compress(good)[:10] + b"\xff" * 64)
+    return cases
+
+
+def test_viewer_refuses_bad_input_before_serving(tmp_path: Path) -> None:
+    """A trace the viewer cannot open: one line on stderr, exit 1, no server."""
+    port = _free_port()
+    for name, (path, message) in _bad_inputs(tmp_path).items():
+        # The real viewer's notebook: nothing of voila may start.
+        started = time.monotonic()
+        p = run(f"-http=127.0.0.1:{port}", str(path), check=False)
+        err = p.stderr.decode()
+        assert p.returncode == 1, (name, err)
+        assert message in err and len(err.strip().splitlines()) == 1, (name, err)
+        assert not p.stdout, (name, p.stdout)
+        assert time.monotonic() - started < 20, name
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "something was served"
+
+
+def test_pprof_from_parquet_dataset(tmp_path: Path) -> None:
+    path = CORPUS / "go1.27" / "sync.trace"
+    run("export", "--parquet", str(tmp_path / "ds"), str(path))
+    ours = run("-pprof=sync", str(tmp_path / "ds")).stdout
+    assert pprof_by_stack(ours, tmp_path) == pprof_by_stack(
+        run("-pprof=sync", str(path)).stdout, tmp_path
+    )
+
+
+def test_python_m_is_the_command() -> None:
+    """`python -m gotrace_df` runs the same command (the -d=wire dump, an error)."""
+    path = str(CORPUS / "go1.26" / "tasks.trace")
+    for args in (["-d=wire", path], ["-pprof=cpu", path], ["version"]):
+        p = subprocess.run(
+            [sys.executable, "-m", "gotrace_df", *args], capture_output=True, env=env(), timeout=120
+        )
+        want = run(*args, check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (want.returncode, want.stdout, want.stderr)
 
 
 def test_browser_opens_only_with_a_display(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("BROWSER", raising=False)
-    assert not cli._should_open_browser()  # a server, CI: no display
+    assert not serve.should_open_browser()  # a server, CI: no display
     monkeypatch.setenv("DISPLAY", ":0")
-    assert cli._should_open_browser()
+    assert serve.should_open_browser()
     monkeypatch.setenv("BROWSER", "none")
-    assert not cli._should_open_browser()
+    assert not serve.should_open_browser()
 
 
 def test_voila_command_is_loopback_only(tmp_path: Path) -> None:
-    cmd = cli.voila_command(MIN_NOTEBOOK, "127.0.0.1", 8123)
+    cmd = serve.voila_command(MIN_NOTEBOOK, "127.0.0.1", 8123)
     assert cmd[1:3] == ["-m", "voila"]
     assert {"--Voila.ip=127.0.0.1", "--port=8123", "--Voila.port_retries=0", "--no-browser"} <= set(
         cmd
     )
-    assert cli.find_notebook(str(MIN_NOTEBOOK)) == MIN_NOTEBOOK
+    # The package's voila.json, not one that happens to be in the current directory.
+    assert f"--Voila.config_file_paths={app.VOILA_CONFIG.parent}" in cmd
+    assert serve.find_notebook(str(MIN_NOTEBOOK)) == MIN_NOTEBOOK
+    assert serve.find_notebook() == VIEWER_NOTEBOOK.resolve()
 
 
 def test_address_in_use() -> None:

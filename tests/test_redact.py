@@ -27,7 +27,8 @@ import pytest
 from gotool import go_binary, trace_version
 
 import gotrace_df as gt
-from gotrace_df import cli
+from gotrace_df.cli.address import exposure_warning
+from gotrace_df.cli.serve import serve
 from gotrace_df.export import redact_trace, write_parquet, write_perfetto
 from gotrace_df.export.redact import REDACTED_SOURCE, RUNTIME_LABELS, Placeholders, _table
 
@@ -408,9 +409,9 @@ def test_cli_export_redact(tmp_path: Path) -> None:
 
 def test_exposure_warning() -> None:
     for host in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
-        assert cli.exposure_warning(host, 6060) is None, host
+        assert exposure_warning(host, 6060) is None, host
     for host in ("0.0.0.0", "::", "192.0.2.1"):
-        w = cli.exposure_warning(host, 6060)
+        w = exposure_warning(host, 6060)
         assert w and "warning: serving on" in w and ":6060" in w
         assert "anyone who can reach this machine can read the traces" in w
 
@@ -426,13 +427,13 @@ def test_serve_warns_before_serving_beyond_loopback(
     def popen(*args: Any, **kwargs: Any) -> Any:
         raise Started
 
-    monkeypatch.setattr(cli.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     notebook = Path(__file__).resolve().parent / "data" / "viewer_min.ipynb"
     trace = str(CORPUS / "go1.27" / "tasks.trace")
     with pytest.raises(Started):
-        cli.serve(trace, http="0.0.0.0:0", notebook=str(notebook))
+        serve(trace, http="0.0.0.0:0", notebook=str(notebook))
     err = capsys.readouterr().err
     assert "warning: serving on 0.0.0.0:" in err and "anyone who can reach" in err
     with pytest.raises(Started):
-        cli.serve(trace, http="localhost:0", notebook=str(notebook))
+        serve(trace, http="localhost:0", notebook=str(notebook))
     assert "warning" not in capsys.readouterr().err

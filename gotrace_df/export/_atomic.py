@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 __all__ = ["atomic_file", "atomic_dir", "fsync_path"]
 
@@ -58,8 +59,8 @@ def atomic_dir(dest: str | os.PathLike[str], *, replace: bool) -> Iterator[Path]
     The caller fills the directory (and fsyncs its files); this fsyncs the
     directory, then renames it into place. An existing ``dest`` (only allowed
     with ``replace``) is swapped out in the same step where the platform can
-    (Linux ``renameat2(RENAME_EXCHANGE)``), otherwise moved aside first, and
-    deleted only after the new directory is in place.
+    (Linux ``renameat2(RENAME_EXCHANGE)``), otherwise (macOS, other systems)
+    moved aside first, and deleted only after the new directory is in place.
     """
     dest = Path(dest)
     parent = dest.parent
@@ -99,29 +100,30 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with renameat2; False where unsupported."""
-    if not hasattr(os, "sched_getaffinity"):  # not Linux
-        return False
+def _renameat2() -> Any:
+    """Linux's renameat2 from the C library already loaded (a lookup, no file
+    search), or None (other systems, or a C library without it)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2; False where unsupported (then
+    the caller renames twice: macOS and the BSDs, some filesystems)."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
         return False
-    renameat2.argtypes = [
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.c_uint,
-    ]
-    renameat2.restype = ctypes.c_int
     rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if rc == 0:
         return True
     err = ctypes.get_errno()
-    import errno
-
     if err in (errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP):
         return False  # the filesystem cannot exchange: fall back to two renames
     raise OSError(err, os.strerror(err), str(b))

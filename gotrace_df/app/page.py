@@ -1,0 +1,159 @@
+"""The viewer page: a bar to open another trace (upload), parse progress, and
+the :class:`~gotrace_df.widgets.TraceViewer`; what it opens is decided by
+:mod:`gotrace_df.app`'s policy."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+
+import gotrace_df as gt
+from gotrace_df.app import VOILA_CONFIG, AppError, requested_trace, resolve_trace
+from gotrace_df.widgets._style import style
+from gotrace_df.widgets.viewer import TraceViewer
+
+__all__ = ["MAX_UPLOAD", "ViewerApp", "main", "viewer_app"]
+
+
+def _max_upload() -> int:
+    settings = json.loads(VOILA_CONFIG.read_text())["Voila"]["tornado_settings"]
+    return int(settings["websocket_max_message_size"])
+
+
+#: The largest upload the page takes: the kernel connection's message limit set
+#: in voila.json (a larger file would never reach the kernel whole).
+MAX_UPLOAD = _max_upload()
+
+# What reading a damaged or unreadable trace may raise: TraceError and the
+# Parquet dataset's complaints are ValueErrors, gzip's are OSError (BadGzipFile),
+# EOFError or zlib.error.
+_UNREADABLE = (ValueError, OSError, EOFError, zlib.error)
+
+
+def _size(source: Path | bytes) -> int:
+    if isinstance(source, bytes):
+        return len(source)
+    if source.is_dir():
+        return sum(f.stat().st_size for f in source.iterdir() if f.is_file())
+    return source.stat().st_size
+
+
+class ViewerApp(W.VBox):  # type: ignore[misc]
+    """The page: a bar to open another trace (upload), parse progress, and the
+    :class:`~gotrace_df.widgets.TraceViewer`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_class("gtdf-app")
+        self.viewer: TraceViewer | None = None
+        self.upload = W.FileUpload(
+            accept="", multiple=False, description="Open a trace…", layout=W.Layout(width="auto")
+        )
+        self.upload.observe(self._on_upload, "value")
+        self.message = W.HTML("")
+        self.progress = W.FloatProgress(
+            value=0, min=0, max=1, bar_style="info", layout=W.Layout(width="320px")
+        )
+        self.progress_label = W.HTML("")
+        self.progress_box = W.HBox(
+            [self.progress, self.progress_label],
+            layout=W.Layout(display="none", align_items="center"),
+        )
+        self.progress_box.add_class("gtdf-row")
+        self.body = W.VBox([])
+        bar = W.HBox(
+            [self.upload, self.progress_box, self.message],
+            layout=W.Layout(align_items="center", margin="0 0 6px 0"),
+        )
+        bar.add_class("gtdf-row")
+        self.children = [style(), bar, self.body]
+
+    def show_error(self, text: str) -> None:
+        self.message.value = f"<div class='gtdf-error'>{html.escape(text)}</div>"
+
+    def load(self, source: str | Path | bytes | None, title: str | None = None) -> None:
+        """Parse ``source`` (a resolved path, bytes, or None for the example) and
+        show it; a trace that cannot be read gets a message instead."""
+        self.message.value = ""
+        if source is None:
+            source = gt.example_trace()
+            title = title or "example.trace (bundled example)"
+        if isinstance(source, str):
+            source = Path(source)
+        last = [0.0]
+
+        def tick(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.1:
+                last[0] = now
+                self.progress.value = done / max(total, 1)
+
+        try:
+            size = _size(source)
+            self.progress_box.layout.display = "flex"
+            self.progress_label.value = (
+                f"<span class='gtdf-muted'>Reading {size / 1e6:.1f} MB…</span>"
+            )
+            self.progress.value = 0.0
+            trace = gt.read_trace(source, progress=tick)
+            self.progress_label.value = "<span class='gtdf-muted'>Preparing the timeline…</span>"
+            self.progress.value = 1.0
+            viewer = TraceViewer(trace, title=title)
+        except MemoryError:
+            self.show_error("Not enough memory to open this trace on the server.")
+            return
+        except _UNREADABLE as e:
+            self.show_error(f"Not a readable Go execution trace: {e}")
+            return
+        finally:
+            self.progress_box.layout.display = "none"
+        self.viewer = viewer
+        self.body.children = [viewer]
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        name = str(f.get("name", "upload"))
+        size = int(f.get("size") or len(f["content"]))
+        if size > MAX_UPLOAD:
+            self.show_error(
+                f"{name}: {size / 2**20:.0f} MiB is more than this page takes "
+                f"({MAX_UPLOAD / 2**20:.0f} MiB); open it with gotrace-df {name} instead."
+            )
+            return
+        try:
+            data = bytes(f["content"])
+        except MemoryError:
+            self.show_error(f"{name}: not enough memory on the server for this upload.")
+            return
+        self.load(data, title=f"{name} (uploaded)")
+
+
+def viewer_app(source: str | None = None, environ: Mapping[str, str] | None = None) -> ViewerApp:
+    """The app showing ``source`` (a path, checked with :func:`resolve_trace`)
+    or, when None, the example trace."""
+    ui = ViewerApp()
+    if source is None:
+        ui.load(None)
+        return ui
+    try:
+        path = resolve_trace(source, environ)
+    except AppError as e:
+        ui.show_error(str(e))
+        return ui
+    ui.load(path, title=path.name)
+    return ui
+
+
+def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
+    """The app for this voila request (query string, environment, or example)."""
+    return viewer_app(requested_trace(environ), environ)

@@ -1,0 +1,210 @@
+"""The viewer's server: voila started on the packaged viewer notebook, the
+browser pointed at it, and voila (with its kernels) stopped on Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from gotrace_df.app import ENV_TRACE, NOTEBOOK, VOILA_CONFIG
+from gotrace_df.cli.address import (
+    check_free,
+    connect_host,
+    exposure_warning,
+    free_port,
+    listen_addr,
+    url_host,
+)
+from gotrace_df.cli.source import check_trace, local_trace
+from gotrace_df.cli.usage import die
+
+__all__ = ["find_notebook", "serve", "should_open_browser", "voila_command"]
+
+#: Environment variable naming another notebook to serve (as ``-notebook``).
+ENV_NOTEBOOK = "GOTRACE_DF_NOTEBOOK"
+
+
+def find_notebook(explicit: str | None = None) -> Path:
+    """The notebook to serve: ``explicit``, ``$GOTRACE_DF_NOTEBOOK``, else the
+    viewer installed with the package."""
+    chosen = explicit or os.environ.get(ENV_NOTEBOOK) or str(NOTEBOOK)
+    path = Path(chosen)
+    if not path.is_file():
+        die(f"viewer notebook not found: {path}")
+    return path.resolve()
+
+
+def should_open_browser() -> bool:
+    """Whether to open the page: not with ``BROWSER=none``, nor on a Linux or BSD
+    machine without a display (a server, CI)."""
+    b = os.environ.get("BROWSER")
+    if b is not None and b.strip().lower() in ("none", ""):
+        return False
+    platform: str = sys.platform  # a variable: the answer differs by machine
+    if platform in ("darwin", "win32", "cygwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def voila_command(notebook: Path, host: str, port: int) -> list[str]:
+    """The voila command line serving ``notebook`` on ``host:port`` only, with the
+    package's voila configuration (not one that happens to be in the current
+    directory)."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--Voila.config_file_paths={VOILA_CONFIG.parent}",
+        f"--Voila.ip={host}",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+        "--no-browser",
+    ]
+
+
+def serve(
+    source: str,
+    *,
+    http: str = "localhost:0",
+    notebook: str | None = None,
+    ready: Callable[[str], bool | None] | None = None,
+) -> int:
+    """Serve the viewer notebook on ``source`` with voila until interrupted.
+
+    The trace is checked first (:func:`~gotrace_df.cli.source.check_trace`), so
+    a missing or damaged file fails here, before any server starts. Prints the
+    URL, calls ``ready(url)`` (which stops the server by returning True, e.g.
+    once it checked the page), opens a browser (unless ``BROWSER=none`` or there
+    is no display), and on Ctrl-C (SIGINT) or SIGTERM stops voila and its
+    kernels.
+    """
+    try:
+        host, port = listen_addr(http)
+    except ValueError as e:
+        die(f"malformed -http value {http!r}: {e}")
+    if importlib.util.find_spec("voila") is None:
+        die(
+            "the viewer needs voila: pip install 'gotrace_df[ui]' "
+            "(or use -pprof, -d, export or summary)"
+        )
+    nb = find_notebook(notebook)
+    with local_trace(source) as path:
+        check_trace(path)
+        if port == 0:
+            port = free_port(host)
+        else:
+            check_free(host, port)
+        warning = exposure_warning(host, port)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        query = urllib.parse.urlencode({"trace": path})
+        url = f"http://{url_host(host)}:{port}/?{query}"
+        # PWD as the app reads it (the directory whose traces it may open): this
+        # process's, whatever the parent's environment says.
+        env = dict(os.environ, **{ENV_TRACE: path, "PWD": os.getcwd()})
+        # voila logs every request: to a file, never to a pipe nobody drains.
+        log = tempfile.TemporaryFile(prefix="gotrace-df-voila-")
+        proc = subprocess.Popen(
+            voila_command(nb, host, port),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            # Its own session: the terminal's Ctrl-C reaches us, and we stop it
+            # (and, through it, its kernels) in order.
+            start_new_session=True,
+        )
+        stop = Stopper(proc)
+        old = {s: signal.signal(s, stop.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if not _wait_listening(proc, connect_host(host), port, timeout=120.0, stop=stop):
+                if not stop.requested:
+                    stop.stop()
+                    die(f"the viewer (voila) did not start: {_tail(log)}")
+            else:
+                print(f"Trace viewer is listening on {url}", flush=True)
+                if ready is not None and ready(url):
+                    stop.requested = True
+                elif should_open_browser():
+                    import webbrowser
+
+                    webbrowser.open(url)
+            while proc.poll() is None and not stop.requested:
+                time.sleep(0.2)
+            if not stop.requested:
+                die(f"the viewer (voila) exited ({proc.returncode}): {_tail(log)}")
+        finally:
+            stop.stop()
+            log.close()
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+    print("Trace viewer stopped.", file=sys.stderr)
+    return 0
+
+
+class Stopper:
+    """Stops voila on request: the signal handler records it, :meth:`stop` does it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.requested = False
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def stop(self) -> None:
+        """SIGTERM voila (it shuts its kernels down), then its whole session."""
+        p = self.proc
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        # Whatever it left in its session (a kernel it could not stop).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def _wait_listening(
+    proc: subprocess.Popen[bytes], host: str, port: int, timeout: float, stop: Stopper
+) -> bool:
+    """Whether voila accepts connections within ``timeout`` (False if it exits
+    or we are interrupted first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stop.requested:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _tail(log: IO[bytes], n: int = 2000) -> str:
+    """The end of voila's log."""
+    try:
+        log.flush()
+        log.seek(0, os.SEEK_END)
+        size = log.tell()
+        log.seek(max(0, size - n))
+        return log.read().decode(errors="replace")
+    except (OSError, ValueError):
+        return ""

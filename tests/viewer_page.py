@@ -1,0 +1,146 @@
+"""The viewer page in a real headless Chromium (Debian's /usr/bin/chromium,
+driven by Playwright, which never downloads a browser of its own): shared by the
+browser test of a checkout and the test of the installed wheel.
+
+    with viewer_page() as open_page:
+        page = open_page(url)
+        wait_for_timeline(page)
+        open_every_tab(page)
+
+On leaving, ``viewer_page`` fails on any browser console error except the voila
+page's own requests to public CDNs, which cannot resolve offline (listed in
+``OFFLINE_CDN``, matched by URL and error text).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from playwright.sync_api import Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# voila's lab template links Font Awesome (and MathJax) from public CDNs; with
+# no network these fail to resolve. Only these URLs, with this error, pass.
+OFFLINE_CDN = {"cdn.jsdelivr.net", "cdnjs.cloudflare.com"}
+OFFLINE_ERROR = "net::ERR_NAME_NOT_RESOLVED"
+TABS = ["Goroutines", "Blocking profiles", "Tasks", "Regions", "MMU", "Summary", "Logs"]
+# What each tab must show once built (CSS selectors inside the tab).
+CONTENT = {
+    "Goroutines": [".gtdf-grid tbody tr"],
+    "Blocking profiles": [".gtdf-grid tbody tr", "a.gtdf-download"],
+    "Tasks": [".gtdf-grid tbody tr", ".js-plotly-plot .bars"],
+    "Regions": [".gtdf-grid tbody tr", ".js-plotly-plot .bars"],
+    "MMU": [".js-plotly-plot .scatterlayer .trace", ".gtdf-grid tbody tr"],
+    "Summary": [".gtdf-card"],
+    "Logs": [".gtdf-grid tbody tr"],
+}
+
+
+def console_problems(messages: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The console errors that are not the offline CDN requests."""
+    bad = []
+    for kind, text, url in messages:
+        host = urlparse(url).hostname or ""
+        if host in OFFLINE_CDN and OFFLINE_ERROR in text:
+            continue
+        bad.append((kind, text, url))
+    return bad
+
+
+@contextlib.contextmanager
+def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[str], Page]]:
+    """``open(url)``: a fresh page in headless Chromium at ``url`` (the previous
+    one closed). Console errors of every page fail the test on exit.
+
+    A fresh page per URL, closed without its unload handlers: leaving a voila
+    page makes it post a kernel shutdown that voila 0.5 refuses (403, the post
+    carries no XSRF token), a console error of voila's, not of the viewer.
+    """
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: make browser"
+    console: list[tuple[str, str, str]] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages: list[Page] = []
+
+        def open_page(url: str) -> Page:
+            while pages:
+                pages.pop().close(run_before_unload=False)
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            pages.append(page)
+            page.on(
+                "console",
+                lambda m: (
+                    console.append((m.type, m.text, str(m.location.get("url", ""))))
+                    if m.type == "error"
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda e: console.append(("pageerror", str(e), "")))
+            page.goto(url, timeout=180_000)
+            return page
+
+        try:
+            yield open_page
+        finally:
+            browser.close()
+    problems = console_problems(console)
+    assert not problems, f"browser console errors: {problems}"
+
+
+def canvas_state(page: Page) -> dict[str, Any]:
+    """The timeline canvas: blocks drawn, payloads received, its status line."""
+    state: dict[str, Any] = page.evaluate(
+        "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
+        " return {blocks: +c.dataset.blocks, seq: +c.dataset.seq,"
+        " status: document.querySelector('.gtdf-tl-status').innerText}; }"
+    )
+    return state
+
+
+def wait_for_timeline(page: Page, timeout_ms: int = 240_000) -> str:
+    """Wait until the timeline is drawn (its first payload arrived); returns the
+    header text (trace name, event count)."""
+    page.wait_for_function(
+        "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
+        " return c && +c.dataset.blocks > 0; }",
+        timeout=timeout_ms,
+    )
+    return page.locator(".gtdf-header").inner_text()
+
+
+def open_every_tab(page: Page, shots: Path | None = None) -> None:
+    """Open each tab of :data:`TABS` and wait for its content; no tab may show an
+    error. Full-page screenshots go to ``shots`` if given."""
+    for name in TABS:
+        page.locator(".lm-TabBar-tab", has_text=name).first.click()
+        tab = page.locator(".gtdf-tab-" + name.lower().replace(" ", "-"))
+        tab.wait_for(timeout=180_000)
+        for sel in CONTENT[name]:
+            tab.locator(sel).first.wait_for(timeout=180_000)
+        assert tab.locator(".gtdf-error").count() == 0, tab.inner_text()[:500]
+        if shots is not None:
+            time.sleep(0.8)
+            page.screenshot(
+                path=str(shots / f"tab-{name.lower().replace(' ', '-')}.png"), full_page=True
+            )
+
+
+def page_error(page: Page, timeout_ms: int = 120_000) -> str:
+    """The app's message (``.gtdf-error``) once shown."""
+    err = page.locator(".gtdf-app .gtdf-error").first
+    err.wait_for(timeout=timeout_ms)
+    return err.inner_text()
