@@ -377,7 +377,3 @@ class Trace:
             "<table><thead><tr><th>table</th><th>rows</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>"
         )
-
-
-# The command's summary imports this name; the format is display_duration's.
-_fmt_duration = display_duration

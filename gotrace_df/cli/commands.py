@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING
 
 from gotrace_df.cli.source import damaged, raw_bytes, read
 from gotrace_df.cli.usage import PROG, USAGE, die
+from gotrace_df.units import display_bytes, display_duration
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -148,15 +149,9 @@ def _summary(args: list[str]) -> int:
 
 def _fmt(value: int, unit: str) -> str:
     if unit == "ns":
-        from gotrace_df._trace import _fmt_duration
-
-        return _fmt_duration(int(value))
+        return display_duration(int(value))
     if unit == "bytes":
-        v = float(value)
-        for u in ("B", "KiB", "MiB", "GiB", "TiB"):
-            if abs(v) < 1024 or u == "TiB":
-                return f"{v:.0f} {u}" if u == "B" else f"{v:.1f} {u}"
-            v /= 1024
+        return display_bytes(int(value))
     return f"{int(value):,}"
 
 
