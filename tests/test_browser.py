@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_util import CHROMIUM, CHROMIUM_ARGS
+from browser_util import CHROMIUM, CHROMIUM_ARGS, canvas_state
 from playwright.sync_api import sync_playwright
-from viewer_page import canvas_state, open_every_tab, viewer_page, wait_for_timeline
+from viewer_page import open_every_tab, viewer_page, wait_for_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = "tests/data/traces/go1.26/example.trace"

@@ -31,6 +31,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from browser_util import CHROMIUM, CHROMIUM_ARGS
 
 import gotrace_df as gt
 from gotrace_df.export.perfetto import PIDS
@@ -296,17 +297,6 @@ def test_atomic_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- a real consumer: Catapult in headless Chromium ----------------------------------------
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 PAGE = """<html><head>
 <script src="webcomponents.min.js"></script>

@@ -9,7 +9,7 @@ browser test of a checkout and the test of the installed wheel.
 
 On leaving, ``viewer_page`` fails on any browser console error except the voila
 page's own requests to public CDNs, which cannot resolve offline (listed in
-``OFFLINE_CDN``, matched by URL and error text).
+``browser_util.OFFLINE_CDN``, matched by URL and error text).
 """
 
 from __future__ import annotations
@@ -18,25 +18,16 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
 
+from browser_util import (
+    OFFLINE_CDN,
+    Message,
+    console_problems,
+    launch,
+    record_console,
+)
 from playwright.sync_api import Page, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# voila's lab template links Font Awesome (and MathJax) from public CDNs; with
-# no network these fail to resolve. Only these URLs, with this error, pass.
-OFFLINE_CDN = {"cdn.jsdelivr.net", "cdnjs.cloudflare.com"}
-OFFLINE_ERROR = "net::ERR_NAME_NOT_RESOLVED"
 TABS = ["Goroutines", "Blocking profiles", "Tasks", "Regions", "MMU", "Summary", "Logs"]
 # What each tab must show once built (CSS selectors inside the tab).
 CONTENT = {
@@ -50,17 +41,6 @@ CONTENT = {
 }
 
 
-def console_problems(messages: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """The console errors that are not the offline CDN requests."""
-    bad = []
-    for kind, text, url in messages:
-        host = urlparse(url).hostname or ""
-        if host in OFFLINE_CDN and OFFLINE_ERROR in text:
-            continue
-        bad.append((kind, text, url))
-    return bad
-
-
 @contextlib.contextmanager
 def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[str], Page]]:
     """``open(url)``: a fresh page in headless Chromium at ``url`` (the previous
@@ -70,10 +50,9 @@ def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[
     page makes it post a kernel shutdown that voila 0.5 refuses (403, the post
     carries no XSRF token), a console error of voila's, not of the viewer.
     """
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: make browser"
-    console: list[tuple[str, str, str]] = []
+    consoles: list[list[Message]] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         pages: list[Page] = []
 
         def open_page(url: str) -> Page:
@@ -81,15 +60,7 @@ def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[
                 pages.pop().close(run_before_unload=False)
             page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             pages.append(page)
-            page.on(
-                "console",
-                lambda m: (
-                    console.append((m.type, m.text, str(m.location.get("url", ""))))
-                    if m.type == "error"
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: console.append(("pageerror", str(e), "")))
+            consoles.append(record_console(page))
             page.goto(url, timeout=180_000)
             return page
 
@@ -97,18 +68,8 @@ def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[
             yield open_page
         finally:
             browser.close()
-    problems = console_problems(console)
+    problems = console_problems([m for seen in consoles for m in seen], OFFLINE_CDN)
     assert not problems, f"browser console errors: {problems}"
-
-
-def canvas_state(page: Page) -> dict[str, Any]:
-    """The timeline canvas: blocks drawn, payloads received, its status line."""
-    state: dict[str, Any] = page.evaluate(
-        "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
-        " return {blocks: +c.dataset.blocks, seq: +c.dataset.seq,"
-        " status: document.querySelector('.gtdf-tl-status').innerText}; }"
-    )
-    return state
 
 
 def wait_for_timeline(page: Page, timeout_ms: int = 240_000) -> str:
