@@ -85,17 +85,14 @@ def row(
 
 
 def _wall_clock(trace: Trace) -> tuple[int | None, int | None]:
-    """Unix ns of the trace's first and last event, each placed by the nearest
-    clock snapshot of its end (the first and the last one)."""
+    """Unix ns of the trace's first and last event, placed by its first clock
+    snapshot (one offset for both, so ``end - start`` is the duration)."""
     snaps = trace.syncs.select(["clock_trace", "clock_wall"]).drop_null()
     if snaps.num_rows == 0:
         return None, None
     first = snaps.slice(0, 1).to_pylist()[0]
-    last = snaps.slice(snaps.num_rows - 1, 1).to_pylist()[0]
-    return (
-        trace.start_ns - first["clock_trace"] + first["clock_wall"],
-        trace.end_ns - last["clock_trace"] + last["clock_wall"],
-    )
+    offset = first["clock_wall"] - first["clock_trace"]
+    return trace.start_ns + offset, trace.end_ns + offset
 
 
 def read_manifest(root: Path) -> pa.Table:
