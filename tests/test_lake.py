@@ -3,9 +3,12 @@ damage, interruption, and queries, each held to the single-trace API."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
+import signal
 import warnings
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import distributed
@@ -17,6 +20,7 @@ import pytest
 import gotrace_df as gt
 from gotrace_df import lake
 from gotrace_df.lake.extras import require
+from gotrace_df.lake.sources import content_id
 
 CORPUS = Path(__file__).resolve().parent / "data" / "traces"
 GOOD = ("go1.22/cpuprof", "go1.25/gomaxprocs", "go1.24/syscall", "go1.26/flightrec")
@@ -202,6 +206,42 @@ def test_interrupted_conversion_leaves_a_readable_lake(
     added = lake.convert(paths, tmp_path, workers=1, progress=False)
     assert added.source.tolist() == paths[1:]
     assert len(lake.open(tmp_path).traces) == len(paths)
+
+
+def test_killed_worker_leaves_a_readable_lake(
+    sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pool forks its workers, so they run the patched writer.
+    assert multiprocessing.get_start_method() == "fork"
+    paths = [str(sources[n]) for n in GOOD]
+    victim = content_id(sources[GOOD[1]].read_bytes())
+    parent = os.getpid()
+    write_table = pq.write_table
+
+    def die_in_victim(table: object, where: object, **kwargs: object) -> None:
+        if os.getpid() != parent and f"trace_id={victim}" in str(where):
+            if str(where).endswith("goroutines.parquet"):
+                os.kill(os.getpid(), signal.SIGKILL)
+        write_table(table, where, **kwargs)
+
+    lake.convert(paths[0], tmp_path, workers=1, progress=False)
+    monkeypatch.setattr(pq, "write_table", die_in_victim)
+    with pytest.raises(BrokenProcessPool):
+        lake.convert(paths, tmp_path, workers=2, progress=False)
+    monkeypatch.undo()
+    # The pool ends the other worker too: each may leave its trace half-written,
+    # hidden, and out of the manifest.
+    lk = lake.open(tmp_path)
+    left = {p.name.split(".")[1] for p in tmp_path.iterdir() if p.name.startswith(".")}
+    assert f"trace_id={victim}" in left
+    assert not left & {f"trace_id={t}" for t in lk.traces.trace_id}
+    assert paths[0] in set(lk.traces.source)
+    counted = lk.sql("SELECT count(*) FROM events").fetchall()[0][0]
+    assert counted == lk.traces.events.sum()
+    added = lake.convert(paths, tmp_path, workers=2, progress=False)
+    assert victim in set(added.trace_id)
+    assert len(lake.open(tmp_path).traces) == len(paths)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_dask_cluster_converts_the_same_lake(

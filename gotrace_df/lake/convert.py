@@ -4,6 +4,7 @@ committing the manifest as they finish."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from gotrace_df.lake import manifest
+from gotrace_df.lake.layout import leftovers
 from gotrace_df.lake.runners import default_workers, run_dask, run_local
 from gotrace_df.lake.sources import SourceSpec, expand
 
@@ -43,7 +45,9 @@ def convert(
     running again on the same sources (or more of them) converts only what is
     new. A trace that cannot be read is recorded with status ``error`` and its
     TraceError, one with a damaged end with status ``damaged-tail``; the others
-    go on.
+    go on. Interrupted (even killed), a run keeps the traces whose rows it
+    committed; the next one converts the rest and removes what the killed
+    run left half-written. Run one conversion at a time per lake.
 
     Parameters
     ----------
@@ -79,6 +83,11 @@ def convert(
     todo = expand(sources)
     table = manifest.read_manifest(root)
     root.mkdir(parents=True, exist_ok=True)
+    for path in leftovers(root):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     known = frozenset(table.column("trace_id").to_pylist())
     if client is not None:
         outcomes = run_dask(todo, str(root), known, client)

@@ -20,7 +20,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["MANIFEST", "PARTITION_KEY", "check_trace_id", "partition", "table_file"]
+__all__ = [
+    "MANIFEST",
+    "PARTITION_KEY",
+    "check_trace_id",
+    "leftovers",
+    "partition",
+    "table_file",
+]
 
 #: The manifest file; the leading underscore keeps dataset readers from taking
 #: it for data.
@@ -47,3 +54,13 @@ def partition(root: Path, trace_id: str) -> Path:
 def table_file(root: Path, trace_id: str, table: str) -> Path:
     """One table's file of one trace (as :meth:`Trace.to_parquet` names it)."""
     return partition(root, trace_id) / f"{table}.parquet"
+
+
+def leftovers(root: Path) -> list[Path]:
+    """What a run killed midway left in ``root``: the hidden directories and
+    files :mod:`gotrace_df.export._atomic` writes aside before renaming them
+    into place (never seen by readers, which read only what the manifest lists)."""
+    return sorted(
+        [*root.glob(f".{PARTITION_KEY}=*.tmp"), *root.glob(f".{PARTITION_KEY}=*.old")]
+        + list(root.glob(f".{MANIFEST}.*.tmp"))
+    )
