@@ -1,0 +1,65 @@
+"""What a worker does with one trace: read it, write its partition, and return
+its manifest row. Runs in a worker process (local or Dask), so it takes and
+returns only picklable values."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gotrace_df._errors import TraceError, TraceWarning
+from gotrace_df.export.parquet import write_parquet
+from gotrace_df.io import read_trace
+from gotrace_df.lake import manifest
+from gotrace_df.lake.layout import partition
+from gotrace_df.lake.sources import Source, content_id, read_source
+
+__all__ = ["Outcome", "convert_trace"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one source: its manifest row, or None when the lake
+    already holds its content (``trace_id`` is then that trace's)."""
+
+    trace_id: str
+    size: int
+    row: dict[str, Any] | None
+
+
+def convert_trace(source: Source, root: str, known: Collection[str]) -> Outcome:
+    """Convert ``source`` into its partition of the lake at ``root``, unless its
+    id is in ``known``.
+
+    A trace Go cannot read gets a manifest row with status ``error`` and no
+    partition; a damaged end gets status ``damaged-tail`` and the complete
+    generations before it. Any other failure (the source cannot be opened,
+    the disk is full) propagates: the run stops there.
+    """
+    data = read_source(source)
+    trace_id, size = content_id(data), len(data)
+    if trace_id in known:
+        return Outcome(trace_id, size, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TraceWarning)
+        try:
+            trace = read_trace(data, progress=False)
+        except TraceError as e:
+            row = manifest.row(trace_id, source.url, size, None, manifest.ERROR, str(e))
+            return Outcome(trace_id, size, row)
+    del data
+    # read_trace names the source "<bytes>"; the row has the real one.
+    damage = [
+        str(w.message).removeprefix("<bytes>: ")
+        for w in caught
+        if issubclass(w.category, TraceWarning)
+    ]
+    trace.source = source.url
+    write_parquet(trace, partition(Path(root), trace_id), overwrite=True)
+    status = manifest.DAMAGED_TAIL if damage else manifest.OK
+    error = "; ".join(damage) or None
+    row = manifest.row(trace_id, source.url, size, trace, status, error)
+    return Outcome(trace_id, size, row)
