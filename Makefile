@@ -17,10 +17,10 @@ setup: venv build go browser
 venv: $(VENV)/.installed
 
 # pyproject.toml is the one list of Python dependencies: its build requirement
-# (maturin), the package's own and those of the dev and ui extras.
+# (maturin), the package's own and those of the dev, ui and lake extras.
 REQUIREMENTS = import tomllib; t = tomllib.load(open("pyproject.toml", "rb")); p = t["project"]; \
   x = p["optional-dependencies"]; \
-  print(*t["build-system"]["requires"], *p["dependencies"], *x["dev"], *x["ui"], sep="\n")
+  print(*t["build-system"]["requires"], *p["dependencies"], *x["dev"], *x["ui"], *x["lake"], sep="\n")
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 # Release build of the extension, installed editable into .venv (the package's
 # Python files are used from the working tree).
 build: venv
-	$(VENV)/bin/maturin develop --release --extras dev,ui
+	$(VENV)/bin/maturin develop --release --extras dev,ui,lake
 
 # What users install: pip install target/wheels/gotrace_df-*.whl (the sdist
 # builds the same wheel where no wheel fits the platform).
@@ -42,7 +42,7 @@ wheel: venv
 
 # Faster unoptimised build for iterating on the binding.
 dev-build: venv
-	$(VENV)/bin/maturin develop --extras dev,ui
+	$(VENV)/bin/maturin develop --extras dev,ui,lake
 
 go:
 	bash tools/install-go.sh

@@ -77,23 +77,30 @@ _LAZY = {
 }
 
 
+#: Submodules imported on first use: their extras (duckdb, dask) load only then.
+_SUBMODULES = {"lake"}
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gotrace_df.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gotrace_df' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
 __all__ = [
     "blocking_profile",
+    "lake",
     "mmu",
     "mmu_windows",
     "mmu_worst_windows",
