@@ -414,10 +414,6 @@ struct StatCols {
 }
 
 impl StatCols {
-    fn all(&self) -> [&Vec<i64>; 5] {
-        [&self.exec, &self.sched, &self.syscall, &self.syscall_block, &self.total]
-    }
-
     fn all_mut(&mut self) -> [&mut Vec<i64>; 5] {
         [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total]
     }
