@@ -40,10 +40,8 @@ def test_views_start_no_threads() -> None:
     # caller's process (the views once scheduled a trim 0.5 s after each).
     tr = gt.read_trace(gt.example_trace())
     before = set(threading.enumerate())
+    # The summary runs the four profiles, the tasks' and the regions' views.
+    gt.summary(tr)
     gt.goroutine_analysis(tr)
-    for kind in ("net", "sync", "syscall", "sched"):
-        gt.blocking_profile(tr, kind)
-    gt.user_tasks(tr)
-    gt.user_regions(tr)
     gt.mmu(tr)
     assert set(threading.enumerate()) == before
