@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from gotrace_df._core import __version__
 from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
+from gotrace_df._memory import release_memory
 from gotrace_df._trace import Trace
 from gotrace_df.frames import SCHEMAS, TABLES, describe, schema
 from gotrace_df.io import DEFAULT_MAX_BYTES, example_trace, read_parquet, read_trace
@@ -128,6 +129,7 @@ __all__ = [
     "prefetch",
     "read_parquet",
     "read_trace",
+    "release_memory",
     "schema",
     "summary",
     "user_region_histogram",

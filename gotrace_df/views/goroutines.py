@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._common import group_stats, group_sum, semantics, trace_window
 from gotrace_df.views._summary import (
     STAT_COLUMNS,
@@ -44,7 +43,6 @@ _ID_COLUMNS = ["goid", "name", "system", "creation_ns", "start_ns", "end_ns"]
 _TOTAL_COLUMNS = ["total_ns", *STAT_COLUMNS, "block_ns", "unknown_ns"]
 
 
-@gives_back_memory
 def goroutine_stats(
     trace: Trace,
     name: str | None = None,
@@ -144,7 +142,6 @@ def _selected(
     return s, np.flatnonzero(keep)
 
 
-@gives_back_memory
 def goroutine_analysis(
     trace: Trace,
     *,

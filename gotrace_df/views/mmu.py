@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df import _core
-from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import plotly, semantics
 
@@ -103,7 +102,6 @@ def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
     return once(trace, ("mmu", flags), run)
 
 
-@gives_back_memory
 def mutator_utilization(
     trace: Trace,
     *,
@@ -204,7 +202,6 @@ def mmu_windows(
     return int(lo), int(hi), [int(w) for w in windows]
 
 
-@gives_back_memory
 def mmu(
     trace: Trace,
     windows_ns: Sequence[int] | None = None,
@@ -285,7 +282,6 @@ def mmu(
     return out
 
 
-@gives_back_memory
 def mmu_worst_windows(
     trace: Trace,
     window_ns: int,

@@ -42,7 +42,6 @@ import pyarrow.compute as pc
 
 from gotrace_df import _core
 from gotrace_df._expand import gather
-from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     GoSemantics,
@@ -98,7 +97,6 @@ COLUMNS = [
 ]
 
 
-@gives_back_memory
 def blocking_profile(
     trace: Trace,
     kind: str,

@@ -24,7 +24,6 @@ import pandas as pd
 import pyarrow.compute as pac
 
 from gotrace_df._expand import gather
-from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     ORDER_COLUMNS,
@@ -200,7 +199,6 @@ def _select(
     return idx
 
 
-@gives_back_memory
 def user_regions(
     trace: Trace,
     *,
@@ -277,7 +275,6 @@ def _groups(r: _Regions, idx: Any) -> tuple[Any, Any, int]:
     return renumber[sub], np.flatnonzero(present), int(present.sum())
 
 
-@gives_back_memory
 def user_region_histogram(
     trace: Trace,
     type: str | None = None,
@@ -326,7 +323,6 @@ def user_region_histogram(
     return grouped_histogram(keys, gid, r.duration_ns[idx])
 
 
-@gives_back_memory
 def user_region_stats(
     trace: Trace,
     type: str | None = None,

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from gotrace_df._memory import gives_back_memory
 from gotrace_df.views._common import QUANTILES, semantics, trace_window
 from gotrace_df.views._summary import episodes_in, summarize
 from gotrace_df.views.goroutines import goroutine_columns
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["summary"]
 
 
-@gives_back_memory
 def summary(
     trace: Trace,
     *,

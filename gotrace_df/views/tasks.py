@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df._expand import merge_sparse
-from gotrace_df._memory import gives_back_memory
 from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
 from gotrace_df.views._cache import once
@@ -243,7 +242,6 @@ def _filter(
     return tasks[keep]
 
 
-@gives_back_memory
 def user_tasks(
     trace: Trace,
     *,
@@ -301,7 +299,6 @@ def user_tasks(
     return out
 
 
-@gives_back_memory
 def user_task_histogram(
     trace: Trace,
     type: str | None = None,
@@ -350,7 +347,6 @@ def user_task_histogram(
     return grouped_histogram(groups, codes, tasks["duration_ns"].to_numpy(dtype=np.int64))
 
 
-@gives_back_memory
 def user_task_details(
     trace: Trace,
     type: str | None = None,
@@ -437,7 +433,6 @@ _GO_STATE = {
 }
 
 
-@gives_back_memory
 def user_task_events(
     trace: Trace,
     type: str | None = None,

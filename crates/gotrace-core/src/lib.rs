@@ -14,7 +14,6 @@ pub mod lanes;
 pub mod mmu;
 pub mod order;
 pub mod pdqsort;
-mod prefault;
 pub mod profile;
 pub mod spec;
 pub mod summary;
@@ -200,10 +199,27 @@ pub(crate) fn thread_cpu() -> f64 {
 }
 
 /// Current and peak resident memory, for GOTRACE_TIMING.
+#[cfg(target_os = "linux")]
 fn memory_status() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |k: &str| status.lines().find(|l| l.starts_with(k)).map_or("?", |l| l[k.len()..].trim()).to_owned();
     format!("rss {} peak {}", field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Peak resident memory, for GOTRACE_TIMING: without /proc, getrusage knows
+/// only the peak (in bytes on macOS, KiB on the BSDs).
+#[cfg(not(target_os = "linux"))]
+fn memory_status() -> String {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes the rusage it is given.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let unit = if cfg!(target_vendor = "apple") { 1 } else { 1024 };
+    if rc == 0 {
+        format!("peak {} kB", ru.ru_maxrss as i64 * unit / 1024)
+    } else {
+        "peak ?".to_owned()
+    }
 }
 
 struct Built {

@@ -8,9 +8,8 @@
 //! The overlaps, the grouping by stack and the pprof encoding are vectorised
 //! on the Python side.
 
-use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE, SLICE};
+use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE};
 use crate::idmap::IdMap;
-use crate::prefault::{span, Prefaulter, Span};
 use arrow_array::RecordBatch;
 
 /// Reason classes (bit flags) for the profile filters.
@@ -189,20 +188,7 @@ pub fn samples(
     let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::with_room(events)).collect();
     let columns =
         cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
-    let spans = |out: &[Samples], gs: &Slots<G>| -> Vec<Span> {
-        let mut v = vec![span(&gs.items)];
-        for o in out {
-            v.extend([span(&o.row), span(&o.start), span(&o.end), span(&o.stack)]);
-        }
-        v
-    };
-    let prefaulter = Prefaulter::start(1 + 4 * out.len());
-    let mut seen: usize = 0;
     scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {
-        if seen.is_multiple_of(SLICE) {
-            prefaulter.publish(&spans(&out, &gs));
-        }
-        seen += 1;
         if ev.kind != Kind::StateTransition || ev.resource != RES_GOROUTINE {
             return;
         }
@@ -256,7 +242,6 @@ pub fn samples(
             }
         }
     })?;
-    drop(prefaulter);
     // Rows for the goroutines with a summary, in order of first sight.
     let mut n = 0;
     let mut row_of = vec![-1i32; gs.items.len()];

@@ -27,7 +27,6 @@ use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
 
 use crate::idmap::IdMap;
-use crate::prefault::{span, Prefaulter, Span};
 use crate::TraceError;
 
 /// How to summarise.
@@ -417,10 +416,6 @@ struct StatCols {
 }
 
 impl StatCols {
-    fn all(&self) -> [&Vec<i64>; 5] {
-        [&self.exec, &self.sched, &self.syscall, &self.syscall_block, &self.total]
-    }
-
     fn all_mut(&mut self) -> [&mut Vec<i64>; 5] {
         [&mut self.exec, &mut self.sched, &mut self.syscall, &mut self.syscall_block, &mut self.total]
     }
@@ -713,29 +708,6 @@ impl<'a> Summarizer<'a> {
             self.first_ts = Some(ts);
         }
         self.last_ts = ts;
-    }
-
-    /// Where its output vectors stand, for the [`Prefaulter`].
-    fn spans(&self, out: &mut Vec<Span>) {
-        out.clear();
-        let g = &self.sums;
-        for c in [&g.goid, &g.creation, &g.start, &g.end].into_iter().chain(g.totals.all()) {
-            out.push(span(c));
-        }
-        out.extend([span(&g.name_stack), span(&g.system), span(&g.pend), span(&g.block), span(&g.range)]);
-        let r = &self.regs;
-        for c in [&r.goid, &r.task, &r.duration].into_iter().chain(r.totals.all()) {
-            out.push(span(c));
-        }
-        for c in [&r.owner, &r.name, &r.start_event, &r.end_event] {
-            out.push(span(c));
-        }
-        out.extend([span(&r.in_task), span(&r.listed)]);
-        for l in [&r.block, &r.range] {
-            out.extend([span(&l.row), span(&l.key), span(&l.ns)]);
-        }
-        let e = &self.eps;
-        out.extend([span(&e.g), span(&e.state), span(&e.end), span(&e.dur)]);
     }
 
     fn snapshot_all(&self, at: i64) -> Vec<Stats> {
@@ -1341,9 +1313,6 @@ pub fn summarize(
     let mut tasks = TaskOf::new(regions)?;
     let mut base: usize = 0;
     let mut d = Decoded::default();
-    let mut spans = Vec::new();
-    s.spans(&mut spans);
-    let prefaulter = Prefaulter::start(spans.len());
     for batch in events {
         let c = EventCols::new(batch, &mut s).map_err(TraceError::msg)?;
         let n = batch.num_rows();
@@ -1352,8 +1321,6 @@ pub fn summarize(
         }
         for lo in (0..n).step_by(SLICE) {
             let hi = (lo + SLICE).min(n);
-            s.spans(&mut spans);
-            prefaulter.publish(&spans);
             c.decode(lo, hi, &mut d);
             for i in 0..hi - lo {
                 let idx = (base + lo + i) as u32;
@@ -1402,7 +1369,6 @@ pub fn summarize(
         }
         base += n;
     }
-    drop(prefaulter);
     let live = s.finish();
     Ok(tables(s, &live))
 }

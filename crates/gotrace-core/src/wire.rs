@@ -23,7 +23,8 @@ pub const MAX_FRAMES_PER_STACK: u64 = 128;
 /// Hands the whole pages inside `data[from..to]` back to the kernel. Only for
 /// a read-only file mapping, which reads them back from the file if they are
 /// touched again; the parse is done with them, so resident memory need not
-/// hold the whole input.
+/// hold the whole input. Linux only, where `MADV_DONTNEED` drops the pages at
+/// once; elsewhere (macOS treats it as a hint) this does nothing.
 pub fn release_pages(data: &[u8], from: usize, to: usize) {
     #[cfg(target_os = "linux")]
     {

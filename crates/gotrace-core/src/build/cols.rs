@@ -44,7 +44,7 @@ impl<T: Copy> Chunked<T> {
     fn next_chunk(&mut self) {
         // The first chunk starts small and grows, so a small trace does not
         // reserve a whole chunk per column; later chunks are full size.
-        self.chunks.push(if self.len == 0 { Vec::with_capacity(1024) } else { new_chunk() });
+        self.chunks.push(Vec::with_capacity(if self.len == 0 { 1024 } else { CHUNK }));
     }
     #[inline]
     pub fn set(&mut self, i: usize, v: T) {
@@ -63,7 +63,7 @@ impl<T: Copy> Chunked<T> {
             .chunks
             .into_iter()
             .map(|c| {
-                let mut out = if c.capacity() >= CHUNK { new_chunk() } else { Vec::with_capacity(c.capacity()) };
+                let mut out = Vec::with_capacity(c.capacity().min(CHUNK));
                 out.extend(c.into_iter().map(&f));
                 out
             })
@@ -77,30 +77,6 @@ impl<T: Copy> Chunked<T> {
         }
         self.chunks
     }
-}
-
-/// A chunk's allocation, backed by transparent huge pages where the kernel
-/// offers them on request: a chunk is megabytes, and faulting it in 4 KiB pages
-/// costs more than filling it.
-fn new_chunk<T>() -> Vec<T> {
-    let v: Vec<T> = Vec::with_capacity(CHUNK);
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = v.as_ptr() as usize;
-        let len = v.capacity() * std::mem::size_of::<T>();
-        // Only the whole 2 MiB pages inside the allocation.
-        let first = start.next_multiple_of(HUGE);
-        let end = (start + len) / HUGE * HUGE;
-        if end > first {
-            // SAFETY: the range lies inside `v`'s allocation, which is live;
-            // MADV_HUGEPAGE only changes how the kernel backs it.
-            unsafe {
-                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    v
 }
 
 /// Values that stand for null in a column while it is built.
