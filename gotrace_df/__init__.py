@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
         plot_goroutine_stats,
         plot_latency_histogram,
         plot_mmu,
+        plot_wakeups,
         user_region_histogram,
         user_region_stats,
         user_regions,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.views.mmu import mmu
     from gotrace_df.views.prefetch import prefetch
     from gotrace_df.views.summary import summary
+    from gotrace_df.views.wakeups import wakeup_events, wakeups
 
 # The views and pprof need pandas: importing them on first use keeps
 # `import gotrace_df` and read_trace free of pandas (40 MB and most of the
@@ -65,6 +67,7 @@ _LAZY = {
     "plot_goroutine_stats": "gotrace_df.views",
     "plot_latency_histogram": "gotrace_df.views",
     "plot_mmu": "gotrace_df.views",
+    "plot_wakeups": "gotrace_df.views",
     "prefetch": "gotrace_df.views",
     "summary": "gotrace_df.views",
     "user_region_histogram": "gotrace_df.views",
@@ -74,6 +77,8 @@ _LAZY = {
     "user_task_events": "gotrace_df.views",
     "user_task_histogram": "gotrace_df.views",
     "user_tasks": "gotrace_df.views",
+    "wakeup_events": "gotrace_df.views",
+    "wakeups": "gotrace_df.views",
 }
 
 
@@ -100,6 +105,7 @@ __all__ = [
     "mutator_utilization",
     "plot_blocking_profile",
     "plot_mmu",
+    "plot_wakeups",
     "read_pprof",
     "to_pprof",
     "SCHEMAS",
@@ -130,4 +136,6 @@ __all__ = [
     "user_task_events",
     "user_task_histogram",
     "user_tasks",
+    "wakeup_events",
+    "wakeups",
 ]
