@@ -143,6 +143,17 @@ def test_wakeups_window_equals_go() -> None:
     assert our_edges(tr, start_ns=lo, end_ns=hi) == want
 
 
+def test_wakeups_load_into_duckdb() -> None:
+    import duckdb
+
+    df = gt.wakeups(gt.read_trace(gt.example_trace()))
+    got = duckdb.sql(
+        "select waker::varchar as w, sum(count)::bigint as n from df group by w order by n desc, w"
+    ).fetchall()
+    want = df.groupby("waker", observed=True)["count"].sum()
+    assert got == sorted(((str(w), int(n)) for w, n in want.items()), key=lambda x: (-x[1], x[0]))
+
+
 def test_wakeups_bad_by() -> None:
     tr = gt.read_trace(gt.example_trace())
     with pytest.raises(ValueError, match="by must be"):

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from gotrace_df.views._common import group_stats, semantics, trace_window
+from gotrace_df.views._common import factorize_ints, group_stats, semantics, trace_window
 from gotrace_df.views._events import rows_where, take_events
 from gotrace_df.views._summary import summarize
 
@@ -43,6 +44,8 @@ RUNTIME_LEAF = "(runtime)"
 CREATED = "created"
 
 _STATS = ("p50", "p90", "p99", "max")
+#: The waker leaves, in the order of their codes.
+_LEAVES = (*LEAF_BY_REASON.values(), RUNTIME_LEAF)
 
 
 def wakeup_events(
@@ -63,13 +66,13 @@ def wakeup_events(
     pandas.DataFrame
         ``event`` (events row of the transition), ``ts`` (its time),
         ``waker_goid`` (Int64: the goroutine of the event's context, null when
-        there is none), ``waker_leaf`` (``"(netpoller)"``, ``"(timer)"`` or
-        ``"(runtime)"`` when ``waker_goid`` is null, else ``""``),
-        ``wakee_goid``, ``reason`` (the wakee's block reason, or
-        ``"created"``), ``wait_start_ns`` (Int64: when the wait began; a wait
-        already under way when the trace began counts from when the trace first
-        saw it; null for a creation) and ``wait_ns`` (Int64: ``ts -
-        wait_start_ns``).
+        there is none), ``waker_leaf`` (category: ``"(netpoller)"``,
+        ``"(timer)"`` or ``"(runtime)"`` when ``waker_goid`` is null, else
+        null), ``wakee_goid``, ``reason`` (category: the wakee's block reason,
+        or ``"created"``), ``wait_start_ns`` (Int64: when the wait began; a
+        wait first seen through a status event began at the Sync before it,
+        as the ``spans`` table has it; null for a creation) and ``wait_ns``
+        (Int64: ``ts - wait_start_ns``).
 
     Examples
     --------
@@ -79,59 +82,98 @@ def wakeup_events(
     >>> bool((ev["wait_ns"].dropna() >= 0).all())
     True
     """
-    unblocks = _unblocks(trace)
-    created = _creations(trace)
+    e = _edges(trace, start_ns, end_ns)
+    no_g = e.waker < 0
+    no_wait = e.wait_start < 0
+    leaf = np.where(no_g, e.leaf, -1)
+    return pd.DataFrame(
+        {
+            "event": e.event,
+            "ts": e.ts,
+            "waker_goid": pd.arrays.IntegerArray(e.waker, no_g),
+            "waker_leaf": pd.Categorical.from_codes(leaf, categories=pd.Index(_LEAVES)),
+            "wakee_goid": e.wakee,
+            "reason": pd.Categorical.from_codes(e.reason, categories=pd.Index(e.reasons)),
+            "wait_start_ns": pd.arrays.IntegerArray(e.wait_start, no_wait.copy()),
+            "wait_ns": pd.arrays.IntegerArray(e.ts - e.wait_start, no_wait),
+        }
+    )
+
+
+class _Edges:
+    """Wakeups and creations as numpy columns, in event order: waker goid
+    (-1: none) and its leaf code (into ``_LEAVES``), wakee goid, reason code
+    (into ``reasons``, which holds ``"created"``), wait start (-1: none)."""
+
+    def __init__(self, cols: dict[str, Any], reasons: list[str]) -> None:
+        self.event: np.ndarray[Any, np.dtype[np.int64]] = cols["event"]
+        self.ts: np.ndarray[Any, np.dtype[np.int64]] = cols["ts"]
+        self.waker: np.ndarray[Any, np.dtype[np.int64]] = cols["waker"]
+        self.wakee: np.ndarray[Any, np.dtype[np.int64]] = cols["wakee"]
+        self.reason: np.ndarray[Any, np.dtype[np.int64]] = cols["reason"]
+        self.wait_start: np.ndarray[Any, np.dtype[np.int64]] = cols["wait_start"]
+        self.reasons = reasons
+        # The leaf of each reason, then of each edge.
+        leaf_of = np.array(
+            [_LEAVES.index(LEAF_BY_REASON.get(r, RUNTIME_LEAF)) for r in reasons], dtype=np.int64
+        )
+        self.leaf = leaf_of[self.reason]
+
+
+def _edges(trace: Trace, start_ns: int | None, end_ns: int | None) -> _Edges:
+    """The trace's wakeups and creations (in the time window, if any)."""
+    unblocks, reasons = _unblocks(trace)
+    if CREATED not in reasons:
+        reasons = [*reasons, CREATED]
+    created = _creations(trace, reasons.index(CREATED))
     cols = {k: np.concatenate([unblocks[k], created[k]]) for k in unblocks}
     order = np.argsort(cols["event"], kind="stable")
     window = trace_window(trace, start_ns, end_ns)
     if window is not None:
         ts = cols["ts"][order]
         order = order[(ts >= window[0]) & (ts <= window[1])]
-    cols = {k: v[order] for k, v in cols.items()}
-    no_g = cols["waker_goid"] < 0
-    wait_null = cols["wait_start_ns"] < 0
-    leaf = np.full(len(no_g), "", dtype=object)
-    if no_g.any():
-        reasons = pd.Series(cols["reason"][no_g])
-        leaf[no_g] = reasons.map(LEAF_BY_REASON).fillna(RUNTIME_LEAF).to_numpy(dtype=object)
-    return pd.DataFrame(
-        {
-            "event": cols["event"],
-            "ts": cols["ts"],
-            "waker_goid": pd.arrays.IntegerArray(cols["waker_goid"], no_g),
-            "waker_leaf": leaf,
-            "wakee_goid": cols["wakee_goid"],
-            "reason": cols["reason"],
-            "wait_start_ns": pd.arrays.IntegerArray(cols["wait_start_ns"], wait_null.copy()),
-            "wait_ns": pd.arrays.IntegerArray(cols["ts"] - cols["wait_start_ns"], wait_null),
-        }
-    )
+    return _Edges({k: v[order] for k, v in cols.items()}, reasons)
 
 
-def _unblocks(trace: Trace) -> dict[str, Any]:
-    """The Waiting spans ended by a transition to Runnable, as wakeup columns
-    (waker -1 for none)."""
+def _unblocks(trace: Trace) -> tuple[dict[str, Any], list[str]]:
+    """The Waiting spans ended by a transition to Runnable, as edge columns,
+    and the reasons their codes index."""
     spans = trace.columns("spans", ["state"])
     rows = rows_where(spans, "state", ["Waiting"])
     w = trace.columns("spans", ["goid", "reason", "start", "end_event"], rows=rows)
-    ended = w["end_event"].is_valid().to_numpy(zero_copy_only=False)
-    w = w.filter(ended)
+    w = w.filter(w["end_event"].is_valid())
     end_event = w["end_event"].to_numpy().astype(np.int64)
     ev = take_events(trace, end_event, ["ts", "g", "to_state"])
     ok = ev["to_state"] == "Runnable"
-    reason = w["reason"].to_numpy(zero_copy_only=False)
+    reason, reasons = _codes(w["reason"])
     return {
         "event": end_event[ok],
         "ts": ev["ts"][ok],
-        "waker_goid": _goid_or_none(ev["g"])[ok],
-        "wakee_goid": w["goid"].to_numpy()[ok],
-        "reason": np.asarray(pd.Series(reason).fillna(""), dtype=object)[ok],
-        "wait_start_ns": w["start"].to_numpy()[ok],
-    }
+        "waker": _goid_or_none(ev["g"])[ok],
+        "wakee": w["goid"].to_numpy()[ok],
+        "reason": reason[ok],
+        "wait_start": w["start"].to_numpy()[ok],
+    }, reasons
 
 
-def _creations(trace: Trace) -> dict[str, Any]:
-    """The goroutine creations (NotExist -> Runnable) as wakeup columns."""
+def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+    """A string column as codes into a list of its values (null: '')."""
+    if not pa.types.is_dictionary(col.type):
+        col = col.dictionary_encode()
+    arr = col.unify_dictionaries().combine_chunks() if col.num_chunks else None
+    if arr is None:
+        return np.zeros(0, dtype=np.int64), [""]
+    words = [w or "" for w in arr.dictionary.to_pylist()]
+    if "" not in words:
+        words.append("")
+    null = words.index("")
+    codes = arr.indices.fill_null(null).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, words
+
+
+def _creations(trace: Trace, created: int) -> dict[str, Any]:
+    """The goroutine creations (NotExist -> Runnable) as edge columns with
+    reason code ``created``."""
     rows = rows_where(trace.columns("events", ["from_state"]), "from_state", ["NotExist"])
     ev = take_events(trace, rows, ["ts", "g", "resource", "resource_id", "to_state"])
     ok = (ev["resource"] == "Goroutine") & (ev["to_state"] == "Runnable")
@@ -139,10 +181,10 @@ def _creations(trace: Trace) -> dict[str, Any]:
     return {
         "event": rows[ok],
         "ts": ev["ts"][ok],
-        "waker_goid": _goid_or_none(ev["g"])[ok],
-        "wakee_goid": np.asarray(ev["resource_id"], dtype=np.int64)[ok],
-        "reason": np.full(n, CREATED, dtype=object),
-        "wait_start_ns": np.full(n, -1, dtype=np.int64),
+        "waker": _goid_or_none(ev["g"])[ok],
+        "wakee": np.asarray(ev["resource_id"], dtype=np.int64)[ok],
+        "reason": np.full(n, created, dtype=np.int64),
+        "wait_start": np.full(n, -1, dtype=np.int64),
     }
 
 
@@ -183,12 +225,14 @@ def wakeups(
     Returns
     -------
     pandas.DataFrame
-        Sorted by ``count`` descending, then ``waker``, ``wakee``, ``reason``:
+        Sorted by ``count`` descending, then ``waker``, ``wakee`` (by name
+        alphabetically; by goroutine by ID, leaves last), ``reason``:
 
-        ``waker``, ``wakee`` (str node labels: the group name or leaf; with
-        ``by="goroutine"`` ``"G<id>"`` or the leaf), with ``by="goroutine"``
-        also ``waker_goid`` (Int64, null for a leaf) and ``wakee_goid``;
-        ``reason`` (the wakee's block reason as the runtime wrote it:
+        ``waker``, ``wakee`` (category of str node labels: the group name or
+        leaf; with ``by="goroutine"`` ``"G<id>"`` or the leaf), with
+        ``by="goroutine"`` also ``waker_goid`` (Int64, null for a leaf) and
+        ``wakee_goid``; ``reason`` (category: the wakee's block reason as the
+        runtime wrote it:
         ``"chan receive"``, ``"sync"``, ``"sleep"``, ...; or ``"created"``),
         ``count`` (wakeups), and of the waits these wakeups ended (null for
         creations) ``wait_ns`` (total), ``wait_p50_ns``, ``wait_p90_ns``,
@@ -206,63 +250,87 @@ def wakeups(
     """
     if by not in ("name", "goroutine"):
         raise ValueError(f"by must be 'name' or 'goroutine' (got {by!r})")
-    ev = wakeup_events(trace, start_ns=start_ns, end_ns=end_ns)
-    waker_goid = ev["waker_goid"].to_numpy(dtype=np.int64, na_value=-1)
-    wakee_goid = ev["wakee_goid"].to_numpy()
-    leaf = ev["waker_leaf"].to_numpy(dtype=object)
-    if by == "name":
-        waker = _names(trace, waker_goid)
-        wakee = _names(trace, wakee_goid)
-    else:
-        waker = _labels(waker_goid)
-        wakee = _labels(wakee_goid)
-    waker[waker_goid < 0] = leaf[waker_goid < 0]
-
-    # One code per distinct (waker, wakee, reason) (and goroutine pair when
-    # by goroutine, so two goroutines never share a label's row).
-    keys = pd.DataFrame({"waker": waker, "wakee": wakee, "reason": ev["reason"].to_numpy()})
-    if by == "goroutine":
-        keys["waker_goid"] = waker_goid
-        keys["wakee_goid"] = wakee_goid
-    parts = [pd.factorize(keys[c]) for c in keys.columns]
-    stacked = np.stack([p[0] for p in parts], axis=1).reshape(len(keys), len(parts))
-    combos, codes = np.unique(stacked, axis=0, return_inverse=True)
-    codes = codes.reshape(-1)
-    n = len(combos)
+    e = _edges(trace, start_ns, end_ns)
+    labels, ids, waker, wakee = _nodes(trace, e, by)
+    n_nodes = len(labels)
+    reasons = np.asarray(e.reasons, dtype=object)
+    n_reasons = len(reasons)
+    keys, edge = factorize_ints((waker * n_nodes + wakee) * n_reasons + e.reason)
+    n = len(keys)
+    count = np.bincount(edge, minlength=n).astype(np.int64)
+    waited = e.wait_start >= 0
+    st = group_stats(edge[waited], (e.ts - e.wait_start)[waited], n)
+    we_r, r = np.divmod(keys, n_reasons)
+    wk, we = np.divmod(we_r, n_nodes)
+    # Most wakeups first, then by node (groups by name, goroutines by ID,
+    # leaves last) and reason; integer ranks, not a sort of the strings.
+    node_rank = _rank(labels) if ids is None else np.arange(n_nodes)
+    order = np.lexsort((_rank(reasons)[r], node_rank[we], node_rank[wk], -count))
+    wk, we, r = wk[order], we[order], r[order]
     edges = pd.DataFrame(
-        {c: np.asarray(p[1])[combos[:, i]] for i, (c, p) in enumerate(zip(keys.columns, parts))}
+        {
+            c: pd.Categorical.from_codes(v, categories=pd.Index(labels)).remove_unused_categories()
+            for c, v in (("waker", wk), ("wakee", we))
+        }
     )
-    edges["count"] = np.bincount(codes, minlength=n).astype(np.int64)
-    waited = ev["wait_ns"].notna().to_numpy()
-    st = group_stats(codes[waited], ev["wait_ns"].to_numpy(dtype=np.int64, na_value=0)[waited], n)
-    edges["wait_ns"] = pd.arrays.IntegerArray(st.total, st.count == 0)
+    if ids is not None:
+        leaf = wk >= len(ids)
+        edges["waker_goid"] = pd.arrays.IntegerArray(np.where(leaf, 0, ids[wk % len(ids)]), leaf)
+        edges["wakee_goid"] = ids[we]
+    edges["reason"] = pd.Categorical.from_codes(
+        r, categories=pd.Index(reasons)
+    ).remove_unused_categories()
+    edges["count"] = count[order]
+    edges["wait_ns"] = pd.arrays.IntegerArray(st.total[order], st.count[order] == 0)
     for c, v in st.columns("wait_", _STATS).items():
-        edges[c] = v
-    if by == "goroutine":
-        w = edges["waker_goid"].to_numpy(dtype=np.int64)
-        edges["waker_goid"] = pd.arrays.IntegerArray(w, w < 0)
-        edges["wakee_goid"] = edges["wakee_goid"].astype(np.int64)
-        first = ["waker", "wakee", "waker_goid", "wakee_goid", "reason"]
-        edges = edges[first + [c for c in edges.columns if c not in first]]
-    edges = edges.sort_values(
-        ["count", "waker", "wakee", "reason"], ascending=[False, True, True, True], kind="stable"
-    )
-    return edges.reset_index(drop=True)
+        edges[c] = v[order]
+    return edges
 
 
-def _names(trace: Trace, goids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """The goroutine views' group name of each goroutine ID ('' if unknown)."""
+def _rank(words: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The alphabetical rank of each string."""
+    rank = np.empty(len(words), dtype=np.int64)
+    rank[np.argsort(words, kind="stable")] = np.arange(len(words))
+    return rank
+
+
+def _nodes(
+    trace: Trace, e: _Edges, by: str
+) -> tuple[np.ndarray[Any, Any], Any, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Node labels, the goroutine ID of each node (None by name), and the
+    node of each edge's waker and wakee: goroutines (or their groups) first,
+    then the leaves."""
+    both = np.concatenate([e.waker, e.wakee])
+    ids = None
+    if by == "name":
+        names, codes = _group_codes(trace, both)
+    else:
+        # The -1 of "no goroutine" gets a node too, never used: leaves replace it.
+        ids, found = factorize_ints(both)
+        codes = found.astype(np.int64)
+        names = np.asarray(pd.Series(ids).astype(str).radd("G"), dtype=object)
+    waker, wakee = codes[: len(e.waker)], codes[len(e.waker) :]
+    no_g = e.waker < 0
+    waker[no_g] = len(names) + e.leaf[no_g]
+    return np.concatenate([names, np.asarray(_LEAVES, dtype=object)]), ids, waker, wakee
+
+
+def _group_codes(
+    trace: Trace, goids: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.int64]]]:
+    """The goroutine views' group names (object array) and the code of each
+    goroutine's group among them (a goroutine they do not know: '')."""
     g = summarize(trace, semantics(None)).goroutines
+    code_of, labels = pd.factorize(g["name"].astype(object).fillna(""))
+    names = np.asarray(labels, dtype=object)
+    if "" not in set(names):
+        names = np.append(names, "")
+    unknown = int(np.flatnonzero(names == "")[0])
     known = g["goid"].to_numpy(dtype=np.int64)
-    names = np.asarray(g["name"].astype(object).fillna(""), dtype=object)
-    if len(known) == 0:
-        return np.full(len(goids), "", dtype=object)
-    order = np.argsort(known, kind="stable")
-    at = np.clip(np.searchsorted(known, goids, sorter=order), 0, len(known) - 1)
-    hit = known[order[at]] == goids
-    return np.where(hit, names[order[at]], "").astype(object)
-
-
-def _labels(goids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """``"G<id>"`` per goroutine ID, as cmd/trace labels goroutines."""
-    return np.asarray(pd.Series(goids).astype(str).radd("G"), dtype=object)
+    out = np.full(len(goids), unknown, dtype=np.int64)
+    if len(known):
+        order = np.argsort(known, kind="stable")
+        at = np.clip(np.searchsorted(known, goids, sorter=order), 0, len(known) - 1)
+        hit = known[order[at]] == goids
+        out[hit] = code_of[order[at[hit]]]
+    return names, out
