@@ -50,6 +50,34 @@ def _nullable_ints() -> dict[pa.DataType, Any]:
     }
 
 
+def _anchor(anchor: Any) -> tuple[int, int]:
+    """``(trace_ns, Unix ns)`` of a ``wall_time`` anchor."""
+    import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    try:
+        trace_ns, when = anchor
+    except (TypeError, ValueError):
+        raise ValueError(f"anchor must be (trace_ns, wall time), got {anchor!r}") from None
+    if isinstance(when, datetime.datetime) and when.tzinfo is None:
+        raise ValueError(
+            f"anchor time {when!r} has no time zone: give an aware datetime "
+            "(e.g. datetime.timezone.utc) or Unix ns"
+        )
+    if isinstance(when, (int, np.integer)) and not isinstance(when, bool):
+        unix = int(when)
+    elif isinstance(when, (datetime.datetime, np.datetime64)):
+        stamp = pd.Timestamp(when)
+        unix = (stamp.tz_localize("UTC") if stamp.tz is None else stamp).value
+    else:
+        raise ValueError(f"anchor time must be a datetime or Unix ns, got {when!r}")
+    if not isinstance(trace_ns, (int, np.integer)) or isinstance(trace_ns, bool):
+        raise ValueError(f"anchor trace time must be ns (int), got {trace_ns!r}")
+    return int(trace_ns), unix
+
+
 class _TableProperty:
     """A read-only attribute returning one of the trace's tables."""
 
@@ -495,34 +523,6 @@ class Trace:
             "<table><thead><tr><th>table</th><th>rows</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>"
         )
-
-
-def _anchor(anchor: Any) -> tuple[int, int]:
-    """``(trace_ns, Unix ns)`` of a ``wall_time`` anchor."""
-    import datetime
-
-    import numpy as np
-    import pandas as pd
-
-    try:
-        trace_ns, when = anchor
-    except (TypeError, ValueError):
-        raise ValueError(f"anchor must be (trace_ns, wall time), got {anchor!r}") from None
-    if isinstance(when, datetime.datetime) and when.tzinfo is None:
-        raise ValueError(
-            f"anchor time {when!r} has no time zone: give an aware datetime "
-            "(e.g. datetime.timezone.utc) or Unix ns"
-        )
-    if isinstance(when, (int, np.integer)) and not isinstance(when, bool):
-        unix = int(when)
-    elif isinstance(when, (datetime.datetime, np.datetime64)):
-        stamp = pd.Timestamp(when)
-        unix = (stamp.tz_localize("UTC") if stamp.tz is None else stamp).value
-    else:
-        raise ValueError(f"anchor time must be a datetime or Unix ns, got {when!r}")
-    if not isinstance(trace_ns, (int, np.integer)) or isinstance(trace_ns, bool):
-        raise ValueError(f"anchor trace time must be ns (int), got {trace_ns!r}")
-    return int(trace_ns), unix
 
 
 # The command's summary imports this name; the format is display_duration's.
