@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
         plot_goroutine_stats,
         plot_latency_histogram,
         plot_mmu,
+        plot_wakeups,
         user_region_histogram,
         user_region_stats,
         user_regions,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.views.mmu import mmu
     from gotrace_df.views.prefetch import prefetch
     from gotrace_df.views.summary import summary
+    from gotrace_df.views.wakeups import wakeup_events, wakeups
 
 # The views and pprof need pandas: importing them on first use keeps
 # `import gotrace_df` and read_trace free of pandas (40 MB and most of the
@@ -66,6 +68,7 @@ _LAZY = {
     "plot_goroutine_stats": "gotrace_df.views",
     "plot_latency_histogram": "gotrace_df.views",
     "plot_mmu": "gotrace_df.views",
+    "plot_wakeups": "gotrace_df.views",
     "prefetch": "gotrace_df.views",
     "summary": "gotrace_df.views",
     "user_region_histogram": "gotrace_df.views",
@@ -75,6 +78,8 @@ _LAZY = {
     "user_task_events": "gotrace_df.views",
     "user_task_histogram": "gotrace_df.views",
     "user_tasks": "gotrace_df.views",
+    "wakeup_events": "gotrace_df.views",
+    "wakeups": "gotrace_df.views",
 }
 
 
@@ -108,6 +113,7 @@ __all__ = [
     "mutator_utilization",
     "plot_blocking_profile",
     "plot_mmu",
+    "plot_wakeups",
     "read_pprof",
     "to_pprof",
     "SCHEMAS",
@@ -139,4 +145,6 @@ __all__ = [
     "user_task_events",
     "user_task_histogram",
     "user_tasks",
+    "wakeup_events",
+    "wakeups",
 ]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import pyarrow as pa
 
-from gotrace_df.frames import SCHEMAS, TABLES, decode_ints
+from gotrace_df.frames import SCHEMAS, TABLES, decode_ints, time_columns
 from gotrace_df.units import display_duration
 
 __all__ = ["Trace"]
@@ -25,7 +25,13 @@ _GO_RELEASES: dict[int, tuple[str, ...]] = {
 }
 
 if TYPE_CHECKING:
+    import datetime
+
+    import numpy as np
     import pandas as pd
+
+    #: A wall-clock time: an aware datetime, a pandas Timestamp or Unix ns.
+    WallClock = datetime.datetime | pd.Timestamp | np.datetime64 | int
 
 
 def _nullable_ints() -> dict[pa.DataType, Any]:
@@ -42,6 +48,34 @@ def _nullable_ints() -> dict[pa.DataType, Any]:
         pa.uint32(): pd.UInt32Dtype(),
         pa.uint64(): pd.UInt64Dtype(),
     }
+
+
+def _anchor(anchor: Any) -> tuple[int, int]:
+    """``(trace_ns, Unix ns)`` of a ``wall_time`` anchor."""
+    import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    try:
+        trace_ns, when = anchor
+    except (TypeError, ValueError):
+        raise ValueError(f"anchor must be (trace_ns, wall time), got {anchor!r}") from None
+    if isinstance(when, datetime.datetime) and when.tzinfo is None:
+        raise ValueError(
+            f"anchor time {when!r} has no time zone: give an aware datetime "
+            "(e.g. datetime.timezone.utc) or Unix ns"
+        )
+    if isinstance(when, (int, np.integer)) and not isinstance(when, bool):
+        unix = int(when)
+    elif isinstance(when, (datetime.datetime, np.datetime64)):
+        stamp = pd.Timestamp(when)
+        unix = (stamp.tz_localize("UTC") if stamp.tz is None else stamp).value
+    else:
+        raise ValueError(f"anchor time must be a datetime or Unix ns, got {when!r}")
+    if not isinstance(trace_ns, (int, np.integer)) or isinstance(trace_ns, bool):
+        raise ValueError(f"anchor trace time must be ns (int), got {trace_ns!r}")
+    return int(trace_ns), unix
 
 
 class _TableProperty:
@@ -231,7 +265,13 @@ class Trace:
     def __iter__(self) -> Iterator[str]:
         return iter(self.table_names)
 
-    def to_pandas(self, name: str) -> pd.DataFrame:
+    def to_pandas(
+        self,
+        name: str,
+        *,
+        wall_time: bool = False,
+        anchor: tuple[int, WallClock] | None = None,
+    ) -> pd.DataFrame:
         """Table ``name`` as a pandas DataFrame.
 
         Dictionary-encoded strings become ``category`` columns; integer columns
@@ -239,13 +279,30 @@ class Trace:
         instead of float, so IDs and times stay exact; other integer columns
         stay numpy ``int64``/``int32``.
 
+        ``wall_time=True`` adds after each time column ``c`` of the trace
+        clock (:func:`gotrace_df.frames.time_columns`: not durations) a column
+        ``c_wall``: that time as ``datetime64[ns, UTC]`` (:meth:`wall_time`,
+        with ``anchor``; NaT where the time is null).
+
         Examples
         --------
         >>> import gotrace_df as gt
         >>> tr = gt.read_trace(gt.example_trace())
         >>> list(tr.to_pandas("events").columns[:2])
         ['ts', 'kind']
+        >>> list(tr.to_pandas("tasks", wall_time=True).columns[3:7])
+        ['start', 'start_wall', 'end', 'end_wall']
         """
+        df = self._pandas(name)
+        if wall_time:
+            for c in time_columns(name) if name in SCHEMAS else []:
+                where = list(df.columns).index(c) + 1
+                df.insert(where, f"{c}_wall", self.wall_time(df[c], anchor=anchor))
+        elif anchor is not None:
+            raise ValueError("anchor= is only used with wall_time=True")
+        return df
+
+    def _pandas(self, name: str) -> pd.DataFrame:
         import pandas as pd
 
         nullable_ints = _nullable_ints()
@@ -262,6 +319,95 @@ class Trace:
         rest = table.drop_columns(with_nulls).to_pandas()
         df = pd.concat([rest, nullable], axis=1)[table.column_names]
         return df
+
+    def wall_time(self, ns: Any, *, anchor: tuple[int, WallClock] | None = None) -> Any:
+        """Trace times (ns, as the events' ``ts``) as wall-clock times in UTC.
+
+        Go 1.25+ writes a clock snapshot in each Sync (the ``syncs`` table's
+        ``clock_trace``, ``clock_wall``): a time ``ns`` takes the snapshot of
+        the latest Sync at or before it (the first Sync's for a time before
+        it), and is ``clock_wall + (ns - clock_trace)``, the arithmetic Go's
+        ``ClockSnapshot`` implies. Successive snapshots re-anchor the trace
+        clock to the wall clock, so drift between them does not accumulate.
+
+        Parameters
+        ----------
+        ns
+            One time (int) or many (list, numpy array, pandas Series; nulls
+            give NaT).
+        anchor
+            ``(trace_ns, when)``: the wall-clock time of trace time
+            ``trace_ns``, used for every time instead of the snapshots (and
+            the only way for traces of Go < 1.25, which have none). ``when``
+            is a timezone-aware ``datetime``, a ``pandas.Timestamp`` (naive
+            ones are refused: their zone is unknown), a ``numpy.datetime64``
+            (read as UTC) or Unix ns (int).
+
+        Returns
+        -------
+        pandas.Timestamp or pandas.DatetimeIndex or pandas.Series
+            UTC (``datetime64[ns, UTC]``): a Timestamp for one time, a Series
+            (same index) for a Series, else a DatetimeIndex. These join with
+            logs parsed by ``pd.to_datetime(..., utc=True)``
+            (``pd.merge_asof``); ``.value`` / ``.asi8`` give the Unix ns of
+            OpenTelemetry's ``time_unix_nano``.
+
+        Raises
+        ------
+        ValueError
+            If the trace has no clock snapshots (Go < 1.25) and no ``anchor``
+            is given, or ``anchor`` is not a time.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> t = tr.wall_time(tr.start_ns)
+        >>> str(t.tz)
+        'UTC'
+        >>> int((tr.wall_time(tr.end_ns) - t).value) <= tr.duration_ns + 1_000_000
+        True
+        """
+        import numpy as np
+        import pandas as pd
+
+        at, trace_clock, wall_clock = self._clock_snapshots(anchor)
+        scalar = np.ndim(ns) == 0
+        series = ns if isinstance(ns, pd.Series) else None
+        values = pd.array(np.atleast_1d(ns) if scalar else ns)
+        missing = np.asarray(pd.isna(values), dtype=bool)
+        t = values.to_numpy(dtype=np.int64, na_value=0)
+        snap = np.maximum(np.searchsorted(at, t, side="right") - 1, 0)
+        wall = wall_clock[snap] + (t - trace_clock[snap])
+        wall[missing] = np.iinfo(np.int64).min  # NaT
+        out = pd.DatetimeIndex(wall.view("datetime64[ns]")).tz_localize("UTC")
+        if scalar:
+            return out[0]
+        if series is not None:
+            return pd.Series(out, index=series.index, name=series.name)
+        return out
+
+    def _clock_snapshots(self, anchor: tuple[int, WallClock] | None) -> tuple[Any, Any, Any]:
+        """(Sync times, snapshot trace times, snapshot wall times as Unix ns)
+        of the trace's clock snapshots, or the one ``anchor`` gives."""
+        import numpy as np
+
+        if anchor is not None:
+            trace_ns, when = _anchor(anchor)
+            return (np.array([trace_ns]),) * 2 + (np.array([when]),)
+        syncs = self.table("syncs").select(["event", "clock_trace", "clock_wall"])
+        syncs = syncs.filter(syncs["clock_trace"].is_valid())
+        if syncs.num_rows == 0:
+            raise ValueError(
+                f"{self.source} has no clock snapshots ({self.go_versions}: Go writes them "
+                "in its Syncs from Go 1.25 on); give wall_time anchor=(trace_ns, datetime)"
+            )
+        ts = self.columns("events", ["ts"], rows=syncs["event"].to_numpy())["ts"]
+        return (
+            ts.to_numpy(),
+            syncs["clock_trace"].to_numpy(),
+            syncs["clock_wall"].to_numpy(),
+        )
 
     def stack(self, stack_id: int) -> list[dict[str, Any]]:
         """Frames of stack ``stack_id``, innermost (leaf) first.

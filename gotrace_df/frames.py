@@ -32,6 +32,7 @@ __all__ = [
     "TABLES",
     "schema",
     "describe",
+    "time_columns",
     "decode_ints",
     "encode_ints",
     "key_type",
@@ -53,6 +54,9 @@ class Column:
     type: pa.DataType
     unit: str
     meaning: str
+    #: The clock a point in time is read on: "trace" (the events' ``ts``),
+    #: "wall" (Unix ns) or "mono"; "" for anything else, durations included.
+    clock: str = ""
 
 
 # A /gc/heap/goal:bytes value above this (1 PiB) is the runtime's "no goal"
@@ -61,8 +65,11 @@ class Column:
 NO_HEAP_GOAL = 1 << 50
 
 
-def _c(name: str, type_: pa.DataType, unit: str, meaning: str) -> Column:
-    return Column(name, type_, unit, meaning)
+def _c(name: str, type_: pa.DataType, unit: str, meaning: str, clock: str | None = None) -> Column:
+    # An "ns" column is a time on the trace clock unless it says otherwise.
+    if clock is None:
+        clock = "trace" if unit == "ns" else ""
+    return Column(name, type_, unit, meaning, clock)
 
 
 _I64, _I32, _U64 = pa.int64(), pa.int32(), pa.uint64()
@@ -177,7 +184,7 @@ SCHEMAS: dict[str, list[Column]] = {
         _c("name", _DICT32, "", "Task type ('' when the begin was not in the trace)"),
         _c("start", _I64, "ns", "TaskBegin time (null: began before the trace)"),
         _c("end", _I64, "ns", "TaskEnd time (null: still running at trace end)"),
-        _c("duration", _I64, "ns", "end - start when both are known"),
+        _c("duration", _I64, "ns", "end - start when both are known", clock=""),
         _c("start_goid", _I64, "", "Goroutine that began it"),
         _c("end_goid", _I64, "", "Goroutine that ended it"),
         _c("start_event", _I32, "", "events row of TaskBegin"),
@@ -189,7 +196,7 @@ SCHEMAS: dict[str, list[Column]] = {
         _c("name", _DICT32, "", "Region type"),
         _c("start", _I64, "ns", "RegionBegin time (null: began before the trace)"),
         _c("end", _I64, "ns", "RegionEnd time (null: still open at trace end)"),
-        _c("duration", _I64, "ns", "end - start when both are known"),
+        _c("duration", _I64, "ns", "end - start when both are known", clock=""),
         _c("depth", _I32, "", "Nesting depth on its goroutine, 0 outermost"),
         _c("start_stack_id", _I32, "", "Stack of RegionBegin"),
         _c("end_stack_id", _I32, "", "Stack of RegionEnd"),
@@ -259,8 +266,8 @@ SCHEMAS: dict[str, list[Column]] = {
         _c("n", _I64, "", "Sync number, from 1"),
         _c("gen", _I64, "", "Wire generation number it opens (null for the final Sync)"),
         _c("clock_trace", _I64, "ns", "ClockSnapshot.Trace (Go 1.25+)"),
-        _c("clock_wall", _I64, "ns", "ClockSnapshot.Wall as Unix ns"),
-        _c("clock_mono", _I64, "ns", "ClockSnapshot.Mono"),
+        _c("clock_wall", _I64, "ns", "ClockSnapshot.Wall as Unix ns", clock="wall"),
+        _c("clock_mono", _I64, "ns", "ClockSnapshot.Mono", clock="mono"),
     ],
     "experimental": [
         _c("event", _I32, "", "events row"),
@@ -288,6 +295,18 @@ def describe(table: str) -> str:
     """A text table of ``table``'s columns, for docs and ``help``."""
     rows = [f"{c.name:<20} {str(c.type):<32} {c.unit:<6} {c.meaning}" for c in SCHEMAS[table]]
     return "\n".join(rows)
+
+
+def time_columns(table: str) -> list[str]:
+    """The columns of ``table`` that are points in time on the trace clock.
+
+    Examples
+    --------
+    >>> from gotrace_df.frames import time_columns
+    >>> time_columns("tasks")
+    ['start', 'end']
+    """
+    return [c.name for c in SCHEMAS[table] if c.clock == "trace"]
 
 
 def key_type(n_values: int) -> pa.DataType:

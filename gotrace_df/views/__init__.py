@@ -16,6 +16,7 @@ from gotrace_df.views.plots import (
     plot_goroutine_analysis,
     plot_goroutine_stats,
     plot_latency_histogram,
+    plot_wakeups,
 )
 from gotrace_df.views.prefetch import prefetch
 from gotrace_df.views.profiles import blocking_profile, plot_blocking_profile
@@ -27,6 +28,7 @@ from gotrace_df.views.tasks import (
     user_task_histogram,
     user_tasks,
 )
+from gotrace_df.views.wakeups import wakeup_events, wakeups
 
 __all__ = [
     "blocking_profile",
@@ -42,6 +44,7 @@ __all__ = [
     "plot_goroutine_analysis",
     "plot_goroutine_stats",
     "plot_latency_histogram",
+    "plot_wakeups",
     "prefetch",
     "summary",
     "user_region_histogram",
@@ -51,4 +54,6 @@ __all__ = [
     "user_task_events",
     "user_task_histogram",
     "user_tasks",
+    "wakeup_events",
+    "wakeups",
 ]

@@ -17,7 +17,12 @@ from gotrace_df.views._common import plotly
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["plot_goroutine_analysis", "plot_goroutine_stats", "plot_latency_histogram"]
+__all__ = [
+    "plot_goroutine_analysis",
+    "plot_goroutine_stats",
+    "plot_latency_histogram",
+    "plot_wakeups",
+]
 
 # cmd/trace's colours for the breakdown (goroutines.go, stat2Color).
 _COLORS = {
@@ -203,5 +208,72 @@ def plot_latency_histogram(hist: pd.DataFrame, *, title: str | None = None) -> g
         xaxis_title="duration (bucket lower bound)",
         yaxis_title="count",
         barmode="group",
+    )
+    return fig
+
+
+def plot_wakeups(edges: pd.DataFrame, top: int = 20, *, title: str | None = None) -> go.Figure:
+    """The ``top`` edges of who woke whom, as horizontal bars of their count.
+
+    Parameters
+    ----------
+    edges
+        A :func:`gotrace_df.wakeups` result.
+    top
+        How many edges (the table's order: most wakeups first).
+    title
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per edge labelled ``waker → wakee (reason)``, most wakeups at
+        the top, the hover text giving the wait the wakeups ended (total, p50,
+        p99, max). Needs the ``ui`` extra.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> tr = gt.read_trace(gt.example_trace())
+    >>> fig = gt.plot_wakeups(gt.wakeups(tr), top=5)
+    >>> len(fig.data[0].y)
+    5
+    """
+    go = plotly()
+    df = edges.head(top).iloc[::-1]
+    labels = [
+        f"{w or '(no stack)'} → {e or '(no stack)'} ({r})"
+        for w, e, r in zip(df["waker"], df["wakee"], df["reason"], strict=True)
+    ]
+
+    def dur(v: Any) -> str:
+        return "–" if pd.isna(v) else go_duration(int(v))
+
+    hover = [
+        f"{c} wakeups; wait total {dur(t)}, p50 {dur(p50)}, p99 {dur(p99)}, max {dur(mx)}"
+        for c, t, p50, p99, mx in zip(
+            df["count"],
+            df["wait_ns"],
+            df["wait_p50_ns"],
+            df["wait_p99_ns"],
+            df["wait_max_ns"],
+            strict=True,
+        )
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=df["count"].tolist(),
+            y=labels,
+            orientation="h",
+            hovertext=hover,
+            hoverinfo="text+y",
+            marker_color="#2c7bb6",
+        )
+    )
+    fig.update_layout(
+        title=title or "Who woke whom",
+        xaxis_title="wakeups",
+        yaxis={"automargin": True},
+        height=max(300, 28 * len(labels) + 160),
     )
     return fig
