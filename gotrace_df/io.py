@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from gotrace_df import _core
 from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
+from gotrace_df._progress import progress_bar
 from gotrace_df._trace import Trace
 
 __all__ = ["DEFAULT_MAX_BYTES", "example_trace", "read_parquet", "read_trace"]
@@ -221,9 +222,7 @@ def _progress_callback(
     show = progress if progress is not None else total > _PROGRESS_THRESHOLD
     if not show:
         return None, lambda: None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="reading trace")
+    bar = progress_bar(total, "reading trace")
 
     def update(done: int, _total: int) -> None:
         bar.update(done - bar.n)
@@ -576,15 +575,7 @@ def _read_body(
     bar: Any = None
     callback = progress if callable(progress) else None
     if progress is None or progress is True:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=total or None,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc="downloading trace",
-        )
+        bar = progress_bar(total or None, "downloading trace")
     try:
         while True:
             chunk = resp.read1(1 << 16)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from gotrace_df._progress import progress_bar
 from gotrace_df.lake import manifest
 from gotrace_df.lake.layout import leftovers
 from gotrace_df.lake.runners import default_workers, run_dask, run_local
@@ -128,16 +129,7 @@ def _progress(
     outcomes: Iterator[Outcome], n: int, total_bytes: int, show: bool
 ) -> Generator[Outcome, None, None]:
     """``outcomes``, counted on a progress bar of bytes (MB/s, time left) and traces."""
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=total_bytes,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc="converting",
-        disable=not show,
-    ) as bar:
+    with progress_bar(total_bytes, "converting", disable=not show) as bar:
         for done, outcome in enumerate(outcomes, 1):
             bar.update(outcome.size)
             bar.set_postfix_str(f"{done}/{n} traces", refresh=False)
