@@ -42,6 +42,7 @@ def parse(
     progress: Callable[[int, int], Any] | None = None,
     release_input: bool = False,
 ) -> ParseResult: ...
+def read_header(head: bytes) -> int: ...
 
 # -- view passes (crates/gotrace-py/src/views.rs) ---------------------------
 

@@ -452,13 +452,10 @@ class _Stream:
 
 def _check_header(head: bytes, name: str, compressed: bool) -> None:
     """Raises the core's TraceError if ``head`` (the first 16 bytes) is not a
-    supported trace header: the core reports those at offset 0, and whatever
-    else the 16 bytes alone provoke (the trace ends there) past it."""
+    supported trace header."""
     try:
-        _core.parse(head, None, release_input=False)
+        _core.read_header(head)
     except TraceError as e:
-        if e.offset != 0:
-            return
         where = "the decompressed gzip stream" if compressed else "its first bytes"
         err = TraceError(f"{name}: {where}: {e}")
         err.offset, err.generation = e.offset, e.generation

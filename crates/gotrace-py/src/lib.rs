@@ -227,6 +227,14 @@ fn parse<'py>(
     }
 }
 
+/// The trace format version of a trace's first 16 bytes, or TraceError (at
+/// offset 0) when they are no Go trace header the core reads. Lets a reader of
+/// a stream (a download, a gzip) stop on its first bytes.
+#[pyfunction]
+fn read_header(py: Python<'_>, head: &[u8]) -> PyResult<u32> {
+    gotrace_core::wire::read_header(head).map_err(|e| core_error(py, &e))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -236,6 +244,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TraceError", err_type)?;
     m.add_class::<ArrowTable>()?;
     m.add_function(wrap_pyfunction!(parse, m)?)?;
+    m.add_function(wrap_pyfunction!(read_header, m)?)?;
     views::register(m)?;
     m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
