@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -167,10 +166,6 @@ class GoToolTrace:
                 self.proc.wait()
         if self.proc is not None and self.proc.stderr is not None:
             self.proc.stderr.close()
-
-
-def have_toolchains() -> bool:
-    return TOOLCHAINS.exists() and shutil.which("go") is not None
 
 
 CORPUS = ROOT / "tests" / "data" / "traces"

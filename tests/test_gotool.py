@@ -6,11 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gotool import CORPUS, GoToolTrace, have_toolchains
-
-pytestmark = pytest.mark.skipif(
-    not have_toolchains(), reason="Go toolchains not installed (make go)"
-)
+from gotool import CORPUS, GoToolTrace
 
 
 def test_go_tool_trace_starts_no_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

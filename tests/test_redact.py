@@ -419,8 +419,6 @@ def test_exposure_warning() -> None:
 def test_serve_warns_before_serving_beyond_loopback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("voila")
-
     class Started(Exception):
         pass
 

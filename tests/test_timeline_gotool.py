@@ -41,7 +41,6 @@ from gotool import (
     GoToolTrace,
     case_id,
     go_binary,
-    have_toolchains,
     trace_version,
 )
 
@@ -50,10 +49,6 @@ from gotrace_df.export.perfetto import PIDS
 from gotrace_df.widgets._model import TimelineModel
 
 CASES = sorted(p for v in VERSIONS for p in (CORPUS / f"go{v}").glob("*.trace"))
-
-pytestmark = pytest.mark.skipif(
-    not have_toolchains(), reason="Go toolchains not installed (make go)"
-)
 
 _GOROUTINE = re.compile(r"G(\d+)\b")
 GCP = 1_000_004  # cmd/trace's GC row (traceviewer.GCP)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cmdtrace_pages import goroutine_page, goroutines_page, parse_duration
-from gotool import CORPUS, case_id, corpus_cases, have_toolchains, served
+from gotool import CORPUS, case_id, corpus_cases, served
 
 import gotrace_df as gt
 from gotrace_df.units import go_duration
@@ -36,10 +36,6 @@ EXTRA = {
 }
 
 CASES = corpus_cases(SCENARIOS, EXTRA)
-
-pytestmark = pytest.mark.skipif(
-    not have_toolchains(), reason="Go toolchains not installed (make go)"
-)
 
 _STAT = {
     "Execution time": "exec_ns",

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import wire
-from gotool import CORPUS, VERSIONS, GoToolTrace, case_id, corpus_cases, have_toolchains, served
+from gotool import CORPUS, VERSIONS, GoToolTrace, case_id, corpus_cases, served
 
 import gotrace_df as gt
 from gotrace_df.views.mmu import MMU_PERCENTILES
@@ -53,10 +53,6 @@ FLAG_SETS = [
     "assist|sweep",
     "",
 ]
-
-pytestmark = pytest.mark.skipif(
-    not have_toolchains(), reason="Go toolchains not installed (make go)"
-)
 
 
 def _kw(flags: str) -> dict[str, bool]:
@@ -307,7 +303,6 @@ def test_utilization_function_shape() -> None:
 
 
 def test_plot_mmu() -> None:
-    pytest.importorskip("plotly")
     tr = gt.read_trace(CORPUS / "go1.27" / "gc.trace")
     curve = gt.mmu(tr, percentiles=True)
     fig = gt.plot_mmu(curve)

@@ -32,7 +32,6 @@ from gotool import (
     VERSIONS,
     case_id,
     corpus_cases,
-    have_toolchains,
     pprof,
     pprof_raw,
     served,
@@ -60,10 +59,6 @@ EXTRA = {
 CASES = corpus_cases(SCENARIOS, EXTRA)
 # `go tool trace -pprof=TYPE` itself (one process per profile) for these.
 CLI_CASES = [CORPUS / f"go{v}" / f"{s}.trace" for v in VERSIONS for s in ("example", "syscall")]
-
-pytestmark = pytest.mark.skipif(
-    not have_toolchains(), reason="Go toolchains not installed (make go)"
-)
 
 Frame = tuple[int, str, str, int]
 Profile = dict[tuple[Frame, ...], tuple[int, int]]
@@ -259,7 +254,6 @@ def test_percentiles_are_observed_delays() -> None:
 
 
 def test_plot_blocking_profile() -> None:
-    pytest.importorskip("plotly")
     tr = gt.read_trace(CORPUS / "go1.27" / "sync.trace")
     prof = gt.blocking_profile(tr, "sync")
     fig = gt.plot_blocking_profile(prof, top=5)

@@ -37,7 +37,7 @@ from cmdtrace_pages import (
     usertask_page,
     usertasks_page,
 )
-from gotool import CORPUS, GoToolTrace, case_id, corpus_cases, have_toolchains, served
+from gotool import CORPUS, GoToolTrace, case_id, corpus_cases, served
 
 import gotrace_df as gt
 
@@ -45,10 +45,6 @@ SCENARIOS = ["tasks", "example", "sync", "syscall", "net", "gc", "preexisting"]
 EXTRA = {"1.23": ["generations"], "1.25": ["flightrec"], "1.26": ["gotest"], "1.27": ["churn"]}
 
 CASES = corpus_cases(SCENARIOS, EXTRA)
-
-pytestmark = pytest.mark.skipif(
-    not have_toolchains(), reason="Go toolchains not installed (make go)"
-)
 
 _STAT = {
     "Execution time": "exec_ns",
