@@ -186,20 +186,23 @@ def _goroutines(t: _Tasks, ids: Any) -> list[list[int]]:
     tid, gid = tid[keep], gid[keep]
     if len(tid) == 0:
         return [[] for _ in ids]
-    # Unique (task, goroutine) pairs, sorted: packed into one int64 when they fit.
+    # Unique (task, goroutine) pairs, sorted: packed into one int64 when they
+    # fit, and deduplicated after a sort (np.unique's hashing is slower).
     tmin, gspan = int(tid.min()), int(gid.max()) + 1
     if (int(tid.max()) - tmin + 1) * gspan < 2**62:
-        packed = np.unique((tid - tmin) * gspan + gid)
+        packed = np.sort((tid - tmin) * gspan + gid)
+        packed = packed[np.r_[True, packed[1:] != packed[:-1]]]
         ptid, pgid = packed // gspan + tmin, packed % gspan
     else:
         pairs = np.unique(np.stack([tid, gid], axis=1), axis=0)
         ptid, pgid = pairs[:, 0], pairs[:, 1]
-    # Every pair belongs to one of ``ids``: split the sorted pairs per task.
+    # Every pair belongs to one of ``ids``: slice the sorted pairs per task.
     by_id = np.argsort(ids, kind="stable")
-    parts = np.split(pgid, np.searchsorted(ptid, ids[by_id][1:], side="left"))
+    bounds = np.searchsorted(ptid, ids[by_id], side="left").tolist() + [len(ptid)]
+    goids = pgid.tolist()
     out: list[list[int]] = [[] for _ in range(len(ids))]
-    for k, part in zip(by_id.tolist(), parts, strict=True):
-        out[k] = part.tolist()
+    for i, k in enumerate(by_id.tolist()):
+        out[k] = goids[bounds[i] : bounds[i + 1]]
     return out
 
 
@@ -404,7 +407,7 @@ def user_task_details(
     t = _task_table(trace, sem)
     window = check_window(start_ns, end_ns)
     tasks = _filter(t, type, complete, latmin_ns, latmax_ns, logtext, window)
-    tasks = tasks.sort_values(["duration_ns", "task_id"], kind="stable").copy()
+    tasks = tasks.iloc[_page_order(tasks)].copy()
     tasks["goroutines"] = _goroutines(t, tasks["task_id"].to_numpy())
     cols = [
         "task_id",
