@@ -477,8 +477,10 @@ def user_task_events(
     # Transitions (region ends by a goroutine's exit) are read apart: they are
     # few, and cmd/trace lists only those of goroutines.
     moved = np.flatnonzero(what_kind == _TRANSITION)
-    tr = gather(trace.columns("events", _TRANSITION_COLUMNS), _TRANSITION_COLUMNS, event[moved])
-    resource, resources = _dictionary(tr["resource"])
+    transitions = gather(
+        trace.columns("events", _TRANSITION_COLUMNS), _TRANSITION_COLUMNS, event[moved]
+    )
+    resource, resources = _dictionary(transitions["resource"])
     of_goroutine = np.asarray(resources.to_pylist(), dtype=object)[resource] == "Goroutine"
     what_kind[moved[~of_goroutine]] = -1
     sel = np.flatnonzero(what_kind >= 0)
@@ -498,7 +500,7 @@ def user_task_events(
         )
     rank, ts = rank[sel], ts[sel]
     name, names = _dictionary(ev["name"])
-    # Each transition row's place in tr.
+    # Each transition row's place in transitions.
     in_tr = np.full(len(kind), -1, dtype=np.intp)
     in_tr[moved] = np.arange(len(moved))
     in_tr = in_tr[sel]
@@ -508,7 +510,7 @@ def user_task_events(
         how=what_kind[sel],
         name=name[sel],
         names=names,
-        moved=tr.take(pa.array(in_tr[in_tr >= 0])),
+        moved=transitions.take(pa.array(in_tr[in_tr >= 0])),
     )
     # The goroutine of a transition is the one it moves, not the one running.
     g, no_g = _ints(ev["g"])
