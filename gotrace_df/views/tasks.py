@@ -553,7 +553,8 @@ class _PageRows:
     moved: pa.Table
 
 
-#: The kinds of events cmd/trace's describeEvent describes, by how.
+#: The kinds of events cmd/trace's describeEvent describes, by how (the
+#: first three print the event's name).
 _DESCRIBED = {
     "RegionBegin": 0,
     "RegionEnd": 1,
@@ -694,7 +695,7 @@ def _describe(trace: Trace, t: _Tasks, rows: _PageRows, sem: GoSemantics) -> pa.
     def rows_of(kind: str) -> Any:
         return np.flatnonzero(rows.how == _DESCRIBED[kind])
 
-    named = np.flatnonzero(rows.how <= _DESCRIBED["TaskBegin"])
+    named = np.flatnonzero(rows.how <= _DESCRIBED["TaskBegin"])  # region or task begin
     used, name_at = _used(rows.name[named], len(rows.names))
     quoted = _quoted(rows.names.take(pa.array(used)))
     qname = np.zeros(n, dtype=np.intp)
