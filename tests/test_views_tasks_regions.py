@@ -333,3 +333,66 @@ def test_histogram_buckets_match_go(tmp_path: Path) -> None:
     np.testing.assert_array_equal(go[:, 0], probe)
     np.testing.assert_array_equal(bucket_of(probe), go[:, 1])
     np.testing.assert_array_equal(bucket_min(bucket_of(probe)), go[:, 2])
+
+
+_EXIT_GO = """package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/trace"
+	"sync"
+	"time"
+)
+
+func main() {
+	var path string
+	fmt.Scan(&path)
+	f, _ := os.Create(path)
+	trace.Start(f)
+	ctx, task := trace.NewTask(context.Background(), "outer\\t\\"q\\"")
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, t := trace.NewTask(ctx, "inner")
+			trace.Log(c, "", "plain \\x01")
+			trace.Log(c, "cat", "with category")
+			trace.StartRegion(c, "left open")
+			r := trace.StartRegion(c, "closed")
+			time.Sleep(time.Millisecond)
+			r.End()
+			if i != 0 {
+				t.End()
+			}
+		}(i)
+	}
+	wg.Wait()
+	trace.Log(ctx, "c", "")
+	task.End()
+	trace.Stop()
+	f.Close()
+}
+"""
+
+
+@pytest.mark.parametrize("version", ["1.26", "1.27"])
+def test_usertask_region_closed_by_exit(tmp_path: Path, version: str) -> None:
+    """Regions their goroutine never ends (closed by its exit: the page shows
+    the goroutine's transition), logs with and without a category and a task
+    type that needs quoting, on the /usertask page of the same release (no
+    corpus trace has a region closed by an exit)."""
+    from gotool import go_run
+
+    path = tmp_path / "exit.trace"
+    go_run(_EXIT_GO, str(path), tmp_path, version)
+    tr = gt.read_trace(path)
+    events = gt.user_task_events(tr, go_version=version)
+    assert (events["kind"] == "StateTransition").sum() == 3
+    with GoToolTrace(path, version) as server:
+        assert _check_usertask(server, tr, version, "type=inner", type="inner") == 3
+        outer = 'outer\t"q"'
+        query = "type=" + quote(outer, safe="")
+        assert _check_usertask(server, tr, version, query, type=outer) == 1

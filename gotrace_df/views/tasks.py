@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from gotrace_df._expand import merge_sparse
+from gotrace_df._expand import event_rows, gather, merge_sparse
 from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
 from gotrace_df.views._cache import once
@@ -49,13 +51,6 @@ class _Tasks:
     #: Begin/end events: task_id, g.
     te: pd.DataFrame
     summary: Summary
-
-
-def _last_per(keys: Any, n: int, values: Any, fill: Any) -> Any:
-    """values of the last row per key position 0..n-1 (rows in order)."""
-    out = np.full(n, fill, dtype=np.asarray(values).dtype if fill is not None else object)
-    out[np.asarray(keys)] = np.asarray(values)
-    return out
 
 
 def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
@@ -190,20 +185,23 @@ def _goroutines(t: _Tasks, ids: Any) -> list[list[int]]:
     tid, gid = tid[keep], gid[keep]
     if len(tid) == 0:
         return [[] for _ in ids]
-    # Unique (task, goroutine) pairs, sorted: packed into one int64 when they fit.
+    # Unique (task, goroutine) pairs, sorted: packed into one int64 when they
+    # fit, and deduplicated after a sort (np.unique's hashing is slower).
     tmin, gspan = int(tid.min()), int(gid.max()) + 1
     if (int(tid.max()) - tmin + 1) * gspan < 2**62:
-        packed = np.unique((tid - tmin) * gspan + gid)
+        packed = np.sort((tid - tmin) * gspan + gid)
+        packed = packed[np.r_[True, packed[1:] != packed[:-1]]]
         ptid, pgid = packed // gspan + tmin, packed % gspan
     else:
         pairs = np.unique(np.stack([tid, gid], axis=1), axis=0)
         ptid, pgid = pairs[:, 0], pairs[:, 1]
-    # Every pair belongs to one of ``ids``: split the sorted pairs per task.
+    # Every pair belongs to one of ``ids``: slice the sorted pairs per task.
     by_id = np.argsort(ids, kind="stable")
-    parts = np.split(pgid, np.searchsorted(ptid, ids[by_id][1:], side="left"))
+    bounds = np.searchsorted(ptid, ids[by_id], side="left").tolist() + [len(ptid)]
+    goids = pgid.tolist()
     out: list[list[int]] = [[] for _ in range(len(ids))]
-    for k, part in zip(by_id.tolist(), parts, strict=True):
-        out[k] = part.tolist()
+    for i, k in enumerate(by_id.tolist()):
+        out[k] = goids[bounds[i] : bounds[i + 1]]
     return out
 
 
@@ -405,7 +403,7 @@ def user_task_details(
     t = _task_table(trace, sem)
     window = check_window(start_ns, end_ns)
     tasks = _filter(t, type, complete, latmin_ns, latmax_ns, logtext, window)
-    tasks = tasks.sort_values(["duration_ns", "task_id"], kind="stable").copy()
+    tasks = tasks.iloc[_page_order(tasks)].copy()
     tasks["goroutines"] = _goroutines(t, tasks["task_id"].to_numpy())
     cols = [
         "task_id",
@@ -421,16 +419,6 @@ def user_task_details(
         "logs",
     ]
     return tasks[cols].reset_index(drop=True)
-
-
-_GO_STATE = {
-    "Undetermined": "Undetermined",
-    "NotExist": "NotExist",
-    "Runnable": "Runnable",
-    "Running": "Running",
-    "Waiting": "Waiting",
-    "Syscall": "Syscall",
-}
 
 
 def user_task_events(
@@ -472,53 +460,27 @@ def user_task_events(
     """
     sem = semantics(go_version)
     t = _task_table(trace, sem)
-    s, logs, regs = t.summary, t.logs, t.regs
+    s = t.summary
     window = check_window(start_ns, end_ns)
     tasks = _filter(t, type, complete, latmin_ns, latmax_ns, logtext, window)
-    tasks = tasks.sort_values(["duration_ns", "task_id"], kind="stable")
-    ids = tasks["task_id"].to_numpy(dtype=np.int64)
-    order = pd.Series(np.arange(len(ids)), index=ids)
-
-    # Go's list before its stable sort by time: begin, end, logs, then each
-    # region's begin and end in the task's region order.
-    parts: list[pd.DataFrame] = []
-    for col, pos in (("start_event", 0), ("end_event", 1)):
-        tk = tasks[tasks[col].notna()]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "task_id": tk["task_id"].to_numpy(),
-                    "event": tk[col].to_numpy(dtype=np.int64),
-                    "pos": pos,
-                }
-            )
-        )
-    lg = logs[logs["task_id"].isin(ids)]
-    parts.append(
-        pd.DataFrame(
-            {
-                "task_id": lg["task_id"].to_numpy(),
-                "event": lg["event"].to_numpy(dtype=np.int64),
-                "pos": 2,
-            }
-        )
+    tasks = tasks.iloc[_page_order(tasks)]
+    rank, event = _task_lists(t, tasks)
+    ev = gather(trace.columns("events", _EVENT_COLUMNS), _EVENT_COLUMNS, event)
+    ts = event_times(s, event, _ints(ev["ts"])[0])
+    kind, kinds = _dictionary(ev["kind"])
+    what_kind = np.array([_DESCRIBED.get(k, -1) for k in kinds.to_pylist()], dtype=np.int8)[kind]
+    # Transitions (region ends by a goroutine's exit) are read apart: they are
+    # few, and cmd/trace lists only those of goroutines.
+    moved = np.flatnonzero(what_kind == _TRANSITION)
+    transitions = gather(
+        trace.columns("events", _TRANSITION_COLUMNS), _TRANSITION_COLUMNS, event[moved]
     )
-    # A region's position in regs is its place in its task's list.
-    rseq = np.flatnonzero(regs["task_id"].isin(ids).to_numpy())
-    rg = regs.iloc[rseq]
-    for col, half in (("start_event", 0), ("end_event", 1)):
-        sel = rg[col].notna().to_numpy()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "task_id": rg["task_id"].to_numpy()[sel],
-                    "event": rg[col].array[sel].to_numpy(dtype=np.int64),
-                    "pos": 3 + 2 * rseq[sel] + half,
-                }
-            )
-        )
-    rows = pd.concat(parts, ignore_index=True)
-    if rows.empty:
+    resource, resources = _dictionary(transitions["resource"])
+    of_goroutine = np.asarray(resources.to_pylist(), dtype=object)[resource] == "Goroutine"
+    what_kind[moved[~of_goroutine]] = -1
+    sel = np.flatnonzero(what_kind >= 0)
+    sel = sel[_time_order(rank[sel], ts[sel])]
+    if len(sel) == 0:
         return pd.DataFrame(
             {
                 "task_id": pd.Series(dtype="int64"),
@@ -531,97 +493,266 @@ def user_task_events(
                 "what": pd.Series(dtype=object),
             }
         )
-    ev = take_events(
-        trace,
-        rows["event"].to_numpy(),
-        ["ts", "kind", "g", "resource", "resource_id", "from_state", "to_state", "name"],
+    rank, ts = rank[sel], ts[sel]
+    name, names = _dictionary(ev["name"])
+    # Each transition row's place in transitions.
+    in_tr = np.full(len(kind), -1, dtype=np.intp)
+    in_tr[moved] = np.arange(len(moved))
+    in_tr = in_tr[sel]
+    rows = _PageRows(
+        event=event[sel],
+        task_id=tasks["task_id"].to_numpy(dtype=np.int64)[rank],
+        how=what_kind[sel],
+        name=name[sel],
+        names=names,
+        moved=transitions.take(pa.array(in_tr[in_tr >= 0])),
     )
-    ev.pop("event")
-    rows = pd.concat([rows, pd.DataFrame(ev)], axis=1)
-    rows["ts"] = event_times(s, rows["event"].to_numpy(), rows["ts"].to_numpy(dtype=np.int64))
-    rows["_t"] = order.reindex(rows["task_id"].to_numpy()).to_numpy()
-    rows = rows.sort_values(["_t", "ts", "pos"], kind="stable").reset_index(drop=True)
-    rows = rows[_describable(rows)].reset_index(drop=True)
-
-    rows["what"] = _describe(rows, trace, sem)
-    transition = (rows["kind"] == "StateTransition").to_numpy()
-    goid = rows["g"].astype("Int64")  # a copy, nullable as resource_id is
-    goid[transition] = rows["resource_id"][transition]
-    ts = rows["ts"].to_numpy(dtype=np.int64)
-    first = np.ones(len(rows), dtype=bool)
-    tid = rows["_t"].to_numpy()
-    first[1:] = tid[1:] != tid[:-1]
+    # The goroutine of a transition is the one it moves, not the one running.
+    g, no_g = _ints(ev["g"])
+    g, no_g = g[sel], no_g[sel]
+    is_moved = rows.how == _TRANSITION
+    g[is_moved], no_g[is_moved] = _ints(rows.moved["resource_id"])
+    first = np.ones(len(sel), dtype=bool)
+    first[1:] = rank[1:] != rank[:-1]
     prev = np.empty_like(ts)
     prev[1:] = ts[:-1]
     prev[first] = s.start_ns
-    out = pd.DataFrame(
+    return frame(
         {
-            "task_id": rows["task_id"].to_numpy(dtype=np.int64),
-            "event": rows["event"].to_numpy(dtype=np.int64),
+            "task_id": rows.task_id,
+            "event": rows.event,
             "ts": ts,
             "since_start_ns": ts - s.start_ns,
             "elapsed_ns": ts - prev,
-            "goid": goid.astype("Int64").array,
-            "kind": rows["kind"].to_numpy(),
-            "what": rows["what"].to_numpy(),
+            "goid": pd.arrays.IntegerArray(g, no_g),
+            "kind": kinds.take(pa.array(kind[sel])).to_pandas(),
+            "what": _describe(trace, t, rows, sem).to_pandas(),
         }
     )
-    return out
 
 
-def _describable(rows: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    k = rows["kind"]
-    ok = k.isin(["RegionBegin", "RegionEnd", "TaskBegin", "TaskEnd", "Log"])
-    ok |= (k == "StateTransition") & (rows["resource"] == "Goroutine")
-    return ok.to_numpy(dtype=bool)
+_EVENT_COLUMNS = ["ts", "kind", "g", "name"]
+_TRANSITION_COLUMNS = ["resource", "resource_id", "from_state", "to_state"]
 
 
-def _quoted(values: np.ndarray[Any, Any]) -> pd.Series:
-    """go_quote of each value, computed once per distinct string."""
-    ser = pd.Series(values, dtype=object)
-    uniq = pd.unique(ser)
-    return ser.map(dict(zip(uniq, (go_quote(str(u)) for u in uniq), strict=True)))
+@dataclass(frozen=True)
+class _PageRows:
+    """The rows of the /usertask page, in its order."""
+
+    event: Any  # events row
+    task_id: Any
+    how: Any  # _DESCRIBED of the event's kind
+    name: Any  # the event's name, a code into names
+    names: pa.Array
+    #: _TRANSITION_COLUMNS of the transitions among the rows, in order.
+    moved: pa.Table
 
 
-def _describe(rows: pd.DataFrame, trace: Trace, sem: GoSemantics) -> np.ndarray[Any, Any]:
-    """cmd/trace's describeEvent for each row, with vectorised string ops."""
-    logs = trace.to_pandas("logs")
-    by_event = logs.set_index("event")
-    evs = rows["event"].to_numpy()
-    cat = by_event["category"].astype(object).reindex(evs).fillna("").to_numpy()
-    msg = by_event["message"].astype(object).reindex(evs).fillna("").to_numpy()
-    tt = trace.to_pandas("tasks")
-    parent = pd.Series(tt["parent_id"].to_numpy(), index=tt["start_event"].to_numpy())
-    parent = parent[parent.index.notna()]
-    parent.index = parent.index.astype(np.int64)
-    parent = parent[~parent.index.duplicated()]
-    par = parent.reindex(evs).astype("Int64")
-    par = pd.Series(
-        np.where(par.isna().to_numpy(), str(NO_TASK), par.astype(str).to_numpy()), dtype=object
+#: The kinds of events cmd/trace's describeEvent describes, by how (the
+#: first three print the event's name).
+_DESCRIBED = {
+    "RegionBegin": 0,
+    "RegionEnd": 1,
+    "TaskBegin": 2,
+    "TaskEnd": 3,
+    "Log": 4,
+    "StateTransition": 5,
+}
+_TRANSITION = _DESCRIBED["StateTransition"]
+
+
+def _page_order(tasks: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """Positions of ``tasks`` in the /usertask page's order: by duration, then
+    task ID."""
+    return np.lexsort(
+        (tasks["task_id"].to_numpy(dtype=np.int64), tasks["duration_ns"].to_numpy(dtype=np.int64))
     )
-    kinds = rows["kind"].to_numpy()
-    qname = _quoted(rows["name"].to_numpy()).to_numpy()
-    qmsg = _quoted(msg).to_numpy()
+
+
+def _task_lists(t: _Tasks, tasks: pd.DataFrame) -> tuple[Any, Any]:
+    """cmd/trace's event list of each task of ``tasks`` before its sort by
+    time: its begin, end, logs, then each region's begin and end in the task's
+    region order. Per event, the task's position in ``tasks`` and the events
+    row; the events of one task come in their list's order."""
+    ranks, events = [], []
+    for col in ("start_event", "end_event"):
+        ev = tasks[col].array
+        has = ~ev.isna()
+        ranks.append(np.flatnonzero(has))
+        events.append(ev[has].to_numpy(dtype=np.int64))
+    # The rank of each task ID, -1 for tasks not shown.
+    ids = tasks["task_id"].to_numpy(dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
+
+    def rank_of(task: Any) -> Any:
+        task = np.asarray(task, dtype=np.int64)
+        if len(ids) == 0:
+            return np.full(len(task), -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(ids, task, sorter=by_id), 0, len(ids) - 1)
+        return np.where(ids[by_id[at]] == task, by_id[at], -1)
+
+    lr = rank_of(t.logs["task_id"].to_numpy(dtype=np.int64))
+    shown = np.flatnonzero(lr >= 0)
+    ranks.append(lr[shown])
+    events.append(t.logs["event"].to_numpy(dtype=np.int64)[shown])
+    # A region's position in regs is its place in its task's list: its begin
+    # then its end.
+    rr = rank_of(t.regs["task_id"].to_numpy(dtype=np.int64))
+    ends = np.stack(
+        [t.regs[c].to_numpy(dtype=np.int64, na_value=-1) for c in ("start_event", "end_event")],
+        axis=1,
+    ).ravel()
+    rr = np.repeat(rr, 2)
+    seq = np.flatnonzero((rr >= 0) & (ends >= 0))
+    ranks.append(rr[seq])
+    events.append(ends[seq])
+    return np.concatenate(ranks), np.concatenate(events)
+
+
+def _time_order(rank: Any, ts: Any) -> Any:
+    """The stable order of events by task rank, then time (Go sorts each
+    task's list stably by time). One sort of a packed key where it fits."""
+    if len(ts) == 0:
+        return np.zeros(0, dtype=np.intp)
+    lo = int(ts.min())
+    span = int(ts.max()) - lo + 1
+    if (int(rank.max()) + 1) * span < 2**63:
+        return np.argsort(rank * span + (ts - lo), kind="stable")
+    return np.lexsort((ts, rank))
+
+
+def _ints(col: pa.ChunkedArray) -> tuple[Any, Any]:
+    """A gathered integer column as int64 numpy (0 where null) and where it is null."""
+    arr = col.combine_chunks()
+    if arr.null_count:
+        arr = arr.fill_null(0)
+        null = col.is_null().to_numpy()
+    else:
+        null = np.zeros(len(arr), dtype=bool)
+    return arr.to_numpy(zero_copy_only=False).astype(np.int64), null
+
+
+def _dictionary(col: pa.ChunkedArray) -> tuple[Any, pa.Array]:
+    """A gathered string column as codes into its distinct strings (large
+    strings; null is the last, as ``""``)."""
+    arr = col.combine_chunks()
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    words = pa.concat_arrays(
+        [arr.dictionary.cast(pa.large_string()).fill_null(""), pa.array([""], pa.large_string())]
+    )
+    codes = arr.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
+    return codes.astype(np.intp), words
+
+
+def _strings(col: pa.ChunkedArray) -> pa.Array:
+    """A gathered string column as large strings (null: ``""``)."""
+    codes, words = _dictionary(col)
+    return words.take(pa.array(codes))
+
+
+def _quoted(words: pa.Array) -> pa.Array:
+    """go_quote of each of ``words`` (distinct strings, as few as the trace has)."""
+    return pa.array([go_quote(w) for w in words.to_pylist()], pa.large_string())
+
+
+def _used(codes: Any, n: int) -> tuple[Any, Any]:
+    """The distinct values of ``codes`` (in 0..n-1, ascending) and each code's
+    position among them."""
+    used = np.flatnonzero(np.bincount(codes, minlength=n))
+    at = np.zeros(n, dtype=np.intp)
+    at[used] = np.arange(len(used))
+    return used, at[codes]
+
+
+def _join(*parts: Any) -> pa.Array:
+    """Element-wise concatenation of large-string arrays and Python strings."""
+    args = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, pa.scalar("", pa.large_string()))
+
+
+def _describe(trace: Trace, t: _Tasks, rows: _PageRows, sem: GoSemantics) -> pa.Array:
+    """cmd/trace's describeEvent of each row, as large strings. Each text is
+    made once per distinct name or per event, then taken per row: no string
+    is built per row in Python."""
+    n = len(rows.event)
+    code = np.zeros(n, dtype=np.int64)
+    texts: list[pa.Array] = []
+    base = 0
+
+    def add(where: Any, words: pa.Array, at: Any) -> None:
+        """Rows ``where`` say ``words[at]``."""
+        nonlocal base
+        code[where] = base + at
+        texts.append(words)
+        base += len(words)
+
+    def rows_of(kind: str) -> Any:
+        return np.flatnonzero(rows.how == _DESCRIBED[kind])
+
+    named = np.flatnonzero(rows.how <= _DESCRIBED["TaskBegin"])  # region or task begin
+    used, name_at = _used(rows.name[named], len(rows.names))
+    quoted = _quoted(rows.names.take(pa.array(used)))
+    qname = np.zeros(n, dtype=np.intp)
+    qname[named] = name_at
+    for kind, verb in (("RegionBegin", "begin"), ("RegionEnd", "end")):
+        at = rows_of(kind)
+        add(at, _join("region ", quoted, " " + verb), qname[at])
+
+    at = rows_of("TaskBegin")
     d = "D" if sem.task_text_typo else "ID"
-    tid = rows["task_id"].astype(str).to_numpy()
-    trans = rows["from_state"].to_numpy() + " -> " + rows["to_state"].to_numpy()
+    add(
+        at,
+        _join(
+            "task ",
+            quoted.take(pa.array(qname[at])),
+            f" ({d} ",
+            pc.cast(pa.array(rows.task_id[at]), pa.large_string()),
+            ", parent ",
+            _begin_parents(trace, rows.event[at]),
+            ") begin",
+        ),
+        np.arange(len(at)),
+    )
+    at = rows_of("TaskEnd")
+    add(at, pa.array(["task end"], pa.large_string()), np.zeros(len(at), dtype=np.int64))
+    at = rows_of("Log")
+    add(at, _log_texts(t, rows.event[at], sem), np.arange(len(at)))
+    at = rows_of("StateTransition")
+    src, dst = (_strings(rows.moved[c]) for c in ("from_state", "to_state"))
+    add(at, _join(src, " -> ", dst), np.arange(len(at)))
+    return pa.concat_arrays(texts).take(pa.array(code))
+
+
+def _begin_parents(trace: Trace, events: Any) -> pa.Array:
+    """The parent task ID of each TaskBegin of ``events`` (events rows) as
+    describeEvent prints it: NO_TASK's number for none."""
+    tt = trace.tasks
+    begin = event_rows(tt["start_event"])
+    # The first tasks row that a begin event opens.
+    by = np.flatnonzero(begin >= 0)
+    by = by[np.argsort(begin[by], kind="stable")]
+    at, hit = values_at(begin[by], by, events)
+    parent = tt["parent_id"].combine_chunks().take(pa.array(at, mask=~hit))
+    return pc.cast(parent, pa.large_string()).fill_null(str(NO_TASK))
+
+
+def _log_texts(t: _Tasks, events: Any, sem: GoSemantics) -> pa.Array:
+    """describeEvent of each Log of ``events`` (events rows): its message, and
+    its category where the release prints it."""
+    logs = t.logs
+    ev = logs["event"].to_numpy(dtype=np.int64)
+    by = np.argsort(ev, kind="stable")
+    at, hit = values_at(ev[by], by, events)
+    at[~hit] = len(logs)  # a Log the logs table lacks: "" (an empty row last)
+    cat = np.append(logs["category"].to_numpy(dtype=object), "")[at]
+    msg = np.append(logs["message"].to_numpy(dtype=object), "")[at]
+    codes, distinct = pd.factorize(msg)
+    qmsg = _quoted(pa.array(distinct, pa.large_string())).take(pa.array(codes))
+    # Go 1.22-1.26 print the category-less format when there is one.
     plain = (cat != "") if sem.task_text_typo else (cat == "")
-    cat_o = np.asarray(cat, dtype=object)
-    log = np.where(plain, "log " + qmsg, "log (category: " + cat_o + "): " + qmsg)
-    task_begin = "task " + qname + f" ({d} " + tid + ", parent " + par.to_numpy() + ") begin"
-    conds = [
-        kinds == "RegionBegin",
-        kinds == "RegionEnd",
-        kinds == "TaskBegin",
-        kinds == "TaskEnd",
-        kinds == "Log",
-    ]
-    choices = [
-        "region " + qname + " begin",
-        "region " + qname + " end",
-        task_begin,
-        np.full(len(rows), "task end", dtype=object),
-        np.asarray(log, dtype=object),
-    ]
-    out: np.ndarray[Any, Any] = np.select(conds, choices, default=trans)
-    return out
+    return pc.if_else(
+        pa.array(plain, pa.bool_()),
+        _join("log ", qmsg),
+        _join("log (category: ", pa.array(cat, pa.large_string()), "): ", qmsg),
+    )
