@@ -39,8 +39,8 @@ def test_uploads_that_are_no_trace_get_a_message(monkeypatch: pytest.MonkeyPatch
     cases = {
         "notes.txt": (b"hello\n" * 50, "not a Go execution trace"),
         "empty.trace": (b"", "empty input"),
-        "bad.trace.gz": (packed[:10] + b"\xff" * 64, "gzip-compressed trace is damaged"),
-        "cut.trace.gz": (packed[: len(packed) // 2], "gzip-compressed trace is truncated"),
+        "bad.trace.gz": (packed[:10] + b"\xff" * 64, "damaged gzip stream"),
+        "cut.trace.gz": (packed[: len(packed) // 2], "truncated gzip stream"),
     }
     for name, (content, message) in cases.items():
         ui = app.ViewerApp()

@@ -453,7 +453,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
         "empty": (tmp / "empty.trace", "empty input"),
         "not-a-trace": (tmp / "notes.txt", "not a Go execution trace"),
         "unsupported-version": (tmp / "v99.trace", "unsupported trace version go 1.99"),
-        "damaged-gzip": (tmp / "bad.trace.gz", "gzip-compressed trace is damaged"),
+        "damaged-gzip": (tmp / "bad.trace.gz", "damaged gzip stream"),
         "not-a-dataset": (unreadable, "not a gotrace_df Parquet dataset"),
     }
     cases["empty"][0].write_bytes(b"")

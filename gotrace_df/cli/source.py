@@ -87,7 +87,7 @@ def check_trace(path: str) -> None:
         try:
             head = zlib.decompressobj(wbits=31).decompress(head, _HEAD)
         except zlib.error as e:
-            die(f"{path}: gzip-compressed trace is damaged: {e}")
+            die(f"{path}: damaged gzip stream: {e}")
     try:
         _core.read_header(head[:16])
     except TraceError as e:
