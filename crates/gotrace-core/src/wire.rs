@@ -109,8 +109,17 @@ pub enum VarintError {
 
 /// Decodes a varint from the front of a slice (Go's `binary.Uvarint`):
 /// returns the value and the bytes used, or None where Go returns n <= 0.
-#[inline]
+#[inline(always)]
 pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
+    // Most event arguments fit in one byte.
+    match b.first() {
+        Some(&x) if x < 0x80 => Some((u64::from(x), 1)),
+        _ => uvarint_long(b),
+    }
+}
+
+#[inline(never)]
+fn uvarint_long(b: &[u8]) -> Option<(u64, usize)> {
     let mut x: u64 = 0;
     let mut shift = 0u32;
     for (i, &byte) in b.iter().enumerate().take(10) {
