@@ -375,7 +375,7 @@ pub struct Generation<'a> {
     /// (experiment, thread, data), in the order read.
     pub exp_batches: Vec<(u8, u64, &'a [u8])>,
     /// wire stack ID -> global stack ID, filled lazily by the builder.
-    pub stack_cache: FxHashMap<u64, i32>,
+    pub stack_cache: IdTable<i32>,
     m_index: FxHashMap<u64, usize>,
 }
 
@@ -395,7 +395,7 @@ impl<'a> Generation<'a> {
             pcs: FxHashMap::default(),
             wide_frames: Vec::new(),
             exp_batches: Vec::new(),
-            stack_cache: FxHashMap::default(),
+            stack_cache: IdTable::default(),
             m_index: FxHashMap::default(),
         }
     }
