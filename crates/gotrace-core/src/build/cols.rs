@@ -8,7 +8,7 @@
 use crate::intern::Interner;
 use arrow_array::types::{ArrowDictionaryKeyType, Int16Type, Int32Type, Int8Type};
 use arrow_array::{ArrayRef, ArrowPrimitiveType, BinaryArray, DictionaryArray, Int8Array, PrimitiveArray, StringArray};
-use arrow_buffer::{BooleanBuffer, NullBuffer, NullBufferBuilder, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, NullBufferBuilder, ScalarBuffer};
 use std::sync::Arc;
 
 /// Rows per chunk (and per record batch) of the chunked tables.
@@ -153,7 +153,17 @@ pub fn nulls_of<T: Sentinel>(vals: &[T]) -> Option<NullBuffer> {
     if !vals.contains(&T::NULL) {
         return None;
     }
-    Some(NullBuffer::new(BooleanBuffer::collect_bool(vals.len(), |i| vals[i] != T::NULL)))
+    // A word per 64 values, from slices the compiler can see whole (and
+    // vectorize): BooleanBuffer::collect_bool calls an indexing closure per
+    // value, a tenth of the events table's finish.
+    let words: Vec<u64> = vals
+        .chunks(64)
+        .map(|c| c.iter().enumerate().fold(0u64, |w, (j, &v)| w | (u64::from(v != T::NULL) << j)))
+        .collect();
+    // Arrow's bitmaps are least significant bit first: value i is bit i % 8 of
+    // byte i / 8, which is bit i % 64 of word i / 64 on a little-endian machine.
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    Some(NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bytes), 0, vals.len())))
 }
 
 /// Arrow array of one chunk of a primitive column (sentinels become nulls).
@@ -279,4 +289,31 @@ pub fn str_col(it: impl Iterator<Item = Option<u32>>, strings: &Interner) -> Arr
 
 pub fn binary_col<'a>(it: impl Iterator<Item = &'a [u8]>) -> ArrayRef {
     Arc::new(BinaryArray::from_iter_values(it))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_match_arrow_bitmaps() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for n in [1usize, 7, 63, 64, 65, 1000, 4099] {
+            let vals: Vec<i32> = (0..n)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if state.is_multiple_of(3) || i == n - 1 {
+                        i32::NULL
+                    } else {
+                        i as i32
+                    }
+                })
+                .collect();
+            let want = NullBuffer::new(BooleanBuffer::collect_bool(n, |i| vals[i] != i32::NULL));
+            assert_eq!(nulls_of(&vals), Some(want), "n={n}");
+        }
+        assert_eq!(nulls_of(&[1i64, 2, 3]), None);
+    }
 }
