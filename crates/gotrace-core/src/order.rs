@@ -5,6 +5,7 @@
 //! reproduced operation for operation because equal times make its order
 //! observable.
 
+use crate::idmap::IdSlab;
 use crate::intern::Interner;
 use crate::spec::{ev, gostatus, pstatus, SPECS};
 use crate::wire::{uvarint, GenReader, Generation, NextGen};
@@ -193,9 +194,9 @@ fn validate_ctx(ctx: SchedCtx, [m, p, g]: [Need; 3]) -> Result<(), String> {
 
 /// Go's `ordering`.
 pub struct Ordering {
-    g: FxHashMap<i64, GState>,
-    p: FxHashMap<i64, PState>,
-    m: FxHashMap<i64, MState>,
+    g: IdSlab<GState>,
+    p: IdSlab<PState>,
+    m: IdSlab<MState>,
     tasks: FxHashMap<u64, (u32, u64)>,
     gc_seq: u64,
     gc_state: GcState,
@@ -214,9 +215,9 @@ type Adv = Result<Option<SchedCtx>, String>;
 impl Ordering {
     fn new() -> Self {
         Ordering {
-            g: FxHashMap::default(),
-            p: FxHashMap::default(),
-            m: FxHashMap::default(),
+            g: IdSlab::default(),
+            p: IdSlab::default(),
+            m: IdSlab::default(),
             tasks: FxHashMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
@@ -238,10 +239,17 @@ impl Ordering {
             self.initial_gen = gen.gen;
         }
         let mut cur = SchedCtx { g: NO_ID, p: NO_ID, m };
+        // Threads are never removed, so the slot stays valid through the handler.
+        let mut mslot = None;
         if m != NO_ID {
-            let ms = self.m.entry(m).or_insert(MState { g: NO_ID, p: NO_ID });
+            let slot = match self.m.slot(m) {
+                Some(s) => s,
+                None => self.m.insert(m, MState { g: NO_ID, p: NO_ID }),
+            };
+            let ms = *self.m.at(slot);
             cur.p = ms.p;
             cur.g = ms.g;
+            mslot = Some(slot);
         }
         let g = gen.gen;
         let r = match e.typ {
@@ -279,11 +287,8 @@ impl Ordering {
         };
         match r? {
             Some(new) => {
-                if m != NO_ID {
-                    if let Some(ms) = self.m.get_mut(&m) {
-                        ms.p = new.p;
-                        ms.g = new.g;
-                    }
+                if let Some(slot) = mslot {
+                    *self.m.at(slot) = MState { g: new.g, p: new.p };
                 }
                 Ok(true)
             }
@@ -316,7 +321,7 @@ impl Ordering {
             return Err(format!("invalid status for proc {pid}: {status}"));
         }
         let mut old = proc_status_to_state(status);
-        if let Some(s) = self.p.get_mut(&pid) {
+        if let Some(s) = self.p.get_mut(pid) {
             if status == pstatus::SYSCALL_ABANDONED && s.status == pstatus::SYSCALL {
                 old = procstate::RUNNING;
                 e.args[1] = pstatus::SYSCALL;
@@ -339,7 +344,7 @@ impl Ordering {
         if status == pstatus::SYSCALL_ABANDONED && old == procstate::RUNNING {
             let mut found = false;
             self.work += self.m.len() as u64;
-            for (&mid, ms) in &self.m {
+            for (mid, ms) in self.m.iter() {
                 if ms.p == pid {
                     cur = SchedCtx { m: mid, p: pid, g: ms.g };
                     found = true;
@@ -356,7 +361,7 @@ impl Ordering {
     fn proc_start(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         let pid = e.args[0] as i64;
         let seq = Seq { gen, seq: e.args[1] };
-        let Some(st) = self.p.get_mut(&pid) else { return Ok(None) };
+        let Some(st) = self.p.get_mut(pid) else { return Ok(None) };
         if st.status != pstatus::IDLE || !seq.succeeds(st.seq) || cur.p != NO_ID {
             return Ok(None);
         }
@@ -368,7 +373,7 @@ impl Ordering {
     }
 
     fn proc_stop(&mut self, e: &Event, cur: SchedCtx) -> Adv {
-        let Some(st) = self.p.get_mut(&cur.p) else {
+        let Some(st) = self.p.get_mut(cur.p) else {
             return Err(format!("event ProcStop for proc ({}) that doesn't exist", cur.p));
         };
         if st.status != pstatus::RUNNING && st.status != pstatus::SYSCALL {
@@ -383,7 +388,7 @@ impl Ordering {
     fn proc_steal(&mut self, e: &mut Event, cur: SchedCtx, gen: u64) -> Adv {
         let pid = e.args[0] as i64;
         let seq = Seq { gen, seq: e.args[1] };
-        let Some(st) = self.p.get_mut(&pid) else { return Ok(None) };
+        let Some(st) = self.p.get_mut(pid) else { return Ok(None) };
         if (st.status != pstatus::SYSCALL && st.status != pstatus::SYSCALL_ABANDONED) || !seq.succeeds(st.seq) {
             return Ok(None);
         }
@@ -404,7 +409,7 @@ impl Ordering {
             self.push(e.typ, e.time, e.args, cur);
             return Ok(Some(SchedCtx { p: NO_ID, ..cur }));
         }
-        let Some(ms) = self.m.get_mut(&mid) else {
+        let Some(ms) = self.m.get_mut(mid) else {
             return Err(format!("stole proc from non-existent thread {mid}"));
         };
         if ms.p != pid {
@@ -423,7 +428,7 @@ impl Ordering {
             return Err(format!("invalid status for goroutine {gid}: {status}"));
         }
         let mut old = go_status_to_state(status);
-        if let Some(s) = self.g.get_mut(&gid) {
+        if let Some(s) = self.g.get_mut(gid) {
             if s.status != status {
                 return Err(format!("inconsistent status for goroutine {gid}: old {} vs. new {status}", s.status));
             }
@@ -456,7 +461,7 @@ impl Ordering {
                     }
                     new.g = gid;
                 } else {
-                    match self.m.get(&mid) {
+                    match self.m.get(mid) {
                         Some(ms) => {
                             if ms.g != gid {
                                 return Err(format!(
@@ -481,13 +486,13 @@ impl Ordering {
 
     fn go_create(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
-        if let Some(s) = self.g.get(&cur.g) {
+        if let Some(s) = self.g.get(cur.g) {
             if s.status != gostatus::RUNNING {
                 return Err(format!("{} event for goroutine that's not Running", SPECS[e.typ as usize].name));
             }
         }
         let newg = e.args[0] as i64;
-        if self.g.contains_key(&newg) {
+        if self.g.contains(newg) {
             return Err(format!("tried to create goroutine ({newg}) that already exists"));
         }
         let status = if e.typ == ev::GO_CREATE_BLOCKED { gostatus::WAITING } else { gostatus::RUNNABLE };
@@ -500,7 +505,7 @@ impl Ordering {
     fn go_create_syscall(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         validate_ctx(cur, [Need::Must, Need::May, Need::MustNot])?;
         let newg = e.args[0] as i64;
-        if self.g.contains_key(&newg) {
+        if self.g.contains(newg) {
             return Err(format!("tried to create goroutine ({newg}) in syscall that already exists"));
         }
         self.g.insert(
@@ -518,7 +523,7 @@ impl Ordering {
 
     fn cur_g(&mut self, e: &Event, cur: SchedCtx) -> Result<&mut GState, String> {
         self.g
-            .get_mut(&cur.g)
+            .get_mut(cur.g)
             .ok_or_else(|| format!("event {} for goroutine ({}) that doesn't exist", SPECS[e.typ as usize].name, cur.g))
     }
 
@@ -530,7 +535,7 @@ impl Ordering {
         }
         match e.typ {
             ev::GO_DESTROY => {
-                self.g.remove(&cur.g);
+                self.g.remove(cur.g);
             }
             ev::GO_STOP => st.status = gostatus::RUNNABLE,
             _ => st.status = gostatus::WAITING,
@@ -542,7 +547,7 @@ impl Ordering {
     fn go_start(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         let gid = e.args[0] as i64;
         let seq = Seq { gen, seq: e.args[1] };
-        let Some(st) = self.g.get_mut(&gid) else { return Ok(None) };
+        let Some(st) = self.g.get_mut(gid) else { return Ok(None) };
         if st.status != gostatus::RUNNABLE || !seq.succeeds(st.seq) {
             return Ok(None);
         }
@@ -556,7 +561,7 @@ impl Ordering {
     fn go_unblock(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         let gid = e.args[0] as i64;
         let seq = Seq { gen, seq: e.args[1] };
-        let Some(st) = self.g.get_mut(&gid) else { return Ok(None) };
+        let Some(st) = self.g.get_mut(gid) else { return Ok(None) };
         if st.status != gostatus::WAITING || !seq.succeeds(st.seq) {
             return Ok(None);
         }
@@ -574,22 +579,22 @@ impl Ordering {
         }
         let next = e.args[0] as i64;
         let seq = Seq { gen, seq: e.args[1] };
-        match self.g.get(&next) {
+        match self.g.get(next) {
             Some(n) if n.status == gostatus::WAITING && seq.succeeds(n.seq) => {}
             _ => return Ok(None),
         }
         self.push(e.typ, e.time, e.args, cur);
         if e.typ == ev::GO_SWITCH {
-            if let Some(s) = self.g.get_mut(&cur.g) {
+            if let Some(s) = self.g.get_mut(cur.g) {
                 s.status = gostatus::WAITING;
             }
             // A made-up GoBlock with no reason and no stack.
             self.push(ev::GO_BLOCK, e.time, [0; 4], cur);
         } else {
-            self.g.remove(&cur.g);
+            self.g.remove(cur.g);
             self.push(ev::GO_DESTROY, e.time, [0; 4], cur);
         }
-        if let Some(n) = self.g.get_mut(&next) {
+        if let Some(n) = self.g.get_mut(next) {
             n.status = gostatus::RUNNING;
             n.seq = seq;
         }
@@ -604,7 +609,7 @@ impl Ordering {
             return Err("GoSyscallBegin event for goroutine that's not Running".into());
         }
         st.status = gostatus::SYSCALL;
-        let Some(ps) = self.p.get_mut(&cur.p) else {
+        let Some(ps) = self.p.get_mut(cur.p) else {
             return Err(format!("uninitialized proc {} found during GoSyscallBegin", cur.p));
         };
         ps.status = pstatus::SYSCALL;
@@ -627,7 +632,7 @@ impl Ordering {
             return Err("GoSyscallEnd event for goroutine that's not Running".into());
         }
         st.status = gostatus::RUNNING;
-        let Some(ps) = self.p.get_mut(&cur.p) else {
+        let Some(ps) = self.p.get_mut(cur.p) else {
             return Err(format!("uninitialized proc {} found during GoSyscallEnd", cur.p));
         };
         if ps.status != pstatus::SYSCALL {
@@ -640,7 +645,7 @@ impl Ordering {
 
     fn go_syscall_end_blocked(&mut self, e: &Event, cur: SchedCtx) -> Adv {
         if cur.p != NO_ID {
-            let Some(ps) = self.p.get(&cur.p) else {
+            let Some(ps) = self.p.get(cur.p) else {
                 return Err(format!("uninitialized proc {} found during GoSyscallEndBlocked", cur.p));
             };
             if ps.status == pstatus::SYSCALL {
@@ -663,10 +668,10 @@ impl Ordering {
         if st.status != gostatus::SYSCALL {
             return Err("GoDestroySyscall event for goroutine that's not Syscall".into());
         }
-        self.g.remove(&cur.g);
+        self.g.remove(cur.g);
         let mut new = SchedCtx { g: NO_ID, ..cur };
         if cur.p != NO_ID {
-            let Some(ps) = self.p.get_mut(&cur.p) else {
+            let Some(ps) = self.p.get_mut(cur.p) else {
                 return Err(format!("found invalid proc {} during GoDestroySyscall", cur.p));
             };
             if ps.status != pstatus::SYSCALL {
@@ -684,7 +689,7 @@ impl Ordering {
     fn go_range_begin(&mut self, e: &Event, cur: SchedCtx) -> Adv {
         validate_ctx(cur, USER_GO)?;
         let desc = if e.typ == ev::STW_BEGIN { e.args[0] } else { 0 };
-        let Some(st) = self.g.get_mut(&cur.g) else {
+        let Some(st) = self.g.get_mut(cur.g) else {
             return Err(format!(
                 "encountered event of type {} without known state for current goroutine {}",
                 e.typ, cur.g
@@ -699,7 +704,7 @@ impl Ordering {
     fn go_range_active(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         let gid = e.args[0] as i64;
         let initial = gen == self.initial_gen;
-        let Some(st) = self.g.get_mut(&gid) else {
+        let Some(st) = self.g.get_mut(gid) else {
             return Err(format!("uninitialized goroutine {gid} found during {}", SPECS[e.typ as usize].name));
         };
         self.work += st.ranges.0.len() as u64;
@@ -710,7 +715,7 @@ impl Ordering {
 
     fn go_range_end(&mut self, e: &mut Event, cur: SchedCtx) -> Adv {
         validate_ctx(cur, USER_GO)?;
-        let Some(st) = self.g.get_mut(&cur.g) else {
+        let Some(st) = self.g.get_mut(cur.g) else {
             return Err(format!(
                 "encountered event of type {} without known state for current goroutine {}",
                 e.typ, cur.g
@@ -788,7 +793,7 @@ impl Ordering {
 
     fn sweep_begin(&mut self, e: &Event, cur: SchedCtx) -> Adv {
         validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
-        let Some(ps) = self.p.get_mut(&cur.p) else {
+        let Some(ps) = self.p.get_mut(cur.p) else {
             return Err(format!("GCSweepBegin for unknown proc {}", cur.p));
         };
         ps.ranges.begin(range_type(e.typ, 0))?;
@@ -799,7 +804,7 @@ impl Ordering {
     fn sweep_active(&mut self, e: &Event, cur: SchedCtx, gen: u64) -> Adv {
         let pid = e.args[0] as i64;
         let initial = gen == self.initial_gen;
-        let Some(ps) = self.p.get_mut(&pid) else {
+        let Some(ps) = self.p.get_mut(pid) else {
             return Err(format!("encountered GCSweepActive for unknown proc {pid}"));
         };
         ps.ranges.active(range_type(e.typ, 0), initial)?;
@@ -809,7 +814,7 @@ impl Ordering {
 
     fn sweep_end(&mut self, e: &Event, cur: SchedCtx) -> Adv {
         validate_ctx(cur, [Need::Must, Need::Must, Need::May])?;
-        let Some(ps) = self.p.get_mut(&cur.p) else {
+        let Some(ps) = self.p.get_mut(cur.p) else {
             return Err(format!("GCSweepEnd for unknown proc {}", cur.p));
         };
         ps.ranges.end(e.typ)?;
@@ -856,7 +861,7 @@ impl Ordering {
         let tid = e.args[0];
         let name = lookup_string(gen, e.args[1])
             .ok_or_else(|| format!("invalid string ID {} for {} event", e.args[1], SPECS[e.typ as usize].name))?;
-        let Some(st) = self.g.get_mut(&cur.g) else {
+        let Some(st) = self.g.get_mut(cur.g) else {
             return Err(format!(
                 "encountered Ev{} without known state for current goroutine {}",
                 SPECS[e.typ as usize].name, cur.g
@@ -1034,8 +1039,13 @@ pub const ORDER_WORK_PER_BYTE: u64 = 1;
 pub const ORDER_WORK_BASE: u64 = 1 << 20;
 
 enum Step {
+    /// Events wait in the ordering queue.
+    Queued,
     Event(Event),
-    Sync { time: i64, with_table: bool },
+    Sync {
+        time: i64,
+        with_table: bool,
+    },
 }
 
 impl<'a> Reader<'a> {
@@ -1079,15 +1089,24 @@ impl<'a> Reader<'a> {
             if sink.full() {
                 return None;
             }
-            match self.read_event() {
-                Ok(None) => return None,
-                Ok(Some(step)) => {
-                    let r = self.deliver(step, sink);
-                    if let Err(e) = r {
-                        return Some(e);
+            // The queue first, as Go's ReadEvent does: most events go from
+            // the handler that queued them straight to the sink.
+            let r = match self.queued() {
+                Ok(Some(e)) => self.deliver_event(e, sink),
+                Ok(None) => match self.read_event() {
+                    Ok(None) => return None,
+                    Ok(Some(Step::Queued)) => continue,
+                    Ok(Some(Step::Event(e))) => self.deliver_event(e, sink),
+                    Ok(Some(Step::Sync { time, with_table })) => {
+                        self.deliver_sync(time, with_table, sink);
+                        Ok(())
                     }
-                }
-                Err(e) => return Some(e),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                return Some(e);
             }
             if self.frontier.is_empty() {
                 progress(self.offset());
@@ -1095,23 +1114,32 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn deliver(&mut self, step: Step, sink: &mut dyn Sink) -> Result<(), TraceError> {
-        match step {
-            Step::Sync { time, with_table } => {
-                self.sync_offsets.push(self.gen_start);
-                let t = self.monotonic(time);
-                let gen = if with_table { self.gen.as_deref_mut() } else { None };
-                sink.sync(t, self.syncs, gen, &mut self.strings);
-                Ok(())
-            }
-            Step::Event(mut e) => {
-                validate_table_ids(&e, self.gen.as_deref().expect("event without a generation"))
-                    .map_err(|err| at_offset(err, e.at))?;
-                e.time = self.monotonic(e.time);
-                let gen = self.gen.as_deref_mut().expect("event without a generation");
-                sink.event(&e, gen, &mut self.strings).map_err(|err| at_offset(err, e.at))
-            }
+    /// The next queued event, after the budget check that precedes it.
+    #[inline]
+    fn queued(&mut self) -> Result<Option<Event>, TraceError> {
+        if self.order.queue.is_empty() || self.done {
+            return Ok(None);
         }
+        if self.order_work + self.order.work > self.work_budget {
+            return Err(self.budget_error());
+        }
+        Ok(self.order.queue.pop_front())
+    }
+
+    fn deliver_sync(&mut self, time: i64, with_table: bool, sink: &mut dyn Sink) {
+        self.sync_offsets.push(self.gen_start);
+        let t = self.monotonic(time);
+        let gen = if with_table { self.gen.as_deref_mut() } else { None };
+        sink.sync(t, self.syncs, gen, &mut self.strings);
+    }
+
+    #[inline]
+    fn deliver_event(&mut self, mut e: Event, sink: &mut dyn Sink) -> Result<(), TraceError> {
+        let gen = self.gen.as_deref_mut().expect("event without a generation");
+        validate_table_ids(&e, gen).map_err(|err| at_offset(err, e.at))?;
+        e.time = self.monotonic(e.time);
+        let gen = self.gen.as_deref_mut().expect("event without a generation");
+        sink.event(&e, gen, &mut self.strings).map_err(|err| at_offset(err, e.at))
     }
 
     fn monotonic(&mut self, t: i64) -> i64 {
@@ -1127,8 +1155,8 @@ impl<'a> Reader<'a> {
         if self.order_work + self.order.work > self.work_budget {
             return Err(self.budget_error());
         }
-        if let Some(e) = self.order.queue.pop_front() {
-            return Ok(Some(Step::Event(e)));
+        if !self.order.queue.is_empty() {
+            return Ok(Some(Step::Queued));
         }
         let cpu_left = self.gen.as_ref().is_some_and(|g| self.cpu_next < g.cpu_samples.len());
         if self.frontier.is_empty() && !cpu_left {
@@ -1186,8 +1214,7 @@ impl<'a> Reader<'a> {
                 ));
             }
         }
-        let e = self.order.queue.pop_front().expect("advance queued nothing");
-        Ok(Some(Step::Event(e)))
+        Ok(Some(Step::Queued))
     }
 
     /// The error for input that makes ordering take time quadratic in its size.

@@ -110,8 +110,17 @@ pub enum VarintError {
 
 /// Decodes a varint from the front of a slice (Go's `binary.Uvarint`):
 /// returns the value and the bytes used, or None where Go returns n <= 0.
-#[inline]
+#[inline(always)]
 pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
+    // Most event arguments fit in one byte.
+    match b.first() {
+        Some(&x) if x < 0x80 => Some((u64::from(x), 1)),
+        _ => uvarint_long(b),
+    }
+}
+
+#[inline(never)]
+fn uvarint_long(b: &[u8]) -> Option<(u64, usize)> {
     let mut x: u64 = 0;
     let mut shift = 0u32;
     for (i, &byte) in b.iter().enumerate().take(10) {
@@ -367,7 +376,7 @@ pub struct Generation<'a> {
     /// (experiment, thread, data), in the order read.
     pub exp_batches: Vec<(u8, u64, &'a [u8])>,
     /// wire stack ID -> global stack ID, filled lazily by the builder.
-    pub stack_cache: FxHashMap<u64, i32>,
+    pub stack_cache: IdTable<i32>,
     m_index: FxHashMap<u64, usize>,
 }
 
@@ -387,7 +396,7 @@ impl<'a> Generation<'a> {
             pcs: FxHashMap::default(),
             wide_frames: Vec::new(),
             exp_batches: Vec::new(),
-            stack_cache: FxHashMap::default(),
+            stack_cache: IdTable::default(),
             m_index: FxHashMap::default(),
         }
     }

@@ -282,6 +282,10 @@ impl Builder {
     }
 
     /// Sends one events row to the second thread, which fills the columns.
+    // Inlined, as is `row`, so `Detail` never goes through memory: read back
+    // whole right after its fields were written one by one, it stalled on
+    // store forwarding for every event.
+    #[inline(always)]
     fn push_row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> usize {
         let row = self.row(typ, time, ctx, stack, d);
         self.derived.push(Rec::Row(row));
@@ -289,6 +293,7 @@ impl Builder {
     }
 
     /// The events row of one event (counted as taken).
+    #[inline(always)]
     fn row(&mut self, typ: u8, time: i64, ctx: (i64, i64, i64), stack: Option<i32>, d: Detail) -> Row {
         let code = |c: Option<u8>| c.map_or(-1, |c| c as i8);
         let row = Row {

@@ -31,7 +31,7 @@ impl Stacks {
         if id == 0 {
             return Ok(0);
         }
-        if let Some(&g) = gen.stack_cache.get(&id) {
+        if let Some(g) = gen.stack_cache.get(id) {
             return Ok(g);
         }
         let Some(frames) = gen.stack_frames(id) else {
