@@ -13,17 +13,14 @@ Screenshots go to build/screenshots/ (or $GOTRACE_DF_SCREENSHOTS).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_util import CHROMIUM, CHROMIUM_ARGS, canvas_state
+from browser_util import CHROMIUM, CHROMIUM_ARGS, canvas_state, free_port, serving
 from playwright.sync_api import sync_playwright
 from viewer_page import open_every_tab, viewer_page, wait_for_timeline
 
@@ -32,54 +29,26 @@ TRACE = "tests/data/traces/go1.26/example.trace"
 SHOTS = Path(os.environ.get("GOTRACE_DF_SCREENSHOTS", ROOT / "build" / "screenshots"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     voila = ROOT / ".venv" / "bin" / "voila"
     if not voila.exists():
         voila = Path(subprocess.check_output(["which", "voila"], text=True).strip())
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     env = dict(os.environ, PWD=str(ROOT))
     env.pop("GOTRACE_DF_TRACE", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                str(voila),
-                "notebooks/viewer.ipynb",
-                "--no-browser",
-                "--Voila.ip=127.0.0.1",
-                f"--port={port}",
-                "--Voila.port_retries=0",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    cmd = [
+        str(voila),
+        "notebooks/viewer.ipynb",
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+    ]
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"voila did not start:\n{log.read_text()}") from None
-                time.sleep(0.3)
+    with serving(cmd, url, log, cwd=ROOT, env=env):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_viewer_in_chromium(voila_url: str) -> None:
