@@ -15,7 +15,7 @@ Three sides, each a process of its own so its peak RSS is its own, run in turn
 Each side is timed two ways: the parse, inside the process (Go: opening the
 file to the last event; ours: ``read_trace`` called to the last table, after
 ``import gotrace_df``), and the whole process, from start to exit. The ratio
-to Go is the issue's definition: our events/s over Go's events/s from the
+to Go is the one the targets use: our events/s over Go's events/s from the
 parse times of the same round, median over rounds; above 1 gotrace_df is
 faster. Peak RSS is the process's ru_maxrss (bench/measure.py).
 
