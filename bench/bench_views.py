@@ -66,6 +66,11 @@ NOT_VIEWS = {
     "plot_latency_histogram", "plot_mmu",
     # Starts the views' passes on another thread: the script's "prefetch" run.
     "prefetch",
+    # The API around the views: input limits, memory, many traces.
+    "DEFAULT_MAX_BYTES", "DownloadTimeout", "release_memory", "lake",
+    # Answers go tool trace has no page for: timing them would make our side
+    # do work Go's does not.
+    "wakeups", "wakeup_events", "plot_wakeups",
 }
 CALLED = {
     "summary", "goroutine_analysis", "goroutine_stats", "latency_histogram",
