@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import io
 import json
 import re
 import signal
@@ -276,6 +277,30 @@ def test_bad_trace_is_an_error(tmp_path: Path) -> None:
     p = run("-d=wire", str(bad), check=False)
     assert p.returncode == 1
     assert p.stderr.decode().strip() == go("1.27", "-d=wire", str(bad)).stderr.decode().strip()
+
+
+@pytest.mark.parametrize("damage", ["cut inside an event", "unknown event type"])
+def test_wire_on_a_damaged_trace_fails_as_go(
+    tmp_path: Path, damage: str, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """The events before the damage, then Go's error, and Go's exit code."""
+    data = (CORPUS / "go1.27" / "example.trace").read_bytes()
+    bad = tmp_path / "bad.trace"
+    # 300000 falls inside a varint of this trace (Go: unexpected EOF).
+    bad.write_bytes(data[:300000] if damage.startswith("cut") else data + b"\xff")
+    started = go_start("1.27", "-d=wire", str(bad))
+    code = cli.main(["-d=wire", str(bad)])
+    out, err = capsysbinary.readouterr()
+    theirs = started.result()
+    assert theirs.returncode == code == 1
+    assert out == theirs.stdout, first_difference(out, theirs.stdout)
+    assert err.decode().strip() == theirs.stderr.decode().strip()
+    # The library raises the same error, saying where the event starts.
+    from gotrace_df.export import godebug
+
+    with pytest.raises(gt.TraceError) as e:
+        godebug.write_wire(bad.read_bytes(), io.BytesIO())
+    assert e.value.offset is not None and 16 <= e.value.offset < bad.stat().st_size
 
 
 def test_help() -> None:
