@@ -314,7 +314,7 @@ _FRAME_FIELDS = ("pc", "func", "file", "line")
 
 @dataclass(frozen=True)
 class RawEvents:
-    """The raw wire events of a trace (``raw.Reader``), read by the core.
+    """A run of a trace's raw wire events (``raw.Reader``), read by the core.
 
     ``events`` has one row per event: ``type``, ``offset``, ``size`` (Go's
     ``EncodedSize``), ``args`` (stack frames flattened in) and ``data``.
@@ -328,10 +328,15 @@ class RawEvents:
     error: TraceError | None
 
 
-def read_wire(data: bytes) -> RawEvents:
-    """Every raw wire event of ``data``; a bad header raises TraceError."""
-    r = _core.read_raw(data)
-    return RawEvents(r["version"], r["num_specs"], pa.table(r["events"]), r["error"])
+def read_wire(data: bytes) -> Iterator[RawEvents]:
+    """The raw wire events of ``data`` in runs of up to 65536, so that memory
+    stays bounded; the last run carries the error, if any. A bad header
+    raises TraceError."""
+    start: int | None = 0
+    while start is not None:
+        r = _core.read_raw(data, start, _CHUNK)
+        yield RawEvents(r["version"], r["num_specs"], pa.table(r["events"]), r["error"])
+        start = r["next"]
 
 
 def _wire_string(t: int, args: list[int], data: bytes | None) -> str:
@@ -394,14 +399,13 @@ def write_wire(data: bytes, out: IO[bytes]) -> None:
     Raises :class:`~gotrace_df.TraceError` (after writing every event before
     it) where Go's raw reader fails.
     """
-    raw = read_wire(data)
-    for batch in raw.events.to_batches(_CHUNK):
-        cols = [batch.column(k).to_pylist() for k in ("type", "args", "data")]
+    for raw in read_wire(data):
+        cols = [raw.events[k].to_pylist() for k in ("type", "args", "data")]
         lines = [_wire_string(t, a, d) for t, a, d in zip(*cols)]
         if lines:
             out.write(("\n".join(lines) + "\n").encode())
-    if raw.error is not None:
-        raise raw.error
+        if raw.error is not None:
+            raise raw.error
 
 
 # -- -d=footprint ------------------------------------------------------------------
@@ -416,16 +420,20 @@ def footprint(data: bytes) -> list[tuple[str, int, int]]:
     padded batch sizes are not counted. Raises TraceError where Go's reader
     fails.
     """
-    raw = read_wire(data)
-    if raw.error is not None:
-        raise raw.error
-    types = raw.events["type"].to_numpy()
-    count = np.bincount(types, minlength=256)
-    size = np.bincount(types, weights=raw.events["size"].to_numpy(), minlength=256)
-    size = size.astype(np.int64)
+    count = np.zeros(256, np.int64)
+    size = np.zeros(256, np.int64)
+    num_specs = 0
+    for raw in read_wire(data):
+        if raw.error is not None:
+            raise raw.error
+        types = raw.events["type"].to_numpy()
+        count += np.bincount(types, minlength=256)
+        # float64 weights are exact: a run's bytes are far below 2**53.
+        size += np.bincount(types, raw.events["size"].to_numpy(), 256).astype(np.int64)
+        num_specs = raw.num_specs
     out = []
     for t in _core.sort_order(size.tolist(), descending=True):
-        name = _SPECS[t].name if t < raw.num_specs else f"<unknown ({t})>"
+        name = _SPECS[t].name if t < num_specs else f"<unknown ({t})>"
         out.append((name, int(size[t]), int(count[t])))
     return out
 

@@ -42,7 +42,7 @@ fn uvarint_len(v: u64) -> u64 {
     u64::from((64 - v.leading_zeros()).max(1).div_ceil(7))
 }
 
-/// Every raw event of a trace, one row each: `type` (u8), `offset` (of the
+/// Raw events of a trace, one row each: `type` (u8), `offset` (of the
 /// type byte), `size` (Go's `EncodedSize`: the minimal encoding, which is what
 /// footprint counts), `args` (frames flattened in for stacks) and `data`
 /// (null for events without).
@@ -52,6 +52,8 @@ pub struct RawEvents {
     pub events: RecordBatch,
     /// Where Go's reader fails, after the events before it (message as Go's).
     pub error: Option<TraceError>,
+    /// Offset of the next event to read: None at the end or after an error.
+    pub next: Option<usize>,
 }
 
 /// The format version, or Go's header error (`version.ReadHeader`).
@@ -113,12 +115,14 @@ fn arg(c: &mut Cursor<'_>) -> Result<u64, &'static str> {
     })
 }
 
-/// Reads all raw events of `data` (a whole trace, header included).
+/// Reads up to `max_events` raw events of `data` (a whole trace, header
+/// included) from offset `from` (0 or a previous `next`), so that a caller
+/// can go through a large trace in bounded memory.
 ///
 /// Errs only for a bad header; a failure later is `RawEvents::error`, with
 /// the events before it. Memory grows with the events actually read: no
 /// length or frame count is trusted before its bytes are there.
-pub fn read(data: &[u8]) -> Result<RawEvents, TraceError> {
+pub fn read(data: &[u8], from: usize, max_events: usize) -> Result<RawEvents, TraceError> {
     let version = header(data)?;
     let specs = num_specs(version);
     let mut b = Builders {
@@ -128,17 +132,20 @@ pub fn read(data: &[u8]) -> Result<RawEvents, TraceError> {
         args: ListBuilder::new(UInt64Builder::new()),
         data: BinaryBuilder::new(),
     };
-    let mut c = Cursor::new(data, 16);
+    let mut c = Cursor::new(data, from.max(16));
     let mut error = None;
-    while !c.is_empty() {
+    let mut n = 0;
+    while !c.is_empty() && n < max_events {
         let start = c.pos;
         if let Err(message) = read_event(&mut c, specs, &mut b) {
             error = Some(TraceError::at(message, start, None));
             break;
         }
+        n += 1;
     }
+    let next = (error.is_none() && !c.is_empty()).then_some(c.pos);
     let events = b.finish().map_err(|e| TraceError::at(format!("internal error: {e}"), c.pos, None))?;
-    Ok(RawEvents { version, num_specs: specs, events, error })
+    Ok(RawEvents { version, num_specs: specs, events, error, next })
 }
 
 /// Appends one event to `b` (nothing of it if it is malformed).
@@ -198,7 +205,7 @@ mod tests {
     }
 
     fn failure(body: &[u8]) -> (Vec<u8>, String, Option<u64>) {
-        let r = read(&trace(body)).expect("header is good");
+        let r = read(&trace(body), 0, usize::MAX).expect("header is good");
         let e = r.error.as_ref().expect("an error");
         (types(&r), e.message.clone(), e.offset)
     }
@@ -206,7 +213,8 @@ mod tests {
     #[test]
     fn reads_events_with_stacks_and_data() {
         // Frequency 15625000; Stack id 1 with one frame; String id 2 "hi".
-        let r = read(&trace(&[8, 0xc8, 0xd8, 0xb9, 0x07, 3, 1, 1, 10, 20, 30, 40, 5, 2, 2, b'h', b'i'])).unwrap();
+        let r = read(&trace(&[8, 0xc8, 0xd8, 0xb9, 0x07, 3, 1, 1, 10, 20, 30, 40, 5, 2, 2, b'h', b'i']), 0, usize::MAX)
+            .unwrap();
         assert!(r.error.is_none());
         assert_eq!(types(&r), [8, 3, 5]);
         let args = r.events.column(3).as_list::<i32>();
@@ -216,6 +224,15 @@ mod tests {
         );
         assert_eq!(r.events.column(4).as_binary::<i32>().value(2), b"hi");
         assert!(r.events.column(4).is_null(0));
+    }
+
+    #[test]
+    fn reads_in_pieces() {
+        let data = trace(&[11, 1, 11, 2, 11, 3]);
+        let first = read(&data, 0, 2).unwrap();
+        assert_eq!((types(&first), first.next), (vec![11, 11], Some(20)));
+        let rest = read(&data, 20, 2).unwrap();
+        assert_eq!((types(&rest), rest.next, rest.error.is_none()), (vec![11], None, true));
     }
 
     #[test]
@@ -235,7 +252,7 @@ mod tests {
         // AllocFree events are not in the Go 1.23 table.
         let mut old = b"go 1.23 trace\0\0\0".to_vec();
         old.extend_from_slice(&[132, 1, 1, 1]);
-        assert_eq!(read(&old).unwrap().error.unwrap().message, "invalid event type: 132");
+        assert_eq!(read(&old, 0, usize::MAX).unwrap().error.unwrap().message, "invalid event type: 132");
     }
 
     #[test]
@@ -250,7 +267,7 @@ mod tests {
 
     #[test]
     fn header_errors_are_gos() {
-        let msg = |d: &[u8]| read(d).err().map(|e| e.message);
+        let msg = |d: &[u8]| read(d, 0, 1).err().map(|e| e.message);
         assert_eq!(msg(b"not a trace at all").as_deref(), Some("bad file format: not a Go execution trace?"));
         assert_eq!(msg(b"go 1.21 trace\0\0\0").as_deref(), Some("go 1.21 traces are not in the v2 wire format"));
         assert_eq!(msg(b"go 1.30 trace\0\0\0").as_deref(), Some("unknown or unsupported trace version go 1.30"));
@@ -260,7 +277,7 @@ mod tests {
     #[test]
     fn encoded_size_is_minimal() {
         // A padded varint (0x81 0x00 = 1) counts as its one-byte encoding.
-        let r = read(&trace(&[11, 0x81, 0x00])).unwrap();
+        let r = read(&trace(&[11, 0x81, 0x00]), 0, usize::MAX).unwrap();
         let size = r.events.column(2).as_primitive::<arrow_array::types::UInt64Type>();
         assert_eq!(size.value(0), 2);
         assert_eq!((uvarint_len(0), uvarint_len(127), uvarint_len(128), uvarint_len(u64::MAX)), (1, 1, 2, 10));
