@@ -20,6 +20,7 @@ use crate::TraceError;
 /// each version's table is a prefix of the newest one.
 pub fn num_specs(version: u32) -> usize {
     match version {
+        11 | 19 | 21 => 0,
         22 => usize::from(ev::USER_LOG) + 1,
         23 => usize::from(ev::EXPERIMENTAL_BATCH) + 1,
         25 => usize::from(ev::END_OF_GENERATION),
@@ -58,21 +59,20 @@ pub struct RawEvents {
 
 /// The format version, or Go's header error (`version.ReadHeader`).
 fn header(data: &[u8]) -> Result<u32, TraceError> {
-    wire::read_header(data).map_err(|e| {
+    wire::read_header(data).or_else(|e| {
         // The core's header errors explain more; Go's raw reader says one of
-        // two things (and 1.11/1.19/1.21 files hold no v2 events at all).
+        // two things, and takes the v1 versions (1.11, 1.19, 1.21) as valid,
+        // with an empty event table.
         let minor = data.get(5..).map(|r| {
             r.iter().take_while(|b| b.is_ascii_digit()).fold(0u32, |n, &b| n.saturating_mul(10) + u32::from(b - b'0'))
         });
         let message = match minor {
             Some(_) if e.message.starts_with("unknown or unsupported") => e.message,
-            Some(v @ (11 | 19 | 21)) if e.message.starts_with("Go 1.") => {
-                format!("go 1.{v} traces are not in the v2 wire format")
-            }
+            Some(v @ (11 | 19 | 21)) if e.message.starts_with("Go 1.") => return Ok(v),
             Some(v) if e.message.starts_with("Go 1.") => format!("unknown or unsupported trace version go 1.{v}"),
             _ => "bad file format: not a Go execution trace?".to_owned(),
         };
-        TraceError::at(message, 0, None)
+        Err(TraceError::at(message, 0, None))
     })
 }
 
@@ -269,7 +269,9 @@ mod tests {
     fn header_errors_are_gos() {
         let msg = |d: &[u8]| read(d, 0, 1).err().map(|e| e.message);
         assert_eq!(msg(b"not a trace at all").as_deref(), Some("bad file format: not a Go execution trace?"));
-        assert_eq!(msg(b"go 1.21 trace\0\0\0").as_deref(), Some("go 1.21 traces are not in the v2 wire format"));
+        // A v1 header is valid, but no event type is.
+        let v1 = read(b"go 1.21 trace\0\0\0\x05", 0, 1).unwrap();
+        assert_eq!((v1.num_specs, v1.error.unwrap().message.as_str()), (0, "invalid event type: 5"));
         assert_eq!(msg(b"go 1.30 trace\0\0\0").as_deref(), Some("unknown or unsupported trace version go 1.30"));
         assert_eq!(msg(b"go 1.7 trace\0\0\0\0").as_deref(), Some("unknown or unsupported trace version go 1.7"));
     }
