@@ -106,3 +106,16 @@ def summarize(
     region_stats: bool = False,
     capacity: tuple[int, int] | None = None,
 ) -> dict[str, ArrowTable]: ...
+
+# -- raw wire events and Go's sort (crates/gotrace-py/src/raw.rs) -------------
+
+class RawResult(TypedDict):
+    version: int
+    num_specs: int
+    events: ArrowTable
+    next: int | None
+    error: TraceError | None
+
+def read_raw(data: bytes, start: int, max_events: int) -> RawResult: ...
+def raw_specs() -> list[tuple[str, list[str], bool, bool]]: ...
+def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...

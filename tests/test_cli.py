@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import io
 import json
 import re
 import signal
@@ -276,6 +277,44 @@ def test_bad_trace_is_an_error(tmp_path: Path) -> None:
     p = run("-d=wire", str(bad), check=False)
     assert p.returncode == 1
     assert p.stderr.decode().strip() == go("1.27", "-d=wire", str(bad)).stderr.decode().strip()
+
+
+_EXAMPLE = CORPUS / "go1.27" / "example.trace"
+DAMAGED = {
+    # 300000 falls inside a varint of this trace (Go: unexpected EOF).
+    "cut inside an event": lambda: _EXAMPLE.read_bytes()[:300000],
+    "unknown event type": lambda: _EXAMPLE.read_bytes() + b"\xff",
+    # Go's raw reader takes a v1 header as valid, with no event types.
+    "v1 header": lambda: b"go 1.21 trace\0\0\0\x05\x01",
+    "unknown version": lambda: b"go 1.7 trace\0\0\0\0",
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+@pytest.mark.parametrize("mode", ["wire", "footprint"])
+def test_damaged_trace_fails_as_go(
+    tmp_path: Path, damage: str, mode: str, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """The events before the damage, then Go's error, and Go's exit code."""
+    bad = tmp_path / "bad.trace"
+    bad.write_bytes(DAMAGED[damage]())
+    started = go_start("1.27", f"-d={mode}", str(bad))
+    code = cli.main([f"-d={mode}", str(bad)])
+    out, err = capsysbinary.readouterr()
+    theirs = started.result()
+    assert theirs.returncode == code == 1
+    assert out == theirs.stdout, first_difference(out, theirs.stdout)
+    assert err.decode().strip() == theirs.stderr.decode().strip()
+
+
+def test_wire_error_says_where() -> None:
+    """The library raises Go's message as a TraceError at the failing event."""
+    from gotrace_df.export import godebug
+
+    data = _EXAMPLE.read_bytes()[:300000]
+    with pytest.raises(gt.TraceError, match="^unexpected EOF$") as e:
+        godebug.write_wire(data, io.BytesIO())
+    assert e.value.offset is not None and 299_980 <= e.value.offset < 300_000
 
 
 def test_help() -> None:

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import IO, TYPE_CHECKING
 
+from gotrace_df._errors import TraceError
 from gotrace_df.cli.source import damaged, raw_bytes, read
 from gotrace_df.cli.usage import PROG, USAGE, die
 from gotrace_df.units import display_bytes, display_duration
@@ -56,7 +57,7 @@ def debug(source: str, mode: str) -> int:
             godebug.write_wire(data, out)
         else:
             godebug.write_footprint(data, out)
-    except godebug.WireError as e:
+    except TraceError as e:
         out.flush()
         die(str(e))
     out.flush()

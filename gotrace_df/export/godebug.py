@@ -6,7 +6,7 @@
   built a column at a time (``_text``), not per event.
 * :func:`write_wire` prints the raw wire events (``internal/trace/raw``'s
   ``Event.String()``): batch headers, string and stack tables and every timed
-  event with its arguments, read straight from the bytes with no checking.
+  event with its arguments, as the core's raw reader reads them.
 * :func:`write_footprint` prints the bytes and counts per wire event type, the
   table ``go tool trace -d=footprint`` prints.
 """
@@ -17,18 +17,20 @@ import datetime as _dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df import _core
+from gotrace_df._errors import TraceError
 from gotrace_df.export import _text as T
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["write_parsed", "write_wire", "write_footprint", "WireError", "read_wire"]
+__all__ = ["write_parsed", "write_wire", "write_footprint", "RawEvents", "read_wire"]
 
 _NO_TASK = str(2**64 - 1)
 _CHUNK = 1 << 16
@@ -300,192 +302,57 @@ def write_parsed(trace: Trace, out: IO[bytes]) -> None:
 @dataclass(frozen=True)
 class _Spec:
     name: str
-    args: tuple[str, ...] = ()
-    is_stack: bool = False
-    has_data: bool = False
+    args: tuple[str, ...]
+    is_stack: bool
+    has_data: bool
 
 
-def _specs() -> list[_Spec]:
-    """tracev2.Specs(): the event table of the newest format, indexed by type."""
-    s = [_Spec("")] * 137
-    table: dict[int, _Spec] = {
-        1: _Spec("EventBatch", ("gen", "m", "time", "size")),
-        2: _Spec("Stacks"),
-        3: _Spec("Stack", ("id", "nframes"), is_stack=True),
-        4: _Spec("Strings"),
-        5: _Spec("String", ("id",), has_data=True),
-        6: _Spec("CPUSamples"),
-        7: _Spec("CPUSample", ("time", "m", "p", "g", "stack")),
-        8: _Spec("Frequency", ("freq",)),
-        9: _Spec("ProcsChange", ("dt", "procs_value", "stack")),
-        10: _Spec("ProcStart", ("dt", "p", "p_seq")),
-        11: _Spec("ProcStop", ("dt",)),
-        12: _Spec("ProcSteal", ("dt", "p", "p_seq", "m")),
-        13: _Spec("ProcStatus", ("dt", "p", "pstatus")),
-        14: _Spec("GoCreate", ("dt", "new_g", "new_stack", "stack")),
-        15: _Spec("GoCreateSyscall", ("dt", "new_g")),
-        16: _Spec("GoStart", ("dt", "g", "g_seq")),
-        17: _Spec("GoDestroy", ("dt",)),
-        18: _Spec("GoDestroySyscall", ("dt",)),
-        19: _Spec("GoStop", ("dt", "reason_string", "stack")),
-        20: _Spec("GoBlock", ("dt", "reason_string", "stack")),
-        21: _Spec("GoUnblock", ("dt", "g", "g_seq", "stack")),
-        22: _Spec("GoSyscallBegin", ("dt", "p_seq", "stack")),
-        23: _Spec("GoSyscallEnd", ("dt",)),
-        24: _Spec("GoSyscallEndBlocked", ("dt",)),
-        25: _Spec("GoStatus", ("dt", "g", "m", "gstatus")),
-        26: _Spec("STWBegin", ("dt", "kind_string", "stack")),
-        27: _Spec("STWEnd", ("dt",)),
-        28: _Spec("GCActive", ("dt", "gc_seq")),
-        29: _Spec("GCBegin", ("dt", "gc_seq", "stack")),
-        30: _Spec("GCEnd", ("dt", "gc_seq")),
-        31: _Spec("GCSweepActive", ("dt", "p")),
-        32: _Spec("GCSweepBegin", ("dt", "stack")),
-        33: _Spec("GCSweepEnd", ("dt", "swept_value", "reclaimed_value")),
-        34: _Spec("GCMarkAssistActive", ("dt", "g")),
-        35: _Spec("GCMarkAssistBegin", ("dt", "stack")),
-        36: _Spec("GCMarkAssistEnd", ("dt",)),
-        37: _Spec("HeapAlloc", ("dt", "heapalloc_value")),
-        38: _Spec("HeapGoal", ("dt", "heapgoal_value")),
-        39: _Spec("GoLabel", ("dt", "label_string")),
-        40: _Spec("UserTaskBegin", ("dt", "task", "parent_task", "name_string", "stack")),
-        41: _Spec("UserTaskEnd", ("dt", "task", "stack")),
-        42: _Spec("UserRegionBegin", ("dt", "task", "name_string", "stack")),
-        43: _Spec("UserRegionEnd", ("dt", "task", "name_string", "stack")),
-        44: _Spec("UserLog", ("dt", "task", "key_string", "value_string", "stack")),
-        45: _Spec("GoSwitch", ("dt", "g", "g_seq")),
-        46: _Spec("GoSwitchDestroy", ("dt", "g", "g_seq")),
-        47: _Spec("GoCreateBlocked", ("dt", "new_g", "new_stack", "stack")),
-        48: _Spec("GoStatusStack", ("dt", "g", "m", "gstatus", "stack")),
-        49: _Spec("ExperimentalBatch", ("exp", "gen", "m", "time"), has_data=True),
-        50: _Spec("Sync"),
-        51: _Spec("ClockSnapshot", ("dt", "mono", "sec", "nsec")),
-        52: _Spec("EndOfGeneration"),
-        128: _Spec("Span", ("dt", "id", "npages_value", "kindclass")),
-        129: _Spec("SpanAlloc", ("dt", "id", "npages_value", "kindclass")),
-        130: _Spec("SpanFree", ("dt", "id")),
-        131: _Spec("HeapObject", ("dt", "id", "type")),
-        132: _Spec("HeapObjectAlloc", ("dt", "id", "type")),
-        133: _Spec("HeapObjectFree", ("dt", "id")),
-        134: _Spec("GoroutineStack", ("dt", "id", "order")),
-        135: _Spec("GoroutineStackAlloc", ("dt", "id", "order")),
-        136: _Spec("GoroutineStackFree", ("dt", "id")),
-    }
-    s = list(s)
-    for k, v in table.items():
-        s[k] = v
-    return s
-
-
-_SPECS = _specs()
-# version.Version.Specs(): each format knows a prefix of the table.
-_VERSION_SPECS = {22: 45, 23: 50, 25: 52, 26: len(_SPECS)}
-_HEADER = 16
-
-
-class WireError(ValueError):
-    """The bytes are not a readable trace at the wire level (message as Go's)."""
-
-
-@dataclass
-class WireEvent:
-    """One raw wire event: its type, arguments (frames flattened in for stacks),
-    trailing data, and its offset in the input."""
-
-    type: int
-    args: list[int]
-    data: bytes | None
-    offset: int
-
-
-def _read_header(data: bytes | memoryview) -> tuple[int, int]:
-    """(format version, number of specs) from the 16-byte header."""
-    import re
-
-    head = bytes(data[:_HEADER])
-    m = re.fullmatch(rb"go 1\.(\d+) trace\x00\x00\x00", head)
-    if m is None:
-        raise WireError("bad file format: not a Go execution trace?")
-    v = int(m.group(1))
-    if v in (11, 19, 21):
-        raise WireError(f"go 1.{v} traces are not in the v2 wire format")
-    if v not in _VERSION_SPECS:
-        raise WireError(f"unknown or unsupported trace version go 1.{v}")
-    return v, _VERSION_SPECS[v]
-
-
-def read_wire(data: bytes | memoryview) -> tuple[int, Iterator[WireEvent]]:
-    """The format version and an iterator of raw events (``raw.Reader``).
-
-    The iterator raises :class:`WireError` where Go's reader fails, after
-    yielding every event before it.
-    """
-    version, nspecs = _read_header(data)
-    buf = bytes(data) if not isinstance(data, bytes) else data
-    return version, _events(buf, nspecs)
-
-
-def _events(buf: bytes, nspecs: int) -> Iterator[WireEvent]:
-    pos = _HEADER
-    end = len(buf)
-
-    def uvarint() -> int:
-        nonlocal pos
-        x = 0
-        s = 0
-        for i in range(10):
-            if pos >= end:
-                raise WireError("unexpected EOF" if i else "EOF")
-            b = buf[pos]
-            pos += 1
-            if b < 0x80:
-                if i == 9 and b > 1:
-                    raise WireError("binary: varint overflows a 64-bit integer")
-                return x | (b << s)
-            x |= (b & 0x7F) << s
-            s += 7
-        raise WireError("binary: varint overflows a 64-bit integer")
-
-    while pos < end:
-        start = pos
-        ev = buf[pos]
-        pos += 1
-        if ev >= nspecs or ev == 0:
-            raise WireError(f"invalid event type: {ev}")
-        spec = _SPECS[ev]
-        args = [uvarint() for _ in spec.args]
-        if spec.is_stack:
-            for _ in range(args[1] * 4):
-                args.append(uvarint())
-        data: bytes | None = None
-        if spec.has_data:
-            n = uvarint()
-            if pos + n > end:
-                raise WireError("EOF")
-            data = buf[pos : pos + n]
-            pos += n
-        yield WireEvent(ev, args, data, start)
-
-
+# tracev2.Specs(): the core's event table of the newest format, indexed by type.
+_SPECS = [_Spec(n, tuple(a), s, d) for n, a, s, d in _core.raw_specs()]
 _FRAME_FIELDS = ("pc", "func", "file", "line")
 
 
-def _wire_string(e: WireEvent) -> str:
-    spec = _SPECS[e.type]
+@dataclass(frozen=True)
+class RawEvents:
+    """A run of a trace's raw wire events (``raw.Reader``), read by the core.
+
+    ``events`` has one row per event: ``type``, ``offset``, ``size`` (Go's
+    ``EncodedSize``), ``args`` (stack frames flattened in) and ``data``.
+    ``error`` is the :class:`~gotrace_df.TraceError` where Go's reader fails,
+    after those events (its message is Go's, its ``offset`` the event's).
+    """
+
+    version: int
+    num_specs: int
+    events: pa.Table
+    error: TraceError | None
+
+
+def read_wire(data: bytes) -> Iterator[RawEvents]:
+    """The raw wire events of ``data`` in runs of up to 65536, so that memory
+    stays bounded; the last run carries the error, if any. A bad header
+    raises TraceError."""
+    start: int | None = 0
+    while start is not None:
+        r = _core.read_raw(data, start, _CHUNK)
+        yield RawEvents(r["version"], r["num_specs"], pa.table(r["events"]), r["error"])
+        start = r["next"]
+
+
+def _wire_string(t: int, args: list[int], data: bytes | None) -> str:
+    spec = _SPECS[t]
     parts = [spec.name]
-    for name, v in zip(spec.args, e.args):
+    for name, v in zip(spec.args, args):
         parts.append(f" {name}={v}")
     if spec.is_stack:
-        frames = e.args[len(spec.args) :]
+        frames = args[len(spec.args) :]
         for i, v in enumerate(frames):
             parts.append("\n\t" if i % 4 == 0 else " ")
             parts.append(f"{_FRAME_FIELDS[i % 4]}={v}")
-    if e.data is not None:
+    if data is not None:
         parts.append("\n\tdata=")
         parts.append(
-            T.go_quote(e.data.decode("utf-8", "replace"))
-            if _is_utf8(e.data)
-            else _go_quote_bytes(e.data)
+            T.go_quote(data.decode("utf-8", "replace")) if _is_utf8(data) else _go_quote_bytes(data)
         )
     return "".join(parts)
 
@@ -525,65 +392,53 @@ def _go_quote_bytes(b: bytes) -> str:
     return "".join(out)
 
 
-def write_wire(data: bytes | memoryview, out: IO[bytes]) -> None:
+def write_wire(data: bytes, out: IO[bytes]) -> None:
     """Write ``go tool trace -d=wire``'s output: every raw wire event, one per
     line (stack frames and data on indented lines below their event).
 
-    Raises :class:`WireError` (after writing every event before it) where
-    Go's raw reader fails.
+    Raises :class:`~gotrace_df.TraceError` (after writing every event before
+    it) where Go's raw reader fails.
     """
-    _, events = read_wire(data)
-    batch: list[str] = []
-    try:
-        for e in events:
-            batch.append(_wire_string(e))
-            if len(batch) >= 4096:
-                out.write(("\n".join(batch) + "\n").encode())
-                batch.clear()
-    finally:
-        if batch:
-            out.write(("\n".join(batch) + "\n").encode())
+    for raw in read_wire(data):
+        cols = [raw.events[k].to_pylist() for k in ("type", "args", "data")]
+        lines = [_wire_string(t, a, d) for t, a, d in zip(*cols)]
+        if lines:
+            out.write(("\n".join(lines) + "\n").encode())
+        if raw.error is not None:
+            raise raw.error
 
 
 # -- -d=footprint ------------------------------------------------------------------
 
 
-def _uvarint_len(v: int) -> int:
-    n = 1
-    while v >= 0x80:
-        v >>= 7
-        n += 1
-    return n
-
-
-def footprint(data: bytes | memoryview) -> list[tuple[str, int, int]]:
+def footprint(data: bytes) -> list[tuple[str, int, int]]:
     """(event type name, bytes, count) for all 256 type codes, in the order
     ``go tool trace -d=footprint`` prints them (bytes descending, ties in the
     order Go's unstable sort leaves them).
 
-    Bytes are each event's minimal encoding: the type byte, its arguments as
-    minimal varints and its data (the runtime's padded batch sizes not counted).
+    Bytes are each event's minimal encoding (``EncodedSize``): the runtime's
+    padded batch sizes are not counted. Raises TraceError where Go's reader
+    fails.
     """
-    version, events = read_wire(data)
-    nspecs = _VERSION_SPECS[version]
-    count = [0] * 256
-    size = [0] * 256
-    for e in events:
-        n = 1 + sum(_uvarint_len(a) for a in e.args)
-        if e.data is not None:
-            n += _uvarint_len(len(e.data)) + len(e.data)
-        count[e.type] += 1
-        size[e.type] += n
-    stats = [(t, size[t], count[t]) for t in range(256)]
-    _go_pdqsort(stats, lambda a, b: (b[1] > a[1]) - (b[1] < a[1]))
+    count = np.zeros(256, np.int64)
+    size = np.zeros(256, np.int64)
+    num_specs = 0
+    for raw in read_wire(data):
+        if raw.error is not None:
+            raise raw.error
+        types = raw.events["type"].to_numpy()
+        count += np.bincount(types, minlength=256)
+        # float64 weights are exact: a run's bytes are far below 2**53.
+        size += np.bincount(types, raw.events["size"].to_numpy(), 256).astype(np.int64)
+        num_specs = raw.num_specs
     out = []
-    for t, b, c in stats:
-        name = _SPECS[t].name if t < nspecs else f"<unknown ({t})>"
-        out.append((name, b, c))
+    for t in _core.sort_order(size.tolist(), descending=True):
+        name = _SPECS[t].name if t < num_specs else f"<unknown ({t})>"
+        out.append((name, int(size[t]), int(count[t])))
     return out
 
 
-def write_footprint(data: bytes | memoryview, out: IO[bytes]) -> None:
+def write_footprint(data: bytes, out: IO[bytes]) -> None:
     """Write ``go tool trace -d=footprint``'s table (same columns, order and
     layout: text/tabwriter with minwidth 3, padding 2)."""
     rows = footprint(data)
@@ -617,227 +472,3 @@ def _tabwriter(rows: list[list[str]], *, minwidth: int, padding: int) -> str:
         line = "".join(c + " " * (widths[i] - len(c)) for i, c in enumerate(r[:-1]))
         lines.append(line + r[-1] + "\n")
     return "".join(lines)
-
-
-# Go's slices.SortFunc (pdqsort, not stable): the footprint rows tie on bytes,
-# and their printed order is whatever this leaves.
-
-
-def _go_pdqsort(data: list[Any], cmp: Any) -> None:
-    n = len(data)
-    limit = n.bit_length()
-    _pdqsort(data, 0, n, limit, cmp)
-
-
-def _insertion_sort(d: list[Any], a: int, b: int, cmp: Any) -> None:
-    for i in range(a + 1, b):
-        j = i
-        while j > a and cmp(d[j], d[j - 1]) < 0:
-            d[j], d[j - 1] = d[j - 1], d[j]
-            j -= 1
-
-
-def _sift_down(d: list[Any], lo: int, hi: int, first: int, cmp: Any) -> None:
-    root = lo
-    while True:
-        child = 2 * root + 1
-        if child >= hi:
-            return
-        if child + 1 < hi and cmp(d[first + child], d[first + child + 1]) < 0:
-            child += 1
-        if not cmp(d[first + root], d[first + child]) < 0:
-            return
-        d[first + root], d[first + child] = d[first + child], d[first + root]
-        root = child
-
-
-def _heap_sort(d: list[Any], a: int, b: int, cmp: Any) -> None:
-    first = a
-    lo = 0
-    hi = b - a
-    for i in range((hi - 1) // 2, -1, -1):
-        _sift_down(d, i, hi, first, cmp)
-    for i in range(hi - 1, -1, -1):
-        d[first], d[first + i] = d[first + i], d[first]
-        _sift_down(d, lo, i, first, cmp)
-
-
-def _pdqsort(d: list[Any], a: int, b: int, limit: int, cmp: Any) -> None:
-    max_insertion = 12
-    was_balanced = True
-    was_partitioned = True
-    while True:
-        length = b - a
-        if length <= max_insertion:
-            _insertion_sort(d, a, b, cmp)
-            return
-        if limit == 0:
-            _heap_sort(d, a, b, cmp)
-            return
-        if not was_balanced:
-            _break_patterns(d, a, b)
-            limit -= 1
-        pivot, hint = _choose_pivot(d, a, b, cmp)
-        if hint == _DECREASING:
-            _reverse_range(d, a, b)
-            pivot = (b - 1) - (pivot - a)
-            hint = _INCREASING
-        if was_balanced and was_partitioned and hint == _INCREASING:
-            if _partial_insertion_sort(d, a, b, cmp):
-                return
-        if a > 0 and not cmp(d[a - 1], d[pivot]) < 0:
-            mid = _partition_equal(d, a, b, pivot, cmp)
-            a = mid
-            continue
-        mid, already = _partition(d, a, b, pivot, cmp)
-        was_partitioned = already
-        left_len, right_len = mid - a, b - mid
-        balance_threshold = length // 8
-        if left_len < right_len:
-            was_balanced = left_len >= balance_threshold
-            _pdqsort(d, a, mid, limit, cmp)
-            a = mid + 1
-        else:
-            was_balanced = right_len >= balance_threshold
-            _pdqsort(d, mid + 1, b, limit, cmp)
-            b = mid
-
-
-def _partition(d: list[Any], a: int, b: int, pivot: int, cmp: Any) -> tuple[int, bool]:
-    d[a], d[pivot] = d[pivot], d[a]
-    i, j = a + 1, b - 1
-    while i <= j and cmp(d[i], d[a]) < 0:
-        i += 1
-    while i <= j and not cmp(d[j], d[a]) < 0:
-        j -= 1
-    if i > j:
-        d[j], d[a] = d[a], d[j]
-        return j, True
-    d[i], d[j] = d[j], d[i]
-    i += 1
-    j -= 1
-    while True:
-        while i <= j and cmp(d[i], d[a]) < 0:
-            i += 1
-        while i <= j and not cmp(d[j], d[a]) < 0:
-            j -= 1
-        if i > j:
-            break
-        d[i], d[j] = d[j], d[i]
-        i += 1
-        j -= 1
-    d[j], d[a] = d[a], d[j]
-    return j, False
-
-
-def _partition_equal(d: list[Any], a: int, b: int, pivot: int, cmp: Any) -> int:
-    d[a], d[pivot] = d[pivot], d[a]
-    i, j = a + 1, b - 1
-    while True:
-        while i <= j and not cmp(d[a], d[i]) < 0:
-            i += 1
-        while i <= j and cmp(d[a], d[j]) < 0:
-            j -= 1
-        if i > j:
-            break
-        d[i], d[j] = d[j], d[i]
-        i += 1
-        j -= 1
-    return i
-
-
-def _partial_insertion_sort(d: list[Any], a: int, b: int, cmp: Any) -> bool:
-    max_steps = 5
-    shortest_shifting = 50
-    i = a + 1
-    for _ in range(max_steps):
-        while i < b and not cmp(d[i], d[i - 1]) < 0:
-            i += 1
-        if i == b:
-            return True
-        if b - a < shortest_shifting:
-            return False
-        d[i], d[i - 1] = d[i - 1], d[i]
-        if i - a >= 2:
-            j = i - 1
-            while j >= 1:
-                if not cmp(d[j], d[j - 1]) < 0:
-                    break
-                d[j], d[j - 1] = d[j - 1], d[j]
-                j -= 1
-        if b - i >= 2:
-            j = i + 1
-            while j < b:
-                if not cmp(d[j], d[j - 1]) < 0:
-                    break
-                d[j], d[j - 1] = d[j - 1], d[j]
-                j += 1
-    return False
-
-
-def _break_patterns(d: list[Any], a: int, b: int) -> None:
-    length = b - a
-    if length < 8:
-        return
-    mask64 = (1 << 64) - 1
-    random = length  # xorshift seeded with the length
-    modulus = 1 << length.bit_length()
-    first = a + (length // 4) * 2 - 1
-    for idx in range(first, first + 3):
-        random ^= (random << 13) & mask64
-        random ^= random >> 7
-        random ^= (random << 17) & mask64
-        other = random & (modulus - 1)
-        if other >= length:
-            other -= length
-        d[idx], d[a + other] = d[a + other], d[idx]
-
-
-_UNKNOWN, _INCREASING, _DECREASING = 0, 1, 2
-
-
-def _choose_pivot(d: list[Any], a: int, b: int, cmp: Any) -> tuple[int, int]:
-    shortest_ninther = 50
-    max_swaps = 4 * 3
-    length = b - a
-    swaps = [0]
-    i = a + length // 4 * 1
-    j = a + length // 4 * 2
-    k = a + length // 4 * 3
-    if length >= 8:
-        if length >= shortest_ninther:
-            i = _median_adjacent(d, i, swaps, cmp)
-            j = _median_adjacent(d, j, swaps, cmp)
-            k = _median_adjacent(d, k, swaps, cmp)
-        j = _median(d, i, j, k, swaps, cmp)
-    if swaps[0] == 0:
-        return j, _INCREASING
-    if swaps[0] == max_swaps:
-        return j, _DECREASING
-    return j, _UNKNOWN
-
-
-def _order2(d: list[Any], a: int, b: int, swaps: list[int], cmp: Any) -> tuple[int, int]:
-    if cmp(d[b], d[a]) < 0:
-        swaps[0] += 1
-        return b, a
-    return a, b
-
-
-def _median(d: list[Any], a: int, b: int, c: int, swaps: list[int], cmp: Any) -> int:
-    a, b = _order2(d, a, b, swaps, cmp)
-    b, c = _order2(d, b, c, swaps, cmp)
-    a, b = _order2(d, a, b, swaps, cmp)
-    return b
-
-
-def _median_adjacent(d: list[Any], a: int, swaps: list[int], cmp: Any) -> int:
-    return _median(d, a - 1, a, a + 1, swaps, cmp)
-
-
-def _reverse_range(d: list[Any], a: int, b: int) -> None:
-    i, j = a, b - 1
-    while i < j:
-        d[i], d[j] = d[j], d[i]
-        i += 1
-        j -= 1

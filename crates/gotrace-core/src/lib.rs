@@ -15,6 +15,7 @@ pub mod mmu;
 pub mod order;
 pub mod pdqsort;
 pub mod profile;
+pub mod raw;
 pub mod spec;
 pub mod summary;
 pub mod take;

@@ -21,6 +21,22 @@ pub fn sort_by_time<T, F: Fn(&T) -> i64>(v: &mut [T], key: F) {
     pdqsort(v, 0, n, bit_len(n), &less);
 }
 
+/// The order in which Go's `slices.SortFunc` leaves the positions of `keys`
+/// when comparing by key (`cmp.Compare`, reversed when `descending`): element
+/// `i` of the result is the position of the `i`-th sorted key. Equal keys are
+/// permuted exactly as Go permutes them.
+pub fn sort_order(keys: &[i64], descending: bool) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..keys.len()).collect();
+    let n = v.len();
+    if descending {
+        // cmp.Compare(key(y), key(x)) < 0
+        pdqsort(&mut v, 0, n, bit_len(n), &|x: &usize, y: &usize| keys[*y] < keys[*x]);
+    } else {
+        pdqsort(&mut v, 0, n, bit_len(n), &|x: &usize, y: &usize| keys[*x] < keys[*y]);
+    }
+    v
+}
+
 /// Go's `bits.Len`: the number of bits needed to represent `n` (0 for 0).
 fn bit_len(n: usize) -> usize {
     // Lossless: the result is at most `usize::BITS`.
@@ -359,7 +375,7 @@ fn median_adjacent<T, L: Fn(&T, &T) -> bool>(v: &[T], m: usize, swaps: &mut usiz
 
 #[cfg(test)]
 mod tests {
-    use super::{bit_len, pdqsort, sort_by_time};
+    use super::{bit_len, pdqsort, sort_by_time, sort_order};
 
     /// `(keys, ids)`: ids in the order Go 1.26's slices.SortFunc leaves them
     /// when sorting `(key, id)` pairs by key.
@@ -508,6 +524,17 @@ mod tests {
     fn matches_go_permutations() {
         for (keys, want) in GOLDEN {
             assert_eq!(sorted_ids(keys), *want, "keys {keys:?}");
+        }
+    }
+
+    #[test]
+    fn sort_order_matches_go() {
+        for (keys, want) in GOLDEN {
+            assert_eq!(sort_order(keys, false), *want, "keys {keys:?}");
+            // Descending by key is ascending by the negated key, comparison for
+            // comparison: the same Go permutation.
+            let neg: Vec<i64> = keys.iter().map(|k| -k).collect();
+            assert_eq!(sort_order(&neg, true), *want, "negated keys {keys:?}");
         }
     }
 

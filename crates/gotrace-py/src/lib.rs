@@ -21,6 +21,8 @@ mod views;
 
 mod summary;
 
+mod raw;
+
 // Named `gotrace_df.TraceError` because that is where users catch it from
 // (gotrace_df re-exports this class).
 pyo3::create_exception!(
@@ -247,6 +249,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_header, m)?)?;
     views::register(m)?;
     m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
+    m.add_function(wrap_pyfunction!(raw::read_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(raw::raw_specs, m)?)?;
+    m.add_function(wrap_pyfunction!(raw::sort_order, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
