@@ -60,11 +60,12 @@ ROWS = 24  # lanes visible in a 560 px canvas
 
 # -- time to ready: the command and a real browser, against go tool trace ------------
 
-# The page is ready when the timeline is drawn, its goroutine counters too (the
-# payload the page's ``ready`` message asks for), and the tab bar is there.
+# The page is ready when the timeline is drawn, its goroutine counters too (no
+# longer loading: the payload the page's ``ready`` message asks for), and the
+# tab bar is there.
 PAGE_READY = (
     "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
-    " return !!c && +c.dataset.blocks > 0 && +c.dataset.seq >= 2"
+    " return !!c && +c.dataset.blocks > 0 && c.dataset.counters === 'ready'"
     " && !!document.querySelector('.lm-TabBar-tab'); }"
 )
 
