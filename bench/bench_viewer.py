@@ -52,6 +52,7 @@ from browser_util import free_port  # noqa: E402
 from gotool import go_binary, go_env  # noqa: E402
 from results import command_line, record  # noqa: E402
 from traces import trace_go_version, workload_trace  # noqa: E402
+from viewer_page import wait_until_ready  # noqa: E402
 
 ZOOMS = (1, 10, 100, 1_000, 10_000, 100_000)
 WIDTH = 1200
@@ -59,15 +60,6 @@ ROWS = 24  # lanes visible in a 560 px canvas
 
 
 # -- time to ready: the command and a real browser, against go tool trace ------------
-
-# The page is ready when the timeline is drawn, its goroutine counters too (no
-# longer loading: the payload the page's ``ready`` message asks for), and the
-# tab bar is there.
-PAGE_READY = (
-    "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
-    " return !!c && +c.dataset.blocks > 0 && c.dataset.counters === 'ready'"
-    " && !!document.querySelector('.lm-TabBar-tab'); }"
-)
 
 
 def _family(pid: int) -> set[int]:
@@ -154,7 +146,7 @@ def ours_ready(trace: Path, browser: Any) -> dict[str, float]:
         _wait_http(url, proc, 300)
         out["listening_s"] = time.perf_counter() - start
         page1.goto(f"{url}?trace={trace}", timeout=300_000)
-        page1.wait_for_function(PAGE_READY, timeout=300_000)
+        wait_until_ready(page1, 300_000)
         out["ready_s"] = time.perf_counter() - start
         time.sleep(1.0)  # let the first kernel settle before measuring the second
         rss0 = _tree_kb(proc.pid, "Rss", "smaps_rollup")
@@ -162,7 +154,7 @@ def ours_ready(trace: Path, browser: Any) -> dict[str, float]:
         page2 = browser.new_page(viewport={"width": 1400, "height": 1000})
         t = time.perf_counter()
         page2.goto(f"{url}?trace={trace}", timeout=300_000)
-        page2.wait_for_function(PAGE_READY, timeout=300_000)
+        wait_until_ready(page2, 300_000)
         out["second_s"] = time.perf_counter() - t
         time.sleep(1.0)
         out["second_rss"] = _tree_kb(proc.pid, "Rss", "smaps_rollup") - rss0
