@@ -75,18 +75,16 @@ def test_second_page_maps_the_trace_the_command_parsed(tmp_path: Path) -> None:
         )
         assert cache.stat().st_mode & 0o777 == 0o700, "the trace's tables are private"
         events = str(cache / TRACE_DIR / "events.arrow")
-        seen: set[int] = set()
         with viewer_page() as open_page:
             for n in (1, 2):
                 page = open_page(url)
                 wait_until_ready(page)
                 assert page.locator(".gtdf-app .gtdf-error").count() == 0
-                new = _kernels(p.pid) - seen
-                assert len(new) == 1, f"page {n}: kernels {new}"
-                kernel = new.pop()
-                # Its tables are the command's files, mapped: it parsed nothing.
-                assert events in _maps(kernel), f"page {n}'s kernel did not map {events}"
-                seen.add(kernel)
+                # Each page's kernel has its tables in the command's files,
+                # mapped: it parsed nothing. (voila keeps one more kernel
+                # preheated, waiting for a request: that one maps nothing yet.)
+                mapping = [k for k in _kernels(p.pid) if events in _maps(k)]
+                assert len(mapping) == n, f"page {n}: kernels mapping {events}: {mapping}"
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "ready-second-page.png"), full_page=True)
         p.send_signal(signal.SIGINT)

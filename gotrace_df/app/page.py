@@ -182,5 +182,13 @@ def viewer_app(source: str | None = None, environ: Mapping[str, str] | None = No
 
 
 def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
-    """The app for this voila request (query string, environment, or example)."""
+    """The app for this voila request (query string, environment, or example).
+
+    In a kernel voila preheated (started, and the notebook run this far,
+    before any request), first wait for the request: only then does the
+    environment hold its query string."""
+    if environ is None and os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request  # type: ignore[import-untyped]
+
+        wait_for_request()
     return viewer_app(requested_trace(environ), environ)

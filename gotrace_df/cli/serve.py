@@ -61,8 +61,14 @@ def should_open_browser() -> bool:
 def voila_command(notebook: Path, host: str, port: int) -> list[str]:
     """The voila command line serving ``notebook`` on ``host:port`` only, with the
     package's voila configuration (not one that happens to be in the current
-    directory)."""
-    return [
+    directory).
+
+    The packaged viewer gets a preheated kernel: voila keeps one started with
+    the notebook run up to the point where it waits for its request
+    (:func:`gotrace_df.app.page.main`), so a page, the first or the next, does
+    not wait for a kernel to start and import the widgets. Other notebooks may
+    read their request at once, so theirs start on request."""
+    cmd = [
         sys.executable,
         "-m",
         "voila",
@@ -73,6 +79,9 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
         "--Voila.port_retries=0",
         "--no-browser",
     ]
+    if notebook.resolve() == NOTEBOOK.resolve():
+        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    return cmd
 
 
 def serve(
