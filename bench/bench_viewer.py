@@ -35,7 +35,6 @@ import os
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import urllib.error
@@ -48,11 +47,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))  # this checkout's gotrace_df, as the other benches run it
 
-from browser_util import free_port  # noqa: E402
+from browser_util import free_port, serving  # noqa: E402
 from gotool import go_binary, go_env  # noqa: E402
 from results import command_line, record  # noqa: E402
 from traces import trace_go_version, workload_trace  # noqa: E402
-from viewer_page import wait_until_ready  # noqa: E402
+from viewer_page import STATIC, wait_until_ready  # noqa: E402
 
 ZOOMS = (1, 10, 100, 1_000, 10_000, 100_000)
 WIDTH = 1200
@@ -102,28 +101,7 @@ def _rss_of(pid: int) -> int:
     return _tree_kb(pid, "VmHWM")
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=30).close()
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer") from None
-            time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def ours_ready(trace: Path, browser: Any) -> dict[str, float]:
+def ours_ready(trace: Path, browser: Any, log: Path) -> dict[str, float]:
     """``gotrace-df -http=127.0.0.1:PORT TRACE`` from its start until a page shows
     the drawn timeline, its goroutine counters and the tab bar; then a second
     tab on the same server: its time to ready and the server tree's memory
@@ -132,64 +110,45 @@ def ours_ready(trace: Path, browser: Any) -> dict[str, float]:
     url = f"http://127.0.0.1:{port}/"
     env = dict(os.environ, BROWSER="none", PYTHONPATH=str(ROOT))
     env.pop("DISPLAY", None)
+    cmd = [sys.executable, "-m", "gotrace_df", f"-http=127.0.0.1:{port}", str(trace)]
     out: dict[str, float] = {}
-    page1 = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pages = [browser.new_page(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gotrace_df", f"-http=127.0.0.1:{port}", str(trace)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=trace.parent,
-    )
     try:
-        _wait_http(url, proc, 300)
-        out["listening_s"] = time.perf_counter() - start
-        page1.goto(f"{url}?trace={trace}", timeout=300_000)
-        wait_until_ready(page1, 300_000)
-        out["ready_s"] = time.perf_counter() - start
-        time.sleep(1.0)  # let the first kernel settle before measuring the second
-        rss0 = _tree_kb(proc.pid, "Rss", "smaps_rollup")
-        pss0 = _tree_kb(proc.pid, "Pss", "smaps_rollup")
-        page2 = browser.new_page(viewport={"width": 1400, "height": 1000})
-        t = time.perf_counter()
-        page2.goto(f"{url}?trace={trace}", timeout=300_000)
-        wait_until_ready(page2, 300_000)
-        out["second_s"] = time.perf_counter() - t
-        time.sleep(1.0)
-        out["second_rss"] = _tree_kb(proc.pid, "Rss", "smaps_rollup") - rss0
-        out["second_pss"] = _tree_kb(proc.pid, "Pss", "smaps_rollup") - pss0
-        out["first_rss"] = rss0
-        out["peak_rss"] = _rss_of(proc.pid)
-        page2.close(run_before_unload=False)
+        with serving(cmd, url + STATIC, log, cwd=trace.parent, env=env, timeout=300) as proc:
+            out["listening_s"] = time.perf_counter() - start
+            pages[0].goto(f"{url}?trace={trace}", timeout=300_000)
+            wait_until_ready(pages[0], 300_000)
+            out["ready_s"] = time.perf_counter() - start
+            time.sleep(1.0)  # let the first kernel settle before measuring the second
+            rss0 = _tree_kb(proc.pid, "Rss", "smaps_rollup")
+            pss0 = _tree_kb(proc.pid, "Pss", "smaps_rollup")
+            t = time.perf_counter()
+            pages[1].goto(f"{url}?trace={trace}", timeout=300_000)
+            wait_until_ready(pages[1], 300_000)
+            out["second_s"] = time.perf_counter() - t
+            time.sleep(1.0)
+            out["second_rss"] = _tree_kb(proc.pid, "Rss", "smaps_rollup") - rss0
+            out["second_pss"] = _tree_kb(proc.pid, "Pss", "smaps_rollup") - pss0
+            out["first_rss"] = rss0
+            out["peak_rss"] = _rss_of(proc.pid)
     finally:
-        page1.close(run_before_unload=False)
-        _stop(proc)
+        for page in pages:
+            page.close(run_before_unload=False)
     return out
 
 
-def go_ready(trace: Path) -> dict[str, float]:
+def go_ready(trace: Path, log: Path) -> dict[str, float]:
     """``go tool trace -http=127.0.0.1:PORT TRACE`` (BROWSER=true, as the tests
     run it) from its start until its index page answers, then until its first
     timeline page's data (the first ``/jsontrace?...`` the index links) answers;
     its tree's peak RSS."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    go = str(go_binary(trace_go_version(trace)))
+    cmd = [go, "tool", "trace", f"-http=127.0.0.1:{port}", str(trace)]
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            str(go_binary(trace_go_version(trace))),
-            "tool",
-            "trace",
-            f"-http=127.0.0.1:{port}",
-            str(trace),
-        ],
-        env=go_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_http(base + "/", proc, 1800)
+    with serving(cmd, base + "/", log, cwd=ROOT, env=go_env(), timeout=1800) as proc:
         index_s = time.perf_counter() - start
         index = urllib.request.urlopen(base + "/", timeout=60).read().decode()
         m = re.search(r'href="/trace(\?[^"]*)"', index)
@@ -197,26 +156,27 @@ def go_ready(trace: Path) -> dict[str, float]:
         urllib.request.urlopen(base + "/jsontrace" + query, timeout=1800).read()
         timeline_s = time.perf_counter() - start
         return {"index_s": index_s, "timeline_s": timeline_s, "peak_rss": _rss_of(proc.pid)}
-    finally:
-        _stop(proc)
 
 
 def ready_runs(
     trace: Path, runs: int, with_go: bool
 ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """``runs`` alternating runs of ours and (``with_go``) go tool trace's."""
+    """``runs`` alternating runs of ours and (``with_go``) go tool trace's
+    (the servers' output goes to build/bench_viewer-server.log)."""
     from browser_util import launch
     from playwright.sync_api import sync_playwright
 
+    log = ROOT / "build" / "bench_viewer-server.log"
+    log.parent.mkdir(exist_ok=True)
     ours: list[dict[str, float]] = []
     go: list[dict[str, float]] = []
     with sync_playwright() as p:
         browser = launch(p)
         try:
             for _ in range(runs):
-                ours.append(ours_ready(trace, browser))
+                ours.append(ours_ready(trace, browser, log))
                 if with_go:
-                    go.append(go_ready(trace))
+                    go.append(go_ready(trace, log))
         finally:
             browser.close()
     return ours, go

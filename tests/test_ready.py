@@ -6,15 +6,13 @@ live in is gone when the command stops."""
 from __future__ import annotations
 
 import os
-import re
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
-from browser_util import SHOTS, free_port
-from viewer_page import viewer_page, wait_until_ready
+from browser_util import SHOTS, free_port, serving
+from viewer_page import STATIC, viewer_page, wait_until_ready
 
 from gotrace_df.app import ENV_CACHE
 from gotrace_df.app.mapped import TRACE_DIR
@@ -56,28 +54,20 @@ def _maps(pid: int) -> str:
 
 def test_second_page_maps_the_trace_the_command_parsed(tmp_path: Path) -> None:
     port = free_port()
+    root = f"http://127.0.0.1:{port}/"
     env = dict(os.environ, BROWSER="none", PYTHONPATH=str(ROOT))
     env.pop("DISPLAY", None)
     cmd = [sys.executable, "-m", "gotrace_df", f"-http=127.0.0.1:{port}", str(TRACE)]
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stderr is not None
-    try:
-        line = p.stdout.readline()
-        m = re.match(r"Trace viewer is listening on (http://\S+)$", line.strip())
-        assert m, line
-        url = m.group(1)
+    with serving(cmd, root + STATIC, tmp_path / "server.log", cwd=tmp_path, env=env) as p:
         voila = next(k for k, c in _tree(p.pid).items() if "voila" in c)
         environ = Path(f"/proc/{voila}/environ").read_bytes().split(b"\0")
-        cache = Path(
-            next(e for e in environ if e.startswith(ENV_CACHE.encode() + b"="))
-            .split(b"=", 1)[1]
-            .decode()
-        )
+        prefix = ENV_CACHE.encode() + b"="
+        cache = Path(next(e for e in environ if e.startswith(prefix))[len(prefix) :].decode())
         assert cache.stat().st_mode & 0o777 == 0o700, "the trace's tables are private"
         events = str(cache / TRACE_DIR / "events.arrow")
         with viewer_page() as open_page:
             for n in (1, 2):
-                page = open_page(url)
+                page = open_page(f"{root}?{urlencode({'trace': TRACE})}")
                 wait_until_ready(page)
                 assert page.locator(".gtdf-app .gtdf-error").count() == 0
                 # Each page's kernel has its tables in the command's files,
@@ -87,15 +77,8 @@ def test_second_page_maps_the_trace_the_command_parsed(tmp_path: Path) -> None:
                 assert len(mapping) == n, f"page {n}: kernels mapping {events}: {mapping}"
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "ready-second-page.png"), full_page=True)
-        p.send_signal(signal.SIGINT)
-        assert p.wait(timeout=60) == 0
-        deadline = time.monotonic() + 20
-        while cache.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not cache.exists(), "the command left its trace cache behind"
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        p.stdout.close()
-        p.stderr.close()
+    # Stopped (SIGTERM): voila, its kernels and the cache are gone.
+    deadline = time.monotonic() + 20
+    while cache.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not cache.exists(), "the command left its trace cache behind"

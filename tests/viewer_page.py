@@ -83,6 +83,10 @@ def wait_for_timeline(page: Page, timeout_ms: int = 240_000) -> str:
     return page.locator(".gtdf-header").inner_text()
 
 
+# A URL of a voila server that answers without running the notebook: a wait for
+# the server must not take a preheated kernel (as a GET of the page would).
+STATIC = "voila/static/voila.js"
+
 # Ready for its user: the timeline drawn, its goroutine counters counted (no
 # longer loading: the payload the page's ``ready`` message asks for), the tabs.
 READY = (
