@@ -9,11 +9,12 @@ import gzip
 import html
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import gotrace_df as gt
 from gotrace_df import app
-from gotrace_df.app import page
+from gotrace_df.app import mapped, page
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / "tests" / "data" / "traces" / "go1.26" / "tasks.trace"
@@ -71,3 +72,51 @@ def test_parquet_dataset_opens_by_path(tmp_path: Path) -> None:
     ui = app.viewer_app("empty", env)
     assert ui.viewer is None
     assert "not a gotrace_df Parquet dataset" in html.unescape(ui.message.value)
+
+
+# -- the command's trace, parsed once and mapped by every page ----------------------
+
+
+def test_mapped_trace_is_the_parsed_one_without_a_copy(tmp_path: Path) -> None:
+    tr = gt.read_trace(TRACE)
+    mapped.write_mapped(tr, tmp_path / mapped.TRACE_DIR, TRACE)
+    before = pa.total_allocated_bytes()
+    back = mapped.open_mapped(tmp_path, TRACE)
+    assert back is not None
+    # The tables point into the mapped files: nothing came from Arrow's pool.
+    assert pa.total_allocated_bytes() == before
+    assert back.table_names == tr.table_names
+    for name in tr.table_names:
+        assert back.table(name).equals(tr.table(name)), name
+    for field in ("format_version", "start_ns", "end_ns", "frequency", "source"):
+        assert getattr(back, field) == getattr(tr, field), field
+    assert gt.goroutine_stats(back).equals(gt.goroutine_stats(tr))
+
+
+def test_mapped_trace_only_for_its_own_file(tmp_path: Path) -> None:
+    other = tmp_path / "other.trace"
+    other.write_bytes(TRACE.read_bytes())
+    assert mapped.open_mapped(tmp_path / "gone", TRACE) is None
+    (tmp_path / mapped.FAILED).write_text("out of memory\n")
+    assert mapped.open_mapped(tmp_path, TRACE) is None
+    mapped.write_mapped(gt.read_trace(TRACE), tmp_path / mapped.TRACE_DIR, TRACE)
+    assert mapped.open_mapped(tmp_path, other) is None  # another file, same bytes
+    (tmp_path / mapped.TRACE_DIR / "events.arrow").write_bytes(b"ARROW1\0\0damaged")
+    assert mapped.open_mapped(tmp_path, TRACE) is None
+
+
+def test_page_maps_the_commands_trace_and_keeps_the_path_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapped.write_mapped(gt.read_trace(TRACE), tmp_path / mapped.TRACE_DIR, TRACE)
+
+    def no_parse(*args: object, **kwargs: object) -> gt.Trace:
+        raise AssertionError("parsed although the command's trace was mapped")
+
+    monkeypatch.setattr(gt, "read_trace", no_parse)
+    env = {"PWD": str(tmp_path), app.ENV_TRACE: str(TRACE), app.ENV_CACHE: str(tmp_path)}
+    ui = app.viewer_app(str(TRACE), env)
+    assert ui.viewer is not None and ui.mapped, ui.message.value
+    # The cache does not widen what a page may open.
+    outside = app.viewer_app("/etc/passwd", env)
+    assert outside.viewer is None and "outside the directories" in outside.message.value

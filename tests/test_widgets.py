@@ -139,6 +139,19 @@ def test_counters_present(model: TimelineModel) -> None:
     assert heap["max"] > 0
 
 
+def test_deferred_counters_say_loading_until_counted(trace: gt.Trace) -> None:
+    m = TimelineModel(trace)
+    m.defer_counters = True
+    meta, _ = m.payload("proc", 0, m.duration, 300)
+    loading = {c["title"]: c["loading"] for c in meta["counters"]}
+    assert loading == {"Goroutines": True, "Heap": False, "Threads": True}
+    assert meta["counters"][0]["series"] == []
+    m.defer_counters = False
+    meta, _ = m.payload("proc", 0, m.duration, 300)
+    assert not any(c["loading"] for c in meta["counters"])
+    assert meta["counters"][0]["max"] > 0
+
+
 # -- the widgets ----------------------------------------------------------------------
 
 

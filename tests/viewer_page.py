@@ -83,6 +83,24 @@ def wait_for_timeline(page: Page, timeout_ms: int = 240_000) -> str:
     return page.locator(".gtdf-header").inner_text()
 
 
+# A URL of a voila server that answers without running the notebook: a wait for
+# the server must not take a preheated kernel (as a GET of the page would).
+STATIC = "voila/static/voila.js"
+
+# Ready for its user: the timeline drawn, its goroutine counters counted (no
+# longer loading: the payload the page's ``ready`` message asks for), the tabs.
+READY = (
+    "() => { const c = document.querySelector('canvas.gtdf-tl-canvas');"
+    " return !!c && +c.dataset.blocks > 0 && c.dataset.counters === 'ready'"
+    " && !!document.querySelector('.lm-TabBar-tab'); }"
+)
+
+
+def wait_until_ready(page: Page, timeout_ms: int = 240_000) -> None:
+    """Wait until the page is ready for its user (:data:`READY`)."""
+    page.wait_for_function(READY, timeout=timeout_ms)
+
+
 def open_every_tab(page: Page, shots: Path | None = None) -> None:
     """Open each tab of :data:`TABS` and wait for its content; no tab may show an
     error. Full-page screenshots go to ``shots`` if given."""

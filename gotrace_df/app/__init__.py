@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from gotrace_df.app.page import ViewerApp, main, viewer_app
 
 __all__ = [
+    "ENV_CACHE",
     "ENV_DIRS",
     "ENV_TRACE",
     "NOTEBOOK",
@@ -58,6 +59,9 @@ __all__ = [
 ENV_TRACE = "GOTRACE_DF_TRACE"
 #: More directories whose traces the page may open, separated by ``os.pathsep``.
 ENV_DIRS = "GOTRACE_DF_TRACE_DIRS"
+#: The directory where the command shares its trace, parsed once, with every
+#: page (:mod:`gotrace_df.app.mapped`).
+ENV_CACHE = "GOTRACE_DF_CACHE"
 
 _HERE = Path(__file__).resolve().parent
 #: The notebook voila serves.

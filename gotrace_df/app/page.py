@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import time
 import zlib
 from collections.abc import Mapping
@@ -15,7 +16,14 @@ from typing import Any
 import ipywidgets as W
 
 import gotrace_df as gt
-from gotrace_df.app import VOILA_CONFIG, AppError, requested_trace, resolve_trace
+from gotrace_df.app import (
+    ENV_CACHE,
+    VOILA_CONFIG,
+    AppError,
+    requested_trace,
+    resolve_trace,
+)
+from gotrace_df.app.mapped import open_mapped
 from gotrace_df.widgets._style import style
 from gotrace_df.widgets.viewer import TraceViewer
 
@@ -53,6 +61,9 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
         super().__init__()
         self.add_class("gtdf-app")
         self.viewer: TraceViewer | None = None
+        #: Whether the trace shown was mapped from the command's shared
+        #: directory rather than parsed in this kernel.
+        self.mapped = False
         self.upload = W.FileUpload(
             accept="", multiple=False, description="Open a trace…", layout=W.Layout(width="auto")
         )
@@ -78,9 +89,19 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
     def show_error(self, text: str) -> None:
         self.message.value = f"<div class='gtdf-error'>{html.escape(text)}</div>"
 
-    def load(self, source: str | Path | bytes | None, title: str | None = None) -> None:
+    def load(
+        self,
+        source: str | Path | bytes | None,
+        title: str | None = None,
+        *,
+        cache: str | None = None,
+    ) -> None:
         """Parse ``source`` (a resolved path, bytes, or None for the example) and
-        show it; a trace that cannot be read gets a message instead."""
+        show it; a trace that cannot be read gets a message instead. With
+        ``cache`` (the command's shared directory, :mod:`gotrace_df.app.mapped`)
+        a path the command parsed already is mapped from there, not parsed.
+
+        :attr:`mapped` tells which happened."""
         self.message.value = ""
         if source is None:
             source = gt.example_trace()
@@ -102,7 +123,12 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
                 f"<span class='gtdf-muted'>Reading {size / 1e6:.1f} MB…</span>"
             )
             self.progress.value = 0.0
-            trace = gt.read_trace(source, progress=tick)
+            trace = None
+            if cache and isinstance(source, Path):
+                trace = open_mapped(cache, source)
+            self.mapped = trace is not None
+            if trace is None:
+                trace = gt.read_trace(source, progress=tick)
             self.progress_label.value = "<span class='gtdf-muted'>Preparing the timeline…</span>"
             self.progress.value = 1.0
             viewer = TraceViewer(trace, title=title)
@@ -150,10 +176,19 @@ def viewer_app(source: str | None = None, environ: Mapping[str, str] | None = No
     except AppError as e:
         ui.show_error(str(e))
         return ui
-    ui.load(path, title=path.name)
+    env = os.environ if environ is None else environ
+    ui.load(path, title=path.name, cache=env.get(ENV_CACHE) or None)
     return ui
 
 
 def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
-    """The app for this voila request (query string, environment, or example)."""
+    """The app for this voila request (query string, environment, or example).
+
+    In a kernel voila preheated (started, and the notebook run this far,
+    before any request), first wait for the request: only then does the
+    environment hold its query string."""
+    if environ is None and os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request  # type: ignore[import-untyped]
+
+        wait_for_request()
     return viewer_app(requested_trace(environ), environ)

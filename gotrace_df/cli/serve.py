@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from gotrace_df.app import ENV_TRACE, NOTEBOOK, VOILA_CONFIG
+from gotrace_df.app import ENV_CACHE, ENV_TRACE, NOTEBOOK, VOILA_CONFIG
+from gotrace_df.app.mapped import FAILED, TRACE_DIR
 from gotrace_df.cli.address import (
     check_free,
     connect_host,
@@ -60,8 +61,14 @@ def should_open_browser() -> bool:
 def voila_command(notebook: Path, host: str, port: int) -> list[str]:
     """The voila command line serving ``notebook`` on ``host:port`` only, with the
     package's voila configuration (not one that happens to be in the current
-    directory)."""
-    return [
+    directory).
+
+    The packaged viewer gets a preheated kernel: voila keeps one started with
+    the notebook run up to the point where it waits for its request
+    (:func:`gotrace_df.app.page.main`), so a page, the first or the next, does
+    not wait for a kernel to start and import the widgets. Other notebooks may
+    read their request at once, so theirs start on request."""
+    cmd = [
         sys.executable,
         "-m",
         "voila",
@@ -72,6 +79,9 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
         "--Voila.port_retries=0",
         "--no-browser",
     ]
+    if notebook.resolve() == NOTEBOOK.resolve():
+        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    return cmd
 
 
 def serve(
@@ -111,51 +121,68 @@ def serve(
             print(warning, file=sys.stderr, flush=True)
         query = urllib.parse.urlencode({"trace": path})
         url = f"http://{url_host(host)}:{port}/?{query}"
-        # PWD as the app reads it (the directory whose traces it may open): this
-        # process's, whatever the parent's environment says.
-        env = dict(os.environ, **{ENV_TRACE: path, "PWD": os.getcwd()})
-        # voila logs every request: to a file, never to a pipe nobody drains.
-        log = tempfile.TemporaryFile(prefix="gotrace-df-voila-")
-        proc = subprocess.Popen(
-            voila_command(nb, host, port),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            # Its own session: the terminal's Ctrl-C reaches us, and we stop it
-            # (and, through it, its kernels) in order.
-            start_new_session=True,
-        )
-        stop = Stopper(proc)
-        old = {s: signal.signal(s, stop.handle) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            if not _wait_listening(proc, connect_host(host), port, timeout=120.0, stop=stop):
-                if not stop.requested:
-                    stop.stop()
-                    die(f"the viewer (voila) did not start: {_tail(log)}")
-            else:
-                print(f"Trace viewer is listening on {url}", flush=True)
-                if ready is not None and ready(url):
-                    stop.requested = True
-                elif should_open_browser():
-                    import webbrowser
+        # The trace is parsed once, while voila starts, into a private (0700)
+        # directory every page's kernel maps (gotrace_df.app.mapped).
+        with contextlib.ExitStack() as cleanup:
+            cache = Path(
+                cleanup.enter_context(
+                    tempfile.TemporaryDirectory(prefix="gotrace-df-", ignore_cleanup_errors=True)
+                )
+            )
+            # voila logs every request: to a file, never to a pipe nobody drains.
+            log = cleanup.enter_context(tempfile.TemporaryFile(prefix="gotrace-df-voila-"))
+            converter = subprocess.Popen(
+                [sys.executable, "-m", "gotrace_df.app.mapped", path, str(cache)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+            cleanup.callback(Stopper(converter).stop)
+            # PWD as the app reads it (the directory whose traces it may open): this
+            # process's, whatever the parent's environment says.
+            env = dict(os.environ, **{ENV_TRACE: path, "PWD": os.getcwd(), ENV_CACHE: str(cache)})
+            proc = subprocess.Popen(
+                voila_command(nb, host, port),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                # Its own session: the terminal's Ctrl-C reaches us, and we stop it
+                # (and, through it, its kernels) in order.
+                start_new_session=True,
+            )
+            stop = Stopper(proc)
+            old = {s: signal.signal(s, stop.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                if not _wait_listening(proc, connect_host(host), port, timeout=120.0, stop=stop):
+                    if not stop.requested:
+                        stop.stop()
+                        die(f"the viewer (voila) did not start: {_tail(log)}")
+                else:
+                    print(f"Trace viewer is listening on {url}", flush=True)
+                    if ready is not None and ready(url):
+                        stop.requested = True
+                    elif should_open_browser():
+                        import webbrowser
 
-                    webbrowser.open(url)
-            while proc.poll() is None and not stop.requested:
-                time.sleep(0.2)
-            if not stop.requested:
-                die(f"the viewer (voila) exited ({proc.returncode}): {_tail(log)}")
-        finally:
-            stop.stop()
-            log.close()
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+                        webbrowser.open(url)
+                while proc.poll() is None and not stop.requested:
+                    _check_converter(converter, cache)
+                    time.sleep(0.2)
+                if not stop.requested:
+                    die(f"the viewer (voila) exited ({proc.returncode}): {_tail(log)}")
+            finally:
+                stop.stop()
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
     print("Trace viewer stopped.", file=sys.stderr)
     return 0
 
 
 class Stopper:
-    """Stops voila on request: the signal handler records it, :meth:`stop` does it."""
+    """Stops a process we started (voila, the converter) on request: the signal
+    handler records it, :meth:`stop` does it."""
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
@@ -165,7 +192,7 @@ class Stopper:
         self.requested = True
 
     def stop(self) -> None:
-        """SIGTERM voila (it shuts its kernels down), then its whole session."""
+        """SIGTERM the process (voila shuts its kernels down), then its whole session."""
         p = self.proc
         if p.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -179,6 +206,16 @@ class Stopper:
         # Whatever it left in its session (a kernel it could not stop).
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(p.pid, signal.SIGKILL)
+
+
+def _check_converter(converter: subprocess.Popen[bytes], cache: Path) -> None:
+    """If the converter stopped without publishing the trace (killed, out of
+    memory), mark the cache failed: the kernels waiting for it parse instead."""
+    if converter.poll() is None or (cache / TRACE_DIR).is_dir():
+        return
+    failed = cache / FAILED
+    if not failed.exists():
+        failed.write_text(f"the converter exited ({converter.returncode})\n")
 
 
 def _wait_listening(

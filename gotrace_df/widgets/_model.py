@@ -65,6 +65,10 @@ PALETTE = (
 )
 GC_COLORS = {"GC": "#f0a35e", "STW": "#c0392b", "assist": "#e8c07d"}
 SYSCALL_COLOR = STATE_COLORS["Syscall"]
+#: The counter series counted from the events (the core's goroutine_counts, in
+#: its order): one pass over every event, so the page gets them after its first
+#: paint.
+FROM_EVENTS = ("Running", "Runnable", "Syscall", "GC waiting")
 _MAX_GROUPS = 120  # categories are 7 bits; the last is "other"
 _LABEL_PX = 56  # exact blocks at least this wide get a text label
 
@@ -363,7 +367,7 @@ class TimelineModel:
                 for s in _core.goroutine_counts(ev, self.origin)
             ]
             if any(s.num_rows for s in series):
-                for state, s in zip(("Running", "Runnable", "Syscall", "GC waiting"), series):
+                for state, s in zip(FROM_EVENTS, series):
                     if state == "GC waiting" and not s.num_rows:
                         continue  # no goroutine blocked in a mark assist: no series
                     t, n = (primitive_values(s[c].combine_chunks(), 0) for c in ("t", "n"))
@@ -554,6 +558,9 @@ class TimelineModel:
         self, t0: float, t1: float, width: int
     ) -> tuple[list[dict[str, Any]], dict[str, npt.NDArray[np.float32]]]:
         cs = self.counters(full=not self.defer_counters)
+        # Series counted from the events come later (deferred): their groups
+        # say they are loading rather than show a maximum of 0.
+        pending = not self._full_counters
         arrays: dict[str, npt.NDArray[np.float32]] = {}
         groups = (
             (
@@ -590,8 +597,11 @@ class TimelineModel:
                     ymax = max(ymax, float(finite.max()))
                 label = {"Syscall": "In syscall"}.get(key, key)
                 sm.append({"key": key, "label": label, "color": color})
+            loading = pending and any(key in FROM_EVENTS for key, _ in series)
             if sm or title == "Goroutines":
-                meta.append({"title": title, "unit": unit, "series": sm, "max": ymax})
+                meta.append(
+                    {"title": title, "unit": unit, "series": sm, "max": ymax, "loading": loading}
+                )
         return meta, arrays
 
     def _marks(self) -> list[dict[str, Any]]:

@@ -225,7 +225,11 @@ function render({ model, el }) {
       ctx.fillText(c.title, 10, y + 2);
       ctx.font = "10.5px system-ui, sans-serif";
       ctx.fillStyle = "#6a737d";
-      ctx.fillText("max " + fmtCount(c.max, c.unit), 10, y + 17);
+      ctx.fillText(c.loading ? "loading…" : "max " + fmtCount(c.max, c.unit), 10, y + 17);
+      if (c.loading && !c.series.length) {
+        ctx.fillStyle = "#8a939c";
+        ctx.fillText("counting goroutines over the whole trace…", LABEL_W + 8, y + h / 2 - 6);
+      }
       const max = c.max > 0 ? c.max : 1;
       const stacked = c.title !== "Heap";
       let base = new Float32Array(W);
@@ -614,6 +618,9 @@ function render({ model, el }) {
     if (meta && wantedHeight() !== cssH) resize();
     canvas.dataset.blocks = meta ? String(meta.n) : "0";
     canvas.dataset.seq = meta ? String(meta.seq || 0) : "0";
+    // "loading" until the kernel sent the counters it postponed.
+    canvas.dataset.counters =
+      meta && !(meta.counters || []).some((c) => c.loading) ? "ready" : "loading";
     draw();
   }
 
