@@ -57,23 +57,16 @@ pub struct RawEvents {
     pub next: Option<usize>,
 }
 
-/// The format version, or Go's header error (`version.ReadHeader`).
+/// The format version, or Go's header error (`version.ReadHeader`): Go's raw
+/// reader takes the v1 versions (1.11, 1.19, 1.21) as valid, with an empty
+/// event table, and says one of two things about the rest.
 fn header(data: &[u8]) -> Result<u32, TraceError> {
-    wire::read_header(data).or_else(|e| {
-        // The core's header errors explain more; Go's raw reader says one of
-        // two things, and takes the v1 versions (1.11, 1.19, 1.21) as valid,
-        // with an empty event table.
-        let minor = data.get(5..).map(|r| {
-            r.iter().take_while(|b| b.is_ascii_digit()).fold(0u32, |n, &b| n.saturating_mul(10) + u32::from(b - b'0'))
-        });
-        let message = match minor {
-            Some(_) if e.message.starts_with("unknown or unsupported") => e.message,
-            Some(v @ (11 | 19 | 21)) if e.message.starts_with("Go 1.") => return Ok(v),
-            Some(v) if e.message.starts_with("Go 1.") => format!("unknown or unsupported trace version go 1.{v}"),
-            _ => "bad file format: not a Go execution trace?".to_owned(),
-        };
-        Err(TraceError::at(message, 0, None))
-    })
+    let message = match wire::scan_header(data) {
+        wire::Header::Version(v @ (11 | 19 | 21 | 22 | 23 | 25 | 26)) => return Ok(v),
+        wire::Header::Version(v) => format!("unknown or unsupported trace version go 1.{v}"),
+        _ => "bad file format: not a Go execution trace?".to_owned(),
+    };
+    Err(TraceError::at(message, 0, None))
 }
 
 struct Builders {

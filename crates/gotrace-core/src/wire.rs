@@ -160,36 +160,50 @@ impl Frequency {
     }
 }
 
-/// Reads the 16-byte header: `go 1.NN trace` padded with NULs.
-pub fn read_header(data: &[u8]) -> Result<u32, TraceError> {
-    let bad = |msg: &str| TraceError::at(msg.to_string(), 0, None);
-    if data.len() < 16 {
-        if data.is_empty() {
-            return Err(bad("empty input: not a Go execution trace"));
-        }
-        return Err(bad("bad file format: not a Go execution trace? (shorter than the 16-byte header)"));
+/// What a trace's first 16 bytes say, before any reader judges the version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    Empty,
+    /// Fewer than the 16 bytes of a header.
+    Short,
+    /// No `go 1.NN trace` header.
+    NotTrace,
+    /// `go 1.NN trace`, NN as written.
+    Version(u32),
+}
+
+/// Scans the 16-byte header: `go 1.NN trace` padded with NULs.
+pub fn scan_header(data: &[u8]) -> Header {
+    if data.is_empty() {
+        return Header::Empty;
     }
-    let hdr = &data[..16];
-    let Some(rest) = hdr.strip_prefix(b"go 1.") else {
-        return Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)"));
-    };
+    let Some(hdr) = data.get(..16) else { return Header::Short };
+    let Some(rest) = hdr.strip_prefix(b"go 1.") else { return Header::NotTrace };
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || digits > 2 {
-        return Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)"));
+        return Header::NotTrace;
     }
-    let minor: u32 = std::str::from_utf8(&rest[..digits]).unwrap_or("0").parse().unwrap_or(0);
-    let tail = &rest[digits..];
+    let minor = rest[..digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
     // Go scans "go 1.%d trace\x00\x00\x00"; the old single-digit versions had four NULs.
-    if !tail.starts_with(b" trace\x00\x00\x00") {
-        return Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)"));
+    if !rest[digits..].starts_with(b" trace\x00\x00\x00") {
+        return Header::NotTrace;
     }
-    match minor {
-        22 | 23 | 25 | 26 => Ok(minor),
-        5..=21 => Err(bad(&format!(
+    Header::Version(minor)
+}
+
+/// The format version of a trace this crate reads, or why not.
+pub fn read_header(data: &[u8]) -> Result<u32, TraceError> {
+    let bad = |msg: &str| TraceError::at(msg.to_string(), 0, None);
+    match scan_header(data) {
+        Header::Empty => Err(bad("empty input: not a Go execution trace")),
+        Header::Short => Err(bad("bad file format: not a Go execution trace? (shorter than the 16-byte header)")),
+        Header::NotTrace => Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)")),
+        Header::Version(minor @ (22 | 23 | 25 | 26)) => Ok(minor),
+        Header::Version(minor @ 5..=21) => Err(bad(&format!(
             "Go 1.{minor} trace format: traces from Go 1.21 and older are not supported yet \
              (gotrace_df reads Go 1.22 and newer)"
         ))),
-        _ => Err(bad(&format!("unknown or unsupported trace version go 1.{minor}"))),
+        Header::Version(minor) => Err(bad(&format!("unknown or unsupported trace version go 1.{minor}"))),
     }
 }
 
