@@ -25,6 +25,7 @@ from gotrace_df.app import (
 )
 from gotrace_df.app.mapped import open_mapped
 from gotrace_df.widgets._style import style
+from gotrace_df.widgets.progress import ProgressRow
 from gotrace_df.widgets.viewer import TraceViewer
 
 __all__ = ["MAX_UPLOAD", "ViewerApp", "main", "viewer_app"]
@@ -69,15 +70,7 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
         )
         self.upload.observe(self._on_upload, "value")
         self.message = W.HTML("")
-        self.progress = W.FloatProgress(
-            value=0, min=0, max=1, bar_style="info", layout=W.Layout(width="320px")
-        )
-        self.progress_label = W.HTML("")
-        self.progress_box = W.HBox(
-            [self.progress, self.progress_label],
-            layout=W.Layout(display="none", align_items="center"),
-        )
-        self.progress_box.add_class("gtdf-row")
+        self.progress_box = ProgressRow(width="320px")
         self.body = W.VBox([])
         bar = W.HBox(
             [self.upload, self.progress_box, self.message],
@@ -114,23 +107,18 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
             now = time.monotonic()
             if now - last[0] > 0.1:
                 last[0] = now
-                self.progress.value = done / max(total, 1)
+                self.progress_box.set(done / max(total, 1))
 
         try:
             size = _size(source)
-            self.progress_box.layout.display = "flex"
-            self.progress_label.value = (
-                f"<span class='gtdf-muted'>Reading {size / 1e6:.1f} MB…</span>"
-            )
-            self.progress.value = 0.0
+            self.progress_box.show(f"Reading {size / 1e6:.1f} MB…", 0.0)
             trace = None
             if cache and isinstance(source, Path):
                 trace = open_mapped(cache, source)
             self.mapped = trace is not None
             if trace is None:
                 trace = gt.read_trace(source, progress=tick)
-            self.progress_label.value = "<span class='gtdf-muted'>Preparing the timeline…</span>"
-            self.progress.value = 1.0
+            self.progress_box.show("Preparing the timeline…", 1.0)
             viewer = TraceViewer(trace, title=title)
         except MemoryError:
             self.show_error("Not enough memory to open this trace on the server.")
@@ -139,7 +127,7 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
             self.show_error(f"Not a readable Go execution trace: {e}")
             return
         finally:
-            self.progress_box.layout.display = "none"
+            self.progress_box.hide()
         self.viewer = viewer
         self.body.children = [viewer]
 

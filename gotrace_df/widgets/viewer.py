@@ -12,6 +12,7 @@ import ipywidgets as W
 from gotrace_df._trace import Trace
 from gotrace_df.units import display_duration
 from gotrace_df.widgets._style import style
+from gotrace_df.widgets.progress import ProgressRow
 from gotrace_df.widgets.tabs import TABS, TabContext, error_box
 from gotrace_df.widgets.timeline import Timeline
 
@@ -48,15 +49,7 @@ class TraceViewer(W.VBox):  # type: ignore[misc]
         super().__init__()
         self.trace = trace
         self.add_class("gtdf-viewer")
-        self.progress_bar = W.FloatProgress(
-            value=0.0, min=0.0, max=1.0, bar_style="info", layout=W.Layout(width="260px")
-        )
-        self.progress_label = W.HTML("")
-        self.progress_box = W.HBox(
-            [self.progress_bar, self.progress_label],
-            layout=W.Layout(display="none", align_items="center"),
-        )
-        self.progress_box.add_class("gtdf-row")
+        self.progress_box = ProgressRow()
         self.timeline = Timeline(trace, height=height, progress=self._progress_msg)
         self._progress("", 1.0)
         self.header = W.HTML(self._header_html(title))
@@ -114,12 +107,9 @@ class TraceViewer(W.VBox):  # type: ignore[misc]
 
     def _progress(self, message: str, fraction: float) -> None:
         if message:
-            self.progress_box.layout.display = "flex"
-            self.progress_label.value = f"<span class='gtdf-muted'>{html.escape(message)}</span>"
-            self.progress_bar.value = max(0.05, min(1.0, fraction))
+            self.progress_box.show(message, max(0.05, fraction))
         else:
-            self.progress_bar.value = 1.0
-            self.progress_box.layout.display = "none"
+            self.progress_box.hide()
 
     def _on_tab(self, change: dict[str, Any]) -> None:
         idx = change["new"]
