@@ -340,3 +340,27 @@ def plotly() -> Any:
             "plots need plotly: install the 'ui' extra (pip install 'gotrace_df[ui]')"
         ) from e
     return go
+
+
+def horizontal_bars(
+    x: list[float],
+    labels: list[str],
+    hover: list[str],
+    *,
+    title: str,
+    xaxis_title: str,
+    row_px: int,
+    pad_px: int,
+    **bar: Any,
+) -> Any:
+    """A plotly bar chart, one horizontal bar per label, tall enough for all:
+    the top-N figures of the profiles and the wakeups."""
+    go = plotly()
+    fig = go.Figure(go.Bar(x=x, y=labels, orientation="h", hovertext=hover, **bar))
+    fig.update_layout(
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis={"automargin": True},
+        height=max(300, row_px * len(labels) + pad_px),
+    )
+    return fig

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df.units import go_duration
-from gotrace_df.views._common import plotly
+from gotrace_df.views._common import horizontal_bars, plotly
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -239,7 +239,6 @@ def plot_wakeups(edges: pd.DataFrame, top: int = 20, *, title: str | None = None
     >>> len(fig.data[0].y)
     5
     """
-    go = plotly()
     df = edges.head(top).iloc[::-1]
     labels = [
         f"{w or '(no stack)'} → {e or '(no stack)'} ({r})"
@@ -260,20 +259,14 @@ def plot_wakeups(edges: pd.DataFrame, top: int = 20, *, title: str | None = None
             strict=True,
         )
     ]
-    fig = go.Figure(
-        go.Bar(
-            x=df["count"].tolist(),
-            y=labels,
-            orientation="h",
-            hovertext=hover,
-            hoverinfo="text+y",
-            marker_color="#2c7bb6",
-        )
-    )
-    fig.update_layout(
+    return horizontal_bars(
+        df["count"].tolist(),
+        labels,
+        hover,
         title=title or "Who woke whom",
         xaxis_title="wakeups",
-        yaxis={"automargin": True},
-        height=max(300, 28 * len(labels) + 160),
+        row_px=28,
+        pad_px=160,
+        hoverinfo="text+y",
+        marker_color="#2c7bb6",
     )
-    return fig

@@ -48,9 +48,9 @@ from gotrace_df.views._common import (
     check_window,
     factorize_ints,
     group_stats,
+    horizontal_bars,
     index_data,
     int64_data,
-    plotly,
     semantics,
 )
 from gotrace_df.views._summary import region_times, stack_frames, summarize
@@ -549,7 +549,6 @@ def plot_blocking_profile(
     >>> len(fig.data[0].y) <= 5
     True
     """
-    go = plotly()
     df = profile.head(top).iloc[::-1]
     labels = [
         f"{fn or '(no stack)'} {fi.rsplit('/', 1)[-1]}:{li}" if fn else "(no stack)"
@@ -579,19 +578,13 @@ def plot_blocking_profile(
             df["frames"],
         )
     ]
-    fig = go.Figure(
-        go.Bar(
-            x=(df["delay_ns"] / 1e6).tolist(),
-            y=uniq,
-            orientation="h",
-            hovertext=hover,
-            hoverinfo="text",
-        )
-    )
-    fig.update_layout(
+    return horizontal_bars(
+        (df["delay_ns"] / 1e6).tolist(),
+        uniq,
+        hover,
         title=title or "Top stacks by delay",
         xaxis_title="total delay (ms)",
-        yaxis={"automargin": True},
-        height=max(300, 24 * len(uniq) + 120),
+        row_px=24,
+        pad_px=120,
+        hoverinfo="text",
     )
-    return fig
