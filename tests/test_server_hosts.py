@@ -3,8 +3,9 @@ site whose name was rebound to 127.0.0.1 (DNS rebinding) must not get the
 page nor the kernel websocket, where the widgets carry the trace's paths,
 stacks and logs. A foreign Origin on the websocket is refused as well.
 
-One real `gotrace-df -http=127.0.0.1:PORT` serves the module; requests are
-raw HTTP and websocket handshakes with the headers set by hand."""
+One real `gotrace-df -http=127.0.0.1:PORT` (the packaged viewer, its kernel
+preheated) serves the module; requests are raw HTTP and websocket handshakes
+with the headers set by hand."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from gotrace_df.cli import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / "tests" / "data" / "traces" / "go1.26" / "tasks.trace"
-MIN_NOTEBOOK = ROOT / "tests" / "data" / "viewer_min.ipynb"
 EVIL = "evil.example"
 
 
@@ -34,7 +34,7 @@ def viewer(http: str, port: int, tmp: Path) -> Iterator[None]:
     """The real command serving the trace on ``-http=http`` (port ``port``)."""
     env = dict(os.environ, BROWSER="none", PYTHONPATH=str(ROOT))
     env.pop("DISPLAY", None)
-    cmd = [sys.executable, "-m", "gotrace_df", f"-notebook={MIN_NOTEBOOK}", f"-http={http}"]
+    cmd = [sys.executable, "-m", "gotrace_df", f"-http={http}"]
     with serving(
         [*cmd, str(TRACE)],
         f"http://127.0.0.1:{port}/{STATIC}",
