@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -24,13 +25,20 @@ from gotrace_df.cli.address import (
     connect_host,
     exposure_warning,
     free_port,
+    is_loopback,
     listen_addr,
     url_host,
 )
 from gotrace_df.cli.source import check_trace, local_trace
 from gotrace_df.cli.usage import die
 
-__all__ = ["find_notebook", "serve", "should_open_browser", "voila_command"]
+__all__ = [
+    "find_notebook",
+    "remote_tornado_settings",
+    "serve",
+    "should_open_browser",
+    "voila_command",
+]
 
 #: Environment variable naming another notebook to serve (as ``-notebook``).
 ENV_NOTEBOOK = "GOTRACE_DF_NOTEBOOK"
@@ -81,7 +89,25 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
     ]
     if notebook.resolve() == NOTEBOOK.resolve():
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    if not is_loopback(host):
+        cmd.append(f"--Voila.tornado_settings={remote_tornado_settings()!r}")
     return cmd
+
+
+def remote_tornado_settings() -> dict[str, Any]:
+    """The package's tornado settings for serving beyond loopback.
+
+    On loopback voila.json's ``allow_remote_access: false`` makes voila answer
+    403 to a Host header that is not a loopback address or ``localhost``, on the
+    page and on the kernel websocket, so a page of another site whose name was
+    rebound to 127.0.0.1 cannot read the trace. Beyond loopback the machine's
+    own names, which voila cannot know, must reach it: any Host is accepted, as
+    the exposure warning says (a token for that case is later work). A foreign
+    ``Origin`` on the websocket is refused either way (jupyter_server's empty
+    ``allow_origin``). The whole dict is given: a command-line dict replaces
+    the file's."""
+    settings: dict[str, Any] = json.loads(VOILA_CONFIG.read_text())["Voila"]["tornado_settings"]
+    return dict(settings, allow_remote_access=True)
 
 
 def serve(
