@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.pprof import read_pprof, to_pprof
     from gotrace_df.views import (
         blocking_profile,
-        diff,
         goroutine_analysis,
         goroutine_stats,
         latency_histogram,
@@ -45,6 +44,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
         user_task_histogram,
         user_tasks,
     )
+    from gotrace_df.views.diff import diff
     from gotrace_df.views.mmu import mmu
     from gotrace_df.views.prefetch import prefetch
     from gotrace_df.views.summary import summary

@@ -282,17 +282,17 @@ def diff_text(d: pd.DataFrame, top: int = DIFF_TOP) -> str:
         lines += ["", f"{kind}: {len(changed)} of {len(rows)} rows changed"]
         table = [
             (
-                _signed(r.delta_ns),
-                _ratio(r.count_a, r.count_b, r.ratio),
-                display_duration(r.total_a_ns),
-                display_duration(r.total_b_ns),
-                f"{r.count_a}→{r.count_b}",
-                f"{display_duration(r.p50_a_ns)}→{display_duration(r.p50_b_ns)}",
-                f"{display_duration(r.p99_a_ns)}→{display_duration(r.p99_b_ns)}",
-                r.metric,
-                _short_key(kind, r.key, r.name, r.stack),
+                _signed(r["delta_ns"]),
+                _ratio(r["count_a"], r["count_b"], r["ratio"]),
+                display_duration(r["total_a_ns"]),
+                display_duration(r["total_b_ns"]),
+                f"{r['count_a']}→{r['count_b']}",
+                f"{display_duration(r['p50_a_ns'])}→{display_duration(r['p50_b_ns'])}",
+                f"{display_duration(r['p99_a_ns'])}→{display_duration(r['p99_b_ns'])}",
+                str(r["metric"]),
+                _short_key(kind, r["key"], r["name"], r["stack"]),
             )
-            for r in changed.head(top).itertuples(index=False)
+            for r in changed.head(top).to_dict("records")
         ]
         if not table:
             continue

@@ -316,7 +316,7 @@ def _task_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _region_rows(df: pd.DataFrame) -> pd.DataFrame:
-    stacks = [
+    stacks: list[tuple[Frame, ...]] = [
         ((str(fn), str(fi), int(li)),) if fn else ()
         for fn, fi, li in zip(df["function"], df["file"], df["line"])
     ]
