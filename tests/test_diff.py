@@ -252,3 +252,27 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert p.returncode == 2 and b"-top" in p.stderr
     with pytest.raises(FileNotFoundError):
         gt.diff(good, missing)
+
+
+def test_stacks_sharing_frames_are_one_key() -> None:
+    """Two stacks of one trace with the same frames at other PCs (as two
+    builds give) are one key: counts and totals add, percentiles do not."""
+    tr = gt.read_trace(TASKS)
+    views: dict[str, Any] = {
+        "goroutines": gt.goroutine_analysis(tr),
+        "profiles": {k: gt.blocking_profile(tr, k) for k in ("sched", "sync", "syscall", "net")},
+        "tasks": gt.user_tasks(tr),
+        "regions": gt.user_regions(tr),
+    }
+    prof = views["profiles"]["sync"]
+    twin = prof.iloc[[0]].copy()
+    twin["frames"] = [[{**f, "pc": f["pc"] + 1} for f in twin["frames"].iloc[0]]]
+    twin["stack_id"] = -2
+    doubled = dict(views, profiles={**views["profiles"], "sync": pd.concat([prof, twin])})
+    d = diff(Side.from_views("a", **views), Side.from_views("b", **doubled))
+    row = d.iloc[0]
+    top = prof.iloc[0]
+    assert row["kind"] == "sync stack" and row["ratio"] == 2.0
+    assert row["count_b"] == 2 * top["count"] and row["delta_ns"] == top["delay_ns"]
+    assert row["p50_a_ns"] == top["delay_p50_ns"] and pd.isna(row["p50_b_ns"])
+    assert (d.iloc[1:]["delta_ns"] == 0).all()

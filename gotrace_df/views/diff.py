@@ -1,25 +1,20 @@
 """Before and after: what changed between two traces, view by view.
 
 :func:`diff` puts side by side, per key, the statistics the single-trace views
-give:
+give, with the same percentiles (the views' own):
 
-===================  ======================================  ==================
-kind                 key (matched across the two sides by)   metrics
-===================  ======================================  ==================
-``goroutine group``  start function (:func:`goroutine_analysis`)  ``exec``,
-                                                             ``sched_wait``,
-                                                             ``block``,
-                                                             ``syscall``,
-                                                             ``syscall_block``,
-                                                             ``unknown``
-``sched stack`` ...  the stack's frames (function, file,     ``delay``
-(also ``sync``,      line), never the per-trace stack IDs
-``syscall``,         (:func:`blocking_profile`)
-``net``)
-``task type``        task type (:func:`user_tasks`)          ``duration``
-``region type``      region type and its frame               ``duration``
-                     (:func:`user_regions`)
-===================  ======================================  ==================
+* ``goroutine group``: a start function of :func:`goroutine_analysis`, with
+  metrics ``exec``, ``sched_wait``, ``block``, ``syscall``,
+  ``syscall_block`` and ``unknown`` (percentiles for ``sched_wait`` and
+  ``block``, as the view has them);
+* ``sched stack``, ``sync stack``, ``syscall stack``, ``net stack``: a stack
+  of that :func:`blocking_profile`, metric ``delay``. Stacks are matched by
+  their frames (function, file, line), never by the per-trace stack IDs or
+  PCs, which another build or another trace numbers differently;
+* ``task type``: a type of :func:`user_tasks`, metric ``duration`` (of the
+  complete tasks);
+* ``region type``: a type and frame of :func:`user_regions`, metric
+  ``duration``.
 
 Each side is a :class:`Side`: the per-key statistics of a trace
 (:func:`trace_side`) or of any other source of the same views (a lake of
