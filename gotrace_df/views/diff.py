@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from gotrace_df.views.goroutines import goroutine_analysis
-from gotrace_df.views.profiles import PROFILE_KINDS, blocking_profile
+from gotrace_df.views.profiles import blocking_profile
 from gotrace_df.views.regions import user_regions
 from gotrace_df.views.tasks import user_tasks
 
@@ -42,7 +42,6 @@ __all__ = ["KINDS", "STAT_COLUMNS", "Side", "diff", "side_of", "trace_side"]
 
 #: The profile kinds in the order a diff lists them.
 _PROFILE_ORDER = ("sched", "sync", "syscall", "net")
-assert set(_PROFILE_ORDER) == set(PROFILE_KINDS)
 
 #: The kinds of keys a diff compares, in the order it lists them.
 KINDS: tuple[str, ...] = (
@@ -261,6 +260,12 @@ def _rows(
     )
 
 
+def _percentiles(df: pd.DataFrame, prefix: str) -> dict[str, Any]:
+    """The view's ``<prefix>p50_ns`` ... columns it has (a fleet-wide profile
+    has none: percentiles of intervals are per trace)."""
+    return {p: df[c] for p in _PERCENTILES if (c := f"{prefix}{p}_ns") in df.columns}
+
+
 def _group_rows(df: pd.DataFrame) -> pd.DataFrame:
     names = df["name"].to_numpy(dtype=object)
     none: list[tuple[Frame, ...]] = [()] * len(df)
@@ -273,7 +278,7 @@ def _group_rows(df: pd.DataFrame) -> pd.DataFrame:
                 none,
                 df["count"],
                 df[total],
-                {} if prefix is None else {p: df[f"{prefix}{p}_ns"] for p in _PERCENTILES},
+                {} if prefix is None else _percentiles(df, prefix),
             )
             for metric, total, prefix in _GROUP_METRICS
         ],
@@ -293,7 +298,7 @@ def _stack_rows(kind: str, df: pd.DataFrame) -> pd.DataFrame:
         stacks,
         df["count"],
         df["delay_ns"],
-        {p: df[f"delay_{p}_ns"] for p in _PERCENTILES},
+        _percentiles(df, "delay_"),
     )
 
 
@@ -306,7 +311,7 @@ def _task_rows(df: pd.DataFrame) -> pd.DataFrame:
         [()] * len(df),
         df["complete"],
         df["total_ns"].fillna(0),
-        {p: df[f"{p}_ns"] for p in _PERCENTILES},
+        _percentiles(df, ""),
     )
 
 
@@ -322,7 +327,7 @@ def _region_rows(df: pd.DataFrame) -> pd.DataFrame:
         stacks,
         df["count"],
         df["total_ns"],
-        {p: df[f"{p}_ns"] for p in _PERCENTILES},
+        _percentiles(df, ""),
     )
 
 
