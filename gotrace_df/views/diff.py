@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from gotrace_df.views._common import QUANTILES
 from gotrace_df.views.goroutines import goroutine_analysis
 from gotrace_df.views.profiles import blocking_profile
 from gotrace_df.views.regions import user_regions
@@ -38,7 +39,7 @@ from gotrace_df.views.tasks import user_tasks
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["KINDS", "STAT_COLUMNS", "Side", "diff", "side_of", "trace_side"]
+__all__ = ["KINDS", "Side", "diff", "side_of", "trace_side"]
 
 #: The profile kinds in the order a diff lists them.
 _PROFILE_ORDER = ("sched", "sync", "syscall", "net")
@@ -62,11 +63,8 @@ _GROUP_METRICS: tuple[tuple[str, str, str | None], ...] = (
     ("unknown", "unknown_ns", None),
 )
 
-#: The percentiles a side gives (those of views/_common.py's QUANTILES).
-_PERCENTILES = ("p50", "p90", "p99")
-
-#: A side's statistics columns after its key columns.
-STAT_COLUMNS = ("count", "total_ns", *(f"{p}_ns" for p in _PERCENTILES))
+#: The percentiles a side gives: the views' own.
+_PERCENTILES = tuple(name for name, _ in QUANTILES)
 
 #: A side's key columns: what a row of one side is matched by in the other.
 _KEY = ["kind", "name", "stack", "metric"]
