@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
         user_task_histogram,
         user_tasks,
     )
+    from gotrace_df.views.diff import diff
     from gotrace_df.views.mmu import mmu
     from gotrace_df.views.prefetch import prefetch
     from gotrace_df.views.summary import summary
@@ -56,6 +57,7 @@ _LAZY = {
     "read_pprof": "gotrace_df.pprof",
     "to_pprof": "gotrace_df.pprof",
     "blocking_profile": "gotrace_df.views",
+    "diff": "gotrace_df.views",
     "goroutine_analysis": "gotrace_df.views",
     "goroutine_stats": "gotrace_df.views",
     "latency_histogram": "gotrace_df.views",
@@ -106,6 +108,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "blocking_profile",
+    "diff",
     "lake",
     "mmu",
     "mmu_windows",

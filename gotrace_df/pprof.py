@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["read_pprof", "to_pprof"]
+__all__ = ["DIFF_BASE_LABEL", "read_pprof", "to_pprof"]
 
 
 # -- encoding ---------------------------------------------------------------
@@ -77,7 +77,16 @@ def _value_type(strings: _Strings, typ: str, unit: str) -> bytearray:
     return b
 
 
-def to_pprof(profile: pd.DataFrame, path: str | os.PathLike[str] | None = None) -> bytes:
+#: The label ``go tool pprof -diff_base`` puts on the base profile's samples.
+DIFF_BASE_LABEL = ("pprof::base", "true")
+
+
+def to_pprof(
+    profile: pd.DataFrame,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    base: pd.DataFrame | None = None,
+) -> bytes:
     """A blocking profile as a gzipped pprof file (``go tool pprof`` reads it).
 
     Parameters
@@ -88,6 +97,11 @@ def to_pprof(profile: pd.DataFrame, path: str | os.PathLike[str] | None = None) 
         or edited frame works too).
     path
         Also write the bytes to this file.
+    base
+        Another profile to subtract, as ``go tool pprof -diff_base`` does:
+        its samples follow with their values negated and the label
+        ``pprof::base=true``, so pprof shows ``profile - base`` and takes
+        its percentages of ``base``'s total.
 
     Returns
     -------
@@ -111,15 +125,29 @@ def to_pprof(profile: pd.DataFrame, path: str | os.PathLike[str] | None = None) 
     # Sample types first, then the samples (Go's field order).
     _bytes(1, _value_type(strings, "contentions", "count"), body)
     _bytes(1, _value_type(strings, "delay", "nanoseconds"), body)
-    locations: dict[int, int] = {}
+    # A location per PC, as Go builds them; with a base (another binary, maybe)
+    # one PC may be another frame there.
+    locations: dict[tuple[int, str, str, int], int] = {}
     loc_msgs: list[bytearray] = []
     functions: dict[tuple[str, str], int] = {}
     fn_msgs: list[bytearray] = []
-    for count, delay, frames in zip(profile["count"], profile["delay_ns"], profile["frames"]):
+    parts = [(profile, 1, b"")]
+    if base is not None:
+        label = bytearray()
+        _uint(1, strings(DIFF_BASE_LABEL[0]), label)
+        _uint(2, strings(DIFF_BASE_LABEL[1]), label)
+        parts.append((base, -1, bytes(label)))
+    rows = (
+        (sign, labels, count, delay, frames)
+        for part, sign, labels in parts
+        for count, delay, frames in zip(part["count"], part["delay_ns"], part["frames"])
+    )
+    for sign, labels, count, delay, frames in rows:
         ids: list[int] = []
         for f in frames:
             pc = int(f["pc"])
-            loc = locations.get(pc)
+            where = (pc, str(f["function"]), str(f["file"]), int(f["line"]))
+            loc = locations.get(where)
             if loc is None:
                 key = (str(f["file"]), str(f["function"]))
                 fid = functions.get(key)
@@ -132,7 +160,7 @@ def to_pprof(profile: pd.DataFrame, path: str | os.PathLike[str] | None = None) 
                     _uint(3, name, fm)  # system_name
                     _uint(4, strings(key[0]), fm)
                     fn_msgs.append(fm)
-                loc = locations[pc] = len(loc_msgs) + 1
+                loc = locations[where] = len(loc_msgs) + 1
                 line = bytearray()
                 _uint(1, fid, line)
                 _uint(2, int(f["line"]), line)
@@ -144,7 +172,9 @@ def to_pprof(profile: pd.DataFrame, path: str | os.PathLike[str] | None = None) 
             ids.append(loc)
         sm = bytearray()
         _packed(1, ids, sm)
-        _packed(2, [int(count), int(delay)], sm)
+        _packed(2, [sign * int(count), sign * int(delay)], sm)
+        if labels:
+            _bytes(3, labels, sm)
         _bytes(2, sm, body)
     for lm in loc_msgs:
         _bytes(4, lm, body)

@@ -574,3 +574,17 @@ def test_address_in_use() -> None:
         )
     assert p.returncode == 1
     assert b"failed to create server socket" in p.stderr and b"Address already in use" in p.stderr
+
+
+def test_diff_usage() -> None:
+    """`diff` takes its own Go-style flags and prints its own usage."""
+    assert b"diff [-top=N]" in run("-h").stdout
+    p = run("diff", "-h")
+    assert p.stdout.startswith(b"Usage: gotrace-df diff") and b"-diff_base" in p.stdout
+    p = run("diff", "-http=:6060", "a", "b", check=False)
+    assert p.returncode == 2 and b"flag provided but not defined: -http" in p.stderr
+    assert b"Usage: gotrace-df diff" in p.stderr
+    p = run("diff", "-o=x.pb.gz", "a", "b", check=False)
+    assert p.returncode == 2 and b"give -pprof=TYPE" in p.stderr
+    f, rest = flags.parse_go_flags(["-top", "3", "-pprof=net", "a", "b"], flags.DIFF_FLAGS)
+    assert f == {"top": "3", "pprof": "net"} and rest == ["a", "b"]

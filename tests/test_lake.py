@@ -20,6 +20,7 @@ import pytest
 import gotrace_df as gt
 from gotrace_df import lake
 from gotrace_df.lake.extras import require
+from gotrace_df.lake.rows import FLEET_TABLES
 from gotrace_df.lake.sources import content_id
 
 CORPUS = Path(__file__).resolve().parent / "data" / "traces"
@@ -107,7 +108,10 @@ def test_partitions_equal_to_parquet(local: Path, sources: dict[str, Path], tmp_
         assert tr is not None
         single = tr.to_parquet(tmp_path / name.replace("/", "-"))
         part = local / f"trace_id={ids[str(sources[name])]}"
-        assert sorted(p.name for p in part.iterdir()) == sorted(p.name for p in single.iterdir())
+        fleet = [f"{t}.parquet" for t in FLEET_TABLES]
+        assert sorted(p.name for p in part.iterdir()) == sorted(
+            [p.name for p in single.iterdir()] + fleet
+        )
         for table in gt.TABLES:
             got = pq.read_table(part / f"{table}.parquet")
             want = pq.read_table(single / f"{table}.parquet")
@@ -188,7 +192,7 @@ def test_interrupted_conversion_leaves_a_readable_lake(
     def fail_in_second_trace(*args: object, **kwargs: object) -> None:
         nonlocal calls
         calls += 1
-        if calls == len(gt.TABLES) + 3:  # the third table of the second trace
+        if calls == len(gt.TABLES) + len(FLEET_TABLES) + 3:  # the second trace's third table
             raise KeyboardInterrupt
         write_table(*args, **kwargs)
 

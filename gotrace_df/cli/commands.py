@@ -1,5 +1,5 @@
 """The commands that print and write: ``-pprof``, ``-d``, and those Go lacks
-(``export``, ``summary``, ``version``, ``help``)."""
+(``export``, ``summary``, ``diff``, ``version``, ``help``)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,24 @@ import sys
 from typing import IO, TYPE_CHECKING
 
 from gotrace_df._errors import TraceError
+from gotrace_df.cli.flags import DIFF_FLAGS, PPROF_KINDS, parse_go_flags
 from gotrace_df.cli.source import damaged, raw_bytes, read
-from gotrace_df.cli.usage import PROG, USAGE, die
+from gotrace_df.cli.usage import DIFF_USAGE, PROG, USAGE, die, usage_error
 from gotrace_df.units import display_bytes, display_duration
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from gotrace_df._trace import Trace
 
-__all__ = ["COMMANDS", "debug", "pprof", "run_command", "summary_text"]
+__all__ = ["COMMANDS", "debug", "diff_text", "pprof", "run_command", "summary_text"]
 
-COMMANDS = ("export", "summary", "version", "help")
+COMMANDS = ("export", "summary", "diff", "version", "help")
+
+#: How many changes of each kind ``gotrace-df diff`` prints by default.
+DIFF_TOP = 10
+#: Frames of a stack ``gotrace-df diff`` prints (innermost first).
+_DIFF_FRAMES = 4
 
 
 def _stdout() -> IO[bytes]:
@@ -73,6 +81,8 @@ def run_command(name: str, args: list[str]) -> int:
         return _version(args)
     if name == "export":
         return _export(args)
+    if name == "diff":
+        return _diff(args)
     return _summary(args)
 
 
@@ -174,4 +184,120 @@ def summary_text(trace: Trace) -> str:
             section = sec
         shown = "n/a" if value is None or value < 0 and unit != "count" else _fmt(value, unit)
         lines.append(f"  {metric:<{width}}  {shown}")
+    return "\n".join(lines) + "\n"
+
+
+def _whole(source: str) -> Trace:
+    """:func:`read`, refusing a trace that lost a damaged tail: a diff of part of
+    one trace against the whole of another would show the loss as a change."""
+    trace = read(source)
+    if damaged(trace):
+        die(f"{PROG} diff: {source} is damaged; a diff needs both traces whole")
+    return trace
+
+
+def _diff(args: list[str]) -> int:
+    flags, rest = parse_go_flags(args, DIFF_FLAGS, DIFF_USAGE)
+    if len(rest) != 2:
+        usage_error("diff: expected before.trace after.trace", DIFF_USAGE)
+    kind = flags.get("pprof")
+    if kind is not None and kind not in PPROF_KINDS:
+        die(f"unknown pprof type {kind}")
+    if "o" in flags and not kind:
+        usage_error("diff: -o writes the -pprof profile; give -pprof=TYPE", DIFF_USAGE)
+    top = flags.get("top", str(DIFF_TOP))
+    if not top.isdigit() or int(top) < 1:
+        usage_error(f"diff: invalid value {top!r} for -top: want a positive number", DIFF_USAGE)
+    go_version = flags.get("go") or None
+    a, b = (_whole(source) for source in rest)
+    if kind:
+        return _diff_pprof(a, b, kind, go_version, flags.get("o"))
+    from gotrace_df.views import diff
+
+    try:
+        d = diff(a, b, go_version=go_version)
+    except ValueError as e:  # e.g. an unknown -go version
+        die(f"{PROG} diff: {e}")
+    sys.stdout.write(f"a: {a!r}\nb: {b!r}\n\n" + diff_text(d, int(top)))
+    return 0
+
+
+def _diff_pprof(a: Trace, b: Trace, kind: str, go_version: str | None, out: str | None) -> int:
+    """``diff -pprof=kind``: b's profile with a's as its -diff_base, in one file."""
+    from gotrace_df.export._atomic import atomic_file
+    from gotrace_df.pprof import to_pprof
+    from gotrace_df.views import blocking_profile
+
+    try:
+        pa, pb = (blocking_profile(t, kind, go_version=go_version) for t in (a, b))
+    except ValueError as e:
+        die(f"failed to generate pprof: {e}")
+    data = to_pprof(pb, base=pa)
+    if out is None:
+        stdout = _stdout()
+        stdout.write(data)
+        stdout.flush()
+        return 0
+    try:
+        with atomic_file(out) as f:
+            f.write(data)
+    except OSError as e:
+        die(f"{PROG} diff: {e}")
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _signed(ns: int) -> str:
+    return ("+" if ns > 0 else "") + display_duration(ns)
+
+
+def _ratio(count_a: int, count_b: int, ratio: float) -> str:
+    if count_a == 0:
+        return "new"
+    if count_b == 0:
+        return "gone"
+    return "–" if ratio != ratio else f"{ratio:.2f}x"  # NaN: both totals 0
+
+
+def _short_key(kind: str, key: str, name: str, stack: tuple[tuple[str, str, int], ...]) -> str:
+    """The key with file base names and at most a few frames."""
+    if not stack:
+        empty = {"goroutine group": "(no name)", "task type": '""', "region type": '""'}
+        return key or empty.get(kind, "(no stack)")
+    frames = [f"{fn} {file.rsplit('/', 1)[-1]}:{line}" for fn, file, line in stack]
+    text = " < ".join(frames[:_DIFF_FRAMES]) + (" < ..." if len(frames) > _DIFF_FRAMES else "")
+    return f"{name} @ {text}" if name else text
+
+
+def diff_text(d: pd.DataFrame, top: int = DIFF_TOP) -> str:
+    """The ``gotrace-df diff`` text of a :func:`gotrace_df.diff` result: per
+    kind, its ``top`` largest changes (rows with no change left out)."""
+    from gotrace_df.views.diff import KINDS
+
+    head = ("delta", "ratio", "total a", "total b", "count a→b", "p50 a→b", "p99 a→b", "metric")
+    lines = [f"Largest changes from a to b by |delta| of total time (top {top} of each kind):"]
+    for kind in KINDS:
+        rows = d[d["kind"] == kind]
+        changed = rows[(rows["delta_ns"] != 0) | (rows["delta_count"] != 0)]
+        lines += ["", f"{kind}: {len(changed)} of {len(rows)} rows changed"]
+        table = [
+            (
+                _signed(r["delta_ns"]),
+                _ratio(r["count_a"], r["count_b"], r["ratio"]),
+                display_duration(r["total_a_ns"]),
+                display_duration(r["total_b_ns"]),
+                f"{r['count_a']}→{r['count_b']}",
+                f"{display_duration(r['p50_a_ns'])}→{display_duration(r['p50_b_ns'])}",
+                f"{display_duration(r['p99_a_ns'])}→{display_duration(r['p99_b_ns'])}",
+                str(r["metric"]),
+                _short_key(kind, r["key"], r["name"], r["stack"]),
+            )
+            for r in changed.head(top).to_dict("records")
+        ]
+        if not table:
+            continue
+        widths = [max(len(c) for c in col) for col in zip(head, *table)]
+        for row in [(*head, "key"), *table]:
+            cells = [c.rjust(w) for c, w in zip(row[:-2], widths)]
+            lines.append("  " + "  ".join([*cells, row[-2].ljust(widths[-1]), row[-1]]))
     return "\n".join(lines) + "\n"

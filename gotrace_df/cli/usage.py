@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-__all__ = ["PROG", "USAGE", "CommandExit", "die", "usage_error"]
+__all__ = ["DIFF_USAGE", "PROG", "USAGE", "CommandExit", "die", "usage_error"]
 
 PROG = "gotrace-df"
 
@@ -48,7 +48,24 @@ trace, and {PROG} warns so.
 Commands:
     {PROG} export [--redact] --parquet DIR [--perfetto OUT.json] trace.out
     {PROG} summary trace.out
+    {PROG} diff [-top=N] [-pprof=TYPE [-o=OUT]] before.trace after.trace
     {PROG} version
+"""
+
+DIFF_USAGE = f"""\
+Usage: {PROG} diff [flags] before.trace after.trace
+
+Print what changed from before.trace to after.trace: per goroutine group,
+blocking-profile stack (sched, sync, syscall, net), task type and region type,
+the largest changes of total time first (gotrace_df.diff).
+
+Flags:
+    -top=N: print the N largest changes of each kind (default 10)
+    -pprof=type: write the change of that blocking profile (net, sync, syscall,
+                 sched) as one pprof profile instead: after's samples and
+                 before's negated, as `go tool pprof -diff_base` builds it
+    -o=file: write the profile to this file (atomically) instead of stdout
+    -go=1.NN: compute the views as that Go release's go tool trace does
 """
 
 
@@ -65,8 +82,8 @@ def die(msg: str, code: int = 1) -> NoReturn:
     raise CommandExit(code)
 
 
-def usage_error(msg: str) -> NoReturn:
+def usage_error(msg: str, usage: str = USAGE) -> NoReturn:
     """Go's answer to bad arguments: the message, the usage, exit code 2."""
     print(f"{PROG}: {msg}", file=sys.stderr)
-    sys.stderr.write(USAGE)
+    sys.stderr.write(usage)
     raise CommandExit(2)

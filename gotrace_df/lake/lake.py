@@ -7,10 +7,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import pyarrow as pa
+
 from gotrace_df.frames import TABLES
-from gotrace_df.lake import manifest
+from gotrace_df.lake import fleet, manifest
 from gotrace_df.lake.extras import require
 from gotrace_df.lake.layout import MANIFEST, PARTITION_KEY, check_trace_id, partition, table_file
+from gotrace_df.lake.rows import FLEET_SCHEMAS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +45,12 @@ class Lake:
     manifest. Nothing is read until a query needs it. The lake is the one the
     manifest described when it was opened: open it again to see a later
     conversion.
+
+    The fleet views (:meth:`goroutine_analysis`, :meth:`blocking_profile`,
+    :meth:`user_tasks`, :meth:`user_regions`, :meth:`summary`) run in DuckDB
+    over the fleet tables conversion stores per trace
+    (:mod:`gotrace_df.lake.rows`, also views of this connection); see
+    :mod:`gotrace_df.lake.fleet` for what ``by`` means.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -58,11 +67,32 @@ class Lake:
             f"CREATE VIEW traces AS SELECT * FROM read_parquet({_quote(self.path / MANIFEST)})"
         )
         for name in self.table_names:
-            files = ", ".join(_quote(self._file(t, name)) for t in self._readable)
-            self._con.execute(
-                f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}], '
-                f"hive_partitioning = true, hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
-            )
+            self._view(name)
+        # The first fleet file missing: a lake converted before they existed.
+        self._missing = next(
+            (
+                f
+                for t in self._readable
+                for n in FLEET_SCHEMAS
+                if not (f := self._file(t, n)).exists()
+            ),
+            None,
+        )
+        if self._missing is None:
+            for name, schema in FLEET_SCHEMAS.items():
+                if self._readable:
+                    self._view(name)
+                else:  # empty views of the right columns
+                    empty = schema.append(pa.field(PARTITION_KEY, pa.string())).empty_table()
+                    self._con.register(name, empty)
+
+    def _view(self, name: str) -> None:
+        """Table ``name`` of the readable traces as a DuckDB view."""
+        files = ", ".join(_quote(self._file(t, name)) for t in self._readable)
+        self._con.execute(
+            f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}], '
+            f"hive_partitioning = true, hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
+        )
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -91,7 +121,6 @@ class Lake:
             return self._con.table(name)
         if as_ != "arrow":
             raise ValueError(f'as_ must be "duckdb" or "arrow", not {as_!r}')
-        import pyarrow as pa
         import pyarrow.dataset as ds
 
         return ds.dataset(
@@ -100,6 +129,44 @@ class Lake:
             partitioning=ds.partitioning(pa.schema([(PARTITION_KEY, pa.string())]), flavor="hive"),
             partition_base_dir=str(self.path),
         )
+
+    def _fleet(self) -> Any:
+        """The connection, once the lake is known to hold the fleet tables."""
+        if self._missing is not None:
+            raise ValueError(
+                f"{self.path} was converted without the fleet tables the fleet views read "
+                f"(no {self._missing.relative_to(self.path)}): convert its traces again "
+                "into a new lake directory with gotrace_df.lake.convert"
+            )
+        return self._con
+
+    def goroutine_analysis(self, by: fleet.By = "trace") -> pd.DataFrame:
+        """:func:`gotrace_df.goroutine_analysis` of every trace (``by="trace"``:
+        its rows with a ``trace_id``) or of the fleet (``by=None``: a row per
+        goroutine group across all traces, percentiles over all their waits,
+        ``traces`` the number of traces the group is in)."""
+        return fleet.goroutine_analysis(self._fleet(), by)
+
+    def blocking_profile(self, kind: str, by: fleet.By = None) -> pd.DataFrame:
+        """:func:`gotrace_df.blocking_profile` of kind ``kind`` of every trace
+        (``by="trace"``), or one profile of the fleet (``by=None``, the default:
+        stacks merged by their frames, ``traces`` the number of traces a stack
+        is in; :func:`gotrace_df.to_pprof` writes it as one pprof file)."""
+        return fleet.blocking_profile(self._fleet(), kind, by)
+
+    def user_tasks(self, by: fleet.By = "trace") -> pd.DataFrame:
+        """:func:`gotrace_df.user_tasks` of every trace, or by type across the
+        fleet (``by=None``)."""
+        return fleet.user_tasks(self._fleet(), by)
+
+    def user_regions(self, by: fleet.By = "trace") -> pd.DataFrame:
+        """:func:`gotrace_df.user_regions` of every trace, or by type and frame
+        across the fleet (``by=None``)."""
+        return fleet.user_regions(self._fleet(), by)
+
+    def summary(self, by: fleet.By = "trace") -> pd.DataFrame:
+        """:func:`gotrace_df.summary` of every trace, or of the fleet (``by=None``)."""
+        return fleet.summary(self._fleet(), by)
 
     def trace(self, trace_id: str) -> Trace:
         """The trace ``trace_id`` as a :class:`~gotrace_df.Trace` (read from its

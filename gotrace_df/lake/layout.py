@@ -3,15 +3,18 @@
 ::
 
     lake/_manifest.parquet            one row per trace (gotrace_df.lake.manifest)
-    lake/trace_id=<id>/trace.json     one partition per trace: exactly the
-    lake/trace_id=<id>/events.parquet directory Trace.to_parquet writes
-    lake/trace_id=<id>/spans.parquet
+    lake/trace_id=<id>/trace.json     one partition per trace: the directory
+    lake/trace_id=<id>/events.parquet Trace.to_parquet writes (trace.json
+    lake/trace_id=<id>/spans.parquet  lists these tables) ...
     ...
+    lake/trace_id=<id>/goroutine_waits.parquet  ... and beside them the fleet
+    ...                                         tables (gotrace_df.lake.rows)
 
 Partitioned by trace first, then table, because a trace is the unit that is
 converted, skipped and published: its whole directory appears in one rename,
 so every table of a trace is there or none is, and the partition is itself a
-dataset :func:`gotrace_df.read_parquet` reads. DuckDB and pyarrow.dataset both
+dataset :func:`gotrace_df.read_parquet` reads (it ignores the fleet tables,
+which its ``trace.json`` does not list). DuckDB and pyarrow.dataset both
 take the ``trace_id=<id>`` directory level as a hive partition column.
 """
 

@@ -4,6 +4,7 @@ returns only picklable values."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -11,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from gotrace_df._errors import TraceError, TraceWarning
+from gotrace_df._trace import Trace
+from gotrace_df.export._atomic import atomic_dir, fsync_path
 from gotrace_df.export.parquet import write_parquet
 from gotrace_df.io import read_trace
 from gotrace_df.lake import manifest
 from gotrace_df.lake.layout import partition
+from gotrace_df.lake.rows import fleet_tables
 from gotrace_df.lake.sources import Source, content_id, read_source
 
-__all__ = ["Outcome", "convert_trace"]
+__all__ = ["Outcome", "convert_trace", "write_partition"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,25 @@ def convert_trace(source: Source, root: str, known: Collection[str]) -> Outcome:
         if issubclass(w.category, TraceWarning)
     ]
     trace.source = source.url
-    write_parquet(trace, partition(Path(root), trace_id), overwrite=True)
+    write_partition(trace, partition(Path(root), trace_id))
     status = manifest.DAMAGED_TAIL if damage else manifest.OK
     error = "; ".join(damage) or None
     row = manifest.row(trace_id, source.url, size, trace, status, error)
     return Outcome(trace_id, size, row)
+
+
+def write_partition(trace: Trace, dest: Path) -> None:
+    """Publish ``dest`` in one rename: the directory :meth:`Trace.to_parquet`
+    writes (its ``trace.json`` lists only those tables), and beside its tables
+    the fleet tables of :mod:`gotrace_df.lake.rows`."""
+    import pyarrow.parquet as pq
+
+    fleet = fleet_tables(trace)
+    with atomic_dir(dest, replace=True) as tmp:
+        inner = write_parquet(trace, tmp / "trace")
+        for file in inner.iterdir():
+            os.rename(file, tmp / file.name)
+        inner.rmdir()
+        for name, table in fleet.items():
+            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+            fsync_path(tmp / f"{name}.parquet")
