@@ -32,6 +32,7 @@ import ipaddress
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
@@ -166,11 +167,25 @@ class ViewerPage(TornadoVoilaHandler):  # type: ignore[misc]
             self.set_header("Retry-After", "30")
             self.finish(TOO_MANY.format(cap=pages.cap, idle=self.settings[_IDLE]))
             return
+        self._drop_token()
         pages.opening += 1
         try:
             await super().get(path)
         finally:
             pages.opening -= 1
+
+    def _drop_token(self) -> None:
+        """Take the token out of the request once it served: voila hands the
+        query string to the page's kernel and the full URL to the next
+        preheated kernel's environment."""
+        req = self.request
+        if "token" not in req.query_arguments:
+            return
+        kept = [(k, v) for k, v in parse_qsl(req.query, keep_blank_values=True) if k != "token"]
+        req.query = urlencode(kept)
+        req.uri = req.path + (f"?{req.query}" if req.query else "")
+        req.query_arguments.pop("token")
+        req.arguments.pop("token", None)
 
 
 class KernelChannels(VoilaKernelWebsocketHandler):  # type: ignore[misc]
