@@ -29,6 +29,8 @@ from playwright.sync_api import sync_playwright
 from viewer_page import STATIC, wait_for_timeline
 
 from gotrace_df.app.server import PROTOCOL
+from gotrace_df.cli.serve import ENV_IDLE, ENV_MAX_PAGES, Limits
+from gotrace_df.cli.usage import CommandExit
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / "tests" / "data" / "traces" / "go1.26" / "tasks.trace"
@@ -37,8 +39,9 @@ IDLE = 10  # seconds; the command looks every IDLE // 4 = 2 s
 GONE = (
     IDLE + 2 + 10
 )  # culled by then, with time to shut the kernel down  # culled by then, with time to shut the kernel down
-# Address space per process: a kernel with the trace mapped needs ~1.5 GiB.
-CAP = 3 << 30
+# Address space per process: a kernel reserves ~2.4 GiB here (more on
+# machines with more cores: malloc keeps arenas per thread).
+CAP = 6 << 30
 CAPPED = (
     "import resource, runpy, sys; "
     f"resource.setrlimit(resource.RLIMIT_AS, ({CAP}, {CAP})); "
@@ -134,22 +137,25 @@ def test_page_loads_are_capped_and_idle_kernels_culled(server: Server) -> None:
     """20 loads: the first page connects its websocket (as a browser does),
     the others never do."""
     before = server.rss_mb()
-    statuses, held = [], []
+    statuses, pages = [], []
     for _ in range(20):
         status, page = server.get()
         statuses.append(status)
         m = re.search(r'"kernelId": "([0-9a-f-]{36})"', page)
-        if status == 200 and m and not held:
-            held.append((m.group(1), channels(server, m.group(1))))
+        if status == 200 and m:
+            pages.append(m.group(1))
+            if len(pages) == 1:
+                ws = channels(server, m.group(1))
     assert statuses == [200] * MAX_PAGES + [503] * (20 - MAX_PAGES)
     assert "Too many open viewer pages" in page and "Close some tabs" in page
     # The cap holds: its pages' kernels and the one preheated for the next.
-    assert len(server.kernels()) == MAX_PAGES + 1
+    assert set(pages) <= set(server.kernels())
+    assert len(server.kernels()) <= MAX_PAGES + 1
     grown = server.rss_mb() - before
     print(f"20 loads: {MAX_PAGES} served, {grown:.0f} MB more")
     # The abandoned page's kernel goes; the connected one, idle longer, stays.
-    kernel, ws = held[0]
-    wait_until(lambda: len(server.kernels()) == 2, GONE, "the abandoned kernel was not culled")
+    kernel, abandoned = pages
+    wait_until(lambda: abandoned not in server.kernels(), GONE, "an abandoned kernel lives")
     assert kernel in server.kernels()
     assert server.get()[0] == 200  # room again
     # Once its websocket is gone, the first page's kernel goes too.
@@ -190,9 +196,12 @@ def send_hostile(server: Server, kernel: str, subprotocols: list[str] | None) ->
         return f"refused {e.status_code}"
     try:
         ws.send_binary(b"\xff" * 64)
-        opcode, frame = ws.recv_data(control_frame=True)
-        assert opcode == websocket.ABNF.OPCODE_CLOSE, (opcode, frame)
-        return f"closed {int.from_bytes(frame[:2], 'big')}"
+        # The kernel's status messages may come first.
+        for _ in range(50):
+            opcode, frame = ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return f"closed {int.from_bytes(frame[:2], 'big')}"
+        raise AssertionError("the connection stayed open")
     finally:
         ws.close()
 
@@ -215,3 +224,22 @@ def test_hostile_kernel_websocket_is_shut_out(server: Server) -> None:
     assert grown < 20
     # A well-formed client still gets through.
     channels(server, kernel).close()
+
+
+def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_MAX_PAGES, raising=False)
+    monkeypatch.delenv(ENV_IDLE, raising=False)
+    assert Limits.from_env() == Limits(max_pages=8, idle_seconds=60)
+    monkeypatch.setenv(ENV_MAX_PAGES, "3")
+    monkeypatch.setenv(ENV_IDLE, "40")
+    limits = Limits.from_env()
+    assert limits == Limits(3, 40)
+    assert {
+        "--ViewerServer.max_pages=3",
+        "--MappingKernelManager.cull_idle_timeout=40",
+        "--MappingKernelManager.cull_interval=10",
+    } == set(limits.voila_options())
+    for bad in ("0", "-2", "many"):
+        monkeypatch.setenv(ENV_IDLE, bad)
+        with pytest.raises(CommandExit):
+            Limits.from_env()
