@@ -28,7 +28,7 @@ from browser_util import free_port, launch, serving
 from playwright.sync_api import sync_playwright
 from viewer_page import STATIC, wait_for_timeline
 
-from gotrace_df.app.server import PROTOCOL
+from gotrace_df.app.server import PROTOCOL, v1_framing_ok
 from gotrace_df.cli.serve import ENV_IDLE, ENV_MAX_PAGES, Limits
 from gotrace_df.cli.usage import CommandExit
 
@@ -204,6 +204,23 @@ def send_hostile(server: Server, kernel: str, subprotocols: list[str] | None) ->
         raise AssertionError("the connection stayed open")
     finally:
         ws.close()
+
+
+def test_v1_framing() -> None:
+    """What jupyter_server's own v1 serializer writes passes; a count or an
+    offset beyond the message does not."""
+    from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+    parts = [b'{"msg_type": "comm_msg"}', b"{}", b"{}", b'{"data": {}}', b"\0" * 100]
+    good = serialize_msg_to_ws_v1(parts, "shell")
+    assert v1_framing_ok(good)
+    n = int.from_bytes(good[:8], "little")
+    assert not v1_framing_ok(b"\xff" * 64)
+    assert not v1_framing_ok((n + 100).to_bytes(8, "little") + good[8:])
+    assert not v1_framing_ok(good[:-1])  # the last offset past the end
+    assert not v1_framing_ok(good[:8] + good[16:24] + good[8:16] + good[24:])  # not sorted
+    assert not v1_framing_ok(good.decode("latin-1"))  # text on a v1 socket
+    assert not v1_framing_ok((2).to_bytes(8, "little") + bytes(16))  # no message parts
 
 
 def test_hostile_kernel_websocket_is_shut_out(server: Server) -> None:

@@ -83,13 +83,19 @@ def v1_framing_ok(message: str | bytes) -> bool:
     8 bytes little-endian ``n``, then ``n`` 8-byte offsets, nondecreasing,
     from the end of that table to at most the message's end.
 
-    jupyter_server's ``deserialize_msg_from_ws_v1`` (2.x) trusts ``n``: it
-    builds a list of ``n`` offsets, reading past the end as zeros, so a
-    message of eight 0xFF bytes makes it loop over 2**64 entries on the event
-    loop (voila's ``read_header_from_binary_message`` has the same loop for
-    outgoing messages, and misreads a legacy-protocol client's binary
-    messages as v1 that way). Checking ``8 * (n + 1) <= len(message)``
-    before parsing bounds the work by the message's size."""
+    Upstream (jupyter_server 2.21, voila 0.5.13), ``n`` is trusted:
+    ``deserialize_msg_from_ws_v1`` builds a list of ``n`` offsets, reading
+    past the message's end as zeros, so eight 0xFF bytes from a client make
+    the event loop walk 2**64 entries (the server stops answering, memory
+    grows by ~300 MB/s). voila's ``read_header_from_binary_message``, which
+    ``VoilaKernelWebsocketHandler.write_message`` runs on every binary message
+    *to* the client, has the same loop and assumes v1: to a client that asked
+    for no subprotocol the kernel's binary messages (any with buffers, such
+    as widget updates) are framed by ``serialize_binary_message`` with 4-byte
+    big-endian counts, which read as an 8-byte little-endian ``n`` of about
+    8.6e17. Hence: v1 only (:class:`KernelChannels`), and ``8 * (n + 1) <=
+    len(message)`` checked before parsing, which bounds the work by the
+    message's size. The fix upstream is the same bound in both functions."""
     if not isinstance(message, bytes) or len(message) < 8:
         return False
     n = int.from_bytes(message[:8], "little")
