@@ -157,3 +157,6 @@ def test_voila_command_reads_the_token_from_stdin() -> None:
     assert "--ViewerServer.token_from_stdin=True" not in serve.voila_command(
         notebook, "127.0.0.1", 8123
     )
+    # Beyond loopback any Host is served; the package's other settings stay.
+    settings = serve.remote_tornado_settings()
+    assert settings["allow_remote_access"] and settings["websocket_max_message_size"] == 512 << 20
