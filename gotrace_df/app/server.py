@@ -12,9 +12,9 @@ What it changes, and why:
   widgets' JavaScript, CSS, themes) are the package's public files and stay
   open; voila's ``/voila/files/`` route (files beside the notebook) is
   removed, the viewer uses none.
-- **Pages and kernels.** Every page gets a kernel (about 130 MB). At most
-  ``max_pages`` pages' kernels live at once; another page gets a 503 page
-  asking to close some tabs. A page's kernel goes away once the page is gone:
+- **Pages and kernels.** Every page gets a kernel (a process of about
+  200 MB). At most ``max_pages`` pages' kernels live at once; another page
+  gets a 503 page asking to close some tabs. A page's kernel goes away once the page is gone:
   jupyter_server's culler (``MappingKernelManager.cull_idle_timeout``, given
   by the command) stops a kernel that has had no websocket and no activity
   for that long; a kernel with an open page (a websocket) is never culled.

@@ -54,7 +54,7 @@ __all__ = [
 
 #: Environment variable naming another notebook to serve (as ``-notebook``).
 ENV_NOTEBOOK = "GOTRACE_DF_NOTEBOOK"
-#: Environment variable: how many pages (kernels, about 130 MB each) may be
+#: Environment variable: how many pages (kernels, about 200 MB each) may be
 #: open at once; another page is refused with a page saying so.
 ENV_MAX_PAGES = "GOTRACE_DF_MAX_PAGES"
 #: Environment variable: seconds after which a kernel with no open page (no
