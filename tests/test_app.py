@@ -120,3 +120,53 @@ def test_page_maps_the_commands_trace_and_keeps_the_path_policy(
     # The cache does not widen what a page may open.
     outside = app.viewer_app("/etc/passwd", env)
     assert outside.viewer is None and "outside the directories" in outside.message.value
+
+
+# -- the path policy of a page served by the command ----------------------------------
+
+
+def test_command_opens_its_trace_not_the_working_directory(tmp_path: Path) -> None:
+    """``gotrace-df TRACE`` (as it sets the environment): TRACE, and the
+    directories of GOTRACE_DF_TRACE_DIRS, not what lies beside it or under the
+    directory the command was started in."""
+    (tmp_path / "traces").mkdir()
+    trace = tmp_path / "traces" / "a.trace"
+    trace.write_bytes(TRACE.read_bytes())
+    (tmp_path / "traces" / "b.trace").write_bytes(TRACE.read_bytes())
+    (tmp_path / "c.trace").write_bytes(TRACE.read_bytes())
+    env = {"PWD": str(tmp_path), app.ENV_TRACE: str(trace), app.ENV_ONLY: "1"}
+    assert app.resolve_trace(str(trace), env) == trace
+    assert app.resolve_trace("traces/a.trace", env) == trace
+    for other in ("c.trace", "traces/b.trace", str(TRACE)):
+        ui = app.viewer_app(other, env)
+        message = html.unescape(ui.message.value)
+        assert ui.viewer is None and "outside the directories this viewer may open" in message
+        # Where the allowed places come from, not the server's directories
+        # (the path asked for is repeated).
+        told = message.replace(other, "")
+        assert str(tmp_path) not in told and str(ROOT) not in told, message
+    # Started in /: everything lies under the working directory, nothing opens.
+    root = dict(env, PWD="/")
+    assert app.viewer_app(str(TRACE), root).viewer is None
+    more = dict(env, **{app.ENV_DIRS: str(tmp_path / "traces")})
+    assert app.resolve_trace("traces/b.trace", more) == tmp_path / "traces" / "b.trace"
+    assert app.viewer_app("c.trace", more).viewer is None
+
+
+def test_unusable_paths_get_a_message(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop")
+    env = {"PWD": str(tmp_path)}
+    cases = {
+        "loop": "a symbolic link loop",
+        "loop/x.trace": "a symbolic link loop",
+        "~nosuchuser-gotrace/x.trace": "no such user",
+        "x" * 5000: "File name too long",
+        "a\0b.trace": "NUL byte",
+    }
+    for path, reason in cases.items():
+        ui = app.viewer_app(path, env)
+        message = html.unescape(ui.message.value)
+        assert ui.viewer is None and reason in message, (path[:20], message)
+        assert "Traceback" not in message and len(message) < 400, message
+        assert str(tmp_path) not in message.replace(repr(path)[1:-1], ""), message

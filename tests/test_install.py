@@ -176,7 +176,8 @@ def test_installed_viewer(installed: Installed, tmp_path: Path) -> None:
                 str(installed.example),
             ],
             cwd=installed.work,
-            env=installed.env,
+            # The command opens its trace; the dataset beside it, by this.
+            env=dict(installed.env, GOTRACE_DF_TRACE_DIRS=str(installed.work)),
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

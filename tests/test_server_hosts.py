@@ -3,6 +3,10 @@ site whose name was rebound to 127.0.0.1 (DNS rebinding) must not get the
 page nor the kernel websocket, where the widgets carry the trace's paths,
 stacks and logs. A foreign Origin on the websocket is refused as well.
 
+The same holds for ``/voila/query/KERNEL``, where a preheated kernel waits for
+its page's query string. Beyond loopback a token keeps strangers out
+(tests/test_server_token.py).
+
 One real `gotrace-df -http=127.0.0.1:PORT` (the packaged viewer, its kernel
 preheated) serves the module; requests are raw HTTP and websocket handshakes
 with the headers set by hand."""
@@ -22,7 +26,7 @@ import websocket
 from browser_util import free_port, serving
 from viewer_page import STATIC
 
-from gotrace_df.cli import serve
+from gotrace_df.app.server import PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / "tests" / "data" / "traces" / "go1.26" / "tasks.trace"
@@ -74,14 +78,19 @@ def kernel_id(port: int) -> str:
     return m.group(1)
 
 
-def upgrade(port: int, kernel: str, host: str, origin: str | None) -> int:
-    """The status voila answers to a websocket upgrade to the kernel's channels."""
+def upgrade(
+    port: int, kernel: str, host: str, origin: str | None, path: str = "/api/kernels/{}/channels"
+) -> int:
+    """The status voila answers to a websocket upgrade to the kernel's channels
+    (or another websocket ``path``)."""
     try:
         ws = websocket.create_connection(
-            f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels",
+            f"ws://127.0.0.1:{port}" + path.format(kernel),
             host=host,
             origin=origin,
             suppress_origin=origin is None,
+            # The page's protocol, on the kernel's channels only.
+            subprotocols=[PROTOCOL] if "channels" in path else None,
             timeout=60,
         )
     except websocket.WebSocketBadStatusException as e:
@@ -118,11 +127,12 @@ def test_websocket_checks_host_and_origin(port: int) -> None:
     assert upgrade(port, unknown, EVIL, None) == 403
 
 
-def test_beyond_loopback_any_host_is_served(tmp_path: Path) -> None:
-    """-http=0.0.0.0 is reached by this machine's names, which voila cannot
-    know: every Host is served as before (the command warns instead), and the
-    package's other tornado settings stay."""
-    assert serve.remote_tornado_settings()["websocket_max_message_size"] == 512 << 20
-    p = free_port()
-    with viewer(f"0.0.0.0:{p}", p, tmp_path):
-        assert get(p, "/", EVIL)[0] == 200
+def test_request_info_checks_host(port: int) -> None:
+    """A page of another site must not wait on a kernel's request info (nor
+    take a kernel's place there): voila's handler had no Host check."""
+    unknown = "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    query = "/voila/query/{}"
+    assert upgrade(port, unknown, EVIL, None, query) == 403
+    assert upgrade(port, unknown, f"{EVIL}:{port}", f"http://{EVIL}", query) == 403
+    # From this machine, by a loopback name: the way the kernels connect.
+    assert upgrade(port, unknown, f"127.0.0.1:{port}", None, query) == 101

@@ -11,11 +11,16 @@ Which trace is opened:
 
 PATH is a trace file or a directory written by ``gotrace-df export --parquet``.
 A trace can also be uploaded in the page. Traces carry stacks, paths and log
-values, so a path is opened only if it lies inside a directory the server was
-started for: the directory voila was started in, the notebook's directory,
-the directory of ``GOTRACE_DF_TRACE`` and those listed in
-``GOTRACE_DF_TRACE_DIRS`` (separated by ``os.pathsep``).
-Any other path gets a message saying so, never the file.
+values, so a path is opened only if the server was started for it. Started by
+``gotrace-df TRACE`` (which sets ``GOTRACE_DF_TRACE_ONLY``), that is TRACE
+itself and the directories listed in ``GOTRACE_DF_TRACE_DIRS`` (separated by
+``os.pathsep``); started as ``voila viewer.ipynb``, also the directory voila
+was started in, the notebook's directory and the directory of
+``GOTRACE_DF_TRACE``. The bundled example is always allowed. Any other path
+gets a message saying so (naming where the allowed places come from, not the
+server's directories), never the file; a path that cannot be looked up at all
+(a symlink loop, an unknown ``~user``, a name too long, a NUL byte) gets a
+message too.
 
 This module holds that policy and the packaged files, without importing the
 widgets; the page itself is :mod:`gotrace_df.app.page` (``ViewerApp``,
@@ -30,6 +35,7 @@ widgets; the page itself is :mod:`gotrace_df.app.page` (``ViewerApp``,
 from __future__ import annotations
 
 import os
+import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_CACHE",
     "ENV_DIRS",
+    "ENV_ONLY",
     "ENV_TRACE",
     "NOTEBOOK",
     "VOILA_CONFIG",
@@ -62,6 +69,9 @@ ENV_DIRS = "GOTRACE_DF_TRACE_DIRS"
 #: The directory where the command shares its trace, parsed once, with every
 #: page (:mod:`gotrace_df.app.mapped`).
 ENV_CACHE = "GOTRACE_DF_CACHE"
+#: Set to ``1`` (by ``gotrace-df TRACE``): paths are limited to that trace and
+#: ``GOTRACE_DF_TRACE_DIRS``, not the directories the server runs in.
+ENV_ONLY = "GOTRACE_DF_TRACE_ONLY"
 
 _HERE = Path(__file__).resolve().parent
 #: The notebook voila serves.
@@ -70,6 +80,10 @@ NOTEBOOK = _HERE / "viewer.ipynb"
 VOILA_CONFIG = _HERE / "voila.json"
 
 _PAGE = ("ViewerApp", "main", "viewer_app")
+
+# Paths in messages: a request's path may be thousands of characters long.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = 160
 
 
 def __getattr__(name: str) -> Any:
@@ -86,24 +100,39 @@ class AppError(Exception):
     """A trace the app may not or cannot open; the message is for the page."""
 
 
+def _only_trace(env: Mapping[str, str]) -> bool:
+    return env.get(ENV_ONLY, "") == "1" and bool(env.get(ENV_TRACE, "").strip())
+
+
+def _started_trace(env: Mapping[str, str]) -> Path | None:
+    """The trace the server was started with, as a path (relative to ``PWD``)."""
+    value = env.get(ENV_TRACE, "").strip()
+    if not value:
+        return None
+    base = env.get("PWD") or os.getcwd()
+    return Path(base) / Path(value).expanduser()
+
+
 def allowed_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
-    """Directories whose traces may be opened by path: where the server was
-    started (``PWD`` as the shell set it for voila), the current directory
-    (the notebook's, for a voila kernel), the directory of ``GOTRACE_DF_TRACE``,
-    ``GOTRACE_DF_TRACE_DIRS`` and the package's bundled data."""
+    """Directories whose traces may be opened by path: ``GOTRACE_DF_TRACE_DIRS``
+    and the package's bundled data; unless ``GOTRACE_DF_TRACE_ONLY`` is set,
+    also where the server was started (``PWD`` as the shell set it for voila),
+    the current directory (the notebook's, for a voila kernel) and the
+    directory of ``GOTRACE_DF_TRACE``."""
     env = os.environ if environ is None else environ
-    dirs = [os.getcwd()]
-    if env.get("PWD"):
-        dirs.append(env["PWD"])
-    dirs += [d for d in env.get(ENV_DIRS, "").split(os.pathsep) if d.strip()]
+    only = _only_trace(env)
+    dirs = [] if only else [os.getcwd(), env.get("PWD", "")]
+    dirs += env.get(ENV_DIRS, "").split(os.pathsep)
     # The trace the server was started with (``gotrace-df trace.out`` sets it):
     # configuration, not a request, so its directory is allowed too.
-    if env.get(ENV_TRACE, "").strip():
-        base = env.get("PWD") or os.getcwd()
-        dirs.append(str((Path(base) / Path(env[ENV_TRACE].strip()).expanduser()).parent))
+    started = _started_trace(env)
+    if started is not None and not only:
+        dirs.append(str(started.parent))
     dirs.append(str(example_trace().parent))
     out: list[Path] = []
     for d in dirs:
+        if not d.strip():
+            continue
         p = Path(d).expanduser().resolve()
         if p not in out:
             out.append(p)
@@ -124,22 +153,45 @@ def requested_trace(environ: Mapping[str, str] | None = None) -> str | None:
 def resolve_trace(path: str, environ: Mapping[str, str] | None = None) -> Path:
     """``path`` made absolute (relative paths are taken from the directory the
     server was started in), if it is an existing file or Parquet dataset
-    directory inside an allowed directory; otherwise :class:`AppError`."""
+    directory the server was started for (:func:`allowed_dirs`, or the trace
+    itself); otherwise :class:`AppError`."""
     env = os.environ if environ is None else environ
+    try:
+        return _resolve(path, env)
+    except OSError as e:  # a name too long, a loop as the OS reports it
+        reason = e.strerror or type(e).__name__
+    except ValueError:
+        reason = "the path holds a NUL byte"
+    except RuntimeError:
+        # pathlib's own errors, whose text would show the resolved path.
+        reason = "no such user" if path.startswith("~") else "a symbolic link loop"
+    raise AppError(f"Cannot open {_SHOWN.repr(path)}: {reason}.")
+
+
+def _resolve(path: str, env: Mapping[str, str]) -> Path:
     dirs = allowed_dirs(env)
+    started = _started_trace(env)
+    files = [started.resolve()] if started is not None else []
     raw = Path(path).expanduser()
     bases = [Path(env["PWD"])] if env.get("PWD") else []
     bases.append(Path.cwd())
     candidates = [raw] if raw.is_absolute() else [b / raw for b in bases]
     for cand in candidates:
         real = cand.resolve()
-        if not any(real == d or d in real.parents for d in dirs):
+        if real not in files and not any(real == d or d in real.parents for d in dirs):
             continue
         if not (real.is_file() or real.is_dir()):
-            raise AppError(f"No trace file or dataset directory at {path!r}.")
+            raise AppError(f"No trace file or dataset directory at {_SHOWN.repr(path)}.")
         return real
-    listed = ", ".join(str(d) for d in dirs)
+    # Named by where they come from: the server's absolute directories are
+    # no business of a client beyond loopback.
+    where = (
+        "the trace the server was started with"
+        if _only_trace(env)
+        else "the directory the server was started in, the trace's directory"
+    )
     raise AppError(
-        f"{path!r} is outside the directories this viewer may open ({listed}). "
-        f"Start voila from the trace's directory, or add that directory to {ENV_DIRS}."
+        f"{_SHOWN.repr(path)} is outside the directories this viewer may open "
+        f"({where}, {ENV_DIRS} and the bundled example). "
+        f"Add the trace's directory to {ENV_DIRS} where the server is started."
     )

@@ -60,14 +60,18 @@ def is_loopback(host: str) -> bool:
 
 def exposure_warning(host: str, port: int) -> str | None:
     """The warning to print when the viewer is served beyond loopback (None on
-    loopback): traces hold stacks, file paths and log messages."""
+    loopback): what such a server allows. The URL's token keeps out who does
+    not have it, but travels in the clear over HTTP; traces hold stacks, file
+    paths and log messages; every page holds a kernel's memory."""
     if is_loopback(host):
         return None
     shown = f"[{host}]" if ":" in host else host
     return (
         f"{PROG}: warning: serving on {shown}:{port}: anyone who can reach this machine "
-        "can read the traces (stacks, file paths, log messages); use "
-        f"-http=localhost:{port} to serve this machine only"
+        "can read the traces (stacks, file paths, log messages) given the URL below, "
+        "whose token travels unencrypted, and can deny service (every page holds a "
+        f"kernel's memory, up to the page limit); use -http=localhost:{port} to serve "
+        "this machine only"
     )
 
 

@@ -1,5 +1,12 @@
-"""The viewer's server: voila started on the packaged viewer notebook, the
-browser pointed at it, and voila (with its kernels) stopped on Ctrl-C."""
+"""The viewer's server: voila (:mod:`gotrace_df.app.server`) started on the
+packaged viewer notebook, the browser pointed at it, and voila (with its
+kernels) stopped on Ctrl-C.
+
+On loopback the Host check keeps other sites' pages out; beyond loopback a
+random token, handed to voila on its standard input, must be in the URL (the
+command prints it). Every page gets a kernel: at most ``GOTRACE_DF_MAX_PAGES``
+(8) at once, and a kernel whose page is gone (no websocket) is stopped after
+``GOTRACE_DF_IDLE_SECONDS`` (60) without activity."""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,9 +24,9 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from gotrace_df.app import ENV_CACHE, ENV_TRACE, NOTEBOOK, VOILA_CONFIG
+from gotrace_df.app import ENV_CACHE, ENV_ONLY, ENV_TRACE, NOTEBOOK, VOILA_CONFIG
 from gotrace_df.app.mapped import FAILED, TRACE_DIR
 from gotrace_df.cli.address import (
     check_free,
@@ -33,6 +41,10 @@ from gotrace_df.cli.source import check_trace, local_trace
 from gotrace_df.cli.usage import die
 
 __all__ = [
+    "ENV_IDLE",
+    "ENV_MAX_PAGES",
+    "ENV_NOTEBOOK",
+    "Limits",
     "find_notebook",
     "remote_tornado_settings",
     "serve",
@@ -42,6 +54,50 @@ __all__ = [
 
 #: Environment variable naming another notebook to serve (as ``-notebook``).
 ENV_NOTEBOOK = "GOTRACE_DF_NOTEBOOK"
+#: Environment variable: how many pages (kernels, about 200 MB each) may be
+#: open at once; another page is refused with a page saying so.
+ENV_MAX_PAGES = "GOTRACE_DF_MAX_PAGES"
+#: Environment variable: seconds after which a kernel with no open page (no
+#: websocket) and no activity is stopped.
+ENV_IDLE = "GOTRACE_DF_IDLE_SECONDS"
+
+
+class Limits(NamedTuple):
+    """What one server may hold: pages open at once, and how long an
+    abandoned page's kernel lives."""
+
+    max_pages: int = 8
+    idle_seconds: int = 60
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """The limits ``GOTRACE_DF_MAX_PAGES`` and ``GOTRACE_DF_IDLE_SECONDS`` set
+        (positive integers), else the defaults."""
+        values = []
+        for name, default in ((ENV_MAX_PAGES, cls().max_pages), (ENV_IDLE, cls().idle_seconds)):
+            text = os.environ.get(name, "").strip()
+            if not text:
+                values.append(default)
+                continue
+            try:
+                value = int(text)
+            except ValueError:
+                value = 0
+            if value < 1:
+                die(f"{name}={text!r}: want a positive number")
+            values.append(value)
+        return cls(*values)
+
+    def voila_options(self) -> list[str]:
+        """jupyter_server's culler stops a kernel idle (and without a websocket:
+        cull_connected stays False) for ``idle_seconds``, looking a few times
+        per period."""
+        interval = max(1, min(15, self.idle_seconds // 4))
+        return [
+            f"--ViewerServer.max_pages={self.max_pages}",
+            f"--MappingKernelManager.cull_idle_timeout={self.idle_seconds}",
+            f"--MappingKernelManager.cull_interval={interval}",
+        ]
 
 
 def find_notebook(explicit: str | None = None) -> Path:
@@ -66,10 +122,13 @@ def should_open_browser() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def voila_command(notebook: Path, host: str, port: int) -> list[str]:
-    """The voila command line serving ``notebook`` on ``host:port`` only, with the
-    package's voila configuration (not one that happens to be in the current
-    directory).
+def voila_command(
+    notebook: Path, host: str, port: int, limits: Limits | None = None, *, token: bool = False
+) -> list[str]:
+    """The command serving ``notebook`` on ``host:port`` only: voila with the
+    viewer's handlers (:mod:`gotrace_df.app.server`), the package's voila
+    configuration (not one that happens to be in the current directory), and
+    ``limits``; with ``token``, the token is read from standard input.
 
     The packaged viewer gets a preheated kernel: voila keeps one started with
     the notebook run up to the point where it waits for its request
@@ -79,16 +138,19 @@ def voila_command(notebook: Path, host: str, port: int) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
-        "voila",
+        "gotrace_df.app.server",
         str(notebook),
         f"--Voila.config_file_paths={VOILA_CONFIG.parent}",
         f"--Voila.ip={host}",
         f"--port={port}",
         "--Voila.port_retries=0",
         "--no-browser",
+        *(limits or Limits()).voila_options(),
     ]
     if notebook.resolve() == NOTEBOOK.resolve():
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    if token:
+        cmd.append("--ViewerServer.token_from_stdin=True")
     if not is_loopback(host):
         cmd.append(f"--Voila.tornado_settings={remote_tornado_settings()!r}")
     return cmd
@@ -101,8 +163,9 @@ def remote_tornado_settings() -> dict[str, Any]:
     403 to a Host header that is not a loopback address or ``localhost``, on the
     page and on the kernel websocket, so a page of another site whose name was
     rebound to 127.0.0.1 cannot read the trace. Beyond loopback the machine's
-    own names, which voila cannot know, must reach it: any Host is accepted, as
-    the exposure warning says (a token for that case is later work). A foreign
+    own names, which voila cannot know, must reach it: any Host is accepted,
+    and the token keeps other sites' pages (and everyone without the URL) out.
+    A foreign
     ``Origin`` on the websocket is refused either way (jupyter_server's empty
     ``allow_origin``). The whole dict is given: a command-line dict replaces
     the file's."""
@@ -142,10 +205,13 @@ def serve(
             port = free_port(host)
         else:
             check_free(host, port)
+        limits = Limits.from_env()
         warning = exposure_warning(host, port)
         if warning:
             print(warning, file=sys.stderr, flush=True)
-        query = urllib.parse.urlencode({"trace": path})
+        # Beyond loopback only the URL's holder may read the trace.
+        token = None if is_loopback(host) else secrets.token_urlsafe(32)
+        query = urllib.parse.urlencode({"trace": path, **({"token": token} if token else {})})
         url = f"http://{url_host(host)}:{port}/?{query}"
         # The trace is parsed once, while voila starts, into a private (0700)
         # directory every page's kernel maps (gotrace_df.app.mapped).
@@ -165,19 +231,31 @@ def serve(
                 start_new_session=True,
             )
             cleanup.callback(Stopper(converter).stop)
-            # PWD as the app reads it (the directory whose traces it may open): this
-            # process's, whatever the parent's environment says.
-            env = dict(os.environ, **{ENV_TRACE: path, "PWD": os.getcwd(), ENV_CACHE: str(cache)})
+            # The pages open this trace (and GOTRACE_DF_TRACE_DIRS), not what lies
+            # around it; relative paths are taken from PWD, this process's
+            # directory, whatever the parent's environment says. A preheated
+            # kernel reaches voila at VOILA_APP_IP for its request.
+            env = dict(
+                os.environ,
+                **{ENV_TRACE: path, ENV_ONLY: "1", "PWD": os.getcwd(), ENV_CACHE: str(cache)},
+                VOILA_APP_IP=url_host(connect_host(host)),
+            )
             proc = subprocess.Popen(
-                voila_command(nb, host, port),
+                voila_command(nb, host, port, limits, token=token is not None),
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if token else subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
                 # Its own session: the terminal's Ctrl-C reaches us, and we stop it
                 # (and, through it, its kernels) in order.
                 start_new_session=True,
             )
+            if token and proc.stdin is not None:
+                # Not in argv (world-readable in /proc), nor the environment
+                # (every kernel inherits it), nor a file.
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.write(token.encode() + b"\n")
+                proc.stdin.close()
             stop = Stopper(proc)
             old = {s: signal.signal(s, stop.handle) for s in (signal.SIGINT, signal.SIGTERM)}
             try:
