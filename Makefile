@@ -2,7 +2,7 @@
 #   make setup    .venv with the package (release build of the Rust core) + dev tools, Go toolchains
 #   make test     lint + cargo test + pytest: everything CI runs
 #   make example  parse the bundled example trace and print its summary
-#   make viewer   the browser UI (voila on 127.0.0.1:8866) on the bundled example;
+#   make viewer   the browser UI (gotrace-df on 127.0.0.1:8866) on the bundled example;
 #                 VIEWER_TRACE=path/to/trace.out opens another trace
 #   make wheel    the wheel users install (target/wheels/), with the sdist
 PYTHON ?= python3.11
@@ -79,15 +79,14 @@ corpus: venv
 example: venv
 	$(PY) -c "import gotrace_df as gt; print(gt.read_trace(gt.example_trace()))"
 
-# The viewer page (notebooks/viewer.ipynb links to the packaged
-# gotrace_df/app/viewer.ipynb, ./voila.json to its configuration). Voila listens
-# on loopback only; the page opens traces only from this directory, the
-# notebook's and $$GOTRACE_DF_TRACE_DIRS.
+# The viewer, as users run it: `gotrace-df` on loopback (its page cap, idle
+# kernel culling and path policy included), on the bundled example trace
+# unless VIEWER_TRACE names another.
 VIEWER_PORT ?= 8866
 VIEWER_TRACE ?=
 viewer: venv
-	GOTRACE_DF_TRACE="$(VIEWER_TRACE)" $(VENV)/bin/voila notebooks/viewer.ipynb \
-	  --Voila.ip=127.0.0.1 --port=$(VIEWER_PORT) --no-browser
+	$(VENV)/bin/gotrace-df -http=127.0.0.1:$(VIEWER_PORT) \
+	  "$${VIEWER_TRACE:-$$($(PY) -c 'import gotrace_df as gt; print(gt.example_trace())')}"
 
 clean:
 	rm -rf $(VENV) target gotrace_df/*.so
