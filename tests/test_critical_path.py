@@ -195,6 +195,17 @@ def _check_paths(tr: gt.Trace) -> None:
     assert (seg["end_ns"] <= seg["end"]).all()
     assert (seg["state"] == seg["category"].astype(str).map(STATE)).all()
 
+    # The edges the path follows are wakeup_events' edges.
+    ev = gt.wakeup_events(tr)
+    edges = set(
+        zip(ev["ts"], ev["waker_goid"].astype("Int64"), ev["wakee_goid"], ev["reason"] == "created")
+    )
+    prev = paths["goid"].shift()
+    for kind in ("unblocked", "created"):
+        hop = paths[paths["edge"] == kind]
+        for ts, waker, wakee in zip(hop["edge_ns"], prev[hop.index], hop["goid"], strict=True):
+            assert (ts, waker, wakee, kind == "created") in edges
+
     wait = gt.goroutine_stats(tr).set_index("goid")["sched_wait_ns"]
     runnable = paths[paths["category"] == "runnable"]
     on_path = runnable.groupby(["task_id", "goid"])["duration_ns"].sum().reset_index()
