@@ -304,17 +304,43 @@ pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queri
     if (1..a.goid.len()).any(|i| (a.goid[i - 1], a.start[i - 1]) > (a.goid[i], a.start[i])) {
         return Err("assists are not sorted by goroutine and start".into());
     }
-    let index = Index::new(s, ev)?;
-    let mut out = Segments::default();
-    let mut walk = Walk::default();
-    for k in 0..q.goid.len() {
-        if q.start[k] > q.end[k] {
-            return Err(format!("query {k}: window start {} after its end {}", q.start[k], q.end[k]));
-        }
-        walk.run(&index, a, q.goid[k], q.start[k], q.end[k], q.stack[k]);
-        walk.flush(k as i64, &mut out);
+    if let Some(k) = (0..q.goid.len()).find(|&k| q.start[k] > q.end[k]) {
+        return Err(format!("query {k}: window start {} after its end {}", q.start[k], q.end[k]));
     }
+    let index = Index::new(s, ev)?;
+    let walk = |ks: std::ops::Range<usize>| {
+        let (mut out, mut walk) = (Segments::default(), Walk::default());
+        for k in ks {
+            walk.run(&index, a, q.goid[k], q.start[k], q.end[k], q.stack[k]);
+            walk.flush(k as i64, &mut out);
+        }
+        out
+    };
+    let n = q.goid.len();
+    if n < PARALLEL_QUERIES {
+        return Ok(walk(0..n));
+    }
+    // The paths are independent: half of them on another thread.
+    let [mut out, rest] = crate::take::on_both([0..n / 2, n / 2..n], walk);
+    out.append(rest);
     Ok(out)
+}
+
+/// Fewer queries than this stay on one thread.
+const PARALLEL_QUERIES: usize = 1 << 10;
+
+impl Segments {
+    fn append(&mut self, mut o: Segments) {
+        self.query.append(&mut o.query);
+        self.goid.append(&mut o.goid);
+        self.category.append(&mut o.category);
+        self.span.append(&mut o.span);
+        self.start.append(&mut o.start);
+        self.end.append(&mut o.end);
+        self.stack.append(&mut o.stack);
+        self.edge.append(&mut o.edge);
+        self.leaf.append(&mut o.leaf);
+    }
 }
 
 /// One path's walk, its segments in reverse time order.
@@ -565,6 +591,22 @@ mod tests {
         ]);
         // A goroutine the spans do not know: its state is unknown.
         assert_eq!(path(&out, 2), vec![(3, C_UNKNOWN, 0, 5, -1, E_SAME)]);
+    }
+
+    #[test]
+    fn many_queries_give_each_its_own_path_in_order() {
+        let n = PARALLEL_QUERIES * 2 + 1;
+        let (goid, start, end, stack) = (vec![1; n], vec![0; n], vec![100; n], vec![9; n]);
+        let q = Queries { goid: &goid, start: &start, end: &end, stack: &stack };
+        let ea = event_arrays();
+        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
+        let q1 = Queries { goid: &[1], start: &[0], end: &[100], stack: &[9] };
+        let one = critical_paths(&spans(), &events(&ea), &assists(), &q1).unwrap();
+        assert_eq!(out.query.len(), n * one.query.len());
+        for k in [0, n / 2 - 1, n / 2, n - 1] {
+            assert_eq!(path(&out, k as i64), path(&one, 0));
+        }
+        assert!(out.query.windows(2).all(|w| w[0] <= w[1]));
     }
 
     #[test]
