@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CATEGORIES",
     "EDGES",
+    "LEAVES",
+    "TASK_ROW",
     "critical_path",
     "critical_path_breakdown",
     "critical_paths",
