@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.pprof import read_pprof, to_pprof
     from gotrace_df.views import (
         blocking_profile,
+        critical_path,
+        critical_path_breakdown,
+        critical_paths,
         goroutine_analysis,
         goroutine_stats,
         latency_histogram,
@@ -57,6 +60,9 @@ _LAZY = {
     "read_pprof": "gotrace_df.pprof",
     "to_pprof": "gotrace_df.pprof",
     "blocking_profile": "gotrace_df.views",
+    "critical_path": "gotrace_df.views",
+    "critical_path_breakdown": "gotrace_df.views",
+    "critical_paths": "gotrace_df.views",
     "diff": "gotrace_df.views",
     "goroutine_analysis": "gotrace_df.views",
     "goroutine_stats": "gotrace_df.views",
@@ -108,6 +114,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "blocking_profile",
+    "critical_path",
+    "critical_path_breakdown",
+    "critical_paths",
     "diff",
     "lake",
     "mmu",

@@ -307,14 +307,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The chunks of column `name` of some record batches.
-fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_array::Array>> {
+pub(crate) fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_array::Array>> {
     b.iter()
         .map(|x| x.column_by_name(name).map(|c| c.as_ref()).ok_or_else(|| err(format!("no column {name:?}"))))
         .collect()
 }
 
 /// One record batch of named arrays, as an ArrowTable.
-fn arrow_table<'py>(
+pub(crate) fn arrow_table<'py>(
     py: Python<'py>,
     cols: Vec<(&str, arrow_array::ArrayRef)>,
 ) -> PyResult<Bound<'py, crate::ArrowTable>> {
