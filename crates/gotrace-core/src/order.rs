@@ -951,31 +951,39 @@ impl Cursor {
     }
 }
 
-fn sift_up(h: &mut [Cursor], mut i: usize) -> usize {
-    while i > 0 && h[(i - 1) / 2].ev.time > h[i].ev.time {
+/// A frontier entry: the time of a cursor's next event and the cursor's
+/// index in `Reader::cursors`. The heap moves these 16 bytes, not the cursors.
+#[derive(Clone, Copy)]
+struct Head {
+    time: i64,
+    cursor: u32,
+}
+
+fn sift_up(h: &mut [Head], mut i: usize) -> usize {
+    while i > 0 && h[(i - 1) / 2].time > h[i].time {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;
     }
     i
 }
 
-fn min3(h: &[Cursor], i0: usize, i1: usize, i2: usize) -> usize {
+fn min3(h: &[Head], i0: usize, i1: usize, i2: usize) -> usize {
     let mut mi = i0;
     let mut mt = i64::MAX;
     if i0 < h.len() {
-        mt = h[i0].ev.time;
+        mt = h[i0].time;
     }
-    if i1 < h.len() && h[i1].ev.time < mt {
-        mt = h[i1].ev.time;
+    if i1 < h.len() && h[i1].time < mt {
+        mt = h[i1].time;
         mi = i1;
     }
-    if i2 < h.len() && h[i2].ev.time < mt {
+    if i2 < h.len() && h[i2].time < mt {
         mi = i2;
     }
     mi
 }
 
-fn sift_down(h: &mut [Cursor], mut i: usize) {
+fn sift_down(h: &mut [Head], mut i: usize) {
     loop {
         let m = min3(h, i, 2 * i + 1, 2 * i + 2);
         if m == i {
@@ -986,14 +994,14 @@ fn sift_down(h: &mut [Cursor], mut i: usize) {
     }
 }
 
-fn heap_update(h: &mut [Cursor], i: usize) {
+fn heap_update(h: &mut [Head], i: usize) {
     if sift_up(h, i) != i {
         return;
     }
     sift_down(h, i);
 }
 
-fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
+fn heap_remove(h: &mut Vec<Head>, mut i: usize) {
     while i > 0 {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;
@@ -1010,7 +1018,10 @@ pub struct Reader<'a> {
     version: u32,
     last_ts: i64,
     gen: Option<Box<Generation<'a>>>,
-    frontier: Vec<Cursor>,
+    /// Go's frontier, a heap by time of the cursors with events left.
+    frontier: Vec<Head>,
+    /// The generation's cursors, one per thread with batches.
+    cursors: Vec<Cursor>,
     cpu_next: usize,
     order: Ordering,
     syncs: u64,
@@ -1056,6 +1067,7 @@ impl<'a> Reader<'a> {
             last_ts: 0,
             gen: None,
             frontier: Vec::new(),
+            cursors: Vec::new(),
             cpu_next: 0,
             order: Ordering::new(),
             syncs: 0,
@@ -1165,7 +1177,7 @@ impl<'a> Reader<'a> {
         let gen = self.gen.as_deref().expect("generation");
         if cpu_left {
             let s = gen.cpu_samples[self.cpu_next];
-            if self.frontier.is_empty() || s.time < self.frontier[0].ev.time {
+            if self.frontier.is_empty() || s.time < self.frontier[0].time {
                 self.cpu_next += 1;
                 let g = if s.g == 0 { NO_ID } else { s.g as i64 };
                 let e = Event {
@@ -1201,7 +1213,8 @@ impl<'a> Reader<'a> {
             if !ok {
                 let gen = self.gen.as_deref().expect("generation");
                 let mut dump = String::new();
-                for c in self.frontier.iter().take(8) {
+                for h in self.frontier.iter().take(8) {
+                    let c = &self.cursors[h.cursor as usize];
                     dump.push_str(&format!("M {} [{} time={}]; ", c.m, SPECS[c.ev.typ as usize].name, c.ev.time));
                 }
                 if self.frontier.len() > 8 {
@@ -1209,7 +1222,7 @@ impl<'a> Reader<'a> {
                 }
                 return Err(TraceError::at(
                     format!("broken trace: failed to advance: frontier: {dump}"),
-                    self.frontier[0].ev.at,
+                    self.cursors[self.frontier[0].cursor as usize].ev.at,
                     Some(gen.gen),
                 ));
             }
@@ -1226,23 +1239,23 @@ impl<'a> Reader<'a> {
         };
         TraceError::at(
             format!("broken trace: {what}; giving up after {} steps to order them", self.order_work + self.order.work),
-            self.frontier.first().map_or(self.genr.offset(), |c| c.ev.at),
+            self.frontier.first().map_or(self.genr.offset(), |h| self.cursors[h.cursor as usize].ev.at),
             self.gen.as_ref().map(|g| g.gen),
         )
     }
 
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
         let gen = self.gen.as_deref().expect("generation");
-        let c = &mut self.frontier[i];
+        let c = &mut self.cursors[self.frontier[i].cursor as usize];
         let mut e = c.ev;
-        let m = c.m;
-        let ok = self.order.advance(&mut e, gen, m).map_err(|msg| TraceError::at(msg, e.at, Some(gen.gen)))?;
+        let ok = self.order.advance(&mut e, gen, c.m).map_err(|msg| TraceError::at(msg, e.at, Some(gen.gen)))?;
         // Go's handlers write into the cursor's own event.
-        self.frontier[i].ev = e;
+        c.ev = e;
         if !ok {
             return Ok(false);
         }
-        if self.frontier[i].next_event(gen)? {
+        if c.next_event(gen)? {
+            self.frontier[i].time = c.ev.time;
             heap_update(&mut self.frontier, i);
         } else {
             heap_remove(&mut self.frontier, i);
@@ -1298,6 +1311,7 @@ impl<'a> Reader<'a> {
                 self.gen = Some(g);
                 self.cpu_next = 0;
                 let gen = self.gen.as_deref().expect("generation");
+                self.cursors.clear();
                 for slot in 0..gen.batches.len() {
                     let mut c = Cursor {
                         m: gen.batches[slot].0 as i64,
@@ -1310,7 +1324,8 @@ impl<'a> Reader<'a> {
                     if !c.next_event(gen)? {
                         continue;
                     }
-                    self.frontier.push(c);
+                    self.frontier.push(Head { time: c.ev.time, cursor: self.cursors.len() as u32 });
+                    self.cursors.push(c);
                     let n = self.frontier.len() - 1;
                     sift_up(&mut self.frontier, n);
                 }
@@ -1322,29 +1337,11 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Go's `slices.SortFunc` by time for the frontier. Up to 12 elements it is an
-/// insertion sort; beyond, pdqsort, whose order among equal times we match only
-/// where it is stable.
-fn sort_frontier(f: &mut [Cursor]) {
-    if f.len() <= 12 {
-        for i in 1..f.len() {
-            let mut j = i;
-            while j > 0 && f[j].ev.time < f[j - 1].ev.time {
-                f.swap(j, j - 1);
-                j -= 1;
-            }
-        }
-    } else {
-        // pdqsort's permutation depends on the keys alone: sort (time, index)
-        // pairs, then move each cursor once (a cursor is ~130 bytes, and a
-        // frontier of thousands of threads gets sorted again and again).
-        let mut keys: Vec<(i64, u32)> = f.iter().enumerate().map(|(i, c)| (c.ev.time, i as u32)).collect();
-        crate::pdqsort::sort_by_time(&mut keys, |k| k.0);
-        let old = f.to_vec();
-        for (dst, &(_, i)) in f.iter_mut().zip(&keys) {
-            *dst = old[i as usize];
-        }
-    }
+/// Go's `slices.SortFunc` by time for the frontier: its permutation of
+/// equal times depends on the times alone, so sorting the entries matches
+/// Go's sort of the cursors.
+fn sort_frontier(f: &mut [Head]) {
+    crate::pdqsort::sort_by_time(f, |h| h.time);
 }
 
 /// Gives an error that does not say where it happened the offset `at`.
@@ -1375,36 +1372,4 @@ fn validate_table_ids(e: &Event, gen: &Generation<'_>) -> Result<(), TraceError>
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cursor(m: i64, time: i64) -> Cursor {
-        Cursor { m, slot: 0, last_ts: 0, idx: 0, off: 0, ev: Event { typ: 0, time, args: [0; 4], ctx: NO_CTX, at: 0 } }
-    }
-
-    #[test]
-    fn frontier_sort_permutes_like_pdqsort_on_the_cursors() {
-        // Few distinct times, so the unstable order of equal ones shows.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for n in [13usize, 20, 50, 200, 1000, 5000] {
-            for distinct in [1i64, 3, 17, 1 << 30] {
-                let mut a: Vec<Cursor> = (0..n)
-                    .map(|i| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        cursor(i as i64, (state % distinct as u64) as i64)
-                    })
-                    .collect();
-                let mut b = a.clone();
-                sort_frontier(&mut a);
-                crate::pdqsort::sort_by_time(&mut b, |c| c.ev.time);
-                let ms = |v: &[Cursor]| v.iter().map(|c| c.m).collect::<Vec<_>>();
-                assert_eq!(ms(&a), ms(&b), "n={n} distinct={distinct}");
-            }
-        }
-    }
 }

@@ -7,7 +7,7 @@
 //! its final Arrow form costs all along, and finishing it copies chunk by
 //! chunk at most.
 
-use super::cols::{nulls_of, Chunked, Sentinel};
+use super::cols::{nulls_mapped, Chunked, Sentinel};
 use crate::intern::Interner;
 use arrow_array::types::{ArrowDictionaryKeyType, Int16Type, Int32Type, Int8Type};
 use arrow_array::{ArrayRef, ArrowPrimitiveType, DictionaryArray, PrimitiveArray, StringArray};
@@ -62,20 +62,15 @@ impl Codes {
         {
             c.into_chunks()
                 .into_iter()
-                .map(|codes| {
-                    let nulls = nulls_of(&codes);
-                    let keys: Vec<K::Native> = match perm {
-                        None => codes
-                            .into_iter()
-                            .map(|c| if c == K::Native::NULL { K::Native::default() } else { c })
-                            .collect(),
-                        Some(p) => codes
-                            .into_iter()
-                            .map(|c| {
-                                let c: i32 = c.into();
-                                K::Native::try_from(p.get(c as usize).copied().unwrap_or(0)).unwrap_or_default()
-                            })
-                            .collect(),
+                .map(|mut keys| {
+                    let nulls = match perm {
+                        None => {
+                            nulls_mapped(&mut keys, |c| if c == K::Native::NULL { K::Native::default() } else { c })
+                        }
+                        Some(p) => nulls_mapped(&mut keys, |c| {
+                            let c: i32 = c.into();
+                            K::Native::try_from(p.get(c as usize).copied().unwrap_or(0)).unwrap_or_default()
+                        }),
                     };
                     let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), nulls);
                     // SAFETY: every code was handed out for a value in `values`
@@ -205,6 +200,9 @@ impl<V: Sentinel + Eq + Hash + Ord + arrow_buffer::ArrowNativeType> Coded<V> {
         }
         let sorted: Vec<V> = order.iter().map(|&i| self.values[i]).collect();
         let values: ArrayRef = Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(sorted), None));
-        self.codes.into_arrays(values, Some(&perm))
+        // Values first seen in ascending order (generations always) keep
+        // their codes: no lookup per row.
+        let identity = perm.iter().enumerate().all(|(i, &p)| p == i as i32);
+        self.codes.into_arrays(values, (!identity).then_some(&perm[..]))
     }
 }

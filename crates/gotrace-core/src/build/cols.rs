@@ -130,21 +130,46 @@ pub fn opt<T: Sentinel>(v: Option<T>) -> T {
     v.unwrap_or(T::NULL)
 }
 
+/// The validity bitmap of `vals`; None if no value is null.
 pub fn nulls_of<T: Sentinel>(vals: &[T]) -> Option<NullBuffer> {
-    if !vals.contains(&T::NULL) {
-        return None;
-    }
-    // A word per 64 values, from slices the compiler can see whole (and
-    // vectorize): BooleanBuffer::collect_bool calls an indexing closure per
-    // value, a tenth of the events table's finish.
-    let words: Vec<u64> = vals
-        .chunks(64)
-        .map(|c| c.iter().enumerate().fold(0u64, |w, (j, &v)| w | (u64::from(v != T::NULL) << j)))
-        .collect();
+    bitmap(vals.len(), vals.chunks(64).map(valid_word))
+}
+
+/// `nulls_of(vals)`, rewriting every value with `f` (nulls included) in the
+/// same pass: a chunk's codes are read once to finish them, not three times.
+pub fn nulls_mapped<T: Sentinel>(vals: &mut [T], f: impl Fn(T) -> T) -> Option<NullBuffer> {
+    let len = vals.len();
+    let words = vals.chunks_mut(64).map(|c| {
+        let w = valid_word(c);
+        for v in c {
+            *v = f(*v);
+        }
+        w
+    });
+    bitmap(len, words)
+}
+
+/// Bit j set where value j of the (up to 64) values `c` is not null. A word
+/// per 64 values, from slices the compiler can see whole (and vectorize):
+/// BooleanBuffer::collect_bool calls an indexing closure per value.
+#[inline]
+fn valid_word<T: Sentinel>(c: &[T]) -> u64 {
+    c.iter().enumerate().fold(0u64, |w, (j, &v)| w | (u64::from(v != T::NULL) << j))
+}
+
+/// The bitmap of `len` values from their words; None if every bit is set.
+fn bitmap(len: usize, words: impl Iterator<Item = u64>) -> Option<NullBuffer> {
+    let mut all = true;
     // Arrow's bitmaps are least significant bit first: value i is bit i % 8 of
-    // byte i / 8, which is bit i % 64 of word i / 64 on a little-endian machine.
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    Some(NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bytes), 0, vals.len())))
+    // byte i / 8, which is bit i % 64 of word i / 64 in little-endian order.
+    let words: Vec<u64> = words
+        .enumerate()
+        .map(|(i, w)| {
+            all &= w == u64::MAX >> (64 - (len - i * 64).min(64));
+            w.to_le()
+        })
+        .collect();
+    (!all).then(|| NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(words), 0, len)))
 }
 
 /// Arrow array of one chunk of a primitive column (sentinels become nulls).
@@ -180,19 +205,16 @@ where
 
 /// One chunk of a dictionary column over a small fixed set of names
 /// (kind, state, ...): codes index `names`, -1 is null.
-pub fn enum_array(codes: Vec<i8>, names: &[&str]) -> ArrayRef {
-    let nulls = nulls_of(&codes);
+pub fn enum_array(mut codes: Vec<i8>, names: &[&str]) -> ArrayRef {
     // The range check rides along the pass that clears the nulls' codes, where
     // try_new would make a pass of its own over every key.
-    let mut top = 0i8;
-    let codes: Vec<i8> = codes
-        .into_iter()
-        .map(|c| {
-            let c = c.max(0);
-            top = top.max(c);
-            c
-        })
-        .collect();
+    let top = std::cell::Cell::new(0i8);
+    let nulls = nulls_mapped(&mut codes, |c| {
+        let c = c.max(0);
+        top.set(top.get().max(c));
+        c
+    });
+    let top = top.get();
     assert!(codes.is_empty() || (top as usize) < names.len(), "enum codes are in range");
     let keys = Int8Array::new(ScalarBuffer::from(codes), nulls);
     let values = Arc::new(StringArray::from(names.to_vec()));

@@ -126,7 +126,13 @@ pub struct Derived {
     tasks: Vec<Task>,
     task_index: FxHashMap<i64, usize>,
     regions: Regions,
-    open_regions: FxHashMap<i64, Vec<usize>>,
+    /// Each goroutine's innermost open region; the regions open around it
+    /// follow `enclosing`. A linked stack per goroutine, found through a
+    /// dense map: no hashing and no allocation per goroutine.
+    open_region: IdMap,
+    /// For each region, the region open around it when it began (u32::MAX:
+    /// none), while regions are open.
+    enclosing: Vec<u32>,
     logs: Vec<LogRow>,
     /// (event, ts, name, value)
     metrics: Vec<(i32, i64, u32, i64)>,
@@ -268,17 +274,31 @@ impl Derived {
     }
 
     pub fn region(&mut self, idx: usize, begin: bool, g: i64, task: i64) {
-        let open = self.open_regions.entry(g).or_default();
         let rs = &mut self.regions;
+        let top = self.open_region.get(g);
         if begin {
-            open.push(rs.task.len());
-            rs.push(task, open.len() as i32 - 1, ev(idx));
+            let i = rs.task.len();
+            // A region's depth is the number of regions open around it.
+            let depth = top.map_or(0, |t| rs.depth.get(t) + 1);
+            rs.push(task, depth, ev(idx));
+            self.enclosing.push(top.map_or(u32::MAX, |t| t as u32));
+            self.open_region.insert(g, i);
             return;
         }
-        let i = open.pop().unwrap_or_else(|| {
-            rs.push(task, 0, None);
-            rs.task.len() - 1
-        });
+        let i = match top {
+            Some(t) => {
+                match self.enclosing[t] {
+                    u32::MAX => drop(self.open_region.remove(g)),
+                    up => self.open_region.insert(g, up as usize),
+                }
+                t
+            }
+            None => {
+                rs.push(task, 0, None);
+                self.enclosing.push(u32::MAX);
+                rs.task.len() - 1
+            }
+        };
         rs.end_event.set(i, idx as i32);
     }
 
@@ -286,7 +306,7 @@ impl Derived {
     pub fn transition(&mut self, idx: usize, row: &Row) {
         let (ts, ctx, t) = (row.ts, row.ctx(), row.transition());
         let stack = (row.stack != i32::NULL).then_some(row.stack);
-        let outer_func = (row.outer_func != u32::NULL).then_some(row.outer_func);
+        let outer_func = row.outer_func();
         if t.from == t.to {
             return;
         }
@@ -344,7 +364,7 @@ impl Derived {
         if t.to == gostate::NOT_EXIST {
             gs.end.set(gi, ts);
             self.g_index.remove(goid);
-            self.open_regions.remove(&goid);
+            self.open_region.remove(goid);
         }
         let sp = &mut self.spans;
         if let Some(i) = self.open_span.remove(goid) {

@@ -119,14 +119,17 @@ pub struct Transition {
     pub stack: Option<i32>,
 }
 
-/// One events row, nulls as sentinels (see `cols::Sentinel`).
+/// One events row, nulls as sentinels (see `cols::Sentinel`). Every event
+/// crosses to the build thread as one of these (in a `pipe::Rec`), so it is
+/// kept to 56 bytes, which makes a record one cache line: its generation is
+/// not in it (the build thread counts the Syncs), and a StateTransition row,
+/// whose name is null, carries its outermost frame function in `name`.
 pub struct Row {
     ts: i64,
     kind: i8,
     g: i64,
     p: i32,
     m: i64,
-    gen: i32,
     stack: i32,
     resource: i8,
     resource_id: i64,
@@ -135,10 +138,6 @@ pub struct Row {
     reason: u32,
     tstack: i32,
     name: u32,
-    /// A transition's outermost frame function (u32::NULL: none), for the
-    /// goroutines table; not an events column. It fills Row's padding, so a
-    /// transition crosses to the build thread as this one record.
-    outer_func: u32,
 }
 
 impl Row {
@@ -152,6 +151,12 @@ impl Row {
             reason: self.reason,
             stack: (self.tstack != i32::NULL).then_some(self.tstack),
         }
+    }
+
+    /// A StateTransition row's outermost frame function, for the goroutines
+    /// table.
+    fn outer_func(&self) -> Option<u32> {
+        (self.name != u32::NULL).then_some(self.name)
     }
 
     /// The scheduling context (g, p, m), NO_ID where absent.
@@ -181,9 +186,16 @@ pub struct EventCols {
     reason: Coded<u32>,
     tstack: Coded<i32>,
     name: Coded<u32>,
+    /// The generation of the rows pushed now (the number of Syncs so far).
+    cur_gen: i32,
 }
 
 impl EventCols {
+    /// Starts generation `n`: the rows from the next on belong to it.
+    pub fn set_gen(&mut self, n: u64) {
+        self.cur_gen = n as i32;
+    }
+
     /// Rows pushed so far: the events index of the next row.
     pub fn rows(&self) -> usize {
         self.ts.len()
@@ -195,7 +207,7 @@ impl EventCols {
         self.g.push(r.g);
         self.p.push(r.p);
         self.m.push(r.m);
-        self.gen.push(r.gen);
+        self.gen.push(self.cur_gen);
         self.stack.push(r.stack);
         self.resource.push(r.resource);
         self.resource_id.push(r.resource_id);
@@ -302,7 +314,6 @@ impl Builder {
             g: opt(opt_id(ctx.0)),
             p: opt(opt_id(ctx.1).map(|p| p as i32)),
             m: opt(opt_id(ctx.2)),
-            gen: self.syncs as i32,
             stack: opt(stack),
             resource: code(d.resource),
             resource_id: opt(d.resource_id),
@@ -311,7 +322,6 @@ impl Builder {
             reason: opt(d.reason),
             tstack: opt(d.tstack),
             name: opt(d.name),
-            outer_func: u32::NULL,
         };
         self.last_ts = time;
         self.first_ts.get_or_insert(time);
@@ -442,7 +452,7 @@ impl Builder {
 fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
     let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
     let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
-    let EventCols { ts, kind, g, p, m, gen, stack, resource, resource_id, from, to, reason, tstack, name } = e;
+    let EventCols { ts, kind, g, p, m, gen, stack, resource, resource_id, from, to, reason, tstack, name, .. } = e;
     let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) =
         std::thread::scope(|s| {
             // Procs, threads, generations and stacks take few distinct values
@@ -519,8 +529,7 @@ impl Sink for Builder {
             return;
         }
         self.syncs = n;
-        let idx = self.push_row(ev::SYNC_EVENT, time, (NO_ID, NO_ID, NO_ID), None, Detail::default());
-        self.last_sync_event = idx;
+        let idx = self.n;
         let mut batches = Vec::new();
         let (wire_gen, clock) = match gen {
             Some(g) => {
@@ -532,7 +541,10 @@ impl Sink for Builder {
             }
             None => (None, None),
         };
+        // Before its row: the build thread learns the row's generation from it.
         self.derived.push(Rec::Sync(Box::new(SyncRec { idx, time, n, gen: wire_gen, clock, batches })));
+        self.push_row(ev::SYNC_EVENT, time, (NO_ID, NO_ID, NO_ID), None, Detail::default());
+        self.last_sync_event = idx;
     }
 
     fn event(&mut self, e: &Event, gen: &mut Generation<'_>, strings: &mut Interner) -> Result<(), TraceError> {
@@ -638,7 +650,7 @@ impl Sink for Builder {
                 let mut row = self.row(e.typ, e.time, ctx, stack, d);
                 let outer_func =
                     t.stack.and_then(|s| self.stacks.frames_of(s).last()).map(|f| f.func).filter(|&f| f != EMPTY);
-                row.outer_func = opt(outer_func);
+                row.name = opt(outer_func);
                 self.derived.push(Rec::Transition(row));
             }
         }
