@@ -71,7 +71,7 @@ def _sum(col: str, where: str = "TRUE") -> str:
 def _frame(con: Any, query: str, nullable: tuple[str, ...] = ()) -> pd.DataFrame:
     """``query``'s result as the single-trace views type it: integers int64
     (``nullable`` ones Int64)."""
-    table: pa.Table = con.sql(query).fetch_arrow_table()
+    table: pa.Table = con.sql(query).to_arrow_table()
     df: pd.DataFrame = table.to_pandas()
     for name, typ in zip(table.column_names, table.schema.types):
         if pa.types.is_integer(typ):
