@@ -202,12 +202,11 @@ def main() -> None:
     ]
     for v, r in fleet.items():
         lines.append(
-            f"| `{v}` | {r.wall:.2f} s | {mib(r.peak_rss)} MiB | {single.report[v]:.1f} s |"
+            f"| `{v}` | {r.report['seconds']:.2f} s | {r.wall:.1f} s, {mib(r.peak_rss)} | "
+            f"{single.report[v]:.1f} s |"
         )
     lines.append(f"| reading the traces (`read_trace`) | | | {single.report['read_trace']:.1f} s |")
-    lines.append(
-        f"| whole process | | | {single.wall:.1f} s, {mib(single.peak_rss)} MiB peak RSS |"
-    )
+    lines.append(f"| whole process | | | {single.wall:.1f} s, {mib(single.peak_rss)} peak RSS |")
     body = "\n".join(lines)
     print(body)
     if args.record:
