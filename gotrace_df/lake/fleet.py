@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from gotrace_df.lake.rows import WAIT_STATES
+from gotrace_df.lake.rows import QUANTILES, WAIT_STATES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,9 +34,7 @@ __all__ = [
 
 By = Literal["trace"] | None
 
-#: Percentile columns, as the single-trace views name them, and their quantile.
-_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
-_QS = "[" + ", ".join(str(q) for _, q in _QUANTILES) + "]"
+_QS = "[" + ", ".join(str(q) for _, q in QUANTILES) + "]"
 _GOROUTINE_SUMS = (
     "exec_ns",
     "total_ns",
@@ -59,7 +57,7 @@ def _stats(value: str, prefix: str, where: str = "TRUE") -> str:
     """SQL for the observed percentiles and maximum of ``value`` where ``where``
     holds, as columns ``<prefix>p50_ns`` ... ``<prefix>max_ns``."""
     qs = f"quantile_disc({value}, {_QS}) FILTER (WHERE {where})"
-    cols = [f"{qs}[{i}] AS {prefix}{name}_ns" for i, (name, _) in enumerate(_QUANTILES, 1)]
+    cols = [f"{qs}[{i}] AS {prefix}{name}_ns" for i, (name, _) in enumerate(QUANTILES, 1)]
     return ", ".join([*cols, f"max({value}) FILTER (WHERE {where}) AS {prefix}max_ns"])
 
 
@@ -88,25 +86,25 @@ def goroutine_analysis(con: Any, by: By) -> pd.DataFrame:
     k = ", ".join(keys)
     per = "PARTITION BY trace_id" if by == "trace" else ""
     waits = ", ".join(_stats("dur_ns", f"{s}_", f"state = '{s}'") for s in WAIT_STATES)
-    counts = ["count(*) AS count"] + (
-        [] if by == "trace" else ["count(DISTINCT trace_id) AS traces"]
-    )
+    # Fleet-wide, how many traces each group is in.
+    traces = ("", "") if by == "trace" else ("count(DISTINCT trace_id) AS traces, ", "traces, ")
+    order = "trace_id, " if by == "trace" else ""
     query = f"""
         WITH g AS (
-            SELECT {k}, {", ".join(counts)},
+            SELECT {k}, count(*) AS count, {traces[0]}
                 {", ".join(f"{_sum(c)} AS {c}" for c in _GOROUTINE_SUMS)}
             FROM goroutine_times GROUP BY {k}
         ), w AS (
             SELECT {k}, {waits} FROM goroutine_waits GROUP BY {k}
         )
-        SELECT {k}, {", ".join(c.split(" AS ")[1] for c in counts)}, exec_ns,
+        SELECT {k}, count, {traces[1]}exec_ns,
             CASE WHEN sum(exec_ns) OVER ({per}) > 0
                  THEN exec_ns::DOUBLE / (sum(exec_ns) OVER ({per}))::DOUBLE END AS share,
             {", ".join(_GOROUTINE_SUMS[1:])}, w.* EXCLUDE ({k})
         FROM g LEFT JOIN w USING ({k})
-        ORDER BY {k.removesuffix("name")}exec_ns DESC, name
+        ORDER BY {order}exec_ns DESC, name
     """
-    pct = tuple(f"{s}_{n}_ns" for s in WAIT_STATES for n in [*(q for q, _ in _QUANTILES), "max"])
+    pct = tuple(f"{s}_{n}_ns" for s in WAIT_STATES for n in [*(q for q, _ in QUANTILES), "max"])
     return _frame(con, query, nullable=pct)
 
 

@@ -25,10 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+# The views package keeps its summariser and its percentiles to itself; this
+# module is the one place outside it that reads them (a public per-wait view
+# would replace these imports).
+from gotrace_df.views._common import QUANTILES, semantics
+from gotrace_df.views._summary import episodes_in, summarize
+
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["FLEET_SCHEMAS", "FLEET_TABLES", "WAIT_STATES", "fleet_tables"]
+__all__ = ["FLEET_SCHEMAS", "FLEET_TABLES", "QUANTILES", "WAIT_STATES", "fleet_tables"]
 
 #: The summariser's wait states (0: Runnable, 1: Waiting) as goroutine_analysis
 #: names their percentile columns.
@@ -113,17 +119,9 @@ def fleet_tables(trace: Trace) -> dict[str, pa.Table]:
 def goroutine_waits(trace: Trace) -> Any:
     """Each complete Runnable or Waiting stay of a goroutine summary left in the
     map, with the goroutine's group: the waits goroutine_analysis' and summary's
-    percentiles are taken over.
-
-    The views package keeps the summariser's episodes to itself; this is the
-    one place outside it that reads them (a public per-wait view would replace
-    it).
-    """
+    percentiles are taken over."""
     import numpy as np
     import pandas as pd
-
-    from gotrace_df.views._common import semantics
-    from gotrace_df.views._summary import episodes_in, summarize
 
     s = summarize(trace, semantics(None))
     row, state, dur = episodes_in(s, None)
