@@ -18,6 +18,7 @@ from gotool import pprof, pprof_raw
 
 import gotrace_df as gt
 from gotrace_df import lake
+from gotrace_df.lake.fleet import distribution
 from gotrace_df.lake.rows import goroutine_waits
 
 CORPUS = Path(__file__).resolve().parent / "data" / "traces"
@@ -212,3 +213,25 @@ def test_old_lake_and_bad_arguments(
     assert empty.goroutine_analysis(by=None).empty
     assert empty.blocking_profile("sync").empty
     assert empty.user_tasks().empty
+
+
+def test_percentiles_of_counted_durations() -> None:
+    """The fleet tables' percentiles, found in running counts of distinct
+    durations, are numpy's inverted_cdf over the durations themselves: ties,
+    counts, and sizes where n * q lands on or next to an integer."""
+    import duckdb
+
+    rng = np.random.default_rng(7)
+    con = duckdb.connect()
+    for n in [*range(1, 40), 99, 100, 101, 199, 200, 1000, 1001]:
+        values = rng.integers(0, 5 if n % 3 else 10**9, n)
+        uniq, counts = np.unique(values, return_counts=True)
+        data = pd.DataFrame(  # noqa: F841 - read by DuckDB by name
+            {"g": rng.integers(0, 2, len(uniq)), "v": uniq, "w": counts}
+        )
+        query = distribution("data", ["g"], "v", "w")
+        got = {row[0]: row[1:] for row in con.sql(f"{query} ORDER BY g").fetchall()}
+        for g, have in got.items():
+            mine = np.repeat(data.v[data.g == g], data.w[data.g == g])
+            want = (len(mine), int(mine.sum()), int(mine.min()), *_observed(mine).values())
+            assert have == want, (n, g)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "By",
     "blocking_profile",
+    "distribution",
     "goroutine_analysis",
     "summary",
     "user_regions",
@@ -53,7 +54,7 @@ def _keys(by: By, *names: str) -> list[str]:
     return (["trace_id"] if by == "trace" else []) + list(names)
 
 
-def _distribution(table: str, keys: list[str], value: str, weight: str, where: str = "TRUE") -> str:
+def distribution(table: str, keys: list[str], value: str, weight: str, where: str = "TRUE") -> str:
     """SQL: per group of ``keys`` (one group without), over the rows of
     ``table`` where ``where`` holds, each ``value`` counted ``weight`` times:
     ``count``, ``total_ns``, ``min_ns``, ``p50_ns`` ... ``max_ns``.
@@ -65,7 +66,8 @@ def _distribution(table: str, keys: list[str], value: str, weight: str, where: s
     k = "".join(f"{c}, " for c in keys)
     part = f"PARTITION BY {', '.join(keys)}" if keys else ""
     picks = ", ".join(
-        f"min({value}) FILTER (WHERE cum >= greatest(ceil(n::DOUBLE * {q}), 1)) AS {name}_ns"
+        f"min({value}) FILTER (WHERE cum >= greatest(ceil(n::DOUBLE * {q}::DOUBLE), 1)) "
+        f"AS {name}_ns"
         for name, q in QUANTILES
     )
     group = f"GROUP BY {', '.join(keys)}" if keys else ""
@@ -116,7 +118,7 @@ def goroutine_analysis(con: Any, by: By) -> pd.DataFrame:
     stats = [*(n for n, _ in QUANTILES), "max"]
     waits = [f"{s}.{n}_ns AS {s}_{n}_ns" for s in WAIT_STATES for n in stats]
     wait_stats = {
-        s: _distribution("goroutine_waits", keys, "dur_ns", "waits", f"state = '{s}'")
+        s: distribution("goroutine_waits", keys, "dur_ns", "waits", f"state = '{s}'")
         for s in WAIT_STATES
     }
     query = f"""
@@ -203,7 +205,7 @@ def user_tasks(con: Any, by: By) -> pd.DataFrame:
         con,
         f"""
         WITH t AS (SELECT {k}, {_sum("tasks")} AS count FROM task_durations GROUP BY {k}),
-        d AS ({_distribution("task_durations", keys, "duration_ns", "tasks", "complete")})
+        d AS ({distribution("task_durations", keys, "duration_ns", "tasks", "complete")})
         SELECT {k}, t.count, coalesce(d.count, 0) AS complete,
             {", ".join(f"{n}_ns" for n in stats)}
         FROM t LEFT JOIN d USING ({k}) ORDER BY {k}
@@ -223,7 +225,7 @@ def user_regions(con: Any, by: By) -> pd.DataFrame:
         con,
         f"""
         SELECT {k}, count, total_ns, {", ".join(f"{n}_ns" for n in stats)}
-        FROM ({_distribution("region_durations", keys, "duration_ns", "regions")})
+        FROM ({distribution("region_durations", keys, "duration_ns", "regions")})
         ORDER BY {k}
         """,
     )
@@ -269,7 +271,7 @@ def summary(con: Any, by: By, top_stacks: int = 3) -> pd.DataFrame:
     traces = con.sql("SELECT count(DISTINCT trace_id) FROM summary_rows").fetchall()[0][0]
     rows.append(("trace", "traces", int(traces), "count", -1.0))
     stats = [*(n for n, _ in QUANTILES), "max"]
-    runnable = _distribution("goroutine_waits", [], "dur_ns", "waits", "state = 'sched_wait'")
+    runnable = distribution("goroutine_waits", [], "dur_ns", "waits", "state = 'sched_wait'")
     lat = con.sql(
         f"SELECT count, {', '.join(f'{n}_ns' for n in stats)} FROM ({runnable})"
     ).fetchall()[0]
