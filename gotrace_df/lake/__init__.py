@@ -4,7 +4,9 @@
 directory, in local worker processes or on a Dask cluster; :func:`open` gives
 a :class:`Lake`, whose tables are SQL views with a ``trace_id`` column and
 whose traces read back as :class:`~gotrace_df.Trace` for every single-trace
-view. Needs the ``lake`` extra (``pip install 'gotrace_df[lake]'``).
+view, and whose fleet views (:mod:`gotrace_df.lake.fleet`) answer the
+single-trace views' questions for every trace at once. Needs the ``lake``
+extra (``pip install 'gotrace_df[lake]'``).
 
 Examples
 --------
@@ -20,6 +22,9 @@ Examples
 True
 >>> tr = lk.trace(added.trace_id[0])
 >>> gt.goroutine_analysis(tr).equals(gt.goroutine_analysis(gt.read_trace(gt.example_trace())))
+True
+>>> fleet = lk.goroutine_analysis(by=None)  # in DuckDB, over every trace
+>>> int(fleet["count"].sum()) == len(gt.goroutine_stats(tr))
 True
 """
 

@@ -5,9 +5,10 @@ core.
 ``by="trace"`` gives each trace's view, with a ``trace_id`` column: one
 trace's rows are its single-trace view number for number. ``by=None`` gives
 one fleet-wide view: sums and counts over all traces, and percentiles taken
-over all their waits and durations at once (``quantile_disc``: the observed
-value of rank ``max(ceil(n * q), 1)``, the single-trace views' definition),
-never averaged from per-trace percentiles. Fleet-wide rows are keyed by names
+over all their waits and durations at once (the observed value of rank
+``max(ceil(n * q), 1)``, the single-trace views' definition, found in the
+running count of each distinct duration), never averaged from per-trace
+percentiles. Fleet-wide rows are keyed by names
 and frames, not by per-trace IDs or PCs: the same PC is different code in
 different binaries.
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from gotrace_df.lake.rows import WAIT_STATES
+from gotrace_df.lake.rows import QUANTILES, WAIT_STATES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "By",
     "blocking_profile",
+    "distribution",
     "goroutine_analysis",
     "summary",
     "user_regions",
@@ -34,9 +36,6 @@ __all__ = [
 
 By = Literal["trace"] | None
 
-#: Percentile columns, as the single-trace views name them, and their quantile.
-_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
-_QS = "[" + ", ".join(str(q) for _, q in _QUANTILES) + "]"
 _GOROUTINE_SUMS = (
     "exec_ns",
     "total_ns",
@@ -55,12 +54,38 @@ def _keys(by: By, *names: str) -> list[str]:
     return (["trace_id"] if by == "trace" else []) + list(names)
 
 
-def _stats(value: str, prefix: str, where: str = "TRUE") -> str:
-    """SQL for the observed percentiles and maximum of ``value`` where ``where``
-    holds, as columns ``<prefix>p50_ns`` ... ``<prefix>max_ns``."""
-    qs = f"quantile_disc({value}, {_QS}) FILTER (WHERE {where})"
-    cols = [f"{qs}[{i}] AS {prefix}{name}_ns" for i, (name, _) in enumerate(_QUANTILES, 1)]
-    return ", ".join([*cols, f"max({value}) FILTER (WHERE {where}) AS {prefix}max_ns"])
+def distribution(table: str, keys: list[str], value: str, weight: str, where: str = "TRUE") -> str:
+    """SQL: per group of ``keys`` (one group without), over the rows of
+    ``table`` where ``where`` holds, each ``value`` counted ``weight`` times:
+    ``count``, ``total_ns``, ``min_ns``, ``p50_ns`` ... ``max_ns``.
+
+    A percentile is the smallest value whose running count reaches rank
+    ``max(ceil(count * q), 1)``, computed in float64 as numpy and the core
+    compute it: numpy's ``inverted_cdf``, the single-trace views' definition.
+    """
+    k = "".join(f"{c}, " for c in keys)
+    part = f"PARTITION BY {', '.join(keys)}" if keys else ""
+    picks = ", ".join(
+        f"min({value}) FILTER (WHERE cum >= greatest(ceil(n::DOUBLE * {q}::DOUBLE), 1)) "
+        f"AS {name}_ns"
+        for name, q in QUANTILES
+    )
+    group = f"GROUP BY {', '.join(keys)}" if keys else ""
+    return f"""
+        SELECT {k}any_value(n)::BIGINT AS count, sum({value} * {weight})::BIGINT AS total_ns,
+            min({value}) AS min_ns, {picks}, max({value}) AS max_ns
+        FROM (
+            SELECT {k}{value}, {weight},
+                sum({weight}) OVER ({part} ORDER BY {value}
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
+                sum({weight}) OVER ({part}) AS n
+            FROM (
+                SELECT {k}{value}, sum({weight}) AS {weight} FROM {table}
+                WHERE {where} GROUP BY {k}{value}
+            )
+        )
+        {group}
+    """
 
 
 def _sum(col: str, where: str = "TRUE") -> str:
@@ -71,7 +96,7 @@ def _sum(col: str, where: str = "TRUE") -> str:
 def _frame(con: Any, query: str, nullable: tuple[str, ...] = ()) -> pd.DataFrame:
     """``query``'s result as the single-trace views type it: integers int64
     (``nullable`` ones Int64)."""
-    table: pa.Table = con.sql(query).fetch_arrow_table()
+    table: pa.Table = con.sql(query).to_arrow_table()
     df: pd.DataFrame = table.to_pandas()
     for name, typ in zip(table.column_names, table.schema.types):
         if pa.types.is_integer(typ):
@@ -87,26 +112,30 @@ def goroutine_analysis(con: Any, by: By) -> pd.DataFrame:
     keys = _keys(by, "name")
     k = ", ".join(keys)
     per = "PARTITION BY trace_id" if by == "trace" else ""
-    waits = ", ".join(_stats("dur_ns", f"{s}_", f"state = '{s}'") for s in WAIT_STATES)
-    counts = ["count(*) AS count"] + (
-        [] if by == "trace" else ["count(DISTINCT trace_id) AS traces"]
-    )
+    # Fleet-wide, how many traces each group is in.
+    traces = ("", "") if by == "trace" else ("count(DISTINCT trace_id) AS traces, ", "traces, ")
+    order = "trace_id, " if by == "trace" else ""
+    stats = [*(n for n, _ in QUANTILES), "max"]
+    waits = [f"{s}.{n}_ns AS {s}_{n}_ns" for s in WAIT_STATES for n in stats]
+    wait_stats = {
+        s: distribution("goroutine_waits", keys, "dur_ns", "waits", f"state = '{s}'")
+        for s in WAIT_STATES
+    }
     query = f"""
         WITH g AS (
-            SELECT {k}, {", ".join(counts)},
+            SELECT {k}, {_sum("count")} AS count, {traces[0]}
                 {", ".join(f"{_sum(c)} AS {c}" for c in _GOROUTINE_SUMS)}
-            FROM goroutine_times GROUP BY {k}
-        ), w AS (
-            SELECT {k}, {waits} FROM goroutine_waits GROUP BY {k}
-        )
-        SELECT {k}, {", ".join(c.split(" AS ")[1] for c in counts)}, exec_ns,
-            CASE WHEN sum(exec_ns) OVER ({per}) > 0
-                 THEN exec_ns::DOUBLE / (sum(exec_ns) OVER ({per}))::DOUBLE END AS share,
-            {", ".join(_GOROUTINE_SUMS[1:])}, w.* EXCLUDE ({k})
-        FROM g LEFT JOIN w USING ({k})
-        ORDER BY {k.removesuffix("name")}exec_ns DESC, name
+            FROM goroutine_groups GROUP BY {k}
+        ),
+        {", ".join(f"{s} AS ({wait_stats[s]})" for s in WAIT_STATES)}
+        SELECT {k}, g.count, {traces[1]}g.exec_ns,
+            CASE WHEN sum(g.exec_ns) OVER ({per}) > 0
+                 THEN g.exec_ns::DOUBLE / (sum(g.exec_ns) OVER ({per}))::DOUBLE END AS share,
+            {", ".join(f"g.{c}" for c in _GOROUTINE_SUMS[1:])}, {", ".join(waits)}
+        FROM g {" ".join(f"LEFT JOIN {s} USING ({k})" for s in WAIT_STATES)}
+        ORDER BY {order}exec_ns DESC, name
     """
-    pct = tuple(f"{s}_{n}_ns" for s in WAIT_STATES for n in [*(q for q, _ in _QUANTILES), "max"])
+    pct = tuple(f"{s}_{n}_ns" for s in WAIT_STATES for n in stats)
     return _frame(con, query, nullable=pct)
 
 
@@ -169,18 +198,19 @@ def blocking_profile(con: Any, kind: str, by: By) -> pd.DataFrame:
 
 def user_tasks(con: Any, by: By) -> pd.DataFrame:
     """:func:`gotrace_df.user_tasks` per trace or fleet-wide."""
-    k = ", ".join(_keys(by, "type"))
-    order = ("min", "p50", "p90", "p99", "max")
+    keys = _keys(by, "type")
+    k = ", ".join(keys)
+    stats = ("total", "min", *(n for n, _ in QUANTILES), "max")
     return _frame(
         con,
         f"""
-        SELECT {k}, count(*) AS count, count(*) FILTER (WHERE complete) AS complete,
-            {_sum("duration_ns", "complete")} AS total_ns,
-            min(duration_ns) FILTER (WHERE complete) AS min_ns,
-            {_stats("duration_ns", "", "complete")}
-        FROM task_durations GROUP BY {k} ORDER BY {k}
+        WITH t AS (SELECT {k}, {_sum("tasks")} AS count FROM task_durations GROUP BY {k}),
+        d AS ({distribution("task_durations", keys, "duration_ns", "tasks", "complete")})
+        SELECT {k}, t.count, coalesce(d.count, 0) AS complete,
+            {", ".join(f"{n}_ns" for n in stats)}
+        FROM t LEFT JOIN d USING ({k}) ORDER BY {k}
         """,
-        nullable=tuple(f"{n}_ns" for n in ("total", *order)),
+        nullable=tuple(f"{n}_ns" for n in stats),
     )
 
 
@@ -188,13 +218,15 @@ def user_regions(con: Any, by: By) -> pd.DataFrame:
     """:func:`gotrace_df.user_regions` per trace (grouped by type and PC) or
     fleet-wide (by type and frame: function, file, line)."""
     frame = ("pc", "function", "file", "line") if by == "trace" else ("function", "file", "line")
-    k = ", ".join(_keys(by, "type", *frame))
+    keys = _keys(by, "type", *frame)
+    k = ", ".join(keys)
+    stats = ("min", *(n for n, _ in QUANTILES), "max")
     return _frame(
         con,
         f"""
-        SELECT {k}, count(*) AS count, {_sum("duration_ns")} AS total_ns,
-            min(duration_ns) AS min_ns, {_stats("duration_ns", "")}
-        FROM region_durations GROUP BY {k} ORDER BY {k}
+        SELECT {k}, count, total_ns, {", ".join(f"{n}_ns" for n in stats)}
+        FROM ({distribution("region_durations", keys, "duration_ns", "regions")})
+        ORDER BY {k}
         """,
     )
 
@@ -238,11 +270,13 @@ def summary(con: Any, by: By, top_stacks: int = 3) -> pd.DataFrame:
     at = {metric: position for _, metric, _, _, position in rows}
     traces = con.sql("SELECT count(DISTINCT trace_id) FROM summary_rows").fetchall()[0][0]
     rows.append(("trace", "traces", int(traces), "count", -1.0))
+    stats = [*(n for n, _ in QUANTILES), "max"]
+    runnable = distribution("goroutine_waits", [], "dur_ns", "waits", "state = 'sched_wait'")
     lat = con.sql(
-        f"SELECT count(*), {_stats('dur_ns', '')} FROM goroutine_waits WHERE state = 'sched_wait'"
+        f"SELECT count, {', '.join(f'{n}_ns' for n in stats)} FROM ({runnable})"
     ).fetchall()[0]
     if lat[0]:
-        for i, (name, value) in enumerate(zip(["p50", "p90", "p99", "max"], lat[1:]), 1):
+        for i, (name, value) in enumerate(zip(stats, lat[1:]), 1):
             where = at["runnable waits"] + i / 10
             rows.append(("scheduling", f"sched latency {name}", int(value), "ns", where))
     for kind in ("sched", "sync", "net", "syscall"):
