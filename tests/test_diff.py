@@ -282,13 +282,12 @@ def test_lake_sides(pair: tuple[Path, Path], tmp_path: Path) -> None:
     """A lake of the before trace diffs as that trace does; adding the after
     trace to it changes each key by exactly the after trace's numbers."""
     from gotrace_df import lake
-    from gotrace_df.lake.diff import diff as lake_diff
 
     a, b = pair
     lake.convert([str(a)], tmp_path / "a", workers=1, progress=False)
     lake.convert([str(a), str(b)], tmp_path / "ab", workers=1, progress=False)
     la, lab = lake.open(tmp_path / "a"), lake.open(tmp_path / "ab")
-    d = lake_diff(la, a)
+    d = gt.diff(la, a)
     assert (d["delta_ns"] == 0).all() and (d["delta_count"] == 0).all()
     stacks = d["kind"].str.endswith(" stack")
     # Fleet-wide profiles have no per-interval percentiles; the rest are the trace's.
@@ -297,7 +296,7 @@ def test_lake_sides(pair: tuple[Path, Path], tmp_path: Path) -> None:
         rest = d.loc[~stacks]
         assert (rest[f"{p}_a_ns"].isna() == rest[f"{p}_b_ns"].isna()).all()
         assert (rest[f"{p}_a_ns"].dropna() == rest[f"{p}_b_ns"].dropna()).all()
-    grown = lake_diff(la, lab).set_index(["kind", "key", "metric"])
+    grown = gt.diff(la, lab).set_index(["kind", "key", "metric"])
     after = gt.diff(a, b).set_index(["kind", "key", "metric"])
     after = after[after["count_b"] > 0]
     assert (grown.loc[after.index, "delta_ns"] == after["total_b_ns"]).all()

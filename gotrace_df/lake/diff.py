@@ -8,38 +8,20 @@ blocking profile has no per-interval percentiles, so its stacks' are null.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
-from gotrace_df.lake.lake import Lake
 from gotrace_df.views.diff import Side
-from gotrace_df.views.diff import diff as diff_sides
 from gotrace_df.views.profiles import PROFILE_KINDS
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from gotrace_df.lake.lake import Lake
 
-    from gotrace_df._trace import Trace
-
-__all__ = ["diff", "lake_side"]
+__all__ = ["lake_side"]
 
 
 def lake_side(lake: Lake) -> Side:
-    """The :class:`~gotrace_df.views.diff.Side` of a lake: its fleet views."""
-    return Side.from_views(
-        str(lake.path),
-        goroutines=lake.goroutine_analysis(by=None),
-        profiles={k: lake.blocking_profile(k, by=None) for k in PROFILE_KINDS},
-        tasks=lake.user_tasks(by=None),
-        regions=lake.user_regions(by=None),
-    )
-
-
-def diff(
-    a: Lake | Side | Trace | str | os.PathLike[str],
-    b: Lake | Side | Trace | str | os.PathLike[str],
-) -> pd.DataFrame:
-    """:func:`gotrace_df.diff` where either side may also be a :class:`Lake`.
+    """The :class:`~gotrace_df.views.diff.Side` of a lake: its fleet views
+    (what :meth:`Lake.diff_side` gives :func:`gotrace_df.diff`).
 
     Examples
     --------
@@ -47,10 +29,15 @@ def diff(
 
     >>> import tempfile, gotrace_df as gt
     >>> from gotrace_df import lake
-    >>> from gotrace_df.lake.diff import diff
     >>> before = tempfile.mkdtemp() + "/before"
     >>> _ = lake.convert([str(gt.example_trace())], before, workers=1, progress=False)
-    >>> int(diff(lake.open(before), gt.example_trace())["delta_ns"].abs().sum())
+    >>> int(gt.diff(lake.open(before), gt.example_trace())["delta_ns"].abs().sum())
     0
     """
-    return diff_sides(*(lake_side(x) if isinstance(x, Lake) else x for x in (a, b)))
+    return Side.from_views(
+        str(lake.path),
+        goroutines=lake.goroutine_analysis(by=None),
+        profiles={k: lake.blocking_profile(k, by=None) for k in PROFILE_KINDS},
+        tasks=lake.user_tasks(by=None),
+        regions=lake.user_regions(by=None),
+    )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from gotrace_df._trace import Trace
+    from gotrace_df.views.diff import Side
 
 __all__ = ["Lake", "open_lake"]
 
@@ -167,6 +168,13 @@ class Lake:
     def summary(self, by: fleet.By = "trace") -> pd.DataFrame:
         """:func:`gotrace_df.summary` of every trace, or of the fleet (``by=None``)."""
         return fleet.summary(self._fleet(), by)
+
+    def diff_side(self) -> Side:
+        """This lake's fleet views as one side of :func:`gotrace_df.diff`, so
+        ``gt.diff(lake_before, lake_after)`` compares two fleets."""
+        from gotrace_df.lake.diff import lake_side
+
+        return lake_side(self)
 
     def trace(self, trace_id: str) -> Trace:
         """The trace ``trace_id`` as a :class:`~gotrace_df.Trace` (read from its

@@ -123,10 +123,17 @@ def trace_side(trace: Trace, *, go_version: str | None = None) -> Side:
 
 
 def side_of(x: Trace | Side | str | os.PathLike[str], *, go_version: str | None = None) -> Side:
-    """A :class:`Side` as is, or that of a trace (a Trace, or a path read with
+    """A :class:`Side` as is, that of a lake (its ``diff_side()``: the fleet
+    views), or that of a trace (a Trace, or a path read with
     :func:`gotrace_df.read_trace`)."""
     if isinstance(x, Side):
         return x
+    # A lake (gotrace_df.lake, an optional extra this module must not import)
+    # gives its fleet views as a side.
+    diff_side = getattr(x, "diff_side", None)
+    if callable(diff_side):
+        side: Side = diff_side()
+        return side
     if isinstance(x, str | os.PathLike):
         from gotrace_df.io import read_trace
 
@@ -145,8 +152,9 @@ def diff(
     Parameters
     ----------
     a, b
-        Traces (:class:`gotrace_df.Trace` objects or paths), or :class:`Side`
-        objects (e.g. of a lake of traces).
+        Traces (:class:`gotrace_df.Trace` objects or paths), lakes
+        (``gotrace_df.lake.open(...)``: their fleet views), or :class:`Side`
+        objects.
     go_version
         Compute the views as ``go tool trace`` of this Go release does;
         default the newest.
