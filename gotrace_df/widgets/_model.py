@@ -718,17 +718,27 @@ class TimelineModel:
     def _path_payload(
         self, view: str, t0: float, t1: float, width: int, lane_keys: npt.NDArray[np.int64]
     ) -> dict[str, Any] | None:
-        """The path's pieces in view (goroutine view only): ``segments`` as
-        [start, end, goid, category, segment, text], ``edges`` as [time, from
-        goid, to goid, how], and ``rank``, the position of each of its
-        goroutines among the view's lanes (to point at lanes scrolled away)."""
+        """The path's label and categories and, in the goroutine view (the
+        only one it is drawn in), its pieces in view: ``segments`` as [start,
+        end, goid, category, segment, text], ``edges`` as [time, from goid, to
+        goid, how], and ``rank``, the position of each of its goroutines among
+        the view's lanes (to point at lanes scrolled away)."""
         p = self.path
-        if p is None or view != "goroutine":
+        if p is None:
             return None
+        out: dict[str, Any] = {
+            "label": p.label,
+            "categories": [{"label": c, "color": path_color(c)} for c in p.categories],
+            "segments": [],
+            "edges": [],
+            "rank": {},
+        }
+        if view != "goroutine":
+            return out
         ref, a, b = path_pieces(p.start, p.end, t0, t1, width)
         px = width / (t1 - t0)
         goid = p.goid[ref]
-        segments = [
+        out["segments"] = [
             [
                 float(a[k]),
                 float(b[k]),
@@ -739,20 +749,14 @@ class TimelineModel:
             ]
             for k, r in enumerate(ref)
         ]
-        edges = []
         for k in np.flatnonzero(goid[1:] != goid[:-1]) + 1:
             adjacent = ref[k] == ref[k - 1] + 1
             t = float(p.start[ref[k]]) if adjacent else float(a[k])
             how = p.edge[ref[k]] if adjacent else ""
-            edges.append([t, int(goid[k - 1]), int(goid[k]), how])
+            out["edges"].append([t, int(goid[k - 1]), int(goid[k]), how])
         pos = np.flatnonzero(np.isin(lane_keys, p.goid))
-        return {
-            "label": p.label,
-            "categories": [{"label": c, "color": path_color(c)} for c in p.categories],
-            "segments": segments,
-            "edges": edges,
-            "rank": {str(int(lane_keys[i])): int(i) for i in pos},
-        }
+        out["rank"] = {str(int(lane_keys[i])): int(i) for i in pos}
+        return out
 
     def _marks(self) -> list[dict[str, Any]]:
         out = list(self.marks)

@@ -78,11 +78,12 @@ function render({ model, el }) {
   status.style.cssText = "display:flex;justify-content:space-between;gap:12px;font-size:11.5px;color:#5f6b7a;padding:4px 2px 0 2px;";
   const statusL = document.createElement("span");
   const statusR = document.createElement("span");
-  const legend = document.createElement("span");
+  const legend = document.createElement("div");
   legend.className = "gtdf-tl-legend";
+  legend.style.cssText = "display:none;font-size:11.5px;color:#3d4650;padding:3px 2px 0 2px;";
   statusR.textContent = "wheel: zoom · drag: pan · drag the time ruler: zoom to range · click: details · double-click: whole trace · W/S/A/D keys";
-  status.append(statusL, legend, statusR);
-  root.append(canvas, tip, status);
+  status.append(statusL, statusR);
+  root.append(canvas, tip, status, legend);
   el.append(root);
 
   const ctx = canvas.getContext("2d");
@@ -415,10 +416,12 @@ function render({ model, el }) {
 
   function drawLegend() {
     const p = meta && meta.path;
-    if (!p) { legend.innerHTML = ""; return; }
-    legend.innerHTML = `<b>${esc(p.label)}</b> ` + p.categories.map((c) =>
+    if (!p) { legend.innerHTML = ""; legend.style.display = "none"; return; }
+    legend.style.display = "block";
+    legend.innerHTML = `<b>${esc(p.label)}</b>` + p.categories.map((c) =>
       `<span style="white-space:nowrap;margin-left:8px"><span style="display:inline-block;width:10px;height:10px;border:2px solid ${c.color};background:${c.color}33;vertical-align:-1px;margin-right:3px"></span>${esc(c.label)}</span>`).join("") +
-      `<span style="margin-left:8px;color:#d6336c">↓ passes to another goroutine</span>`;
+      `<span style="margin-left:14px;color:#d6336c;white-space:nowrap">● → passes to the goroutine it woke or created</span>` +
+      (meta.view === "goroutine" ? "" : `<span style="margin-left:14px">(outlined in the Goroutines view)</span>`);
   }
 
   function drawMarks() {
