@@ -476,7 +476,7 @@ def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:
     tasks_tab = v.select_tab("Tasks")
     _, instances, _events = _tables(tasks_tab)
     instances.select(0)
-    button = _buttons(tasks_tab)[-1]
+    (button,) = [b for b in _buttons(tasks_tab) if b.description.startswith("Show task")]
     button.click()
     assert v.tabs.selected_index == 0
     assert "task" in v.timeline.canvas.meta["filter"]
@@ -498,6 +498,73 @@ def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:
     logs = v.select_tab("Logs")
     _tables(logs)[0].select(0)
     assert v.tabs.selected_index == 0 and v.timeline.canvas.meta["filter"].startswith("log")
+
+
+def test_tasks_tab_shows_a_tasks_critical_path(trace: gt.Trace) -> None:
+    from plotly.graph_objects import FigureWidget
+
+    from gotrace_df.widgets import TraceViewer
+    from gotrace_df.widgets._model import path_color
+
+    v = TraceViewer(trace)
+    tab = v.select_tab("Tasks")
+    _types, instances, _events = _tables(tab)
+    instances.select(1)
+    tid = int(instances.df["task_id"].iloc[1])
+    kind = instances.df["type"].iloc[1]
+    path = gt.critical_path(trace, task=tid)
+    total = int(path["duration_ns"].sum())
+    assert len(path) > 0 and f"Critical path of task {tid} {kind}" in _all_html(tab)
+    assert display_duration(total) in _all_html(tab)
+    by_cat, by_stack, segments = _tables(tab)[3:]
+    want = gt.critical_path_breakdown(path, by="category")
+    assert [r[0] for r in by_cat.rows] == [str(c) for c in want["category"]]
+    assert [r[1] for r in by_cat.rows] == [int(n) for n in want["duration_ns"]]
+    assert sum(r[2] for r in by_stack.rows) == sum(r[1] for r in by_cat.rows)
+    assert len(segments.rows) == len(path)
+    # The bars: the histogram, then by category and by stack in the
+    # timeline's colours, largest at the top.
+    _hist, cat_fig, stack_fig = [w for w in _walk(tab) if isinstance(w, FigureWidget)]
+    bars = cat_fig.data[0]
+    assert list(bars.y)[::-1] == [str(c) for c in want["category"]]
+    assert list(bars.marker.color)[::-1] == [path_color(str(c)) for c in want["category"]]
+    assert sum(bars.x) == pytest.approx(total / 1e6)
+    assert len(stack_fig.data[0].y) == min(12, len(by_stack.rows))
+
+    # Show on timeline: the path drawn there, in the goroutine view.
+    (show,) = [b for b in _buttons(tab) if b.description == "Show on timeline"]
+    show.click()
+    tl = v.timeline
+    assert v.tabs.selected_index == 0 and tl.view == "goroutine"
+    meta = tl.canvas.meta
+    assert meta["path"]["label"] == f"task {tid} {kind}"
+    assert {lane["key"] for lane in meta["lanes"][2:]} <= set(path["goid"])
+    # A segment row opens it there; the path stays.
+    k = int(path["duration_ns"].to_numpy().argmax())
+    v.tabs.selected_index = v.tab_titles.index("Tasks")
+    segments.select(k)
+    assert v.tabs.selected_index == 0
+    a = int(path["start_ns"].iloc[k]) - trace.start_ns
+    b = int(path["end_ns"].iloc[k]) - trace.start_ns
+    t0, t1 = tl.viewport
+    assert t0 <= a and t1 >= b
+    assert tl.canvas.selected["key"] == int(path["goid"].iloc[k])
+    assert tl.canvas.meta["path"]["segments"]
+
+
+def test_goroutines_tab_shows_a_goroutines_critical_path(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import TraceViewer
+
+    v = TraceViewer(trace)
+    tab = v.select_tab("Goroutines")
+    _groups, members = _tables(tab)
+    members.select(0)
+    goid = int(members.df["goid"].iloc[0])
+    (button,) = [b for b in _buttons(tab) if b.description == f"Critical path of G{goid}"]
+    button.click()
+    path = gt.critical_path(trace, goroutine=goid)
+    assert f"Critical path of G{goid}" in _all_html(tab)
+    assert len(_tables(tab)[-1].rows) == len(path) > 0
 
 
 def _walk(w: Any) -> list[Any]:
