@@ -71,6 +71,7 @@ NOT_VIEWS = {
     # Answers go tool trace has no page for: timing them would make our side
     # do work Go's does not.
     "wakeups", "wakeup_events", "plot_wakeups",
+    "critical_path", "critical_paths", "critical_path_breakdown",
 }
 CALLED = {
     "summary", "goroutine_analysis", "goroutine_stats", "latency_histogram",

@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.pprof import read_pprof, to_pprof
     from gotrace_df.views import (
         blocking_profile,
+        critical_path,
+        critical_path_breakdown,
+        critical_paths,
         goroutine_analysis,
         goroutine_stats,
         latency_histogram,
@@ -56,6 +59,9 @@ _LAZY = {
     "read_pprof": "gotrace_df.pprof",
     "to_pprof": "gotrace_df.pprof",
     "blocking_profile": "gotrace_df.views",
+    "critical_path": "gotrace_df.views",
+    "critical_path_breakdown": "gotrace_df.views",
+    "critical_paths": "gotrace_df.views",
     "goroutine_analysis": "gotrace_df.views",
     "goroutine_stats": "gotrace_df.views",
     "latency_histogram": "gotrace_df.views",
@@ -106,6 +112,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "blocking_profile",
+    "critical_path",
+    "critical_path_breakdown",
+    "critical_paths",
     "lake",
     "mmu",
     "mmu_windows",

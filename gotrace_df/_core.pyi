@@ -1,6 +1,6 @@
 """Type stub of the compiled module (crates/gotrace-py). Private: use gotrace_df."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from typing_extensions import Buffer
@@ -119,3 +119,9 @@ class RawResult(TypedDict):
 def read_raw(data: bytes, start: int, max_events: int) -> RawResult: ...
 def raw_specs() -> list[tuple[str, list[str], bool, bool]]: ...
 def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...
+
+# -- critical paths (crates/gotrace-py/src/critical.rs) ----------------------
+
+def critical_paths(
+    spans: Sequence[Buffer], assists: Sequence[Buffer], queries: Sequence[Buffer]
+) -> ArrowTable: ...

@@ -4,6 +4,7 @@ DataFrame out (one module per view)."""
 from __future__ import annotations
 
 from gotrace_df.views._common import histogram as latency_histogram
+from gotrace_df.views.critical import critical_path, critical_path_breakdown, critical_paths
 from gotrace_df.views.goroutines import goroutine_analysis, goroutine_stats
 from gotrace_df.views.mmu import (
     mmu,
@@ -32,6 +33,9 @@ from gotrace_df.views.wakeups import wakeup_events, wakeups
 
 __all__ = [
     "blocking_profile",
+    "critical_path",
+    "critical_path_breakdown",
+    "critical_paths",
     "mmu",
     "mmu_windows",
     "mmu_worst_windows",

@@ -6,6 +6,7 @@
 use arrow_array::RecordBatch;
 
 pub mod build;
+pub mod critical;
 pub mod evtable;
 pub mod group;
 pub mod idmap;

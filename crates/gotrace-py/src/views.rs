@@ -314,7 +314,7 @@ fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_ar
 }
 
 /// One record batch of named arrays, as an ArrowTable.
-fn arrow_table<'py>(
+pub(crate) fn arrow_table<'py>(
     py: Python<'py>,
     cols: Vec<(&str, arrow_array::ArrayRef)>,
 ) -> PyResult<Bound<'py, crate::ArrowTable>> {
