@@ -21,7 +21,7 @@ from playwright.sync_api import Page
 from viewer_page import viewer_page, voila_viewer, wait_until_ready
 
 import gotrace_df as gt
-from gotrace_df.widgets._model import path_color
+from gotrace_df.widgets._model import PATH_ARROWS, path_color
 
 TRACE = "tests/data/traces/go1.26/example.trace"
 CANVAS = "document.querySelector('canvas.gtdf-tl-canvas')"
@@ -99,7 +99,8 @@ def test_critical_path_in_the_viewer(voila_url: str) -> None:
         top = str(want["category"].iloc[0])
         assert colour_pixels(page, shot, _rgb(path_color(top))) > 50
         if hops:
-            assert colour_pixels(page, shot, _rgb("#d6336c")) > 20  # the arrows
+            arrows = [colour_pixels(page, shot, _rgb(c)) for c in PATH_ARROWS.values()]
+            assert sum(arrows) > 20
 
         # A segment row opens it on the timeline, the path still drawn.
         i = int(path["duration_ns"].to_numpy().argmax())

@@ -35,7 +35,15 @@ from gotrace_df.widgets._lod import (
     step_from_deltas,
 )
 
-__all__ = ["TimelineModel", "Filter", "Path", "VIEWS", "STATE_COLORS", "path_color"]
+__all__ = [
+    "TimelineModel",
+    "Filter",
+    "Path",
+    "VIEWS",
+    "STATE_COLORS",
+    "came_from",
+    "path_color",
+]
 
 VIEWS = ("proc", "goroutine", "thread")
 
@@ -87,6 +95,15 @@ PATH_COLORS = {
     "blocked": "#24292f",
 }
 _PATH_OTHER = ("#1a7f37", "#9a6700", "#bf3989", "#0550ae", "#6e7781")
+# A path's arrows by its edge (timeline.js): to the goroutine the previous one
+# woke or created (""), to the one it began waiting for ("waited").
+PATH_ARROWS = {"": "#d6336c", "waited": "#6e7781"}
+# How a path passes to another goroutine (its ``edge``), said of the previous one.
+_EDGE_TEXT = {
+    "unblocked": "which unblocked it",
+    "created": "which created it",
+    "waited": "which began waiting here",
+}
 _MAX_GROUPS = 120  # categories are 7 bits; the last is "other"
 _LABEL_PX = 56  # exact blocks at least this wide get a text label
 
@@ -140,6 +157,15 @@ def path_color(category: str) -> str:
     return (
         PATH_COLORS.get(category) or _PATH_OTHER[zlib.crc32(category.encode()) % len(_PATH_OTHER)]
     )
+
+
+def came_from(prev: int | None, goid: int, edge: str) -> str:
+    """How a path reached a segment on ``goid`` from the previous segment's
+    goroutine ``prev`` ("" at the start or on the same goroutine)."""
+    if prev is None or prev == goid:
+        return ""
+    how = _EDGE_TEXT.get(edge, edge)
+    return f"G{prev}, {how}" if how else f"G{prev}"
 
 
 @dataclass
@@ -729,6 +755,7 @@ class TimelineModel:
         out: dict[str, Any] = {
             "label": p.label,
             "categories": [{"label": c, "color": path_color(c)} for c in p.categories],
+            "arrows": PATH_ARROWS,
             "segments": [],
             "edges": [],
             "rank": {},

@@ -22,7 +22,7 @@ from gotrace_df._trace import Trace
 from gotrace_df.units import MISSING, display_bytes, display_duration
 from gotrace_df.views._common import horizontal_bars
 from gotrace_df.views.profiles import PROFILE_STATES
-from gotrace_df.widgets._model import path_color
+from gotrace_df.widgets._model import came_from, path_color
 from gotrace_df.widgets.table import Col, DataTable
 from gotrace_df.widgets.timeline import Timeline, render_stack, short_file
 
@@ -184,10 +184,11 @@ def critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widg
     segs = path.reset_index(drop=True).copy()
     segs["i"] = np.arange(1, len(segs) + 1)
     segs["start_rel"] = segs["start_ns"] - ctx.trace.start_ns
-    prev = segs["goid"].shift()
+    goids = [int(g) for g in segs["goid"]]
+    edges = segs["edge"].astype("string").fillna("")
     segs["came_from"] = [
-        "" if pd.isna(p) or p == g else f"G{int(p)} ({e})" if isinstance(e, str) else f"G{int(p)}"
-        for p, g, e in zip(prev, segs["goid"], segs["edge"])
+        came_from(goids[i - 1] if i else None, g, str(e))
+        for i, (g, e) in enumerate(zip(goids, edges))
     ]
     segments = DataTable(
         [

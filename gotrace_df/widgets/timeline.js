@@ -382,7 +382,8 @@ function render({ model, el }) {
         if (rank === undefined) return null;
         return { y: rank < off ? top : bottom, g: null };
       };
-      for (const [t, from, to] of p.edges) {
+      for (const [t, from, to, how] of p.edges) {
+        const colour = p.arrows[how] || p.arrows[""];
         const x = Math.round(xOf(t)) + 0.5;
         if (x < xmin || x > xmax) continue;
         const a = yOf(from), b = yOf(to);
@@ -394,14 +395,14 @@ function render({ model, el }) {
         ctx.strokeStyle = "rgba(255,255,255,0.95)";
         ctx.lineWidth = 4.5;
         ctx.beginPath(); ctx.moveTo(x, ya); ctx.lineTo(x, yb); ctx.stroke();
-        ctx.strokeStyle = "#d6336c";
+        ctx.strokeStyle = colour;
         ctx.lineWidth = 2;
         if (!a.g || !b.g) ctx.setLineDash([4, 3]);
         ctx.beginPath(); ctx.moveTo(x, ya); ctx.lineTo(x, yb); ctx.stroke();
         ctx.setLineDash([]);
         ctx.lineWidth = 1;
         const d = down ? -1 : 1;
-        ctx.fillStyle = "#d6336c";
+        ctx.fillStyle = colour;
         ctx.strokeStyle = "#fff";
         ctx.beginPath();
         ctx.moveTo(x, yb); ctx.lineTo(x - 5, yb + d * 8); ctx.lineTo(x + 5, yb + d * 8); ctx.closePath();
@@ -420,7 +421,8 @@ function render({ model, el }) {
     legend.style.display = "block";
     legend.innerHTML = `<b>${esc(p.label)}</b>` + p.categories.map((c) =>
       `<span style="white-space:nowrap;margin-left:8px"><span style="display:inline-block;width:10px;height:10px;border:2px solid ${c.color};background:${c.color}33;vertical-align:-1px;margin-right:3px"></span>${esc(c.label)}</span>`).join("") +
-      `<span style="margin-left:14px;color:#d6336c;white-space:nowrap">● → passes to the goroutine it woke or created</span>` +
+      `<span style="margin-left:14px;color:${p.arrows[""]};white-space:nowrap">●→ woke or created the next goroutine</span>` +
+      `<span style="margin-left:14px;color:${p.arrows.waited};white-space:nowrap">●→ began waiting for it</span>` +
       (meta.view === "goroutine" ? "" : `<span style="margin-left:14px">(outlined in the Goroutines view)</span>`);
   }
 

@@ -25,7 +25,7 @@ from gotrace_df._columns import int_values
 from gotrace_df._trace import Trace
 from gotrace_df.units import display_duration
 from gotrace_df.widgets._esm import esm
-from gotrace_df.widgets._model import VIEWS, Filter, Path, TimelineModel
+from gotrace_df.widgets._model import VIEWS, Filter, Path, TimelineModel, came_from
 
 __all__ = ["Timeline", "TimelineCanvas"]
 
@@ -543,7 +543,10 @@ def render_path_segment(p: Path, i: int) -> str:
         ("Woken by", text("leaf")),
         ("Start", display_duration(p.start[i])),
         ("Duration", display_duration(p.end[i] - p.start[i])),
-        ("Came from", _came_from(p, i)),
+        (
+            "Came from",
+            came_from(int(p.goid[i - 1]) if i else None, int(p.goid[i]), p.edge[i]) or "–",
+        ),
         ("Stack", text("stack")),
     ]
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
@@ -552,16 +555,6 @@ def render_path_segment(p: Path, i: int) -> str:
         f"</b>, segment {i + 1} of {len(p.start)}: <b>G{int(p.goid[i])}</b></div>"
         f"<table class='gtdf-kv'>{table}</table></div>"
     )
-
-
-def _came_from(p: Path, i: int) -> str:
-    """How the path reached segment ``i``: from which goroutine, and how."""
-    if i == 0:
-        return "start of the path"
-    prev = int(p.goid[i - 1])
-    if prev == int(p.goid[i]):
-        return "the same goroutine"
-    return f"G{prev} ({p.edge[i]})" if p.edge[i] else f"G{prev}"
 
 
 def render_details(d: dict[str, Any]) -> str:
