@@ -148,8 +148,9 @@ def _pprof_link(profile: pd.DataFrame, kind: str) -> str:
 
 
 def _critical_path_bars(by: pd.DataFrame, labels: list[str], title: str) -> Any:
-    """Time on the path per breakdown row (largest at the top), each bar in its
-    category's colour as the timeline outlines it."""
+    """Share of the path per breakdown row (largest at the top), each bar in
+    its category's colour as the timeline outlines it; the hover gives the
+    time."""
     df = by.iloc[::-1]
     labels = labels[::-1]
     hover = [
@@ -157,17 +158,18 @@ def _critical_path_bars(by: pd.DataFrame, labels: list[str], title: str) -> Any:
         for ns, share in zip(df["duration_ns"], df["share"])
     ]
     fig = horizontal_bars(
-        [ns / 1e6 for ns in df["duration_ns"]],
+        [float(x) for x in df["share"]],
         labels,
         hover,
         title=title,
-        xaxis_title="ms on the path",
-        row_px=26,
-        pad_px=110,
+        xaxis_title="share of the path",
+        row_px=24,
+        pad_px=100,
         hoverinfo="text+y",
         marker_color=[path_color(str(c)) for c in df["category"]],
     )
-    return _figure(fig, int(fig.layout.height))
+    fig.update_layout(xaxis={"tickformat": ".0%", "rangemode": "tozero"})
+    return _figure(fig, max(170, 24 * len(labels) + 100))
 
 
 def critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widget:
@@ -180,7 +182,8 @@ def critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widg
     total = int(path["duration_ns"].sum())
     by_cat = v.critical_path_breakdown(path, by="category")
     by_stack = v.critical_path_breakdown(path, by=("category", "stack"))
-    by_stack = by_stack.assign(stack=by_stack["stack"].astype("string").fillna("(no stack)"))
+    stacks = by_stack["stack"].astype("string").fillna("")
+    by_stack = by_stack.assign(stack=stacks.mask(stacks == "", "(no stack)"))
     segs = path.reset_index(drop=True).copy()
     segs["i"] = np.arange(1, len(segs) + 1)
     segs["start_rel"] = segs["start_ns"] - ctx.trace.start_ns

@@ -371,6 +371,19 @@ function render({ model, el }) {
         }
         nseg++;
       }
+      // The selected segment (a row of the path's table) in amber: the blue
+      // of a selected span is too close to the runnable outline.
+      const sel = model.get("selected") || {};
+      const sg = sel.view === "goroutine" ? byKey.get(sel.key) : null;
+      if (sg) {
+        const xa = Math.max(xmin, xOf(sel.t0)), xb = Math.min(xmax, xOf(sel.t1));
+        if (xb >= xmin && xa <= xmax) {
+          ctx.strokeStyle = "#f59e0b";
+          ctx.lineWidth = 3;
+          ctx.strokeRect(xa - 2, sg.y - 2, Math.max(2, xb - xa) + 4, sg.h + 4);
+          ctx.lineWidth = 1;
+        }
+      }
       const off = meta.lane_offset || 0, shown = meta.lanes.length - 2;
       const top = lanesTop() - 2, bottom = lanesTop() + shown * LANE_H;
       // Where an arrow meets a lane: its middle, or the edge of the lanes
