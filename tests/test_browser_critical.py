@@ -84,7 +84,9 @@ def test_critical_path_in_the_viewer(voila_url: str) -> None:
         assert [c.split("\t")[0] for c in categories] == [str(c) for c in want["category"]]
         time.sleep(0.8)
         head.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "critical-path-tab.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "critical-path-tab.png"))
+        segments.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "critical-path-segments.png"))
 
         # Show on timeline: the path drawn over its goroutines' lanes.
         seq = canvas_state(page)["seq"]
