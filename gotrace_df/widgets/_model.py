@@ -519,17 +519,23 @@ class TimelineModel:
         if rows.size:
             sp = self.trace.columns("spans", ["start", "end"], rows)
             s, e = self._rel(int_values(sp["start"])), self._rel(int_values(sp["end"]))
+            # Spans and segments grouped by goroutine (stable: still by time).
             g = self.span_goids[rows]
-            for goid in goids:
-                mine = path.goid == goid
+            by_g = np.argsort(g, kind="stable")
+            seg = np.argsort(path.goid, kind="stable")
+            span_at = np.searchsorted(g[by_g], goids)
+            seg_at = np.searchsorted(path.goid[seg], goids)
+            for k in range(goids.size):
+                r = by_g[span_at[k] : span_at[k + 1] if k + 1 < goids.size else None]
+                mine = seg[seg_at[k] : seg_at[k + 1] if k + 1 < goids.size else None]
                 ps, pe = path.start[mine], path.end[mine]
-                r = np.flatnonzero(g == goid)
                 # The first of the goroutine's segments ending after the span
                 # starts must start before the span ends.
                 j = np.searchsorted(pe, s[r], side="right")
-                hit = (j < ps.size) & (ps[np.minimum(j, ps.size - 1)] < e[r])
-                mask[rows[r]] = hit
-        return Filter(label=path.label, goids=goids, span_mask=mask)
+                mask[rows[r]] = (j < ps.size) & (ps[np.minimum(j, ps.size - 1)] < e[r])
+        # The mask alone picks the lanes too (no goids: no second pass over
+        # every span's goroutine).
+        return Filter(label=path.label, span_mask=mask)
 
     def filter_goroutines(self, goids: Iterable[int], label: str = "") -> Filter:
         arr = np.unique(np.fromiter((int(g) for g in goids), np.int64))
