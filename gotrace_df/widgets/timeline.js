@@ -80,7 +80,7 @@ function render({ model, el }) {
   const statusR = document.createElement("span");
   const legend = document.createElement("div");
   legend.className = "gtdf-tl-legend";
-  legend.style.cssText = "display:none;font-size:11.5px;color:#3d4650;padding:3px 2px 0 2px;";
+  legend.style.cssText = "display:none;font-size:11.5px;color:var(--jp-ui-font-color1,#3d4650);padding:3px 2px 0 2px;";
   statusR.textContent = "wheel: zoom · drag: pan · drag the time ruler: zoom to range · click: details · double-click: whole trace · W/S/A/D keys";
   status.append(statusL, statusR);
   root.append(canvas, tip, status, legend);
