@@ -300,3 +300,110 @@ impl Walk {
         out.edge.extend(self.edge.drain(..).rev());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (goid, category, start, end, stack, edge) of each segment of query `k`.
+    fn path(out: &Segments, k: i64) -> Vec<(i64, i8, i64, i64, i64, i8)> {
+        (0..out.query.len())
+            .filter(|&i| out.query[i] == k)
+            .map(|i| (out.goid[i], out.category[i], out.start[i], out.end[i], out.stack[i], out.edge[i]))
+            .collect()
+    }
+
+    // G1 runs, creates G2 at 5, waits [10, 50) until G2 wakes it, runs to
+    // 100. G2 runs [8, 20) with a GC assist [12, 15), sleeps [20, 40)
+    // (a timer ends it: no link), runs [40, 60) and exits.
+    const GOID: [i64; 8] = [1, 1, 1, 1, 2, 2, 2, 2];
+    const STATE: [i64; 8] = [RUNNING, WAITING, RUNNABLE, RUNNING, RUNNABLE, RUNNING, WAITING, RUNNING];
+    const START: [i64; 8] = [0, 10, 50, 55, 5, 8, 20, 40];
+    const END: [i64; 8] = [10, 50, 55, 100, 8, 20, 40, 60];
+    const STACK: [i64; 8] = [-1, 12, -1, -1, -1, -1, 22, -1];
+    const END_STACK: [i64; 8] = [10, -1, -1, 11, -1, 20, -1, 23];
+    const LINK_KIND: [i64; 8] = [0, UNBLOCKED_BY, 0, 0, CREATED_BY, 0, 0, 0];
+    const LINK: [i64; 8] = [-1, 2, -1, -1, 1, -1, -1, -1];
+    const LINK_STACK: [i64; 8] = [-1, 7, -1, -1, 3, -1, -1, -1];
+
+    fn spans() -> Spans<'static> {
+        Spans {
+            goid: &GOID,
+            state: &STATE,
+            start: &START,
+            end: &END,
+            stack: &STACK,
+            end_stack: &END_STACK,
+            link_kind: &LINK_KIND,
+            link: &LINK,
+            link_stack: &LINK_STACK,
+        }
+    }
+
+    fn assists() -> Assists<'static> {
+        Assists { goid: &[2], start: &[12], end: &[15], stack: &[21] }
+    }
+
+    #[test]
+    fn follows_the_waker_only_while_waiting_and_the_creator() {
+        let q = Queries { goid: &[1, 2, 3], start: &[0, 0, 0], end: &[100, 60, 5], stack: &[9, -1, -1] };
+        let out = critical_paths(&spans(), &assists(), &q).unwrap();
+        #[rustfmt::skip]
+        assert_eq!(path(&out, 0), vec![
+            (1, C_RUNNING, 0, 10, 10, E_SAME),
+            (2, C_RUNNING, 10, 12, 21, E_WAITED),
+            (2, C_ASSIST, 12, 15, 21, E_SAME),
+            (2, C_RUNNING, 15, 20, 20, E_SAME),
+            (2, C_BLOCKED, 20, 40, 22, E_SAME),
+            (2, C_RUNNING, 40, 50, 7, E_SAME),
+            (1, C_RUNNABLE, 50, 55, -1, E_UNBLOCKED),
+            (1, C_RUNNING, 55, 100, 11, E_SAME),
+        ]);
+        #[rustfmt::skip]
+        assert_eq!(path(&out, 1), vec![
+            (1, C_RUNNING, 0, 5, 3, E_SAME),
+            (2, C_RUNNABLE, 5, 8, -1, E_CREATED),
+            (2, C_RUNNING, 8, 12, 21, E_SAME),
+            (2, C_ASSIST, 12, 15, 21, E_SAME),
+            (2, C_RUNNING, 15, 20, 20, E_SAME),
+            (2, C_BLOCKED, 20, 40, 22, E_SAME),
+            (2, C_RUNNING, 40, 60, 23, E_SAME),
+        ]);
+        // A goroutine the spans do not know: its state is unknown.
+        assert_eq!(path(&out, 2), vec![(3, C_UNKNOWN, 0, 5, -1, E_SAME)]);
+    }
+
+    #[test]
+    fn a_wait_at_the_window_end_is_blocked_and_a_bound_clips() {
+        let q = Queries { goid: &[1, 1], start: &[30, 0], end: &[45, 0], stack: &[-1, -1] };
+        let out = critical_paths(&spans(), &assists(), &q).unwrap();
+        assert_eq!(path(&out, 0), vec![(1, C_BLOCKED, 30, 45, 12, E_SAME)]);
+        assert_eq!(path(&out, 1), vec![]);
+    }
+
+    #[test]
+    fn a_link_to_a_goroutine_not_running_is_not_followed() {
+        // G1's waker is G2, but G2 is asleep at 50 in this variant.
+        let link = [-1, 2, -1, -1, 1, -1, -1, -1];
+        let end = [10, 30, 55, 100, 8, 20, 40, 60];
+        let start = [0, 10, 30, 55, 5, 8, 20, 40];
+        let s = Spans { link: &link, start: &start, end: &end, ..spans() };
+        let q = Queries { goid: &[1], start: &[0], end: &[100], stack: &[-1] };
+        let out = critical_paths(&s, &assists(), &q).unwrap();
+        assert!(out.goid.iter().all(|&g| g == 1));
+        assert_eq!(out.start[0], 0);
+        assert_eq!(out.end.last(), Some(&100));
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let q = Queries { goid: &[1], start: &[0], end: &[100], stack: &[-1] };
+        let short = Spans { goid: &GOID[..7], ..spans() };
+        assert!(critical_paths(&short, &assists(), &q).is_err());
+        let unsorted = [2, 1, 1, 1, 2, 2, 2, 2];
+        let s = Spans { goid: &unsorted, ..spans() };
+        assert!(critical_paths(&s, &assists(), &q).is_err());
+        let back = Queries { goid: &[1], start: &[5], end: &[1], stack: &[-1] };
+        assert!(critical_paths(&spans(), &assists(), &back).is_err());
+    }
+}
