@@ -172,7 +172,7 @@ def _critical_path_bars(by: pd.DataFrame, labels: list[str], title: str) -> Any:
     return _figure(fig, max(170, 24 * len(labels) + 100))
 
 
-def critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widget:
+def _critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widget:
     """A critical path (:func:`gotrace_df.critical_path`): its breakdown by
     category and by stack (tables and bars), its segments, and buttons to
     draw it on the timeline; a click on a segment opens it there."""
@@ -277,12 +277,12 @@ def critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widg
 
 
 def _critical_path_of(ctx: TabContext, label: str, **which: int) -> W.Widget:
-    """:func:`critical_path_box` of ``critical_path(trace, **which)``, or what
+    """:func:`_critical_path_box` of ``critical_path(trace, **which)``, or what
     went wrong."""
     ctx.progress(f"Critical path of {label}…", 0.5)
     try:
         path = _views().critical_path(ctx.trace, **which)
-        return critical_path_box(ctx, path, label)
+        return _critical_path_box(ctx, path, label)
     except Exception as e:  # a broken view must not take the viewer down
         return error_box(f"Critical path of {label}", e)
     finally:

@@ -23,7 +23,7 @@ import traitlets as T
 
 from gotrace_df._columns import int_values
 from gotrace_df._trace import Trace
-from gotrace_df.units import display_duration
+from gotrace_df.units import MISSING, display_duration
 from gotrace_df.widgets._esm import esm
 from gotrace_df.widgets._model import VIEWS, Filter, Path, TimelineModel, came_from
 
@@ -67,7 +67,8 @@ class Timeline(W.VBox):  # type: ignore[misc]
     use and heap goal, procs running and goroutines in syscall) and the GC and
     stop-the-world lanes. Wheel zooms, drag pans, dragging on the time ruler
     zooms to a range, a click shows the span's goroutine, state, reason,
-    duration and stack below the canvas.
+    duration and stack below the canvas. :meth:`highlight_path` draws a path
+    across goroutines, such as :func:`gotrace_df.critical_path`'s.
 
     Examples
     --------
@@ -535,7 +536,7 @@ def render_path_segment(p: Path, i: int) -> str:
 
     def text(col: str) -> str:
         v = r.get(col)
-        return "–" if v is None or pd.isna(v) or v == "" else str(v)
+        return MISSING if v is None or pd.isna(v) or v == "" else str(v)
 
     rows = [
         ("Category", text("category")),
@@ -545,7 +546,7 @@ def render_path_segment(p: Path, i: int) -> str:
         ("Duration", display_duration(p.end[i] - p.start[i])),
         (
             "Came from",
-            came_from(int(p.goid[i - 1]) if i else None, int(p.goid[i]), p.edge[i]) or "–",
+            came_from(int(p.goid[i - 1]) if i else None, int(p.goid[i]), p.edge[i]) or MISSING,
         ),
         ("Stack", text("stack")),
     ]
