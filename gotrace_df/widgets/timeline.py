@@ -256,6 +256,16 @@ class Timeline(W.VBox):  # type: ignore[misc]
         faded. The proc and thread views fade the same spans but draw no
         outlines. Pan, zoom and level of detail work as usual; any other
         highlight replaces the path, and None clears it.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> from gotrace_df.widgets import Timeline
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> tl = Timeline(tr)
+        >>> tl.highlight_path(gt.critical_path(tr, task=5), "task 5")
+        >>> tl.view, tl.canvas.meta["path"]["label"]
+        ('goroutine', 'task 5')
         """
         if segments is None:
             self.highlight(None)
