@@ -123,5 +123,5 @@ def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...
 # -- critical paths (crates/gotrace-py/src/critical.rs) ----------------------
 
 def critical_paths(
-    spans: Sequence[Buffer], assists: Sequence[Buffer], queries: Sequence[Buffer]
+    spans: Sequence[Buffer], events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
 ) -> ArrowTable: ...

@@ -103,6 +103,20 @@ def go_run(source: str, stdin: str, workdir: Path, version: str = "1.26") -> str
     return out.stdout
 
 
+def traced_run(program: Path, workdir: Path, version: str = "1.26") -> Path:
+    """Build the one-file Go program `program` with Go `version` in `workdir`
+    and run it with one argument, the trace it writes: that trace."""
+    exe, out = workdir / program.parent.name, workdir / f"{program.parent.name}.trace"
+    subprocess.run(
+        [str(go_binary(version)), "build", "-o", str(exe), str(program)],
+        check=True,
+        env=dict(go_env(), GO111MODULE="off"),
+        timeout=300,
+    )
+    subprocess.run([str(exe), str(out)], check=True, timeout=120)
+    return out
+
+
 class GoToolTrace:
     """`go tool trace -http=127.0.0.1:PORT path`, started and stopped with `with`."""
 

@@ -12,13 +12,12 @@ timestamps are exact to its clock, a few tens of ns).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from gotool import go_binary, go_env
+from gotool import traced_run
 
 import gotrace_df as gt
 from gotrace_df.views.critical import CATEGORIES, TASK_ROW
@@ -43,16 +42,7 @@ STATE = {
 @pytest.fixture(scope="module")
 def program(tmp_path_factory: pytest.TempPathFactory) -> gt.Trace:
     """tests/data/programs/critpath built and run with Go 1.26: its trace."""
-    work = tmp_path_factory.mktemp("critpath")
-    exe, out = work / "critpath", work / "critpath.trace"
-    subprocess.run(
-        [str(go_binary("1.26")), "build", "-o", str(exe), str(PROGRAM)],
-        check=True,
-        env=dict(go_env(), GO111MODULE="off"),
-        timeout=300,
-    )
-    subprocess.run([str(exe), str(out)], check=True, timeout=120)
-    return gt.read_trace(out)
+    return gt.read_trace(traced_run(PROGRAM, tmp_path_factory.mktemp("critpath")))
 
 
 def _task(tr: gt.Trace, name: str) -> tuple[int, pd.DataFrame]:
@@ -135,7 +125,7 @@ def test_gc_assist_is_the_assist_ranges_on_the_path(program: gt.Trace) -> None:
     assert assist == overlap
 
 
-def test_by_task_type_aggregates_the_paths(program: gt.Trace) -> None:
+def test_by_task_type_aggregates_the_paths() -> None:
     tr = gt.read_trace(CORPUS / "go1.26" / "tasks.trace")
     names = tr.to_pandas("tasks")["name"].astype(str)
     kind = names.value_counts().index[0]
@@ -194,6 +184,17 @@ def _check_paths(tr: gt.Trace) -> None:
     )
     assert (seg["end_ns"] <= seg["end"]).all()
     assert (seg["state"] == seg["category"].astype(str).map(STATE)).all()
+
+    # The edges the path follows are wakeup_events' edges.
+    ev = gt.wakeup_events(tr)
+    edges = set(
+        zip(ev["ts"], ev["waker_goid"].astype("Int64"), ev["wakee_goid"], ev["reason"] == "created")
+    )
+    prev = paths["goid"].shift()
+    for kind in ("unblocked", "created"):
+        hop = paths[paths["edge"] == kind]
+        for ts, waker, wakee in zip(hop["edge_ns"], prev[hop.index], hop["goid"], strict=True):
+            assert (ts, waker, wakee, kind == "created") in edges
 
     wait = gt.goroutine_stats(tr).set_index("goid")["sched_wait_ns"]
     runnable = paths[paths["category"] == "runnable"]

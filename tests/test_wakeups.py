@@ -4,12 +4,11 @@ oracle, x/exp/trace) on corpus traces."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from gotool import go_binary, go_env
+from gotool import traced_run
 from oracle_util import oracle_events
 
 import gotrace_df as gt
@@ -25,16 +24,7 @@ ROUNDS, READERS, SLEEPS = 40, 5, 7
 @pytest.fixture(scope="module")
 def program_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/data/programs/wakeups built and run with Go 1.26: its trace."""
-    work = tmp_path_factory.mktemp("wakeups")
-    exe, out = work / "wakeups", work / "wakeups.trace"
-    subprocess.run(
-        [str(go_binary("1.26")), "build", "-o", str(exe), str(PROGRAM)],
-        check=True,
-        env=dict(go_env(), GO111MODULE="off"),
-        timeout=300,
-    )
-    subprocess.run([str(exe), str(out)], check=True, timeout=120)
-    return out
+    return traced_run(PROGRAM, tmp_path_factory.mktemp("wakeups"))
 
 
 def _count(df: pd.DataFrame, waker: str, wakee: str, reason: str) -> int:

@@ -42,7 +42,8 @@ from gotrace_df.export.redact import is_stdlib_function
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import int64_data
 from gotrace_df.views._events import take_events
-from gotrace_df.views.wakeups import CREATED, wakeup_events
+from gotrace_df.views._summary import frame
+from gotrace_df.views.wakeups import LEAF_BY_REASON, RUNTIME_LEAF
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CATEGORIES",
     "EDGES",
+    "LEAVES",
+    "TASK_ROW",
     "critical_path",
     "critical_path_breakdown",
     "critical_paths",
@@ -59,10 +62,8 @@ __all__ = [
 CATEGORIES = ("running", "runnable", "syscall", "GC assist", "blocked", "before trace")
 #: How the path enters a segment's goroutine from the segment before it.
 EDGES = ("unblocked", "created", "waited")
-#: The goroutine states the core tells apart (any other: not known).
-_STATES = {"Running": 0, "Runnable": 1, "Waiting": 2, "Syscall": 3}
-#: The core's link kinds: a wait ended by a goroutine, a creation by one.
-_UNBLOCKED_BY, _CREATED_BY = 1, 2
+#: The leaves that end waits, as wakeup_events names them.
+LEAVES = (*LEAF_BY_REASON.values(), RUNTIME_LEAF)
 #: The row of the per-task-type breakdown that holds the task durations.
 TASK_ROW = "(task)"
 
@@ -70,80 +71,27 @@ Array = np.ndarray[Any, Any]
 
 
 class _Graph:
-    """The core's inputs for one trace: spans sorted by (goid, start) with
-    their links, the GC mark assist ranges, and what labels the output."""
+    """The core's inputs for one trace: the spans as stored (goroutine,
+    times, the events that enter and leave them), the events columns the
+    states, stacks and edges are read from, and the GC mark assist ranges."""
 
     def __init__(self, trace: Trace) -> None:
-        cols = ["goid", "state", "reason", "start", "end", "stack_id", "end_stack_id"]
-        sp = trace.columns("spans", [*cols, "start_event", "end_event"])
-        goid = _ints(sp["goid"])
-        start = _ints(sp["start"])
-        order = np.lexsort((start, goid))
-        self.order = order
-        self.goid = goid[order]
-        self.start = start[order]
-        self.end = _ints(sp["end"])[order]
-        state_codes, states = _codes(sp["state"])
-        state_of = np.array([_STATES.get(s, -1) for s in states], dtype=np.int64)
-        self.state = state_of[state_codes][order]
-        reason_codes, self.reasons = _codes(sp["reason"])
-        self.reason = reason_codes[order]
-        self.stack = _ints(sp["stack_id"])[order]
-        self.end_stack = _ints(sp["end_stack_id"])[order]
-        n = len(order)
-        self.link_kind = np.zeros(n, dtype=np.int64)
-        self.link = np.full(n, -1, dtype=np.int64)
-        self.link_stack = np.full(n, -1, dtype=np.int64)
-        #: The waker leaf of each wait a leaf ended (-1: none), into ``leaves``.
-        self.leaf = np.full(n, -1, dtype=np.int64)
-        self._link(trace, _ints(sp["start_event"])[order], _ints(sp["end_event"])[order])
+        cols = ["goid", "start", "end", "start_event", "end_event"]
+        sp = trace.columns("spans", cols)
+        self.spans = [_ints(sp[c]) for c in cols]
+        self.events = trace.columns(
+            "events", ["g", "stack_id", "transition_stack_id", "from_state", "to_state"]
+        )
         self.assists = _assists(trace)
-
-    def _link(self, trace: Trace, start_event: Array, end_event: Array) -> None:
-        """Each wait's waker and each first span's creator, from the wakeups."""
-        ev = wakeup_events(trace)
-        event = ev["event"].to_numpy(dtype=np.int64)
-        waker = ev["waker_goid"].to_numpy(dtype=np.int64, na_value=-1)
-        stack = _fill(take_events(trace, event, ["stack_id"])["stack_id"])
-        created = (ev["reason"] == CREATED).to_numpy()
-        leaf = ev["waker_leaf"]
-        self.leaves = list(leaf.cat.categories)
-        leaf_code = leaf.cat.codes.to_numpy().astype(np.int64)
-        for mine, at, kind in (
-            (~created, end_event, _UNBLOCKED_BY),
-            (created, start_event, _CREATED_BY),
-        ):
-            rows = np.flatnonzero(mine)
-            pos = np.clip(np.searchsorted(event[rows], at), 0, max(len(rows) - 1, 0))
-            if not len(rows):
-                continue
-            hit = (at >= 0) & (event[rows[pos]] == at)
-            if kind == _UNBLOCKED_BY:
-                hit &= self.state == _STATES["Waiting"]
-            r = rows[pos[hit]]
-            self.link_kind[hit] = np.where(waker[r] >= 0, kind, 0)
-            self.link[hit] = waker[r]
-            self.link_stack[hit] = stack[r]
-            if kind == _UNBLOCKED_BY:
-                self.leaf[hit] = leaf_code[r]
 
     def paths(self, goid: Array, start: Array, end: Array, stack: Array) -> pa.Table:
         """The core's segments of each query (see ``critical.rs``)."""
-        spans = [
-            self.goid,
-            self.state,
-            self.start,
-            self.end,
-            self.stack,
-            self.end_stack,
-            self.link_kind,
-            self.link,
-            self.link_stack,
-        ]
-        queries = [int64_data(c) for c in (goid, start, end, stack)]
         return pa.table(
             _core.critical_paths(
-                [int64_data(c) for c in spans], [int64_data(c) for c in self.assists], queries
+                [int64_data(c) for c in self.spans],
+                self.events,
+                [int64_data(c) for c in self.assists],
+                [int64_data(c) for c in (goid, start, end, stack)],
             )
         )
 
@@ -156,7 +104,9 @@ def _ints(col: pa.ChunkedArray) -> Array:
     """An integer column as int64, -1 for null."""
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
-    return np.asarray(col.fill_null(-1).to_numpy(), dtype=np.int64)
+    if col.null_count:
+        col = col.fill_null(-1)
+    return np.asarray(col.to_numpy(), dtype=np.int64)
 
 
 def _fill(values: Any) -> Array:
@@ -219,7 +169,7 @@ def _task_queries(trace: Trace, tasks: Iterable[int] | None) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "task_id": ids[rows],
-            "name": np.asarray(words, dtype=object)[names[rows]] if len(words) else [],
+            "name": pd.Categorical.from_codes(names[rows], categories=pd.Index(words)),
             "goid": _ints(t["end_goid"])[rows],
             "start": np.minimum(start, end[rows]),
             "end": end[rows],
@@ -233,11 +183,11 @@ def _goroutine_query(
 ) -> tuple[int, int]:
     """The window of a goroutine: its life in the trace unless given, clipped
     to the trace and to its life's end."""
-    lo, hi = np.searchsorted(g.goid, goid), np.searchsorted(g.goid, goid, side="right")
-    if lo == hi:
+    mine = np.flatnonzero(g.spans[0] == goid)
+    if not len(mine):
         raise ValueError(f"no goroutine {goid} in the trace")
-    life_end = int(g.end[hi - 1])
-    start = int(g.start[lo]) if start_ns is None else int(start_ns)
+    life_end = int(g.spans[2][mine[-1]])
+    start = int(g.spans[1][mine[0]]) if start_ns is None else int(start_ns)
     end = life_end if end_ns is None else min(int(end_ns), life_end)
     start = max(start, trace.start_ns)
     if start > end:
@@ -250,28 +200,35 @@ def _goroutine_query(
 
 def _frame(trace: Trace, g: _Graph, seg: pa.Table) -> pd.DataFrame:
     """The core's segments as the documented columns."""
-    goid = seg["goid"].to_numpy()
+    goid, start, end, stack = (seg[c].to_numpy() for c in ("goid", "start", "end", "stack"))
     cat = seg["category"].to_numpy().astype(np.int64)
-    span = seg["span"].to_numpy()
-    start = seg["start"].to_numpy()
-    end = seg["end"].to_numpy()
-    stack = seg["stack"].to_numpy()
     edge = seg["edge"].to_numpy().astype(np.int64)
-    blocked = cat == CATEGORIES.index("blocked")
-    at = np.where(span >= 0, span, 0)
-    reason = np.where(blocked, g.reason[at] if len(g.reason) else -1, -1)
-    leaf = np.where(blocked, g.leaf[at] if len(g.leaf) else -1, -1)
+    blocked = np.flatnonzero(cat == CATEGORIES.index("blocked"))
+    # A blocked segment's reason: that of the event that began its wait.
+    began = g.spans[3][seg["span"].to_numpy()[blocked]]
+    words = take_events(trace, began, ["reason"])["reason"]
+    reason_of, found = pd.factorize(words)
+    reasons = [str(r) for r in found]
+    reason = np.full(len(cat), -1, dtype=np.int64)
+    reason[blocked] = reason_of
+    # A wait the scheduler ended is named for its reason, as wakeup_events does.
+    leaf_of = np.array(
+        [LEAVES.index(LEAF_BY_REASON.get(r, RUNTIME_LEAF)) for r in reasons], dtype=np.int64
+    )
+    leaf = np.full(len(cat), -1, dtype=np.int64)
+    by_leaf = seg["leaf"].to_numpy(zero_copy_only=False)[blocked]
+    leaf[blocked[by_leaf]] = leaf_of[reason_of[by_leaf]]
     no_stack = stack < 0
     has_edge = edge >= 0
-    return pd.DataFrame(
+    return frame(
         {
-            "goid": goid.astype(np.int64),
+            "goid": goid,
             "category": pd.Categorical.from_codes(cat, categories=pd.Index(CATEGORIES)),
-            "reason": pd.Categorical.from_codes(reason, categories=pd.Index(g.reasons)),
-            "leaf": pd.Categorical.from_codes(leaf, categories=pd.Index(g.leaves)),
-            "start_ns": start.astype(np.int64),
-            "end_ns": end.astype(np.int64),
-            "duration_ns": (end - start).astype(np.int64),
+            "reason": pd.Categorical.from_codes(reason, categories=pd.Index(reasons)),
+            "leaf": pd.Categorical.from_codes(leaf, categories=pd.Index(LEAVES)),
+            "start_ns": start,
+            "end_ns": end,
+            "duration_ns": end - start,
             "stack_id": pd.arrays.IntegerArray(np.where(no_stack, 0, stack), no_stack),
             "stack": _stack_labels(trace, stack),
             "edge": pd.Categorical.from_codes(edge, categories=pd.Index(EDGES)),
@@ -284,7 +241,9 @@ def _stack_labels(trace: Trace, stack: Array) -> pd.Categorical[str]:
     """Each stack's telling frame, ``"pkg.func file.go:42"``: its innermost
     frame outside Go's standard library (the program's own code), else its
     innermost frame; ``""`` for no stack."""
-    ids = np.unique(stack[stack >= 0])
+    # Stack IDs are few and small: a table by ID rather than a sort.
+    known = stack[stack >= 0]
+    ids = np.flatnonzero(np.bincount(known)) if len(known) else np.zeros(0, dtype=np.int64)
     labels: dict[int, str] = {}
     if len(ids):
         fr = trace.frames
@@ -299,9 +258,11 @@ def _stack_labels(trace: Trace, stack: Array) -> pd.Categorical[str]:
             labels[int(key)] = f"{fns[pick]} {os.path.basename(str(row['file']))}:{row['line']}"
     words = ["", *sorted(set(labels.values()))]
     code_of = {w: i for i, w in enumerate(words)}
-    lookup = {k: code_of[v] for k, v in labels.items()}
-    codes = np.array([lookup.get(int(s), 0) for s in stack], dtype=np.int64)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(words))
+    table = np.zeros(int(ids[-1]) + 2 if len(ids) else 1, dtype=np.int64)
+    for i in ids:
+        table[i] = code_of[labels.get(int(i), "")]
+    # -1 (no stack) reads the table's last slot, 0: "".
+    return pd.Categorical.from_codes(table[stack], categories=pd.Index(words))
 
 
 # -- the API -----------------------------------------------------------------
@@ -453,7 +414,9 @@ def critical_paths(trace: Trace, *, tasks: Iterable[int] | None = None) -> pd.Da
     )
     out = _frame(trace, g, seg)
     which = seg["query"].to_numpy()
-    out.insert(0, "task", pd.Series(pd.Categorical(q["name"].to_numpy()[which]), index=out.index))
+    name = q["name"].array
+    task = pd.Categorical.from_codes(name.codes[which], categories=name.categories)
+    out.insert(0, "task", pd.Series(task, index=out.index).cat.remove_unused_categories())
     out.insert(0, "task_id", q["task_id"].to_numpy()[which])
     return out
 
@@ -515,7 +478,7 @@ def _by_task_type(trace: Trace, name: str, by: str | Sequence[str]) -> pd.DataFr
     """critical_path(by_task_type=name): the breakdown over that type's tasks."""
     keys = _keys(by)
     q = _task_queries(trace, None)
-    ids = q["task_id"][q["name"] == name].to_numpy()
+    ids = q["task_id"][(q["name"] == name).to_numpy()].to_numpy()
     if not len(ids):
         raise ValueError(f"no ended task of type {name!r} in the trace")
     paths = critical_paths(trace, tasks=ids)

@@ -1,9 +1,11 @@
 //! Critical paths: why a window of one goroutine took as long as it did.
 //!
 //! The walk goes backwards in time from the window's end on its goroutine,
-//! over the goroutines' state intervals (the `spans` table, sorted by
-//! goroutine then start) and the edges between them (the goroutine that
-//! ended each wait, the one that created each goroutine):
+//! over the goroutines' state intervals (the `spans` table) and the edges
+//! between them, read from the events that end and begin the intervals (the
+//! same edges as `gotrace_df.wakeup_events`: the waker of a wait is the
+//! goroutine of the event that makes it Runnable, the creator of a goroutine
+//! the goroutine of its NotExist -> Runnable event):
 //!
 //! * running, in a syscall or runnable just before `t`: a segment of that
 //!   state on the same goroutine (running split by its GC mark assists);
@@ -23,18 +25,15 @@
 //! segments as distinct state boundaries in its window, and the walk keeps
 //! its own stack of bounds (no recursion: chains can be long).
 
+use std::collections::HashMap;
+
+use crate::take::Column;
+
 /// Goroutine states as the caller codes them (any other code: not known).
 pub const RUNNING: i64 = 0;
 pub const RUNNABLE: i64 = 1;
 pub const WAITING: i64 = 2;
 pub const SYSCALL: i64 = 3;
-
-/// How a span is linked to another goroutine ([`Spans::link_kind`]).
-pub const NO_LINK: i64 = 0;
-/// A wait ended by goroutine `link` (whose stack at the unblock is `link_stack`).
-pub const UNBLOCKED_BY: i64 = 1;
-/// The goroutine's first span, entered by its creation by goroutine `link`.
-pub const CREATED_BY: i64 = 2;
 
 /// Segment categories.
 pub const C_RUNNING: i8 = 0;
@@ -55,19 +54,28 @@ pub const E_CREATED: i8 = 1;
 /// goroutine that will end that wait.
 pub const E_WAITED: i8 = 2;
 
-/// The goroutines' state intervals, sorted by (goid, start); per span the
-/// stack of the event that entered it and of the one that left it (-1: none)
-/// and its link to another goroutine.
+/// The goroutines' state intervals as the `spans` table stores them (each
+/// goroutine's in time order): the goroutine, the times, and the rows of the
+/// events that entered and left each (-1: none), from which the rest is read.
 pub struct Spans<'a> {
     pub goid: &'a [i64],
-    pub state: &'a [i64],
     pub start: &'a [i64],
     pub end: &'a [i64],
-    pub stack: &'a [i64],
-    pub end_stack: &'a [i64],
-    pub link_kind: &'a [i64],
-    pub link: &'a [i64],
-    pub link_stack: &'a [i64],
+    pub start_event: &'a [i64],
+    pub end_event: &'a [i64],
+}
+
+/// The events columns read at the spans' events, by events row: the
+/// goroutine of the event's context (-1: none), the event's stack and its
+/// transition's stack, the state it enters ([`RUNNING`] ...; -1: another),
+/// and whether a transition is from NotExist / to Runnable (1) or not (0).
+pub struct Events<'a> {
+    pub g: Column<'a>,
+    pub stack: Column<'a>,
+    pub transition_stack: Column<'a>,
+    pub to_state: Column<'a>,
+    pub from_not_exist: Column<'a>,
+    pub to_runnable: Column<'a>,
 }
 
 /// GC mark assist ranges, sorted by (goid, start), with the stack where each began.
@@ -93,46 +101,188 @@ pub struct Segments {
     pub query: Vec<i64>,
     pub goid: Vec<i64>,
     pub category: Vec<i8>,
-    /// The span it is a piece of (row in the sorted spans; -1: none).
+    /// The span it is a piece of (a row of [`Spans`]; -1: none).
     pub span: Vec<i64>,
     pub start: Vec<i64>,
     pub end: Vec<i64>,
     pub stack: Vec<i64>,
     pub edge: Vec<i8>,
+    /// A blocked segment's wait was ended by an event with no goroutine (the
+    /// scheduler: netpoller, timer, runtime).
+    pub leaf: Vec<bool>,
 }
 
-/// One goroutine's spans: `lo..hi` of the sorted spans.
+/// The spans grouped by goroutine (positions `p` in that order), with their
+/// times copied alongside for the searches, and the events to read.
 struct Index<'a> {
     s: &'a Spans<'a>,
-    ids: Vec<i64>,
-    first: Vec<usize>,
+    ev: &'a Events<'a>,
+    /// Span rows, each goroutine's together in time order.
+    rows: Vec<u32>,
+    start: Vec<i64>,
+    end: Vec<i64>,
+    /// Each goroutine's positions `lo..hi`.
+    range: Goroutines,
+}
+
+/// A map from goroutine ID to its positions: a table indexed by ID when the
+/// IDs are dense enough (they count up from 1 in a trace), else a hash map.
+enum Goroutines {
+    Dense { min: i64, slots: Vec<(usize, usize)> },
+    Sparse(HashMap<i64, (usize, usize)>),
+}
+
+impl Goroutines {
+    fn new(ids: impl Iterator<Item = (i64, (usize, usize))> + Clone, n: usize) -> Self {
+        let (min, max) = ids.clone().fold((i64::MAX, i64::MIN), |(lo, hi), (g, _)| (lo.min(g), hi.max(g)));
+        let span = max.checked_sub(min).and_then(|d| usize::try_from(d).ok());
+        match span {
+            Some(d) if d < 4 * n + 4096 => {
+                let mut slots = vec![(0, 0); d + 1];
+                for (g, r) in ids {
+                    slots[(g - min) as usize] = r;
+                }
+                Goroutines::Dense { min, slots }
+            }
+            _ => Goroutines::Sparse(ids.collect()),
+        }
+    }
+
+    #[inline]
+    fn get(&self, g: i64) -> Option<(usize, usize)> {
+        let r = match self {
+            Goroutines::Dense { min, slots } => *slots.get(usize::try_from(g.checked_sub(*min)?).ok()?)?,
+            Goroutines::Sparse(m) => *m.get(&g)?,
+        };
+        (r.1 > r.0).then_some(r)
+    }
+
+    fn ranges(&self) -> Vec<(usize, usize)> {
+        match self {
+            Goroutines::Dense { slots, .. } => slots.clone(),
+            Goroutines::Sparse(m) => m.values().copied().collect(),
+        }
+    }
+}
+
+/// Whom a span's edge leads to: (goroutine, its stack at the event), or the
+/// scheduler (no goroutine), or nothing.
+enum Edge {
+    Goroutine(i64, i64),
+    Scheduler,
+    None,
 }
 
 impl<'a> Index<'a> {
-    fn new(s: &'a Spans<'a>) -> Self {
-        let (mut ids, mut first) = (Vec::new(), Vec::new());
-        for (i, &g) in s.goid.iter().enumerate() {
-            if ids.last() != Some(&g) {
+    fn new(s: &'a Spans<'a>, ev: &'a Events<'a>) -> Result<Self, String> {
+        // A stable counting sort by goroutine: the table's order (time order
+        // within a goroutine) is kept. Goroutine codes by first appearance,
+        // through a table by ID when the IDs are dense enough.
+        let (min, max) = s.goid.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &g| (lo.min(g), hi.max(g)));
+        let dense = max.checked_sub(min).and_then(|d| usize::try_from(d).ok()).filter(|&d| d < 4 * s.goid.len() + 4096);
+        let mut table = vec![u32::MAX; dense.map_or(0, |d| d + 1)];
+        let mut map: HashMap<i64, u32> = HashMap::new();
+        let (mut ids, mut count, mut code) = (Vec::new(), Vec::<usize>::new(), Vec::with_capacity(s.goid.len()));
+        for &g in s.goid {
+            let c = if dense.is_some() { &mut table[(g - min) as usize] } else { map.entry(g).or_insert(u32::MAX) };
+            if *c == u32::MAX {
+                *c = ids.len() as u32;
                 ids.push(g);
-                first.push(i);
+                count.push(0);
+            }
+            count[*c as usize] += 1;
+            code.push(*c);
+        }
+        let mut fill = Vec::with_capacity(count.len());
+        let mut at = 0;
+        for n in &count {
+            fill.push(at);
+            at += n;
+        }
+        let range =
+            Goroutines::new(ids.iter().enumerate().map(|(c, &g)| (g, (fill[c], fill[c] + count[c]))), ids.len());
+        let mut rows = vec![0u32; s.goid.len()];
+        for (i, &c) in code.iter().enumerate() {
+            rows[fill[c as usize]] = i as u32;
+            fill[c as usize] += 1;
+        }
+        let start: Vec<i64> = rows.iter().map(|&i| s.start[i as usize]).collect();
+        let end: Vec<i64> = rows.iter().map(|&i| s.end[i as usize]).collect();
+        let ix = Index { s, ev, rows, start, end, range };
+        for (lo, hi) in ix.range.ranges() {
+            if ix.start[lo..hi].windows(2).any(|w| w[0] > w[1]) {
+                return Err("a goroutine's spans are not in time order".into());
             }
         }
-        first.push(s.goid.len());
-        Index { s, ids, first }
+        Ok(ix)
     }
 
-    /// The span of goroutine `g` that holds the instant just before `t`
-    /// (start < t <= end), or None when `t` is at or before its first span.
-    fn before(&self, g: i64, t: i64) -> Option<usize> {
-        let k = self.ids.binary_search(&g).ok()?;
-        let (lo, hi) = (self.first[k], self.first[k + 1]);
-        let n = self.s.start[lo..hi].partition_point(|&x| x < t);
+    /// The position of the span of goroutine `g` that holds the instant just
+    /// before `t` (start < t <= end), or of its last span that starts before
+    /// `t`, or None when `t` is at or before its first span. `near` is a
+    /// position of the same goroutine to look at first (the walk mostly
+    /// steps back one span at a time).
+    fn before(&self, g: i64, t: i64, near: Option<usize>) -> Option<usize> {
+        if let Some(p) = near {
+            for q in [p, p.wrapping_sub(1)] {
+                if q < self.start.len() && self.start[q] < t && t <= self.end[q] && self.goid_at(q) == g {
+                    return Some(q);
+                }
+            }
+        }
+        let (lo, hi) = self.range.get(g)?;
+        let n = self.start[lo..hi].partition_point(|&x| x < t);
         (n > 0).then(|| lo + n - 1)
+    }
+
+    fn goid_at(&self, p: usize) -> i64 {
+        self.s.goid[self.rows[p] as usize]
+    }
+
+    fn state(&self, p: usize) -> i64 {
+        self.ev.to_state.get(self.s.start_event[self.rows[p] as usize], &mut 0)
+    }
+
+    /// The transition stack of the event that entered (or left) the span.
+    fn stack(&self, p: usize, at_end: bool) -> i64 {
+        let i = self.rows[p] as usize;
+        let e = if at_end { self.s.end_event[i] } else { self.s.start_event[i] };
+        self.ev.transition_stack.get(e, &mut 0)
     }
 
     /// Whether goroutine `g` executes (runs or is in a syscall) just before `t`.
     fn executes(&self, g: i64, t: i64) -> bool {
-        self.before(g, t).is_some_and(|i| self.s.end[i] >= t && matches!(self.s.state[i], RUNNING | SYSCALL))
+        self.before(g, t, None).is_some_and(|p| self.end[p] >= t && matches!(self.state(p), RUNNING | SYSCALL))
+    }
+
+    /// The goroutine of event `e`, if it is a transition to Runnable
+    /// (`to_runnable`) or from NotExist.
+    fn actor(&self, e: i64, to_runnable: bool) -> Edge {
+        let mut h = 0;
+        let kind = if to_runnable { &self.ev.to_runnable } else { &self.ev.from_not_exist };
+        if e < 0 || kind.get(e, &mut h) != 1 {
+            return Edge::None;
+        }
+        match self.ev.g.get(e, &mut h) {
+            -1 => Edge::Scheduler,
+            g => Edge::Goroutine(g, self.ev.stack.get(e, &mut h)),
+        }
+    }
+
+    /// The goroutine that ended the wait at position `p` (its end event made
+    /// it Runnable).
+    fn waker(&self, p: usize) -> Edge {
+        self.actor(self.s.end_event[self.rows[p] as usize], true)
+    }
+
+    /// The goroutine that created the goroutine of position `p`, if that is
+    /// its first span and began with its creation.
+    fn creator(&self, p: usize) -> Edge {
+        let g = self.goid_at(p);
+        if self.range.get(g).map(|r| r.0) != Some(p) {
+            return Edge::None;
+        }
+        self.actor(self.s.start_event[self.rows[p] as usize], false)
     }
 }
 
@@ -143,35 +293,54 @@ fn check_lengths(name: &str, cols: &[&[i64]]) -> Result<(), String> {
     Ok(())
 }
 
-fn check_sorted(name: &str, goid: &[i64], start: &[i64]) -> Result<(), String> {
-    let ok = (1..goid.len()).all(|i| (goid[i - 1], start[i - 1]) <= (goid[i], start[i]));
-    if !ok {
-        return Err(format!("{name} are not sorted by goroutine and start"));
-    }
-    Ok(())
-}
-
 /// The critical path of every query (see the module documentation).
-pub fn critical_paths(s: &Spans<'_>, a: &Assists<'_>, q: &Queries<'_>) -> Result<Segments, String> {
-    check_lengths(
-        "spans",
-        &[s.goid, s.state, s.start, s.end, s.stack, s.end_stack, s.link_kind, s.link, s.link_stack],
-    )?;
+pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queries<'_>) -> Result<Segments, String> {
+    check_lengths("spans", &[s.goid, s.start, s.end, s.start_event, s.end_event])?;
     check_lengths("assists", &[a.goid, a.start, a.end, a.stack])?;
     check_lengths("queries", &[q.goid, q.start, q.end, q.stack])?;
-    check_sorted("spans", s.goid, s.start)?;
-    check_sorted("assists", a.goid, a.start)?;
-    let index = Index::new(s);
-    let mut out = Segments::default();
-    let mut walk = Walk::default();
-    for k in 0..q.goid.len() {
-        if q.start[k] > q.end[k] {
-            return Err(format!("query {k}: window start {} after its end {}", q.start[k], q.end[k]));
-        }
-        walk.run(&index, a, q.goid[k], q.start[k], q.end[k], q.stack[k]);
-        walk.flush(k as i64, &mut out);
+    if s.goid.len() > u32::MAX as usize {
+        return Err("too many spans".into());
     }
+    if (1..a.goid.len()).any(|i| (a.goid[i - 1], a.start[i - 1]) > (a.goid[i], a.start[i])) {
+        return Err("assists are not sorted by goroutine and start".into());
+    }
+    if let Some(k) = (0..q.goid.len()).find(|&k| q.start[k] > q.end[k]) {
+        return Err(format!("query {k}: window start {} after its end {}", q.start[k], q.end[k]));
+    }
+    let index = Index::new(s, ev)?;
+    let walk = |ks: std::ops::Range<usize>| {
+        let (mut out, mut walk) = (Segments::default(), Walk::default());
+        for k in ks {
+            walk.run(&index, a, q.goid[k], q.start[k], q.end[k], q.stack[k]);
+            walk.flush(k as i64, &mut out);
+        }
+        out
+    };
+    let n = q.goid.len();
+    if n < PARALLEL_QUERIES {
+        return Ok(walk(0..n));
+    }
+    // The paths are independent: half of them on another thread.
+    let [mut out, rest] = crate::take::on_both([0..n / 2, n / 2..n], walk);
+    out.append(rest);
     Ok(out)
+}
+
+/// Fewer queries than this stay on one thread.
+const PARALLEL_QUERIES: usize = 1 << 10;
+
+impl Segments {
+    fn append(&mut self, mut o: Segments) {
+        self.query.append(&mut o.query);
+        self.goid.append(&mut o.goid);
+        self.category.append(&mut o.category);
+        self.span.append(&mut o.span);
+        self.start.append(&mut o.start);
+        self.end.append(&mut o.end);
+        self.stack.append(&mut o.stack);
+        self.edge.append(&mut o.edge);
+        self.leaf.append(&mut o.leaf);
+    }
 }
 
 /// One path's walk, its segments in reverse time order.
@@ -184,6 +353,7 @@ struct Walk {
     end: Vec<i64>,
     stack: Vec<i64>,
     edge: Vec<i8>,
+    leaf: Vec<bool>,
     /// How the walk last changed goroutine (the edge of the latest segment
     /// if the next one is on another goroutine).
     jump: i8,
@@ -193,53 +363,63 @@ struct Walk {
 
 impl Walk {
     fn run(&mut self, ix: &Index<'_>, a: &Assists<'_>, goid: i64, lo: i64, hi: i64, stack: i64) {
-        let s = ix.s;
         let (mut g, mut t, mut bound, mut at_stack) = (goid, hi, lo, stack);
+        let mut near = None;
         self.frames.clear();
         self.jump = E_SAME;
         loop {
             if t <= bound {
                 let Some((back, b)) = self.frames.pop() else { break };
-                (g, bound, at_stack) = (back, b, -1);
+                (g, bound, at_stack, near) = (back, b, -1, None);
                 self.jump = E_WAITED;
                 continue;
             }
-            let Some(i) = ix.before(g, t).filter(|&i| s.end[i] >= t) else {
+            let Some(p) = ix.before(g, t, near).filter(|&p| ix.end[p] >= t) else {
                 // Before the goroutine's first span (or a hole in its spans).
-                let from = ix.before(g, t).map_or(bound, |i| s.end[i].max(bound));
+                let from = ix.before(g, t, near).map_or(bound, |p| ix.end[p].max(bound));
                 self.emit(g, C_UNKNOWN, -1, from, t, -1);
                 t = from;
                 continue;
             };
-            let from = s.start[i].max(bound);
-            let state = s.state[i];
-            // Follow a link only to a goroutine that executes then: the next
-            // step emits a segment of it, so time keeps going back.
-            let linked = |kind: i64, t: i64| s.link_kind[i] == kind && ix.executes(s.link[i], t);
+            near = Some(p);
+            let (span, from) = (ix.rows[p] as i64, ix.start[p].max(bound));
+            let state = ix.state(p);
             match state {
-                RUNNING | SYSCALL => {
-                    let stack = if t == s.end[i] { s.end_stack[i] } else { at_stack };
-                    if state == RUNNING {
-                        self.running(a, g, i as i64, from, t, stack);
-                    } else {
-                        self.emit(g, C_SYSCALL, i as i64, from, t, s.stack[i]);
+                RUNNING => {
+                    let stack = if t == ix.end[p] { ix.stack(p, true) } else { at_stack };
+                    self.running(a, g, span, from, t, stack);
+                }
+                SYSCALL => self.emit(g, C_SYSCALL, span, from, t, ix.stack(p, false)),
+                WAITING => {
+                    let waker = if t == ix.end[p] { ix.waker(p) } else { Edge::None };
+                    // Follow an edge only to a goroutine that executes then:
+                    // the next step emits a segment of it, so time keeps
+                    // going back.
+                    if let Edge::Goroutine(w, w_stack) = waker {
+                        if ix.executes(w, t) {
+                            self.frames.push((g, bound));
+                            (g, bound, at_stack, near) = (w, from, w_stack, None);
+                            self.jump = E_UNBLOCKED;
+                            continue;
+                        }
+                    }
+                    self.emit(g, C_BLOCKED, span, from, t, ix.stack(p, false));
+                    if let Some(last) = self.leaf.last_mut() {
+                        *last = matches!(waker, Edge::Scheduler);
                     }
                 }
-                WAITING if t == s.end[i] && linked(UNBLOCKED_BY, t) => {
-                    self.frames.push((g, bound));
-                    (g, bound, at_stack) = (s.link[i], from, s.link_stack[i]);
-                    self.jump = E_UNBLOCKED;
-                    continue;
-                }
-                WAITING => self.emit(g, C_BLOCKED, i as i64, from, t, s.stack[i]),
-                RUNNABLE => self.emit(g, C_RUNNABLE, i as i64, from, t, s.stack[i]),
-                _ => self.emit(g, C_UNKNOWN, i as i64, from, t, -1),
+                RUNNABLE => self.emit(g, C_RUNNABLE, span, from, t, ix.stack(p, false)),
+                _ => self.emit(g, C_UNKNOWN, span, from, t, -1),
             }
             t = from;
             at_stack = -1;
-            if t == s.start[i] && t > bound && linked(CREATED_BY, t) {
-                (g, at_stack) = (s.link[i], s.link_stack[i]);
-                self.jump = E_CREATED;
+            if t == ix.start[p] && t > bound {
+                if let Edge::Goroutine(c, c_stack) = ix.creator(p) {
+                    if ix.executes(c, t) {
+                        (g, at_stack, near) = (c, c_stack, None);
+                        self.jump = E_CREATED;
+                    }
+                }
             }
         }
     }
@@ -285,6 +465,7 @@ impl Walk {
         self.end.push(end);
         self.stack.push(stack);
         self.edge.push(E_SAME);
+        self.leaf.push(false);
     }
 
     /// Appends the path in time order to `out` and empties it.
@@ -298,12 +479,14 @@ impl Walk {
         out.end.extend(self.end.drain(..).rev());
         out.stack.extend(self.stack.drain(..).rev());
         out.edge.extend(self.edge.drain(..).rev());
+        out.leaf.extend(self.leaf.drain(..).rev());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::{Array, Int64Array};
 
     /// (goid, category, start, end, stack, edge) of each segment of query `k`.
     fn path(out: &Segments, k: i64) -> Vec<(i64, i8, i64, i64, i64, i8)> {
@@ -315,39 +498,72 @@ mod tests {
 
     // G1 runs, creates G2 at 5, waits [10, 50) until G2 wakes it, runs to
     // 100. G2 runs [8, 20) with a GC assist [12, 15), sleeps [20, 40)
-    // (a timer ends it: no link), runs [40, 60) and exits.
-    const GOID: [i64; 8] = [1, 1, 1, 1, 2, 2, 2, 2];
-    const STATE: [i64; 8] = [RUNNING, WAITING, RUNNABLE, RUNNING, RUNNABLE, RUNNING, WAITING, RUNNING];
-    const START: [i64; 8] = [0, 10, 50, 55, 5, 8, 20, 40];
-    const END: [i64; 8] = [10, 50, 55, 100, 8, 20, 40, 60];
-    const STACK: [i64; 8] = [-1, 12, -1, -1, -1, -1, 22, -1];
-    const END_STACK: [i64; 8] = [10, -1, -1, 11, -1, 20, -1, 23];
-    const LINK_KIND: [i64; 8] = [0, UNBLOCKED_BY, 0, 0, CREATED_BY, 0, 0, 0];
-    const LINK: [i64; 8] = [-1, 2, -1, -1, 1, -1, -1, -1];
-    const LINK_STACK: [i64; 8] = [-1, 7, -1, -1, 3, -1, -1, -1];
+    // (a timer ends it), runs [40, 60) and exits. In the table's order.
+    const GOID: [i64; 8] = [1, 2, 2, 1, 2, 2, 1, 1];
+    const STATE: [i64; 8] = [RUNNING, RUNNABLE, RUNNING, WAITING, WAITING, RUNNING, RUNNABLE, RUNNING];
+    const START: [i64; 8] = [0, 5, 8, 10, 20, 40, 50, 55];
+    const END: [i64; 8] = [10, 8, 20, 50, 40, 60, 55, 100];
+    const STACK: [i64; 8] = [-1, -1, -1, 12, 22, -1, -1, -1];
+    const END_STACK: [i64; 8] = [10, -1, 20, -1, -1, 23, -1, 11];
+    // Events 0..8 enter spans 0..8, events 8..16 leave them: 1 is G1
+    // creating G2, 11 G2 waking G1, 12 the timer waking G2.
+    const START_EVENT: [i64; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+    const END_EVENT: [i64; 8] = [8, 9, 10, 11, 12, 13, 14, 15];
 
     fn spans() -> Spans<'static> {
-        Spans {
-            goid: &GOID,
-            state: &STATE,
-            start: &START,
-            end: &END,
-            stack: &STACK,
-            end_stack: &END_STACK,
-            link_kind: &LINK_KIND,
-            link: &LINK,
-            link_stack: &LINK_STACK,
+        Spans { goid: &GOID, start: &START, end: &END, start_event: &START_EVENT, end_event: &END_EVENT }
+    }
+
+    struct EventArrays([Int64Array; 6]);
+
+    fn event_arrays() -> EventArrays {
+        let mut g: Vec<Option<i64>> = GOID.iter().chain(&GOID).map(|&g| Some(g)).collect();
+        let mut stack = vec![-1; 16];
+        let mut from_not_exist = vec![0; 16];
+        let mut to_runnable = vec![0; 16];
+        (g[1], stack[1], from_not_exist[1]) = (Some(1), 3, 1);
+        (g[11], stack[11], to_runnable[11]) = (Some(2), 7, 1);
+        (g[12], to_runnable[12]) = (None, 1);
+        let transition_stack: Vec<i64> = STACK.iter().chain(&END_STACK).copied().collect();
+        let to_state: Vec<i64> = STATE.iter().chain(&[-1; 8]).copied().collect();
+        EventArrays([
+            Int64Array::from(g),
+            Int64Array::from(stack),
+            Int64Array::from(transition_stack),
+            Int64Array::from(to_state),
+            Int64Array::from(from_not_exist),
+            Int64Array::from(to_runnable),
+        ])
+    }
+
+    fn col(x: &Int64Array) -> Column<'_> {
+        Column::ints(&[x as &dyn Array]).unwrap()
+    }
+
+    fn events(a: &EventArrays) -> Events<'_> {
+        Events {
+            g: col(&a.0[0]),
+            stack: col(&a.0[1]),
+            transition_stack: col(&a.0[2]),
+            to_state: col(&a.0[3]),
+            from_not_exist: col(&a.0[4]),
+            to_runnable: col(&a.0[5]),
         }
     }
 
     fn assists() -> Assists<'static> {
-        Assists { goid: &[2], start: &[12], end: &[15], stack: &[21] }
+        assists_of(&[2])
+    }
+
+    fn assists_of(goid: &[i64]) -> Assists<'_> {
+        Assists { goid, start: &[12], end: &[15], stack: &[21] }
     }
 
     #[test]
     fn follows_the_waker_only_while_waiting_and_the_creator() {
         let q = Queries { goid: &[1, 2, 3], start: &[0, 0, 0], end: &[100, 60, 5], stack: &[9, -1, -1] };
-        let out = critical_paths(&spans(), &assists(), &q).unwrap();
+        let ea = event_arrays();
+        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
         #[rustfmt::skip]
         assert_eq!(path(&out, 0), vec![
             (1, C_RUNNING, 0, 10, 10, E_SAME),
@@ -359,6 +575,10 @@ mod tests {
             (1, C_RUNNABLE, 50, 55, -1, E_UNBLOCKED),
             (1, C_RUNNING, 55, 100, 11, E_SAME),
         ]);
+        let blocked = out.category.iter().position(|&c| c == C_BLOCKED).unwrap();
+        assert!(out.leaf[blocked]);
+        assert_eq!(out.span[blocked], 4);
+        assert_eq!(out.stack[blocked], 22);
         #[rustfmt::skip]
         assert_eq!(path(&out, 1), vec![
             (1, C_RUNNING, 0, 5, 3, E_SAME),
@@ -374,22 +594,55 @@ mod tests {
     }
 
     #[test]
+    fn many_queries_give_each_its_own_path_in_order() {
+        let n = PARALLEL_QUERIES * 2 + 1;
+        let (goid, start, end, stack) = (vec![1; n], vec![0; n], vec![100; n], vec![9; n]);
+        let q = Queries { goid: &goid, start: &start, end: &end, stack: &stack };
+        let ea = event_arrays();
+        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
+        let q1 = Queries { goid: &[1], start: &[0], end: &[100], stack: &[9] };
+        let one = critical_paths(&spans(), &events(&ea), &assists(), &q1).unwrap();
+        assert_eq!(out.query.len(), n * one.query.len());
+        for k in [0, n / 2 - 1, n / 2, n - 1] {
+            assert_eq!(path(&out, k as i64), path(&one, 0));
+        }
+        assert!(out.query.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn sparse_goroutine_ids_give_the_same_paths() {
+        const BIG: i64 = 1 << 40;
+        let goid: Vec<i64> = GOID.iter().map(|g| g * BIG).collect();
+        let s = Spans { goid: &goid, ..spans() };
+        let mut ea = event_arrays();
+        ea.0[0] = ea.0[0].iter().map(|g| g.map(|g| g * BIG)).collect();
+        let q = Queries { goid: &[BIG], start: &[0], end: &[100], stack: &[9] };
+        let out = critical_paths(&s, &events(&ea), &assists_of(&[2 * BIG]), &q).unwrap();
+        let dense =
+            critical_paths(&spans(), &events(&event_arrays()), &assists(), &Queries { goid: &[1], ..q }).unwrap();
+        assert_eq!(out.goid, dense.goid.iter().map(|g| g * BIG).collect::<Vec<_>>());
+        assert_eq!((&out.category, &out.start, &out.stack), (&dense.category, &dense.start, &dense.stack));
+    }
+
+    #[test]
     fn a_wait_at_the_window_end_is_blocked_and_a_bound_clips() {
         let q = Queries { goid: &[1, 1], start: &[30, 0], end: &[45, 0], stack: &[-1, -1] };
-        let out = critical_paths(&spans(), &assists(), &q).unwrap();
+        let ea = event_arrays();
+        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
         assert_eq!(path(&out, 0), vec![(1, C_BLOCKED, 30, 45, 12, E_SAME)]);
+        assert!(!out.leaf[0]);
         assert_eq!(path(&out, 1), vec![]);
     }
 
     #[test]
     fn a_link_to_a_goroutine_not_running_is_not_followed() {
-        // G1's waker is G2, but G2 is asleep at 50 in this variant.
-        let link = [-1, 2, -1, -1, 1, -1, -1, -1];
-        let end = [10, 30, 55, 100, 8, 20, 40, 60];
-        let start = [0, 10, 30, 55, 5, 8, 20, 40];
-        let s = Spans { link: &link, start: &start, end: &end, ..spans() };
+        // G1's wait ends at 30, while G2 sleeps.
+        let start = [0, 5, 8, 10, 20, 40, 30, 55];
+        let end = [10, 8, 20, 30, 40, 60, 55, 100];
+        let s = Spans { start: &start, end: &end, ..spans() };
         let q = Queries { goid: &[1], start: &[0], end: &[100], stack: &[-1] };
-        let out = critical_paths(&s, &assists(), &q).unwrap();
+        let ea = event_arrays();
+        let out = critical_paths(&s, &events(&ea), &assists(), &q).unwrap();
         assert!(out.goid.iter().all(|&g| g == 1));
         assert_eq!(out.start[0], 0);
         assert_eq!(out.end.last(), Some(&100));
@@ -398,12 +651,14 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         let q = Queries { goid: &[1], start: &[0], end: &[100], stack: &[-1] };
+        let ea = event_arrays();
+        let ev = events(&ea);
         let short = Spans { goid: &GOID[..7], ..spans() };
-        assert!(critical_paths(&short, &assists(), &q).is_err());
-        let unsorted = [2, 1, 1, 1, 2, 2, 2, 2];
-        let s = Spans { goid: &unsorted, ..spans() };
-        assert!(critical_paths(&s, &assists(), &q).is_err());
+        assert!(critical_paths(&short, &ev, &assists(), &q).is_err());
+        let unsorted = [10, 5, 8, 0, 20, 40, 50, 55];
+        let s = Spans { start: &unsorted, ..spans() };
+        assert!(critical_paths(&s, &ev, &assists(), &q).is_err());
         let back = Queries { goid: &[1], start: &[5], end: &[1], stack: &[-1] };
-        assert!(critical_paths(&spans(), &assists(), &back).is_err());
+        assert!(critical_paths(&spans(), &ev, &assists(), &back).is_err());
     }
 }

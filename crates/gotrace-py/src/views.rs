@@ -307,7 +307,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The chunks of column `name` of some record batches.
-fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_array::Array>> {
+pub(crate) fn chunks<'a>(b: &'a [RecordBatch], name: &str) -> PyResult<Vec<&'a dyn arrow_array::Array>> {
     b.iter()
         .map(|x| x.column_by_name(name).map(|c| c.as_ref()).ok_or_else(|| err(format!("no column {name:?}"))))
         .collect()
