@@ -345,6 +345,18 @@ def hand_made_path(trace: gt.Trace) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def test_every_critical_path_category_and_edge_has_its_look() -> None:
+    """Each category gt.critical_path can write has a colour of its own, and
+    each edge words of its own (not the raw name)."""
+    from gotrace_df.views.critical import CATEGORIES, EDGES
+    from gotrace_df.widgets._model import PATH_COLORS, came_from
+
+    assert set(CATEGORIES) <= set(PATH_COLORS)
+    assert len({PATH_COLORS[c] for c in CATEGORIES}) == len(CATEGORIES)
+    words = [came_from(1, 2, e) for e in EDGES]
+    assert len(set(words)) == len(EDGES) and all(w != f"G1, {e}" for w, e in zip(words, EDGES))
+
+
 def test_highlight_path_outlines_segments_and_arrows(trace: gt.Trace) -> None:
     from gotrace_df.widgets import Timeline
 

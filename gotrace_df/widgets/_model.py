@@ -93,6 +93,7 @@ PATH_COLORS = {
     "syscall": "#bc4c00",
     "GC assist": "#cf222e",
     "blocked": "#24292f",
+    "before trace": "#8c959f",
 }
 _PATH_OTHER = ("#1a7f37", "#9a6700", "#bf3989", "#0550ae", "#6e7781")
 # A path's arrows by its edge (timeline.js): to the goroutine the previous one
