@@ -13,6 +13,7 @@ loopback port.
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -114,6 +115,30 @@ def wheel_zoom(page: Page) -> tuple[dict[str, Any], dict[str, Any]]:
     after = canvas_state(page)
     assert after["seq"] - before["seq"] <= 4, "wheel events were not debounced"
     return before, after
+
+
+def colour_pixels(page: Page, png: bytes, rgb: tuple[int, int, int], tol: int = 6) -> int:
+    """How many pixels of the screenshot ``png`` have colour ``rgb`` (each
+    channel within ``tol``), decoded by the browser of ``page``."""
+    count: int = page.evaluate(
+        """async ([b64, rgb, tol]) => {
+          const img = new Image();
+          img.src = "data:image/png;base64," + b64;
+          await img.decode();
+          const c = document.createElement("canvas");
+          c.width = img.width; c.height = img.height;
+          const ctx = c.getContext("2d");
+          ctx.drawImage(img, 0, 0);
+          const d = ctx.getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4)
+            if (Math.abs(d[i] - rgb[0]) <= tol && Math.abs(d[i + 1] - rgb[1]) <= tol
+                && Math.abs(d[i + 2] - rgb[2]) <= tol) n++;
+          return n;
+        }""",
+        [base64.b64encode(png).decode(), list(rgb), tol],
+    )
+    return count
 
 
 def click_proc_lane(page: Page) -> None:

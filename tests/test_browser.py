@@ -13,7 +13,6 @@ Screenshots go to build/screenshots/ (or $GOTRACE_DF_SCREENSHOTS).
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +24,10 @@ from browser_util import (
     CHROMIUM_ARGS,
     canvas_state,
     click_proc_lane,
-    free_port,
-    serving,
     wheel_zoom,
 )
 from playwright.sync_api import sync_playwright
-from viewer_page import open_every_tab, viewer_page, wait_for_timeline
+from viewer_page import open_every_tab, viewer_page, voila_viewer, wait_for_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = "tests/data/traces/go1.26/example.trace"
@@ -39,23 +36,7 @@ SHOTS = Path(os.environ.get("GOTRACE_DF_SCREENSHOTS", ROOT / "build" / "screensh
 
 @pytest.fixture(scope="module")
 def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    voila = ROOT / ".venv" / "bin" / "voila"
-    if not voila.exists():
-        voila = Path(subprocess.check_output(["which", "voila"], text=True).strip())
-    port = free_port()
-    log = tmp_path_factory.mktemp("voila") / "voila.log"
-    env = dict(os.environ, PWD=str(ROOT))
-    env.pop("GOTRACE_DF_TRACE", None)
-    cmd = [
-        str(voila),
-        "notebooks/viewer.ipynb",
-        "--no-browser",
-        "--Voila.ip=127.0.0.1",
-        f"--port={port}",
-        "--Voila.port_retries=0",
-    ]
-    url = f"http://127.0.0.1:{port}/"
-    with serving(cmd, url, log, cwd=ROOT, env=env):
+    with voila_viewer(tmp_path_factory.mktemp("voila")) as url:
         yield url
 
 

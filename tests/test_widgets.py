@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import gotrace_df as gt
 from gotrace_df.units import display_duration
-from gotrace_df.widgets._lod import DIM, IntervalLanes, StepSeries
+from gotrace_df.widgets._lod import DIM, IntervalLanes, StepSeries, path_pieces
 from gotrace_df.widgets._model import TimelineModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +103,33 @@ def test_step_series_column_max(n: int) -> None:
             lo, hi = np.flatnonzero(inside)[[0, -1]]
             near = v[max(lo - 16, 0) : hi + 17].max()
             assert exact - 1e-9 <= out[j] <= near + 1e-9 or out[j] == exact
+
+
+def test_path_pieces_exact_zoomed_in_and_bounded_zoomed_out() -> None:
+    rng = np.random.default_rng(3)
+    ends = np.cumsum(rng.exponential(40.0, 20_000))
+    starts = np.concatenate(([0.0], ends[:-1]))
+    # Zoomed in: every segment in view, as itself (clipped to the view).
+    mid = (starts + ends) / 2
+    t0, t1 = float(mid[500]), float(mid[520])
+    ref, a, b = path_pieces(starts, ends, t0, t1, 4000)
+    assert list(ref) == list(range(500, 521))
+    assert a[0] == t0 and b[-1] == t1
+    assert (a[1:] == starts[501:521]).all() and (b[:-1] == ends[500:520]).all()
+    # Zoomed out: about two pieces a column, in time order, the path's whole
+    # extent covered, and each narrow piece the longest of its column.
+    width = 300
+    ref, a, b = path_pieces(starts, ends, 0.0, float(ends[-1]), width)
+    assert ref.size <= 2 * width and (np.diff(ref) > 0).all()
+    px = float(ends[-1]) / width
+    assert a[0] == 0.0 and b[-1] == pytest.approx(float(ends[-1]))
+    assert (a[1:] - b[:-1] <= px).all()
+    col = np.floor(starts / px)
+    for r, x0 in zip(ref[:50], a[:50]):
+        if ends[r] - starts[r] < px:
+            same = col == col[r]
+            assert ends[r] - starts[r] == (ends[same] - starts[same]).max()
+            assert x0 == pytest.approx(col[r] * px)
 
 
 # -- the timeline model -------------------------------------------------------------
@@ -263,6 +291,161 @@ def test_views_highlight_and_jumps(trace: gt.Trace) -> None:
     assert "main.worker" in tl.canvas.meta["filter"]
 
 
+# A goroutine's state -> the category of a hand-made path segment.
+_PATH_CATEGORY = {
+    "Running": "running",
+    "Runnable": "runnable",
+    "Waiting": "blocked",
+    "Syscall": "syscall",
+}
+
+
+def hand_made_path(trace: gt.Trace) -> pd.DataFrame:
+    """A path made from real spans, as a critical path would run: W2 woke W1
+    while W1 waited, then W1 woke G; the path covers W2 from W1's wait to that
+    wakeup, W1 up to its wakeup of G, then G to the end of its next run. Each
+    leg is cut into the pieces of its goroutine's spans; the first piece of
+    each leg after the first says it was entered by a wakeup."""
+    w = gt.wakeup_events(trace)
+    w = w[w["waker_goid"].notna() & w["wait_start_ns"].notna() & (w["reason"] != "created")]
+    for e in w.itertuples():
+        inner = w[
+            (w["wakee_goid"] == e.waker_goid)
+            & (w["ts"] > e.wait_start_ns)
+            & (w["ts"] < e.ts)
+            & (w["waker_goid"] != e.wakee_goid)
+        ]
+        if len(inner):
+            break
+    else:
+        raise AssertionError("no chain of two wakeups in the trace")
+    i = inner.iloc[-1]
+    sp = trace.to_pandas("spans")
+    runs = sp[(sp["goid"] == e.wakee_goid) & (sp["state"] == "Running") & (sp["start"] >= e.ts)]
+    legs = [
+        (int(i["waker_goid"]), int(e.wait_start_ns), int(i["ts"])),
+        (int(e.waker_goid), int(i["ts"]), int(e.ts)),
+        (int(e.wakee_goid), int(e.ts), int(runs["end"].min())),
+    ]
+    rows = []
+    for k, (goid, a, b) in enumerate(legs):
+        mine = sp[(sp["goid"] == goid) & (sp["start"] < b) & (sp["end"] > a)]
+        for j, r in enumerate(mine.itertuples()):
+            rows.append(
+                {
+                    "goid": goid,
+                    "category": _PATH_CATEGORY[str(r.state)],
+                    "reason": r.reason or None,
+                    "start_ns": max(int(r.start), a),
+                    "end_ns": min(int(r.end), b),
+                    "stack": f"main.leg{k} main.go:{j + 1}",
+                    "edge": "unblocked" if k and j == 0 else None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_every_critical_path_category_and_edge_has_its_look() -> None:
+    """Each category gt.critical_path can write has a colour of its own, and
+    each edge words of its own (not the raw name)."""
+    from gotrace_df.views.critical import CATEGORIES, EDGES
+    from gotrace_df.widgets._model import PATH_COLORS, came_from
+
+    assert set(CATEGORIES) <= set(PATH_COLORS)
+    assert len({PATH_COLORS[c] for c in CATEGORIES}) == len(CATEGORIES)
+    words = [came_from(1, 2, e) for e in EDGES]
+    assert len(set(words)) == len(EDGES) and all(w != f"G1, {e}" for w, e in zip(words, EDGES))
+
+
+def test_highlight_path_outlines_segments_and_arrows(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import Timeline
+
+    path = hand_made_path(trace)
+    goids = sorted(set(path["goid"]))
+    assert len(goids) == 3
+    o = trace.start_ns
+    tl = Timeline(trace)
+    tl.highlight_path(path, "my path")
+    meta = tl.canvas.meta
+    # The goroutine view, showing exactly the path's goroutines, zoomed to it.
+    assert tl.view == "goroutine" and meta["view"] == "goroutine"
+    assert sorted(lane["key"] for lane in meta["lanes"][2:]) == goids
+    t0, t1 = tl.viewport
+    assert t0 <= path["start_ns"].min() - o and t1 >= path["end_ns"].max() - o
+    assert t1 - t0 < 1.2 * (path["end_ns"].max() - path["start_ns"].min())
+    p = meta["path"]
+    assert p["label"] == "my path" and meta["filter"] == "my path"
+    # Zoomed to it, every segment is drawn as itself on its goroutine.
+    drawn = [(s[2], s[0] + o, s[1] + o) for s in p["segments"]]
+    assert drawn == list(zip(path["goid"], path["start_ns"], path["end_ns"]))
+    cats = [p["categories"][s[3]]["label"] for s in p["segments"]]
+    assert cats == list(path["category"])
+    # An arrow at each change of goroutine, from the earlier to the later.
+    change = np.flatnonzero(path["goid"].to_numpy()[1:] != path["goid"].to_numpy()[:-1]) + 1
+    want = [
+        [
+            float(path["start_ns"][k] - o),
+            int(path["goid"][k - 1]),
+            int(path["goid"][k]),
+            "unblocked",
+        ]
+        for k in change
+    ]
+    assert p["edges"] == want
+    # The spans on the path stay bright, the rest of the goroutines' fade.
+    sp = trace.to_pandas("spans")
+    mask = tl.model.filter.span_mask
+    assert mask is not None
+    for row in np.flatnonzero(np.isin(sp["goid"], goids)):
+        s = sp.iloc[row]
+        mine = path[path["goid"] == s["goid"]]
+        on = bool(((mine["start_ns"] < s["end"]) & (mine["end_ns"] > s["start"])).any())
+        assert mask[row] == on
+    assert not mask[~np.isin(sp["goid"], goids)].any()
+
+    # Zoomed out over the whole trace: still drawn, bounded by the width.
+    meta = tl.relayout(0, tl.duration, width=300)
+    assert 0 < len(meta["path"]["segments"]) <= 2 * 300
+    # One lane shown: the others' arrows still find where their lanes went.
+    meta = tl.relayout(t0, t1, lane_rows=1)
+    assert len(meta["lanes"]) == 3
+    assert sorted(int(g) for g in meta["path"]["rank"]) == goids
+    # Another highlight replaces the path; None clears it.
+    tl.highlight_goroutines([goids[0]], "one")
+    assert tl.canvas.meta["path"] is None
+    tl.highlight_path(path)
+    assert tl.canvas.meta["path"] is not None
+    tl.highlight_path(None)
+    assert tl.canvas.meta["path"] is None and tl.canvas.meta["filter"] == ""
+    with pytest.raises(ValueError, match="start_ns"):
+        tl.highlight_path(path.drop(columns=["start_ns"]))
+
+
+def test_path_segment_opens_on_its_lane(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import Timeline
+
+    path = hand_made_path(trace)
+    o = trace.start_ns
+    tl = Timeline(trace)
+    tl.highlight_path(path)
+    tl.relayout(*tl.viewport, lane_rows=1)
+    last = len(path) - 1
+    goid = int(path["goid"].iloc[last])
+    a, b = int(path["start_ns"].iloc[last]) - o, int(path["end_ns"].iloc[last]) - o
+    before = tl.viewport
+    tl.show_path_segment(last)
+    t0, t1 = tl.viewport
+    assert t0 <= a and t1 >= b and t1 - t0 < before[1] - before[0]
+    # Its lane scrolled into view, the segment selected, the path still drawn.
+    assert [lane["key"] for lane in tl.canvas.meta["lanes"][2:]] == [goid]
+    assert tl.canvas.selected == {"view": "goroutine", "key": goid, "t0": a, "t1": b}
+    assert tl.canvas.meta["path"]["segments"]
+    assert f"segment {last + 1} of {len(path)}" in tl.details_panel.value
+    assert "main.leg2 main.go" in tl.details_panel.value
+    with pytest.raises(IndexError):
+        tl.show_path_segment(len(path))
+
+
 def test_viewer_tabs_are_lazy_and_all_build(trace: gt.Trace) -> None:
     from gotrace_df.widgets import TraceViewer
 
@@ -305,7 +488,7 @@ def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:
     tasks_tab = v.select_tab("Tasks")
     _, instances, _events = _tables(tasks_tab)
     instances.select(0)
-    button = _buttons(tasks_tab)[-1]
+    (button,) = [b for b in _buttons(tasks_tab) if b.description.startswith("Show task")]
     button.click()
     assert v.tabs.selected_index == 0
     assert "task" in v.timeline.canvas.meta["filter"]
@@ -327,6 +510,74 @@ def test_rows_jump_to_the_timeline(trace: gt.Trace) -> None:
     logs = v.select_tab("Logs")
     _tables(logs)[0].select(0)
     assert v.tabs.selected_index == 0 and v.timeline.canvas.meta["filter"].startswith("log")
+
+
+def test_tasks_tab_shows_a_tasks_critical_path(trace: gt.Trace) -> None:
+    from plotly.graph_objects import FigureWidget
+
+    from gotrace_df.widgets import TraceViewer
+    from gotrace_df.widgets._model import path_color
+
+    v = TraceViewer(trace)
+    tab = v.select_tab("Tasks")
+    _types, instances, _events = _tables(tab)
+    instances.select(1)
+    tid = int(instances.df["task_id"].iloc[1])
+    kind = instances.df["type"].iloc[1]
+    path = gt.critical_path(trace, task=tid)
+    total = int(path["duration_ns"].sum())
+    assert len(path) > 0 and f"Critical path of task {tid} {kind}" in _all_html(tab)
+    assert display_duration(total) in _all_html(tab)
+    by_cat, by_stack, segments = _tables(tab)[3:]
+    want = gt.critical_path_breakdown(path, by="category")
+    assert [r[0] for r in by_cat.rows] == [str(c) for c in want["category"]]
+    assert [r[1] for r in by_cat.rows] == [int(n) for n in want["duration_ns"]]
+    assert sum(r[2] for r in by_stack.rows) == sum(r[1] for r in by_cat.rows)
+    assert len(segments.rows) == len(path)
+    # The bars: the histogram, then by category and by stack in the
+    # timeline's colours, largest at the top.
+    _hist, cat_fig, stack_fig = [w for w in _walk(tab) if isinstance(w, FigureWidget)]
+    bars = cat_fig.data[0]
+    assert list(bars.y)[::-1] == [str(c) for c in want["category"]]
+    assert list(bars.marker.color)[::-1] == [path_color(str(c)) for c in want["category"]]
+    assert sum(bars.x) == pytest.approx(1.0)
+    assert display_duration(int(want["duration_ns"].iloc[0])) in bars.hovertext[-1]
+    assert len(stack_fig.data[0].y) == min(12, len(by_stack.rows))
+
+    # Show on timeline: the path drawn there, in the goroutine view.
+    (show,) = [b for b in _buttons(tab) if b.description == "Show on timeline"]
+    show.click()
+    tl = v.timeline
+    assert v.tabs.selected_index == 0 and tl.view == "goroutine"
+    meta = tl.canvas.meta
+    assert meta["path"]["label"] == f"task {tid} {kind}"
+    assert {lane["key"] for lane in meta["lanes"][2:]} <= set(path["goid"])
+    # A segment row opens it there; the path stays.
+    k = int(path["duration_ns"].to_numpy().argmax())
+    v.tabs.selected_index = v.tab_titles.index("Tasks")
+    segments.select(k)
+    assert v.tabs.selected_index == 0
+    a = int(path["start_ns"].iloc[k]) - trace.start_ns
+    b = int(path["end_ns"].iloc[k]) - trace.start_ns
+    t0, t1 = tl.viewport
+    assert t0 <= a and t1 >= b
+    assert tl.canvas.selected["key"] == int(path["goid"].iloc[k])
+    assert tl.canvas.meta["path"]["segments"]
+
+
+def test_goroutines_tab_shows_a_goroutines_critical_path(trace: gt.Trace) -> None:
+    from gotrace_df.widgets import TraceViewer
+
+    v = TraceViewer(trace)
+    tab = v.select_tab("Goroutines")
+    _groups, members = _tables(tab)
+    members.select(0)
+    goid = int(members.df["goid"].iloc[0])
+    (button,) = [b for b in _buttons(tab) if b.description == f"Critical path of G{goid}"]
+    button.click()
+    path = gt.critical_path(trace, goroutine=goid)
+    assert f"Critical path of G{goid}" in _all_html(tab)
+    assert len(_tables(tab)[-1].rows) == len(path) > 0
 
 
 def _walk(w: Any) -> list[Any]:

@@ -15,16 +15,21 @@ page's own requests to public CDNs, which cannot resolve offline (listed in
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from browser_util import (
     OFFLINE_CDN,
+    ROOT,
     Message,
     console_problems,
+    free_port,
     launch,
     record_console,
+    serving,
 )
 from playwright.sync_api import Page, sync_playwright
 
@@ -70,6 +75,29 @@ def viewer_page(viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Callable[[
             browser.close()
     problems = console_problems([m for seen in consoles for m in seen], OFFLINE_CDN)
     assert not problems, f"browser console errors: {problems}"
+
+
+@contextlib.contextmanager
+def voila_viewer(log_dir: Path) -> Iterator[str]:
+    """Real voila serving notebooks/viewer.ipynb (as ``make viewer`` does) on a
+    free loopback port; yields its URL (add ``?trace=PATH``)."""
+    voila = ROOT / ".venv" / "bin" / "voila"
+    found = str(voila) if voila.exists() else shutil.which("voila")
+    assert found, "voila is missing: make setup"
+    env = dict(os.environ, PWD=str(ROOT))
+    env.pop("GOTRACE_DF_TRACE", None)
+    port = free_port()
+    cmd = [
+        found,
+        "notebooks/viewer.ipynb",
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+    ]
+    url = f"http://127.0.0.1:{port}/"
+    with serving(cmd, url, log_dir / "voila.log", cwd=ROOT, env=env):
+        yield url
 
 
 def wait_for_timeline(page: Page, timeout_ms: int = 240_000) -> str:

@@ -12,6 +12,9 @@ size. Two building blocks:
 * :class:`StepSeries`: counters (goroutines per state, heap, threads) as step
   functions, reduced to their maximum per pixel column.
 
+:func:`path_pieces` reduces a highlighted path (one interval at a time, across
+goroutines) the same way.
+
 Times are float64 nanoseconds relative to the trace start (exact below 2^53 ns,
 about 104 days).
 """
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Blocks", "IntervalLanes", "StepSeries", "DIM", "occupancy_levels"]
+__all__ = ["Blocks", "IntervalLanes", "StepSeries", "DIM", "occupancy_levels", "path_pieces"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -354,6 +357,41 @@ def _merge_columns(
         cat[a].astype(np.uint8),
         mocc,
     )
+
+
+def path_pieces(start: F64, end: F64, t0: float, t1: float, width: int) -> tuple[I64, F64, F64]:
+    """The pieces of a path to draw over ``[t0, t1)`` at ``width`` pixels.
+
+    ``start``/``end`` are the path's segments, sorted and not overlapping. A
+    segment at least a pixel wide is drawn as itself; where narrower ones
+    share a pixel column, the longest of them stands for them all, drawn over
+    the whole column. Returns (segment index, drawn start, drawn end) in time
+    order: at most about two pieces per column.
+    """
+    empty = np.empty(0, np.int64), np.empty(0), np.empty(0)
+    if width <= 0 or t1 <= t0 or start.size == 0:
+        return empty
+    lo = int(np.searchsorted(end, t0, side="right"))
+    hi = int(np.searchsorted(start, t1, side="left"))
+    if hi <= lo:
+        return empty
+    idx = np.arange(lo, hi, dtype=np.int64)
+    s = np.maximum(start[lo:hi], t0)
+    e = np.minimum(end[lo:hi], t1)
+    px = width / (t1 - t0)
+    wide = (e - s) * px >= 1.0
+    n = np.flatnonzero(~wide)
+    col = np.floor((s[n] - t0) * px).astype(np.int64)
+    # Longest first within each column, then the first of each column.
+    order = np.lexsort((-(e[n] - s[n]), col))
+    first = order[np.concatenate(([True], col[order][1:] != col[order][:-1]))] if n.size else n
+    keep_n = n[first]
+    ncol = col[first].astype(np.float64)
+    ref = np.concatenate((idx[wide], idx[keep_n]))
+    x0 = np.concatenate((s[wide], t0 + ncol / px))
+    x1 = np.concatenate((e[wide], np.minimum(t0 + (ncol + 1) / px, t1)))
+    by_time = np.argsort(ref, kind="stable")
+    return ref[by_time], x0[by_time], x1[by_time]
 
 
 class StepSeries:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,9 +26,24 @@ from gotrace_df._expand import SPAN_COLUMNS
 from gotrace_df._lanes import span_lanes
 from gotrace_df._trace import Trace
 from gotrace_df.frames import NO_HEAP_GOAL
-from gotrace_df.widgets._lod import DIM, Blocks, IntervalLanes, StepSeries, step_from_deltas
+from gotrace_df.widgets._lod import (
+    DIM,
+    Blocks,
+    IntervalLanes,
+    StepSeries,
+    path_pieces,
+    step_from_deltas,
+)
 
-__all__ = ["TimelineModel", "Filter", "VIEWS", "STATE_COLORS"]
+__all__ = [
+    "TimelineModel",
+    "Filter",
+    "Path",
+    "VIEWS",
+    "STATE_COLORS",
+    "came_from",
+    "path_color",
+]
 
 VIEWS = ("proc", "goroutine", "thread")
 
@@ -69,6 +85,26 @@ SYSCALL_COLOR = STATE_COLORS["Syscall"]
 #: its order): one pass over every event, so the page gets them after its first
 #: paint.
 FROM_EVENTS = ("Running", "Runnable", "Syscall", "GC waiting")
+# A highlighted path's categories (the critical path's): strong colours that
+# stand out against every state's fill on the canvas's white background.
+PATH_COLORS = {
+    "running": "#6f42c1",
+    "runnable": "#0969da",
+    "syscall": "#bc4c00",
+    "GC assist": "#cf222e",
+    "blocked": "#24292f",
+    "before trace": "#8c959f",
+}
+_PATH_OTHER = ("#1a7f37", "#9a6700", "#bf3989", "#0550ae", "#6e7781")
+# A path's arrows by its edge (timeline.js): to the goroutine the previous one
+# woke or created (""), to the one it began waiting for ("waited").
+PATH_ARROWS = {"": "#d6336c", "waited": "#6e7781"}
+# How a path passes to another goroutine (its ``edge``), said of the previous one.
+_EDGE_TEXT = {
+    "unblocked": "which unblocked it",
+    "created": "which created it",
+    "waited": "which began waiting here",
+}
 _MAX_GROUPS = 120  # categories are 7 bits; the last is "other"
 _LABEL_PX = 56  # exact blocks at least this wide get a text label
 
@@ -117,6 +153,84 @@ class Filter:
         return self.goids is not None or self.span_mask is not None
 
 
+def path_color(category: str) -> str:
+    """The colour of a path category, on the timeline and in the figures."""
+    return (
+        PATH_COLORS.get(category) or _PATH_OTHER[zlib.crc32(category.encode()) % len(_PATH_OTHER)]
+    )
+
+
+def came_from(prev: int | None, goid: int, edge: str) -> str:
+    """How a path reached a segment on ``goid`` from the previous segment's
+    goroutine ``prev`` ("" at the start or on the same goroutine)."""
+    if prev is None or prev == goid:
+        return ""
+    how = _EDGE_TEXT.get(edge, edge)
+    return f"G{prev}, {how}" if how else f"G{prev}"
+
+
+@dataclass
+class Path:
+    """A path highlighted on the timeline: segments one after another in time,
+    each on one goroutine (what :func:`gotrace_df.critical_path` returns).
+
+    ``frame`` is the segments' table sorted by start; ``start``/``end`` its
+    times relative to the trace start; ``cat`` each segment's index into
+    ``categories``. Where two consecutive segments are on different goroutines
+    the path passed from the earlier one's goroutine to the later one's
+    (``edge`` of the later one says how: "unblocked", "created").
+    """
+
+    label: str
+    frame: pd.DataFrame
+    goid: npt.NDArray[np.int64]
+    start: npt.NDArray[np.float64]
+    end: npt.NDArray[np.float64]
+    cat: npt.NDArray[np.int64]
+    categories: list[str]
+    edge: list[str]
+    text: list[str]
+
+    @classmethod
+    def from_frame(cls, segments: pd.DataFrame, origin: int, label: str) -> Path:
+        """Read ``segments``: columns ``goid``, ``category``, ``start_ns`` and
+        ``end_ns`` (absolute ns); ``reason``, ``leaf``, ``stack`` and ``edge``
+        if present."""
+        missing = {"goid", "category", "start_ns", "end_ns"} - set(segments.columns)
+        if missing:
+            raise ValueError(f"path segments need columns {', '.join(sorted(missing))}")
+        df = segments.sort_values("start_ns", kind="stable").reset_index(drop=True)
+        if df[["goid", "start_ns", "end_ns"]].isna().any().any():
+            raise ValueError("path segments need a goroutine, a start and an end")
+        cats = pd.Categorical(df["category"].astype("string").fillna("?"))
+        n = len(df)
+
+        def texts(col: str) -> list[str]:
+            if col not in df.columns:
+                return [""] * n
+            return ["" if pd.isna(v) else str(v) for v in df[col]]
+
+        reason, leaf, stack = texts("reason"), texts("leaf"), texts("stack")
+        text = []
+        for c, r, lf, st in zip(cats.astype(str), reason, leaf, stack):
+            t = f"{c}: {r}" if r else c
+            t += f" {lf}" if lf else ""
+            text.append(f"{t} · {st}" if st else t)
+        start = df["start_ns"].to_numpy(np.int64)
+        end = df["end_ns"].to_numpy(np.int64)
+        return cls(
+            label=label,
+            frame=df,
+            goid=df["goid"].to_numpy(np.int64),
+            start=(start - origin).astype(np.float64),
+            end=(end - origin).astype(np.float64),
+            cat=np.asarray(cats.codes, np.int64),
+            categories=[str(c) for c in cats.categories],
+            edge=texts("edge"),
+            text=text,
+        )
+
+
 @dataclass
 class _LaneSet:
     lanes: IntervalLanes
@@ -156,6 +270,8 @@ class TimelineModel:
         self._progress = progress or (lambda _msg: None)
         self.filter = Filter()
         self.marks: list[dict[str, Any]] = []
+        #: The path drawn over the goroutine view (None: none).
+        self.path: Path | None = None
         self._views: dict[str, _LaneSet] = {}
         # The spans table is not needed to draw (the lane index reads the
         # events through the spans' references): columns are read as used.
@@ -395,6 +511,33 @@ class TimelineModel:
     def _apply_filter(self, name: str) -> None:
         self._views[name].lanes.set_highlight(self._span_highlight())
 
+    def path_filter(self, path: Path) -> Filter:
+        """The highlight of a path: its goroutines' spans that overlap one of
+        their segments (the rest fades)."""
+        goids = np.unique(path.goid)
+        rows = np.flatnonzero(np.isin(self.span_goids, goids))
+        mask = np.zeros(self.span_goids.size, bool)
+        if rows.size:
+            sp = self.trace.columns("spans", ["start", "end"], rows)
+            s, e = self._rel(int_values(sp["start"])), self._rel(int_values(sp["end"]))
+            # Spans and segments grouped by goroutine (stable: still by time).
+            g = self.span_goids[rows]
+            by_g = np.argsort(g, kind="stable")
+            seg = np.argsort(path.goid, kind="stable")
+            span_at = np.searchsorted(g[by_g], goids)
+            seg_at = np.searchsorted(path.goid[seg], goids)
+            for k in range(goids.size):
+                r = by_g[span_at[k] : span_at[k + 1] if k + 1 < goids.size else None]
+                mine = seg[seg_at[k] : seg_at[k + 1] if k + 1 < goids.size else None]
+                ps, pe = path.start[mine], path.end[mine]
+                # The first of the goroutine's segments ending after the span
+                # starts must start before the span ends.
+                j = np.searchsorted(pe, s[r], side="right")
+                mask[rows[r]] = (j < ps.size) & (ps[np.minimum(j, ps.size - 1)] < e[r])
+        # The mask alone picks the lanes too (no goids: no second pass over
+        # every span's goroutine).
+        return Filter(label=path.label, span_mask=mask)
+
     def filter_goroutines(self, goids: Iterable[int], label: str = "") -> Filter:
         arr = np.unique(np.fromiter((int(g) for g in goids), np.int64))
         return Filter(label=label or f"{arr.size} goroutines", goids=arr)
@@ -503,6 +646,7 @@ class TimelineModel:
             "counters": counters_meta,
             "labels": self._labels(view, ls, blocks, len(gc_blocks)),
             "marks": self._marks(),
+            "path": self._path_payload(view, t0, t1, width, ls.keys[all_lanes]),
             "filter": self.filter.label,
             "compute_ms": 0.0,
         }
@@ -603,6 +747,50 @@ class TimelineModel:
                     {"title": title, "unit": unit, "series": sm, "max": ymax, "loading": loading}
                 )
         return meta, arrays
+
+    def _path_payload(
+        self, view: str, t0: float, t1: float, width: int, lane_keys: npt.NDArray[np.int64]
+    ) -> dict[str, Any] | None:
+        """The path's label and categories and, in the goroutine view (the
+        only one it is drawn in), its pieces in view: ``segments`` as [start,
+        end, goid, category, segment, text], ``edges`` as [time, from goid, to
+        goid, how], and ``rank``, the position of each of its goroutines among
+        the view's lanes (to point at lanes scrolled away)."""
+        p = self.path
+        if p is None:
+            return None
+        out: dict[str, Any] = {
+            "label": p.label,
+            "categories": [{"label": c, "color": path_color(c)} for c in p.categories],
+            "arrows": PATH_ARROWS,
+            "segments": [],
+            "edges": [],
+            "rank": {},
+        }
+        if view != "goroutine":
+            return out
+        ref, a, b = path_pieces(p.start, p.end, t0, t1, width)
+        px = width / (t1 - t0)
+        goid = p.goid[ref]
+        out["segments"] = [
+            [
+                float(a[k]),
+                float(b[k]),
+                int(goid[k]),
+                int(p.cat[r]),
+                int(r),
+                p.text[r] if (b[k] - a[k]) * px >= 1.0 else "",
+            ]
+            for k, r in enumerate(ref)
+        ]
+        for k in np.flatnonzero(goid[1:] != goid[:-1]) + 1:
+            adjacent = ref[k] == ref[k - 1] + 1
+            t = float(p.start[ref[k]]) if adjacent else float(a[k])
+            how = p.edge[ref[k]] if adjacent else ""
+            out["edges"].append([t, int(goid[k - 1]), int(goid[k]), how])
+        pos = np.flatnonzero(np.isin(lane_keys, p.goid))
+        out["rank"] = {str(int(lane_keys[i])): int(i) for i in pos}
+        return out
 
     def _marks(self) -> list[dict[str, Any]]:
         out = list(self.marks)

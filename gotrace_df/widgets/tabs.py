@@ -20,7 +20,9 @@ import pandas as pd
 
 from gotrace_df._trace import Trace
 from gotrace_df.units import MISSING, display_bytes, display_duration
+from gotrace_df.views._common import horizontal_bars
 from gotrace_df.views.profiles import PROFILE_STATES
+from gotrace_df.widgets._model import came_from, path_color
 from gotrace_df.widgets.table import Col, DataTable
 from gotrace_df.widgets.timeline import Timeline, render_stack, short_file
 
@@ -142,6 +144,151 @@ def _pprof_link(profile: pd.DataFrame, kind: str) -> str:
     )
 
 
+# -- critical paths ---------------------------------------------------------------
+
+
+def _critical_path_bars(by: pd.DataFrame, labels: list[str], title: str) -> Any:
+    """Share of the path per breakdown row (largest at the top), each bar in
+    its category's colour as the timeline outlines it; the hover gives the
+    time."""
+    df = by.iloc[::-1]
+    labels = labels[::-1]
+    hover = [
+        f"{display_duration(int(ns))}, {share:.1%} of the path"
+        for ns, share in zip(df["duration_ns"], df["share"])
+    ]
+    fig = horizontal_bars(
+        [float(x) for x in df["share"]],
+        labels,
+        hover,
+        title=title,
+        xaxis_title="share of the path",
+        row_px=24,
+        pad_px=100,
+        hoverinfo="text+y",
+        marker_color=[path_color(str(c)) for c in df["category"]],
+    )
+    fig.update_layout(xaxis={"tickformat": ".0%", "rangemode": "tozero"})
+    return _figure(fig, max(170, 24 * len(labels) + 100))
+
+
+def _critical_path_box(ctx: TabContext, path: pd.DataFrame, label: str) -> W.Widget:
+    """A critical path (:func:`gotrace_df.critical_path`): its breakdown by
+    category and by stack (tables and bars), its segments, and buttons to
+    draw it on the timeline; a click on a segment opens it there."""
+    v = _views()
+    if len(path) == 0:
+        return W.HTML(f"<div class='gtdf-help'>{html.escape(label)}: no path.</div>")
+    total = int(path["duration_ns"].sum())
+    by_cat = v.critical_path_breakdown(path, by="category")
+    by_stack = v.critical_path_breakdown(path, by=("category", "stack"))
+    stacks = by_stack["stack"].astype("string").fillna("")
+    by_stack = by_stack.assign(stack=stacks.mask(stacks == "", "(no stack)"))
+    segs = path.reset_index(drop=True).copy()
+    segs["i"] = np.arange(1, len(segs) + 1)
+    segs["start_rel"] = segs["start_ns"] - ctx.trace.start_ns
+    goids = [int(g) for g in segs["goid"]]
+    edges = segs["edge"].astype("string").fillna("")
+    segs["came_from"] = [
+        came_from(goids[i - 1] if i else None, g, str(e))
+        for i, (g, e) in enumerate(zip(goids, edges))
+    ]
+    segments = DataTable(
+        [
+            Col("i", "#", "int"),
+            Col("goid", "Goroutine", "int"),
+            Col("category", "Category"),
+            Col("reason", "Reason"),
+            Col("leaf", "Woken by"),
+            Col("start_rel", "Start", "ns"),
+            Col("duration_ns", "Duration", "ns", bar=True),
+            Col("stack", "Where", code=True),
+            Col("came_from", "Came from"),
+        ],
+        segs,
+        max_height=300,
+    )
+
+    def draw() -> None:
+        if ctx.timeline.model.path is None or ctx.timeline.model.path.label != label:
+            ctx.timeline.highlight_path(path, label)
+
+    def show(_b: Any) -> None:
+        ctx.timeline.highlight_path(path, label)
+        ctx.show_timeline()
+
+    def open_segment(pos: int, _row: pd.Series) -> None:
+        draw()
+        ctx.timeline.show_path_segment(pos)
+        ctx.show_timeline()
+
+    segments.on_select(open_segment)
+    button = W.Button(description="Show on timeline", icon="stream", layout=_auto())
+    button.on_click(show)
+    running = int(path.loc[path["category"] == "running", "duration_ns"].sum())
+    goroutines = path["goid"].nunique()
+    head = _section(
+        f"Critical path of {label}",
+        f"What its end waited on, walked back through the goroutines that unblocked it: "
+        f"{display_duration(total)} over {len(path):,} segments on {goroutines:,} goroutines, "
+        f"{display_duration(running)} of it running. Click a segment to open it on the "
+        "timeline.",
+    )
+    return W.VBox(
+        [
+            head,
+            W.HBox([button]),
+            W.HBox(
+                [
+                    DataTable(
+                        [
+                            Col("category", "Category"),
+                            Col("duration_ns", "Time", "ns", bar=True),
+                            Col("share", "Share", "pct"),
+                        ],
+                        by_cat,
+                        max_height=220,
+                    ),
+                    _critical_path_bars(
+                        by_cat, [str(c) for c in by_cat["category"]], "By category"
+                    ),
+                ],
+                layout=W.Layout(align_items="flex-start"),
+            ),
+            DataTable(
+                [
+                    Col("category", "Category"),
+                    Col("stack", "Where", code=True),
+                    Col("duration_ns", "Time", "ns", bar=True),
+                    Col("share", "Share", "pct"),
+                ],
+                by_stack,
+                max_height=220,
+            ),
+            _critical_path_bars(
+                by_stack.head(12),
+                [f"{c}: {st}" for c, st in zip(by_stack["category"], by_stack["stack"])][:12],
+                "By stack (top 12)",
+            ),
+            _section("Segments", "In time order; each on one goroutine."),
+            segments,
+        ]
+    )
+
+
+def _critical_path_of(ctx: TabContext, label: str, **which: int) -> W.Widget:
+    """:func:`_critical_path_box` of ``critical_path(trace, **which)``, or what
+    went wrong."""
+    ctx.progress(f"Critical path of {label}…", 0.5)
+    try:
+        path = _views().critical_path(ctx.trace, **which)
+        return _critical_path_box(ctx, path, label)
+    except Exception as e:  # a broken view must not take the viewer down
+        return error_box(f"Critical path of {label}", e)
+    finally:
+        ctx.progress("", 1.0)
+
+
 # -- goroutines ----------------------------------------------------------------
 
 
@@ -180,6 +327,7 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
     title = _section("Goroutines of the group", "Select a group above.")
     actions = W.HBox([])
     detail = W.HTML("")
+    critical = W.VBox([])
 
     def pick_group(_pos: int, row: pd.Series) -> None:
         name = str(row["name"])
@@ -239,8 +387,15 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
             ctx.show_timeline()
 
         b1.on_click(show)
+        b2 = W.Button(description=f"Critical path of G{goid}", icon="sitemap", layout=_auto())
+
+        def critical_path(_b: Any) -> None:
+            critical.children = [_critical_path_of(ctx, f"G{goid}", goroutine=goid)]
+
+        b2.on_click(critical_path)
+        critical.children = []
         group_buttons = [c for c in actions.children if "group" in getattr(c, "description", "")]
-        actions.children = [*group_buttons, b1]
+        actions.children = [*group_buttons, b1, b2]
 
     groups_table.on_select(pick_group)
     members.on_select(pick_goroutine)
@@ -258,6 +413,7 @@ def goroutines_tab(ctx: TabContext) -> W.Widget:
             members,
             actions,
             detail,
+            critical,
         ]
     )
 
@@ -404,6 +560,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
         max_height=240,
     )
     actions = W.HBox([])
+    critical = W.VBox([])
     state: dict[str, Any] = {"type": None}
     origin = ctx.trace.start_ns
 
@@ -445,6 +602,9 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
 
         b.on_click(show)
         actions.children = [b]
+        kind = row["type"]
+        label = f"task {tid} {kind}" if isinstance(kind, str) and kind else f"task {tid}"
+        critical.children = [_critical_path_of(ctx, label, task=tid)]
 
     types_table.on_select(pick_type)
     instances.on_select(pick_task)
@@ -463,6 +623,7 @@ def tasks_tab(ctx: TabContext) -> W.Widget:
             instances,
             actions,
             events,
+            critical,
         ]
     )
 

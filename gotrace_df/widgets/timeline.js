@@ -78,9 +78,12 @@ function render({ model, el }) {
   status.style.cssText = "display:flex;justify-content:space-between;gap:12px;font-size:11.5px;color:#5f6b7a;padding:4px 2px 0 2px;";
   const statusL = document.createElement("span");
   const statusR = document.createElement("span");
+  const legend = document.createElement("div");
+  legend.className = "gtdf-tl-legend";
+  legend.style.cssText = "display:none;font-size:11.5px;color:var(--jp-ui-font-color1,#3d4650);padding:3px 2px 0 2px;";
   statusR.textContent = "wheel: zoom · drag: pan · drag the time ruler: zoom to range · click: details · double-click: whole trace · W/S/A/D keys";
   status.append(statusL, statusR);
-  root.append(canvas, tip, status);
+  root.append(canvas, tip, status, legend);
   el.append(root);
 
   const ctx = canvas.getContext("2d");
@@ -336,6 +339,106 @@ function render({ model, el }) {
     ctx.stroke();
   }
 
+  // A highlighted path (goroutine view): each piece outlined over its
+  // goroutine's lane in its category's colour, with a band along the lane's
+  // foot; an arrow wherever the path passes to another goroutine, drawn from
+  // the earlier goroutine's lane to the later one's (or towards the edge of
+  // the lanes when a lane is scrolled away).
+  function drawPath() {
+    const p = meta && meta.path;
+    let nseg = 0, narrow = 0;
+    if (p && meta.view === "goroutine") {
+      const byKey = new Map();
+      for (const g of laneGeometry()) if (g.i >= 2) byKey.set(g.ln.key, g);
+      const xmin = LABEL_W, xmax = LABEL_W + plotW();
+      for (const [a, b, goid, c] of p.segments) {
+        const g = byKey.get(goid);
+        if (!g) continue;
+        let xa = xOf(a), xb = xOf(b);
+        if (xb < xmin || xa > xmax) continue;
+        xa = Math.max(xmin, xa); xb = Math.min(xmax, xb);
+        const [r, gg, bb] = rgb(p.categories[c].color);
+        const w = Math.max(1, xb - xa);
+        ctx.fillStyle = `rgba(${r},${gg},${bb},0.14)`;
+        ctx.fillRect(xa, g.y, w, g.h);
+        ctx.fillStyle = `rgb(${r},${gg},${bb})`;
+        ctx.fillRect(xa, g.y + g.h - 4, w, 4);
+        if (w > 4) {
+          ctx.strokeStyle = `rgb(${r},${gg},${bb})`;
+          ctx.lineWidth = 2;
+          ctx.strokeRect(xa + 1, g.y + 1, w - 2, g.h - 2);
+          ctx.lineWidth = 1;
+        }
+        nseg++;
+      }
+      // The selected segment (a row of the path's table) in amber: the blue
+      // of a selected span is too close to the runnable outline.
+      const sel = model.get("selected") || {};
+      const sg = sel.view === "goroutine" ? byKey.get(sel.key) : null;
+      if (sg) {
+        const xa = Math.max(xmin, xOf(sel.t0)), xb = Math.min(xmax, xOf(sel.t1));
+        if (xb >= xmin && xa <= xmax) {
+          ctx.strokeStyle = "#f59e0b";
+          ctx.lineWidth = 3;
+          ctx.strokeRect(xa - 2, sg.y - 2, Math.max(2, xb - xa) + 4, sg.h + 4);
+          ctx.lineWidth = 1;
+        }
+      }
+      const off = meta.lane_offset || 0, shown = meta.lanes.length - 2;
+      const top = lanesTop() - 2, bottom = lanesTop() + shown * LANE_H;
+      // Where an arrow meets a lane: its middle, or the edge of the lanes
+      // towards a lane scrolled away (null: no such lane in view).
+      const yOf = (goid) => {
+        const g = byKey.get(goid);
+        if (g) return { y: g.y + g.h / 2, g };
+        const rank = p.rank[String(goid)];
+        if (rank === undefined) return null;
+        return { y: rank < off ? top : bottom, g: null };
+      };
+      for (const [t, from, to, how] of p.edges) {
+        const colour = p.arrows[how] || p.arrows[""];
+        const x = Math.round(xOf(t)) + 0.5;
+        if (x < xmin || x > xmax) continue;
+        const a = yOf(from), b = yOf(to);
+        if (!a || !b || (!a.g && !b.g)) continue;
+        const down = b.y > a.y;
+        const yb = b.g ? (down ? b.g.y : b.g.y + b.g.h) : b.y;
+        const ya = a.y;
+        ctx.lineCap = "round";
+        ctx.strokeStyle = "rgba(255,255,255,0.95)";
+        ctx.lineWidth = 4.5;
+        ctx.beginPath(); ctx.moveTo(x, ya); ctx.lineTo(x, yb); ctx.stroke();
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 2;
+        if (!a.g || !b.g) ctx.setLineDash([4, 3]);
+        ctx.beginPath(); ctx.moveTo(x, ya); ctx.lineTo(x, yb); ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.lineWidth = 1;
+        const d = down ? -1 : 1;
+        ctx.fillStyle = colour;
+        ctx.strokeStyle = "#fff";
+        ctx.beginPath();
+        ctx.moveTo(x, yb); ctx.lineTo(x - 5, yb + d * 8); ctx.lineTo(x + 5, yb + d * 8); ctx.closePath();
+        ctx.fill(); ctx.stroke();
+        if (a.g) { ctx.beginPath(); ctx.arc(x, ya, 3, 0, 2 * Math.PI); ctx.fill(); ctx.stroke(); }
+        narrow++;
+      }
+    }
+    canvas.dataset.pathSegments = String(nseg);
+    canvas.dataset.pathArrows = String(narrow);
+  }
+
+  function drawLegend() {
+    const p = meta && meta.path;
+    if (!p) { legend.innerHTML = ""; legend.style.display = "none"; return; }
+    legend.style.display = "block";
+    legend.innerHTML = `<b>${esc(p.label)}</b>` + p.categories.map((c) =>
+      `<span style="white-space:nowrap;margin-left:8px"><span style="display:inline-block;width:10px;height:10px;border:2px solid ${c.color};background:${c.color}33;vertical-align:-1px;margin-right:3px"></span>${esc(c.label)}</span>`).join("") +
+      `<span style="margin-left:14px;color:${p.arrows[""]};white-space:nowrap">●→ woke or created the next goroutine</span>` +
+      `<span style="margin-left:14px;color:${p.arrows.waited};white-space:nowrap">●→ began waiting for it</span>` +
+      (meta.view === "goroutine" ? "" : `<span style="margin-left:14px">(outlined in the Goroutines view)</span>`);
+  }
+
   function drawMarks() {
     if (!meta) return;
     for (const mk of meta.marks || []) {
@@ -400,10 +503,12 @@ function render({ model, el }) {
     }
     drawCounters();
     drawLanes();
+    drawPath();
     drawMarks();
     drawScrollbar();
     drawSelection();
     drawCursor();
+    canvas.dataset.view = `${view.t0},${view.t1}`;
     const kb = ((model.get("payload_bytes") || 0) / 1024).toFixed(1);
     statusL.textContent = `${displayDuration(view.t0)} – ${displayDuration(view.t1)} (${displayDuration(view.t1 - view.t0)} of ${displayDuration(duration())}) · ${meta.n.toLocaleString()} blocks · ${kb} kB · ${meta.compute_ms} ms` + (meta.filter ? ` · highlight: ${meta.filter}` : "");
   }
@@ -480,6 +585,15 @@ function render({ model, el }) {
     else body += `<div><b>${esc(cat)}</b></div>`;
     if (occ === 255) body += `<div>${displayDuration(t1 - t0)} &nbsp;<span style="opacity:.75">${displayDuration(t0)} → ${displayDuration(t1)}</span></div>`;
     else body += `<div>${Math.round((occ / 255) * 100)}% busy over ${displayDuration(t1 - t0)} <span style="opacity:.75">(many short intervals: zoom in)</span></div>`;
+    const p = meta.path;
+    if (p && meta.view === "goroutine") {
+      for (const [a, bb, goid, c, , text] of p.segments) {
+        if (goid !== g.ln.key || t < a || t > bb) continue;
+        const cc = p.categories[c];
+        body += `<div style="margin-top:3px"><span style="display:inline-block;width:8px;height:8px;background:${cc.color};margin-right:5px"></span>${esc(p.label)}: <b>${esc(text || cc.label)}</b> ${displayDuration(bb - a)}</div>`;
+        break;
+      }
+    }
     body += `<div style="opacity:.65;font-size:11px">click for details</div>`;
     showTip(ev, `<div style="opacity:.8">${head}</div>${body}`);
   }
@@ -618,6 +732,7 @@ function render({ model, el }) {
     if (meta && wantedHeight() !== cssH) resize();
     canvas.dataset.blocks = meta ? String(meta.n) : "0";
     canvas.dataset.seq = meta ? String(meta.seq || 0) : "0";
+    drawLegend();
     // "loading" until the kernel sent the counters it postponed.
     canvas.dataset.counters =
       meta && !(meta.counters || []).some((c) => c.loading) ? "ready" : "loading";

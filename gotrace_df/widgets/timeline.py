@@ -17,14 +17,15 @@ from typing import Any
 import anywidget
 import ipywidgets as W
 import numpy as np
+import pandas as pd
 import pyarrow.compute as pc
 import traitlets as T
 
 from gotrace_df._columns import int_values
 from gotrace_df._trace import Trace
-from gotrace_df.units import display_duration
+from gotrace_df.units import MISSING, display_duration
 from gotrace_df.widgets._esm import esm
-from gotrace_df.widgets._model import VIEWS, Filter, TimelineModel
+from gotrace_df.widgets._model import VIEWS, Filter, Path, TimelineModel, came_from
 
 __all__ = ["Timeline", "TimelineCanvas"]
 
@@ -66,7 +67,8 @@ class Timeline(W.VBox):  # type: ignore[misc]
     use and heap goal, procs running and goroutines in syscall) and the GC and
     stop-the-world lanes. Wheel zooms, drag pans, dragging on the time ruler
     zooms to a range, a click shows the span's goroutine, state, reason,
-    duration and stack below the canvas.
+    duration and stack below the canvas. :meth:`highlight_path` draws a path
+    across goroutines, such as :func:`gotrace_df.critical_path`'s.
 
     Examples
     --------
@@ -214,7 +216,12 @@ class Timeline(W.VBox):  # type: ignore[misc]
         self.view_buttons.value = {v: k for k, v in _VIEW_LABELS.items()}[view]
 
     def highlight(self, flt: Filter | None) -> None:
-        """Fade everything outside ``flt`` (goroutine view: show only its lanes)."""
+        """Fade everything outside ``flt`` (goroutine view: show only its lanes).
+        A highlighted path gives way."""
+        self.model.path = None
+        self._filter(flt)
+
+    def _filter(self, flt: Filter | None) -> None:
         self.model.set_filter(flt)
         self.filter_label.value = (
             f"<span class='gtdf-chip'>{html.escape(flt.label)}</span>"
@@ -236,8 +243,74 @@ class Timeline(W.VBox):  # type: ignore[misc]
         goids = int_values(g.filter(rows)["goid"])
         self.highlight(Filter(label=f"group {name}", goids=np.unique(goids)))
 
+    def highlight_path(self, segments: pd.DataFrame | None, label: str = "critical path") -> None:
+        """Draw a path, e.g. :func:`gotrace_df.critical_path`'s, and zoom to it.
+
+        ``segments`` needs ``goid``, ``category``, ``start_ns`` and ``end_ns``
+        (absolute ns) and may have ``reason``, ``leaf``, ``stack`` and
+        ``edge``. The timeline switches to the goroutine view and shows only
+        the path's goroutines (scroll for more if they do not all fit): each
+        segment outlined over its goroutine's lane in its category's colour
+        (:func:`gotrace_df.widgets._model.path_color`), an arrow wherever the
+        path passes from one goroutine to another, the spans off the path
+        faded. The proc and thread views fade the same spans but draw no
+        outlines. Pan, zoom and level of detail work as usual; any other
+        highlight replaces the path, and None clears it.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> from gotrace_df.widgets import Timeline
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> tl = Timeline(tr)
+        >>> tl.highlight_path(gt.critical_path(tr, task=5), "task 5")
+        >>> tl.view, tl.canvas.meta["path"]["label"]
+        ('goroutine', 'task 5')
+        """
+        if segments is None:
+            self.highlight(None)
+            return
+        path = Path.from_frame(segments, self.model.origin, label)
+        self.model.path = path
+        self._filter(self.model.path_filter(path))
+        if self.view != "goroutine":
+            self.set_view("goroutine")
+        if len(path.start):
+            self.zoom_to(float(path.start[0]), float(path.end[-1]), relative=True, pad=0.03)
+
+    def show_path_segment(self, i: int) -> None:
+        """Zoom to segment ``i`` (in time order) of the highlighted path, with
+        its neighbours around it; scroll its goroutine's lane into view and
+        select it (the path stays)."""
+        p = self.model.path
+        if p is None:
+            raise ValueError("no path is highlighted")
+        if not 0 <= i < len(p.start):
+            raise IndexError(f"the path has {len(p.start)} segments, not {i + 1}")
+        if self.view != "goroutine":
+            self.set_view("goroutine")
+        a, b, goid = float(p.start[i]), float(p.end[i]), int(p.goid[i])
+        span = max(b - a, 1000.0)
+        self._lane_offset = self._offset_showing(goid, a - span, b + span)
+        self.canvas.selected = {"view": "goroutine", "key": goid, "t0": a, "t1": b}
+        self.details_panel.value = render_path_segment(p, i)
+        self.details_actions.children = []
+        self.zoom_to(a, b, relative=True, pad=1.0)
+
+    def _offset_showing(self, goid: int, t0: float, t1: float) -> int:
+        """A lane offset of the goroutine view over ``[t0, t1]`` that shows
+        ``goid``'s lane (the current one if it does)."""
+        lanes = self.model.lane_list("goroutine", max(t0, 0.0), min(t1, self.duration))
+        pos = np.flatnonzero(self.model.view("goroutine").keys[lanes] == goid)
+        if pos.size == 0:
+            return self._lane_offset
+        k = int(pos[0])
+        if self._lane_offset <= k < self._lane_offset + self._lane_rows:
+            return self._lane_offset
+        return max(0, k - self._lane_rows // 2)
+
     def clear_highlight(self) -> None:
-        """Remove the highlight and marks."""
+        """Remove the highlight, path and marks."""
         self.model.marks = []
         self.goroutine_box.value = ""
         self.highlight(None)
@@ -465,6 +538,34 @@ def render_stack(frames: list[dict[str, Any]], limit: int = 24) -> str:
         f"<li class='gtdf-muted'>… {len(frames) - limit} more</li>" if len(frames) > limit else ""
     )
     return f"<ol class='gtdf-stack'>{''.join(rows)}{more}</ol>"
+
+
+def render_path_segment(p: Path, i: int) -> str:
+    """The details panel for segment ``i`` of a highlighted path."""
+    r = p.frame.iloc[i]
+
+    def text(col: str) -> str:
+        v = r.get(col)
+        return MISSING if v is None or pd.isna(v) or v == "" else str(v)
+
+    rows = [
+        ("Category", text("category")),
+        ("Reason", text("reason")),
+        ("Woken by", text("leaf")),
+        ("Start", display_duration(p.start[i])),
+        ("Duration", display_duration(p.end[i] - p.start[i])),
+        (
+            "Came from",
+            came_from(int(p.goid[i - 1]) if i else None, int(p.goid[i]), p.edge[i]) or MISSING,
+        ),
+        ("Stack", text("stack")),
+    ]
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return (
+        f"<div class='gtdf-details'><div class='gtdf-details-head'><b>{html.escape(p.label)}"
+        f"</b>, segment {i + 1} of {len(p.start)}: <b>G{int(p.goid[i])}</b></div>"
+        f"<table class='gtdf-kv'>{table}</table></div>"
+    )
 
 
 def render_details(d: dict[str, Any]) -> str:
