@@ -104,6 +104,24 @@ def _stored(con: Any, table: str, nullable: tuple[str, ...] = ()) -> pd.DataFram
     return _frame(con, query, nullable)
 
 
+def _fleet_groups(rows: str, counted: str, keys: str) -> str:
+    """SQL of two CTEs: ``ids``, each fleet-wide group of ``keys`` (the
+    stored view rows ``rows``) numbered ``gid``, and ``coded``, the counted
+    rows of ``counted`` (which name their group by ``position``) with their
+    ``gid`` in place of trace and position."""
+    return f"""
+        ids AS (
+            SELECT trace_id, position, {keys},
+                dense_rank() OVER (ORDER BY {keys}) AS gid
+            FROM {rows}
+        ),
+        coded AS (
+            SELECT ids.gid, c.* EXCLUDE (trace_id, position)
+            FROM {counted} c JOIN ids USING (trace_id, position)
+        )
+    """
+
+
 def goroutine_analysis(con: Any, by: By) -> pd.DataFrame:
     """:func:`gotrace_df.goroutine_analysis` per trace or fleet-wide (then with
     ``traces``, the number of traces a group is in)."""
@@ -113,16 +131,17 @@ def goroutine_analysis(con: Any, by: By) -> pd.DataFrame:
         return _stored(con, "goroutine_analysis_rows", nullable=pct)
     waits = [f"{s}.{n}_ns AS {s}_{n}_ns" for s in WAIT_STATES for n in stats]
     wait_stats = {
-        s: distribution("goroutine_waits", ["name"], "dur_ns", "waits", f"state = '{s}'")
-        for s in WAIT_STATES
+        s: distribution("coded", ["gid"], "dur_ns", "waits", f"state = '{s}'") for s in WAIT_STATES
     }
     query = f"""
-        WITH g AS (
+        WITH {_fleet_groups("goroutine_analysis_rows", "goroutine_waits", "name")},
+        names AS (SELECT DISTINCT gid, name FROM ids),
+        g AS (
             SELECT name, {_sum("count")} AS count, count(DISTINCT trace_id) AS traces,
                 {", ".join(f"{_sum(c)} AS {c}" for c in GOROUTINE_TIMES)}
             FROM goroutine_analysis_rows GROUP BY name
         ),
-        {", ".join(f"{s} AS ({wait_stats[s]})" for s in WAIT_STATES)}
+        {", ".join(f"{s} AS (SELECT * FROM ({wait_stats[s]}) JOIN names USING (gid))" for s in WAIT_STATES)}
         SELECT name, g.count, traces, g.exec_ns,
             CASE WHEN sum(g.exec_ns) OVER () > 0
                  THEN g.exec_ns::DOUBLE / (sum(g.exec_ns) OVER ())::DOUBLE END AS share,
@@ -219,8 +238,10 @@ def user_regions(con: Any, by: By) -> pd.DataFrame:
     return _frame(
         con,
         f"""
+        WITH {_fleet_groups("user_regions_rows", "region_durations", k)},
+        frames AS (SELECT DISTINCT gid, {k} FROM ids)
         SELECT {k}, count, total_ns, {", ".join(f"{n}_ns" for n in stats)}
-        FROM ({distribution("region_durations", k.split(", "), "duration_ns", "regions")})
+        FROM ({distribution("coded", ["gid"], "duration_ns", "regions")}) JOIN frames USING (gid)
         ORDER BY {k}
         """,
     )

@@ -17,14 +17,20 @@ stay exact, and the fleet views read about forty times fewer rows.
   times;
 * ``goroutine_waits``: the complete waits of the goroutines, which
   goroutine_analysis and :func:`gotrace_df.summary` take their latency
-  percentiles over: ``name``, ``state`` (``"sched_wait"``: Runnable,
-  ``"block"``: Waiting), ``dur_ns`` and ``waits`` (how many lasted that long);
+  percentiles over: ``position`` (the goroutine_analysis_rows row of the
+  goroutine's group), ``state`` (``"sched_wait"``: Runnable, ``"block"``:
+  Waiting), ``dur_ns`` and ``waits`` (how many lasted that long);
 * ``blocking_stacks``: every kind's :func:`gotrace_df.blocking_profile`, one row
   per stack with its frames;
 * ``task_durations``: the tasks (:func:`gotrace_df.user_task_details`) by
   ``type``, ``complete`` and ``duration_ns``, ``tasks`` of each;
 * ``region_durations``: the regions (:func:`gotrace_df.user_region_stats`) by
-  type, frame and ``duration_ns``, ``regions`` of each.
+  group (``position``, the user_regions_rows row of their type and frame) and
+  ``duration_ns``, ``regions`` of each.
+
+The counted rows name their group by its row in the trace's view rows, a
+small integer: the fleet views group millions of them on integers and join
+the few names, types and frames back at the end.
 
 A fleet table is registered once: its schema in ``FLEET_SCHEMAS`` and the
 function that makes its rows from a trace in ``ROW_BUILDERS``.
@@ -35,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 
 # The views package keeps its summariser and its percentiles to itself; this
@@ -91,7 +98,7 @@ FLEET_SCHEMAS: dict[str, pa.Schema] = {
         + _ints(*GOROUTINE_TIMES[1:], *_WAIT_STATS)
     ),
     "goroutine_waits": pa.schema(
-        [("name", pa.string()), ("state", pa.string())] + _ints("dur_ns", "waits")
+        [("position", pa.int64()), ("state", pa.string())] + _ints("dur_ns", "waits")
     ),
     "blocking_stacks": pa.schema(
         [("kind", pa.string())]
@@ -111,11 +118,7 @@ FLEET_SCHEMAS: dict[str, pa.Schema] = {
         + [("function", pa.string()), ("file", pa.string()), ("line", pa.int64())]
         + _ints("count", "total_ns", *_DURATION_STATS)
     ),
-    "region_durations": pa.schema(
-        [("type", pa.string()), ("pc", pa.uint64()), ("function", pa.string())]
-        + [("file", pa.string())]
-        + _ints("line", "duration_ns", "regions")
-    ),
+    "region_durations": pa.schema(_ints("position", "duration_ns", "regions")),
     "summary_rows": pa.schema(
         [("position", pa.int64()), ("section", pa.string()), ("metric", pa.string())]
         + [("value", pa.int64()), ("unit", pa.string())]
@@ -205,7 +208,6 @@ def goroutine_waits(trace: Trace) -> pd.DataFrame:
 
 def _waits(trace: Trace) -> tuple[pa.DictionaryArray, pa.DictionaryArray, Any]:
     """goroutine_waits' columns: names and states as codes into their values."""
-    import numpy as np
     import pandas as pd
 
     s = summarize(trace, semantics(None))
@@ -222,22 +224,52 @@ def _waits(trace: Trace) -> tuple[pa.DictionaryArray, pa.DictionaryArray, Any]:
 
 
 def _goroutine_waits(trace: Trace) -> pa.Table:
-    # Counted on the codes: no string per wait.
+    # Counted on codes: no string per wait.
+    import gotrace_df as gt
+
     name, state, dur = _waits(trace)
-    codes = pa.table({"name": name.indices, "state": state.indices, "dur_ns": dur})
-    counted = codes.group_by(["name", "state", "dur_ns"], use_threads=False).aggregate(
+    names = name.dictionary.to_pandas().to_frame("name")
+    at = _positions(gt.goroutine_analysis(trace), names, ["name"])
+    codes = pa.table({"position": at[name.indices], "state": state.indices, "dur_ns": dur})
+    counted = codes.group_by(["position", "state", "dur_ns"], use_threads=False).aggregate(
         [([], "count_all")]
     )
-    schema = FLEET_SCHEMAS["goroutine_waits"]
     return pa.table(
         [
-            name.dictionary.take(counted["name"]),
+            counted["position"],
             state.dictionary.take(counted["state"]),
             counted["dur_ns"],
             counted["count_all"],
         ],
-        schema=schema,
+        schema=FLEET_SCHEMAS["goroutine_waits"],
     )
+
+
+def _region_durations(trace: Trace) -> pa.Table:
+    import gotrace_df as gt
+
+    regions = gt.user_region_stats(trace)
+    at = _positions(gt.user_regions(trace), regions, ["type", "pc"])
+    rows = pa.table({"position": at, "duration_ns": regions["duration_ns"].to_numpy(np.int64)})
+    return _counted(rows, "region_durations")
+
+
+def _positions(view: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> Any:
+    """For each of ``rows``, the row of ``view`` with the same ``keys``."""
+    import pandas as pd
+
+    # Looked up once per distinct key, not per row.
+    code = np.zeros(len(rows), dtype=np.int64)
+    for k in keys:
+        c, uniques = pd.factorize(rows[k].to_numpy(dtype=object), use_na_sentinel=False)
+        code = code * len(uniques) + c
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    index = pd.MultiIndex.from_frame(view[keys].astype(object))
+    distinct = rows[keys].iloc[first].astype(object)
+    at = index.get_indexer(pd.MultiIndex.from_frame(distinct))
+    if (at < 0).any():
+        raise AssertionError(f"a group of {keys} missing from its view's rows")
+    return at.astype(np.int64)[inverse]
 
 
 #: How each fleet table of ``FLEET_SCHEMAS`` is made from one trace.
@@ -248,6 +280,6 @@ ROW_BUILDERS: dict[str, Callable[[Trace], pa.Table]] = {
     "user_tasks_rows": _view_rows("user_tasks", "user_tasks_rows"),
     "task_durations": _durations("user_task_details", "task_durations"),
     "user_regions_rows": _view_rows("user_regions", "user_regions_rows"),
-    "region_durations": _durations("user_region_stats", "region_durations"),
+    "region_durations": _region_durations,
     "summary_rows": _view_rows("summary", "summary_rows"),
 }
