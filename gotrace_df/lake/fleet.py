@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from gotrace_df.lake.rows import QUANTILES, WAIT_STATES
+from gotrace_df.lake.rows import FLEET_SCHEMAS, GOROUTINE_TIMES, QUANTILES, WAIT_STATES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,16 +35,6 @@ __all__ = [
 ]
 
 By = Literal["trace"] | None
-
-_GOROUTINE_SUMS = (
-    "exec_ns",
-    "total_ns",
-    "sched_wait_ns",
-    "syscall_ns",
-    "syscall_block_ns",
-    "block_ns",
-    "unknown_ns",
-)
 
 
 def _keys(by: By, *names: str) -> list[str]:
@@ -106,36 +96,59 @@ def _frame(con: Any, query: str, nullable: tuple[str, ...] = ()) -> pd.DataFrame
     return df
 
 
+def _stored(con: Any, table: str, nullable: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Each trace's single-trace view, stored at conversion as fleet table
+    ``table``: its rows in the view's order, after ``trace_id``."""
+    cols = ", ".join(c for c in FLEET_SCHEMAS[table].names if c != "position")
+    query = f"SELECT trace_id, {cols} FROM {table} ORDER BY trace_id, position"
+    return _frame(con, query, nullable)
+
+
+def _fleet_groups(rows: str, counted: str, keys: str) -> str:
+    """SQL of two CTEs: ``ids``, each fleet-wide group of ``keys`` (the
+    stored view rows ``rows``) numbered ``gid``, and ``coded``, the counted
+    rows of ``counted`` (which name their group by ``position``) with their
+    ``gid`` in place of trace and position."""
+    return f"""
+        ids AS (
+            SELECT trace_id, position, {keys},
+                dense_rank() OVER (ORDER BY {keys}) AS gid
+            FROM {rows}
+        ),
+        coded AS (
+            SELECT ids.gid, c.* EXCLUDE (trace_id, position)
+            FROM {counted} c JOIN ids USING (trace_id, position)
+        )
+    """
+
+
 def goroutine_analysis(con: Any, by: By) -> pd.DataFrame:
     """:func:`gotrace_df.goroutine_analysis` per trace or fleet-wide (then with
     ``traces``, the number of traces a group is in)."""
-    keys = _keys(by, "name")
-    k = ", ".join(keys)
-    per = "PARTITION BY trace_id" if by == "trace" else ""
-    # Fleet-wide, how many traces each group is in.
-    traces = ("", "") if by == "trace" else ("count(DISTINCT trace_id) AS traces, ", "traces, ")
-    order = "trace_id, " if by == "trace" else ""
     stats = [*(n for n, _ in QUANTILES), "max"]
+    pct = tuple(f"{s}_{n}_ns" for s in WAIT_STATES for n in stats)
+    if _keys(by) == ["trace_id"]:
+        return _stored(con, "goroutine_analysis_rows", nullable=pct)
     waits = [f"{s}.{n}_ns AS {s}_{n}_ns" for s in WAIT_STATES for n in stats]
     wait_stats = {
-        s: distribution("goroutine_waits", keys, "dur_ns", "waits", f"state = '{s}'")
-        for s in WAIT_STATES
+        s: distribution("coded", ["gid"], "dur_ns", "waits", f"state = '{s}'") for s in WAIT_STATES
     }
     query = f"""
-        WITH g AS (
-            SELECT {k}, {_sum("count")} AS count, {traces[0]}
-                {", ".join(f"{_sum(c)} AS {c}" for c in _GOROUTINE_SUMS)}
-            FROM goroutine_groups GROUP BY {k}
+        WITH {_fleet_groups("goroutine_analysis_rows", "goroutine_waits", "name")},
+        names AS (SELECT DISTINCT gid, name FROM ids),
+        g AS (
+            SELECT name, {_sum("count")} AS count, count(DISTINCT trace_id) AS traces,
+                {", ".join(f"{_sum(c)} AS {c}" for c in GOROUTINE_TIMES)}
+            FROM goroutine_analysis_rows GROUP BY name
         ),
-        {", ".join(f"{s} AS ({wait_stats[s]})" for s in WAIT_STATES)}
-        SELECT {k}, g.count, {traces[1]}g.exec_ns,
-            CASE WHEN sum(g.exec_ns) OVER ({per}) > 0
-                 THEN g.exec_ns::DOUBLE / (sum(g.exec_ns) OVER ({per}))::DOUBLE END AS share,
-            {", ".join(f"g.{c}" for c in _GOROUTINE_SUMS[1:])}, {", ".join(waits)}
-        FROM g {" ".join(f"LEFT JOIN {s} USING ({k})" for s in WAIT_STATES)}
-        ORDER BY {order}exec_ns DESC, name
+        {", ".join(f"{s} AS (SELECT * FROM ({wait_stats[s]}) JOIN names USING (gid))" for s in WAIT_STATES)}
+        SELECT name, g.count, traces, g.exec_ns,
+            CASE WHEN sum(g.exec_ns) OVER () > 0
+                 THEN g.exec_ns::DOUBLE / (sum(g.exec_ns) OVER ())::DOUBLE END AS share,
+            {", ".join(f"g.{c}" for c in GOROUTINE_TIMES[1:])}, {", ".join(waits)}
+        FROM g {" ".join(f"LEFT JOIN {s} USING (name)" for s in WAIT_STATES)}
+        ORDER BY exec_ns DESC, name
     """
-    pct = tuple(f"{s}_{n}_ns" for s in WAIT_STATES for n in stats)
     return _frame(con, query, nullable=pct)
 
 
@@ -198,34 +211,37 @@ def blocking_profile(con: Any, kind: str, by: By) -> pd.DataFrame:
 
 def user_tasks(con: Any, by: By) -> pd.DataFrame:
     """:func:`gotrace_df.user_tasks` per trace or fleet-wide."""
-    keys = _keys(by, "type")
-    k = ", ".join(keys)
     stats = ("total", "min", *(n for n, _ in QUANTILES), "max")
+    nullable = tuple(f"{n}_ns" for n in stats)
+    if _keys(by) == ["trace_id"]:
+        return _stored(con, "user_tasks_rows", nullable)
     return _frame(
         con,
         f"""
-        WITH t AS (SELECT {k}, {_sum("tasks")} AS count FROM task_durations GROUP BY {k}),
-        d AS ({distribution("task_durations", keys, "duration_ns", "tasks", "complete")})
-        SELECT {k}, t.count, coalesce(d.count, 0) AS complete,
+        WITH t AS (SELECT type, {_sum("count")} AS count FROM user_tasks_rows GROUP BY type),
+        d AS ({distribution("task_durations", ["type"], "duration_ns", "tasks", "complete")})
+        SELECT type, t.count, coalesce(d.count, 0) AS complete,
             {", ".join(f"{n}_ns" for n in stats)}
-        FROM t LEFT JOIN d USING ({k}) ORDER BY {k}
+        FROM t LEFT JOIN d USING (type) ORDER BY type
         """,
-        nullable=tuple(f"{n}_ns" for n in stats),
+        nullable,
     )
 
 
 def user_regions(con: Any, by: By) -> pd.DataFrame:
     """:func:`gotrace_df.user_regions` per trace (grouped by type and PC) or
     fleet-wide (by type and frame: function, file, line)."""
-    frame = ("pc", "function", "file", "line") if by == "trace" else ("function", "file", "line")
-    keys = _keys(by, "type", *frame)
-    k = ", ".join(keys)
+    if _keys(by) == ["trace_id"]:
+        return _stored(con, "user_regions_rows")
+    k = "type, function, file, line"
     stats = ("min", *(n for n, _ in QUANTILES), "max")
     return _frame(
         con,
         f"""
+        WITH {_fleet_groups("user_regions_rows", "region_durations", k)},
+        frames AS (SELECT DISTINCT gid, {k} FROM ids)
         SELECT {k}, count, total_ns, {", ".join(f"{n}_ns" for n in stats)}
-        FROM ({distribution("region_durations", keys, "duration_ns", "regions")})
+        FROM ({distribution("coded", ["gid"], "duration_ns", "regions")}) JOIN frames USING (gid)
         ORDER BY {k}
         """,
     )
@@ -246,11 +262,7 @@ def summary(con: Any, by: By, top_stacks: int = 3) -> pd.DataFrame:
     import pandas as pd
 
     if _keys(by) == ["trace_id"]:
-        return _frame(
-            con,
-            "SELECT trace_id, section, metric, value, unit FROM summary_rows "
-            "ORDER BY trace_id, position",
-        )
+        return _stored(con, "summary_rows")
     maxed = ", ".join(f"'{m}'" for m in _SUMMARY_MAX)
     # (section, metric, value, unit, position: where the single view puts it)
     rows: list[tuple[str, str, int, str, float]] = [
