@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from gotrace_df.lake.critical import CRITICAL_SCHEMA, critical_path_times
+
 # The views package keeps its summariser and its percentiles to itself; this
 # module is the one place outside it that reads them (a public per-wait view
 # would replace these imports).
@@ -87,6 +89,7 @@ FLEET_SCHEMAS: dict[str, pa.Schema] = {
         [("position", pa.int64()), ("section", pa.string()), ("metric", pa.string())]
         + [("value", pa.int64()), ("unit", pa.string())]
     ),
+    "critical_path_times": CRITICAL_SCHEMA,
 }
 #: The fleet tables, in the order they are written.
 FLEET_TABLES = tuple(FLEET_SCHEMAS)
@@ -110,6 +113,7 @@ def fleet_tables(trace: Trace) -> dict[str, pa.Table]:
         "task_durations": _counted(gt.user_task_details(trace), "task_durations"),
         "region_durations": _counted(gt.user_region_stats(trace), "region_durations"),
         "summary_rows": summary,
+        "critical_path_times": critical_path_times(trace),
     }
     out = {}
     for name, schema in FLEET_SCHEMAS.items():
