@@ -49,40 +49,72 @@ def critical_path_times(trace: Trace) -> pd.DataFrame:
     ended = t.filter(pc.is_valid(t["end"]))
     ids = ended["task_id"].to_numpy().astype(np.int64)
     names = ended["name"].cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False)
+    type_of, types = pd.factorize(names)
     paths = critical_paths(trace)
     # Each segment's task as a row of the ended tasks (paths are of those only).
     order = np.argsort(ids, kind="stable")
     task = order[np.searchsorted(ids[order], paths["task_id"].to_numpy())]
     dur = paths["duration_ns"].to_numpy().astype(np.int64)
-    frames = [_counted(names, np.arange(len(ids)), np.bincount(task, dur, len(ids)), TASK_ROW, {})]
-    for grouping in GROUPINGS:
-        keys = grouping.split("+")
-        codes = [paths[k].cat.codes.to_numpy().astype(np.int64) for k in keys]
-        words = [paths[k].cat.categories.to_numpy(dtype=object) for k in keys]
-        # One code per (task, key): the per-task time under each key it has.
-        flat, first = np.unique(np.stack([task, *codes]), axis=1, return_inverse=True)
-        per = np.bincount(first.ravel(), dur, flat.shape[1]).astype(np.int64)
-        labels = {k: w[c] for k, w, c in zip(keys, words, flat[1:])}
-        frames.append(_counted(names, flat[0], per, grouping, labels))
+    cats = paths["category"].cat
+    stacks = paths["stack"].cat
+    cat_words = cats.categories.to_numpy(dtype=object)
+    stack_words = stacks.categories.to_numpy(dtype=object)
+    n_stacks = len(stack_words)
+    # Integer codes throughout (2.7 million segments for 143 thousand tasks in
+    # a 60 MiB trace); strings only for the counted rows. The per-task time
+    # per (category, stack) is summed from the segments, the coarser ones
+    # from it.
+    key = cats.codes.to_numpy().astype(np.int64) * n_stacks + stacks.codes.to_numpy()
+    fine_task, fine_key, fine = _per_task(task, key, dur, len(cat_words) * n_stacks)
+    fine_cat, fine_stack = fine_key // n_stacks, fine_key % n_stacks
+    durations = pd.Series(dur).groupby(task).sum().reindex(range(len(ids)), fill_value=0)
+    whole = np.zeros(len(ids), dtype=np.int64)
+    frames = [
+        _counted(types, type_of, whole, durations.to_numpy(), TASK_ROW, {"category": TASK_ROW}),
+        _counted(
+            types,
+            type_of[fine_task],
+            fine_key,
+            fine,
+            "category+stack",
+            {
+                "category": np.repeat(cat_words, n_stacks),
+                "stack": np.tile(stack_words, len(cat_words)),
+            },
+        ),
+    ]
+    for grouping, codes, words in (
+        ("category", fine_cat, cat_words),
+        ("stack", fine_stack, stack_words),
+    ):
+        task_of, code, per = _per_task(fine_task, codes, fine, len(words))
+        frames.append(_counted(types, type_of[task_of], code, per, grouping, {grouping: words}))
     return pd.concat(frames, ignore_index=True)[list(CRITICAL_SCHEMA.names)]
 
 
+def _per_task(task: Any, key: Any, time: Any, n_keys: int) -> tuple[Any, Any, Any]:
+    """Per distinct (task, key) of the rows: the task, the key and the sum of
+    their ``time`` (int64, exact)."""
+    sums = pd.Series(time).groupby(task * n_keys + key, sort=False).sum()
+    pair = sums.index.to_numpy()
+    return pair // n_keys, pair % n_keys, sums.to_numpy().astype(np.int64)
+
+
 def _counted(
-    names: Any, task: Any, per: Any, grouping: str, labels: dict[str, Any]
+    types: Any, type_of: Any, key: Any, per: Any, grouping: str, words: dict[str, Any]
 ) -> pd.DataFrame:
-    """Per (type, key, time) how many tasks: ``per[i]`` is task ``task[i]``'s
-    time under key ``labels[.][i]``."""
-    df = pd.DataFrame(
-        {
-            "type": names[task],
-            "grouping": grouping,
-            "category": labels.get("category", TASK_ROW if grouping == TASK_ROW else ""),
-            "stack": labels.get("stack", ""),
-            "duration_ns": np.asarray(per, dtype=np.int64),
-        }
-    )
-    cols = list(df.columns)
-    return df.groupby(cols, sort=False).size().rename("tasks").reset_index()
+    """Per distinct (type, key, time) how many tasks: ``per[i]`` is a task of
+    type ``types[type_of[i]]``'s time under ``key[i]``; ``words`` names the
+    key's columns (arrays indexed by the key, or one word)."""
+    df = pd.DataFrame({"type": type_of, "key": key, "duration_ns": per})
+    counted = df.groupby(list(df.columns), sort=False).size().rename("tasks").reset_index()
+    k = counted["key"].to_numpy()
+    for col in KEYS:
+        w = words.get(col, "")
+        counted[col] = w if isinstance(w, str) else w[k]
+    counted["type"] = np.asarray(types, dtype=object)[counted["type"].to_numpy()]
+    counted["grouping"] = grouping
+    return counted
 
 
 def breakdown_keys(breakdown: str | Sequence[str]) -> list[str]:
