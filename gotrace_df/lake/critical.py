@@ -32,8 +32,6 @@ __all__ = ["CRITICAL_SCHEMA", "critical_path", "critical_path_times"]
 
 #: The breakdown keys, in the order a grouping names them.
 KEYS = ("category", "stack")
-#: The groupings stored: each non-empty set of KEYS.
-GROUPINGS = ("category", "stack", "category+stack")
 
 CRITICAL_SCHEMA = pa.schema(
     [("type", pa.string()), ("grouping", pa.string()), ("category", pa.string())]
@@ -117,7 +115,7 @@ def _counted(
     return counted
 
 
-def breakdown_keys(breakdown: str | Sequence[str]) -> list[str]:
+def _breakdown_keys(breakdown: str | Sequence[str]) -> list[str]:
     """The key columns of ``breakdown``, as the single-trace view's ``by``."""
     keys = [breakdown] if isinstance(breakdown, str) else list(breakdown)
     if not keys or any(k not in KEYS for k in keys) or len(set(keys)) != len(keys):
@@ -137,7 +135,7 @@ def critical_path(
 
     if by not in ("trace", None):
         raise ValueError(f'by must be "trace" or None, not {by!r}')
-    keys = breakdown_keys(breakdown)
+    keys = _breakdown_keys(breakdown)
     grouping = "+".join(k for k in KEYS if k in keys)
     part = ["trace_id"] if by == "trace" else []
     p = "".join(f"{c}, " for c in part)
