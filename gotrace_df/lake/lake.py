@@ -4,6 +4,7 @@ and each of its traces as a :class:`~gotrace_df.Trace`."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -168,6 +169,20 @@ class Lake:
     def summary(self, by: fleet.By = "trace") -> pd.DataFrame:
         """:func:`gotrace_df.summary` of every trace, or of the fleet (``by=None``)."""
         return fleet.summary(self._fleet(), by)
+
+    def critical_path(
+        self,
+        by_task_type: str,
+        by: fleet.By = "trace",
+        breakdown: str | Sequence[str] = "category",
+    ) -> pd.DataFrame:
+        """:func:`gotrace_df.critical_path` with ``by_task_type`` (its ``by``
+        is ``breakdown``) of every trace, or over every task of that type in
+        the fleet (``by=None``: percentiles over all of them, a task counting
+        0 under a key its path never touches)."""
+        from gotrace_df.lake.critical import critical_path
+
+        return critical_path(self._fleet(), by_task_type, by, breakdown)
 
     def diff_side(self) -> Side:
         """This lake's fleet views as one side of :func:`gotrace_df.diff`, so

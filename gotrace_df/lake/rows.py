@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from gotrace_df.lake.critical import CRITICAL_SCHEMA, critical_path_times
+
 # The views package keeps its summariser and its percentiles to itself; this
 # module is the one place outside it that reads them (a public per-wait view
 # would replace these imports).
@@ -123,6 +125,7 @@ FLEET_SCHEMAS: dict[str, pa.Schema] = {
         [("position", pa.int64()), ("section", pa.string()), ("metric", pa.string())]
         + [("value", pa.int64()), ("unit", pa.string())]
     ),
+    "critical_path_times": CRITICAL_SCHEMA,
 }
 #: The fleet tables, in the order they are written.
 FLEET_TABLES = tuple(FLEET_SCHEMAS)
@@ -282,4 +285,5 @@ ROW_BUILDERS: dict[str, Callable[[Trace], pa.Table]] = {
     "user_regions_rows": _view_rows("user_regions", "user_regions_rows"),
     "region_durations": _region_durations,
     "summary_rows": _view_rows("summary", "summary_rows"),
+    "critical_path_times": lambda trace: _table(critical_path_times(trace), "critical_path_times"),
 }
