@@ -10,15 +10,18 @@ corpus traces of Go's test programs (tests/data/traces/go1.26).
   ``--convert-traces`` traces: one process (``workers=1``), local worker
   processes (``workers=2``), and a 2-worker Dask ``LocalCluster`` (started
   before the clock starts). MB/s and traces/s are of the trace files' bytes.
+  The modes alternate for ``--runs`` rounds; each cell is the median (and
+  min-max) over the rounds, the ratio taken within each round.
 - **Fleet views**: the whole set is converted (2 local workers), then each
   fleet view runs in a process of its own (open the lake, ``by="trace"``
-  and ``by=None``), against one process that reads every trace with
+  and ``by=None``; the views alternate for ``--runs`` rounds, medians),
+  against one process that reads every trace with
   ``read_trace`` and computes the same single-trace views, one trace at a
   time (its time per view is summed over the traces; reading them is a row
   of its own).
 
     python bench/bench_lake.py                    # 50 x 20 MiB, made if missing
-    python bench/bench_lake.py --traces 50 --mb 20 --record
+    python bench/bench_lake.py --traces 50 --mb 20 --runs 3 --record
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from measure import Run, mib, python_env, run  # noqa: E402
+from measure import Run, mib, python_env, run, spread  # noqa: E402
 from results import command_line, record  # noqa: E402
 from traces import DATA, build  # noqa: E402
 
@@ -142,6 +145,7 @@ def main() -> None:
     ap.add_argument(
         "--convert-traces", type=int, default=12, help="traces each conversion mode converts"
     )
+    ap.add_argument("--runs", type=int, default=3, help="alternating rounds (default 3)")
     ap.add_argument("--record", action="store_true", help="write bench/RESULTS.md's section")
     args = ap.parse_args()
 
@@ -152,36 +156,46 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         root = Path(tmp) / "lake"
         some = paths[: args.convert_traces]
-        conv = []
-        for label, mode in (
+        modes = (
             ("one process (`workers=1`)", "1"),
             ("2 local worker processes (`workers=2`)", "2"),
             ("2-worker Dask LocalCluster", "dask"),
-        ):
-            r = convert(some, root, mode)
-            conv.append((label, r))
-            print(label, r.report, mib(r.peak_rss), flush=True)
-        base = conv[0][1].report["seconds"]
+        )
+        conv: dict[str, list[Run]] = {label: [] for label, _ in modes}
+        for _ in range(args.runs):
+            for label, mode in modes:
+                r = convert(some, root, mode)
+                conv[label].append(r)
+                print(label, r.report, mib(r.peak_rss), flush=True)
+        nbytes = conv[modes[0][0]][0].report["bytes"]
+        base = [r.report["seconds"] for r in conv[modes[0][0]]]
         lines += [
-            f"### Conversion: {len(some)} traces, {conv[0][1].report['bytes'] / 2**20:.0f} MiB",
+            f"### Conversion: {len(some)} traces, {nbytes / 2**20:.0f} MiB, "
+            f"{args.runs} alternating rounds",
             "",
-            "| mode | time | MB/s | traces/s | vs one process | CPU | peak RSS |",
+            "| mode | time s | MB/s | traces/s | vs one process | CPU s | peak RSS |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for label, r in conv:
-            s = r.report["seconds"]
+        for label, runs in conv.items():
+            secs = [r.report["seconds"] for r in runs]
             lines.append(
-                f"| {label} | {s:.1f} s | {r.report['bytes'] / 1e6 / s:.1f} | "
-                f"{r.report['traces'] / s:.2f} | {base / s:.2f}x | {r.cpu:.0f} s | "
-                f"{mib(r.peak_rss)} |"
+                f"| {label} | {spread(secs, '{:.1f}')} | "
+                f"{spread([nbytes / 1e6 / x for x in secs], '{:.1f}')} | "
+                f"{spread([len(some) / x for x in secs])} | "
+                f"{spread([b / x for b, x in zip(base, secs, strict=True)], '{:.2f}x')} | "
+                f"{spread([r.cpu for r in runs], '{:.0f}')} | "
+                f"{mib(max(r.peak_rss for r in runs))} |"
             )
 
         full = convert(paths, root, "2")
         print("full lake", full.report, flush=True)
         on_disk = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
-        fleet = {v: python(FLEET, str(root), v) for v in VIEWS}
-        for v, r in fleet.items():
-            print(v, r.report, mib(r.peak_rss), flush=True)
+        fleet: dict[str, list[Run]] = {v: [] for v in VIEWS}
+        for _ in range(args.runs):
+            for v in VIEWS:
+                r = python(FLEET, str(root), v)
+                fleet[v].append(r)
+                print(v, r.report, mib(r.peak_rss), flush=True)
         single = python(SINGLE, json.dumps([str(p) for p in paths]))
         print("trace by trace", single.report, mib(single.peak_rss), flush=True)
     s = full.report["seconds"]
@@ -192,18 +206,20 @@ def main() -> None:
         f"Converted with 2 local workers in {s:.0f} s ({total / 1e6 / s:.1f} MB/s); "
         f"the lake is {on_disk / 2**20:.0f} MiB on disk. A fleet view's time is "
         '`by="trace"` and `by=None` (the four profile kinds for `blocking_profile`) '
-        "on an open lake; its process (Python and DuckDB starting, opening the lake, "
-        "the view) has the peak RSS and wall time given beside it. Trace by trace: "
+        f"on an open lake, median (min-max) of {args.runs} alternating rounds; its "
+        "process (Python and DuckDB starting, opening the lake, the view) has the "
+        "wall time and the largest peak RSS given beside it. Trace by trace: "
         "one process, each trace read with `read_trace`, then the same views; the "
         "view's time summed over the traces, and the process's peak RSS.",
         "",
         "| view | fleet view (DuckDB) | its process: wall, peak RSS | trace by trace |",
         "|---|---:|---:|---:|",
     ]
-    for v, r in fleet.items():
+    for v, runs in fleet.items():
         lines.append(
-            f"| `{v}` | {r.report['seconds']:.2f} s | {r.wall:.1f} s, {mib(r.peak_rss)} | "
-            f"{single.report[v]:.1f} s |"
+            f"| `{v}` | {spread([r.report['seconds'] for r in runs])} s | "
+            f"{spread([r.wall for r in runs], '{:.1f}')} s, "
+            f"{mib(max(r.peak_rss for r in runs))} | {single.report[v]:.1f} s |"
         )
     lines.append(f"| reading the traces (`read_trace`) | | | {single.report['read_trace']:.1f} s |")
     lines.append(f"| whole process | | | {single.wall:.1f} s, {mib(single.peak_rss)} peak RSS |")
