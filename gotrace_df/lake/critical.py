@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gotrace_df.views.critical import TASK_ROW, critical_paths
+from gotrace_df.views.critical import TASK_ROW, breakdown_keys, critical_paths
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -115,16 +115,6 @@ def _counted(
     return counted
 
 
-def _breakdown_keys(breakdown: str | Sequence[str]) -> list[str]:
-    """The key columns of ``breakdown``, as the single-trace view's ``by``."""
-    keys = [breakdown] if isinstance(breakdown, str) else list(breakdown)
-    if not keys or any(k not in KEYS for k in keys) or len(set(keys)) != len(keys):
-        raise ValueError(
-            f"breakdown must be 'category', 'stack' or ('category', 'stack') (got {breakdown!r})"
-        )
-    return keys
-
-
 def critical_path(
     con: Any, by_task_type: str, by: By, breakdown: str | Sequence[str] = "category"
 ) -> pd.DataFrame:
@@ -135,7 +125,7 @@ def critical_path(
 
     if by not in ("trace", None):
         raise ValueError(f'by must be "trace" or None, not {by!r}')
-    keys = _breakdown_keys(breakdown)
+    keys = breakdown_keys(breakdown, name="breakdown")
     grouping = "+".join(k for k in KEYS if k in keys)
     part = ["trace_id"] if by == "trace" else []
     p = "".join(f"{c}, " for c in part)

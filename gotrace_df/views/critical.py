@@ -53,6 +53,7 @@ __all__ = [
     "EDGES",
     "LEAVES",
     "TASK_ROW",
+    "breakdown_keys",
     "critical_path",
     "critical_path_breakdown",
     "critical_paths",
@@ -450,7 +451,7 @@ def critical_path_breakdown(
     >>> round(float(b["share"].sum()), 6)
     1.0
     """
-    keys = _keys(by)
+    keys = breakdown_keys(by)
     total = int(path["duration_ns"].sum())
     out = (
         path.groupby(keys, observed=True, sort=False)["duration_ns"]
@@ -464,10 +465,14 @@ def critical_path_breakdown(
     return out.reset_index(drop=True)
 
 
-def _keys(by: str | Sequence[str]) -> list[str]:
+def breakdown_keys(by: str | Sequence[str], *, name: str = "by") -> list[str]:
+    """The key columns of a breakdown ``by`` (``"category"``, ``"stack"`` or
+    both); a ValueError naming the argument ``name`` otherwise."""
     keys = [by] if isinstance(by, str) else list(by)
     if not keys or any(k not in ("category", "stack") for k in keys) or len(set(keys)) != len(keys):
-        raise ValueError(f"by must be 'category', 'stack' or ('category', 'stack') (got {by!r})")
+        raise ValueError(
+            f"{name} must be 'category', 'stack' or ('category', 'stack') (got {by!r})"
+        )
     return keys
 
 
@@ -476,7 +481,7 @@ _STATS = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "max": 1.0}
 
 def _by_task_type(trace: Trace, name: str, by: str | Sequence[str]) -> pd.DataFrame:
     """critical_path(by_task_type=name): the breakdown over that type's tasks."""
-    keys = _keys(by)
+    keys = breakdown_keys(by)
     q = _task_queries(trace, None)
     ids = q["task_id"][(q["name"] == name).to_numpy()].to_numpy()
     if not len(ids):
