@@ -316,17 +316,14 @@ pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queri
         }
         out
     };
-    let n = q.goid.len();
-    if n < PARALLEL_QUERIES {
-        return Ok(walk(0..n));
-    }
-    // The paths are independent: half of them on another thread.
-    let [mut out, rest] = crate::take::on_both([0..n / 2, n / 2..n], walk);
-    out.append(rest);
+    // The paths are independent: a share of them on every core.
+    let mut parts = crate::take::on_ranges(q.goid.len(), PARALLEL_QUERIES, walk).into_iter();
+    let mut out = parts.next().unwrap_or_default();
+    parts.for_each(|rest| out.append(rest));
     Ok(out)
 }
 
-/// Fewer queries than this stay on one thread.
+/// Fewer queries than this per thread are not worth one.
 const PARALLEL_QUERIES: usize = 1 << 10;
 
 impl Segments {

@@ -123,6 +123,25 @@ pub(crate) fn on_both<T: Send, R: Send>(items: [T; 2], f: impl Fn(T) -> R + Sync
     })
 }
 
+/// `f` of `0..n` cut into one contiguous range per available core (each of
+/// at least `min` items), the ranges on threads of their own; the results in
+/// range order.
+pub(crate) fn on_ranges<R: Send>(n: usize, min: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let parts = cores.min(n / min.max(1)).max(1);
+    if parts == 1 {
+        return vec![f(0..n)];
+    }
+    let cut = |i: usize| n * i / parts;
+    std::thread::scope(|s| {
+        let f = &f;
+        let others: Vec<_> = (1..parts).map(|i| s.spawn(move || f(cut(i)..cut(i + 1)))).collect();
+        let mut out = vec![f(0..cut(1))];
+        out.extend(others.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+        out
+    })
+}
+
 /// Gathers smaller than this stay on one thread.
 const PARALLEL_ROWS: usize = 1 << 16;
 
