@@ -13,89 +13,14 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 
-/// `trace.EventKind`, by name.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
-    Other,
-    Sync,
-    Metric,
-    Label,
-    RangeBegin,
-    RangeActive,
-    RangeEnd,
-    RegionBegin,
-    RegionEnd,
-    StateTransition,
-}
-
-const KINDS: [Kind; 10] = [
-    Kind::Other,
-    Kind::Sync,
-    Kind::Metric,
-    Kind::Label,
-    Kind::RangeBegin,
-    Kind::RangeActive,
-    Kind::RangeEnd,
-    Kind::RegionBegin,
-    Kind::RegionEnd,
-    Kind::StateTransition,
-];
-
-fn kind_of(s: &str) -> u8 {
-    let k = match s {
-        "Sync" => Kind::Sync,
-        "Metric" => Kind::Metric,
-        "Label" => Kind::Label,
-        "RangeBegin" => Kind::RangeBegin,
-        "RangeActive" => Kind::RangeActive,
-        "RangeEnd" => Kind::RangeEnd,
-        "RegionBegin" => Kind::RegionBegin,
-        "RegionEnd" => Kind::RegionEnd,
-        "StateTransition" => Kind::StateTransition,
-        _ => Kind::Other,
-    };
-    KINDS.iter().position(|&x| x == k).unwrap_or(0) as u8
-}
-
-/// Resource kinds.
-pub const RES_NONE: u8 = 0;
-pub const RES_GOROUTINE: u8 = 1;
-pub const RES_PROC: u8 = 2;
-
-fn resource_of(s: &str) -> u8 {
-    match s {
-        "Goroutine" => RES_GOROUTINE,
-        "Proc" => RES_PROC,
-        "Thread" => 3,
-        _ => RES_NONE,
-    }
-}
-
+pub use crate::model::resource::{GOROUTINE as RES_GOROUTINE, NONE as RES_NONE, PROC as RES_PROC};
 /// Goroutine (and proc) states, Go's GoState numbering.
-pub mod st {
-    pub const UNDETERMINED: u8 = 0;
-    pub const NOT_EXIST: u8 = 1;
-    pub const RUNNABLE: u8 = 2;
-    pub const RUNNING: u8 = 3;
-    pub const WAITING: u8 = 4;
-    pub const SYSCALL: u8 = 5;
-    pub const IDLE: u8 = 6;
-    /// GoState.Executing: Running or Syscall.
-    pub fn executing(s: u8) -> bool {
-        s == RUNNING || s == SYSCALL
-    }
-}
+pub use crate::model::state as st;
+pub use crate::model::Kind;
+use crate::model::{kind_code, resource_code, state_code};
 
 fn state_of(s: &str) -> u8 {
-    match s {
-        "NotExist" => st::NOT_EXIST,
-        "Runnable" => st::RUNNABLE,
-        "Running" => st::RUNNING,
-        "Waiting" => st::WAITING,
-        "Syscall" => st::SYSCALL,
-        "Idle" => st::IDLE,
-        _ => st::UNDETERMINED,
-    }
+    state_code(s).unwrap_or(st::UNDETERMINED)
 }
 
 /// One event, as the views need it. IDs are -1 where Go says "none"; columns
@@ -444,7 +369,7 @@ pub(crate) fn goroutines_of(batches: &[RecordBatch], kind: Kind) -> Result<Vec<i
     let mut hits = Vec::new();
     for b in batches {
         let n = b.num_rows();
-        let col = StrCol::new(b, "kind", true, false, |s| KINDS[kind_of(s) as usize] == kind)?;
+        let col = StrCol::new(b, "kind", true, false, |s| Kind::of_name(s) == kind)?;
         if n == 0 || !col.lut.iter().chain(&col.plain).any(|&hit| hit) {
             continue;
         }
@@ -510,8 +435,8 @@ pub fn scan<C: Classes>(
             int_col_or(b, "value", w(cols::VALUE), value, rows, &mut dense)?,
         ];
         let str_cols = [
-            StrCol::new(b, "kind", true, 0, kind_of)?,
-            StrCol::new(b, "resource", w(cols::RESOURCE), RES_NONE, resource_of)?,
+            StrCol::new(b, "kind", true, 0, kind_code)?,
+            StrCol::new(b, "resource", w(cols::RESOURCE), RES_NONE, resource_code)?,
             StrCol::new(b, "from_state", w(cols::FROM), st::UNDETERMINED, state_of)?,
             StrCol::new(b, "to_state", w(cols::TO), st::UNDETERMINED, state_of)?,
             StrCol::new(b, "reason", w(cols::REASON), 0, |s| classes.reason(s))?,
@@ -535,7 +460,7 @@ pub fn scan<C: Classes>(
             for i in 0..hi - lo {
                 let ev = Ev {
                     ts: ts[i],
-                    kind: KINDS[kind[i] as usize],
+                    kind: Kind::from_code(kind[i]),
                     g: g[i],
                     p: p[i],
                     resource: code(resource, i, RES_NONE),

@@ -13,6 +13,7 @@ pub mod idmap;
 pub mod intern;
 pub mod lanes;
 pub mod mmu;
+pub mod model;
 pub mod order;
 pub mod pdqsort;
 pub mod profile;

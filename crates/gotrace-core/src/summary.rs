@@ -15,6 +15,7 @@
 //! columns themselves; a goroutine's in-flight state lives in a slab only while
 //! it is alive, and only open regions hold a snapshot.
 
+use crate::model::{kind, kind_code, resource, resource_code, state, state_code};
 use std::sync::Arc;
 
 use crate::evtable::{int_col, IntCol, StrCol, SLICE};
@@ -53,66 +54,17 @@ pub struct SummaryOptions {
     pub capacity: Option<(usize, usize)>,
 }
 
-// Event kinds, goroutine/proc states and resource kinds the Summarizer looks at.
-const K_OTHER: u8 = 0;
-const K_SYNC: u8 = 1;
-const K_RANGE_BEGIN: u8 = 2;
-const K_RANGE_ACTIVE: u8 = 3;
-const K_RANGE_END: u8 = 4;
-const K_REGION_BEGIN: u8 = 5;
-const K_REGION_END: u8 = 6;
-const K_TRANSITION: u8 = 7;
-
-const S_UNDETERMINED: u8 = 0;
-const S_NOT_EXIST: u8 = 1;
-const S_RUNNABLE: u8 = 2;
-const S_RUNNING: u8 = 3;
-const S_WAITING: u8 = 4;
-const S_SYSCALL: u8 = 5;
-const S_IDLE: u8 = 6;
+// The event vocabulary (kinds, states, resources) is the model's.
+/// No state: a from/to column that is null.
 const S_NONE: u8 = 255;
 
-const R_OTHER: u8 = 0;
-const R_GOROUTINE: u8 = 1;
-const R_PROC: u8 = 2;
+fn state_of(s: &str) -> u8 {
+    state_code(s).unwrap_or(S_NONE)
+}
 
 /// "None" in the u32 and i64 fields below.
 const NONE32: u32 = u32::MAX;
 const NONE64: i64 = i64::MIN;
-
-fn kind_code(s: &str) -> u8 {
-    match s {
-        "Sync" => K_SYNC,
-        "RangeBegin" => K_RANGE_BEGIN,
-        "RangeActive" => K_RANGE_ACTIVE,
-        "RangeEnd" => K_RANGE_END,
-        "RegionBegin" => K_REGION_BEGIN,
-        "RegionEnd" => K_REGION_END,
-        "StateTransition" => K_TRANSITION,
-        _ => K_OTHER,
-    }
-}
-
-fn state_code(s: &str) -> u8 {
-    match s {
-        "Undetermined" => S_UNDETERMINED,
-        "NotExist" => S_NOT_EXIST,
-        "Runnable" => S_RUNNABLE,
-        "Running" => S_RUNNING,
-        "Waiting" => S_WAITING,
-        "Syscall" => S_SYSCALL,
-        "Idle" => S_IDLE,
-        _ => S_NONE,
-    }
-}
-
-fn resource_code(s: &str) -> u8 {
-    match s {
-        "Goroutine" => R_GOROUTINE,
-        "Proc" => R_PROC,
-        _ => R_OTHER,
-    }
-}
 
 /// Strings (block reasons, range names, region types) by content.
 #[derive(Default)]
@@ -850,7 +802,7 @@ impl<'a> Summarizer<'a> {
             return;
         }
         let gi = match old {
-            S_UNDETERMINED => {
+            state::UNDETERMINED => {
                 let gi = self.create(id, self.sync_ts);
                 if self.opts.legacy_undetermined {
                     self.inherit_region(gi, ctx_g, i, ts);
@@ -859,19 +811,19 @@ impl<'a> Summarizer<'a> {
                     let st = ts - self.sync_ts;
                     let (s, g) = (&mut self.sums.totals, gi as usize);
                     match new {
-                        S_RUNNING => s.exec[g] += st,
-                        S_WAITING => map_add(&mut self.sums.block[g], reason, st),
-                        S_RUNNABLE => s.sched[g] += st,
+                        state::RUNNING => s.exec[g] += st,
+                        state::WAITING => map_add(&mut self.sums.block[g], reason, st),
+                        state::RUNNABLE => s.sched[g] += st,
                         // With a P it had that P all along: syscall time.
-                        S_SYSCALL if ctx_p < 0 => s.syscall_block[g] += st,
-                        S_SYSCALL => s.syscall[g] += st,
+                        state::SYSCALL if ctx_p < 0 => s.syscall_block[g] += st,
+                        state::SYSCALL => s.syscall[g] += st,
                         _ => {}
                     }
                 }
                 self.gs.insert(id, gi as usize);
                 gi
             }
-            S_NOT_EXIST => {
+            state::NOT_EXIST => {
                 let gi = self.create(id, ts);
                 self.inherit_region(gi, ctx_g, i, ts);
                 self.gs.insert(id, gi as usize);
@@ -887,7 +839,7 @@ impl<'a> Summarizer<'a> {
 
         // Before Go 1.26 a status event's transition carried no stack, so it
         // never named the goroutine.
-        let stack = if self.opts.legacy_undetermined && old == S_UNDETERMINED { None } else { stack };
+        let stack = if self.opts.legacy_undetermined && old == state::UNDETERMINED { None } else { stack };
         let g = gi as usize;
         if self.sums.name_stack[g] < 0 {
             if let Some(st) = stack {
@@ -899,27 +851,27 @@ impl<'a> Summarizer<'a> {
         }
 
         match new {
-            S_RUNNING => {
+            state::RUNNING => {
                 let start = &mut self.sums.start[gi as usize];
                 if *start == 0 {
                     *start = ts;
                 }
                 self.pending_mut(gi).last_start = ts;
             }
-            S_RUNNABLE => {
+            state::RUNNABLE => {
                 let p = self.pending_mut(gi);
                 p.last_runnable = ts;
-                p.from_status = old == S_UNDETERMINED;
+                p.from_status = old == state::UNDETERMINED;
             }
-            S_WAITING if reason != self.forever => {
+            state::WAITING if reason != self.forever => {
                 let p = self.pending_mut(gi);
                 p.last_block = ts;
                 p.last_block_reason = reason;
-                p.from_status = old == S_UNDETERMINED;
+                p.from_status = old == state::UNDETERMINED;
             }
             // Waiting "forever" is like goroutine death.
-            S_WAITING | S_NOT_EXIST => self.finalize(gi, ts, Some((i, ts))),
-            S_SYSCALL => {
+            state::WAITING | state::NOT_EXIST => self.finalize(gi, ts, Some((i, ts))),
+            state::SYSCALL => {
                 self.pending_mut(gi).last_syscall = ts;
                 self.syscalling_p.insert(ctx_p, id);
                 self.syscalling_g.insert(id, ctx_p);
@@ -942,11 +894,11 @@ impl<'a> Summarizer<'a> {
             let s = &mut self.sums.totals;
             let p = &mut self.pends[slot as usize];
             match old {
-                S_RUNNING => {
+                state::RUNNING => {
                     s.exec[g] += ts - p.last_start;
                     p.last_start = 0;
                 }
-                S_WAITING => {
+                state::WAITING => {
                     if p.last_block != 0 {
                         map_add(&mut self.sums.block[g], p.last_block_reason, ts - p.last_block);
                         if !p.from_status {
@@ -955,7 +907,7 @@ impl<'a> Summarizer<'a> {
                         p.last_block = 0;
                     }
                 }
-                S_RUNNABLE => {
+                state::RUNNABLE => {
                     if p.last_runnable != 0 {
                         s.sched[g] += ts - p.last_runnable;
                         if !p.from_status {
@@ -964,7 +916,7 @@ impl<'a> Summarizer<'a> {
                         p.last_runnable = 0;
                     }
                 }
-                S_SYSCALL => {
+                state::SYSCALL => {
                     if p.last_syscall != 0 {
                         if p.last_syscall_block != 0 {
                             s.syscall_block[g] += ts - p.last_syscall_block;
@@ -993,7 +945,7 @@ impl<'a> Summarizer<'a> {
     }
 
     fn proc_transition(&mut self, ts: i64, pid: i64, old: u8, new: u8) {
-        if old == new || new != S_IDLE {
+        if old == new || new != state::IDLE {
             return;
         }
         // A P going idle under a goroutine in a syscall: the syscall blocked.
@@ -1007,8 +959,8 @@ impl<'a> Summarizer<'a> {
 
     fn range_begin(&mut self, ts: i64, active: bool, ctx_g: i64, res: u8, rid: i64, name: u32) {
         let gi = match res {
-            R_GOROUTINE => self.summary_of(rid),
-            R_PROC => {
+            resource::GOROUTINE => self.summary_of(rid),
+            resource::PROC => {
                 // Bound to the P, but charged to the goroutine if the same one
                 // is there at the end.
                 let gi = self.summary_of(ctx_g);
@@ -1034,8 +986,8 @@ impl<'a> Summarizer<'a> {
 
     fn range_end(&mut self, ts: i64, ctx_g: i64, res: u8, rid: i64, name: u32) {
         let gi = match res {
-            R_GOROUTINE => self.summary_of(rid),
-            R_PROC => match self.ranges_p.remove(&(rid, name)) {
+            resource::GOROUTINE => self.summary_of(rid),
+            resource::PROC => match self.ranges_p.remove(&(rid, name)) {
                 Some(goid) if goid == ctx_g => self.summary_of(goid),
                 _ => None,
             },
@@ -1252,10 +1204,10 @@ impl<'b> EventCols<'b> {
             p: int_col(b, "p", true)?,
             resource_id: int_col(b, "resource_id", true)?,
             tstack: int_col(b, "transition_stack_id", true)?,
-            kind: StrCol::new(b, "kind", true, K_OTHER, kind_code)?,
-            resource: StrCol::new(b, "resource", true, R_OTHER, resource_code)?,
-            from: StrCol::new(b, "from_state", true, S_NONE, state_code)?,
-            to: StrCol::new(b, "to_state", true, S_NONE, state_code)?,
+            kind: StrCol::new(b, "kind", true, kind::BAD, kind_code)?,
+            resource: StrCol::new(b, "resource", true, resource::NONE, resource_code)?,
+            from: StrCol::new(b, "from_state", true, S_NONE, state_of)?,
+            to: StrCol::new(b, "to_state", true, S_NONE, state_of)?,
             reason: StrCol::new(b, "reason", true, empty, |v| s.strings.id(v))?,
             name: StrCol::new(b, "name", true, empty, |v| s.strings.id(v))?,
         })
@@ -1327,7 +1279,7 @@ pub fn summarize(
                 let mut ts = d.ts[i];
                 let k = d.kind[i];
                 if s.clock.is_some() {
-                    if k == K_SYNC {
+                    if k == kind::SYNC {
                         if let Some(end) = s.clock.as_mut().and_then(|c| c.sync(ts)) {
                             s.tick(end);
                             s.sync_ts = end;
@@ -1339,30 +1291,30 @@ pub fn summarize(
                 s.tick(ts);
                 let ctx_g = d.g[i];
                 match k {
-                    K_SYNC => s.sync_ts = ts,
-                    K_TRANSITION => {
+                    kind::SYNC => s.sync_ts = ts,
+                    kind::STATE_TRANSITION => {
                         let rid = d.resource_id[i];
                         let (old, new) = (d.from[i], d.to[i]);
                         match d.resource[i] {
-                            R_GOROUTINE => {
+                            resource::GOROUTINE => {
                                 let ctx_p = d.p[i] as i32;
                                 let stack = Some(d.tstack[i]).filter(|&x| x >= 0).map(|x| x as i32);
                                 s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, d.reason[i], stack);
                             }
-                            R_PROC => s.proc_transition(ts, rid, old, new),
+                            resource::PROC => s.proc_transition(ts, rid, old, new),
                             _ => {}
                         }
                     }
-                    K_RANGE_BEGIN | K_RANGE_ACTIVE | K_RANGE_END => {
+                    kind::RANGE_BEGIN | kind::RANGE_ACTIVE | kind::RANGE_END => {
                         let (res, rid, name) = (d.resource[i], d.resource_id[i], d.name[i]);
-                        if k == K_RANGE_END {
+                        if k == kind::RANGE_END {
                             s.range_end(ts, ctx_g, res, rid, name);
                         } else {
-                            s.range_begin(ts, k == K_RANGE_ACTIVE, ctx_g, res, rid, name);
+                            s.range_begin(ts, k == kind::RANGE_ACTIVE, ctx_g, res, rid, name);
                         }
                     }
-                    K_REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.begin(idx as i64), d.name[i]),
-                    K_REGION_END => s.region_end(idx, ts, ctx_g, &mut tasks, d.name[i]),
+                    kind::REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.begin(idx as i64), d.name[i]),
+                    kind::REGION_END => s.region_end(idx, ts, ctx_g, &mut tasks, d.name[i]),
                     _ => {}
                 }
             }

@@ -22,60 +22,11 @@ use pipe::{DerivedThread, Rec, SyncRec};
 use stacks::Stacks;
 use std::sync::Arc;
 
-/// `trace.EventKind` names, by our code.
-pub const KINDS: [&str; 15] = [
-    "Bad",
-    "Sync",
-    "Metric",
-    "Label",
-    "StackSample",
-    "RangeBegin",
-    "RangeActive",
-    "RangeEnd",
-    "TaskBegin",
-    "TaskEnd",
-    "RegionBegin",
-    "RegionEnd",
-    "Log",
-    "StateTransition",
-    "Experimental",
-];
-pub mod kind {
-    pub const SYNC: u8 = 1;
-    pub const METRIC: u8 = 2;
-    pub const LABEL: u8 = 3;
-    pub const STACK_SAMPLE: u8 = 4;
-    pub const RANGE_BEGIN: u8 = 5;
-    pub const RANGE_ACTIVE: u8 = 6;
-    pub const RANGE_END: u8 = 7;
-    pub const TASK_BEGIN: u8 = 8;
-    pub const TASK_END: u8 = 9;
-    pub const REGION_BEGIN: u8 = 10;
-    pub const REGION_END: u8 = 11;
-    pub const LOG: u8 = 12;
-    pub const STATE_TRANSITION: u8 = 13;
-    pub const EXPERIMENTAL: u8 = 14;
-}
-
-/// `trace.ResourceKind` names.
-pub const RESOURCES: [&str; 4] = ["None", "Goroutine", "Proc", "Thread"];
-pub const RES_NONE: u8 = 0;
-pub const RES_GOROUTINE: u8 = 1;
-pub const RES_PROC: u8 = 2;
-
-/// State names shared by goroutines and procs. Goroutine codes are Go's
-/// GoState values; proc states map into the same list.
-pub const STATES: [&str; 7] = ["Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall", "Idle"];
-pub const ST_IDLE: u8 = 6;
-
-fn proc_state_code(s: u8) -> u8 {
-    match s {
-        procstate::UNDETERMINED => gostate::UNDETERMINED,
-        procstate::NOT_EXIST => gostate::NOT_EXIST,
-        procstate::RUNNING => gostate::RUNNING,
-        _ => ST_IDLE,
-    }
-}
+// The vocabulary the tables are written in is defined once, in `model`.
+use crate::model::proc_state_code;
+pub use crate::model::resource::{GOROUTINE as RES_GOROUTINE, NONE as RES_NONE, PROC as RES_PROC};
+pub use crate::model::state::IDLE as ST_IDLE;
+pub use crate::model::{kind, KINDS, RESOURCES, STATES};
 
 fn kind_of(typ: u8) -> u8 {
     use kind::*;

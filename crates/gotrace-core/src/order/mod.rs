@@ -27,23 +27,8 @@ pub const NO_ID: i64 = -1;
 /// `trace.NoTask`.
 pub const NO_TASK: u64 = u64::MAX;
 
-/// API goroutine states (`trace.GoState`).
-pub mod gostate {
-    pub const UNDETERMINED: u8 = 0;
-    pub const NOT_EXIST: u8 = 1;
-    pub const RUNNABLE: u8 = 2;
-    pub const RUNNING: u8 = 3;
-    pub const WAITING: u8 = 4;
-    pub const SYSCALL: u8 = 5;
-}
-
-/// API proc states (`trace.ProcState`).
-pub mod procstate {
-    pub const UNDETERMINED: u8 = 0;
-    pub const NOT_EXIST: u8 = 1;
-    pub const RUNNING: u8 = 2;
-    pub const IDLE: u8 = 3;
-}
+/// API goroutine states (`trace.GoState`) and proc states (`trace.ProcState`).
+pub use crate::model::{procstate, state as gostate};
 
 /// Wire goroutine status -> API state (Bad maps to Undetermined, as in Go).
 pub fn go_status_to_state(s: u64) -> u8 {
