@@ -70,8 +70,9 @@ cargo-test:
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo test --workspace
 
 # Docstring examples are tests too (they run on the bundled example trace).
+# The slowest tests are listed at the end, to keep the suite's time in view.
 pytest: venv
-	$(PY) -m pytest --doctest-modules gotrace_df tests
+	$(PY) -m pytest --doctest-modules --durations=15 gotrace_df tests
 
 corpus: venv
 	$(PY) tests/data/make_corpus.py
