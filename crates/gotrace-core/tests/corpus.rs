@@ -69,11 +69,14 @@ fn truncated_trace_keeps_whole_generations_or_fails() {
 
 #[test]
 fn bad_headers() {
-    let cases: [(&[u8], &str); 5] = [
+    let cases: [(&[u8], &str); 6] = [
         (b"", "empty"),
         (b"hello world, this is not a trace", "not a Go execution trace"),
-        (b"go 1.21 trace\x00\x00\x00", "not supported yet"),
-        (b"go 1.5 trace\x00\x00\x00\x00", "not supported yet"),
+        // An old-format header and nothing else: no frequency, as Go says.
+        (b"go 1.21 trace\x00\x00\x00", "no EvFrequency event"),
+        (b"go 1.5 trace\x00\x00\x00\x00", "unknown or unsupported trace version go 1.5"),
+        // Go 1.12-1.18 wrote 1.11 headers: 1.12 is no format.
+        (b"go 1.12 trace\x00\x00\x00", "unknown or unsupported trace version go 1.12"),
         (b"go 1.99 trace\x00\x00\x00", "unknown or unsupported trace version go 1.99"),
     ];
     for (data, want) in cases {
