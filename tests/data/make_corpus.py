@@ -67,7 +67,7 @@ SCENARIOS = [
     Scenario("tasks", min_version="1.21", env={"GODEBUG": "traceadvanceperiod=5000000"}),
     Scenario("coro", min_version="1.23"),  # iter.Pull needs Go 1.23
     Scenario("cpuprof"),
-    Scenario("gomaxprocs"),
+    Scenario("gomaxprocs", min_version="1.21"),
     Scenario("preexisting"),
     Scenario("generations", env={"GODEBUG": "traceadvanceperiod=5000000"}),
     # the AllocFree experiment exists from Go 1.23
@@ -223,7 +223,9 @@ def check(trace: Path, version: str) -> str | None:
         return f"exit {p.returncode}: {(p.stderr or p.stdout).strip()[-500:]}"
     # -d prints events on stdout; failures print on stderr (Go 1.21 also logs
     # its progress there)
-    err = "\n".join(ln for ln in p.stderr.splitlines() if not ln.endswith("Parsing trace...")).strip()
+    err = "\n".join(
+        ln for ln in p.stderr.splitlines() if not ln.endswith("Parsing trace...")
+    ).strip()
     if err:
         return f"stderr: {err[-500:]}"
     if "error" in p.stdout[-2000:].lower():
