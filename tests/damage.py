@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import wire
 from oracle_util import oracle_events_bytes
-from parity import assert_same_events
+from parity import assert_same_events, old_format_canonical
 
 import gotrace_df as gt
 from gotrace_df import _core
@@ -205,3 +205,20 @@ def truncation_classes(data: bytes | bytearray) -> dict[tuple[str, int], list[in
             classes[("inside", j)] = list(range(inside, b.end))
     classes[("end", len(batches))] = [len(data)]
     return classes
+
+
+def assert_matches_go_old(data: bytes | bytearray, what: str) -> Outcome:
+    """`assert_matches_go` for the old format (Go 1.11-1.21): Go reads it whole
+    before its first event, so it keeps all or nothing (a failure on the way,
+    even after events, leaves no complete generation), and its order of
+    events whose times tie is compared as `parity.old_format_canonical` does."""
+    events, err = oracle_events_bytes(bytes(data))
+    out = read(data, what)
+    if err is not None:
+        assert out.error is not None, f"{what}: Go failed ({err}), we returned {out.trace!r}"
+        return out
+    assert out.error is None, f"{what}: we raised {out.error}, Go read {len(events)} events"
+    assert out.trace is not None and out.warning is None, what
+    ours = list(canonical_events(out.trace))
+    assert_same_events(old_format_canonical(ours), old_format_canonical(events), what)
+    return out

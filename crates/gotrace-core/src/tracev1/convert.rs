@@ -68,8 +68,13 @@ fn reason_of(typ: u8) -> usize {
 
 /// The generation the converted events refer to: the old string table (its
 /// own IDs), log messages and the conversion's own strings after the largest
-/// of them, the stack table, and the frequency.
-fn generation<'a>(tr: &OldTrace<'_>, strings: &mut Interner) -> Result<(Generation<'a>, u64, u64), TraceError> {
+/// of them, the stack table, and the frequency. Also the stacks with a frame
+/// naming a string that does not exist, with the message for them: Go fails
+/// on those only when an event shows one, and so do we.
+fn generation<'a>(
+    tr: &OldTrace<'_>,
+    strings: &mut Interner,
+) -> Result<(Generation<'a>, u64, u64, FxHashMap<u64, String>), TraceError> {
     let mut g = Generation::new();
     g.gen = 1;
     g.freq = Frequency(1.0 / (tr.ticks_per_sec as f64 / 1e9));
@@ -90,25 +95,41 @@ fn generation<'a>(tr: &OldTrace<'_>, strings: &mut Interner) -> Result<(Generati
     }
     let global = |id: u64| if id == 0 { Some(EMPTY) } else { g.strings.get(id) };
     let mut frames = FxHashMap::default();
+    let mut bad_pcs: FxHashMap<u64, String> = FxHashMap::default();
     for (&pc, f) in &tr.pcs {
-        let func = global(f.func)
-            .ok_or_else(|| TraceError::msg(format!("found invalid func string ID {} for a stack frame", f.func)))?;
-        let file = global(f.file)
-            .ok_or_else(|| TraceError::msg(format!("found invalid file string ID {} for a stack frame", f.file)))?;
-        frames.insert(pc, Frame { pc, func, file, line: f.line });
+        let (func, file) = (global(f.func), global(f.file));
+        if func.is_none() || file.is_none() {
+            let (what, id) = if func.is_none() { ("func", f.func) } else { ("file", f.file) };
+            bad_pcs.insert(pc, format!("found invalid {what} string ID {id} for a stack frame"));
+        }
+        frames.insert(pc, Frame { pc, func: func.unwrap_or(EMPTY), file: file.unwrap_or(EMPTY), line: f.line });
     }
     g.pcs = frames;
+    let mut bad_stacks = FxHashMap::default();
     for (&id, pcs) in &tr.stacks {
         let start = g.stack_pcs.len() as u32;
         g.stack_pcs.extend_from_slice(pcs);
         g.stacks.insert(u64::from(id), (start, g.stack_pcs.len() as u32));
+        if let Some(msg) = pcs.iter().find_map(|pc| bad_pcs.get(pc)) {
+            bad_stacks.insert(u64::from(id), msg.clone());
+        }
     }
-    Ok((g, inline_base, own_base))
+    Ok((g, inline_base, own_base, bad_stacks))
+}
+
+/// The stacks an event shows: its own, and a new goroutine's or a sample's.
+fn shown_stacks(e: &Event) -> [u64; 2] {
+    let own = SPECS[e.typ as usize].stack_ids.first().map_or(0, |&pos| e.args[pos - 1]);
+    match e.typ {
+        ev::GO_CREATE => [own, e.args[1]],
+        ev::CPU_SAMPLE => [e.args[0], 0],
+        _ => [own, 0],
+    }
 }
 
 /// Converts `tr` and hands every event to `sink`, Syncs included.
 pub fn convert(tr: &OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -> Result<(), TraceError> {
-    let (mut gen, inline_base, own_base) = generation(tr, strings)?;
+    let (mut gen, inline_base, own_base, bad_stacks) = generation(tr, strings)?;
     let mut c = Converter {
         version: tr.version,
         inline_base,
@@ -152,7 +173,16 @@ pub fn convert(tr: &OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -
                 out.time = c.last_ts.wrapping_add(1);
             }
             c.last_ts = out.time;
-            sink.event(&out, &mut gen, strings)?;
+            if !bad_stacks.is_empty() {
+                if let Some(msg) = shown_stacks(&out).iter().find_map(|s| bad_stacks.get(s)) {
+                    return Err(TraceError::at(msg.clone(), out.at, Some(1)));
+                }
+            }
+            sink.event(&out, &mut gen, strings).map_err(|mut err| {
+                // The builder does not know where the event came from.
+                err.offset = err.offset.or(Some(out.at as u64));
+                err
+            })?;
         }
     }
     if !sink.full() {

@@ -937,10 +937,9 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 gs.insert(e.g, g);
                 ps.insert(e.p, p);
             }
-            ty::USER_TASK_CREATE => {
-                if !tasks.insert(e.args[0]) {
-                    return err(format!("task id conflicts (id:{})", e.args[0]));
-                }
+            // A task ID is taken until the task ends.
+            ty::USER_TASK_CREATE if !tasks.insert(e.args[0]) => {
+                return err(format!("task id conflicts (id:{})", e.args[0]));
             }
             ty::USER_TASK_END => {
                 tasks.remove(&e.args[0]);
