@@ -128,10 +128,13 @@ fn shown_stacks(e: &Event) -> [u64; 2] {
 }
 
 /// Converts `tr` and hands every event to `sink`, Syncs included.
-pub fn convert(tr: &OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -> Result<(), TraceError> {
-    let (mut gen, inline_base, own_base, bad_stacks) = generation(tr, strings)?;
+pub fn convert(mut tr: OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -> Result<(), TraceError> {
+    let events = std::mem::take(&mut tr.events);
+    let (mut gen, inline_base, own_base, bad_stacks) = generation(&tr, strings)?;
+    let version = tr.version;
+    drop(tr);
     let mut c = Converter {
-        version: tr.version,
+        version,
         inline_base,
         own_base,
         pre_init: true,
@@ -144,7 +147,6 @@ pub fn convert(tr: &OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -
         out: Vec::with_capacity(3),
         last_ts: -1,
     };
-    let events = &tr.events;
     // Whether a GoSysCall blocked shows in the goroutine's next event (a
     // GoSysBlock); found in one pass from the end rather than by a scan ahead
     // for every syscall.
@@ -162,33 +164,61 @@ pub fn convert(tr: &OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -
         n_syncs += 1;
         sink.sync(first.ts.wrapping_sub(1), n_syncs, Some(&mut gen), strings);
     }
-    for (i, e) in events.iter().enumerate() {
-        if sink.full() {
-            return Ok(());
-        }
-        c.convert(e, blocked[i], &gen).map_err(|m| TraceError::at(m, e.at, Some(1)))?;
-        for mut out in c.out.drain(..) {
-            // Events of new traces never share a time; the made-up ones here do.
-            if out.time <= c.last_ts {
-                out.time = c.last_ts.wrapping_add(1);
+    // The events in chunks, first last, each freed once converted: the old
+    // events and the tables built from them are not all held at once.
+    const CHUNK: usize = 1 << 16;
+    let mut chunks = Vec::new();
+    let mut events = events;
+    while events.len() > CHUNK {
+        chunks.push(events.split_off(events.len() - CHUNK));
+        events.shrink_to_fit();
+    }
+    chunks.push(events);
+    let mut i = 0;
+    while let Some(chunk) = chunks.pop() {
+        for e in &chunk {
+            if sink.full() {
+                return Ok(());
             }
-            c.last_ts = out.time;
-            if !bad_stacks.is_empty() {
-                if let Some(msg) = shown_stacks(&out).iter().find_map(|s| bad_stacks.get(s)) {
-                    return Err(TraceError::at(msg.clone(), out.at, Some(1)));
-                }
-            }
-            sink.event(&out, &mut gen, strings).map_err(|mut err| {
-                // The builder does not know where the event came from.
-                err.offset = err.offset.or(Some(out.at as u64));
-                err
-            })?;
+            c.convert(e, blocked[i], &gen).map_err(|m| TraceError::at(m, e.at, Some(1)))?;
+            i += 1;
+            c.deliver(sink, &mut gen, strings, &bad_stacks)?;
         }
     }
     if !sink.full() {
         sink.sync(c.last_ts.wrapping_add(1), n_syncs + 1, None, strings);
     }
     Ok(())
+}
+
+impl Converter {
+    /// Hands the events made for one old event to `sink`.
+    fn deliver(
+        &mut self,
+        sink: &mut dyn Sink,
+        gen: &mut Generation<'_>,
+        strings: &mut Interner,
+        bad_stacks: &FxHashMap<u64, String>,
+    ) -> Result<(), TraceError> {
+        for mut out in self.out.drain(..) {
+            // Events of new traces never share a time; the made-up ones here do.
+            if out.time <= self.last_ts {
+                out.time = self.last_ts.wrapping_add(1);
+            }
+            self.last_ts = out.time;
+            if !bad_stacks.is_empty() {
+                if let Some(msg) = shown_stacks(&out).iter().find_map(|s| bad_stacks.get(s)) {
+                    return Err(TraceError::at(msg.clone(), out.at, Some(1)));
+                }
+            }
+            sink.event(&out, gen, strings).map_err(|mut err| {
+                // The builder does not know where the event came from.
+                err.offset = err.offset.or(Some(out.at as u64));
+                err
+            })?;
+        }
+        Ok(())
+    }
 }
 
 struct Converter {

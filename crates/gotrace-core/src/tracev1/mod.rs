@@ -20,5 +20,5 @@ pub fn is_old(version: u32) -> bool {
 /// generations to fall back on: any damage is an error.
 pub fn run(data: &[u8], version: u32, sink: &mut dyn Sink, strings: &mut Interner) -> Result<(), TraceError> {
     let tr = parser::parse(data, version)?;
-    convert::convert(&tr, sink, strings)
+    convert::convert(tr, sink, strings)
 }

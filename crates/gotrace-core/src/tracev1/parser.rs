@@ -571,7 +571,11 @@ fn merge(procs: Vec<Proc>, mut samples: Vec<OldEvent>, input_len: usize) -> Resu
     let mut streams: Vec<Vec<OldEvent>> = procs.into_iter().map(|p| p.events).collect();
     streams.push(samples);
     let total: usize = streams.iter().map(Vec::len).sum();
-    let mut pos = vec![0usize; streams.len()];
+    // Each stream is taken from its end, so its memory goes back as the
+    // merged stream grows: the events are held about once, not twice.
+    for s in &mut streams {
+        s.reverse();
+    }
     let mut available: Vec<usize> = (0..streams.len()).collect();
     // A min-heap by time of (time, stream); each stream has at most one entry.
     let mut frontier: Vec<(i64, usize)> = Vec::new();
@@ -585,11 +589,10 @@ fn merge(procs: Vec<Proc>, mut samples: Vec<OldEvent>, input_len: usize) -> Resu
         let mut i = 0;
         while i < available.len() {
             let s = available[i];
-            if pos[s] == streams[s].len() {
+            let Some(e) = streams[s].last() else {
                 available.swap_remove(i);
                 continue;
-            }
-            let e = &streams[s][pos[s]];
+            };
             let (g, init, _) = transition_of(e);
             if !ready(g, gs.get(&g).copied().unwrap_or_default(), init) {
                 work += 1;
@@ -608,13 +611,15 @@ fn merge(procs: Vec<Proc>, mut samples: Vec<OldEvent>, input_len: usize) -> Resu
             ));
         }
         let Some((_, s)) = heap_pop(&mut frontier) else {
-            if let Some(&s) = available.iter().find(|&&s| pos[s] < streams[s].len()) {
-                return Err(TraceError::at("no consistent ordering of events possible", streams[s][pos[s]].at, None));
+            if let Some(e) = available.iter().find_map(|&s| streams[s].last()) {
+                return Err(TraceError::at("no consistent ordering of events possible", e.at, None));
             }
             break;
         };
-        let mut e = streams[s][pos[s]];
-        pos[s] += 1;
+        let Some(mut e) = streams[s].pop() else { break };
+        if streams[s].len().is_multiple_of(1 << 16) {
+            streams[s].shrink_to_fit();
+        }
         let (g, init, mut next) = transition_of(&e);
         // The "Local" variants only helped ordering.
         e.typ = match e.typ {
