@@ -84,3 +84,17 @@ fn bad_headers() {
         assert!(err.message.contains(want), "{:?}: {}", String::from_utf8_lossy(data), err.message);
     }
 }
+
+#[test]
+fn truncated_old_trace_fails_with_an_offset() {
+    // No generations to fall back on: whatever is cut, the parse fails (the
+    // frequency and the stacks come last), and says where.
+    for f in corpus().into_iter().filter(|f| f.parent().is_some_and(|d| d.ends_with("v1"))) {
+        let data = std::fs::read(&f).expect("read");
+        for cut in [16, 17, 100, data.len() / 3, data.len() / 2, data.len() - 1] {
+            let err = parse(&data[..cut], ParseOptions::default()).err();
+            let err = err.unwrap_or_else(|| panic!("{} cut at {cut}: parsed", f.display()));
+            assert!(err.offset.is_some_and(|o| o <= cut as u64), "{} cut at {cut}: {err}", f.display());
+        }
+    }
+}
