@@ -4,7 +4,7 @@
 //! table, one stack table, a Sync before the first event and one after the
 //! last.
 
-use super::parser::{ty, OldEvent, OldTrace, DESCS};
+use super::parser::{blocks, ty, OldEvent, OldTrace, DESCS};
 use crate::intern::{Interner, EMPTY};
 use crate::order::{Event, SchedCtx, Sink, NO_ID, NO_TASK};
 use crate::spec::{ev, gostatus, pstatus, SPECS};
@@ -342,9 +342,7 @@ impl Converter {
                 return Ok(());
             }
             ty::GO_END => (ev::GO_DESTROY, a),
-            ty::GO_STOP | ty::GO_BLOCK_SEND..=ty::GO_BLOCK_NET | ty::GO_SLEEP | ty::GO_BLOCK | ty::GO_BLOCK_GC => {
-                (ev::GO_BLOCK, [self.reason(e.typ), stk, 0, 0])
-            }
+            t if t == ty::GO_STOP || blocks(t) => (ev::GO_BLOCK, [self.reason(e.typ), stk, 0, 0]),
             ty::GO_SCHED | ty::GO_PREEMPT => (ev::GO_STOP, [self.reason(e.typ), stk, 0, 0]),
             ty::GO_UNBLOCK => (ev::GO_UNBLOCK, a),
             ty::GO_SYSCALL => {

@@ -131,6 +131,12 @@ pub const DESCS: [Desc; ty::COUNT as usize] = [
     d("CPUSample", 19, true, 3),
 ];
 
+/// A goroutine blocks: sleeps, or waits on a channel, select, lock, cond,
+/// the network or the GC (GoStop waits forever: see the converter).
+pub fn blocks(typ: u8) -> bool {
+    matches!(typ, ty::GO_SLEEP | ty::GO_BLOCK | ty::GO_BLOCK_SEND..=ty::GO_BLOCK_NET | ty::GO_BLOCK_GC)
+}
+
 /// Pseudo-Ps the old parser puts events on (Go's `tracev1.FakeP + n`).
 pub const TIMER_P: i32 = 1_000_001;
 pub const NETPOLL_P: i32 = 1_000_002;
@@ -487,20 +493,8 @@ impl<'a> Decoder<'a> {
                         proc.last_g = e.args[0];
                         e.g = e.args[0];
                     }
-                    ty::GO_END
-                    | ty::GO_STOP
-                    | ty::GO_SCHED
-                    | ty::GO_PREEMPT
-                    | ty::GO_SLEEP
-                    | ty::GO_BLOCK
-                    | ty::GO_BLOCK_SEND
-                    | ty::GO_BLOCK_RECV
-                    | ty::GO_BLOCK_SELECT
-                    | ty::GO_BLOCK_SYNC
-                    | ty::GO_BLOCK_COND
-                    | ty::GO_BLOCK_NET
-                    | ty::GO_SYS_BLOCK
-                    | ty::GO_BLOCK_GC => proc.last_g = 0,
+                    ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT | ty::GO_SYS_BLOCK => proc.last_g = 0,
+                    t if blocks(t) => proc.last_g = 0,
                     ty::GO_SYS_EXIT | ty::GO_WAITING | ty::GO_IN_SYSCALL => e.g = e.args[0],
                     ty::USER_LOG => e.args[3] = inline.unwrap_or(0),
                     _ => {}
@@ -540,16 +534,7 @@ fn transition_of(e: &OldEvent) -> (u64, GSeq, GSeq) {
         ty::GO_WAITING | ty::GO_IN_SYSCALL => (e.g, s(1, G_RUNNABLE), s(2, G_WAITING)),
         ty::GO_START | ty::GO_START_LABEL => (e.g, s(a[1], G_RUNNABLE), s(a[1].wrapping_add(1), G_RUNNING)),
         ty::GO_START_LOCAL => (e.g, s(NOSEQ, G_RUNNABLE), s(SEQINC, G_RUNNING)),
-        ty::GO_BLOCK
-        | ty::GO_BLOCK_SEND
-        | ty::GO_BLOCK_RECV
-        | ty::GO_BLOCK_SELECT
-        | ty::GO_BLOCK_SYNC
-        | ty::GO_BLOCK_COND
-        | ty::GO_BLOCK_NET
-        | ty::GO_SLEEP
-        | ty::GO_SYS_BLOCK
-        | ty::GO_BLOCK_GC => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_WAITING)),
+        t if blocks(t) || t == ty::GO_SYS_BLOCK => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_WAITING)),
         ty::GO_SCHED | ty::GO_PREEMPT => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_RUNNABLE)),
         ty::GO_UNBLOCK | ty::GO_SYS_EXIT => (a[0], s(a[1], G_WAITING), s(a[1].wrapping_add(1), G_RUNNABLE)),
         ty::GO_UNBLOCK_LOCAL | ty::GO_SYS_EXIT_LOCAL => (a[0], s(NOSEQ, G_WAITING), s(SEQINC, G_RUNNABLE)),
@@ -713,6 +698,21 @@ fn heap_pop(h: &mut Vec<(i64, usize)>) -> Option<(i64, usize)> {
     h.pop()
 }
 
+/// Begins (`begin`) or ends the range `open` says is in progress.
+fn range_flag(open: &mut bool, begin: bool, what: &str, e: &OldEvent) -> Result<(), TraceError> {
+    let ts = e.ts;
+    match (begin, *open) {
+        (true, true) => {
+            Err(TraceError::at(format!("previous {what} is not ended before a new one (time {ts})"), e.at, None))
+        }
+        (false, false) => Err(TraceError::at(format!("bogus {what} end (time {ts})"), e.at, None)),
+        _ => {
+            *open = begin;
+            Ok(())
+        }
+    }
+}
+
 /// Go's postProcessTrace: the merged stream must be consistent (a P runs one
 /// goroutine at a time, a goroutine blocks before it is unblocked, ...).
 /// On the way it moves GC starts and network wakeups to their pseudo-Ps and
@@ -781,44 +781,17 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 }
                 p.running = false;
             }
-            ty::GC_START => {
-                if in_gc {
-                    return err(format!("previous GC is not ended before a new one (time {ts})"));
+            // Ranges that must end before they begin again.
+            ty::GC_START | ty::GC_DONE => {
+                range_flag(&mut in_gc, e.typ == ty::GC_START, "GC", e)?;
+                if e.typ == ty::GC_START {
+                    e.p = GC_P;
                 }
-                in_gc = true;
-                e.p = GC_P;
             }
-            ty::GC_DONE => {
-                if !in_gc {
-                    return err(format!("bogus GC end (time {ts})"));
-                }
-                in_gc = false;
-            }
-            ty::STW_START => {
-                if in_stw {
-                    return err(format!("previous STW is not ended before a new one (time {ts})"));
-                }
-                in_stw = true;
-            }
-            ty::STW_DONE => {
-                if !in_stw {
-                    return err(format!("bogus STW end (time {ts})"));
-                }
-                in_stw = false;
-            }
-            ty::GC_SWEEP_START => {
-                let p = ps.entry(e.p).or_default();
-                if p.sweep {
-                    return err(format!("previous sweeping is not ended before a new one (time {ts})"));
-                }
-                p.sweep = true;
-            }
-            ty::GC_SWEEP_DONE => {
-                let p = ps.entry(e.p).or_default();
-                if !p.sweep {
-                    return err(format!("bogus sweeping end (time {ts})"));
-                }
-                p.sweep = false;
+            ty::STW_START | ty::STW_DONE => range_flag(&mut in_stw, e.typ == ty::STW_START, "STW", e)?,
+            ty::GC_SWEEP_START | ty::GC_SWEEP_DONE => {
+                let on = e.typ == ty::GC_SWEEP_START;
+                range_flag(&mut ps.entry(e.p).or_default().sweep, on, "sweeping", e)?;
             }
             ty::GC_MARK_ASSIST_START => {
                 let g = gs.entry(e.g).or_default();
@@ -924,15 +897,7 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.state = G_RUNNABLE;
                 g.last = e.typ;
             }
-            ty::GO_SLEEP
-            | ty::GO_BLOCK
-            | ty::GO_BLOCK_SEND
-            | ty::GO_BLOCK_RECV
-            | ty::GO_BLOCK_SELECT
-            | ty::GO_BLOCK_SYNC
-            | ty::GO_BLOCK_COND
-            | ty::GO_BLOCK_NET
-            | ty::GO_BLOCK_GC => {
+            t if blocks(t) => {
                 let mut g = gs.get(&e.g).copied().unwrap_or_default();
                 let mut p = ps.get(&e.p).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
