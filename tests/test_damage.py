@@ -802,3 +802,27 @@ def test_old_format_damage(damage: str, data: bytes, message: str) -> None:
     """Each is a TraceError saying what and where, as Go fails too."""
     out = assert_matches_go_old(data, damage)
     assert out.error is not None and message in str(out.error), (damage, out.error)
+
+
+def test_old_format_ps_waiting_on_each_other() -> None:
+    """One P's events merge one by one while 2,000 others wait for a goroutine
+    state that never comes: rescanning them all after every event would be
+    quadratic; the merge's work budget stops it, quickly."""
+
+    def event(typ: int, *args: int) -> bytes:
+        body = b"".join(wire.uvarint(a) for a in args)
+        if len(args) <= 3:
+            return bytes([wire_v1(typ, len(args))]) + body
+        return bytes([wire_v1(typ, 4)]) + wire.uvarint(len(body)) + body
+
+    def batch(p: int) -> bytes:
+        return bytes([wire_v1(1, 2)]) + wire.uvarint(p) + wire.uvarint(1)
+
+    heap = b"".join(event(33, 1, i) for i in range(20_000))  # HeapAlloc: always ready
+    # GoUnblock of goroutine 7 at sequence 5: never ready.
+    waiting = b"".join(batch(p) + event(21, 1, 7, 5, 0) for p in range(1, 2_001))
+    data = _header(21) + batch(0) + event(2, 1_000_000) + heap + waiting
+    t = time.perf_counter()
+    out = read(data, "Ps waiting on each other")
+    assert time.perf_counter() - t < 2
+    assert out.error is not None and "keep waiting on each other" in str(out.error)
