@@ -16,13 +16,20 @@ from gotrace_df.units import display_duration
 __all__ = ["Trace"]
 
 # Header format version -> Go releases that write it (the format changes only in
-# some releases: 1.24 writes 1.23's, 1.27 writes 1.26's).
+# some releases: 1.24 writes 1.23's, 1.27 writes 1.26's). 11, 19 and 21 are the
+# old format, read through Go's conversion to the new one.
 _GO_RELEASES: dict[int, tuple[str, ...]] = {
+    11: ("1.11-1.18",),
+    19: ("1.19", "1.20"),
+    21: ("1.21",),
     22: ("1.22",),
     23: ("1.23", "1.24"),
     25: ("1.25",),
     26: ("1.26", "1.27"),
 }
+
+# Header version of the first generational format (Go 1.22).
+_FIRST_NEW_FORMAT = 22
 
 if TYPE_CHECKING:
     import datetime
@@ -177,9 +184,34 @@ class Trace:
 
     @property
     def go_versions(self) -> str:
-        """The Go releases that write this format, e.g. ``"Go 1.23/1.24 (format 23)"``."""
+        """The Go releases that write this format, e.g. ``"Go 1.23/1.24 (format 23)"``;
+        ``"Go 1.19/1.20 (format 19, converted)"`` for the old format."""
         releases = _GO_RELEASES.get(self.format_version, (self.version,))
-        return f"Go {'/'.join(releases)} (format {self.format_version})"
+        converted = ", converted" if self.converted else ""
+        return f"Go {'/'.join(releases)} (format {self.format_version}{converted})"
+
+    @property
+    def converted(self) -> bool:
+        """The trace is of the old format (Go 1.11-1.21), converted to the new
+        one's events as Go's own reader converts it."""
+        return self.format_version < _FIRST_NEW_FORMAT
+
+    @property
+    def format_notes(self) -> tuple[str, ...]:
+        """What this trace's format cannot say, one sentence each (empty for the
+        new format): shown by :func:`gotrace_df.summary` and ``gotrace-df summary``."""
+        if not self.converted:
+            return ()
+        notes = [
+            "old format (Go 1.11-1.21): no generations, the whole trace is one; "
+            "a damaged trace cannot be read in part",
+            "metrics are only what Go's conversion makes of old events: GOMAXPROCS "
+            "changes after the first, heap goal and heap objects",
+            "goroutines in a syscall at the start have no thread",
+        ]
+        if self.format_version < 19:
+            notes.append("no CPU samples: the old format has them from Go 1.19")
+        return tuple(notes)
 
     @property
     def duration_ns(self) -> int:

@@ -25,9 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "Column",
+    "end_parents",
     "SCHEMAS",
     "TABLES",
     "schema",
@@ -355,3 +357,15 @@ def encode_ints(column: pa.ChunkedArray | pa.Array, value_type: pa.DataType) -> 
     values = pc.drop_null(pc.unique(col)).sort()
     keys = pc.index_in(col, value_set=values).cast(key_type(len(values)))
     return pa.DictionaryArray.from_arrays(keys, values)
+
+
+def end_parents(tasks: pa.Table, converted: bool) -> pa.ChunkedArray | pa.Array:
+    """The tasks' ``parent_id`` as their TaskEnd events report it. Go's
+    conversion of old traces (Go 1.11-1.21, ``Trace.converted``) passes the old
+    event's parent through to a task's end, 0 for none, where its TaskBegin
+    says NoTask (null here); a task begun before the trace has NoTask in both."""
+    parent = tasks["parent_id"]
+    if not converted:
+        return parent
+    begun_without_parent = pc.and_(pc.is_null(parent), pc.is_valid(tasks["start_event"]))
+    return pc.if_else(begun_without_parent, pa.scalar(0, parent.type), parent)

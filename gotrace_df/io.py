@@ -52,7 +52,8 @@ def read_trace(
     timeout: float | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Trace:
-    """Read a Go execution trace (Go 1.22 and newer) into Arrow tables.
+    """Read a Go execution trace into Arrow tables: Go 1.22 and newer, and Go
+    1.11-1.21 traces converted to the same events as Go converts them.
 
     Parameters
     ----------

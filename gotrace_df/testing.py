@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from gotrace_df.frames import end_parents
+
 __all__ = ["canonical_events", "check_invariants", "InvariantError", "NO_TASK"]
 
 #: ``trace.NoTask``: how Go prints a missing task or parent.
@@ -78,7 +80,12 @@ def canonical_events(tr: _Tables) -> Iterator[dict[str, Any]]:
     batches = _by(tr.experimental_batches, "event")
     ranges_end = {r["end_event"]: r for r in _rows(tr.gc) if r["end_event"] is not None}
     task_begin = {r["start_event"]: r for r in _rows(tr.tasks) if r["start_event"] is not None}
-    task_end = {r["end_event"]: r for r in _rows(tr.tasks) if r["end_event"] is not None}
+    end_parent = end_parents(tr.tasks, getattr(tr, "converted", False)).to_pylist()
+    task_end = {
+        r["end_event"]: {**r, "parent_id": p}
+        for r, p in zip(_rows(tr.tasks), end_parent)
+        if r["end_event"] is not None
+    }
     logs = {r["event"]: r for r in _rows(tr.logs)}
     exp = _by(tr.experimental, "event")
     for i, e in enumerate(_rows(tr.events)):

@@ -32,8 +32,13 @@ def go_binary(version: str) -> Path:
 
 
 def trace_version(path: Path) -> str:
-    """The Go release a corpus trace was made with, from its directory (go1.NN)."""
+    """The Go release whose `go tool trace` is the answer key for a corpus
+    trace: the one that made it, from its directory (go1.NN). Old-format traces
+    (Go 1.11-1.21, in go1.21/ and Go's own in v1/) get Go 1.26's, which reads
+    them through Go's converter as we do; older cmd/traces are other programs."""
     name = path.parent.name
+    if name in OLD_DIRS:
+        return "1.26"
     if not name.startswith("go1."):
         raise ValueError(f"{path}: not in a go1.NN corpus directory")
     return name.removeprefix("go")
@@ -184,15 +189,19 @@ class GoToolTrace:
 
 CORPUS = ROOT / "tests" / "data" / "traces"
 VERSIONS = ["1.22", "1.23", "1.24", "1.25", "1.26", "1.27"]
+# Directories of old-format traces: ours of Go 1.21 and Go's own test traces.
+OLD_DIRS = ("go1.21", "v1")
 
 
 def corpus_cases(scenarios: Sequence[str], extra: Mapping[str, Sequence[str]]) -> list[Path]:
-    """The corpus traces of `scenarios` (plus `extra[version]`) for every Go version."""
+    """The corpus traces of `scenarios` (plus `extra[version]`) for every Go
+    version, then those of Go 1.21 and `extra["v1"]` of Go's old test traces."""
+    dirs = [f"go{v}" for v in VERSIONS] + list(OLD_DIRS)
     return [
-        CORPUS / f"go{v}" / f"{s}.trace"
-        for v in VERSIONS
-        for s in [*scenarios, *extra.get(v, [])]
-        if (CORPUS / f"go{v}" / f"{s}.trace").exists()
+        CORPUS / d / f"{s}.trace"
+        for d in dirs
+        for s in [*(scenarios if d != "v1" else []), *extra.get(d.removeprefix("go"), [])]
+        if (CORPUS / d / f"{s}.trace").exists()
     ]
 
 

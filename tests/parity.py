@@ -28,6 +28,30 @@ def assert_same_events(ours: list[dict[str, Any]], theirs: list[dict[str, Any]],
     assert len(ours) == len(theirs), f"{what}: {len(ours)} events, Go's parser has {len(theirs)}"
 
 
+def old_format_canonical(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events of an old-format trace (Go 1.11-1.21) in a form that is one
+    answer where Go's is several.
+
+    Go's parser merges the per-P streams in Go map order, and its converter
+    emits the goroutines that were runnable when tracing started in map order
+    too: events whose times tie come out in an order that changes from run to
+    run (then spaced 1 ns apart). Each maximal run of events 1 ns apart is
+    sorted by content, its times kept in place.
+    """
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(events):
+        j = i + 1
+        while j < len(events) and events[j]["t"] == events[j - 1]["t"] + 1:
+            j += 1
+        body = sorted(
+            ({k: v for k, v in e.items() if k != "t"} for e in events[i:j]), key=json.dumps
+        )
+        out.extend({**b, "t": e["t"]} for b, e in zip(body, events[i:j]))
+        i = j
+    return out
+
+
 def check_trace_against_go(path: Path) -> int:
     """Parse `path` with gotrace_df and the oracle; assert identical events. Returns the count."""
     theirs, err = oracle_events(path)

@@ -26,6 +26,7 @@ import wire
 from damage import (
     VERSIONS,
     assert_matches_go,
+    assert_matches_go_old,
     go_keeps,
     read,
     same_signature,
@@ -58,6 +59,8 @@ def _ids(specs: list[str]) -> list[str]:
 
 
 ALL_SMALL = [s for v in VERSIONS for s in SMALL[v]]
+# Small old traces: Go's of 1.11 (user tasks), 1.19 (start/stop) and ours of 1.21.
+OLD = ["v1/user_task_region_1_11_good", "v1/stress_start_stop_1_19_good", "go1.21/gomaxprocs"]
 
 
 # -- truncation ----------------------------------------------------------------
@@ -117,11 +120,12 @@ def test_truncation_in_the_only_generation_raises() -> None:
 # -- bit flips -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", ALL_SMALL, ids=_ids(ALL_SMALL))
+@pytest.mark.parametrize("spec", ALL_SMALL + OLD, ids=_ids(ALL_SMALL + OLD))
 def test_bit_flips(spec: str) -> None:
     """One flipped bit at offsets across the file (a stride), a different bit
     each time: the contract always, Go's events on a share of them."""
     data = trace_bytes(spec)
+    assert_matches_go = damage.assert_matches_go_old if spec in OLD else damage.assert_matches_go
     for k, o in enumerate(range(16, len(data), FLIP_STRIDE)):
         d = bytearray(data)
         bit = (o * 5 + k) % 8
@@ -715,3 +719,110 @@ def test_damage_helpers_round_trip() -> None:
         assert offsets == list(range(len(data) + 1))
     assert damage.go_keeps(trace_bytes("go1.22/gomaxprocs")).error is None
     assert go_keeps(b"").kept is None
+
+
+# -- the old format (Go 1.11-1.21) -----------------------------------------------
+
+
+@pytest.mark.parametrize("spec", OLD, ids=_ids(OLD))
+def test_old_format_truncation(spec: str) -> None:
+    """No generations to fall back on: a cut trace is an error (mostly: the
+    frequency and stacks come last), or, cut where Go still reads a whole
+    trace, the same events as Go's."""
+    data = trace_bytes(spec)
+    errors = 0
+    for cut in [*range(0, len(data), CUT_STRIDE), len(data) - 1]:
+        out = assert_matches_go_old(data[:cut], f"{spec} cut at {cut}")
+        errors += out.error is not None
+    assert errors > 0
+
+
+def _old(*events: bytes, version: int = 21) -> bytes:
+    """An old-format trace: header, then P 0's batch of `events`."""
+    batch = bytes([wire_v1(1, 2)]) + wire.uvarint(0) + wire.uvarint(1)
+    return _header(version) + batch + b"".join(events)
+
+
+def wire_v1(typ: int, nargs: int) -> int:
+    """An old event's first byte: its type and how many arguments follow (the
+    timestamp counts; 4 means "length-prefixed")."""
+    return typ | (min(nargs, 4) - 1) << 6
+
+
+@pytest.mark.parametrize(
+    ("damage", "data", "message"),
+    [
+        ("event type 63", _old(bytes([63])), "unknown event type 63"),
+        ("event type 0", _old(bytes([0])), "unknown event type 0"),
+        # A CPU sample in a format that has none yet.
+        ("event type of a newer format", _old(bytes([49]), version=11), "unknown event type 49"),
+        (
+            "GoStart with one argument",
+            _old(bytes([wire_v1(14, 1)]) + wire.uvarint(5)),
+            "GoStart has wrong number of arguments: want 3, got 1",
+        ),
+        (
+            "a batch with three arguments",
+            _old(bytes([wire_v1(1, 3)]) + wire.uvarint(0) * 3),
+            "EvBatch has wrong number of arguments",
+        ),
+        (
+            "arguments claiming 2^40 bytes",
+            _old(bytes([wire_v1(13, 4)]) + wire.uvarint(1 << 40)),
+            "length-prefixed argument too big",
+        ),
+        (
+            "a stack of 2^40 frames",
+            _old(
+                bytes([wire_v1(3, 4)]) + wire.uvarint(7) + wire.uvarint(1) + wire.uvarint(1 << 40)
+            ),
+            "EvStack has bad number of frames",
+        ),
+        (
+            "a stack of 3 frames with one",
+            _old(bytes([wire_v1(3, 4)]) + wire.uvarint(6) + b"\x01\x03\x01\x01\x01\x01"),
+            "EvStack has wrong number of arguments: want 14, got 6",
+        ),
+        (
+            "a string of 2^40 bytes",
+            _old(bytes([37]) + wire.uvarint(1) + wire.uvarint(1 << 40)),
+            "string has too large length",
+        ),
+        (
+            "a string longer than the file",
+            _old(bytes([37]) + wire.uvarint(1) + wire.uvarint(1000) + b"abc"),
+            "unexpected EOF",
+        ),
+        ("a varint that never ends", _old(bytes([wire_v1(33, 2)]) + b"\x80" * 20), "varint"),
+        ("no frequency", _old(), "no EvFrequency event"),
+    ],
+    ids=lambda x: x if isinstance(x, str) and " " in x else "",
+)
+def test_old_format_damage(damage: str, data: bytes, message: str) -> None:
+    """Each is a TraceError saying what and where, as Go fails too."""
+    out = assert_matches_go_old(data, damage)
+    assert out.error is not None and message in str(out.error), (damage, out.error)
+
+
+def test_old_format_ps_waiting_on_each_other() -> None:
+    """One P's events merge one by one while 2,000 others wait for a goroutine
+    state that never comes: rescanning them all after every event would be
+    quadratic; the merge's work budget stops it, quickly."""
+
+    def event(typ: int, *args: int) -> bytes:
+        body = b"".join(wire.uvarint(a) for a in args)
+        if len(args) <= 3:
+            return bytes([wire_v1(typ, len(args))]) + body
+        return bytes([wire_v1(typ, 4)]) + wire.uvarint(len(body)) + body
+
+    def batch(p: int) -> bytes:
+        return bytes([wire_v1(1, 2)]) + wire.uvarint(p) + wire.uvarint(1)
+
+    heap = b"".join(event(33, 1, i) for i in range(20_000))  # HeapAlloc: always ready
+    # GoUnblock of goroutine 7 at sequence 5: never ready.
+    waiting = b"".join(batch(p) + event(21, 1, 7, 5, 0) for p in range(1, 2_001))
+    data = _header(21) + batch(0) + event(2, 1_000_000) + heap + waiting
+    t = time.perf_counter()
+    out = read(data, "Ps waiting on each other")
+    assert time.perf_counter() - t < 2
+    assert out.error is not None and "keep waiting on each other" in str(out.error)

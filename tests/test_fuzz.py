@@ -20,7 +20,14 @@ from dataclasses import dataclass
 
 import pytest
 import wire
-from damage import VERSIONS, assert_matches_go, check_error, read, trace_bytes
+from damage import (
+    VERSIONS,
+    assert_matches_go,
+    assert_matches_go_old,
+    check_error,
+    read,
+    trace_bytes,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +37,8 @@ EXAMPLES = int(os.environ.get("GOTRACE_FUZZ_EXAMPLES", "4000"))
 SEEDS = [f"{v}/{name}" for v in VERSIONS for name in ("tasks@2", "gomaxprocs", "cpuprof")] + [
     f"{v}/flightrec" for v in VERSIONS if v >= "go1.25"
 ]
+# Old-format traces (Go 1.11-1.21): no batches of the new kind to edit.
+OLD_SEEDS = ["v1/user_task_region_1_21_good", "v1/stress_start_stop_1_11_good", "go1.21/tasks"]
 # A parse of these (<= 17 KB) takes milliseconds; anything near this is a hang.
 SLOW = 2.0
 # Long local runs outlast the suite's default per-test timeout (pyproject.toml).
@@ -145,6 +154,28 @@ def test_fuzzed_traces_meet_the_contract(data: bytes) -> None:
 @given(damaged())
 def test_fuzzed_traces_keep_what_go_keeps(data: bytes) -> None:
     assert_matches_go(data, "fuzzed input")
+
+
+@st.composite
+def damaged_old(draw: st.DrawFn) -> bytes:
+    buf = bytearray(trace_bytes(draw(st.sampled_from(OLD_SEEDS))))
+    for m in draw(st.lists(mutations, min_size=1, max_size=4)):
+        buf = m.apply(buf)
+    return bytes(buf)
+
+
+@_timeout
+@_settings(max(EXAMPLES // 4, 20))
+@given(damaged_old())
+def test_fuzzed_old_traces_meet_the_contract(data: bytes) -> None:
+    _timed_read(data)
+
+
+@_timeout
+@_settings(max(EXAMPLES // 20, 20))
+@given(damaged_old())
+def test_fuzzed_old_traces_keep_what_go_keeps(data: bytes) -> None:
+    assert_matches_go_old(data, "fuzzed old input")
 
 
 @pytest.mark.parametrize("blob", [b"", b"go 1.26 trace\0\0\0", b"go 1.22 trace\0\0\0\x01"])

@@ -8,7 +8,9 @@ import pytest
 from parity import check_trace_against_go
 
 CORPUS = Path(__file__).resolve().parent / "data" / "traces"
-TRACES = sorted(CORPUS.glob("go1.*/*.trace"))
+# Go 1.21 traces are of the old format, whose order Go leaves open where
+# times tie: tests/test_tracev1.py compares them.
+TRACES = sorted(p for p in CORPUS.glob("go1.*/*.trace") if p.parent.name != "go1.21")
 
 
 def test_corpus_is_complete() -> None:

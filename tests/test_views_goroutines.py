@@ -33,6 +33,7 @@ EXTRA = {
     "1.24": ["generations"],
     "1.25": ["flightrec"],
     "1.27": ["cpuprof", "coro"],
+    "v1": ["http_1_21_good", "stress_start_stop_1_11_good"],
 }
 
 CASES = corpus_cases(SCENARIOS, EXTRA)

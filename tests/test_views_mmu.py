@@ -39,8 +39,14 @@ EXTRA = {
     "1.25": ["flightrec", "cpuprof"],
     "1.26": ["gotest", "allocfree"],
     "1.27": ["cpuprof", "flightrec", "churn"],
+    "v1": ["http_1_19_good", "stress_start_stop_1_21_good"],
 }
-CASES = corpus_cases(SCENARIOS, EXTRA)
+# Go's converter takes an old trace's first GOMAXPROCS event for the end of
+# its initial state and makes no metric of it: an old trace that never changes
+# GOMAXPROCS has none, and Go 1.26's /mmu handler fails on it (index out of
+# range). test_old_trace_without_gomaxprocs holds ours.
+NO_GOMAXPROCS = CORPUS / "go1.21" / "sync.trace"
+CASES = [p for p in corpus_cases(SCENARIOS, EXTRA) if p != NO_GOMAXPROCS]
 # cmd/trace's flag names -> our keyword arguments.
 FLAG_SETS = [
     "stw|background|assist",  # the page's default (its "system" flag means nothing)
@@ -308,3 +314,11 @@ def test_plot_mmu() -> None:
     fig = gt.plot_mmu(curve)
     assert [d.name for d in fig.data] == ["MMU", "p99.9 MU", "p99 MU", "p95 MU"]
     assert fig.layout.xaxis.type == "log"
+
+
+def test_old_trace_without_gomaxprocs() -> None:
+    """No GOMAXPROCS metric, no utilization (Go's /mmu fails on such a trace)."""
+    tr = gt.read_trace(NO_GOMAXPROCS)
+    assert "/sched/gomaxprocs:threads" not in set(tr.metrics["name"].to_pylist())
+    assert gt.mutator_utilization(tr).empty
+    assert gt.mmu(tr).empty

@@ -55,10 +55,14 @@ EXTRA = {
     "1.25": ["flightrec", "cpuprof"],
     "1.26": ["gotest", "gomaxprocs", "allocfree"],
     "1.27": ["cpuprof", "coro", "flightrec", "churn", "generations"],
+    "v1": ["http_1_19_good", "fmt_1_21_pprof_good"],
 }
 CASES = corpus_cases(SCENARIOS, EXTRA)
 # `go tool trace -pprof=TYPE` itself (one process per profile) for these.
-CLI_CASES = [CORPUS / f"go{v}" / f"{s}.trace" for v in VERSIONS for s in ("example", "syscall")]
+CLI_CASES = [CORPUS / f"go{v}" / f"{s}.trace" for v in VERSIONS for s in ("example", "syscall")] + [
+    CORPUS / "go1.21" / "sync.trace",
+    CORPUS / "v1" / "http_1_21_good.trace",
+]
 
 Frame = tuple[int, str, str, int]
 Profile = dict[tuple[Frame, ...], tuple[int, int]]

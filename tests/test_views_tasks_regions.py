@@ -42,7 +42,13 @@ from gotool import CORPUS, GoToolTrace, case_id, corpus_cases, served
 import gotrace_df as gt
 
 SCENARIOS = ["tasks", "example", "sync", "syscall", "net", "gc", "preexisting"]
-EXTRA = {"1.23": ["generations"], "1.25": ["flightrec"], "1.26": ["gotest"], "1.27": ["churn"]}
+EXTRA = {
+    "1.23": ["generations"],
+    "1.25": ["flightrec"],
+    "1.26": ["gotest"],
+    "1.27": ["churn"],
+    "v1": ["user_task_region_1_11_good", "user_task_region_1_21_good"],
+}
 
 CASES = corpus_cases(SCENARIOS, EXTRA)
 

@@ -5,7 +5,7 @@
 # is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSIONS="${GO_VERSIONS:-1.22.10 1.23.9 1.24.11 1.25.5 1.26.6 1.27.3}"
+VERSIONS="${GO_VERSIONS:-1.21.13 1.22.10 1.23.9 1.24.11 1.25.5 1.26.6 1.27.3}"
 mkdir -p .toolchains/bin
 for v in $VERSIONS; do
   minor="${v%.*}"                 # 1.22.10 -> 1.22

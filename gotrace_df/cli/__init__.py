@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from gotrace_df.cli.commands import COMMANDS, debug, pprof, run_command
 from gotrace_df.cli.flags import DEBUG_MODES, PPROF_KINDS, parse_go_flags
-from gotrace_df.cli.usage import CommandExit, die, usage_error
+from gotrace_df.cli.usage import PROG, CommandExit, die, usage_error
 
 __all__ = ["main"]
 
@@ -63,6 +63,7 @@ def _go_tool_trace(args: list[str]) -> int:
         source = rest[0]
     elif len(rest) == 2:
         source = rest[1]
+        print(f"{PROG}: ignoring {rest[0]}: traces carry their own symbols", file=sys.stderr)
     else:
         usage_error("expected [pkg.test] trace.out")
     go_version = flags.get("go") or None

@@ -173,6 +173,8 @@ def summary_text(trace: Trace) -> str:
 
     lines = [repr(trace), ""]
     df = summary(trace)
+    if df.attrs["notes"]:
+        lines += ["notes:", *(f"  {n}" for n in df.attrs["notes"]), ""]
     rows = list(df[["section", "metric", "value", "unit"]].itertuples(index=False, name=None))
     width = max((len(m) for _, m, _, _ in rows), default=0)
     section = None

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from gotrace_df import _core
 from gotrace_df._errors import TraceError
 from gotrace_df.export import _text as T
+from gotrace_df.frames import end_parents
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
@@ -107,6 +108,7 @@ class _Parsed:
     def __init__(self, trace: Trace) -> None:
         self.stacks = _stack_texts(trace)
         self.tasks = trace.tasks
+        self.end_parents = end_parents(self.tasks, trace.converted)
         self.logs = trace.logs
         sweeps = trace.gc.filter(pc.is_valid(trace.gc["bytes_swept"]))
         self.sweeps = sweeps.filter(pc.is_valid(sweeps["end_event"]))
@@ -187,7 +189,8 @@ class _Parsed:
         if k in ("TaskBegin", "TaskEnd"):
             key = "start_event" if k == "TaskBegin" else "end_event"
             row = _lookup(idx, self.tasks, key)
-            parent = T.plain_array(self.tasks["parent_id"]).take(row)
+            parents = self.tasks["parent_id"] if k == "TaskBegin" else self.end_parents
+            parent = T.plain_array(parents).take(row)
             return T.concat(
                 " ID=",
                 _u64(t["task_id"]),

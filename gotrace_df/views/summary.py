@@ -47,7 +47,8 @@ def summary(
     Returns
     -------
     pandas.DataFrame
-        One row per figure: ``section`` (trace, goroutines, scheduling, gc,
+        ``attrs["notes"]`` holds :attr:`gotrace_df.Trace.format_notes`, what
+        the trace's format cannot say. One row per figure: ``section`` (trace, goroutines, scheduling, gc,
         heap, blocking, user), ``metric``, ``value`` (int64; -1 where a time
         or size has no value) and ``unit`` (ns, count, bytes). Among them: the duration, goroutine count and
         total execution time, the worst and the p50/p90/p99 scheduler
@@ -162,4 +163,6 @@ def summary(
 
     order = ["trace", "goroutines", "scheduling", "gc", "heap", "blocking", "user"]
     rows.sort(key=lambda r: order.index(r[0]))
-    return pd.DataFrame(rows, columns=["section", "metric", "value", "unit"])
+    df = pd.DataFrame(rows, columns=["section", "metric", "value", "unit"])
+    df.attrs["notes"] = list(trace.format_notes)
+    return df

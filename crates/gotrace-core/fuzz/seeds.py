@@ -90,7 +90,8 @@ def main() -> int:
     args = ap.parse_args()
     args.outdir.mkdir(parents=True, exist_ok=True)
     n = 0
-    for trace in sorted(TRACES.glob("go1.*/*.trace")):
+    # v1/: Go's own old-format (Go 1.11-1.21) test traces.
+    for trace in sorted([*TRACES.glob("go1.*/*.trace"), *TRACES.glob("v1/*.trace")]):
         if trace.stat().st_size <= args.max_size:
             shutil.copyfile(trace, args.outdir / f"{trace.parent.name}-{trace.stem}")
             n += 1

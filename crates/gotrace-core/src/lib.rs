@@ -1,7 +1,9 @@
-//! gotrace-core: decodes a Go 1.22+ execution trace into Arrow record batches.
+//! gotrace-core: decodes a Go execution trace into Arrow record batches.
 //!
 //! The pipeline is `wire` (header, batches, per-generation tables) ->
-//! `order` (Go's ordering state machine) -> `build` (columnar tables).
+//! `order` (Go's ordering state machine) -> `build` (columnar tables). Go
+//! 1.11-1.21 traces take `tracev1` instead of `wire` and `order`, into the
+//! same `build`.
 
 use arrow_array::RecordBatch;
 
@@ -21,6 +23,7 @@ pub mod raw;
 pub mod spec;
 pub mod summary;
 pub mod take;
+pub mod tracev1;
 pub mod wire;
 
 /// What went wrong, and where: every malformed input ends up here.
@@ -82,7 +85,8 @@ pub struct ParseOptions<'a> {
 
 /// A parsed trace: every table plus what describes the whole trace.
 pub struct ParsedTrace {
-    /// Trace format version from the header: 22, 23, 25 or 26.
+    /// Trace format version from the header: 11, 19 or 21 (the old format,
+    /// converted) or 22, 23, 25 or 26.
     pub version: u32,
     /// (table name, table) in a fixed order: events, spans, goroutines, procs,
     /// tasks, regions, logs, metrics, gc, cpu_samples, stacks, frames, syncs,
@@ -115,6 +119,11 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
         }
     };
     let release = opts.release_input;
+    if tracev1::is_old(version) {
+        let built = run_old(data, version)?;
+        report(data.len());
+        return Ok(assemble(built, None, version, total));
+    }
     let first = run(data, version, usize::MAX, release, &mut report);
     let (built, tail_error) = match first.error {
         None => (first, None),
@@ -132,6 +141,11 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
             (second, Some(err))
         }
     };
+    Ok(assemble(built, tail_error, version, total))
+}
+
+/// The result of a parse from the builder that took its events.
+fn assemble(built: Built, tail_error: Option<TraceError>, version: u32, total: u64) -> ParsedTrace {
     let Built { builder, strings, sync_offsets, .. } = built;
     let n_syncs = builder.syncs_seen();
     let bytes_used = if tail_error.is_some() {
@@ -153,7 +167,7 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
     if timing {
         eprintln!("finish: {:.3}s, {}", t_finish.elapsed().as_secs_f64(), memory_status());
     }
-    Ok(ParsedTrace {
+    ParsedTrace {
         version,
         tables,
         start_ns,
@@ -163,7 +177,7 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
         bytes_used,
         bytes_total: total,
         tail_error,
-    })
+    }
 }
 
 /// Reserves room for `n` more items in `v` if the system grants the address
@@ -231,6 +245,14 @@ struct Built {
     /// Input offset where the generation of each Sync starts.
     sync_offsets: Vec<usize>,
     error: Option<TraceError>,
+}
+
+/// Reads an old-format trace into a builder: one generation, no damaged tail.
+fn run_old(data: &[u8], version: u32) -> Result<Built, TraceError> {
+    let mut strings = intern::Interner::default();
+    let mut builder = build::Builder::new(&mut strings, usize::MAX);
+    tracev1::run(data, version, &mut builder, &mut strings)?;
+    Ok(Built { builder, strings, sync_offsets: Vec::new(), error: None })
 }
 
 fn run(data: &[u8], version: u32, limit: usize, release: bool, progress: &mut dyn FnMut(usize)) -> Built {

@@ -198,10 +198,11 @@ pub fn read_header(data: &[u8]) -> Result<u32, TraceError> {
         Header::Empty => Err(bad("empty input: not a Go execution trace")),
         Header::Short => Err(bad("bad file format: not a Go execution trace? (shorter than the 16-byte header)")),
         Header::NotTrace => Err(bad("bad file format: not a Go execution trace? (no 'go 1.NN trace' header)")),
-        Header::Version(minor @ (22 | 23 | 25 | 26)) => Ok(minor),
-        Header::Version(minor @ 5..=21) => Err(bad(&format!(
-            "Go 1.{minor} trace format: traces from Go 1.21 and older are not supported yet \
-             (gotrace_df reads Go 1.22 and newer)"
+        // 11, 19 and 21 are the old format (crate::tracev1): Go 1.12-1.18
+        // write 11, Go 1.20 writes 19.
+        Header::Version(minor @ (11 | 19 | 21 | 22 | 23 | 25 | 26)) => Ok(minor),
+        Header::Version(minor @ 5..=10) => Err(bad(&format!(
+            "unknown or unsupported trace version go 1.{minor} (Go reads traces of Go 1.11 and newer)"
         ))),
         Header::Version(minor) => Err(bad(&format!("unknown or unsupported trace version go 1.{minor}"))),
     }
@@ -395,7 +396,7 @@ pub struct Generation<'a> {
 }
 
 impl<'a> Generation<'a> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Generation {
             gen: 0,
             batches: Vec::new(),

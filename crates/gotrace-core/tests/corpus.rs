@@ -69,15 +69,32 @@ fn truncated_trace_keeps_whole_generations_or_fails() {
 
 #[test]
 fn bad_headers() {
-    let cases: [(&[u8], &str); 5] = [
+    let cases: [(&[u8], &str); 6] = [
         (b"", "empty"),
         (b"hello world, this is not a trace", "not a Go execution trace"),
-        (b"go 1.21 trace\x00\x00\x00", "not supported yet"),
-        (b"go 1.5 trace\x00\x00\x00\x00", "not supported yet"),
+        // An old-format header and nothing else: no frequency, as Go says.
+        (b"go 1.21 trace\x00\x00\x00", "no EvFrequency event"),
+        (b"go 1.5 trace\x00\x00\x00\x00", "unknown or unsupported trace version go 1.5"),
+        // Go 1.12-1.18 wrote 1.11 headers: 1.12 is no format.
+        (b"go 1.12 trace\x00\x00\x00", "unknown or unsupported trace version go 1.12"),
         (b"go 1.99 trace\x00\x00\x00", "unknown or unsupported trace version go 1.99"),
     ];
     for (data, want) in cases {
         let err = parse(data, ParseOptions::default()).err().expect("an error");
         assert!(err.message.contains(want), "{:?}: {}", String::from_utf8_lossy(data), err.message);
+    }
+}
+
+#[test]
+fn truncated_old_trace_fails_with_an_offset() {
+    // No generations to fall back on: whatever is cut, the parse fails (the
+    // frequency and the stacks come last), and says where.
+    for f in corpus().into_iter().filter(|f| f.parent().is_some_and(|d| d.ends_with("v1"))) {
+        let data = std::fs::read(&f).expect("read");
+        for cut in [16, 17, 100, data.len() / 3, data.len() / 2, data.len() - 1] {
+            let err = parse(&data[..cut], ParseOptions::default()).err();
+            let err = err.unwrap_or_else(|| panic!("{} cut at {cut}: parsed", f.display()));
+            assert!(err.offset.is_some_and(|o| o <= cut as u64), "{} cut at {cut}: {err}", f.display());
+        }
     }
 }

@@ -166,6 +166,9 @@ fn real_traces_stay_far_below_the_ordering_budget() {
     for f in corpus() {
         let data = std::fs::read(&f).expect("read");
         let version = gotrace_core::wire::read_header(&data).expect("header");
+        if gotrace_core::tracev1::is_old(version) {
+            continue; // no order::Reader: tracev1's merge has its own budget
+        }
         let mut r = Reader::new(&data, version);
         assert!(r.run(&mut Discard, &mut |_| {}).is_none(), "{}", f.display());
         let ratio = r.ordering_work() as f64 / data.len() as f64;

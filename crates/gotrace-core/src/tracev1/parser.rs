@@ -1,0 +1,946 @@
+//! The old trace format (Go 1.11-1.21, header versions 11, 19 and 21): one
+//! stream of per-P batches with no generations, strings and stacks for the
+//! whole trace, timestamps in ticks. Decoded the way Go's
+//! `internal/trace/internal/tracev1` does: every batch read, the per-P streams
+//! merged by goroutine sequence numbers (time only breaks ties), syscall exits
+//! moved to their real time, then the whole stream checked for consistency.
+
+use crate::order::{ORDER_WORK_BASE, ORDER_WORK_PER_BYTE};
+use crate::wire::{f64_to_i64, uvarint};
+use crate::TraceError;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Old event types (Go's runtime/trace.go of those releases).
+pub mod ty {
+    pub const NONE: u8 = 0;
+    pub const BATCH: u8 = 1;
+    pub const FREQUENCY: u8 = 2;
+    pub const STACK: u8 = 3;
+    pub const GOMAXPROCS: u8 = 4;
+    pub const PROC_START: u8 = 5;
+    pub const PROC_STOP: u8 = 6;
+    pub const GC_START: u8 = 7;
+    pub const GC_DONE: u8 = 8;
+    pub const STW_START: u8 = 9;
+    pub const STW_DONE: u8 = 10;
+    pub const GC_SWEEP_START: u8 = 11;
+    pub const GC_SWEEP_DONE: u8 = 12;
+    pub const GO_CREATE: u8 = 13;
+    pub const GO_START: u8 = 14;
+    pub const GO_END: u8 = 15;
+    pub const GO_STOP: u8 = 16;
+    pub const GO_SCHED: u8 = 17;
+    pub const GO_PREEMPT: u8 = 18;
+    pub const GO_SLEEP: u8 = 19;
+    pub const GO_BLOCK: u8 = 20;
+    pub const GO_UNBLOCK: u8 = 21;
+    pub const GO_BLOCK_SEND: u8 = 22;
+    pub const GO_BLOCK_RECV: u8 = 23;
+    pub const GO_BLOCK_SELECT: u8 = 24;
+    pub const GO_BLOCK_SYNC: u8 = 25;
+    pub const GO_BLOCK_COND: u8 = 26;
+    pub const GO_BLOCK_NET: u8 = 27;
+    pub const GO_SYSCALL: u8 = 28;
+    pub const GO_SYS_EXIT: u8 = 29;
+    pub const GO_SYS_BLOCK: u8 = 30;
+    pub const GO_WAITING: u8 = 31;
+    pub const GO_IN_SYSCALL: u8 = 32;
+    pub const HEAP_ALLOC: u8 = 33;
+    pub const HEAP_GOAL: u8 = 34;
+    pub const TIMER_GOROUTINE: u8 = 35;
+    pub const FUTILE_WAKEUP: u8 = 36;
+    pub const STRING: u8 = 37;
+    pub const GO_START_LOCAL: u8 = 38;
+    pub const GO_UNBLOCK_LOCAL: u8 = 39;
+    pub const GO_SYS_EXIT_LOCAL: u8 = 40;
+    pub const GO_START_LABEL: u8 = 41;
+    pub const GO_BLOCK_GC: u8 = 42;
+    pub const GC_MARK_ASSIST_START: u8 = 43;
+    pub const GC_MARK_ASSIST_DONE: u8 = 44;
+    pub const USER_TASK_CREATE: u8 = 45;
+    pub const USER_TASK_END: u8 = 46;
+    pub const USER_REGION: u8 = 47;
+    pub const USER_LOG: u8 = 48;
+    pub const CPU_SAMPLE: u8 = 49;
+    pub const COUNT: u8 = 50;
+}
+
+/// One old event type: name, first header version that has it, whether a
+/// stack ID follows the arguments, and the number of arguments.
+pub struct Desc {
+    pub name: &'static str,
+    min_version: u32,
+    pub stack: bool,
+    nargs: usize,
+}
+
+const fn d(name: &'static str, min_version: u32, stack: bool, nargs: usize) -> Desc {
+    Desc { name, min_version, stack, nargs }
+}
+
+pub const DESCS: [Desc; ty::COUNT as usize] = [
+    d("None", 5, false, 0),
+    d("Batch", 5, false, 2),
+    d("Frequency", 5, false, 1),
+    d("Stack", 5, false, 2),
+    d("Gomaxprocs", 5, true, 1),
+    d("ProcStart", 5, false, 1),
+    d("ProcStop", 5, false, 0),
+    d("GCStart", 5, true, 1),
+    d("GCDone", 5, false, 0),
+    d("GCSTWStart", 5, false, 1),
+    d("GCSTWDone", 5, false, 0),
+    d("GCSweepStart", 5, true, 0),
+    d("GCSweepDone", 5, false, 2),
+    d("GoCreate", 5, true, 2),
+    d("GoStart", 5, false, 2),
+    d("GoEnd", 5, false, 0),
+    d("GoStop", 5, true, 0),
+    d("GoSched", 5, true, 0),
+    d("GoPreempt", 5, true, 0),
+    d("GoSleep", 5, true, 0),
+    d("GoBlock", 5, true, 0),
+    d("GoUnblock", 5, true, 2),
+    d("GoBlockSend", 5, true, 0),
+    d("GoBlockRecv", 5, true, 0),
+    d("GoBlockSelect", 5, true, 0),
+    d("GoBlockSync", 5, true, 0),
+    d("GoBlockCond", 5, true, 0),
+    d("GoBlockNet", 5, true, 0),
+    d("GoSysCall", 5, true, 0),
+    d("GoSysExit", 5, false, 3),
+    d("GoSysBlock", 5, false, 0),
+    d("GoWaiting", 5, false, 1),
+    d("GoInSyscall", 5, false, 1),
+    d("HeapAlloc", 5, false, 1),
+    d("HeapGoal", 5, false, 1),
+    d("TimerGoroutine", 5, false, 1),
+    d("FutileWakeup", 5, false, 0),
+    d("String", 7, false, 0),
+    d("GoStartLocal", 7, false, 1),
+    d("GoUnblockLocal", 7, true, 1),
+    d("GoSysExitLocal", 7, false, 2),
+    d("GoStartLabel", 8, false, 3),
+    d("GoBlockGC", 8, true, 0),
+    d("GCMarkAssistStart", 9, true, 0),
+    d("GCMarkAssistDone", 9, false, 0),
+    d("UserTaskCreate", 11, true, 3),
+    d("UserTaskEnd", 11, true, 1),
+    d("UserRegion", 11, true, 3),
+    d("UserLog", 11, true, 2),
+    d("CPUSample", 19, true, 3),
+];
+
+/// A goroutine blocks: sleeps, or waits on a channel, select, lock, cond,
+/// the network or the GC (GoStop waits forever: see the converter).
+pub fn blocks(typ: u8) -> bool {
+    matches!(typ, ty::GO_SLEEP | ty::GO_BLOCK | ty::GO_BLOCK_SEND..=ty::GO_BLOCK_NET | ty::GO_BLOCK_GC)
+}
+
+/// Pseudo-Ps the old parser puts events on (Go's `tracev1.FakeP + n`).
+pub const TIMER_P: i32 = 1_000_001;
+pub const NETPOLL_P: i32 = 1_000_002;
+pub const SYSCALL_P: i32 = 1_000_003;
+pub const GC_P: i32 = 1_000_004;
+
+/// Longest string (string table entry or log message) and longest
+/// length-prefixed argument list the old parser accepts.
+const MAX_STRING: u64 = 1_000_000;
+const MAX_ARGS_BYTES: u64 = 2048;
+const MAX_STACK_FRAMES: u64 = 1000;
+
+/// One decoded old event. `ts` is in ticks until `parse` converts it to ns
+/// since the first event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OldEvent {
+    pub ts: i64,
+    pub g: u64,
+    pub args: [u64; 4],
+    pub stk: u32,
+    pub p: i32,
+    pub typ: u8,
+    /// Byte offset of the event in the input.
+    pub at: usize,
+}
+
+/// A frame of the stack table: PC, function and file string IDs, line.
+#[derive(Clone, Copy, Debug)]
+pub struct OldFrame {
+    pub func: u64,
+    pub file: u64,
+    pub line: u64,
+}
+
+/// The whole old trace, merged, time-ordered and checked.
+pub struct OldTrace<'a> {
+    pub version: u32,
+    pub events: Vec<OldEvent>,
+    pub strings: FxHashMap<u64, &'a [u8]>,
+    /// Log messages, stored inline in the old format: (index -> bytes).
+    pub inline_strings: Vec<&'a [u8]>,
+    /// Stack ID -> PCs, leaf first.
+    pub stacks: FxHashMap<u32, Vec<u64>>,
+    /// PC -> the first frame seen for it.
+    pub pcs: FxHashMap<u64, OldFrame>,
+    pub ticks_per_sec: i64,
+}
+
+/// Parses an old-format trace whose header said `version`.
+pub fn parse(data: &[u8], version: u32) -> Result<OldTrace<'_>, TraceError> {
+    let mut r = Decoder::new(data, version);
+    r.read_all()?;
+    let Decoder { procs, cpu_samples, strings, inline, stacks, pcs, ticks_per_sec, timer_goids, .. } = r;
+    let mut events = merge(procs, cpu_samples, data.len())?;
+    if ticks_per_sec == 0 {
+        return Err(TraceError::at("no EvFrequency event", data.len(), None));
+    }
+    if let Some(first) = events.first() {
+        let min = first.ts;
+        let ns_per_tick = 1e9 / ticks_per_sec as f64;
+        for e in &mut events {
+            e.ts = f64_to_i64(e.ts.wrapping_sub(min) as f64 * ns_per_tick);
+            // Timer wakeups and syscall exits have no P of their own.
+            if e.typ == ty::GO_UNBLOCK && timer_goids.contains(&e.g) {
+                e.p = TIMER_P;
+            }
+            if e.typ == ty::GO_SYS_EXIT {
+                e.p = SYSCALL_P;
+            }
+        }
+    }
+    check(&mut events, &stacks)?;
+    Ok(OldTrace { version, events, strings, inline_strings: inline, stacks, pcs, ticks_per_sec })
+}
+
+/// The events of one P (batch header's pid), in file order.
+struct Proc {
+    pid: i32,
+    events: Vec<OldEvent>,
+    last_g: u64,
+    last_ts: i64,
+}
+
+struct Decoder<'a> {
+    data: &'a [u8],
+    off: usize,
+    version: u32,
+    args: Vec<u64>,
+    procs: Vec<Proc>,
+    proc_index: FxHashMap<i32, usize>,
+    cur: Option<usize>,
+    cpu_samples: Vec<OldEvent>,
+    strings: FxHashMap<u64, &'a [u8]>,
+    inline: Vec<&'a [u8]>,
+    inline_index: FxHashMap<&'a [u8], usize>,
+    stacks: FxHashMap<u32, Vec<u64>>,
+    pcs: FxHashMap<u64, OldFrame>,
+    ticks_per_sec: i64,
+    timer_goids: FxHashSet<u64>,
+}
+
+const MALFORMED: &str = "malformatted base-128 varint";
+
+impl<'a> Decoder<'a> {
+    fn new(data: &'a [u8], version: u32) -> Self {
+        Decoder {
+            data,
+            off: 16,
+            version,
+            args: Vec::new(),
+            procs: Vec::new(),
+            proc_index: FxHashMap::default(),
+            cur: None,
+            cpu_samples: Vec::new(),
+            strings: FxHashMap::default(),
+            inline: Vec::new(),
+            inline_index: FxHashMap::default(),
+            stacks: FxHashMap::default(),
+            pcs: FxHashMap::default(),
+            ticks_per_sec: 0,
+            timer_goids: FxHashSet::default(),
+        }
+    }
+
+    fn val(&mut self, at: usize) -> Result<u64, TraceError> {
+        match uvarint(&self.data[self.off.min(self.data.len())..]) {
+            Some((v, n)) => {
+                self.off += n;
+                Ok(v)
+            }
+            None => Err(TraceError::at(MALFORMED, at, None)),
+        }
+    }
+
+    fn take(&mut self, n: u64, at: usize) -> Result<&'a [u8], TraceError> {
+        let left = self.data.len() - self.off;
+        if n > left as u64 {
+            return Err(TraceError::at(
+                format!("failed to read trace: unexpected EOF (wanted {n} bytes, {left} left)"),
+                at,
+                None,
+            ));
+        }
+        let s = &self.data[self.off..self.off + n as usize];
+        self.off += n as usize;
+        Ok(s)
+    }
+
+    fn read_all(&mut self) -> Result<(), TraceError> {
+        while self.off < self.data.len() {
+            let at = self.off;
+            let b = self.data[self.off];
+            self.off += 1;
+            // Low six bits: the type; top two: the argument count, 3 meaning
+            // "length-prefixed" (the timestamp counts as an argument).
+            let typ = b & 0x3f;
+            let narg = (b >> 6) + 1;
+            if typ == ty::NONE || typ >= ty::COUNT || DESCS[typ as usize].min_version > self.version {
+                return Err(TraceError::at(format!("unknown event type {typ}"), at, None));
+            }
+            match typ {
+                ty::STRING => self.string(at)?,
+                ty::BATCH => {
+                    if narg != 2 {
+                        return Err(TraceError::at(
+                            format!("EvBatch has wrong number of arguments: got {narg}, want 2"),
+                            at,
+                            None,
+                        ));
+                    }
+                    let pid = self.val(at)?;
+                    let ticks = self.val(at)?;
+                    let pid = match pid {
+                        u64::MAX => -1,
+                        p if p > i32::MAX as u64 => {
+                            return Err(TraceError::at(
+                                format!("processor ID {p} is larger than maximum of {}", i32::MAX),
+                                at,
+                                None,
+                            ))
+                        }
+                        p => p as i32,
+                    };
+                    let slot = *self.proc_index.entry(pid).or_insert_with(|| {
+                        self.procs.push(Proc { pid, events: Vec::new(), last_g: 0, last_ts: 0 });
+                        self.procs.len() - 1
+                    });
+                    self.procs[slot].last_ts = ticks as i64;
+                    self.cur = Some(slot);
+                }
+                _ => {
+                    self.read_args(typ, narg, at)?;
+                    self.event(typ, at)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A string table entry: [ID, length, bytes].
+    fn string(&mut self, at: usize) -> Result<(), TraceError> {
+        let id = self.val(at)?;
+        if id == 0 {
+            return Err(TraceError::at("string has invalid id 0", at, None));
+        }
+        if self.strings.contains_key(&id) {
+            return Err(TraceError::at(format!("string has duplicate id {id}"), at, None));
+        }
+        let len = self.val(at)?;
+        if len == 0 {
+            return Err(TraceError::at("string has invalid length 0", at, None));
+        }
+        if len > MAX_STRING {
+            return Err(TraceError::at(format!("string has too large length {len}"), at, None));
+        }
+        let s = self.take(len, at)?;
+        self.strings.insert(id, s);
+        Ok(())
+    }
+
+    /// Reads the arguments of an ordinary event into `self.args`, and the
+    /// message of a UserLog (the only inline string) into `inline`.
+    fn read_args(&mut self, typ: u8, narg: u8, at: usize) -> Result<(), TraceError> {
+        self.args.clear();
+        if narg <= 3 {
+            for _ in 0..narg {
+                let v = self.val(at)?;
+                self.args.push(v);
+            }
+            return Ok(());
+        }
+        let len = self.val(at)?;
+        if len > MAX_ARGS_BYTES {
+            return Err(TraceError::at(
+                format!("failed to read event {typ} argument: length-prefixed argument too big: {len} bytes, limit is {MAX_ARGS_BYTES}"),
+                at,
+                None,
+            ));
+        }
+        let mut buf = self.take(len, at)?;
+        while !buf.is_empty() {
+            let Some((v, n)) = uvarint(buf) else { return Err(TraceError::at(MALFORMED, at, None)) };
+            self.args.push(v);
+            buf = &buf[n..];
+        }
+        if typ == ty::USER_LOG {
+            let len = self.val(at)?;
+            if len > MAX_STRING {
+                return Err(TraceError::at(format!("string is too large (len={len})"), at, None));
+            }
+            let s = self.take(len, at)?;
+            let next = self.inline.len();
+            let id = *self.inline_index.entry(s).or_insert(next);
+            if id == next {
+                self.inline.push(s);
+            }
+            // Kept past the arguments: `event` moves it to Args[3].
+            self.args.push(id as u64);
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, typ: u8, at: usize) -> Result<(), TraceError> {
+        let Some(slot) = self.cur else {
+            return Err(TraceError::at(
+                format!("read event {typ} with current P of 0, but P has no batches yet"),
+                at,
+                None,
+            ));
+        };
+        let desc = &DESCS[typ as usize];
+        let inline = if typ == ty::USER_LOG { self.args.pop() } else { None };
+        let want = match typ {
+            ty::STACK => self.args.len(),
+            ty::FREQUENCY | ty::TIMER_GOROUTINE => desc.nargs,
+            _ => desc.nargs + usize::from(desc.stack) + 1,
+        };
+        if self.args.len() != want || (typ == ty::USER_LOG && inline.is_none()) {
+            return Err(TraceError::at(
+                format!("{} has wrong number of arguments: want {want}, got {}", desc.name, self.args.len()),
+                at,
+                None,
+            ));
+        }
+        let a = &self.args;
+        match typ {
+            ty::FREQUENCY => {
+                self.ticks_per_sec = a[0] as i64;
+                if self.ticks_per_sec <= 0 {
+                    return Err(TraceError::at("time stamps out of order (frequency <= 0)", at, None));
+                }
+            }
+            ty::TIMER_GOROUTINE => {
+                self.timer_goids.insert(a[0]);
+            }
+            ty::STACK => {
+                if a.len() < 2 {
+                    return Err(TraceError::at(
+                        format!("EvStack has wrong number of arguments: want at least 2, got {}", a.len()),
+                        at,
+                        None,
+                    ));
+                }
+                let size = a[1];
+                if size > MAX_STACK_FRAMES {
+                    return Err(TraceError::at(format!("EvStack has bad number of frames: {size}"), at, None));
+                }
+                let want = 2 + 4 * size as usize;
+                if a.len() != want {
+                    return Err(TraceError::at(
+                        format!("EvStack has wrong number of arguments: want {want}, got {}", a.len()),
+                        at,
+                        None,
+                    ));
+                }
+                let id = a[0] as u32;
+                if id != 0 && size > 0 {
+                    let mut pcs = Vec::with_capacity(size as usize);
+                    for f in a[2..].chunks_exact(4) {
+                        pcs.push(f[0]);
+                        self.pcs.entry(f[0]).or_insert(OldFrame { func: f[1], file: f[2], line: f[3] });
+                    }
+                    self.stacks.insert(id, pcs);
+                }
+            }
+            ty::CPU_SAMPLE => {
+                // [ticks at write, ticks in the signal handler, P, G, stack]:
+                // samples are written late, so they are timed by the second.
+                self.cpu_samples.push(OldEvent {
+                    ts: a[1] as i64,
+                    g: a[3],
+                    args: [0, a[2], a[3], 0],
+                    stk: a[4] as u32,
+                    p: a[2] as i32,
+                    typ,
+                    at,
+                });
+            }
+            _ => {
+                let proc = &mut self.procs[slot];
+                let ts = proc.last_ts.wrapping_add(a[0] as i64);
+                proc.last_ts = ts;
+                let mut e = OldEvent { ts, g: proc.last_g, args: [0; 4], stk: 0, p: proc.pid, typ, at };
+                let n = a.len();
+                for (i, &v) in a.iter().enumerate().skip(1) {
+                    if i == n - 1 && desc.stack {
+                        e.stk = v as u32;
+                    } else {
+                        e.args[i - 1] = v;
+                    }
+                }
+                match typ {
+                    ty::GO_START | ty::GO_START_LOCAL | ty::GO_START_LABEL => {
+                        proc.last_g = e.args[0];
+                        e.g = e.args[0];
+                    }
+                    ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT | ty::GO_SYS_BLOCK => proc.last_g = 0,
+                    t if blocks(t) => proc.last_g = 0,
+                    ty::GO_SYS_EXIT | ty::GO_WAITING | ty::GO_IN_SYSCALL => e.g = e.args[0],
+                    ty::USER_LOG => e.args[3] = inline.unwrap_or(0),
+                    _ => {}
+                }
+                proc.events.push(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A goroutine's place in the merge: its sequence number and status.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct GSeq {
+    seq: u64,
+    status: u8,
+}
+
+const G_DEAD: u8 = 0;
+const G_RUNNABLE: u8 = 1;
+const G_RUNNING: u8 = 2;
+const G_WAITING: u8 = 3;
+/// Keys and sequence values with a meaning of their own.
+const UNORDERED: u64 = u64::MAX;
+const GARBAGE: u64 = u64::MAX - 1;
+const NOSEQ: u64 = u64::MAX;
+const SEQINC: u64 = u64::MAX - 1;
+
+/// What must hold before an event merges and what holds after: (goroutine or
+/// UNORDERED/GARBAGE, required state, next state). GC starts are ordered by
+/// their own sequence; "Local" events by their P alone.
+fn transition_of(e: &OldEvent) -> (u64, GSeq, GSeq) {
+    let s = |seq, status| GSeq { seq, status };
+    let a = e.args;
+    match e.typ {
+        ty::GO_CREATE => (a[0], s(0, G_DEAD), s(1, G_RUNNABLE)),
+        ty::GO_WAITING | ty::GO_IN_SYSCALL => (e.g, s(1, G_RUNNABLE), s(2, G_WAITING)),
+        ty::GO_START | ty::GO_START_LABEL => (e.g, s(a[1], G_RUNNABLE), s(a[1].wrapping_add(1), G_RUNNING)),
+        ty::GO_START_LOCAL => (e.g, s(NOSEQ, G_RUNNABLE), s(SEQINC, G_RUNNING)),
+        t if blocks(t) || t == ty::GO_SYS_BLOCK => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_WAITING)),
+        ty::GO_SCHED | ty::GO_PREEMPT => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_RUNNABLE)),
+        ty::GO_UNBLOCK | ty::GO_SYS_EXIT => (a[0], s(a[1], G_WAITING), s(a[1].wrapping_add(1), G_RUNNABLE)),
+        ty::GO_UNBLOCK_LOCAL | ty::GO_SYS_EXIT_LOCAL => (a[0], s(NOSEQ, G_WAITING), s(SEQINC, G_RUNNABLE)),
+        ty::GC_START => (GARBAGE, s(a[0], G_DEAD), s(a[0].wrapping_add(1), G_DEAD)),
+        _ => (UNORDERED, GSeq::default(), GSeq::default()),
+    }
+}
+
+fn ready(g: u64, cur: GSeq, init: GSeq) -> bool {
+    g == UNORDERED || ((init.seq == NOSEQ || init.seq == cur.seq) && init.status == cur.status)
+}
+
+/// Merges the per-P streams (and the CPU samples, sorted by time, as one more
+/// stream): the earliest event whose goroutine is in the state it needs goes
+/// next. Then syscall exits move to the time the syscall really returned.
+fn merge(procs: Vec<Proc>, mut samples: Vec<OldEvent>, input_len: usize) -> Result<Vec<OldEvent>, TraceError> {
+    // Go's slices.SortFunc: equal times keep Go's (unstable) order.
+    crate::pdqsort::sort_by_time(&mut samples, |e| e.ts);
+    let mut streams: Vec<Vec<OldEvent>> = procs.into_iter().map(|p| p.events).collect();
+    streams.push(samples);
+    let total: usize = streams.iter().map(Vec::len).sum();
+    // Each stream is taken from its end, so its memory goes back as the
+    // merged stream grows: the events are held about once, not twice.
+    for s in &mut streams {
+        s.reverse();
+    }
+    let mut available: Vec<usize> = (0..streams.len()).collect();
+    // A min-heap by time of (time, stream); each stream has at most one entry.
+    let mut frontier: Vec<(i64, usize)> = Vec::new();
+    let mut gs: FxHashMap<u64, GSeq> = FxHashMap::default();
+    let mut out = Vec::with_capacity(total);
+    // Streams blocked on each other are scanned again after every merged
+    // event: hostile input can make that quadratic, so it has a budget.
+    let budget = ORDER_WORK_BASE.saturating_add(ORDER_WORK_PER_BYTE.saturating_mul(input_len as u64));
+    let mut work = 0u64;
+    loop {
+        let mut i = 0;
+        while i < available.len() {
+            let s = available[i];
+            let Some(e) = streams[s].last() else {
+                available.swap_remove(i);
+                continue;
+            };
+            let (g, init, _) = transition_of(e);
+            if !ready(g, gs.get(&g).copied().unwrap_or_default(), init) {
+                work += 1;
+                i += 1;
+                continue;
+            }
+            frontier.push((e.ts, s));
+            heap_up(&mut frontier);
+            available.swap_remove(i);
+        }
+        if work > budget {
+            return Err(TraceError::at(
+                format!("broken trace: events of {} Ps keep waiting on each other; giving up", available.len()),
+                input_len,
+                None,
+            ));
+        }
+        let Some((_, s)) = heap_pop(&mut frontier) else {
+            if let Some(e) = available.iter().find_map(|&s| streams[s].last()) {
+                return Err(TraceError::at("no consistent ordering of events possible", e.at, None));
+            }
+            break;
+        };
+        let Some(mut e) = streams[s].pop() else { break };
+        if streams[s].len().is_multiple_of(1 << 16) {
+            streams[s].shrink_to_fit();
+        }
+        let (g, init, mut next) = transition_of(&e);
+        // The "Local" variants only helped ordering.
+        e.typ = match e.typ {
+            ty::GO_START_LOCAL => ty::GO_START,
+            ty::GO_UNBLOCK_LOCAL => ty::GO_UNBLOCK,
+            ty::GO_SYS_EXIT_LOCAL => ty::GO_SYS_EXIT,
+            t => t,
+        };
+        if g != UNORDERED {
+            let cur = gs.get(&g).copied().unwrap_or_default();
+            if !ready(g, cur, init) {
+                return Err(TraceError::at("encountered impossible goroutine state transition", e.at, None));
+            }
+            next.seq = match next.seq {
+                NOSEQ => cur.seq,
+                SEQINC => cur.seq.wrapping_add(1),
+                n => n,
+            };
+            gs.insert(g, next);
+        }
+        out.push(e);
+        available.push(s);
+    }
+    if out.windows(2).any(|w| w[1].ts < w[0].ts) {
+        return Err(TraceError::at("time stamps out of order", input_len, None));
+    }
+    // A syscall exit is written when the goroutine runs again; its third
+    // argument is when the syscall returned (the GoSysExitLocal form has it
+    // in the second, which Go does not use).
+    let mut last_block: FxHashMap<u64, i64> = FxHashMap::default();
+    for e in &mut out {
+        match e.typ {
+            ty::GO_SYS_BLOCK | ty::GO_IN_SYSCALL => {
+                last_block.insert(e.g, e.ts);
+            }
+            ty::GO_SYS_EXIT => {
+                let ts = e.args[2] as i64;
+                if ts == 0 {
+                    continue;
+                }
+                let block = last_block.get(&e.g).copied().unwrap_or(0);
+                if block == 0 {
+                    return Err(TraceError::at("stray syscall exit", e.at, None));
+                }
+                if ts < block {
+                    return Err(TraceError::at("time stamps out of order (syscall exit before its block)", e.at, None));
+                }
+                e.ts = ts;
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|e| e.ts);
+    Ok(out)
+}
+
+/// Go's container/heap push (sift up the last element) by time.
+fn heap_up(h: &mut [(i64, usize)]) {
+    let mut j = h.len() - 1;
+    while j > 0 {
+        let i = (j - 1) / 2;
+        if h[j].0 >= h[i].0 {
+            break;
+        }
+        h.swap(i, j);
+        j = i;
+    }
+}
+
+/// Go's container/heap pop: the root swaps with the last, sifts down, and the
+/// last is removed.
+fn heap_pop(h: &mut Vec<(i64, usize)>) -> Option<(i64, usize)> {
+    let n = h.len().checked_sub(1)?;
+    h.swap(0, n);
+    let mut i = 0;
+    loop {
+        let j1 = 2 * i + 1;
+        if j1 >= n {
+            break;
+        }
+        let mut j = j1;
+        if j1 + 1 < n && h[j1 + 1].0 < h[j1].0 {
+            j = j1 + 1;
+        }
+        if h[j].0 >= h[i].0 {
+            break;
+        }
+        h.swap(i, j);
+        i = j;
+    }
+    h.pop()
+}
+
+/// Begins (`begin`) or ends the range `open` says is in progress.
+fn range_flag(open: &mut bool, begin: bool, what: &str, e: &OldEvent) -> Result<(), TraceError> {
+    let ts = e.ts;
+    match (begin, *open) {
+        (true, true) => {
+            Err(TraceError::at(format!("previous {what} is not ended before a new one (time {ts})"), e.at, None))
+        }
+        (false, false) => Err(TraceError::at(format!("bogus {what} end (time {ts})"), e.at, None)),
+        _ => {
+            *open = begin;
+            Ok(())
+        }
+    }
+}
+
+/// Go's postProcessTrace: the merged stream must be consistent (a P runs one
+/// goroutine at a time, a goroutine blocks before it is unblocked, ...).
+/// On the way it moves GC starts and network wakeups to their pseudo-Ps and
+/// drops references to stacks that do not exist.
+fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(), TraceError> {
+    #[derive(Clone, Copy, Default)]
+    struct G {
+        state: u8,
+        /// Type of the event that last changed its state (0: none).
+        last: u8,
+        created_stack: Option<u64>,
+        assist: bool,
+    }
+    #[derive(Clone, Copy, Default)]
+    struct P {
+        running: bool,
+        g: u64,
+        sweep: bool,
+    }
+    let mut gs: FxHashMap<u64, G> = FxHashMap::default();
+    let mut ps: FxHashMap<i32, P> = FxHashMap::default();
+    let mut tasks: FxHashSet<u64> = FxHashSet::default();
+    let mut regions: FxHashMap<u64, Vec<(u64, u64)>> = FxHashMap::default();
+    gs.insert(0, G { state: G_RUNNING, ..G::default() });
+    let (mut in_gc, mut in_stw) = (false, false);
+    for e in events.iter_mut() {
+        let name = DESCS[e.typ as usize].name;
+        let err = |m: String| Err(TraceError::at(m, e.at, None));
+        let running = |p: &P, g: &G, e: &OldEvent, allow_g0: bool| -> Result<(), TraceError> {
+            let name = DESCS[e.typ as usize].name;
+            if g.state != G_RUNNING {
+                return Err(TraceError::at(
+                    format!("g {} is not running while {name} (time {})", e.g, e.ts),
+                    e.at,
+                    None,
+                ));
+            }
+            if p.g != e.g {
+                return Err(TraceError::at(
+                    format!("p {} is not running g {} while {name} (time {})", e.p, e.g, e.ts),
+                    e.at,
+                    None,
+                ));
+            }
+            if !allow_g0 && e.g == 0 {
+                return Err(TraceError::at(format!("g 0 did {name} (time {})", e.ts), e.at, None));
+            }
+            Ok(())
+        };
+        let ts = e.ts;
+        match e.typ {
+            ty::PROC_START => {
+                let p = ps.entry(e.p).or_default();
+                if p.running {
+                    return err(format!("p {} is running before start (time {ts})", e.p));
+                }
+                p.running = true;
+            }
+            ty::PROC_STOP => {
+                let p = ps.entry(e.p).or_default();
+                if !p.running {
+                    return err(format!("p {} is not running before stop (time {ts})", e.p));
+                }
+                if p.g != 0 {
+                    return err(format!("p {} is running a goroutine {} during stop (time {ts})", e.p, p.g));
+                }
+                p.running = false;
+            }
+            // Ranges that must end before they begin again.
+            ty::GC_START | ty::GC_DONE => {
+                range_flag(&mut in_gc, e.typ == ty::GC_START, "GC", e)?;
+                if e.typ == ty::GC_START {
+                    e.p = GC_P;
+                }
+            }
+            ty::STW_START | ty::STW_DONE => range_flag(&mut in_stw, e.typ == ty::STW_START, "STW", e)?,
+            ty::GC_SWEEP_START | ty::GC_SWEEP_DONE => {
+                let on = e.typ == ty::GC_SWEEP_START;
+                range_flag(&mut ps.entry(e.p).or_default().sweep, on, "sweeping", e)?;
+            }
+            ty::GC_MARK_ASSIST_START => {
+                let g = gs.entry(e.g).or_default();
+                if g.assist {
+                    return err(format!("previous mark assist is not ended before a new one (time {ts})"));
+                }
+                g.assist = true;
+            }
+            ty::GC_MARK_ASSIST_DONE => {
+                // An assist may be under way when tracing starts.
+                gs.entry(e.g).or_default().assist = false;
+            }
+            ty::GO_WAITING | ty::GO_IN_SYSCALL => {
+                let g = gs.entry(e.g).or_default();
+                if g.state != G_RUNNABLE {
+                    return err(format!("g {} is not runnable before Ev{name} (time {ts})", e.g));
+                }
+                g.state = G_WAITING;
+                g.last = e.typ;
+            }
+            ty::GO_CREATE => {
+                let g = gs.get(&e.g).copied().unwrap_or_default();
+                let p = ps.get(&e.p).copied().unwrap_or_default();
+                running(&p, &g, e, true)?;
+                if gs.contains_key(&e.args[0]) {
+                    return err(format!("g {} already exists (time {ts})", e.args[0]));
+                }
+                let new = G { state: G_RUNNABLE, last: e.typ, created_stack: Some(e.args[1]), ..G::default() };
+                gs.insert(e.args[0], new);
+            }
+            ty::GO_START | ty::GO_START_LABEL => {
+                let g = gs.entry(e.g).or_default();
+                let p = ps.entry(e.p).or_default();
+                if g.state != G_RUNNABLE {
+                    return err(format!("g {} is not runnable before start (time {ts})", e.g));
+                }
+                if p.g != 0 {
+                    return err(format!("p {} is already running g {} while start g {} (time {ts})", e.p, p.g, e.g));
+                }
+                g.state = G_RUNNING;
+                p.g = e.g;
+                if let Some(s) = g.created_stack.take() {
+                    e.stk = s as u32;
+                }
+                g.last = 0;
+            }
+            ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT => {
+                let mut g = gs.get(&e.g).copied().unwrap_or_default();
+                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                running(&p, &g, e, false)?;
+                p.g = 0;
+                if matches!(e.typ, ty::GO_END | ty::GO_STOP) {
+                    g.state = G_DEAD;
+                    if e.typ == ty::GO_END {
+                        regions.remove(&e.g);
+                    }
+                } else {
+                    g.state = G_RUNNABLE;
+                    g.last = e.typ;
+                }
+                gs.insert(e.g, g);
+                ps.insert(e.p, p);
+            }
+            ty::GO_UNBLOCK => {
+                let g = gs.get(&e.g).copied().unwrap_or_default();
+                let p = ps.get(&e.p).copied().unwrap_or_default();
+                if g.state != G_RUNNING {
+                    return err(format!("g {} is not running while unpark (time {ts})", e.g));
+                }
+                if e.p != TIMER_P && p.g != e.g {
+                    return err(format!("p {} is not running g {} while unpark (time {ts})", e.p, e.g));
+                }
+                let g1 = gs.entry(e.args[0]).or_default();
+                if g1.state != G_WAITING {
+                    return err(format!("g {} is not waiting before unpark (time {ts})", e.args[0]));
+                }
+                if g1.last == ty::GO_BLOCK_NET {
+                    e.p = NETPOLL_P;
+                }
+                g1.state = G_RUNNABLE;
+                g1.last = e.typ;
+            }
+            ty::GO_SYSCALL => {
+                let g = gs.get(&e.g).copied().unwrap_or_default();
+                let p = ps.get(&e.p).copied().unwrap_or_default();
+                running(&p, &g, e, false)?;
+                gs.entry(e.g).or_default().last = e.typ;
+            }
+            ty::GO_SYS_BLOCK => {
+                let mut g = gs.get(&e.g).copied().unwrap_or_default();
+                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                running(&p, &g, e, false)?;
+                g.state = G_WAITING;
+                p.g = 0;
+                gs.insert(e.g, g);
+                ps.insert(e.p, p);
+            }
+            ty::GO_SYS_EXIT => {
+                let g = gs.entry(e.g).or_default();
+                if g.state != G_WAITING {
+                    return err(format!("g {} is not waiting during syscall exit (time {ts})", e.g));
+                }
+                g.state = G_RUNNABLE;
+                g.last = e.typ;
+            }
+            t if blocks(t) => {
+                let mut g = gs.get(&e.g).copied().unwrap_or_default();
+                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                running(&p, &g, e, false)?;
+                g.state = G_WAITING;
+                g.last = e.typ;
+                p.g = 0;
+                gs.insert(e.g, g);
+                ps.insert(e.p, p);
+            }
+            // A task ID is taken until the task ends.
+            ty::USER_TASK_CREATE if !tasks.insert(e.args[0]) => {
+                return err(format!("task id conflicts (id:{})", e.args[0]));
+            }
+            ty::USER_TASK_END => {
+                tasks.remove(&e.args[0]);
+            }
+            ty::USER_REGION => {
+                let key = (e.args[0], e.args[2]);
+                match e.args[1] {
+                    0 => regions.entry(e.g).or_default().push(key),
+                    1 => {
+                        if let Some(open) = regions.get_mut(&e.g) {
+                            if open.last().is_some_and(|&last| last != key) {
+                                return err(format!(
+                                    "misuse of region in goroutine {}: span end when the inner-most active span start event is different",
+                                    e.g
+                                ));
+                            }
+                            open.pop();
+                            if open.is_empty() {
+                                regions.remove(&e.g);
+                            }
+                        }
+                    }
+                    m => return err(format!("invalid user region mode: {m}")),
+                }
+            }
+            _ => {}
+        }
+        // Events must not name stacks that do not exist or have no frames.
+        if e.stk != 0 && !stacks.contains_key(&e.stk) {
+            e.stk = 0;
+        }
+    }
+    Ok(())
+}
