@@ -4,13 +4,20 @@ dataset directory opens like a trace file."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gzip
 import html
+import json
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote_plus, urlencode
 
 import pyarrow as pa
 import pytest
+from websockets.sync.server import ServerConnection, serve
 
 import gotrace_df as gt
 from gotrace_df import app
@@ -120,6 +127,57 @@ def test_page_maps_the_commands_trace_and_keeps_the_path_policy(
     # The cache does not widen what a page may open.
     outside = app.viewer_app("/etc/passwd", env)
     assert outside.viewer is None and "outside the directories" in outside.message.value
+
+
+@contextlib.contextmanager
+def voila_query(monkeypatch: pytest.MonkeyPatch, query: str) -> Iterator[list[str]]:
+    """A stand-in for voila's ``/voila/query/KERNEL`` websocket, with the
+    environment of a kernel voila preheated: the one message it sends is the
+    request's variables, ``query`` as its query string. Yields what
+    happened, in order ("sent" once the request went out)."""
+    log: list[str] = []
+
+    def handler(ws: ServerConnection) -> None:
+        assert ws.request is not None and ws.request.path == "/voila/query/K1"
+        log.append("sent")
+        ws.send(json.dumps({"QUERY_STRING": query, "SERVER_NAME": "127.0.0.1"}))
+
+    with serve(handler, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+        env = {"VOILA_PREHEAT": "True", "VOILA_APP_IP": "127.0.0.1", "VOILA_APP_PORT": str(port)}
+        env |= {"VOILA_SERVER_URL": "/", "VOILA_KERNEL_ID": "K1"}
+        env |= {app.ENV_TRACE: str(TRACE), app.ENV_ONLY: "1", app.ENV_DIRS: str(TRACE.parent)}
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.delenv("QUERY_STRING", raising=False)
+        built = page.viewer_app
+
+        def viewer_app(source: str | None = None, environ: object = None) -> app.ViewerApp:
+            log.append(f"built {Path(source or '').name}")
+            return built(source)
+
+        monkeypatch.setattr(page, "viewer_app", viewer_app)
+        yield log
+        server.shutdown()
+
+
+def test_preheated_kernel_opens_the_commands_trace_before_its_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with voila_query(monkeypatch, urlencode({"trace": str(TRACE)})) as log:
+        ui = page.main()
+    assert log == ["built tasks.trace", "sent"]
+    assert os.environ["QUERY_STRING"] == f"trace={quote_plus(str(TRACE))}"
+    assert ui.viewer is not None and not ui.viewer.timeline.model.defer_counters
+
+
+def test_preheated_kernel_opens_another_trace_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    other = TRACE.parent / "gc.trace"
+    with voila_query(monkeypatch, urlencode({"trace": str(other)})) as log:
+        ui = page.main()
+    assert log == ["built tasks.trace", "sent", "built gc.trace"]
+    assert ui.viewer is not None and ui.viewer.trace.source == str(other)
 
 
 # -- the path policy of a page served by the command ----------------------------------
