@@ -27,9 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from gotrace_df.export._atomic import atomic_dir
-from gotrace_df.export._meta import metadata, rebuild
-
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
@@ -62,6 +59,9 @@ def write_mapped(trace: Trace, dest: str | os.PathLike[str], source: Path) -> Pa
     gathered (a 25 MiB trace: 243 MB in 0.2 s, against 408 MB in 3 s). The
     files are not fsynced: they live as long as the command, not past a
     crash, and readers see them through the page cache."""
+    from gotrace_df.export._atomic import atomic_dir
+    from gotrace_df.export._meta import metadata
+
     dest = Path(dest)
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -87,6 +87,8 @@ def open_mapped(cache: str | os.PathLike[str], source: Path) -> Trace | None:
     memory-mapped (no copy, no parse), once the converter has written it;
     None if the cache is gone, failed, is of another file, or is unreadable
     (the caller then parses ``source`` itself)."""
+    from gotrace_df.export._meta import rebuild
+
     cache = Path(cache)
     manifest_path = cache / TRACE_DIR / MANIFEST
     deadline = time.monotonic() + WAIT_S

@@ -175,17 +175,23 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
 
     In a kernel voila preheated (started, and the notebook run this far,
     before any request), the trace the server was started with is opened
-    first, counters and all, and only then does the kernel wait for its
-    request (until then the environment holds no query string): a page
-    asking for that trace, as the command's URL does, finds it shown. A
-    request for another trace gets an app of its own."""
+    first, its goroutine counters too (in the background if a page waits
+    already), and only then does the kernel wait for its request (until
+    then the environment holds no query string): a page asking for that
+    trace, as the command's URL does, finds it shown. A request for another
+    trace gets an app of its own."""
     if environ is not None or not preheat.is_preheated():
         return viewer_app(requested_trace(environ), environ)
     early_source = requested_trace()
     early = viewer_app(early_source)
+    meanwhile = None
     if early.viewer is not None:
-        early.viewer.timeline.load_counters()
-    preheat.wait_for_request()
+        timeline = early.viewer.timeline
+        # Counted while the page loads, if it is waiting already (it asks
+        # for them once up); shown before it arrives, if not.
+        timeline.model.count_goroutines(background=True)
+        meanwhile = timeline.load_counters
+    preheat.wait_for_request(meanwhile=meanwhile)
     source = requested_trace()
     if _same_trace(source, early_source):
         return early

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 
 __all__ = ["is_preheated", "query_url", "wait_for_request"]
 
 # How long to wait for the server to accept the websocket (as voila's helper).
 OPEN_TIMEOUT_S = 5.0
+# A page that asked before this kernel was ready has its request sent as the
+# websocket opens: one that came within this time was waiting.
+WAITING_S = 0.1
 
 
 def is_preheated(environ: MutableMapping[str, str] | None = None) -> bool:
@@ -39,17 +42,27 @@ def query_url(environ: MutableMapping[str, str] | None = None) -> str:
     return f"{protocol}://{ip}:{port}{base}voila/query/{env.get('VOILA_KERNEL_ID', '')}"
 
 
-def wait_for_request(environ: MutableMapping[str, str] | None = None) -> bool:
+def wait_for_request(
+    environ: MutableMapping[str, str] | None = None, meanwhile: Callable[[], None] | None = None
+) -> bool:
     """Block until a page takes this kernel, then put its request's variables
-    into ``environ`` (the process environment by default). False (nothing
-    set) if the server cannot be reached."""
+    into ``environ`` (the process environment by default). If no page has
+    asked yet, ``meanwhile`` runs first (a page asking in the meantime
+    waits for it). False (nothing set) if the server cannot be reached."""
     from websockets.exceptions import WebSocketException
     from websockets.sync.client import connect
 
     env = os.environ if environ is None else environ
     try:
-        with connect(query_url(env), open_timeout=OPEN_TIMEOUT_S) as ws:
-            message = ws.recv()
+        # The server is on this machine: never through a proxy the
+        # environment may name for the outside world.
+        with connect(query_url(env), open_timeout=OPEN_TIMEOUT_S, proxy=None) as ws:
+            try:
+                message = ws.recv(timeout=WAITING_S)
+            except TimeoutError:
+                if meanwhile is not None:
+                    meanwhile()
+                message = ws.recv()
     except (OSError, TimeoutError, WebSocketException):
         return False
     for key, value in json.loads(message).items():
