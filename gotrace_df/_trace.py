@@ -248,6 +248,26 @@ class Trace:
             table = self._tables[name] = _expand.expand(name, table, self._tables, self.end_ns)
         return table
 
+    def stored_tables(self) -> dict[str, pa.Table]:
+        """Every table as the trace holds it now: the core's stored form for the
+        tables not used yet (spans and regions as references to their events,
+        the events table without ``task_id`` and ``value``; see
+        ``HACKING.md``), which ``Trace(tables, ...)`` takes back and gathers
+        on first use as :func:`gotrace_df.read_trace`'s trace does. Writing
+        these is a fraction of writing the public tables.
+
+        Examples
+        --------
+        >>> import gotrace_df as gt
+        >>> tr = gt.read_trace(gt.example_trace())
+        >>> stored = tr.stored_tables()
+        >>> stored["spans"].num_rows == tr.spans.num_rows
+        True
+        >>> stored["spans"].column_names == tr.spans.column_names
+        False
+        """
+        return dict(self._tables)
+
     def columns(self, name: str, columns: Sequence[str], rows: Any = None) -> pa.Table:
         """Some columns of table ``name``, for all rows or only ``rows`` (row
         numbers), without gathering the columns the core stores by reference

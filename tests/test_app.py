@@ -4,17 +4,27 @@ dataset directory opens like a trace file."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gzip
 import html
+import json
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote_plus, urlencode
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from websockets.sync.server import ServerConnection, serve
 
 import gotrace_df as gt
 from gotrace_df import app
 from gotrace_df.app import mapped, page
+from gotrace_df.widgets._model import TimelineModel
+from gotrace_df.widgets.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT / "tests" / "data" / "traces" / "go1.26" / "tasks.trace"
@@ -120,6 +130,83 @@ def test_page_maps_the_commands_trace_and_keeps_the_path_policy(
     # The cache does not widen what a page may open.
     outside = app.viewer_app("/etc/passwd", env)
     assert outside.viewer is None and "outside the directories" in outside.message.value
+
+
+@contextlib.contextmanager
+def voila_query(monkeypatch: pytest.MonkeyPatch, query: str, *, later: bool) -> Iterator[list[str]]:
+    """A stand-in for voila's ``/voila/query/KERNEL`` websocket, with the
+    environment of a kernel voila preheated: the one message it sends is the
+    request's variables, ``query`` as its query string; at once, or
+    ``later``, once the kernel counted its goroutines. Yields what happened,
+    in order: "built NAME" (an app), "counted" (counters shown), "sent"."""
+    log: list[str] = []
+    counted = threading.Event()
+
+    def handler(ws: ServerConnection) -> None:
+        assert ws.request is not None and ws.request.path == "/voila/query/K1"
+        if later:
+            counted.wait(60)
+        log.append("sent")
+        ws.send(json.dumps({"QUERY_STRING": query, "SERVER_NAME": "127.0.0.1"}))
+
+    with serve(handler, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+        env = {"VOILA_PREHEAT": "True", "VOILA_APP_IP": "127.0.0.1", "VOILA_APP_PORT": str(port)}
+        env |= {"VOILA_SERVER_URL": "/", "VOILA_KERNEL_ID": "K1"}
+        env |= {app.ENV_TRACE: str(TRACE), app.ENV_ONLY: "1", app.ENV_DIRS: str(TRACE.parent)}
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.delenv("QUERY_STRING", raising=False)
+        built, load_counters = page.viewer_app, Timeline.load_counters
+
+        def viewer_app(source: str | None = None, environ: object = None) -> app.ViewerApp:
+            log.append(f"built {Path(source or '').name}")
+            return built(source)
+
+        def counting(self: Timeline) -> None:
+            load_counters(self)
+            log.append("counted")
+            counted.set()
+
+        monkeypatch.setattr(page, "viewer_app", viewer_app)
+        monkeypatch.setattr(Timeline, "load_counters", counting)
+        yield log
+        server.shutdown()
+
+
+def test_preheated_kernel_opens_the_commands_trace_before_its_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with voila_query(monkeypatch, urlencode({"trace": str(TRACE)}), later=True) as log:
+        ui = page.main()
+    assert log == ["built tasks.trace", "counted", "sent"]
+    assert os.environ["QUERY_STRING"] == f"trace={quote_plus(str(TRACE))}"
+    assert ui.viewer is not None and not ui.viewer.timeline.model.defer_counters
+
+
+def test_preheated_kernel_opens_another_trace_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    other = TRACE.parent / "gc.trace"
+    with voila_query(monkeypatch, urlencode({"trace": str(other)}), later=False) as log:
+        ui = page.main()
+    # (Whether the early app's counters were shown depends on how fast the
+    # request came: a page waiting already does not wait for them.)
+    assert [e for e in log if e != "counted"] == ["built tasks.trace", "sent", "built gc.trace"]
+    assert ui.viewer is not None and ui.viewer.trace.source == str(other)
+
+
+def test_goroutines_counted_in_the_background_are_the_same(tmp_path: Path) -> None:
+    tr = gt.read_trace(TRACE)
+    mapped.write_mapped(tr, tmp_path / mapped.TRACE_DIR, TRACE)
+    back = mapped.open_mapped(tmp_path, TRACE)
+    assert back is not None
+    here, there = TimelineModel(tr), TimelineModel(back)
+    there.count_goroutines(background=True)
+    want, got = here.counters(), there.counters()
+    assert want.keys() == got.keys() and "Running" in got
+    for key, series in want.items():
+        (t0, v0, _), (t1, v1, _) = series.levels[0], got[key].levels[0]
+        assert np.array_equal(t0, t1) and np.array_equal(v0, v1, equal_nan=True), key
 
 
 # -- the path policy of a page served by the command ----------------------------------

@@ -6,6 +6,7 @@ live in is gone when the command stops."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -44,8 +45,10 @@ def _tree(pid: int) -> dict[int, str]:
     return out
 
 
-def _kernels(pid: int) -> set[int]:
-    return {k for k, cmd in _tree(pid).items() if "ipykernel" in cmd}
+def _kernels(pid: int) -> dict[int, str]:
+    """The kernels under ``pid``: process ID -> command line (which names the
+    kernel's ID in its connection file)."""
+    return {k: cmd for k, cmd in _tree(pid).items() if "ipykernel" in cmd}
 
 
 def _maps(pid: int) -> str:
@@ -65,16 +68,20 @@ def test_second_page_maps_the_trace_the_command_parsed(tmp_path: Path) -> None:
         cache = Path(next(e for e in environ if e.startswith(prefix))[len(prefix) :].decode())
         assert cache.stat().st_mode & 0o777 == 0o700, "the trace's tables are private"
         events = str(cache / TRACE_DIR / "events.arrow")
+        served: set[int] = set()
         with viewer_page() as open_page:
             for n in (1, 2):
                 page = open_page(f"{root}?{urlencode({'trace': TRACE})}")
                 wait_until_ready(page)
                 assert page.locator(".gtdf-app .gtdf-error").count() == 0
-                # Each page's kernel has its tables in the command's files,
-                # mapped: it parsed nothing. (voila keeps one more kernel
-                # preheated, waiting for a request: that one maps nothing yet.)
-                mapping = [k for k in _kernels(p.pid) if events in _maps(k)]
-                assert len(mapping) == n, f"page {n}: kernels mapping {events}: {mapping}"
+                # The page's kernel has its tables in the command's files,
+                # mapped: it parsed nothing.
+                m = re.search(r'"kernelId": "([0-9a-f-]{36})"', page.content())
+                assert m, "no kernel id in the page"
+                kernel = next(k for k, c in _kernels(p.pid).items() if m.group(1) in c)
+                assert events in _maps(kernel), f"page {n}: its kernel does not map {events}"
+                served.add(kernel)
+            assert len(served) == 2, "two pages, two kernels"
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "ready-second-page.png"), full_page=True)
     # Stopped (SIGTERM): voila, its kernels and the cache are gone.

@@ -20,6 +20,7 @@ from gotrace_df.app import (
     ENV_CACHE,
     VOILA_CONFIG,
     AppError,
+    preheat,
     requested_trace,
     resolve_trace,
 )
@@ -173,10 +174,44 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
     """The app for this voila request (query string, environment, or example).
 
     In a kernel voila preheated (started, and the notebook run this far,
-    before any request), first wait for the request: only then does the
-    environment hold its query string."""
-    if environ is None and os.environ.get("VOILA_PREHEAT") == "True":
-        from voila.utils import wait_for_request  # type: ignore[import-untyped]
+    before any request), the trace the server was started with is opened
+    first, its goroutine counters too (in the background if a page waits
+    already), and only then does the kernel wait for its request (until
+    then the environment holds no query string): a page asking for that
+    trace, as the command's URL does, finds it shown. A request for another
+    trace gets an app of its own."""
+    if environ is not None or not preheat.is_preheated():
+        return viewer_app(requested_trace(environ), environ)
+    early_source = requested_trace()
+    early = viewer_app(early_source)
+    meanwhile = None
+    if early.viewer is not None:
+        timeline = early.viewer.timeline
+        # Counted while the page loads, if it is waiting already (it asks
+        # for them once up); shown before it arrives, if not.
+        timeline.model.count_goroutines(background=True)
+        meanwhile = timeline.load_counters
+    preheat.wait_for_request(meanwhile=meanwhile)
+    source = requested_trace()
+    if _same_trace(source, early_source):
+        return early
+    _close(early)
+    return viewer_app(source)
 
-        wait_for_request()
-    return viewer_app(requested_trace(environ), environ)
+
+def _same_trace(a: str | None, b: str | None) -> bool:
+    """Whether the paths ``a`` and ``b`` (None: the example) open one trace
+    under this kernel's policy (:func:`resolve_trace`)."""
+    if a is None or b is None:
+        return a is b
+    try:
+        return resolve_trace(a) == resolve_trace(b)
+    except AppError:
+        return False
+
+
+def _close(widget: W.Widget) -> None:
+    """Close ``widget`` and the widgets it holds: an app no page shows."""
+    for child in getattr(widget, "children", ()):
+        _close(child)
+    widget.close()

@@ -34,15 +34,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from jupyter_server.base.handlers import JupyterHandler
-from tornado import web
-from tornado.log import app_log
-from traitlets import Bool, Integer
-from voila.app import Voila  # type: ignore[import-untyped]
-from voila.request_info_handler import RequestInfoSocketHandler  # type: ignore[import-untyped]
-from voila.static_file_handler import AllowListFileHandler  # type: ignore[import-untyped]
-from voila.tornado.handler import TornadoVoilaHandler  # type: ignore[import-untyped]
-from voila.tornado.kernel_websocket_handler import (  # type: ignore[import-untyped]
+# jsonschema (through jupyter_events) validates the "iri" formats with
+# rfc3987_syntax when it can import it, which compiles ~35 Lark grammars at
+# import: a second of the server's start. No schema the server meets uses
+# those formats; jsonschema skips them when the import fails. Only in the
+# server's own process, not wherever this module is imported.
+if __name__ == "__main__":
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+from jupyter_server.base.handlers import JupyterHandler  # noqa: E402
+from tornado import web  # noqa: E402
+from tornado.log import app_log  # noqa: E402
+from traitlets import Bool, Integer  # noqa: E402
+from voila.app import Voila  # type: ignore[import-untyped]  # noqa: E402
+from voila.request_info_handler import RequestInfoSocketHandler  # type: ignore[import-untyped]  # noqa: E402
+from voila.static_file_handler import AllowListFileHandler  # type: ignore[import-untyped]  # noqa: E402
+from voila.tornado.handler import TornadoVoilaHandler  # type: ignore[import-untyped]  # noqa: E402
+from voila.tornado.kernel_websocket_handler import (  # type: ignore[import-untyped]  # noqa: E402
     VoilaKernelWebsocketHandler,
 )
 

@@ -131,10 +131,12 @@ def voila_command(
     ``limits``; with ``token``, the token is read from standard input.
 
     The packaged viewer gets a preheated kernel: voila keeps one started with
-    the notebook run up to the point where it waits for its request
+    the notebook run up to the point where it waits for its request, the
+    command's trace opened and its viewer built by then
     (:func:`gotrace_df.app.page.main`), so a page, the first or the next, does
-    not wait for a kernel to start and import the widgets. Other notebooks may
-    read their request at once, so theirs start on request."""
+    not wait for a kernel to start, import the widgets and open the trace.
+    Other notebooks may read their request at once, so theirs start on
+    request."""
     cmd = [
         sys.executable,
         "-m",

@@ -8,9 +8,11 @@ that the browser draws, so it can be tested and benchmarked on its own.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,6 +281,7 @@ class TimelineModel:
         self._groups()
         self._counters: dict[str, StepSeries] | None = None
         self._full_counters = False
+        self._counting: Future[list[pa.Table]] | None = None
         # The widget sets this so that the first payload does not wait for the
         # goroutine counters (one pass over every event); they follow.
         self.defer_counters = False
@@ -444,6 +447,27 @@ class TimelineModel:
             self._gc = self._build_gc()
         return self._gc
 
+    def count_goroutines(self, background: bool = False) -> None:
+        """Start the one pass over every event the goroutine counters take
+        (:meth:`counters` uses its result), in a thread of its own with
+        ``background``: the core's pass does not hold the GIL, so the
+        kernel draws and talks meanwhile."""
+        if self._counting is not None:
+            return
+        ev = self.trace.columns(
+            "events", ["ts", "kind", "resource", "resource_id", "from_state", "to_state", "name"]
+        )
+
+        def count() -> list[pa.Table]:
+            streams = _core.goroutine_counts(ev, self.origin)
+            return [pa.RecordBatchReader.from_stream(s).read_all() for s in streams]
+
+        self._counting = Future()
+        if background:
+            threading.Thread(target=_settle, args=(self._counting, count), daemon=True).start()
+        else:
+            _settle(self._counting, count)
+
     def counters(self, full: bool = True) -> dict[str, StepSeries]:
         """Counter series: heap in use and goal, procs running (cheap: from the
         metrics and procs tables) and, with ``full``, goroutines running,
@@ -474,14 +498,10 @@ class TimelineModel:
                     out[label] = StepSeries(mts[sel], mval[sel])
             self._counters = out
         if full and not self._full_counters:
-            ev = self.trace.columns(
-                "events",
-                ["ts", "kind", "resource", "resource_id", "from_state", "to_state", "name"],
-            )
-            series = [
-                pa.RecordBatchReader.from_stream(s).read_all()
-                for s in _core.goroutine_counts(ev, self.origin)
-            ]
+            if self._counting is None:
+                self.count_goroutines()
+            assert self._counting is not None
+            series = self._counting.result()
             if any(s.num_rows for s in series):
                 for state, s in zip(FROM_EVENTS, series):
                     if state == "GC waiting" and not s.num_rows:
@@ -874,3 +894,11 @@ class TimelineModel:
             "goid": row["goid"],
             "stack": [],
         }
+
+
+def _settle(future: Future[Any], work: Callable[[], Any]) -> None:
+    """Run ``work`` and put its result, or what it raised, into ``future``."""
+    try:
+        future.set_result(work())
+    except BaseException as e:
+        future.set_exception(e)

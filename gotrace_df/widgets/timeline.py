@@ -434,6 +434,16 @@ class Timeline(W.VBox):  # type: ignore[misc]
         else:
             self.highlight_group(str(change["new"]).strip())
 
+    def load_counters(self) -> None:
+        """Count the goroutine counters (one pass over every event) and show
+        them, if not yet: the first payload goes without them, and the page
+        asks for them once it is up, unless they were loaded before (as a
+        preheated viewer does while it waits for its page)."""
+        if self.model.defer_counters:
+            self.model.defer_counters = False
+            t0, t1 = self.viewport
+            self._push(t0, t1)
+
     def _on_msg(self, _w: Any, content: dict[str, Any], _buffers: Any) -> None:
         kind = content.get("type")
         if kind == "viewport":
@@ -442,11 +452,8 @@ class Timeline(W.VBox):  # type: ignore[misc]
             self._lane_rows = int(content.get("lane_rows", self._lane_rows))
             self._push(float(content["t0"]), float(content["t1"]))
         elif kind == "ready":
-            if self.model.defer_counters:
-                # The page is up: now pay for the goroutine counters.
-                self.model.defer_counters = False
-                t0, t1 = self.viewport
-                self._push(t0, t1)
+            # The page is up: now pay for the goroutine counters.
+            self.load_counters()
         elif kind == "click":
             self._click(int(content["lane"]), float(content["t"]), float(content.get("slack", 0.0)))
 
