@@ -113,56 +113,95 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
             p(done as u64, total);
         }
     };
-    let release = opts.release_input;
-    let first = run(data, version, usize::MAX, release, &mut report);
-    let (built, tail_error) = match first.error {
-        None => (first, None),
-        Some(err) => {
-            // Go's consumers keep events up to the last Sync; the generation
-            // after it is lost. Parse again, stopping there, so every derived
-            // table agrees with the kept events.
-            let keep = first.builder.last_sync_event + 1;
-            let syncs = first.sync_offsets.len();
-            if syncs < 2 || first.builder.is_empty() {
-                return Err(err);
-            }
-            let mut quiet = |_: usize| {};
-            let second = run(data, version, keep, release, &mut quiet);
-            (second, Some(err))
-        }
-    };
-    let Built { builder, strings, sync_offsets, .. } = built;
-    let n_syncs = builder.syncs_seen();
-    let bytes_used = if tail_error.is_some() {
-        sync_offsets.get(n_syncs.saturating_sub(1)).copied().unwrap_or(16) as u64
-    } else {
-        total
-    };
-    let start_ns = builder.first_ts.unwrap_or(0);
-    let end_ns = builder.last_ts;
-    let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
-    // The final Sync (or the one before a damaged tail) opens no generation.
-    let generations = n_syncs.saturating_sub(1);
+    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, build::Builder::new)?;
+    let mut parsed = describe(version, &built, tail_error, total);
+    let Built { builder, strings, .. } = built;
     let timing = timing();
     let t_finish = std::time::Instant::now();
     if timing {
         eprintln!("before finish: {}", memory_status());
     }
-    let tables = builder.finish(&strings, end_ns);
+    parsed.tables = builder.finish(&strings, parsed.end_ns);
     if timing {
         eprintln!("finish: {:.3}s, {}", t_finish.elapsed().as_secs_f64(), memory_status());
     }
-    Ok(ParsedTrace {
+    Ok(parsed)
+}
+
+/// Parses a whole trace as [`parse`] does, handing the events table to a
+/// consumer made by `consumer` record batch by record batch (in order; each
+/// batch dropped once handed over) instead of keeping it, and building no
+/// derived table: memory is the consumer's state, not the trace's.
+///
+/// Returns the consumer and the trace as [`parse`] describes it, whose tables
+/// are only `stacks` and `frames`. A damaged tail is read again up to the
+/// last Sync, as [`parse`] does, by a fresh consumer: the one returned has
+/// seen exactly the events [`parse`] keeps.
+pub fn parse_stream<C: build::EventBatches + 'static>(
+    data: &[u8],
+    mut opts: ParseOptions<'_>,
+    mut consumer: impl FnMut() -> C,
+) -> Result<(ParsedTrace, C), TraceError> {
+    let version = wire::read_header(data)?;
+    let total = data.len() as u64;
+    let mut report = |done: usize| {
+        if let Some(p) = opts.progress.as_mut() {
+            p(done as u64, total);
+        }
+    };
+    let streaming = |strings: &mut intern::Interner, limit| build::Builder::streaming(strings, limit, consumer());
+    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, streaming)?;
+    let mut parsed = describe(version, &built, tail_error, total);
+    let (consumer, tables) = built.builder.finish_stream(&built.strings);
+    parsed.tables = tables;
+    Ok((parsed, consumer))
+}
+
+/// Runs a parse with builders from `builder`. On an error that leaves a
+/// complete generation, parses again, keeping the events up to the last
+/// Sync (Go's consumers keep those; the generation after it is lost), so
+/// every table agrees with the kept events: then the error comes back too.
+fn run_complete(
+    data: &[u8],
+    version: u32,
+    release: bool,
+    report: &mut dyn FnMut(usize),
+    mut builder: impl FnMut(&mut intern::Interner, usize) -> build::Builder,
+) -> Result<(Built, Option<TraceError>), TraceError> {
+    let first = run(data, version, usize::MAX, release, report, &mut builder);
+    let Some(err) = first.error else { return Ok((first, None)) };
+    let keep = first.builder.last_sync_event + 1;
+    if first.sync_offsets.len() < 2 || first.builder.is_empty() {
+        return Err(err);
+    }
+    // Its second thread ends on its own once it has taken what was sent.
+    drop(first.builder);
+    let second = run(data, version, keep, release, &mut |_| {}, &mut builder);
+    Ok((second, Some(err)))
+}
+
+/// What [`parse`] says of the trace `built` read, without its tables.
+fn describe(version: u32, built: &Built, tail_error: Option<TraceError>, total: u64) -> ParsedTrace {
+    let builder = &built.builder;
+    let n_syncs = builder.syncs_seen();
+    let bytes_used = if tail_error.is_some() {
+        built.sync_offsets.get(n_syncs.saturating_sub(1)).copied().unwrap_or(16) as u64
+    } else {
+        total
+    };
+    let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
+    ParsedTrace {
         version,
-        tables,
-        start_ns,
-        end_ns,
-        generations: generations as u64,
+        tables: Vec::new(),
+        start_ns: builder.first_ts.unwrap_or(0),
+        end_ns: builder.last_ts,
+        // The final Sync (or the one before a damaged tail) opens no generation.
+        generations: n_syncs.saturating_sub(1) as u64,
         frequency,
         bytes_used,
         bytes_total: total,
         tail_error,
-    })
+    }
 }
 
 /// Reserves room for `n` more items in `v` if the system grants the address
@@ -232,10 +271,17 @@ struct Built {
     error: Option<TraceError>,
 }
 
-fn run(data: &[u8], version: u32, limit: usize, release: bool, progress: &mut dyn FnMut(usize)) -> Built {
+fn run(
+    data: &[u8],
+    version: u32,
+    limit: usize,
+    release: bool,
+    progress: &mut dyn FnMut(usize),
+    new_builder: &mut dyn FnMut(&mut intern::Interner, usize) -> build::Builder,
+) -> Built {
     let mut reader = order::Reader::new(data, version);
     reader.release_input = release;
-    let mut builder = build::Builder::new(&mut reader.strings, limit);
+    let mut builder = new_builder(&mut reader.strings, limit);
     let (cpu, wall) = (thread_cpu(), std::time::Instant::now());
     let error = reader.run(&mut builder, progress);
     if timing() {
