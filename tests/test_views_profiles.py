@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import damage
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from gotool import (
     CORPUS,
@@ -39,11 +41,11 @@ from gotool import (
     trace_version,
 )
 
-import damage
 import gotrace_df as gt
+from gotrace_df import _core
 from gotrace_df.views._common import semantics
 from gotrace_df.views._summary import region_times, summarize
-from gotrace_df.views.profiles import _region_pcs, streamed_profile
+from gotrace_df.views.profiles import _region_pcs, profile_pass, streamed_profile
 
 KINDS = ["net", "sync", "syscall", "sched"]
 ENDPOINT = {"net": "io", "sync": "block", "syscall": "syscall", "sched": "sched"}
@@ -198,6 +200,14 @@ def test_streamed_profile_is_the_in_memory_one(path: Path) -> None:
     version = trace_version(path)
     tr = gt.read_trace(path, progress=False)
     data = path.read_bytes()
+    # The pass itself, all kinds at once: intervals and goroutine fields
+    # (naming stacks too, which the whole-trace profile does not read).
+    sem = semantics(version)
+    raw = _core.stream_profile(data, KINDS, skip_no_stack=sem.minor <= 25)["tables"]
+    for part, cols in profile_pass(tr, sem)[1].items():
+        got = pa.table(raw[part])
+        for c, want_col in cols.items():
+            np.testing.assert_array_equal(got[c].to_numpy(), want_col, err_msg=f"{part}.{c}")
     for kind in KINDS:
         want = gt.blocking_profile(tr, kind, go_version=version)
         got = streamed_profile(data, kind, name=str(path), go_version=version)

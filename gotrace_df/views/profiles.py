@@ -223,9 +223,7 @@ def streamed_profile(
     if kind not in PROFILE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(PROFILE_KINDS)} (got {kind!r})")
     sem = semantics(go_version)
-    result = _core.stream_profile(
-        data, [kind], skip_no_stack=sem.minor <= 25, release_input=mapped
-    )
+    result = _core.stream_profile(data, [kind], skip_no_stack=sem.minor <= 25, release_input=mapped)
     warn_damaged(result, name, stacklevel=2)
     tables = result["tables"]
     raw = {part: _numpy_columns(tables[part]) for part in (kind, "goroutines")}

@@ -290,3 +290,134 @@ fn run(
     let sync_offsets = reader.sync_offsets.clone();
     Built { builder, strings: std::mem::take(&mut reader.strings), sync_offsets, error }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int32Type, Int64Type, Int8Type};
+    use arrow_array::Array;
+    use arrow_schema::DataType;
+
+    /// Keeps what a streaming parse hands over, and runs the profiles' pass.
+    struct Kept(Vec<RecordBatch>, profile::Pass);
+
+    impl build::EventBatches for Kept {
+        fn batch(&mut self, batch: &RecordBatch, named: &[bool]) {
+            self.0.push(batch.clone());
+            self.1.batch(batch, named);
+        }
+    }
+
+    const KINDS: [profile::ProfileKind; 4] = {
+        use profile::ProfileKind::*;
+        [Net, Sync, Syscall, Sched]
+    };
+
+    /// Per stack ID of a frames table: whether its outermost frame has a function.
+    fn namable(frames: &RecordBatch) -> Vec<bool> {
+        let sid = frames.column_by_name("stack_id").expect("stack_id").as_primitive::<Int32Type>();
+        let depth = frames.column_by_name("depth").expect("depth").as_primitive::<Int32Type>();
+        let func = cells(std::slice::from_ref(frames), "function");
+        let mut outer: Vec<(i32, bool)> = Vec::new();
+        for ((s, d), f) in sid.values().iter().zip(depth.values().iter()).zip(&func) {
+            let s = *s as usize;
+            if s >= outer.len() {
+                outer.resize(s + 1, (-1, false));
+            }
+            if *d > outer[s].0 {
+                outer[s] = (*d, f.as_deref().is_some_and(|f| !f.is_empty()));
+            }
+        }
+        outer.into_iter().map(|(_, named)| named).collect()
+    }
+
+    /// Every value of column `name`, as text (dictionaries looked up), so
+    /// that tables with other dictionaries or key widths compare.
+    fn cells(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+        fn plain(a: &dyn Array) -> Vec<Option<String>> {
+            let text = |i: usize, v: String| a.is_valid(i).then_some(v);
+            match a.data_type() {
+                DataType::Int64 => a
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| text(i, v.to_string()))
+                    .collect(),
+                DataType::Int32 => a
+                    .as_primitive::<Int32Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| text(i, v.to_string()))
+                    .collect(),
+                DataType::Int8 => a
+                    .as_primitive::<Int8Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| text(i, v.to_string()))
+                    .collect(),
+                DataType::Utf8 => a.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect(),
+                t => panic!("column type {t}"),
+            }
+        }
+        let mut out = Vec::new();
+        for b in batches {
+            let a = b.column_by_name(name).expect("column");
+            if let DataType::Dictionary(..) = a.data_type() {
+                let d = a.as_any_dictionary();
+                let values = plain(d.values().as_ref());
+                let keys = d.normalized_keys();
+                out.extend((0..a.len()).map(|i| if a.is_valid(i) { values[keys[i]].clone() } else { None }));
+            } else {
+                out.extend(plain(a.as_ref()));
+            }
+        }
+        out
+    }
+
+    fn corpus_trace(name: &str) -> Vec<u8> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces");
+        std::fs::read(root.join(name)).expect("corpus trace")
+    }
+
+    #[test]
+    fn a_streaming_parse_hands_over_the_events_table_of_parse() {
+        let whole = corpus_trace("go1.26/generations.trace");
+        let mut inputs = vec![("whole", whole.clone()), ("cut", whole[..whole.len() * 2 / 3].to_vec())];
+        inputs.push(("example", corpus_trace("go1.22/example.trace")));
+        for (what, data) in inputs {
+            let parsed = parse(&data, ParseOptions::default()).expect("parses");
+            let compat = profile::ProfileCompat { skip_no_stack: what == "example" };
+            let consumer = || Kept(Vec::new(), profile::Pass::new(&KINDS, compat).expect("four kinds"));
+            let (streamed, kept) = parse_stream(&data, ParseOptions::default(), consumer).expect("streams");
+            assert!(kept.0.iter().all(|b| b.num_rows() <= build::STREAM_ROWS), "{what}");
+            let events = &parsed.tables[0].1;
+            let rows: usize = events.iter().map(RecordBatch::num_rows).sum();
+            assert_eq!(kept.0.iter().map(RecordBatch::num_rows).sum::<usize>(), rows, "{what}");
+            assert!(rows > build::STREAM_ROWS || what == "example", "{what}: {rows} rows fit one batch");
+            for field in events[0].schema().fields() {
+                assert_eq!(cells(&kept.0, field.name()), cells(events, field.name()), "{what}: {}", field.name());
+            }
+            assert_eq!(
+                (streamed.start_ns, streamed.end_ns, streamed.generations, streamed.bytes_used),
+                (parsed.start_ns, parsed.end_ns, parsed.generations, parsed.bytes_used),
+                "{what}"
+            );
+            assert_eq!(streamed.tail_error, parsed.tail_error, "{what}");
+            assert_eq!(what == "cut", parsed.tail_error.is_some());
+            // The pass, its state carried across batches, as over the table.
+            let frames = &parsed.tables.iter().find(|(n, _)| *n == "frames").expect("frames").1[0];
+            let want = profile::samples(events, &KINDS, compat, &namable(frames)).expect("pass");
+            let got = kept.1.finish().expect("streamed pass");
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{what}");
+            assert!(got.0[3].start.len() > 100, "{what}: too few intervals to tell");
+            let (names, tables): (Vec<_>, Vec<_>) = streamed.tables.into_iter().unzip();
+            assert_eq!(names, ["stacks", "frames"]);
+            let want: Vec<_> = parsed.tables.into_iter().filter(|(n, _)| names.contains(n)).map(|(_, t)| t).collect();
+            assert_eq!(tables, want, "{what}");
+        }
+    }
+}

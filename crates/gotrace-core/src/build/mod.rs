@@ -464,9 +464,10 @@ impl Builder {
     /// Finishes every table.
     pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
         let Builder { derived, stacks, .. } = self;
-        let Filled::Tables(derived, ev) = derived.finish() else {
+        let Filled::Tables(filled) = derived.finish() else {
             panic!("finish of a streaming builder");
         };
+        let (derived, ev) = *filled;
         // The events table and the derived ones finish on two threads.
         let (events, rest) = std::thread::scope(|s| {
             let rest = s.spawn(move || {

@@ -104,12 +104,13 @@ const BATCH: usize = 4096;
 
 /// Rows of each record batch a streaming parse hands over: large enough that
 /// finishing a batch costs little per row, small enough to stay in cache
-/// (about 2.5 MB).
-pub const STREAM_ROWS: usize = 1 << 16;
+/// (about 2.5 MB). The unit tests' corpus traces are smaller: they cut them
+/// into many batches.
+pub const STREAM_ROWS: usize = if cfg!(test) { 1000 } else { 1 << 16 };
 
 /// What the second thread leaves: every table, or a streaming consumer.
 pub enum Filled {
-    Tables(Derived, EventCols),
+    Tables(Box<(Derived, EventCols)>),
     Stream(Box<dyn Any + Send>),
 }
 
@@ -152,7 +153,7 @@ impl Default for DerivedThread {
             if crate::timing() {
                 eprintln!("build thread: {:.3}s cpu", crate::thread_cpu() - cpu);
             }
-            Filled::Tables(d, ev)
+            Filled::Tables(Box::new((d, ev)))
         })
     }
 }
@@ -160,7 +161,9 @@ impl Default for DerivedThread {
 impl DerivedThread {
     /// The second thread running `work` over the batches sent to it (and
     /// sending each one back, emptied, for reuse).
-    fn spawn(work: impl FnOnce(Receiver<Vec<Rec>>, std::sync::mpsc::Sender<Vec<Rec>>) -> Filled + Send + 'static) -> Self {
+    fn spawn(
+        work: impl FnOnce(Receiver<Vec<Rec>>, std::sync::mpsc::Sender<Vec<Rec>>) -> Filled + Send + 'static,
+    ) -> Self {
         // A few batches in flight keep both threads busy; more would only hold
         // memory (each is ~400 kB).
         let (tx, rx) = sync_channel::<Vec<Rec>>(32);
@@ -262,7 +265,7 @@ impl DerivedThread {
         match self.handle.take().map(JoinHandle::join) {
             Some(Ok(d)) => d,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Filled::Tables(Derived::default(), EventCols::default()),
+            None => Filled::Tables(Box::default()),
         }
     }
 }
