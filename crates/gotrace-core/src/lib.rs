@@ -335,30 +335,14 @@ mod tests {
     /// Every value of column `name`, as text (dictionaries looked up), so
     /// that tables with other dictionaries or key widths compare.
     fn cells(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+        fn text<T: arrow_array::ArrowPrimitiveType>(a: &dyn Array) -> Vec<Option<String>> {
+            a.as_primitive::<T>().iter().map(|v| v.map(|v| format!("{v:?}"))).collect()
+        }
         fn plain(a: &dyn Array) -> Vec<Option<String>> {
-            let text = |i: usize, v: String| a.is_valid(i).then_some(v);
             match a.data_type() {
-                DataType::Int64 => a
-                    .as_primitive::<Int64Type>()
-                    .values()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| text(i, v.to_string()))
-                    .collect(),
-                DataType::Int32 => a
-                    .as_primitive::<Int32Type>()
-                    .values()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| text(i, v.to_string()))
-                    .collect(),
-                DataType::Int8 => a
-                    .as_primitive::<Int8Type>()
-                    .values()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| text(i, v.to_string()))
-                    .collect(),
+                DataType::Int64 => text::<Int64Type>(a),
+                DataType::Int32 => text::<Int32Type>(a),
+                DataType::Int8 => text::<Int8Type>(a),
                 DataType::Utf8 => a.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect(),
                 t => panic!("column type {t}"),
             }

@@ -504,38 +504,48 @@ impl Builder {
 }
 
 /// The events table, one record batch per chunk. Its dictionary-coded columns
-/// finish on a thread of their own: this is the parse's last serial step.
+/// finish on a thread of their own: this is the parse's last serial step. A
+/// streaming parse's batch finishes on its own thread (the ordering thread
+/// keeps the other core busy).
 pub(crate) fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
     let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
     let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
+    let alone = e.rows() <= STREAM_ROWS;
     let EventCols { ts, kind, g, p, m, gen, stack, resource, resource_id, from, to, reason, tstack, name, .. } = e;
-    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) =
+    // Procs, threads, generations and stacks take few distinct values over
+    // millions of rows: dictionary-encoded, they cost a byte or two per event
+    // instead of four or eight.
+    let coded = move || {
+        [
+            p.into_int_arrays::<Int32Type>(),
+            m.into_int_arrays::<Int64Type>(),
+            gen.into_int_arrays::<Int32Type>(),
+            stack.into_int_arrays::<Int32Type>(),
+            reason.into_string_arrays(strings),
+            tstack.into_int_arrays::<Int32Type>(),
+            name.into_string_arrays(strings),
+        ]
+    };
+    let plain = move || {
+        [
+            p64(ts),
+            en(kind, &KINDS),
+            p64(g),
+            en(resource, &RESOURCES),
+            p64(resource_id),
+            en(from, &STATES),
+            en(to, &STATES),
+        ]
+    };
+    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) = if alone {
+        (coded(), plain())
+    } else {
         std::thread::scope(|s| {
-            // Procs, threads, generations and stacks take few distinct values
-            // over millions of rows: dictionary-encoded, they cost a byte or
-            // two per event instead of four or eight.
-            let coded = s.spawn(move || {
-                [
-                    p.into_int_arrays::<Int32Type>(),
-                    m.into_int_arrays::<Int64Type>(),
-                    gen.into_int_arrays::<Int32Type>(),
-                    stack.into_int_arrays::<Int32Type>(),
-                    reason.into_string_arrays(strings),
-                    tstack.into_int_arrays::<Int32Type>(),
-                    name.into_string_arrays(strings),
-                ]
-            });
-            let plain = [
-                p64(ts),
-                en(kind, &KINDS),
-                p64(g),
-                en(resource, &RESOURCES),
-                p64(resource_id),
-                en(from, &STATES),
-                en(to, &STATES),
-            ];
+            let coded = s.spawn(coded);
+            let plain = plain();
             (coded.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), plain)
-        });
+        })
+    };
     batches(vec![
         ("ts", ts),
         ("kind", kind),

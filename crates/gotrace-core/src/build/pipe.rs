@@ -182,6 +182,7 @@ impl DerivedThread {
     /// derived tables' records are dropped.
     pub fn stream<C: EventBatches + 'static>(mut consumer: C) -> Self {
         Self::spawn(move |rx, spent_tx| {
+            let cpu = crate::thread_cpu();
             let mut ev = EventCols::default();
             let mut strings = Interner::default();
             // Per stack ID: whether its outermost frame names a goroutine, as
@@ -234,6 +235,9 @@ impl DerivedThread {
             }
             if ev.rows() > 0 {
                 emit(&mut ev, &strings, &named);
+            }
+            if crate::timing() {
+                eprintln!("stream thread: {:.3}s cpu", crate::thread_cpu() - cpu);
             }
             Filled::Stream(Box::new(consumer))
         })
