@@ -71,8 +71,8 @@ NOT_VIEWS = {
     # The API around the views: input limits, memory, many traces.
     "DEFAULT_MAX_BYTES", "DownloadTimeout", "release_memory", "lake",
     # Answers go tool trace has no page for: timing them would make our side
-    # do work Go's does not.
-    "wakeups", "wakeup_events", "plot_wakeups",
+    # do work Go's does not (diff compares two traces).
+    "wakeups", "wakeup_events", "plot_wakeups", "diff",
     "critical_path", "critical_paths", "critical_path_breakdown",
 }
 CALLED = {
