@@ -3,7 +3,8 @@
 Four processes per round, each its own so its peak RSS is its own, in turn
 (Go last in even rounds, first in odd ones), ``--runs`` rounds:
 
-- ``gotrace-df -pprof=sched TRACE > /dev/null``: our command line;
+- ``gotrace-df -pprof=sched TRACE > /dev/null``: our command line, which
+  runs the profile's pass while it parses (no tables kept);
 - a script that parses the trace and computes every view in
   ``gotrace_df.__all__`` (VIEWS below; each blocking profile also written as
   pprof bytes), in turn. It reports the views' own time too, taken after the
@@ -22,6 +23,7 @@ larger of the two processes; the go command's own, about 30 MiB, is not added).
 
     python bench/bench_views.py                  # the 25 MiB workload trace, made if missing
     python bench/bench_views.py --trace FILE --runs 3 --record
+    python bench/bench_views.py --sizes 25 130 --runs 3 --record   # a table per trace
 
 Mind the memory: ``go tool trace`` peaks at several hundred bytes per event
 (about 3 GiB on the 25 MiB trace's 4.7 M events, so about 15 GiB on the
@@ -69,8 +71,8 @@ NOT_VIEWS = {
     # The API around the views: input limits, memory, many traces.
     "DEFAULT_MAX_BYTES", "DownloadTimeout", "release_memory", "lake",
     # Answers go tool trace has no page for: timing them would make our side
-    # do work Go's does not.
-    "wakeups", "wakeup_events", "plot_wakeups",
+    # do work Go's does not (diff compares two traces).
+    "wakeups", "wakeup_events", "plot_wakeups", "diff",
     "critical_path", "critical_paths", "critical_path_breakdown",
 }
 CALLED = {
@@ -217,16 +219,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--trace", type=Path, help="default: the 25 MiB workload trace")
+    ap.add_argument("--trace", type=Path, nargs="+", help="trace files (default: --sizes)")
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[25],
+        help="workload traces of these MiB, made if missing (default: 25)",
+    )
     ap.add_argument("--go", help="Go release whose go tool trace to run (default: the trace's)")
     ap.add_argument("--runs", type=int, default=3, help="rounds of the four processes")
     ap.add_argument("--record", action="store_true", help="replace this bench's RESULTS.md section")
     args = ap.parse_args()
-    trace = args.trace or workload_trace(25)
-    version = args.go or trace_go_version(trace)
-    go = go_binary(version)
+    traces = args.trace or [workload_trace(size) for size in args.sizes]
     load = os.getloadavg()[0]
-    ss = measure(trace, go, max(args.runs, 1))
+    tables = []
+    for trace in traces:
+        version = args.go or trace_go_version(trace)
+        go = go_binary(version)
+        tables.append(table(trace, version, measure(trace, go, max(args.runs, 1))))
+        print(tables[-1], flush=True)
     body = "\n\n".join(
         [
             f"Load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
@@ -234,10 +246,9 @@ def main() -> None:
             "stdout to /dev/null. vs go tool trace: its figure over ours in the same round; "
             "above 1, gotrace_df is faster or smaller. The script computes every view, "
             "go tool trace -pprof=sched one profile.",
-            table(trace, version, ss),
+            *tables,
         ]
     )
-    print(body)
     if args.record:
         record("bench_views", "Views", command_line(), body, go=str(go))
 

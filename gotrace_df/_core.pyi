@@ -125,3 +125,9 @@ def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...
 def critical_paths(
     spans: Sequence[Buffer], events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
 ) -> ArrowTable: ...
+
+# -- streaming passes (crates/gotrace-py/src/stream.rs) ----------------------
+
+def stream_profile(
+    data: Buffer, kinds: list[str], skip_no_stack: bool = False, release_input: bool = False
+) -> ParseResult: ...

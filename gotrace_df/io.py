@@ -147,15 +147,7 @@ def _parse(
         result = _core.parse(data, callback, release_input=mapped)
     finally:
         finish()
-    tail = result["tail_error"]
-    if tail is not None:
-        lost = 1.0 - result["bytes_used"] / max(result["bytes_total"], 1)
-        warnings.warn(
-            f"{name}: the trace is damaged; kept its first {result['generations']} "
-            f"complete generation(s), {lost:.1%} of the trace was lost: {tail['message']}",
-            TraceWarning,
-            stacklevel=stacklevel,
-        )
+    warn_damaged(result, name, stacklevel)
     # Through the Arrow C stream directly: pa.table() would import pandas to
     # ask whether the object is a DataFrame.
     tables = {
@@ -172,6 +164,38 @@ def _parse(
         bytes_total=result["bytes_total"],
         source=name,
     )
+
+
+def warn_damaged(result: _core.ParseResult, name: str, stacklevel: int) -> None:
+    """The :class:`TraceWarning` of a parse that dropped a damaged tail (the
+    core's ``tail_error``); ``stacklevel`` counts from the caller, as for
+    :func:`warnings.warn`."""
+    tail = result["tail_error"]
+    if tail is not None:
+        lost = 1.0 - result["bytes_used"] / max(result["bytes_total"], 1)
+        warnings.warn(
+            f"{name}: the trace is damaged; kept its first {result['generations']} "
+            f"complete generation(s), {lost:.1%} of the trace was lost: {tail['message']}",
+            TraceWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+@contextmanager
+def trace_buffer(
+    source: TraceSource, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[tuple[Any, str, bool]]:
+    """For a caller that parses the trace itself: yields (buffer, display name,
+    whether the buffer is a read-only file mapping made here) for the sources
+    of :func:`read_trace` but a Parquet dataset, with the same rules (a path
+    is mapped, gzip undone, a URL downloaded without a progress bar)."""
+    _check_max_bytes(max_bytes)
+    if is_url(source):
+        assert isinstance(source, str)
+        yield _download(source, progress=False, timeout=None, max_bytes=max_bytes), source, False
+        return
+    with _open(source, max_bytes) as opened:
+        yield opened
 
 
 @contextmanager

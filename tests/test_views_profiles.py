@@ -18,14 +18,17 @@ with no name (``name=None`` is "all"). That group is therefore not compared.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import damage
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from gotool import (
     CORPUS,
@@ -39,9 +42,10 @@ from gotool import (
 )
 
 import gotrace_df as gt
+from gotrace_df import _core
 from gotrace_df.views._common import semantics
 from gotrace_df.views._summary import region_times, summarize
-from gotrace_df.views.profiles import _region_pcs
+from gotrace_df.views.profiles import _region_pcs, profile_pass, streamed_profile
 
 KINDS = ["net", "sync", "syscall", "sched"]
 ENDPOINT = {"net": "io", "sync": "block", "syscall": "syscall", "sched": "sched"}
@@ -63,6 +67,8 @@ CLI_CASES = [CORPUS / f"go{v}" / f"{s}.trace" for v in VERSIONS for s in ("examp
     CORPUS / "go1.21" / "sync.trace",
     CORPUS / "v1" / "http_1_21_good.trace",
 ]
+# The streaming -pprof pass against the in-memory one: every corpus trace.
+ALL_TRACES = sorted(CORPUS.glob("go1.*/*.trace")) + sorted((CORPUS / "v1").glob("*.trace"))
 
 Frame = tuple[int, str, str, int]
 Profile = dict[tuple[Frame, ...], tuple[int, int]]
@@ -161,14 +167,18 @@ def test_region_filters(case) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("path", CLI_CASES, ids=[case_id(p) for p in CLI_CASES])
 def test_cli_pprof(path: Path, tmp_path: Path) -> None:
-    """`go tool trace -pprof=TYPE`; and our pprof file through `go tool pprof -raw`."""
+    """`go tool trace -pprof=TYPE` against ours, in memory and streamed (what
+    `gotrace-df -pprof` runs); our pprof file through `go tool pprof -raw`."""
     version = trace_version(path)
     tr = gt.read_trace(path)
     with ThreadPoolExecutor(2) as pool:
         go_bytes = dict(zip(KINDS, pool.map(lambda k: pprof(path, k, version), KINDS), strict=True))
+    data = path.read_bytes()
     for kind in KINDS:
         ours = gt.blocking_profile(tr, kind, go_version=version)
-        _assert_same(_go(go_bytes[kind]), _ours(ours), f"-pprof={kind}")
+        streamed = streamed_profile(data, kind, name=str(path), go_version=version)
+        for how, prof in (("in memory", ours), ("streamed", streamed)):
+            _assert_same(_go(go_bytes[kind]), _ours(prof), f"-pprof={kind} {how}")
         if ours.empty:
             continue
         f = tmp_path / f"{kind}.pb.gz"
@@ -183,6 +193,62 @@ def test_cli_pprof(path: Path, tmp_path: Path) -> None:
             for c, d, fr in zip(ours["count"], ours["delay_ns"], ours["frames"], strict=True)
         )
         assert raw == want
+
+
+@pytest.mark.parametrize("path", ALL_TRACES, ids=[case_id(p) for p in ALL_TRACES])
+def test_streamed_profile_is_the_in_memory_one(path: Path) -> None:
+    """The profile pass run while the trace is parsed (no tables) gives the
+    frame and the pprof bytes of read_trace + blocking_profile, for every kind
+    and the cmd/trace of the trace's release (1.22-1.25 skip stackless
+    transitions, 1.26+ do not)."""
+    version = trace_version(path)
+    tr = gt.read_trace(path, progress=False)
+    data = path.read_bytes()
+    # The pass itself, all kinds at once: intervals and goroutine fields
+    # (naming stacks too, which the whole-trace profile does not read).
+    sem = semantics(version)
+    raw = _core.stream_profile(data, KINDS, skip_no_stack=sem.minor <= 25)["tables"]
+    for part, cols in profile_pass(tr, sem)[1].items():
+        got = pa.table(raw[part])
+        for c, want_col in cols.items():
+            np.testing.assert_array_equal(got[c].to_numpy(), want_col, err_msg=f"{part}.{c}")
+    for kind in KINDS:
+        want = gt.blocking_profile(tr, kind, go_version=version)
+        got = streamed_profile(data, kind, name=str(path), go_version=version)
+        pd.testing.assert_frame_equal(got, want, obj=f"{kind} profile")
+        assert gt.to_pprof(got) == gt.to_pprof(want), kind
+
+
+def test_streamed_profile_of_a_damaged_trace() -> None:
+    """Cut or corrupted: the streaming pass fails with read_trace's error, or
+    keeps the same complete generations (the same warning, the same profile)."""
+    data = damage.trace_bytes("go1.26/generations")
+    flipped = bytearray(data)
+    flipped[len(data) * 3 // 4] ^= 0xFF
+    inputs = [data[:cut] for cut in (17, 100, len(data) // 3, len(data) // 2, len(data) - 1)]
+    seen = set()
+    for i, bad in enumerate([*inputs, bytes(flipped)]):
+        want = damage.read(bad, f"input {i}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                got = {k: streamed_profile(bad, k, name="<bytes>") for k in KINDS}
+            except gt.TraceError as e:
+                assert want.error is not None, f"input {i}: {e}"
+                assert (str(e), e.offset, e.generation) == (
+                    str(want.error),
+                    want.error.offset,
+                    want.error.generation,
+                )
+                seen.add("error")
+                continue
+        assert want.trace is not None, f"input {i}: read_trace failed: {want.error}"
+        warned = [want.warning] * len(KINDS) if want.warning else []
+        assert [str(w.message) for w in caught] == warned, f"input {i}"
+        seen.add("warned" if want.warning else "whole")
+        for kind, prof in got.items():
+            assert gt.to_pprof(prof) == gt.to_pprof(gt.blocking_profile(want.trace, kind))
+    assert {"error", "warned"} <= seen, seen
 
 
 _SAMPLE = re.compile(r"^\s*(-?\d+)\s+(-?\d+):((?:\s+\d+)*)\s*$")

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import IO, TYPE_CHECKING
 
 from gotrace_df._errors import TraceError
 from gotrace_df.cli.flags import DIFF_FLAGS, PPROF_KINDS, parse_go_flags
-from gotrace_df.cli.source import damaged, raw_bytes, read
+from gotrace_df.cli.source import damaged, opened, raw_bytes, read
 from gotrace_df.cli.usage import DIFF_USAGE, PROG, USAGE, die, usage_error
 from gotrace_df.units import display_bytes, display_duration
 
@@ -33,15 +34,29 @@ def _stdout() -> IO[bytes]:
 
 
 def pprof(source: str, kind: str, go_version: str | None) -> int:
-    """``-pprof=kind``: the blocking profile, gzipped protobuf, on stdout."""
+    """``-pprof=kind``: the blocking profile, gzipped protobuf, on stdout.
+
+    A trace file (or URL) is not read into tables: the profile's pass runs
+    while it is parsed (``streamed_profile``), so memory is the profile's,
+    not the trace's. A Parquet dataset has its tables already."""
     from gotrace_df.pprof import to_pprof
     from gotrace_df.views import blocking_profile
+    from gotrace_df.views.profiles import streamed_profile
 
-    trace = read(source)
-    try:
-        prof = blocking_profile(trace, kind, go_version=go_version)
-    except ValueError as e:  # e.g. an unknown -go version
-        die(f"failed to generate pprof: {e}")
+    if os.path.isdir(source):
+        trace = read(source)
+        try:
+            prof = blocking_profile(trace, kind, go_version=go_version)
+        except ValueError as e:  # e.g. an unknown -go version
+            die(f"failed to generate pprof: {e}")
+    else:
+        with opened(source) as (data, name, mapped):
+            try:
+                prof = streamed_profile(data, kind, name=name, go_version=go_version, mapped=mapped)
+            except TraceError:
+                raise  # the trace's fault: reported as read_trace's errors are
+            except ValueError as e:
+                die(f"failed to generate pprof: {e}")
     out = _stdout()
     out.write(to_pprof(prof))
     out.flush()

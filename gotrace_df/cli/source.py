@@ -10,14 +10,14 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gotrace_df.cli.usage import PROG, die
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["check_trace", "damaged", "local_trace", "raw_bytes", "read"]
+__all__ = ["check_trace", "damaged", "local_trace", "opened", "raw_bytes", "read"]
 
 # Read of a file to check it: the 16-byte header, behind a gzip header if
 # compressed, with room for the gzip header's optional fields.
@@ -27,20 +27,42 @@ _HEAD = 4096
 def read(source: str) -> Trace:
     """read_trace for the command: errors become messages, a damaged tail a
     warning on stderr."""
-    from gotrace_df._errors import TraceError, TraceWarning
     from gotrace_df.io import read_trace
+
+    with _reported():
+        trace = read_trace(source)
+    return trace
+
+
+@contextlib.contextmanager
+def opened(source: str) -> Iterator[tuple[Any, str, bool]]:
+    """For a command that parses the trace itself (a streaming pass): what
+    ``gotrace_df.io.trace_buffer`` yields, with the errors of the block (the
+    parse's too) and its damaged-tail warning reported as :func:`read`
+    reports them."""
+    from gotrace_df.io import trace_buffer
+
+    with _reported(), trace_buffer(source) as got:
+        yield got
+
+
+@contextlib.contextmanager
+def _reported() -> Iterator[None]:
+    """Errors of reading a trace become messages, a damaged tail a warning on
+    stderr."""
+    from gotrace_df._errors import TraceError, TraceWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TraceWarning)
         try:
-            trace = read_trace(source)
+            yield
         except FileNotFoundError as e:
             die(f"failed to read trace file: {e}")
         except (TraceError, ValueError, OSError, EOFError, zlib.error) as e:
             die(str(e))
-    for w in caught:
-        print(f"{PROG}: {w.message}", file=sys.stderr)
-    return trace
+        finally:
+            for w in caught:
+                print(f"{PROG}: {w.message}", file=sys.stderr)
 
 
 def damaged(trace: Trace) -> bool:

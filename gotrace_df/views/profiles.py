@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 
 from gotrace_df import _core
 from gotrace_df._expand import gather
+from gotrace_df.io import warn_damaged
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     GoSemantics,
@@ -57,10 +58,17 @@ from gotrace_df.views._summary import region_times, stack_frames, summarize
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+    from typing_extensions import Buffer
 
     from gotrace_df._trace import Trace
 
-__all__ = ["PROFILE_KINDS", "PROFILE_STATES", "blocking_profile", "plot_blocking_profile"]
+__all__ = [
+    "PROFILE_KINDS",
+    "PROFILE_STATES",
+    "blocking_profile",
+    "plot_blocking_profile",
+    "streamed_profile",
+]
 
 #: Profile kinds, as ``go tool trace -pprof=`` names them, with their pages.
 PROFILE_KINDS: dict[str, str] = {
@@ -180,23 +188,58 @@ def blocking_profile(
         v is not None for v in (region_pc, region_min_ns, region_max_ns)
     )
     if name is None and not use_regions and window is None:
-        delay = _own_overlap(trace, raw["goroutines"], row, t0, t1)
-    else:
-        # -1 (no goroutine) matches no interval.
-        goid = np.where(row >= 0, raw["goroutines"]["goid"][np.maximum(row, 0)], -1)
-        iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
-        if use_regions:
-            named = iv["goid"].to_numpy() if name is not None else None
-            iv = _region_intervals(trace, sem, region, region_pc, region_min_ns, region_max_ns)
-            if named is not None:
-                iv = iv[np.isin(iv["goid"].to_numpy(), named)]
-        if window is not None:
-            lo, hi = window
-            iv = iv.assign(start=iv["start"].clip(lower=lo), end=iv["end"].clip(upper=hi))
-            iv = iv[iv["end"] > iv["start"]]
-        delay = _overlap(iv, goid, t0, t1)
+        return _whole_profile(raw, kind, trace.end_ns, trace.frames)
+    # -1 (no goroutine) matches no interval.
+    goid = np.where(row >= 0, raw["goroutines"]["goid"][np.maximum(row, 0)], -1)
+    iv = _goroutine_intervals(trace, raw["goroutines"], outer, name)
+    if use_regions:
+        named = iv["goid"].to_numpy() if name is not None else None
+        iv = _region_intervals(trace, sem, region, region_pc, region_min_ns, region_max_ns)
+        if named is not None:
+            iv = iv[np.isin(iv["goid"].to_numpy(), named)]
+    if window is not None:
+        lo, hi = window
+        iv = iv.assign(start=iv["start"].clip(lower=lo), end=iv["end"].clip(upper=hi))
+        iv = iv[iv["end"] > iv["start"]]
+    delay = _overlap(iv, goid, t0, t1)
     keep = delay > 0
-    return _by_stack(trace, stack[keep], delay[keep])
+    return _by_stack(trace.frames, stack[keep], delay[keep])
+
+
+def streamed_profile(
+    data: Buffer, kind: str, *, name: str, go_version: str | None = None, mapped: bool = False
+) -> pd.DataFrame:
+    """:func:`blocking_profile` of the whole trace in ``data`` (``kind`` and
+    ``go_version`` alone), computed while the trace is parsed: the core hands
+    the events to the profile's pass batch by batch and builds no table, so
+    memory is what the profile keeps, not the trace (``go tool trace
+    -pprof=TYPE``, ``gotrace-df -pprof=TYPE``).
+
+    ``data`` is a trace's uncompressed bytes (``mapped``: our own read-only
+    mapping of a file, whose pages the core may give back once read); ``name``
+    names it in the :class:`gotrace_df.TraceWarning` of a damaged tail, which
+    loses the same events as in :func:`gotrace_df.read_trace`.
+    """
+    if kind not in PROFILE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(PROFILE_KINDS)} (got {kind!r})")
+    sem = semantics(go_version)
+    result = _core.stream_profile(data, [kind], skip_no_stack=sem.minor <= 25, release_input=mapped)
+    warn_damaged(result, name, stacklevel=2)
+    tables = result["tables"]
+    raw = {part: _numpy_columns(tables[part]) for part in (kind, "goroutines")}
+    frames = pa.RecordBatchReader.from_stream(tables["frames"]).read_all()
+    return _whole_profile(raw, kind, result["end_ns"], frames)
+
+
+def _whole_profile(
+    raw: dict[str, dict[str, np.ndarray[Any, Any]]], kind: str, end_ns: int, frames: pa.Table
+) -> pd.DataFrame:
+    """The profile of every goroutine over the whole trace, from the core's
+    pass (``raw``, as :func:`_samples` gives it) and the frames table."""
+    s = raw[kind]
+    delay = _own_overlap(end_ns, raw["goroutines"], s["row"], s["start"], s["end"])
+    keep = delay > 0
+    return _by_stack(frames, s["stack"][keep], delay[keep])
 
 
 # The events columns the profiles' pass reads.
@@ -236,13 +279,15 @@ def _samples(
             _namable(trace, outer),
             skip_no_stack=skip_no_stack,
         )
-        got = {}
-        for part, table in raw.items():
-            t = pa.table(table)
-            got[part] = {c: t[c].chunk(0).to_numpy() for c in t.column_names}
-        return got
+        return {part: _numpy_columns(table) for part, table in raw.items()}
 
     return once(trace, ("profile_samples", skip_no_stack), run)
+
+
+def _numpy_columns(table: _core.ArrowTable) -> dict[str, np.ndarray[Any, Any]]:
+    """A one-batch table of the core as numpy arrays over the core's memory."""
+    t = pa.table(table)
+    return {c: t[c].chunk(0).to_numpy() for c in t.column_names}
 
 
 def _namable(trace: Trace, outer: pd.Series) -> bytes:
@@ -271,15 +316,16 @@ def _goroutine_intervals(
 
 
 def _own_overlap(
-    trace: Trace,
+    end_ns: int,
     raw: dict[str, np.ndarray[Any, Any]],
     row: np.ndarray[Any, Any],
     t0: np.ndarray[Any, Any],
     t1: np.ndarray[Any, Any],
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """:func:`_overlap` with every goroutine's interval (those of
-    :func:`_goroutine_intervals`): each sample's goroutine found by its row."""
-    end = np.where(raw["end"] == 0, trace.end_ns, raw["end"])
+    :func:`_goroutine_intervals`, ``end_ns`` the trace's end): each sample's
+    goroutine found by its row."""
+    end = np.where(raw["end"] == 0, end_ns, raw["end"])
     return _clipped(raw["start"], end, row, t0, t1)
 
 
@@ -407,11 +453,11 @@ def _overlap(
 
 
 def _stack_keys(
-    trace: Trace, stack_ids: np.ndarray[Any, Any]
+    fr: pa.Table, stack_ids: np.ndarray[Any, Any]
 ) -> tuple[dict[int, tuple[int, ...]], pd.DataFrame]:
-    """For each stack: its first 128 PCs (Go's deduplication key) and frames."""
+    """For each stack: its first 128 PCs (Go's deduplication key) and frames
+    (of the frames table ``fr``)."""
     ids = [int(s) for s in stack_ids if s >= 0]
-    fr = trace.frames
     sel = fr.filter(pc.is_in(fr["stack_id"], pa.array(ids, type=fr["stack_id"].type)))
     sel = sel.filter(pc.less(sel["depth"], MAX_STACK))
     df = pd.DataFrame(
@@ -455,13 +501,13 @@ def _str(col: pa.ChunkedArray) -> np.ndarray[Any, Any]:
 
 
 def _by_stack(
-    trace: Trace, stack: np.ndarray[Any, Any], delay: np.ndarray[Any, Any]
+    frames_table: pa.Table, stack: np.ndarray[Any, Any], delay: np.ndarray[Any, Any]
 ) -> pd.DataFrame:
     """stackMap + profile(): one row per group of stacks with the same PCs."""
     if len(stack) == 0:
         return _empty()
     uniq, of_uniq = factorize_ints(stack)
-    keys, frames = _stack_keys(trace, uniq)
+    keys, frames = _stack_keys(frames_table, uniq)
     key_ids: dict[tuple[int, ...], int] = {}
     group_of = np.asarray(
         [key_ids.setdefault(keys[int(s)], len(key_ids)) for s in uniq], dtype=np.int32

@@ -118,61 +118,96 @@ pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, Tra
             p(done as u64, total);
         }
     };
-    let release = opts.release_input;
-    if tracev1::is_old(version) {
-        let built = run_old(data, version)?;
-        report(data.len());
-        return Ok(assemble(built, None, version, total));
-    }
-    let first = run(data, version, usize::MAX, release, &mut report);
-    let (built, tail_error) = match first.error {
-        None => (first, None),
-        Some(err) => {
-            // Go's consumers keep events up to the last Sync; the generation
-            // after it is lost. Parse again, stopping there, so every derived
-            // table agrees with the kept events.
-            let keep = first.builder.last_sync_event + 1;
-            let syncs = first.sync_offsets.len();
-            if syncs < 2 || first.builder.is_empty() {
-                return Err(err);
-            }
-            let mut quiet = |_: usize| {};
-            let second = run(data, version, keep, release, &mut quiet);
-            (second, Some(err))
-        }
-    };
-    Ok(assemble(built, tail_error, version, total))
-}
-
-/// The result of a parse from the builder that took its events.
-fn assemble(built: Built, tail_error: Option<TraceError>, version: u32, total: u64) -> ParsedTrace {
-    let Built { builder, strings, sync_offsets, .. } = built;
-    let n_syncs = builder.syncs_seen();
-    let bytes_used = if tail_error.is_some() {
-        sync_offsets.get(n_syncs.saturating_sub(1)).copied().unwrap_or(16) as u64
-    } else {
-        total
-    };
-    let start_ns = builder.first_ts.unwrap_or(0);
-    let end_ns = builder.last_ts;
-    let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
-    // The final Sync (or the one before a damaged tail) opens no generation.
-    let generations = n_syncs.saturating_sub(1);
+    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, build::Builder::new)?;
+    let mut parsed = describe(version, &built, tail_error, total);
+    let Built { builder, strings, .. } = built;
     let timing = timing();
     let t_finish = std::time::Instant::now();
     if timing {
         eprintln!("before finish: {}", memory_status());
     }
-    let tables = builder.finish(&strings, end_ns);
+    parsed.tables = builder.finish(&strings, parsed.end_ns);
     if timing {
         eprintln!("finish: {:.3}s, {}", t_finish.elapsed().as_secs_f64(), memory_status());
     }
+    Ok(parsed)
+}
+
+/// Parses a whole trace as [`parse`] does, handing the events table to a
+/// consumer made by `consumer` record batch by record batch (in order; each
+/// batch dropped once handed over) instead of keeping it, and building no
+/// derived table: memory is the consumer's state, not the trace's.
+///
+/// Returns the consumer and the trace as [`parse`] describes it, whose tables
+/// are only `stacks` and `frames`. A damaged tail is read again up to the
+/// last Sync, as [`parse`] does, by a fresh consumer: the one returned has
+/// seen exactly the events [`parse`] keeps.
+pub fn parse_stream<C: build::EventBatches + 'static>(
+    data: &[u8],
+    mut opts: ParseOptions<'_>,
+    mut consumer: impl FnMut() -> C,
+) -> Result<(ParsedTrace, C), TraceError> {
+    let version = wire::read_header(data)?;
+    let total = data.len() as u64;
+    let mut report = |done: usize| {
+        if let Some(p) = opts.progress.as_mut() {
+            p(done as u64, total);
+        }
+    };
+    let streaming = |strings: &mut intern::Interner, limit| build::Builder::streaming(strings, limit, consumer());
+    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, streaming)?;
+    let mut parsed = describe(version, &built, tail_error, total);
+    let (consumer, tables) = built.builder.finish_stream(&built.strings);
+    parsed.tables = tables;
+    Ok((parsed, consumer))
+}
+
+/// Runs a parse with builders from `builder`. On an error that leaves a
+/// complete generation, parses again, keeping the events up to the last
+/// Sync (Go's consumers keep those; the generation after it is lost), so
+/// every table agrees with the kept events: then the error comes back too.
+fn run_complete(
+    data: &[u8],
+    version: u32,
+    release: bool,
+    report: &mut dyn FnMut(usize),
+    mut builder: impl FnMut(&mut intern::Interner, usize) -> build::Builder,
+) -> Result<(Built, Option<TraceError>), TraceError> {
+    if tracev1::is_old(version) {
+        // No generations to fall back on: any damage is an error, as in Go.
+        let built = run_old(data, version, &mut builder)?;
+        report(data.len());
+        return Ok((built, None));
+    }
+    let first = run(data, version, usize::MAX, release, report, &mut builder);
+    let Some(err) = first.error else { return Ok((first, None)) };
+    let keep = first.builder.last_sync_event + 1;
+    if first.sync_offsets.len() < 2 || first.builder.is_empty() {
+        return Err(err);
+    }
+    // Its second thread ends on its own once it has taken what was sent.
+    drop(first.builder);
+    let second = run(data, version, keep, release, &mut |_| {}, &mut builder);
+    Ok((second, Some(err)))
+}
+
+/// What [`parse`] says of the trace `built` read, without its tables.
+fn describe(version: u32, built: &Built, tail_error: Option<TraceError>, total: u64) -> ParsedTrace {
+    let builder = &built.builder;
+    let n_syncs = builder.syncs_seen();
+    let bytes_used = if tail_error.is_some() {
+        built.sync_offsets.get(n_syncs.saturating_sub(1)).copied().unwrap_or(16) as u64
+    } else {
+        total
+    };
+    let frequency = builder.first_freq.map(|f| (1e9 / f).round() as u64).unwrap_or(0);
     ParsedTrace {
         version,
-        tables,
-        start_ns,
-        end_ns,
-        generations: generations as u64,
+        tables: Vec::new(),
+        start_ns: builder.first_ts.unwrap_or(0),
+        end_ns: builder.last_ts,
+        // The final Sync (or the one before a damaged tail) opens no generation.
+        generations: n_syncs.saturating_sub(1) as u64,
         frequency,
         bytes_used,
         bytes_total: total,
@@ -248,17 +283,28 @@ struct Built {
 }
 
 /// Reads an old-format trace into a builder: one generation, no damaged tail.
-fn run_old(data: &[u8], version: u32) -> Result<Built, TraceError> {
+fn run_old(
+    data: &[u8],
+    version: u32,
+    new_builder: &mut dyn FnMut(&mut intern::Interner, usize) -> build::Builder,
+) -> Result<Built, TraceError> {
     let mut strings = intern::Interner::default();
-    let mut builder = build::Builder::new(&mut strings, usize::MAX);
+    let mut builder = new_builder(&mut strings, usize::MAX);
     tracev1::run(data, version, &mut builder, &mut strings)?;
     Ok(Built { builder, strings, sync_offsets: Vec::new(), error: None })
 }
 
-fn run(data: &[u8], version: u32, limit: usize, release: bool, progress: &mut dyn FnMut(usize)) -> Built {
+fn run(
+    data: &[u8],
+    version: u32,
+    limit: usize,
+    release: bool,
+    progress: &mut dyn FnMut(usize),
+    new_builder: &mut dyn FnMut(&mut intern::Interner, usize) -> build::Builder,
+) -> Built {
     let mut reader = order::Reader::new(data, version);
     reader.release_input = release;
-    let mut builder = build::Builder::new(&mut reader.strings, limit);
+    let mut builder = new_builder(&mut reader.strings, limit);
     let (cpu, wall) = (thread_cpu(), std::time::Instant::now());
     let error = reader.run(&mut builder, progress);
     if timing() {
@@ -266,4 +312,119 @@ fn run(data: &[u8], version: u32, limit: usize, release: bool, progress: &mut dy
     }
     let sync_offsets = reader.sync_offsets.clone();
     Built { builder, strings: std::mem::take(&mut reader.strings), sync_offsets, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int32Type, Int64Type, Int8Type};
+    use arrow_array::Array;
+    use arrow_schema::DataType;
+
+    /// Keeps what a streaming parse hands over, and runs the profiles' pass.
+    struct Kept(Vec<RecordBatch>, profile::Pass);
+
+    impl build::EventBatches for Kept {
+        fn batch(&mut self, batch: &RecordBatch, named: &[bool]) {
+            self.0.push(batch.clone());
+            self.1.batch(batch, named);
+        }
+    }
+
+    const KINDS: [profile::ProfileKind; 4] = {
+        use profile::ProfileKind::*;
+        [Net, Sync, Syscall, Sched]
+    };
+
+    /// Per stack ID of a frames table: whether its outermost frame has a function.
+    fn namable(frames: &RecordBatch) -> Vec<bool> {
+        let sid = frames.column_by_name("stack_id").expect("stack_id").as_primitive::<Int32Type>();
+        let depth = frames.column_by_name("depth").expect("depth").as_primitive::<Int32Type>();
+        let func = cells(std::slice::from_ref(frames), "function");
+        let mut outer: Vec<(i32, bool)> = Vec::new();
+        for ((s, d), f) in sid.values().iter().zip(depth.values().iter()).zip(&func) {
+            let s = *s as usize;
+            if s >= outer.len() {
+                outer.resize(s + 1, (-1, false));
+            }
+            if *d > outer[s].0 {
+                outer[s] = (*d, f.as_deref().is_some_and(|f| !f.is_empty()));
+            }
+        }
+        outer.into_iter().map(|(_, named)| named).collect()
+    }
+
+    /// Every value of column `name`, as text (dictionaries looked up), so
+    /// that tables with other dictionaries or key widths compare.
+    fn cells(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+        fn text<T: arrow_array::ArrowPrimitiveType>(a: &dyn Array) -> Vec<Option<String>> {
+            a.as_primitive::<T>().iter().map(|v| v.map(|v| format!("{v:?}"))).collect()
+        }
+        fn plain(a: &dyn Array) -> Vec<Option<String>> {
+            match a.data_type() {
+                DataType::Int64 => text::<Int64Type>(a),
+                DataType::Int32 => text::<Int32Type>(a),
+                DataType::Int8 => text::<Int8Type>(a),
+                DataType::Utf8 => a.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect(),
+                t => panic!("column type {t}"),
+            }
+        }
+        let mut out = Vec::new();
+        for b in batches {
+            let a = b.column_by_name(name).expect("column");
+            if let DataType::Dictionary(..) = a.data_type() {
+                let d = a.as_any_dictionary();
+                let values = plain(d.values().as_ref());
+                let keys = d.normalized_keys();
+                out.extend((0..a.len()).map(|i| if a.is_valid(i) { values[keys[i]].clone() } else { None }));
+            } else {
+                out.extend(plain(a.as_ref()));
+            }
+        }
+        out
+    }
+
+    fn corpus_trace(name: &str) -> Vec<u8> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces");
+        std::fs::read(root.join(name)).expect("corpus trace")
+    }
+
+    #[test]
+    fn a_streaming_parse_hands_over_the_events_table_of_parse() {
+        let whole = corpus_trace("go1.26/generations.trace");
+        let mut inputs = vec![("whole", whole.clone()), ("cut", whole[..whole.len() * 2 / 3].to_vec())];
+        inputs.push(("example", corpus_trace("go1.22/example.trace")));
+        for (what, data) in inputs {
+            let parsed = parse(&data, ParseOptions::default()).expect("parses");
+            let compat = profile::ProfileCompat { skip_no_stack: what == "example" };
+            let consumer = || Kept(Vec::new(), profile::Pass::new(&KINDS, compat).expect("four kinds"));
+            let (streamed, kept) = parse_stream(&data, ParseOptions::default(), consumer).expect("streams");
+            assert!(kept.0.iter().all(|b| b.num_rows() <= build::STREAM_ROWS), "{what}");
+            let events = &parsed.tables[0].1;
+            let rows: usize = events.iter().map(RecordBatch::num_rows).sum();
+            assert_eq!(kept.0.iter().map(RecordBatch::num_rows).sum::<usize>(), rows, "{what}");
+            assert!(rows > build::STREAM_ROWS || what == "example", "{what}: {rows} rows fit one batch");
+            for field in events[0].schema().fields() {
+                assert_eq!(cells(&kept.0, field.name()), cells(events, field.name()), "{what}: {}", field.name());
+            }
+            assert_eq!(
+                (streamed.start_ns, streamed.end_ns, streamed.generations, streamed.bytes_used),
+                (parsed.start_ns, parsed.end_ns, parsed.generations, parsed.bytes_used),
+                "{what}"
+            );
+            assert_eq!(streamed.tail_error, parsed.tail_error, "{what}");
+            assert_eq!(what == "cut", parsed.tail_error.is_some());
+            // The pass, its state carried across batches, as over the table.
+            let frames = &parsed.tables.iter().find(|(n, _)| *n == "frames").expect("frames").1[0];
+            let want = profile::samples(events, &KINDS, compat, &namable(frames)).expect("pass");
+            let got = kept.1.finish().expect("streamed pass");
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{what}");
+            assert!(got.0[3].start.len() > 100, "{what}: too few intervals to tell");
+            let (names, tables): (Vec<_>, Vec<_>) = streamed.tables.into_iter().unzip();
+            assert_eq!(names, ["stacks", "frames"]);
+            let want: Vec<_> = parsed.tables.into_iter().filter(|(n, _)| names.contains(n)).map(|(_, t)| t).collect();
+            assert_eq!(tables, want, "{what}");
+        }
+    }
 }

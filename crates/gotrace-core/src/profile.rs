@@ -5,9 +5,12 @@
 //! are kept here so that a profile does not need the whole summary
 //! (`summary.rs`); the region filters do use it.
 //!
+//! The pass runs over a parsed events table ([`samples`]) or, as a
+//! [`Pass`], over the batches of a streaming parse ([`crate::parse_stream`]).
 //! The overlaps, the grouping by stack and the pprof encoding are vectorised
 //! on the Python side.
 
+use crate::build::EventBatches;
 use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE};
 use crate::idmap::IdMap;
 use arrow_array::RecordBatch;
@@ -178,95 +181,145 @@ pub fn samples(
     compat: ProfileCompat,
     namable: &[bool],
 ) -> Result<(Vec<Samples>, Goroutines), String> {
-    if kinds.len() > 4 {
-        return Err("at most four profiles per pass".into());
-    }
-    let states: Vec<u8> = kinds.iter().map(|k| k.state()).collect();
-    let mut gs: Slots<G> = Slots::new();
+    let mut pass = Pass::new(kinds, compat)?;
     // Room for the most intervals there can be (one per event).
     let events = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut out: Vec<Samples> = kinds.iter().map(|_| Samples::with_room(events)).collect();
-    let columns =
-        cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
-    scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {
-        if ev.kind != Kind::StateTransition || ev.resource != RES_GOROUTINE {
-            return;
-        }
-        let id = ev.resource_id;
-        let (slot, g) = gs.get_or_insert_with(id, || G {
-            start: 0,
-            end: 0,
-            name_stack: -1,
-            summarized: false,
-            since: [NOT_TRACKED; 4],
-            since_stack: [-1; 4],
-        });
-        // The Summarizer sees every transition that changes the state, and
-        // starts a new summary for a goroutine coming out of Undetermined or
-        // NotExist (a reused ID loses its old one).
-        if ev.from != ev.to {
-            if ev.from == st::UNDETERMINED || ev.from == st::NOT_EXIST || !g.summarized {
-                g.start = 0;
-                g.end = 0;
-                g.name_stack = -1;
-                g.summarized = true;
-            }
-            if g.name_stack < 0 && ev.tstack >= 0 && namable.get(ev.tstack as usize).copied().unwrap_or(false) {
-                g.name_stack = ev.tstack;
-            }
-            match ev.to {
-                st::RUNNING if g.start == 0 => g.start = ev.ts,
-                st::NOT_EXIST => g.end = ev.ts,
-                st::WAITING if ev.reason & REASON_FOREVER != 0 => g.end = ev.ts,
-                _ => {}
-            }
-        }
+    pass.out = kinds.iter().map(|_| Samples::with_room(events)).collect();
+    pass.feed(batches, namable)?;
+    pass.finish()
+}
 
-        if compat.skip_no_stack && ev.stack < 0 {
-            return;
+/// [`samples`] as a state machine over the events, fed their record batches
+/// in order: a streaming parse hands it each batch and drops it
+/// ([`crate::build::EventBatches`]).
+pub struct Pass {
+    kinds: Vec<ProfileKind>,
+    states: Vec<u8>,
+    compat: ProfileCompat,
+    gs: Slots<G>,
+    out: Vec<Samples>,
+    /// The first error of a batch fed by a streaming parse.
+    error: Option<String>,
+}
+
+impl Pass {
+    pub fn new(kinds: &[ProfileKind], compat: ProfileCompat) -> Result<Self, String> {
+        if kinds.len() > 4 {
+            return Err("at most four profiles per pass".into());
         }
-        for (k, kind) in kinds.iter().enumerate() {
-            if g.since[k] == NOT_TRACKED {
-                if ev.to == states[k] && kind.tracks(ev.reason) {
-                    g.since[k] = ev.ts;
-                    g.since_stack[k] = ev.stack;
+        Ok(Pass {
+            kinds: kinds.to_vec(),
+            states: kinds.iter().map(|k| k.state()).collect(),
+            compat,
+            gs: Slots::new(),
+            out: kinds.iter().map(|_| Samples::default()).collect(),
+            error: None,
+        })
+    }
+
+    /// The next events, in order; `namable` as for [`samples`] (covering at
+    /// least the transition stacks of these events).
+    pub fn feed(&mut self, batches: &[RecordBatch], namable: &[bool]) -> Result<(), String> {
+        let Pass { kinds, states, compat, gs, out, .. } = self;
+        let columns =
+            cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
+        scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {
+            if ev.kind != Kind::StateTransition || ev.resource != RES_GOROUTINE {
+                return;
+            }
+            let id = ev.resource_id;
+            let (slot, g) = gs.get_or_insert_with(id, || G {
+                start: 0,
+                end: 0,
+                name_stack: -1,
+                summarized: false,
+                since: [NOT_TRACKED; 4],
+                since_stack: [-1; 4],
+            });
+            // The Summarizer sees every transition that changes the state, and
+            // starts a new summary for a goroutine coming out of Undetermined or
+            // NotExist (a reused ID loses its old one).
+            if ev.from != ev.to {
+                if ev.from == st::UNDETERMINED || ev.from == st::NOT_EXIST || !g.summarized {
+                    g.start = 0;
+                    g.end = 0;
+                    g.name_stack = -1;
+                    g.summarized = true;
                 }
-            } else if ev.to != states[k] {
-                let o = &mut out[k];
-                // The goroutine's slot for now: its row once all are known.
-                o.row.push(slot as i32);
-                o.start.push(g.since[k]);
-                o.end.push(ev.ts);
-                o.stack.push(g.since_stack[k]);
-                g.since[k] = NOT_TRACKED;
+                if g.name_stack < 0 && ev.tstack >= 0 && namable.get(ev.tstack as usize).copied().unwrap_or(false) {
+                    g.name_stack = ev.tstack;
+                }
+                match ev.to {
+                    st::RUNNING if g.start == 0 => g.start = ev.ts,
+                    st::NOT_EXIST => g.end = ev.ts,
+                    st::WAITING if ev.reason & REASON_FOREVER != 0 => g.end = ev.ts,
+                    _ => {}
+                }
+            }
+
+            if compat.skip_no_stack && ev.stack < 0 {
+                return;
+            }
+            for (k, kind) in kinds.iter().enumerate() {
+                if g.since[k] == NOT_TRACKED {
+                    if ev.to == states[k] && kind.tracks(ev.reason) {
+                        g.since[k] = ev.ts;
+                        g.since_stack[k] = ev.stack;
+                    }
+                } else if ev.to != states[k] {
+                    let o = &mut out[k];
+                    // The goroutine's slot for now: its row once all are known.
+                    o.row.push(slot as i32);
+                    o.start.push(g.since[k]);
+                    o.end.push(ev.ts);
+                    o.stack.push(g.since_stack[k]);
+                    g.since[k] = NOT_TRACKED;
+                }
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The intervals per kind and the goroutines they refer to.
+    pub fn finish(self) -> Result<(Vec<Samples>, Goroutines), String> {
+        let Pass { gs, mut out, error, .. } = self;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        // Rows for the goroutines with a summary, in order of first sight.
+        let mut n = 0;
+        let mut row_of = vec![-1i32; gs.items.len()];
+        for ((_, s), row) in gs.items.iter().zip(&mut row_of) {
+            if s.summarized {
+                *row = n as i32;
+                n += 1;
             }
         }
-    })?;
-    // Rows for the goroutines with a summary, in order of first sight.
-    let mut n = 0;
-    let mut row_of = vec![-1i32; gs.items.len()];
-    for ((_, s), row) in gs.items.iter().zip(&mut row_of) {
-        if s.summarized {
-            *row = n as i32;
-            n += 1;
+        for o in &mut out {
+            for r in &mut o.row {
+                *r = row_of[*r as usize];
+            }
+        }
+        let mut goroutines =
+            Goroutines { goid: vec![0; n], start_time: vec![0; n], end_time: vec![0; n], name_stack: vec![0; n] };
+        crate::drain_rev(gs.items, |slot, (id, s)| {
+            if let Ok(row) = usize::try_from(row_of[slot]) {
+                goroutines.goid[row] = *id;
+                goroutines.start_time[row] = s.start;
+                goroutines.end_time[row] = s.end;
+                goroutines.name_stack[row] = s.name_stack;
+            }
+        });
+        Ok((out, goroutines))
+    }
+}
+
+impl EventBatches for Pass {
+    fn batch(&mut self, batch: &RecordBatch, named: &[bool]) {
+        if self.error.is_none() {
+            self.error = self.feed(std::slice::from_ref(batch), named).err();
         }
     }
-    for o in &mut out {
-        for r in &mut o.row {
-            *r = row_of[*r as usize];
-        }
-    }
-    let mut goroutines =
-        Goroutines { goid: vec![0; n], start_time: vec![0; n], end_time: vec![0; n], name_stack: vec![0; n] };
-    crate::drain_rev(gs.items, |slot, (id, s)| {
-        if let Ok(row) = usize::try_from(row_of[slot]) {
-            goroutines.goid[row] = *id;
-            goroutines.start_time[row] = s.start;
-            goroutines.end_time[row] = s.end;
-            goroutines.name_stack[row] = s.name_stack;
-        }
-    });
-    Ok((out, goroutines))
 }
 
 /// Time of each `[t0[k], t1[k]]` inside interval `at[k]` of `(start, end)`,

@@ -103,15 +103,33 @@ fn profile_samples<'py>(
     namable: &Bound<'py, PyAny>,
     skip_no_stack: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let parsed = kinds
-        .iter()
-        .map(|k| ProfileKind::parse(k).ok_or_else(|| PyValueError::new_err(format!("unknown profile {k:?}"))))
-        .collect::<PyResult<Vec<_>>>()?;
+    let parsed = profile_kinds(&kinds)?;
     let namable: Vec<bool> = PyBuffer::<u8>::get(namable)?.to_vec(py)?.into_iter().map(|b| b != 0).collect();
     let b = batches(events)?;
     let (sets, g) =
         py.detach(|| profile::samples(&b, &parsed, ProfileCompat { skip_no_stack }, &namable)).map_err(err)?;
     let d = PyDict::new(py);
+    set_samples(&d, &kinds, sets, g)?;
+    Ok(d)
+}
+
+/// The profiles named by `kinds` ("net", "sync", "syscall", "sched").
+pub(crate) fn profile_kinds(kinds: &[String]) -> PyResult<Vec<ProfileKind>> {
+    kinds
+        .iter()
+        .map(|k| ProfileKind::parse(k).ok_or_else(|| PyValueError::new_err(format!("unknown profile {k:?}"))))
+        .collect()
+}
+
+/// `d[kind]` for each of `kinds` and `d["goroutines"]`: the profile pass's
+/// results as [`profile_samples`] gives them.
+pub(crate) fn set_samples(
+    d: &Bound<'_, PyDict>,
+    kinds: &[String],
+    sets: Vec<profile::Samples>,
+    g: profile::Goroutines,
+) -> PyResult<()> {
+    let py = d.py();
     let col = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
     let col32 = |v: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(v)) };
     for (name, s) in kinds.iter().zip(sets) {
@@ -124,9 +142,7 @@ fn profile_samples<'py>(
         ("end", col(g.end_time)),
         ("name_stack", col32(g.name_stack)),
     ];
-    let k = arrow_table(py, cols)?;
-    d.set_item("goroutines", k)?;
-    Ok(d)
+    d.set_item("goroutines", arrow_table(py, cols)?)
 }
 
 /// Which of the (goroutine, start, end)-sorted intervals are outermost (see

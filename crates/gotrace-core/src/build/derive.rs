@@ -392,7 +392,7 @@ impl Derived {
             Rec::Region { idx, begin, g, task } => self.region(idx, begin, g, task),
             Rec::Log { idx, ts, g, task, cat, msg, stack } => self.log(idx, ts, g, task, cat, msg, stack),
             Rec::Exp { idx, exp, arg, value } => self.experimental(idx, exp, arg, value),
-            Rec::Transition(_) | Rec::Row(_) => {}
+            Rec::Transition(_) | Rec::Row(_) | Rec::Strings(_) => {}
         }
     }
 

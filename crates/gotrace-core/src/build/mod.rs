@@ -1,6 +1,7 @@
 //! The columnar stage: turns the ordered stream into the events table and,
 //! in the same pass, every derived table (gotrace_df/frames.py documents
-//! them all).
+//! them all); or, streaming, the events table batch by batch to a consumer
+//! that keeps none of it ([`Builder::streaming`]).
 
 mod coded;
 mod cols;
@@ -18,7 +19,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use coded::Coded;
 use cols::{enum_array, opt, prim_array, Chunked, Sentinel};
-use pipe::{DerivedThread, Rec, SyncRec};
+use pipe::{DerivedThread, Filled, Rec, SyncRec};
+pub use pipe::{EventBatches, STREAM_ROWS};
 use stacks::Stacks;
 use std::sync::Arc;
 
@@ -196,6 +198,9 @@ pub struct Builder {
     /// Interned names of the ranges and metrics.
     names: Names,
     pub first_freq: Option<f64>,
+    /// Streaming: the interner's strings already mirrored to the second
+    /// thread; None when building every table.
+    sent_strings: Option<usize>,
 }
 
 struct Names {
@@ -209,6 +214,16 @@ struct Names {
 
 impl Builder {
     pub fn new(strings: &mut Interner, limit: usize) -> Self {
+        Self::with_thread(strings, limit, DerivedThread::default(), None)
+    }
+
+    /// A builder that hands the events table to `consumer` batch by batch and
+    /// builds no other table but the stacks.
+    pub fn streaming<C: EventBatches + 'static>(strings: &mut Interner, limit: usize, consumer: C) -> Self {
+        Self::with_thread(strings, limit, DerivedThread::stream(consumer), Some(0))
+    }
+
+    fn with_thread(strings: &mut Interner, limit: usize, derived: DerivedThread, sent: Option<usize>) -> Self {
         let names = Names {
             gc_mark: strings.intern_str("GC concurrent mark phase"),
             sweep: strings.intern_str("GC incremental sweep"),
@@ -225,10 +240,33 @@ impl Builder {
             last_ts: 0,
             first_ts: None,
             stacks: Stacks::default(),
-            derived: DerivedThread::default(),
+            derived,
             names,
             first_freq: None,
+            sent_strings: sent,
         }
+    }
+
+    /// Streaming: sends the strings interned since the last call to the
+    /// second thread, ahead of the rows that may name them.
+    #[inline(always)]
+    fn mirror(&mut self, strings: &Interner) {
+        if let Some(sent) = self.sent_strings {
+            if strings.len() > sent {
+                self.send_strings(strings, sent);
+            }
+        }
+    }
+
+    #[cold]
+    fn send_strings(&mut self, strings: &Interner, sent: usize) {
+        // The empty string (ID 0) is sent too on the first call: the
+        // mirror, which starts with it, interns it to the same ID.
+        let ids = sent as u32..strings.len() as u32;
+        let lens = ids.clone().map(|i| strings.get(i).len() as u32).collect();
+        let bytes = ids.flat_map(|i| strings.get(i).iter().copied()).collect();
+        self.derived.push(Rec::Strings(Box::new((bytes, lens))));
+        self.sent_strings = Some(strings.len());
     }
 
     pub fn len(&self) -> usize {
@@ -359,10 +397,28 @@ impl Builder {
         })
     }
 
+    /// Streaming: hands the last events to the consumer and returns it, with
+    /// the stacks and frames tables.
+    pub fn finish_stream<C: EventBatches + 'static>(
+        mut self,
+        strings: &Interner,
+    ) -> (C, Vec<(&'static str, Vec<RecordBatch>)>) {
+        self.mirror(strings);
+        let Builder { derived, stacks, .. } = self;
+        let consumer = match derived.finish() {
+            Filled::Stream(c) => *c.downcast::<C>().expect("the consumer the builder was made with"),
+            Filled::Tables(..) => panic!("finish_stream of a builder that builds tables"),
+        };
+        (consumer, stacks.finish(strings).into_iter().map(|(n, b)| (n, vec![b])).collect())
+    }
+
     /// Finishes every table.
     pub fn finish(self, strings: &Interner, end_ns: i64) -> Vec<(&'static str, Vec<RecordBatch>)> {
         let Builder { derived, stacks, .. } = self;
-        let (derived, ev) = derived.finish();
+        let Filled::Tables(filled) = derived.finish() else {
+            panic!("finish of a streaming builder");
+        };
+        let (derived, ev) = *filled;
         // The events table and the derived ones finish on two threads.
         let (events, rest) = std::thread::scope(|s| {
             let rest = s.spawn(move || {
@@ -399,38 +455,48 @@ impl Builder {
 }
 
 /// The events table, one record batch per chunk. Its dictionary-coded columns
-/// finish on a thread of their own: this is the parse's last serial step.
-fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
+/// finish on a thread of their own: this is the parse's last serial step. A
+/// streaming parse's batch finishes on its own thread (the ordering thread
+/// keeps the other core busy).
+pub(crate) fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
     let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
     let en = |c: Chunked<i8>, names: &[&str]| c.into_chunks().into_iter().map(|v| enum_array(v, names)).collect();
+    let alone = e.rows() <= STREAM_ROWS;
     let EventCols { ts, kind, g, p, m, gen, stack, resource, resource_id, from, to, reason, tstack, name, .. } = e;
-    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) =
+    // Procs, threads, generations and stacks take few distinct values over
+    // millions of rows: dictionary-encoded, they cost a byte or two per event
+    // instead of four or eight.
+    let coded = move || {
+        [
+            p.into_int_arrays::<Int32Type>(),
+            m.into_int_arrays::<Int64Type>(),
+            gen.into_int_arrays::<Int32Type>(),
+            stack.into_int_arrays::<Int32Type>(),
+            reason.into_string_arrays(strings),
+            tstack.into_int_arrays::<Int32Type>(),
+            name.into_string_arrays(strings),
+        ]
+    };
+    let plain = move || {
+        [
+            p64(ts),
+            en(kind, &KINDS),
+            p64(g),
+            en(resource, &RESOURCES),
+            p64(resource_id),
+            en(from, &STATES),
+            en(to, &STATES),
+        ]
+    };
+    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) = if alone {
+        (coded(), plain())
+    } else {
         std::thread::scope(|s| {
-            // Procs, threads, generations and stacks take few distinct values
-            // over millions of rows: dictionary-encoded, they cost a byte or
-            // two per event instead of four or eight.
-            let coded = s.spawn(move || {
-                [
-                    p.into_int_arrays::<Int32Type>(),
-                    m.into_int_arrays::<Int64Type>(),
-                    gen.into_int_arrays::<Int32Type>(),
-                    stack.into_int_arrays::<Int32Type>(),
-                    reason.into_string_arrays(strings),
-                    tstack.into_int_arrays::<Int32Type>(),
-                    name.into_string_arrays(strings),
-                ]
-            });
-            let plain = [
-                p64(ts),
-                en(kind, &KINDS),
-                p64(g),
-                en(resource, &RESOURCES),
-                p64(resource_id),
-                en(from, &STATES),
-                en(to, &STATES),
-            ];
+            let coded = s.spawn(coded);
+            let plain = plain();
             (coded.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), plain)
-        });
+        })
+    };
     batches(vec![
         ("ts", ts),
         ("kind", kind),
@@ -479,6 +545,7 @@ impl Sink for Builder {
         if self.full() {
             return;
         }
+        self.mirror(strings);
         self.syncs = n;
         let idx = self.n;
         let mut batches = Vec::new();
@@ -502,6 +569,7 @@ impl Sink for Builder {
         if self.full() {
             return Ok(());
         }
+        self.mirror(strings);
         let stack = self.event_stack(e, gen)?;
         let ctx = (e.ctx.g, e.ctx.p, e.ctx.m);
         let a = e.args;

@@ -1,12 +1,17 @@
 //! Runs the table building on a second thread: the main thread orders events
 //! and hands each events row, and each event's facts for the derived tables,
 //! over in batches; the second thread fills the events table and derives the
-//! rest.
+//! rest. A streaming parse ([`DerivedThread::stream`]) instead has the second
+//! thread finish the events rows into record batches of [`STREAM_ROWS`] and
+//! hand each to an [`EventBatches`] consumer, keeping none, and derive nothing.
 
 use super::cols::Sentinel;
 use super::derive::Derived;
-use super::{EventCols, Row};
+use super::{finish_events, EventCols, Row};
+use crate::intern::Interner;
 use crate::wire::ClockSnapshot;
+use arrow_array::RecordBatch;
+use std::any::Any;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -77,6 +82,9 @@ pub enum Rec {
         arg: u32,
         value: u64,
     },
+    /// Streaming only: strings interned since the last of these (their
+    /// bytes, concatenated, and lengths), which the rows after it may name.
+    Strings(Box<(Vec<u8>, Vec<u32>)>),
 }
 
 /// A Sync event: the generation it opens (the frequency, clock snapshot and
@@ -94,22 +102,30 @@ const _: () = assert!(std::mem::size_of::<Rec>() == 64);
 
 const BATCH: usize = 4096;
 
+/// Rows of each record batch a streaming parse hands over: large enough that
+/// finishing a batch costs little per row, small enough to stay in cache
+/// (about 2.5 MB). The unit tests' corpus traces are smaller: they cut them
+/// into many batches.
+pub const STREAM_ROWS: usize = if cfg!(test) { 1000 } else { 1 << 16 };
+
+/// What the second thread leaves: every table, or a streaming consumer.
+pub enum Filled {
+    Tables(Box<(Derived, EventCols)>),
+    Stream(Box<dyn Any + Send>),
+}
+
 pub struct DerivedThread {
     buf: Vec<Rec>,
     tx: Option<SyncSender<Vec<Rec>>>,
     /// Emptied batches coming back for reuse: a fresh batch costs a page
     /// fault per 4 KiB on this thread and an munmap on the other.
     spent: Receiver<Vec<Rec>>,
-    handle: Option<JoinHandle<(Derived, EventCols)>>,
+    handle: Option<JoinHandle<Filled>>,
 }
 
 impl Default for DerivedThread {
     fn default() -> Self {
-        // A few batches in flight keep both threads busy; more would only hold
-        // memory (each is ~400 kB).
-        let (tx, rx) = sync_channel::<Vec<Rec>>(32);
-        let (spent_tx, spent) = channel::<Vec<Rec>>();
-        let worker = move || {
+        Self::spawn(|rx, spent_tx| {
             let mut d = Derived::default();
             let mut ev = EventCols::default();
             let cpu = crate::thread_cpu();
@@ -137,18 +153,96 @@ impl Default for DerivedThread {
             if crate::timing() {
                 eprintln!("build thread: {:.3}s cpu", crate::thread_cpu() - cpu);
             }
-            (d, ev)
-        };
-        // Named, so profilers tell the two threads apart.
-        let handle = std::thread::Builder::new()
-            .name("gotrace-build".into())
-            .spawn(worker)
-            .expect("cannot start the table-building thread");
-        DerivedThread { buf: Vec::with_capacity(BATCH), tx: Some(tx), spent, handle: Some(handle) }
+            Filled::Tables(Box::new((d, ev)))
+        })
     }
 }
 
 impl DerivedThread {
+    /// The second thread running `work` over the batches sent to it (and
+    /// sending each one back, emptied, for reuse).
+    fn spawn(
+        work: impl FnOnce(Receiver<Vec<Rec>>, std::sync::mpsc::Sender<Vec<Rec>>) -> Filled + Send + 'static,
+    ) -> Self {
+        // A few batches in flight keep both threads busy; more would only hold
+        // memory (each is ~400 kB).
+        let (tx, rx) = sync_channel::<Vec<Rec>>(32);
+        let (spent_tx, spent) = channel::<Vec<Rec>>();
+        // Named, so profilers tell the two threads apart.
+        let handle = std::thread::Builder::new()
+            .name("gotrace-build".into())
+            .spawn(move || work(rx, spent_tx))
+            .expect("cannot start the table-building thread");
+        DerivedThread { buf: Vec::with_capacity(BATCH), tx: Some(tx), spent, handle: Some(handle) }
+    }
+
+    /// A streaming parse's second thread: the events rows become record
+    /// batches of [`STREAM_ROWS`] for `consumer`, with the strings they name
+    /// mirrored from the main thread's interner ([`Rec::Strings`]); the
+    /// derived tables' records are dropped.
+    pub fn stream<C: EventBatches + 'static>(mut consumer: C) -> Self {
+        Self::spawn(move |rx, spent_tx| {
+            let cpu = crate::thread_cpu();
+            let mut ev = EventCols::default();
+            let mut strings = Interner::default();
+            // Per stack ID: whether its outermost frame names a goroutine, as
+            // the transition rows that carried it said.
+            let mut named: Vec<bool> = Vec::new();
+            let mut emit = |ev: &mut EventCols, strings: &Interner, named: &[bool]| {
+                let full = std::mem::take(ev);
+                ev.cur_gen = full.cur_gen;
+                for b in finish_events(full, strings) {
+                    consumer.batch(&b, named);
+                }
+            };
+            for mut batch in rx {
+                for rec in batch.drain(..) {
+                    match rec {
+                        Rec::Row(row) => {
+                            // A row's strings were sent before the next row.
+                            if ev.rows() == STREAM_ROWS {
+                                emit(&mut ev, &strings, &named);
+                            }
+                            ev.push(row)
+                        }
+                        Rec::Transition(mut row) => {
+                            if ev.rows() == STREAM_ROWS {
+                                emit(&mut ev, &strings, &named);
+                            }
+                            if let Ok(s) = usize::try_from(row.tstack) {
+                                if s >= named.len() {
+                                    named.resize((s + 1).next_power_of_two(), false);
+                                }
+                                named[s] = row.name != u32::NULL;
+                            }
+                            row.name = u32::NULL;
+                            ev.push(row);
+                        }
+                        Rec::Sync(s) => ev.set_gen(s.n),
+                        Rec::Strings(new) => {
+                            let (bytes, lens) = *new;
+                            let mut at = 0;
+                            for n in lens {
+                                let end = at + n as usize;
+                                strings.intern(&bytes[at..end]);
+                                at = end;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let _ = spent_tx.send(batch);
+            }
+            if ev.rows() > 0 {
+                emit(&mut ev, &strings, &named);
+            }
+            if crate::timing() {
+                eprintln!("stream thread: {:.3}s cpu", crate::thread_cpu() - cpu);
+            }
+            Filled::Stream(Box::new(consumer))
+        })
+    }
+
     #[inline]
     pub fn push(&mut self, rec: Rec) {
         self.buf.push(rec);
@@ -168,14 +262,22 @@ impl DerivedThread {
         }
     }
 
-    /// Waits for the thread to take every event and returns its tables.
-    pub fn finish(mut self) -> (Derived, EventCols) {
+    /// Waits for the thread to take every event and returns what it made.
+    pub fn finish(mut self) -> Filled {
         self.flush();
         self.tx = None;
         match self.handle.take().map(JoinHandle::join) {
             Some(Ok(d)) => d,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => (Derived::default(), EventCols::default()),
+            None => Filled::Tables(Box::default()),
         }
     }
+}
+
+/// Takes record batches of the events table, in order, one at a time.
+pub trait EventBatches: Send {
+    /// The next batch; `named[s]` says whether stack `s`'s outermost frame
+    /// names a goroutine, for every stack a transition so far carried
+    /// (the IDs past its end carried none yet).
+    fn batch(&mut self, batch: &RecordBatch, named: &[bool]);
 }
