@@ -129,5 +129,9 @@ def critical_paths(
 # -- streaming passes (crates/gotrace-py/src/stream.rs) ----------------------
 
 def stream_profile(
-    data: Buffer, kinds: list[str], skip_no_stack: bool = False, release_input: bool = False
+    data: Buffer,
+    kinds: list[str],
+    skip_no_stack: bool = False,
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
 ) -> ParseResult: ...

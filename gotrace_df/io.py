@@ -142,7 +142,7 @@ def _parse(
     core may hand back to the kernel once read."""
     with memoryview(data) as view:
         total = view.nbytes
-    callback, finish = _progress_callback(progress, total)
+    callback, finish = progress_callback(progress, total)
     try:
         result = _core.parse(data, callback, release_input=mapped)
     finally:
@@ -238,10 +238,12 @@ def _open(source: TraceSource, max_bytes: int) -> Iterator[tuple[Any, str, bool]
     yield buffer, "<bytes>", False
 
 
-def _progress_callback(
+def progress_callback(
     progress: Progress, total: int
 ) -> tuple[Callable[[int, int], Any] | None, Callable[[], None]]:
-    """The callback to give the core, and what to call when parsing ends."""
+    """The callback to give the core's parse for ``progress`` (as
+    :func:`read_trace` takes it) over ``total`` bytes, and what to call when
+    the parse ends."""
     if callable(progress):
         return progress, lambda: None
     show = progress if progress is not None else total > _PROGRESS_THRESHOLD

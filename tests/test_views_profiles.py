@@ -346,3 +346,22 @@ def test_name_and_region_together() -> None:
             both = gt.blocking_profile(tr, kind, name=name, region=True)["delay_ns"].sum()
             assert both <= gt.blocking_profile(tr, kind, region=True)["delay_ns"].sum()
             assert both <= gt.blocking_profile(tr, kind, name=name)["delay_ns"].sum()
+
+
+def test_streamed_profile_reports_progress_and_stops_on_its_error() -> None:
+    """The streaming pass calls ``progress`` as read_trace does, up to the
+    whole input, and an exception the callback raises stops it and comes out."""
+    data = damage.trace_bytes("go1.26/generations")
+    calls: list[tuple[int, int]] = []
+    streamed_profile(data, "sched", name="<bytes>", progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1] == (len(data), len(data))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+    class Stop(Exception):
+        pass
+
+    def stop(_done: int, _total: int) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        streamed_profile(data, "sched", name="<bytes>", progress=stop)

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from gotrace_df import _core
 from gotrace_df._expand import gather
-from gotrace_df.io import warn_damaged
+from gotrace_df.io import Progress, progress_callback, warn_damaged
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     GoSemantics,
@@ -207,7 +207,13 @@ def blocking_profile(
 
 
 def streamed_profile(
-    data: Buffer, kind: str, *, name: str, go_version: str | None = None, mapped: bool = False
+    data: Buffer,
+    kind: str,
+    *,
+    name: str,
+    go_version: str | None = None,
+    mapped: bool = False,
+    progress: Progress = None,
 ) -> pd.DataFrame:
     """:func:`blocking_profile` of the whole trace in ``data`` (``kind`` and
     ``go_version`` alone), computed while the trace is parsed: the core hands
@@ -218,12 +224,21 @@ def streamed_profile(
     ``data`` is a trace's uncompressed bytes (``mapped``: our own read-only
     mapping of a file, whose pages the core may give back once read); ``name``
     names it in the :class:`gotrace_df.TraceWarning` of a damaged tail, which
-    loses the same events as in :func:`gotrace_df.read_trace`.
+    loses the same events as in :func:`gotrace_df.read_trace`. ``progress``
+    as :func:`gotrace_df.read_trace` takes it.
     """
     if kind not in PROFILE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(PROFILE_KINDS)} (got {kind!r})")
     sem = semantics(go_version)
-    result = _core.stream_profile(data, [kind], skip_no_stack=sem.minor <= 25, release_input=mapped)
+    with memoryview(data) as view:
+        total = view.nbytes
+    callback, finish = progress_callback(progress, total)
+    try:
+        result = _core.stream_profile(
+            data, [kind], skip_no_stack=sem.minor <= 25, progress=callback, release_input=mapped
+        )
+    finally:
+        finish()
     warn_damaged(result, name, stacklevel=2)
     tables = result["tables"]
     raw = {part: _numpy_columns(tables[part]) for part in (kind, "goroutines")}

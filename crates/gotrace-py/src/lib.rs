@@ -175,6 +175,21 @@ fn parse<'py>(
     progress: Option<Py<PyAny>>,
     release_input: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let parsed = run_parse(py, data, progress, release_input, gotrace_core::parse)?;
+    result_dict(py, parsed)
+}
+
+/// Runs `parse` (the core's `parse` or a streaming pass) over `data` as
+/// [`parse`] documents it: the buffer read in place with the GIL released,
+/// `progress` called now and then (Ctrl-C and its exceptions stop the parse),
+/// and every failure a `TraceError`.
+pub(crate) fn run_parse<T: Send>(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    progress: Option<Py<PyAny>>,
+    release_input: bool,
+    parse: impl FnOnce(&[u8], ParseOptions<'_>) -> Result<T, gotrace_core::TraceError> + Send,
+) -> PyResult<T> {
     let buffer = PyUntypedBuffer::get(data)?;
     if !buffer.is_c_contiguous() {
         return Err(trace_error(py, "trace data must be a contiguous buffer", None, None));
@@ -207,12 +222,12 @@ fn parse<'py>(
             progress: if progress.is_some() { Some(&mut hook as &mut dyn FnMut(u64, u64)) } else { None },
             release_input,
         };
-        panic::catch_unwind(AssertUnwindSafe(|| gotrace_core::parse(data, opts)))
+        panic::catch_unwind(AssertUnwindSafe(|| parse(data, opts)))
     });
     buffer.release(py);
 
     match outcome {
-        Ok(Ok(parsed)) => result_dict(py, parsed),
+        Ok(Ok(parsed)) => Ok(parsed),
         Ok(Err(e)) => Err(core_error(py, &e)),
         Err(payload) => {
             if payload.is::<Cancelled>() {
