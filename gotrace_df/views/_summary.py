@@ -1,5 +1,5 @@
 """cmd/trace's goroutine summary (``internal/trace.Summarizer``), run by the
-Rust core (``crates/gotrace-core/src/summary.rs``) over the events table, as
+Rust core (``crates/gotrace-core/src/analysis/summary.rs``) over the events table, as
 pandas frames the views share.
 
 The core returns, for the summaries left in Go's map (a summary whose goroutine

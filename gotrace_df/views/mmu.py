@@ -2,7 +2,7 @@
 
 The mutator utilisation function, the MMU curve, the worst windows and the
 utilisation distribution are computed by the Rust core
-(``crates/gotrace-core/src/mmu.rs``) exactly as cmd/trace does
+(``crates/gotrace-core/src/analysis/mmu.rs``) exactly as cmd/trace does
 (``internal/trace/gc.go``), including its quirks:
 
 * only stop-the-worlds whose name contains "GC" count (``stw``);

@@ -7,24 +7,15 @@
 
 use arrow_array::RecordBatch;
 
-pub mod build;
-pub mod critical;
-pub mod evtable;
-pub mod group;
+pub mod analysis;
+pub mod decode;
 pub mod idmap;
-pub mod intern;
-pub mod lanes;
-pub mod mmu;
 pub mod model;
-pub mod order;
-pub mod pdqsort;
-pub mod profile;
-pub mod raw;
-pub mod spec;
-pub mod summary;
-pub mod take;
-pub mod tracev1;
-pub mod wire;
+
+// Each module by its own name too (`crate::wire`, `gotrace_core::profile`):
+// the folders say which stage a module belongs to, the paths stay short.
+pub use analysis::{critical, evtable, group, lanes, mmu, profile, summary, take};
+pub use decode::{build, intern, order, pdqsort, raw, spec, tracev1, wire};
 
 /// What went wrong, and where: every malformed input ends up here.
 #[derive(Debug, Clone, PartialEq, Eq)]
