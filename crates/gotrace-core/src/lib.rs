@@ -23,6 +23,7 @@ pub mod raw;
 pub mod spec;
 pub mod summary;
 pub mod take;
+pub mod threads;
 pub mod tracev1;
 pub mod wire;
 
