@@ -2,7 +2,9 @@
 files, as users run them.
 
 Three sides, each a process of its own so its peak RSS is its own, run in turn
-(Go first in even rounds, last in odd ones) ``--runs`` times per trace:
+(Go first in even rounds, last in odd ones) ``--runs`` times per trace; ours
+once per ``--threads`` count (``gotrace_df.set_threads``), each count its own
+rows, so scaling shows:
 
 - Go: bench/readevents, golang.org/x/exp/trace's ``ReadEvent`` in a loop, every
   event read and dropped: the least a Go program can do with a trace. Its
@@ -19,8 +21,10 @@ to Go is the one the targets use: our events/s over Go's events/s from the
 parse times of the same round, median over rounds; above 1 gotrace_df is
 faster. Peak RSS is the process's ru_maxrss (bench/measure.py).
 
-    python bench/bench_parse.py                  # 25 and 130 MiB workload traces, made if missing
+    python bench/bench_parse.py                  # 25 and 130 MiB workload traces, made if missing,
+                                                 # and the 25 MiB one written by Go 1.21 (old format)
     python bench/bench_parse.py --sizes 25 130 1024 --runs 3 --record
+    python bench/bench_parse.py --sizes 25 --runs 1 --threads 1 2 --old-sizes 25
     python bench/bench_parse.py --trace FILE --runs 5
 
 A side whose peak would not fit in the memory available (estimated from the
@@ -45,6 +49,10 @@ from traces import build, go_command, trace_go_version, workload_trace  # noqa: 
 # A trace this big runs --large-runs times (one run is minutes and GBs).
 LARGE = 512 * 2**20
 
+# The Go release that writes the old-format workload traces: the last one
+# whose runtime wrote the old format.
+OLD_GO = "1.21"
+
 OURS = """
 import json, sys, time
 import gotrace_df
@@ -58,10 +66,10 @@ def rss():
         return None
 
 path, every_table, threads = sys.argv[1], sys.argv[2] == "all", int(sys.argv[3])
+# For the parse and the gathers of every table after it.
+gotrace_df.set_threads(threads)
 base = rss()
 t = time.perf_counter()
-# The parser is single-threaded and read_trace takes no thread count: when it
-# does, pass it `threads` here (--threads only accepts 1 until then).
 tr = gotrace_df.read_trace(path, progress=False)
 parsed = time.perf_counter() - t
 if every_table:
@@ -85,13 +93,20 @@ class Side:
     refused: str = ""
 
 
-def sides(trace: Path, reader: Path, threads: int) -> list[Side]:
+def threads_label(n: int) -> str:
+    return f"{n} thread" + ("s" if n > 1 else "")
+
+
+def sides(trace: Path, reader: Path, threads: list[int]) -> list[Side]:
+    """Go's side first, then ours per thread count."""
     ours = [sys.executable, "-c", OURS, str(trace)]
-    return [
-        Side("Go: ReadEvent loop", [str(reader), str(trace)], 8, python=False),
-        Side("read_trace", [*ours, "read", str(threads)], 65),
-        Side("read_trace + every table", [*ours, "all", str(threads)], 110),
-    ]
+    out = [Side("Go: ReadEvent loop", [str(reader), str(trace)], 8, python=False)]
+    for n in threads:
+        out += [
+            Side(f"read_trace, {threads_label(n)}", [*ours, "read", str(n)], 65),
+            Side(f"read_trace + every table, {threads_label(n)}", [*ours, "all", str(n)], 110),
+        ]
+    return out
 
 
 def estimate_events(trace: Path, per_byte: float | None) -> int:
@@ -100,7 +115,12 @@ def estimate_events(trace: Path, per_byte: float | None) -> int:
 
 
 def measure(
-    trace: Path, reader: Path, runs: int, threads: int, learned: dict[str, float], reserve: int
+    trace: Path,
+    reader: Path,
+    runs: int,
+    threads: list[int],
+    learned: dict[str, float],
+    reserve: int,
 ) -> tuple[list[Side], int]:
     """Run the sides on trace, alternating; returns them and the event count."""
     ss = sides(trace, reader, threads)
@@ -137,12 +157,12 @@ def measure(
     return ss, events
 
 
-def table(trace: Path, ss: list[Side], events: int, threads: int) -> str:
+def table(trace: Path, ss: list[Side], events: int, threads: list[int]) -> str:
     go = ss[0]
     counted = f"{events:,}" if any(s.runs for s in ss) else f"about {events:,} (none read)"
     lines = [
         f"### {trace.name}: {trace.stat().st_size / 2**20:,.1f} MiB, {counted} events, "
-        f"Go {trace_go_version(trace)}; parser threads: {threads}",
+        f"Go {trace_go_version(trace)}; threads: {', '.join(map(str, threads))}",
         "",
         "| side | runs | parse s | events/s | vs Go (events/s) | process s | vs Go (process) "
         "| process CPU s | peak RSS | RSS bytes/event |",
@@ -176,10 +196,14 @@ def table(trace: Path, ss: list[Side], events: int, threads: int) -> str:
             f"Our peaks include the interpreter with gotrace_df and pyarrow imported: "
             f"{mib(base)} before read_trace.",
         ]
-    every = ss[2]
-    if every.runs:
-        gather = [float(x.report["seconds"]) - float(x.report["read_trace"]) for x in every.runs]
-        lines.append(f"Taking every table after read_trace: {spread(gather)} s.")
+    for n, every in zip(threads, ss[2::2], strict=True):
+        if every.runs:
+            gather = [
+                float(x.report["seconds"]) - float(x.report["read_trace"]) for x in every.runs
+            ]
+            lines.append(
+                f"Taking every table after read_trace, {threads_label(n)}: {spread(gather)} s."
+            )
     return "\n".join(lines)
 
 
@@ -195,6 +219,15 @@ def main() -> None:
         metavar="MIB",
         help="workload traces of these sizes (bench/data, made if missing)",
     )
+    ap.add_argument(
+        "--old-sizes",
+        type=int,
+        nargs="*",
+        default=[25],
+        metavar="MIB",
+        help="also the workload traces of these sizes written by Go 1.21, in the old format "
+        "(bench/data/workload-go1.21-NNmb.trace, made if missing); none with no value",
+    )
     ap.add_argument("--trace", type=Path, action="append", help="these traces instead")
     ap.add_argument("--runs", type=int, default=3, help="rounds of the three sides per trace")
     ap.add_argument(
@@ -209,15 +242,19 @@ def main() -> None:
     ap.add_argument(
         "--threads",
         type=int,
-        default=1,
-        choices=[1],
-        help="parser threads; read_trace is single-threaded today, so only 1",
+        nargs="+",
+        default=[1, 2],
+        metavar="N",
+        help="run our sides with each of these thread counts (gotrace_df.set_threads)",
     )
     ap.add_argument("--record", action="store_true", help="replace this bench's RESULTS.md section")
     args = ap.parse_args()
 
     reader = build("readevents")
-    paths = args.trace or [workload_trace(mb) for mb in args.sizes]
+    paths = args.trace or [
+        *(workload_trace(mb) for mb in args.sizes),
+        *(workload_trace(mb, OLD_GO) for mb in args.old_sizes),
+    ]
     for path in paths:
         trace_go_version(path)  # stops here on a file that is not a trace
     # Smallest first: each trace's bytes/event give the next one's estimate.

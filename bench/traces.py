@@ -1,6 +1,7 @@
 """The bench traces: bench/data/workload-NNNmb.trace, written by the Go program
-in bench/workload (with the machine's ``go``) when missing, and Go programs
-built for the bench."""
+in bench/workload (with the machine's ``go``) when missing, the same workload
+written by Go 1.21 in the old format (workload-go1.21-NNNmb.trace), and Go
+programs built for the bench."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from gotool import go_env  # noqa: E402
+from gotool import go_binary, go_env  # noqa: E402
 
 
 def go_command() -> str:
@@ -25,14 +26,18 @@ def go_command() -> str:
     return go
 
 
-def workload_trace(mb: int) -> Path:
-    """The workload trace of about mb MiB, made first if missing."""
-    path = DATA / f"workload-{mb}mb.trace"
+def workload_trace(mb: int, go: str | None = None) -> Path:
+    """The workload trace of about mb MiB, made first if missing: by the
+    machine's ``go``, or by Go ``go`` (e.g. "1.21", from .toolchains) as
+    workload-go1.21-NNmb.trace, so the bench can read old-format traces too."""
+    name = f"workload-{mb}mb.trace" if go is None else f"workload-go{go}-{mb}mb.trace"
+    path = DATA / name
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
+        command = go_command() if go is None else str(go_binary(go))
         subprocess.run(
-            [go_command(), "run", ".", "-o", str(tmp), "-mb", str(mb)],
+            [command, "run", ".", "-o", str(tmp), "-mb", str(mb)],
             cwd=ROOT / "bench" / "workload",
             env=go_env(),
             check=True,

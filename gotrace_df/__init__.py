@@ -18,7 +18,14 @@ from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
 from gotrace_df._memory import release_memory
 from gotrace_df._trace import Trace
 from gotrace_df.frames import SCHEMAS, TABLES, describe, schema
-from gotrace_df.io import DEFAULT_MAX_BYTES, example_trace, read_parquet, read_trace
+from gotrace_df.io import (
+    DEFAULT_MAX_BYTES,
+    example_trace,
+    get_threads,
+    read_parquet,
+    read_trace,
+    set_threads,
+)
 
 if TYPE_CHECKING:  # the names __getattr__ below provides
     from gotrace_df.pprof import read_pprof, to_pprof
@@ -138,6 +145,7 @@ __all__ = [
     "__version__",
     "describe",
     "example_trace",
+    "get_threads",
     "goroutine_analysis",
     "goroutine_stats",
     "latency_histogram",
@@ -149,6 +157,7 @@ __all__ = [
     "read_trace",
     "release_memory",
     "schema",
+    "set_threads",
     "summary",
     "user_region_histogram",
     "user_region_stats",

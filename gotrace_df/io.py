@@ -26,7 +26,14 @@ from gotrace_df._errors import DownloadTimeout, TraceError, TraceWarning
 from gotrace_df._progress import progress_bar
 from gotrace_df._trace import Trace
 
-__all__ = ["DEFAULT_MAX_BYTES", "example_trace", "read_parquet", "read_trace"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "example_trace",
+    "get_threads",
+    "read_parquet",
+    "read_trace",
+    "set_threads",
+]
 
 TraceSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 Progress = bool | Callable[[int, int], Any] | None
@@ -51,6 +58,7 @@ def read_trace(
     progress: Progress = None,
     timeout: float | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    threads: int | None = None,
 ) -> Trace:
     """Read a Go execution trace into Arrow tables: Go 1.22 and newer, and Go
     1.11-1.21 traces converted to the same events as Go converts them.
@@ -84,6 +92,10 @@ def read_trace(
         whose first bytes are not a trace header, at once). A path or buffer
         that is not compressed is read in place, whatever its size. Default
         :data:`DEFAULT_MAX_BYTES` (4 GiB).
+    threads
+        How many threads this parse may use (1: all on the calling thread; the
+        parse uses two at most). Default ``None``: :func:`get_threads`. The
+        tables are the same whatever the count.
 
     Returns
     -------
@@ -103,7 +115,8 @@ def read_trace(
         error, ``DownloadTimeout``, is also a :class:`TimeoutError`).
     ValueError
         ``timeout``, ``max_bytes`` or the URL's ``seconds=`` is not a usable
-        number (not finite, negative).
+        number (not finite, negative); ``threads`` (or, without it,
+        ``GOTRACE_DF_THREADS``) is not an integer from 1 to 1024.
     FileNotFoundError
         ``source`` is a path that does not exist.
     OSError
@@ -127,15 +140,57 @@ def read_trace(
     if is_url(source):
         assert isinstance(source, str)
         data = _download(source, progress=progress, timeout=timeout, max_bytes=max_bytes)
-        return _parse(data, source, progress, stacklevel=3)
+        return _parse(data, source, progress, stacklevel=3, threads=threads)
     if isinstance(source, str | os.PathLike) and os.path.isdir(source):
         return read_parquet(source)
     with _open(source, max_bytes) as (data, name, mapped):
-        return _parse(data, name, progress, stacklevel=3, mapped=mapped)
+        return _parse(data, name, progress, stacklevel=3, mapped=mapped, threads=threads)
+
+
+def set_threads(n: int | None) -> None:
+    """Set how many threads gotrace_df may use from now on, in every call that
+    runs in parallel (:func:`read_trace` and the views that gather rows, draw
+    the timeline or walk critical paths): 1 runs everything on the calling
+    thread. ``None`` goes back to the default: the ``GOTRACE_DF_THREADS``
+    environment variable (read once, at the first call that needs it), else
+    the cores available. Results never depend on the count.
+
+    Raises
+    ------
+    ValueError
+        ``n`` is not an integer from 1 to 1024.
+
+    Examples
+    --------
+    >>> import gotrace_df as gt
+    >>> gt.set_threads(1)
+    >>> gt.get_threads()
+    1
+    >>> gt.set_threads(None)
+    """
+    _core.set_threads(n)
+
+
+def get_threads() -> int:
+    """How many threads gotrace_df may use: the count of :func:`set_threads`,
+    else ``GOTRACE_DF_THREADS``, else the cores available.
+
+    Raises
+    ------
+    ValueError
+        No count was set and ``GOTRACE_DF_THREADS`` is not an integer from 1
+        to 1024.
+    """
+    return _core.get_threads()
 
 
 def _parse(
-    data: Any, name: str, progress: Progress, stacklevel: int, mapped: bool = False
+    data: Any,
+    name: str,
+    progress: Progress,
+    stacklevel: int,
+    mapped: bool = False,
+    threads: int | None = None,
 ) -> Trace:
     """Parse a buffer; ``stacklevel`` makes warnings point at read_trace's caller.
     ``mapped``: ``data`` is our own read-only mmap of a file, whose pages the
@@ -144,7 +199,7 @@ def _parse(
         total = view.nbytes
     callback, finish = progress_callback(progress, total)
     try:
-        result = _core.parse(data, callback, release_input=mapped)
+        result = _core.parse(data, callback, release_input=mapped, threads=threads)
     finally:
         finish()
     warn_damaged(result, name, stacklevel)

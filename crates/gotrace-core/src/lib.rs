@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod decode;
 pub mod idmap;
 pub mod model;
+pub mod threads;
 
 // Each module by its own name too (`crate::wire`, `gotrace_core::profile`):
 // the folders say which stage a module belongs to, the paths stay short.

@@ -15,7 +15,7 @@ use gotrace_core::{ParseOptions, ParsedTrace};
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict};
+use pyo3::types::{PyBool, PyCapsule, PyDict};
 
 mod views;
 
@@ -167,15 +167,24 @@ fn result_dict<'py>(py: Python<'py>, parsed: ParsedTrace) -> PyResult<Bound<'py,
 /// exception it raises stops the parse and propagates. `release_input` says
 /// `data` is a read-only mmap of a file, whose pages can be handed back to
 /// the kernel once read; never pass it for other memory.
+/// `threads`, if given, is how many threads this parse may use (else the
+/// count of `get_threads`).
 #[pyfunction]
-#[pyo3(signature = (data, progress=None, release_input=false))]
+#[pyo3(signature = (data, progress=None, release_input=false, threads=None))]
 fn parse<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     progress: Option<Py<PyAny>>,
     release_input: bool,
+    threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let parsed = run_parse(py, data, progress, release_input, gotrace_core::parse)?;
+    let threads = Some(match threads {
+        Some(n) => thread_count(n)?,
+        None => configured_threads()?,
+    });
+    let parsed = run_parse(py, data, progress, release_input, |data, opts| {
+        gotrace_core::threads::with(threads, || gotrace_core::parse(data, opts))
+    })?;
     result_dict(py, parsed)
 }
 
@@ -248,6 +257,40 @@ pub(crate) fn run_parse<T: Send>(
     }
 }
 
+/// A thread count from Python: an int (not a bool) the core accepts, else
+/// ValueError.
+fn thread_count(n: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let int = if n.is_instance_of::<PyBool>() { None } else { n.extract::<i64>().ok() };
+    int.and_then(gotrace_core::threads::count).ok_or_else(|| {
+        let shown = n.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string());
+        PyValueError::new_err(format!(
+            "threads must be an integer from 1 to {}, got {shown}",
+            gotrace_core::threads::MAX
+        ))
+    })
+}
+
+fn configured_threads() -> PyResult<usize> {
+    gotrace_core::threads::configured().map_err(PyValueError::new_err)
+}
+
+/// Sets how many threads the core may use, for every call after this one
+/// (`None`: back to `GOTRACE_DF_THREADS`, else the cores available);
+/// ValueError unless 1 <= n <= 1024.
+#[pyfunction]
+#[pyo3(signature = (n))]
+fn set_threads(n: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    gotrace_core::threads::set(n.map(thread_count).transpose()?);
+    Ok(())
+}
+
+/// How many threads the core may use; ValueError when that comes from a
+/// `GOTRACE_DF_THREADS` that is no count.
+#[pyfunction]
+fn get_threads() -> PyResult<usize> {
+    configured_threads()
+}
+
 /// The trace format version of a trace's first 16 bytes, or TraceError (at
 /// offset 0) when they are no Go trace header the core reads. Lets a reader of
 /// a stream (a download, a gzip) stop on its first bytes.
@@ -266,6 +309,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ArrowTable>()?;
     m.add_function(wrap_pyfunction!(parse, m)?)?;
     m.add_function(wrap_pyfunction!(read_header, m)?)?;
+    m.add_function(wrap_pyfunction!(set_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_threads, m)?)?;
     views::register(m)?;
     m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
     m.add_function(wrap_pyfunction!(raw::read_raw, m)?)?;

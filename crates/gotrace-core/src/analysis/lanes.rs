@@ -51,7 +51,8 @@ pub const NO_START: i64 = i64::MIN;
 
 /// Start and end of spans `subset` (every span if None) by `clock`, from the
 /// spans' event references; a span without a start event starts at
-/// [`NO_START`]. Two threads, one per half of the spans.
+/// [`NO_START`]. Two threads if the core may use two, one per half of the
+/// spans.
 pub fn span_times(
     start_event: &Column<'_>,
     end_event: &Column<'_>,
@@ -167,9 +168,9 @@ pub struct Lanes {
 /// The lane index of the spans in a wanted state that have a lane (a span
 /// without a P or M is on no proc or thread lane), timed by `src.clock`.
 ///
-/// Two passes over the spans, each on two threads (one per half of the
-/// spans): the first counts each lane's intervals, so that the second writes
-/// each one in its final place. No intermediate copies: on a big trace,
+/// Two passes over the spans, each on two threads if the core may use two
+/// (one per half of the spans): the first counts each lane's intervals, so
+/// that the second writes each one in its final place. No intermediate copies: on a big trace,
 /// fresh memory costs more than the reads.
 pub fn span_lanes(src: &SpanRefs<'_>, colours: &Colours<'_>, origin: i64) -> Lanes {
     let n = src.start_event.len() as i64;

@@ -113,22 +113,19 @@ fn gather<T: Default + Clone + Send>(
     out
 }
 
-/// `f` of both items, the second on another thread.
+/// `f` of both items, the second on another thread if the core may use two
+/// ([`crate::threads`]), else in turn.
 pub(crate) fn on_both<T: Send, R: Send>(items: [T; 2], f: impl Fn(T) -> R + Sync) -> [R; 2] {
     let [x, y] = items;
-    std::thread::scope(|s| {
-        let other = s.spawn(|| f(y));
-        let mine = f(x);
-        [mine, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e))]
-    })
+    let (theirs, mine) = crate::threads::join(|| f(y), || f(x));
+    [mine, theirs]
 }
 
-/// `f` of `0..n` cut into one contiguous range per available core (each of
-/// at least `min` items), the ranges on threads of their own; the results in
-/// range order.
+/// `f` of `0..n` cut into one contiguous range per thread the core may use
+/// ([`crate::threads`]; each range of at least `min` items), the ranges on
+/// threads of their own; the results in range order.
 pub(crate) fn on_ranges<R: Send>(n: usize, min: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let parts = cores.min(n / min.max(1)).max(1);
+    let parts = crate::threads::get().min(n / min.max(1)).max(1);
     if parts == 1 {
         return vec![f(0..n)];
     }

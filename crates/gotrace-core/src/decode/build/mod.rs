@@ -420,15 +420,14 @@ impl Builder {
         };
         let (derived, ev) = *filled;
         // The events table and the derived ones finish on two threads.
-        let (events, rest) = std::thread::scope(|s| {
-            let rest = s.spawn(move || {
+        let (rest, events) = crate::threads::join(
+            move || {
                 let mut rest = derived.finish(strings, end_ns);
                 rest.extend(stacks.finish(strings).into_iter().map(|(n, b)| (n, vec![b])));
                 rest
-            });
-            let events = finish_events(ev, strings);
-            (events, rest.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-        });
+            },
+            || finish_events(ev, strings),
+        );
         let mut out = vec![("events", events)];
         out.extend(rest);
         // Keep the documented order: stacks and frames come before syncs.
@@ -455,7 +454,8 @@ impl Builder {
 }
 
 /// The events table, one record batch per chunk. Its dictionary-coded columns
-/// finish on a thread of their own: this is the parse's last serial step. A
+/// finish on a thread of their own when the core may use two: this is the
+/// parse's last serial step. A
 /// streaming parse's batch finishes on its own thread (the ordering thread
 /// keeps the other core busy).
 pub(crate) fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch> {
@@ -488,15 +488,8 @@ pub(crate) fn finish_events(e: EventCols, strings: &Interner) -> Vec<RecordBatch
             en(to, &STATES),
         ]
     };
-    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) = if alone {
-        (coded(), plain())
-    } else {
-        std::thread::scope(|s| {
-            let coded = s.spawn(coded);
-            let plain = plain();
-            (coded.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), plain)
-        })
-    };
+    let ([p, m, gen, stack, reason, tstack, name], [ts, kind, g, resource, resource_id, from, to]) =
+        if alone { (coded(), plain()) } else { crate::threads::join(coded, plain) };
     batches(vec![
         ("ts", ts),
         ("kind", kind),

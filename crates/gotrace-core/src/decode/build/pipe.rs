@@ -4,6 +4,8 @@
 //! rest. A streaming parse ([`DerivedThread::stream`]) instead has the second
 //! thread finish the events rows into record batches of [`STREAM_ROWS`] and
 //! hand each to an [`EventBatches`] consumer, keeping none, and derive nothing.
+//! When the core may use only one thread ([`crate::threads`]), the ordering
+//! thread does the same work itself, one batch at a time.
 
 use super::cols::Sentinel;
 use super::derive::Derived;
@@ -114,56 +116,151 @@ pub enum Filled {
     Stream(Box<dyn Any + Send>),
 }
 
+/// What takes the records: the events table and the derived tables, or a
+/// streaming consumer.
+trait Fill: Send {
+    /// Takes every record of `batch`, leaving it empty.
+    fn take(&mut self, batch: &mut Vec<Rec>);
+    fn done(self: Box<Self>) -> Filled;
+}
+
+/// Every table.
+#[derive(Default)]
+struct Tables {
+    d: Derived,
+    ev: EventCols,
+}
+
+impl Fill for Tables {
+    fn take(&mut self, batch: &mut Vec<Rec>) {
+        let Tables { d, ev } = self;
+        for rec in batch.drain(..) {
+            match rec {
+                Rec::Row(row) => ev.push(row),
+                Rec::Transition(mut row) => {
+                    d.transition(ev.rows(), &row);
+                    // The outermost frame function: not an events column.
+                    row.name = u32::NULL;
+                    ev.push(row);
+                }
+                rec => {
+                    if let Rec::Sync(s) = &rec {
+                        ev.set_gen(s.n);
+                    }
+                    d.apply(rec)
+                }
+            }
+        }
+    }
+
+    fn done(self: Box<Self>) -> Filled {
+        let Tables { d, ev } = *self;
+        Filled::Tables(Box::new((d, ev)))
+    }
+}
+
+/// A streaming parse: the events rows become record batches of
+/// [`STREAM_ROWS`] for the consumer, with the strings they name mirrored
+/// from the ordering thread's interner ([`Rec::Strings`]); the derived
+/// tables' records are dropped.
+struct Stream<C> {
+    consumer: C,
+    ev: EventCols,
+    strings: Interner,
+    /// Per stack ID: whether its outermost frame names a goroutine, as the
+    /// transition rows that carried it said.
+    named: Vec<bool>,
+}
+
+impl<C: EventBatches + 'static> Stream<C> {
+    fn emit(&mut self) {
+        let full = std::mem::take(&mut self.ev);
+        self.ev.cur_gen = full.cur_gen;
+        for b in finish_events(full, &self.strings) {
+            self.consumer.batch(&b, &self.named);
+        }
+    }
+}
+
+impl<C: EventBatches + 'static> Fill for Stream<C> {
+    fn take(&mut self, batch: &mut Vec<Rec>) {
+        for rec in batch.drain(..) {
+            match rec {
+                Rec::Row(row) => {
+                    // A row's strings were sent before the next row.
+                    if self.ev.rows() == STREAM_ROWS {
+                        self.emit();
+                    }
+                    self.ev.push(row)
+                }
+                Rec::Transition(mut row) => {
+                    if self.ev.rows() == STREAM_ROWS {
+                        self.emit();
+                    }
+                    if let Ok(s) = usize::try_from(row.tstack) {
+                        if s >= self.named.len() {
+                            self.named.resize((s + 1).next_power_of_two(), false);
+                        }
+                        self.named[s] = row.name != u32::NULL;
+                    }
+                    row.name = u32::NULL;
+                    self.ev.push(row);
+                }
+                Rec::Sync(s) => self.ev.set_gen(s.n),
+                Rec::Strings(new) => {
+                    let (bytes, lens) = *new;
+                    let mut at = 0;
+                    for n in lens {
+                        let end = at + n as usize;
+                        self.strings.intern(&bytes[at..end]);
+                        at = end;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn done(mut self: Box<Self>) -> Filled {
+        if self.ev.rows() > 0 {
+            self.emit();
+        }
+        Filled::Stream(Box::new(self.consumer))
+    }
+}
+
+/// Where the records go: to a [`Fill`] on this thread (the core may use one
+/// thread), or to the one on a second thread.
+enum Sink {
+    Inline(Box<dyn Fill>),
+    Thread {
+        tx: Option<SyncSender<Vec<Rec>>>,
+        /// Emptied batches coming back for reuse: a fresh batch costs a page
+        /// fault per 4 KiB on this thread and an munmap on the other.
+        spent: Receiver<Vec<Rec>>,
+        handle: Option<JoinHandle<Filled>>,
+    },
+}
+
 pub struct DerivedThread {
     buf: Vec<Rec>,
-    tx: Option<SyncSender<Vec<Rec>>>,
-    /// Emptied batches coming back for reuse: a fresh batch costs a page
-    /// fault per 4 KiB on this thread and an munmap on the other.
-    spent: Receiver<Vec<Rec>>,
-    handle: Option<JoinHandle<Filled>>,
+    sink: Sink,
 }
 
 impl Default for DerivedThread {
     fn default() -> Self {
-        Self::spawn(|rx, spent_tx| {
-            let mut d = Derived::default();
-            let mut ev = EventCols::default();
-            let cpu = crate::thread_cpu();
-            for mut batch in rx {
-                for rec in batch.drain(..) {
-                    match rec {
-                        Rec::Row(row) => ev.push(row),
-                        Rec::Transition(mut row) => {
-                            d.transition(ev.rows(), &row);
-                            // The outermost frame function: not an events column.
-                            row.name = u32::NULL;
-                            ev.push(row);
-                        }
-                        rec => {
-                            if let Rec::Sync(s) = &rec {
-                                ev.set_gen(s.n);
-                            }
-                            d.apply(rec)
-                        }
-                    }
-                }
-                // The reader may be gone (finishing); the batch is then freed.
-                let _ = spent_tx.send(batch);
-            }
-            if crate::timing() {
-                eprintln!("build thread: {:.3}s cpu", crate::thread_cpu() - cpu);
-            }
-            Filled::Tables(Box::new((d, ev)))
-        })
+        Self::start(Box::<Tables>::default())
     }
 }
 
 impl DerivedThread {
-    /// The second thread running `work` over the batches sent to it (and
-    /// sending each one back, emptied, for reuse).
-    fn spawn(
-        work: impl FnOnce(Receiver<Vec<Rec>>, std::sync::mpsc::Sender<Vec<Rec>>) -> Filled + Send + 'static,
-    ) -> Self {
+    /// `fill` taking the batches pushed: on a second thread if the core may
+    /// use two ([`crate::threads`]), else on this one as each batch fills.
+    fn start(mut fill: Box<dyn Fill>) -> Self {
+        let buf = Vec::with_capacity(BATCH);
+        if crate::threads::get() < 2 {
+            return DerivedThread { buf, sink: Sink::Inline(fill) };
+        }
         // A few batches in flight keep both threads busy; more would only hold
         // memory (each is ~400 kB).
         let (tx, rx) = sync_channel::<Vec<Rec>>(32);
@@ -171,76 +268,31 @@ impl DerivedThread {
         // Named, so profilers tell the two threads apart.
         let handle = std::thread::Builder::new()
             .name("gotrace-build".into())
-            .spawn(move || work(rx, spent_tx))
+            .spawn(move || {
+                let cpu = crate::thread_cpu();
+                for mut batch in rx {
+                    fill.take(&mut batch);
+                    // The reader may be gone (finishing); the batch is then freed.
+                    let _ = spent_tx.send(batch);
+                }
+                if crate::timing() {
+                    eprintln!("build thread: {:.3}s cpu", crate::thread_cpu() - cpu);
+                }
+                fill.done()
+            })
             .expect("cannot start the table-building thread");
-        DerivedThread { buf: Vec::with_capacity(BATCH), tx: Some(tx), spent, handle: Some(handle) }
+        DerivedThread { buf, sink: Sink::Thread { tx: Some(tx), spent, handle: Some(handle) } }
     }
 
-    /// A streaming parse's second thread: the events rows become record
-    /// batches of [`STREAM_ROWS`] for `consumer`, with the strings they name
-    /// mirrored from the main thread's interner ([`Rec::Strings`]); the
-    /// derived tables' records are dropped.
-    pub fn stream<C: EventBatches + 'static>(mut consumer: C) -> Self {
-        Self::spawn(move |rx, spent_tx| {
-            let cpu = crate::thread_cpu();
-            let mut ev = EventCols::default();
-            let mut strings = Interner::default();
-            // Per stack ID: whether its outermost frame names a goroutine, as
-            // the transition rows that carried it said.
-            let mut named: Vec<bool> = Vec::new();
-            let mut emit = |ev: &mut EventCols, strings: &Interner, named: &[bool]| {
-                let full = std::mem::take(ev);
-                ev.cur_gen = full.cur_gen;
-                for b in finish_events(full, strings) {
-                    consumer.batch(&b, named);
-                }
-            };
-            for mut batch in rx {
-                for rec in batch.drain(..) {
-                    match rec {
-                        Rec::Row(row) => {
-                            // A row's strings were sent before the next row.
-                            if ev.rows() == STREAM_ROWS {
-                                emit(&mut ev, &strings, &named);
-                            }
-                            ev.push(row)
-                        }
-                        Rec::Transition(mut row) => {
-                            if ev.rows() == STREAM_ROWS {
-                                emit(&mut ev, &strings, &named);
-                            }
-                            if let Ok(s) = usize::try_from(row.tstack) {
-                                if s >= named.len() {
-                                    named.resize((s + 1).next_power_of_two(), false);
-                                }
-                                named[s] = row.name != u32::NULL;
-                            }
-                            row.name = u32::NULL;
-                            ev.push(row);
-                        }
-                        Rec::Sync(s) => ev.set_gen(s.n),
-                        Rec::Strings(new) => {
-                            let (bytes, lens) = *new;
-                            let mut at = 0;
-                            for n in lens {
-                                let end = at + n as usize;
-                                strings.intern(&bytes[at..end]);
-                                at = end;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                let _ = spent_tx.send(batch);
-            }
-            if ev.rows() > 0 {
-                emit(&mut ev, &strings, &named);
-            }
-            if crate::timing() {
-                eprintln!("stream thread: {:.3}s cpu", crate::thread_cpu() - cpu);
-            }
-            Filled::Stream(Box::new(consumer))
-        })
+    /// A streaming parse's builder: the events rows become record batches of
+    /// [`STREAM_ROWS`] for `consumer`; nothing else is kept.
+    pub fn stream<C: EventBatches + 'static>(consumer: C) -> Self {
+        Self::start(Box::new(Stream {
+            consumer,
+            ev: EventCols::default(),
+            strings: Interner::default(),
+            named: Vec::new(),
+        }))
     }
 
     #[inline]
@@ -252,24 +304,34 @@ impl DerivedThread {
     }
 
     fn flush(&mut self) {
-        let next = self.spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let batch = std::mem::replace(&mut self.buf, next);
-        if let Some(tx) = &self.tx {
-            // A send fails only if the thread died; join() reports why.
-            if tx.send(batch).is_err() {
-                self.tx = None;
+        match &mut self.sink {
+            Sink::Inline(fill) => fill.take(&mut self.buf),
+            Sink::Thread { tx, spent, .. } => {
+                let next = spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                let batch = std::mem::replace(&mut self.buf, next);
+                if let Some(sender) = tx {
+                    // A send fails only if the thread died; join() reports why.
+                    if sender.send(batch).is_err() {
+                        *tx = None;
+                    }
+                }
             }
         }
     }
 
-    /// Waits for the thread to take every event and returns what it made.
+    /// Waits for the records to be taken and returns what they made.
     pub fn finish(mut self) -> Filled {
         self.flush();
-        self.tx = None;
-        match self.handle.take().map(JoinHandle::join) {
-            Some(Ok(d)) => d,
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Filled::Tables(Box::default()),
+        match self.sink {
+            Sink::Inline(fill) => fill.done(),
+            Sink::Thread { tx, handle, .. } => {
+                drop(tx);
+                match handle.map(JoinHandle::join) {
+                    Some(Ok(d)) => d,
+                    Some(Err(panic)) => std::panic::resume_unwind(panic),
+                    None => Filled::Tables(Box::default()),
+                }
+            }
         }
     }
 }
