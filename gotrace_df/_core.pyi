@@ -125,3 +125,14 @@ def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...
 def critical_paths(
     spans: Sequence[Buffer], events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
 ) -> ArrowTable: ...
+
+# -- the spans table (crates/gotrace-py/src/spans.rs) -----------------------
+
+def span_columns(
+    events: object,
+    refs: object,
+    sync_rows: Buffer,
+    end_ns: int,
+    columns: Sequence[tuple[str, str, str | None]],
+    subset: Buffer | None = None,
+) -> ArrowTable: ...

@@ -17,6 +17,7 @@ pub mod order;
 pub mod pdqsort;
 pub mod profile;
 pub mod raw;
+pub mod spans;
 pub mod spec;
 pub mod summary;
 pub mod take;

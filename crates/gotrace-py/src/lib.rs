@@ -25,6 +25,8 @@ mod raw;
 
 mod critical;
 
+mod spans;
+
 // Named `gotrace_df.TraceError` because that is where users catch it from
 // (gotrace_df re-exports this class).
 pyo3::create_exception!(
@@ -255,6 +257,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(raw::raw_specs, m)?)?;
     m.add_function(wrap_pyfunction!(raw::sort_order, m)?)?;
     m.add_function(wrap_pyfunction!(critical::critical_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(spans::span_columns, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -328,7 +328,7 @@ pub(crate) fn arrow_table<'py>(
 
 /// The spans' clock (gotrace_core::lanes::SpanClock) over events batches
 /// with columns ts and from_state.
-fn clock<'a>(
+pub(crate) fn clock<'a>(
     ev: &'a [RecordBatch],
     sync_rows: &'a PyBuffer<i64>,
     end_ns: i64,

@@ -1,0 +1,395 @@
+//! The spans table's public columns, gathered in one pass.
+//!
+//! The core stores a span as the rows of the events that enter and leave it
+//! (`start_event`, `end_event`); every other column is a column of one of
+//! those events, or the span's time by [`SpanClock`]. The spans are walked in
+//! blocks: each block's two event rows are located in the events' chunks
+//! once, then every wanted column is read at them in a loop of its own (one
+//! representation per loop, and the block's events stay in cache), each
+//! thread writing its own stretch of the output.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
+use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
+use arrow_schema::DataType;
+
+use crate::lanes::SpanClock;
+use crate::take::{ints, Column, Ints};
+
+/// What a column reads: a column of the span's start or end event (its
+/// chunks), or the span's time at that end.
+pub enum Source<'a> {
+    Event(Vec<&'a dyn Array>),
+    Time,
+}
+
+/// One wanted column: its source, at the span's end event (else its start).
+pub struct Want<'a> {
+    pub at_end: bool,
+    pub source: Source<'a>,
+}
+
+/// The output's representation: plain integers keep their type, integer
+/// dictionaries come out decoded (int32 values as int32, others as int64),
+/// string dictionaries keep their keys and dictionary (as `take::take`).
+#[derive(Clone, Copy)]
+enum Out {
+    I64,
+    I32,
+    I16,
+    I8,
+}
+
+/// A wanted column ready to read: per chunk its values (or keys) and nulls.
+struct Reader<'a> {
+    at_end: bool,
+    time: bool,
+    parts: Vec<(Ints<'a>, Option<&'a NullBuffer>)>,
+    /// An integer dictionary's values, read through the keys.
+    lut: Option<Vec<i64>>,
+    /// A string dictionary's values, kept as they are.
+    dictionary: Option<ArrayRef>,
+    out: Out,
+}
+
+impl<'a> Reader<'a> {
+    fn new(w: &Want<'a>) -> Result<Self, String> {
+        let time = |out| Reader { at_end: w.at_end, time: true, parts: Vec::new(), lut: None, dictionary: None, out };
+        let Source::Event(chunks) = &w.source else { return Ok(time(Out::I64)) };
+        let Some(first) = chunks.first() else { return Err("a column with no chunks".into()) };
+        let dt = first.data_type();
+        if chunks.iter().any(|a| a.data_type() != dt) {
+            return Err("chunks of different types".into());
+        }
+        let parts = chunks
+            .iter()
+            .map(|a| ints(*a).map(|v| (v, a.nulls().filter(|n| n.null_count() > 0))))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("cannot gather a {dt} column"))?;
+        let mut r = Reader { parts, ..time(Out::I64) };
+        r.time = false;
+        match dt {
+            DataType::Int64 => {}
+            DataType::Int32 => r.out = Out::I32,
+            DataType::Dictionary(k, v) => {
+                let values = first.as_any_dictionary().values();
+                let shared = |a: &&dyn Array| {
+                    let v = a.as_any_dictionary().values();
+                    Arc::ptr_eq(v, values) || v.to_data() == values.to_data()
+                };
+                if !chunks.iter().all(shared) {
+                    return Err("chunks with different dictionaries".into());
+                }
+                if v.is_integer() {
+                    let d = ints(values.as_ref()).ok_or("dictionary values are not integers")?;
+                    r.lut = Some((0..values.len()).map(|k| d.get(k)).collect());
+                    r.out = if v.as_ref() == &DataType::Int32 { Out::I32 } else { Out::I64 };
+                } else {
+                    r.dictionary = Some(values.clone());
+                    r.out = match k.as_ref() {
+                        DataType::Int8 => Out::I8,
+                        DataType::Int16 => Out::I16,
+                        _ => Out::I32,
+                    };
+                }
+            }
+            _ => return Err(format!("cannot gather a {dt} column")),
+        }
+        Ok(r)
+    }
+}
+
+/// One column's stretch of the output: values and validity bits (the
+/// stretches start at multiples of 64, so each owns whole words).
+enum Values<'a> {
+    I64(&'a mut [i64]),
+    I32(&'a mut [i32]),
+    I16(&'a mut [i16]),
+    I8(&'a mut [i8]),
+}
+
+impl Values<'_> {
+    #[inline(always)]
+    fn set(&mut self, j: usize, v: i64) {
+        match self {
+            Values::I64(s) => s[j] = v,
+            Values::I32(s) => s[j] = v as i32,
+            Values::I16(s) => s[j] = v as i16,
+            Values::I8(s) => s[j] = v as i8,
+        }
+    }
+}
+
+enum Owned {
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    I16(Vec<i16>),
+    I8(Vec<i8>),
+}
+
+impl Owned {
+    fn new(out: Out, n: usize) -> Self {
+        match out {
+            Out::I64 => Owned::I64(vec![0; n]),
+            Out::I32 => Owned::I32(vec![0; n]),
+            Out::I16 => Owned::I16(vec![0; n]),
+            Out::I8 => Owned::I8(vec![0; n]),
+        }
+    }
+
+    /// The stretches `cuts[k]..cuts[k + 1]`.
+    fn split(&mut self, cuts: &[usize]) -> Vec<Values<'_>> {
+        fn parts<'s, T>(mut s: &'s mut [T], cuts: &[usize]) -> Vec<&'s mut [T]> {
+            let mut out = Vec::with_capacity(cuts.len());
+            for w in cuts.windows(2) {
+                let (a, b) = s.split_at_mut(w[1] - w[0]);
+                out.push(a);
+                s = b;
+            }
+            out
+        }
+        match self {
+            Owned::I64(v) => parts(v, cuts).into_iter().map(Values::I64).collect(),
+            Owned::I32(v) => parts(v, cuts).into_iter().map(Values::I32).collect(),
+            Owned::I16(v) => parts(v, cuts).into_iter().map(Values::I16).collect(),
+            Owned::I8(v) => parts(v, cuts).into_iter().map(Values::I8).collect(),
+        }
+    }
+}
+
+/// Spans per block: their events are located once and read per column.
+const BLOCK: usize = 1024;
+/// Fewer spans than this per thread are not worth one.
+const PARALLEL_SPANS: usize = 1 << 15;
+
+/// The spans' event references and what they are read from.
+pub struct Refs<'a> {
+    pub start_event: &'a Column<'a>,
+    pub end_event: &'a Column<'a>,
+    /// The events' chunk lengths (every event source must have them).
+    pub chunk_lens: &'a [usize],
+    /// Needed by [`Source::Time`] columns.
+    pub clock: Option<&'a SpanClock<'a>>,
+}
+
+/// The `wants` columns of spans `subset` (every span if None): an event's
+/// column is null where the span has no such event (or the event's value is
+/// null); a span with no start event has no start time.
+pub fn span_columns(refs: &Refs<'_>, wants: &[Want<'_>], subset: Option<&[i64]>) -> Result<Vec<ArrayRef>, String> {
+    let readers = wants.iter().map(Reader::new).collect::<Result<Vec<_>, _>>()?;
+    for (r, w) in readers.iter().zip(wants) {
+        if r.time && refs.clock.is_none() {
+            return Err("span times need the spans' clock".into());
+        }
+        if let Source::Event(chunks) = &w.source {
+            if chunks.len() != refs.chunk_lens.len() || chunks.iter().zip(refs.chunk_lens).any(|(a, &n)| a.len() != n) {
+                return Err("events columns are chunked differently".into());
+            }
+        }
+    }
+    let mut starts = Vec::with_capacity(refs.chunk_lens.len() + 1);
+    starts.push(0usize);
+    for n in refs.chunk_lens {
+        starts.push(starts.last().copied().unwrap_or(0) + n);
+    }
+    let n = subset.map_or(refs.start_event.len(), <[i64]>::len);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let threads = cores.min(n / PARALLEL_SPANS).max(1);
+    // Stretches start at multiples of 64: each thread owns whole validity words.
+    let mut cuts: Vec<usize> = (0..threads).map(|t| (n * t / threads) & !63).collect();
+    cuts.push(n);
+    let words = n.div_ceil(64);
+    let mut owned: Vec<Owned> = readers.iter().map(|r| Owned::new(r.out, n)).collect();
+    let mut bits: Vec<Vec<u64>> = readers.iter().map(|_| vec![0u64; words]).collect();
+    {
+        let mut values: Vec<std::vec::IntoIter<Values<'_>>> =
+            owned.iter_mut().map(|o| o.split(&cuts).into_iter()).collect();
+        let word_cuts: Vec<usize> = cuts.iter().map(|&c| c.div_ceil(64)).collect();
+        let mut valid: Vec<std::vec::IntoIter<&mut [u64]>> = bits
+            .iter_mut()
+            .map(|b| {
+                let mut s: &mut [u64] = b;
+                let mut out = Vec::new();
+                for w in word_cuts.windows(2) {
+                    let (a, rest) = s.split_at_mut(w[1] - w[0]);
+                    out.push(a);
+                    s = rest;
+                }
+                out.into_iter()
+            })
+            .collect();
+        let jobs: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let v: Vec<Values<'_>> = values.iter_mut().filter_map(Iterator::next).collect();
+                let b: Vec<&mut [u64]> = valid.iter_mut().filter_map(Iterator::next).collect();
+                (w[0], w[1], v, b)
+            })
+            .collect();
+        let fill = |(lo, hi, mut v, mut b): (usize, usize, Vec<Values<'_>>, Vec<&mut [u64]>)| {
+            fill_range(refs, &readers, &starts, subset, lo, hi, &mut v, &mut b)
+        };
+        std::thread::scope(|s| {
+            let mut jobs = jobs.into_iter();
+            let mine = jobs.next();
+            let others: Vec<_> = jobs.map(|j| s.spawn(move || fill(j))).collect();
+            if let Some(j) = mine {
+                fill(j);
+            }
+            for h in others {
+                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            }
+        });
+    }
+    owned.into_iter().zip(bits).zip(&readers).map(|((o, b), r)| array(o, b, n, r)).collect()
+}
+
+/// Spans `lo..hi` (of the subset, if any) into `values`/`bits` (which start at `lo`).
+#[allow(clippy::too_many_arguments)]
+fn fill_range(
+    refs: &Refs<'_>,
+    readers: &[Reader<'_>],
+    starts: &[usize],
+    subset: Option<&[i64]>,
+    lo: usize,
+    hi: usize,
+    values: &mut [Values<'_>],
+    bits: &mut [&mut [u64]],
+) {
+    let len = starts.last().copied().unwrap_or(0);
+    // Chunk and local row of each span's two events (chunk usize::MAX: no event).
+    let mut at = [[(usize::MAX, 0usize); BLOCK]; 2];
+    let mut rows = [[-1i64; BLOCK]; 2];
+    let (mut hs, mut he, mut hc) = (0usize, 0usize, 0usize);
+    let (mut h3, mut he2) = ([0usize; 3], 0usize);
+    let mut block = lo;
+    while block < hi {
+        let m = BLOCK.min(hi - block);
+        for k in 0..m {
+            let j = block + k;
+            let span = subset.map_or(j as i64, |s| s[j]);
+            rows[0][k] = refs.start_event.get(span, &mut hs);
+            rows[1][k] = refs.end_event.get(span, &mut he);
+            for e in 0..2 {
+                let r = rows[e][k];
+                at[e][k] = if r < 0 || r as usize >= len {
+                    (usize::MAX, 0)
+                } else {
+                    let r = r as usize;
+                    if !(starts[hc] <= r && r < starts[hc + 1]) {
+                        hc = starts.partition_point(|&s| s <= r) - 1;
+                    }
+                    (hc, r - starts[hc])
+                };
+            }
+        }
+        let base = block - lo;
+        for ((r, v), b) in readers.iter().zip(values.iter_mut()).zip(bits.iter_mut()) {
+            let e = usize::from(r.at_end);
+            let mut put = |k: usize, x: Option<i64>| {
+                if let Some(x) = x {
+                    let j = base + k;
+                    v.set(j, x);
+                    b[j / 64] |= 1 << (j % 64);
+                }
+            };
+            match (r.time, refs.clock) {
+                (true, Some(clock)) if r.at_end => {
+                    (0..m).for_each(|k| put(k, Some(clock.end(rows[1][k], &mut he2))));
+                }
+                (true, Some(clock)) => (0..m).for_each(|k| {
+                    let ev = rows[0][k];
+                    put(k, (ev >= 0).then(|| clock.start(ev, &mut h3)));
+                }),
+                (true, None) => {}
+                (false, _) => read_block(r, &at[e][..m], v, b, base),
+            }
+        }
+        block += m;
+    }
+}
+
+/// Column `r` at a block's events (`at`: chunk and row, chunk usize::MAX:
+/// none) into `out` and `bits` from `base` on: a loop per representation.
+fn read_block(r: &Reader<'_>, at: &[(usize, usize)], out: &mut Values<'_>, bits: &mut [u64], base: usize) {
+    match out {
+        Values::I64(o) => typed(r, at, o, bits, base, |x| x),
+        Values::I32(o) => typed(r, at, o, bits, base, |x| x as i32),
+        Values::I16(o) => typed(r, at, o, bits, base, |x| x as i16),
+        Values::I8(o) => typed(r, at, o, bits, base, |x| x as i8),
+    }
+}
+
+fn typed<O>(
+    r: &Reader<'_>,
+    at: &[(usize, usize)],
+    out: &mut [O],
+    bits: &mut [u64],
+    base: usize,
+    conv: impl Fn(i64) -> O,
+) {
+    match r.parts.first().map(|p| &p.0) {
+        Some(Ints::I64(_)) => run(r, at, out, bits, base, conv, |v, i| if let Ints::I64(v) = v { v[i] } else { 0 }),
+        Some(Ints::I32(_)) => {
+            run(r, at, out, bits, base, conv, |v, i| if let Ints::I32(v) = v { i64::from(v[i]) } else { 0 })
+        }
+        Some(Ints::I16(_)) => {
+            run(r, at, out, bits, base, conv, |v, i| if let Ints::I16(v) = v { i64::from(v[i]) } else { 0 })
+        }
+        Some(Ints::I8(_)) => {
+            run(r, at, out, bits, base, conv, |v, i| if let Ints::I8(v) = v { i64::from(v[i]) } else { 0 })
+        }
+        None => {}
+    }
+}
+
+#[inline(always)]
+fn run<O>(
+    r: &Reader<'_>,
+    at: &[(usize, usize)],
+    out: &mut [O],
+    bits: &mut [u64],
+    base: usize,
+    conv: impl Fn(i64) -> O,
+    get: impl Fn(&Ints<'_>, usize) -> i64,
+) {
+    let lut = r.lut.as_deref();
+    for (k, &(c, i)) in at.iter().enumerate() {
+        let Some((vals, nulls)) = r.parts.get(c) else { continue };
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            continue;
+        }
+        let x = get(vals, i);
+        let x = match lut {
+            None => x,
+            Some(l) => usize::try_from(x).ok().and_then(|k| l.get(k)).copied().unwrap_or(0),
+        };
+        let j = base + k;
+        out[j] = conv(x);
+        bits[j / 64] |= 1 << (j % 64);
+    }
+}
+
+/// One column's output as Arrow.
+fn array(o: Owned, bits: Vec<u64>, n: usize, r: &Reader<'_>) -> Result<ArrayRef, String> {
+    let nulls = NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bits), 0, n));
+    let nulls = (nulls.null_count() > 0).then_some(nulls);
+    let e = |e: arrow_schema::ArrowError| e.to_string();
+    Ok(match (o, &r.dictionary) {
+        (Owned::I64(v), None) => Arc::new(PrimitiveArray::<Int64Type>::new(v.into(), nulls)),
+        (Owned::I32(v), None) => Arc::new(PrimitiveArray::<Int32Type>::new(v.into(), nulls)),
+        (Owned::I32(v), Some(d)) => {
+            Arc::new(DictionaryArray::<Int32Type>::try_new(PrimitiveArray::new(v.into(), nulls), d.clone()).map_err(e)?)
+        }
+        (Owned::I16(v), Some(d)) => {
+            Arc::new(DictionaryArray::<Int16Type>::try_new(PrimitiveArray::new(v.into(), nulls), d.clone()).map_err(e)?)
+        }
+        (Owned::I8(v), Some(d)) => {
+            Arc::new(DictionaryArray::<Int8Type>::try_new(PrimitiveArray::new(v.into(), nulls), d.clone()).map_err(e)?)
+        }
+        _ => return Err("no such column representation".into()),
+    })
+}
