@@ -123,8 +123,8 @@ def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...
 # -- critical paths (crates/gotrace-py/src/critical.rs) ----------------------
 
 def critical_paths(
-    spans: Sequence[Buffer], events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
-) -> ArrowTable: ...
+    spans: object, events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
+) -> tuple[ArrowTable, list[str]]: ...
 
 # -- the spans table (crates/gotrace-py/src/spans.rs) -----------------------
 
