@@ -432,7 +432,9 @@ def critical_paths(trace: Trace, *, tasks: Iterable[int] | None = None) -> pd.Da
     # The types of the tasks with segments only (the paths are in query
     # order), in the order of all of them.
     name = q["name"].array
-    present = which[np.flatnonzero(np.diff(which, prepend=-1))]
+    first = np.ones(len(which), dtype=bool)
+    np.not_equal(which[1:], which[:-1], out=first[1:])
+    present = which[first]
     used = np.unique(name.codes[present])
     code = np.zeros(len(name.categories), dtype=np.int32)
     code[used] = np.arange(len(used))

@@ -367,20 +367,28 @@ pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queri
         return Err(format!("query {k}: window start {} after its end {}", q.start[k], q.end[k]));
     }
     let index = Index::new(s, ev)?;
+    // Each goroutine's assists.
+    let mut ranges = Vec::new();
+    for (k, &g) in a.goid.iter().enumerate() {
+        match ranges.last_mut() {
+            Some((h, (_, hi))) if *h == g => *hi = k + 1,
+            _ => ranges.push((g, (k, k + 1))),
+        }
+    }
+    let assists = Goroutines::new(ranges.iter().copied(), ranges.len());
     let walk = |ks: std::ops::Range<usize>| {
-        let (mut out, mut walk) = (Segments::default(), Walk::default());
+        let mut walk = Walk::default();
         for (done, k) in ks.clone().enumerate() {
-            walk.run(&index, a, q.goid[k], q.start[k], q.end[k], q.stack[k]);
-            let n = walk.goid.len();
-            if out.query.capacity() - out.query.len() < n {
+            if walk.out.goid.capacity() - walk.out.goid.len() < 1024 {
                 // Room for the rest at the rate so far: growing by doubling
                 // would copy the segments again and again.
-                let rate = (out.query.len() + n) as f64 / (done + 1) as f64;
-                out.reserve(n + (rate * 1.1 * (ks.len() - done) as f64) as usize);
+                let rate = (walk.out.goid.len() + 1024) as f64 / (done + 1) as f64;
+                walk.out.reserve(1024 + (rate * 1.1 * (ks.len() - done) as f64) as usize);
             }
-            walk.flush(k as i64, &mut out);
+            walk.run(&index, a, &assists, q.goid[k], q.start[k], q.end[k], q.stack[k]);
+            walk.flush(k as i64);
         }
-        out
+        walk.out
     };
     // The paths are independent: a share of them on every core.
     let mut parts = crate::take::on_ranges(q.goid.len(), PARALLEL_QUERIES, walk).into_iter();
@@ -421,17 +429,12 @@ impl Segments {
     }
 }
 
-/// One path's walk, its segments in reverse time order.
+/// The walks of a share of the paths: the paths so far, and the one being
+/// walked after them (from `base` on) in reverse time order.
 #[derive(Default)]
 struct Walk {
-    goid: Vec<i64>,
-    category: Vec<i8>,
-    reason: Vec<i64>,
-    start: Vec<i64>,
-    end: Vec<i64>,
-    stack: Vec<i64>,
-    edge: Vec<i8>,
-    leaf: Vec<bool>,
+    out: Segments,
+    base: usize,
     /// How the walk last changed goroutine (the edge of the latest segment
     /// if the next one is on another goroutine).
     jump: i8,
@@ -440,7 +443,8 @@ struct Walk {
 }
 
 impl Walk {
-    fn run(&mut self, ix: &Index<'_>, a: &Assists<'_>, goid: i64, lo: i64, hi: i64, stack: i64) {
+    #[allow(clippy::too_many_arguments)]
+    fn run(&mut self, ix: &Index<'_>, a: &Assists<'_>, assists: &Goroutines, goid: i64, lo: i64, hi: i64, stack: i64) {
         let (mut g, mut t, mut bound, mut at_stack) = (goid, hi, lo, stack);
         let mut near = None;
         self.frames.clear();
@@ -465,7 +469,7 @@ impl Walk {
             match state {
                 RUNNING => {
                     let stack = if t == ix.end[p] { ix.stack(p, true) } else { at_stack };
-                    self.running(a, g, from, t, stack);
+                    self.running(a, assists.get(g), g, from, t, stack);
                 }
                 SYSCALL => self.emit(g, C_SYSCALL, from, t, ix.stack(p, false)),
                 WAITING => {
@@ -482,7 +486,7 @@ impl Walk {
                         }
                     }
                     self.emit(g, C_BLOCKED, from, t, ix.stack(p, false));
-                    if let (Some(leaf), Some(reason)) = (self.leaf.last_mut(), self.reason.last_mut()) {
+                    if let (Some(leaf), Some(reason)) = (self.out.leaf.last_mut(), self.out.reason.last_mut()) {
                         *leaf = matches!(waker, Edge::Scheduler);
                         *reason = ix.reason(p);
                     }
@@ -505,11 +509,10 @@ impl Walk {
 
     /// A running span of `g` from `lo` to `hi`, split by its GC mark
     /// assists; `stack` is where it stood at `hi`.
-    fn running(&mut self, a: &Assists<'_>, g: i64, lo: i64, hi: i64, mut stack: i64) {
+    fn running(&mut self, a: &Assists<'_>, mine: Option<(usize, usize)>, g: i64, lo: i64, hi: i64, mut stack: i64) {
         // The assists of g that begin before hi, latest first (one
         // goroutine's assists do not overlap: their ends are sorted too).
-        let first = a.goid.partition_point(|&x| x < g);
-        let last = a.goid.partition_point(|&x| x <= g);
+        let (first, last) = mine.unwrap_or((0, 0));
         let past = first + a.start[first..last].partition_point(|&s| s < hi);
         let mut t = hi;
         for k in (first..past).rev() {
@@ -532,33 +535,36 @@ impl Walk {
         if start >= end {
             return;
         }
-        if let Some(last) = self.goid.len().checked_sub(1) {
-            if self.goid[last] != g {
-                self.edge[last] = self.jump;
+        let o = &mut self.out;
+        if o.goid.len() > self.base {
+            let last = o.goid.len() - 1;
+            if o.goid[last] != g {
+                o.edge[last] = self.jump;
             }
         }
-        self.goid.push(g);
-        self.category.push(category);
-        self.reason.push(-1);
-        self.start.push(start);
-        self.end.push(end);
-        self.stack.push(stack);
-        self.edge.push(E_SAME);
-        self.leaf.push(false);
+        o.goid.push(g);
+        o.category.push(category);
+        o.reason.push(-1);
+        o.start.push(start);
+        o.end.push(end);
+        o.stack.push(stack);
+        o.edge.push(E_SAME);
+        o.leaf.push(false);
     }
 
-    /// Appends the path in time order to `out` and empties it.
-    fn flush(&mut self, query: i64, out: &mut Segments) {
-        let n = self.goid.len();
-        out.query.extend(std::iter::repeat_n(query, n));
-        out.goid.extend(self.goid.drain(..).rev());
-        out.category.extend(self.category.drain(..).rev());
-        out.reason.extend(self.reason.drain(..).rev());
-        out.start.extend(self.start.drain(..).rev());
-        out.end.extend(self.end.drain(..).rev());
-        out.stack.extend(self.stack.drain(..).rev());
-        out.edge.extend(self.edge.drain(..).rev());
-        out.leaf.extend(self.leaf.drain(..).rev());
+    /// Puts the path walked in time order, as query `query`'s.
+    fn flush(&mut self, query: i64) {
+        let (o, b) = (&mut self.out, self.base);
+        o.query.resize(o.goid.len(), query);
+        o.goid[b..].reverse();
+        o.category[b..].reverse();
+        o.reason[b..].reverse();
+        o.start[b..].reverse();
+        o.end[b..].reverse();
+        o.stack[b..].reverse();
+        o.edge[b..].reverse();
+        o.leaf[b..].reverse();
+        self.base = o.goid.len();
     }
 }
 
