@@ -262,27 +262,38 @@ fn fill_range(
     let len = starts.last().copied().unwrap_or(0);
     // Chunk and local row of each span's two events (chunk usize::MAX: no event).
     let mut at = [[(usize::MAX, 0usize); BLOCK]; 2];
-    let mut rows = [[-1i64; BLOCK]; 2];
-    let (mut hs, mut he, mut hc) = (0usize, 0usize, 0usize);
+    let mut rows: [Vec<i64>; 2] = Default::default();
+    let (mut hs, mut he, mut hc) = (0usize, 0usize, [0usize; 2]);
     let (mut h3, mut he2) = ([0usize; 3], 0usize);
     let mut block = lo;
     while block < hi {
         let m = BLOCK.min(hi - block);
-        for k in 0..m {
-            let j = block + k;
-            let span = subset.map_or(j as i64, |s| s[j]);
-            rows[0][k] = refs.start_event.get(span, &mut hs);
-            rows[1][k] = refs.end_event.get(span, &mut he);
-            for e in 0..2 {
-                let r = rows[e][k];
+        match subset {
+            // The references in order: a loop per chunk.
+            None => {
+                refs.start_event.decode(block, block + m, &mut rows[0]);
+                refs.end_event.decode(block, block + m, &mut rows[1]);
+            }
+            Some(sub) => {
+                rows[0].clear();
+                rows[1].clear();
+                for &span in &sub[block..block + m] {
+                    rows[0].push(refs.start_event.get(span, &mut hs));
+                    rows[1].push(refs.end_event.get(span, &mut he));
+                }
+            }
+        }
+        for e in 0..2 {
+            let h = &mut hc[e];
+            for (k, &r) in rows[e].iter().enumerate() {
                 at[e][k] = if r < 0 || r as usize >= len {
                     (usize::MAX, 0)
                 } else {
                     let r = r as usize;
-                    if !(starts[hc] <= r && r < starts[hc + 1]) {
-                        hc = starts.partition_point(|&s| s <= r) - 1;
+                    if !(starts[*h] <= r && r < starts[*h + 1]) {
+                        *h = starts.partition_point(|&s| s <= r) - 1;
                     }
-                    (hc, r - starts[hc])
+                    (*h, r - starts[*h])
                 };
             }
         }
