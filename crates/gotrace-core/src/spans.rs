@@ -324,62 +324,21 @@ fn fill_range(
 }
 
 /// Column `r` at a block's events (`at`: chunk and row, chunk usize::MAX:
-/// none) into `out` and `bits` from `base` on: a loop per representation.
+/// none) into `out` and `bits` from `base` on.
 fn read_block(r: &Reader<'_>, at: &[(usize, usize)], out: &mut Values<'_>, bits: &mut [u64], base: usize) {
-    match out {
-        Values::I64(o) => typed(r, at, o, bits, base, |x| x),
-        Values::I32(o) => typed(r, at, o, bits, base, |x| x as i32),
-        Values::I16(o) => typed(r, at, o, bits, base, |x| x as i16),
-        Values::I8(o) => typed(r, at, o, bits, base, |x| x as i8),
-    }
-}
-
-fn typed<O>(
-    r: &Reader<'_>,
-    at: &[(usize, usize)],
-    out: &mut [O],
-    bits: &mut [u64],
-    base: usize,
-    conv: impl Fn(i64) -> O,
-) {
-    match r.parts.first().map(|p| &p.0) {
-        Some(Ints::I64(_)) => run(r, at, out, bits, base, conv, |v, i| if let Ints::I64(v) = v { v[i] } else { 0 }),
-        Some(Ints::I32(_)) => {
-            run(r, at, out, bits, base, conv, |v, i| if let Ints::I32(v) = v { i64::from(v[i]) } else { 0 })
-        }
-        Some(Ints::I16(_)) => {
-            run(r, at, out, bits, base, conv, |v, i| if let Ints::I16(v) = v { i64::from(v[i]) } else { 0 })
-        }
-        Some(Ints::I8(_)) => {
-            run(r, at, out, bits, base, conv, |v, i| if let Ints::I8(v) = v { i64::from(v[i]) } else { 0 })
-        }
-        None => {}
-    }
-}
-
-#[inline(always)]
-fn run<O>(
-    r: &Reader<'_>,
-    at: &[(usize, usize)],
-    out: &mut [O],
-    bits: &mut [u64],
-    base: usize,
-    conv: impl Fn(i64) -> O,
-    get: impl Fn(&Ints<'_>, usize) -> i64,
-) {
     let lut = r.lut.as_deref();
     for (k, &(c, i)) in at.iter().enumerate() {
         let Some((vals, nulls)) = r.parts.get(c) else { continue };
         if nulls.is_some_and(|n| n.is_null(i)) {
             continue;
         }
-        let x = get(vals, i);
+        let x = vals.get(i);
         let x = match lut {
             None => x,
             Some(l) => usize::try_from(x).ok().and_then(|k| l.get(k)).copied().unwrap_or(0),
         };
         let j = base + k;
-        out[j] = conv(x);
+        out.set(j, x);
         bits[j / 64] |= 1 << (j % 64);
     }
 }
