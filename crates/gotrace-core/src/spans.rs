@@ -363,3 +363,115 @@ fn array(o: Owned, bits: Vec<u64>, n: usize, r: &Reader<'_>) -> Result<ArrayRef,
         _ => return Err("no such column representation".into()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::Int8Type;
+    use arrow_array::{Int32Array, Int64Array, StringArray};
+
+    // Six events in two chunks (rows 0..3, 3..6): a goroutine column with a
+    // null, an integer dictionary and a string dictionary.
+    fn events() -> Vec<Vec<ArrayRef>> {
+        let g = |v: Vec<Option<i64>>| Arc::new(Int64Array::from(v)) as ArrayRef;
+        let p_values: ArrayRef = Arc::new(Int32Array::from(vec![7, 9]));
+        let p = |k: Vec<i8>| {
+            Arc::new(DictionaryArray::<Int8Type>::try_new(k.into(), p_values.clone()).unwrap()) as ArrayRef
+        };
+        let s_values: ArrayRef = Arc::new(StringArray::from(vec!["Running", "Waiting"]));
+        let s = |k: Vec<i8>| {
+            Arc::new(DictionaryArray::<Int8Type>::try_new(k.into(), s_values.clone()).unwrap()) as ArrayRef
+        };
+        let ts = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
+        vec![
+            vec![g(vec![Some(10), Some(11), Some(12)]), g(vec![Some(13), None, Some(15)])],
+            vec![p(vec![0, 1, 0]), p(vec![1, 1, 0])],
+            vec![s(vec![0, 1, 1]), s(vec![0, 0, 1])],
+            vec![ts(vec![100, 110, 120]), ts(vec![130, 140, 150])],
+            vec![ts(vec![0, 0, 1]), ts(vec![0, 0, 0])],
+        ]
+    }
+
+    fn chunks(c: &[ArrayRef]) -> Vec<&dyn Array> {
+        c.iter().map(|a| a.as_ref()).collect()
+    }
+
+    fn ints(a: &ArrayRef) -> Vec<Option<i64>> {
+        let a = arrow_cast_free(a);
+        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+    }
+
+    /// An int64 or int32 array as int64 values.
+    fn arrow_cast_free(a: &ArrayRef) -> Int64Array {
+        match a.data_type() {
+            DataType::Int32 => a.as_primitive::<Int32Type>().iter().map(|v| v.map(i64::from)).collect(),
+            _ => a.as_primitive::<Int64Type>().clone(),
+        }
+    }
+
+    #[test]
+    fn reads_each_column_at_its_event_with_nulls_and_subsets() {
+        let ev = events();
+        let start_event = Int32Array::from(vec![Some(0), Some(2), Some(4), None]);
+        let end_event = Int32Array::from(vec![Some(3), Some(5), None, Some(1)]);
+        let (se, ee) = (Column::ints(&[&start_event]).unwrap(), Column::ints(&[&end_event]).unwrap());
+        let clock = SpanClock {
+            ts: Column::ints(&chunks(&ev[3])).unwrap(),
+            from_undetermined: Column::ints(&chunks(&ev[4])).unwrap(),
+            sync_rows: &[1],
+            end_ns: 999,
+        };
+        let refs = Refs { start_event: &se, end_event: &ee, chunk_lens: &[3, 3], clock: Some(&clock) };
+        let want = |at_end, c: Option<usize>| Want {
+            at_end,
+            source: c.map_or(Source::Time, |c| Source::Event(chunks(&ev[c]))),
+        };
+        let wants =
+            [want(false, Some(0)), want(true, Some(1)), want(false, Some(2)), want(false, None), want(true, None)];
+        let out = span_columns(&refs, &wants, None).unwrap();
+        assert_eq!(ints(&out[0]), vec![Some(10), Some(12), None, None]);
+        // The integer dictionary decoded (int32 values stay int32).
+        assert_eq!(out[1].data_type(), &DataType::Int32);
+        assert_eq!(ints(&out[1]), vec![Some(9), Some(7), None, Some(9)]);
+        // The string dictionary keeps its keys and dictionary.
+        let state = out[2].as_dictionary::<Int8Type>();
+        assert!(Arc::ptr_eq(state.values(), ev[2][0].as_any_dictionary().values()));
+        assert_eq!(state.keys().iter().collect::<Vec<_>>(), vec![Some(0), Some(1), Some(0), None]);
+        // Event 2 left Undetermined: its span starts at the Sync before it.
+        assert_eq!(ints(&out[3]), vec![Some(100), Some(110), Some(140), None]);
+        assert_eq!(ints(&out[4]), vec![Some(130), Some(150), Some(999), Some(110)]);
+        let sub = span_columns(&refs, &wants, Some(&[3, 0, 7])).unwrap();
+        assert_eq!(ints(&sub[0]), vec![None, Some(10), None]);
+        assert_eq!(ints(&sub[1]), vec![Some(9), Some(9), None]);
+        assert_eq!(ints(&sub[4]), vec![Some(110), Some(130), Some(999)]);
+    }
+
+    #[test]
+    fn many_spans_on_threads_match_one_at_a_time() {
+        let ev = events();
+        let n = PARALLEL_SPANS * 2 + 77;
+        let start_event = Int64Array::from((0..n as i64).map(|i| i % 7 - 1).collect::<Vec<_>>());
+        let end_event = Int64Array::from((0..n as i64).map(|i| 5 - i % 6).collect::<Vec<_>>());
+        let (se, ee) = (Column::ints(&[&start_event]).unwrap(), Column::ints(&[&end_event]).unwrap());
+        let refs = Refs { start_event: &se, end_event: &ee, chunk_lens: &[3, 3], clock: None };
+        let wants = [Want { at_end: false, source: Source::Event(chunks(&ev[0])) }];
+        let all = ints(&span_columns(&refs, &wants, None).unwrap()[0]);
+        let g = [Some(10), Some(11), Some(12), Some(13), None, Some(15)];
+        for (i, v) in all.iter().enumerate() {
+            let r = i as i64 % 7 - 1;
+            assert_eq!(*v, usize::try_from(r).ok().and_then(|r| g.get(r).copied().flatten()), "span {i}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let ev = events();
+        let refs_col = Int32Array::from(vec![0]);
+        let c = Column::ints(&[&refs_col]).unwrap();
+        let refs = Refs { start_event: &c, end_event: &c, chunk_lens: &[6], clock: None };
+        let event = Want { at_end: false, source: Source::Event(chunks(&ev[0])) };
+        assert!(span_columns(&refs, &[event], None).is_err(), "chunked differently");
+        let refs = Refs { chunk_lens: &[3, 3], ..refs };
+        assert!(span_columns(&refs, &[Want { at_end: false, source: Source::Time }], None).is_err(), "no clock");
+    }
+}
