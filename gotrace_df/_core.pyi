@@ -58,9 +58,6 @@ def mutator_utilization(
     events: object, flags: int, value_rows: Buffer | None = None, value_values: Buffer | None = None
 ) -> list[tuple[bytes, bytes]]: ...
 def take_rows(table: object, rows: object, subset: Buffer | None = None) -> ArrowTable: ...
-def span_times(
-    events: object, refs: object, sync_rows: Buffer, end_ns: int, subset: Buffer | None = None
-) -> ArrowTable: ...
 def span_lanes(
     events: object,
     refs: object,
@@ -126,7 +123,18 @@ def sort_order(keys: list[int], descending: bool = False) -> list[int]: ...
 # -- critical paths (crates/gotrace-py/src/critical.rs) ----------------------
 
 def critical_paths(
-    spans: Sequence[Buffer], events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
+    spans: object, events: object, assists: Sequence[Buffer], queries: Sequence[Buffer]
+) -> tuple[ArrowTable, list[str]]: ...
+
+# -- the spans table (crates/gotrace-py/src/spans.rs) -----------------------
+
+def span_columns(
+    events: object,
+    refs: object,
+    sync_rows: Buffer,
+    end_ns: int,
+    columns: Sequence[tuple[str, str, str | None]],
+    subset: Buffer | None = None,
 ) -> ArrowTable: ...
 
 # -- streaming passes (crates/gotrace-py/src/stream.rs) ----------------------

@@ -81,29 +81,21 @@ def event_rows(col: pa.ChunkedArray, dtype: type = np.int64) -> np.ndarray[Any, 
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-# Spans columns that are a column of the span's start or end event.
-_SPAN_AT = {
+# Where each spans column is read: a column of the span's start or end
+# event, or (None) the span's time at that event by the core's SpanClock,
+# as the timeline's times are.
+_SPAN_AT: dict[str, tuple[str, str | None]] = {
     "goid": ("start_event", "resource_id"),
     "state": ("start_event", "to_state"),
     "reason": ("start_event", "reason"),
+    "start": ("start_event", None),
+    "end": ("end_event", None),
     "p": ("start_event", "p"),
     "m": ("start_event", "m"),
     "stack_id": ("start_event", "transition_stack_id"),
     "end_stack_id": ("end_event", "transition_stack_id"),
 }
-SPAN_COLUMNS = (
-    "goid",
-    "state",
-    "reason",
-    "start",
-    "end",
-    "p",
-    "m",
-    "stack_id",
-    "end_stack_id",
-    "start_event",
-    "end_event",
-)
+SPAN_COLUMNS = (*_SPAN_AT, "start_event", "end_event")
 
 
 def span_columns(
@@ -114,43 +106,37 @@ def span_columns(
     rows: np.ndarray[Any, Any] | None = None,
 ) -> pa.Table:
     """``columns`` of the spans (only ``rows`` of them, if given) from their
-    stored form ``refs``, reading only the events columns those need."""
+    stored form ``refs``, gathered by the core in one pass that reads only
+    the events columns those need."""
     unknown = set(columns) - set(SPAN_COLUMNS)
     if unknown:
         raise KeyError(f"no spans column {sorted(unknown)[0]!r}")
-    events = tables["events"]
-    wanted: dict[str, list[str]] = {"start_event": [], "end_event": []}
-    for c in columns:
-        if c in _SPAN_AT:
-            end, ev_col = _SPAN_AT[c]
-            wanted[end].append(ev_col)
-    at = {
-        end: gather(events, list(dict.fromkeys(cols)), refs.select([end]), rows)
-        for end, cols in wanted.items()
-        if cols
-    }
-    if "start" in columns or "end" in columns:
-        # A span's times come from the core's SpanClock, as the timeline's do.
-        sub = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64).data
-        times = _core.span_times(
-            events.select(["ts", "from_state"]),
+    wanted = [(c, *_SPAN_AT[c]) for c in dict.fromkeys(columns) if c in _SPAN_AT]
+    read = [ev_col for _, _, ev_col in wanted if ev_col is not None]
+    timed = any(ev_col is None for _, _, ev_col in wanted)
+    if timed:
+        read += ["ts", "from_state"]
+    sub = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    got = pa.table({})
+    if wanted:
+        events = _shared_dictionaries(tables["events"].select(list(dict.fromkeys(read))))
+        stream = _core.span_columns(
+            events,
             refs.select(["start_event", "end_event"]),
-            sync_rows(tables["syncs"]).data,
+            (sync_rows(tables["syncs"]) if timed else np.zeros(0, np.int64)).data,
             end_ns,
-            sub,
+            wanted,
+            None if sub is None else sub.data,
         )
-        at["times"] = pa.RecordBatchReader.from_stream(times).read_all()
+        got = pa.RecordBatchReader.from_stream(stream).read_all()
     out: dict[str, Any] = {}
     for c in columns:
         if c in _SPAN_AT:
-            end, ev_col = _SPAN_AT[c]
-            out[c] = at[end][ev_col]
-        elif c in ("start", "end"):
-            out[c] = at["times"][c]
-        elif rows is None:
+            out[c] = got[c]
+        elif sub is None:
             out[c] = refs[c]
         else:
-            out[c] = refs[c].take(pa.array(rows, pa.int64()))
+            out[c] = refs[c].take(pa.array(sub, pa.int64()))
     return pa.Table.from_arrays(list(out.values()), names=list(out))
 
 

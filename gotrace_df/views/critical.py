@@ -72,29 +72,30 @@ Array = np.ndarray[Any, Any]
 
 
 class _Graph:
-    """The core's inputs for one trace: the spans as stored (goroutine,
-    times, the events that enter and leave them), the events columns the
-    states, stacks and edges are read from, and the GC mark assist ranges."""
+    """The core's inputs for one trace: the spans (goid, times, the events
+    that enter and leave them), the events columns the states, stacks,
+    reasons and edges are read from, and the GC mark assist ranges; Arrow
+    tables the core reads in place."""
 
     def __init__(self, trace: Trace) -> None:
-        cols = ["goid", "start", "end", "start_event", "end_event"]
-        sp = trace.columns("spans", cols)
-        self.spans = [_ints(sp[c]) for c in cols]
+        self.spans = trace.columns("spans", ["goid", "start", "end", "start_event", "end_event"])
         self.events = trace.columns(
-            "events", ["g", "stack_id", "transition_stack_id", "from_state", "to_state"]
+            "events", ["g", "stack_id", "transition_stack_id", "from_state", "to_state", "reason"]
         )
         self.assists = _assists(trace)
 
-    def paths(self, goid: Array, start: Array, end: Array, stack: Array) -> pa.Table:
-        """The core's segments of each query (see ``critical.rs``)."""
-        return pa.table(
-            _core.critical_paths(
-                [int64_data(c) for c in self.spans],
-                self.events,
-                [int64_data(c) for c in self.assists],
-                [int64_data(c) for c in (goid, start, end, stack)],
-            )
+    def paths(
+        self, goid: Array, start: Array, end: Array, stack: Array
+    ) -> tuple[pa.Table, list[str]]:
+        """The core's segments of each query (see ``critical.rs``) and the
+        reasons their ``reason`` codes name."""
+        seg, reasons = _core.critical_paths(
+            self.spans,
+            self.events,
+            [int64_data(c) for c in self.assists],
+            [int64_data(c) for c in (goid, start, end, stack)],
         )
+        return pa.table(seg), reasons
 
 
 def _graph(trace: Trace) -> _Graph:
@@ -184,11 +185,12 @@ def _goroutine_query(
 ) -> tuple[int, int]:
     """The window of a goroutine: its life in the trace unless given, clipped
     to the trace and to its life's end."""
-    mine = np.flatnonzero(g.spans[0] == goid)
+    goids, starts, ends = (_ints(g.spans[c]) for c in ("goid", "start", "end"))
+    mine = np.flatnonzero(goids == goid)
     if not len(mine):
         raise ValueError(f"no goroutine {goid} in the trace")
-    life_end = int(g.spans[2][mine[-1]])
-    start = int(g.spans[1][mine[0]]) if start_ns is None else int(start_ns)
+    life_end = int(ends[mine[-1]])
+    start = int(starts[mine[0]]) if start_ns is None else int(start_ns)
     end = life_end if end_ns is None else min(int(end_ns), life_end)
     start = max(start, trace.start_ns)
     if start > end:
@@ -199,26 +201,21 @@ def _goroutine_query(
 # -- output ------------------------------------------------------------------
 
 
-def _frame(trace: Trace, g: _Graph, seg: pa.Table) -> pd.DataFrame:
+def _frame(trace: Trace, paths: tuple[pa.Table, list[str]]) -> pd.DataFrame:
     """The core's segments as the documented columns."""
+    seg, reasons = paths
     goid, start, end, stack = (seg[c].to_numpy() for c in ("goid", "start", "end", "stack"))
-    cat = seg["category"].to_numpy().astype(np.int64)
-    edge = seg["edge"].to_numpy().astype(np.int64)
-    blocked = np.flatnonzero(cat == CATEGORIES.index("blocked"))
+    cat = seg["category"].to_numpy()
+    edge = seg["edge"].to_numpy()
     # A blocked segment's reason: that of the event that began its wait.
-    began = g.spans[3][seg["span"].to_numpy()[blocked]]
-    words = take_events(trace, began, ["reason"])["reason"]
-    reason_of, found = pd.factorize(words)
-    reasons = [str(r) for r in found]
-    reason = np.full(len(cat), -1, dtype=np.int64)
-    reason[blocked] = reason_of
+    reason = seg["reason"].to_numpy()
     # A wait the scheduler ended is named for its reason, as wakeup_events does.
     leaf_of = np.array(
-        [LEAVES.index(LEAF_BY_REASON.get(r, RUNTIME_LEAF)) for r in reasons], dtype=np.int64
+        [LEAVES.index(LEAF_BY_REASON.get(w, RUNTIME_LEAF)) for w in reasons], dtype=np.int8
     )
-    leaf = np.full(len(cat), -1, dtype=np.int64)
-    by_leaf = seg["leaf"].to_numpy(zero_copy_only=False)[blocked]
-    leaf[blocked[by_leaf]] = leaf_of[reason_of[by_leaf]]
+    by_leaf = np.flatnonzero(seg["leaf"].to_numpy(zero_copy_only=False))
+    leaf = np.full(len(cat), -1, dtype=np.int8)
+    leaf[by_leaf] = leaf_of[reason[by_leaf]]
     no_stack = stack < 0
     has_edge = edge >= 0
     return frame(
@@ -241,29 +238,46 @@ def _frame(trace: Trace, g: _Graph, seg: pa.Table) -> pd.DataFrame:
 def _stack_labels(trace: Trace, stack: Array) -> pd.Categorical[str]:
     """Each stack's telling frame, ``"pkg.func file.go:42"``: its innermost
     frame outside Go's standard library (the program's own code), else its
-    innermost frame; ``""`` for no stack."""
+    innermost frame; ``""`` for no stack. Labelled once per distinct stack."""
     # Stack IDs are few and small: a table by ID rather than a sort.
-    known = stack[stack >= 0]
-    ids = np.flatnonzero(np.bincount(known)) if len(known) else np.zeros(0, dtype=np.int64)
-    labels: dict[int, str] = {}
-    if len(ids):
-        fr = trace.frames
-        sid = _ints(fr["stack_id"])
-        rows = np.flatnonzero(np.isin(sid, ids))
-        part = fr.take(pa.array(rows, pa.int64())).to_pandas()
-        part = part.sort_values(["stack_id", "depth"], kind="stable")
-        for key, frames in part.groupby("stack_id", sort=False):
-            fns = [str(f) for f in frames["function"]]
-            pick = next((i for i, f in enumerate(fns) if not is_stdlib_function(f)), 0)
-            row = frames.iloc[pick]
-            labels[int(key)] = f"{fns[pick]} {os.path.basename(str(row['file']))}:{row['line']}"
+    ids = np.flatnonzero(np.bincount(stack + 1)[1:]) if len(stack) else np.zeros(0, np.int64)
+    labels = _telling_frames(trace, ids)
     words = ["", *sorted(set(labels.values()))]
     code_of = {w: i for i, w in enumerate(words)}
-    table = np.zeros(int(ids[-1]) + 2 if len(ids) else 1, dtype=np.int64)
+    table = np.zeros(int(ids[-1]) + 2 if len(ids) else 1, dtype=np.int32)
     for i in ids:
         table[i] = code_of[labels.get(int(i), "")]
     # -1 (no stack) reads the table's last slot, 0: "".
     return pd.Categorical.from_codes(table[stack], categories=pd.Index(words))
+
+
+def _telling_frames(trace: Trace, ids: Array) -> dict[int, str]:
+    """The label of each of the stacks ``ids`` that has frames (see
+    :func:`_stack_labels`)."""
+    if not len(ids):
+        return {}
+    fr = trace.frames
+    sid = _ints(fr["stack_id"])
+    rows = np.flatnonzero(np.isin(sid, ids))
+    part = fr.select(["depth", "function", "file", "line"]).take(pa.array(rows, pa.int64()))
+    fn, fns = _codes(part["function"])
+    file, files = _codes(part["file"])
+    line = _ints(part["line"])
+    # Innermost first within each stack; the first own frame, else the first.
+    order = np.lexsort((_ints(part["depth"]), sid[rows]))
+    stack_of = sid[rows][order]
+    first = np.flatnonzero(np.r_[True, stack_of[1:] != stack_of[:-1]])
+    own = ~np.array([is_stdlib_function(f) for f in fns], dtype=bool)[fn[order]]
+    group = np.cumsum(np.r_[False, stack_of[1:] != stack_of[:-1]])
+    pick = first.copy()
+    own_rows = np.flatnonzero(own)
+    found, at = np.unique(group[own_rows], return_index=True)
+    pick[found] = own_rows[at]
+    picked = order[pick]
+    return {
+        int(stack_of[f]): f"{fns[fn[r]]} {os.path.basename(files[file[r]])}:{line[r]}"
+        for f, r in zip(first, picked, strict=True)
+    }
 
 
 # -- the API -----------------------------------------------------------------
@@ -378,7 +392,7 @@ def critical_path(
         s, e = _goroutine_query(trace, g, int(goroutine), start_ns, end_ns)
         query = [np.array([v], dtype=np.int64) for v in (int(goroutine), s, e, -1)]
     seg = g.paths(*query)
-    return _frame(trace, g, seg)
+    return _frame(trace, seg)
 
 
 def critical_paths(trace: Trace, *, tasks: Iterable[int] | None = None) -> pd.DataFrame:
@@ -413,11 +427,19 @@ def critical_paths(trace: Trace, *, tasks: Iterable[int] | None = None) -> pd.Da
     seg = g.paths(
         q["goid"].to_numpy(), q["start"].to_numpy(), q["end"].to_numpy(), q["stack"].to_numpy()
     )
-    out = _frame(trace, g, seg)
-    which = seg["query"].to_numpy()
+    out = _frame(trace, seg)
+    which = seg[0]["query"].to_numpy()
+    # The types of the tasks with segments only (the paths are in query
+    # order), in the order of all of them.
     name = q["name"].array
-    task = pd.Categorical.from_codes(name.codes[which], categories=name.categories)
-    out.insert(0, "task", pd.Series(task, index=out.index).cat.remove_unused_categories())
+    first = np.ones(len(which), dtype=bool)
+    np.not_equal(which[1:], which[:-1], out=first[1:])
+    present = which[first]
+    used = np.unique(name.codes[present])
+    code = np.zeros(len(name.categories), dtype=np.int32)
+    code[used] = np.arange(len(used))
+    task = pd.Categorical.from_codes(code[name.codes[which]], categories=name.categories[used])
+    out.insert(0, "task", pd.Series(task, index=out.index))
     out.insert(0, "task_id", q["task_id"].to_numpy()[which])
     return out
 

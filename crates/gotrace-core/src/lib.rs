@@ -15,7 +15,7 @@ pub mod threads;
 
 // Each module by its own name too (`crate::wire`, `gotrace_core::profile`):
 // the folders say which stage a module belongs to, the paths stay short.
-pub use analysis::{critical, evtable, group, lanes, mmu, profile, summary, take};
+pub use analysis::{critical, evtable, group, lanes, mmu, profile, spans, summary, take};
 pub use decode::{build, intern, order, pdqsort, raw, spec, tracev1, wire};
 
 /// What went wrong, and where: every malformed input ends up here.

@@ -308,7 +308,6 @@ fn take_rows<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take_rows, m)?)?;
     m.add_function(wrap_pyfunction!(span_lanes, m)?)?;
-    m.add_function(wrap_pyfunction!(span_times, m)?)?;
     m.add_function(wrap_pyfunction!(goroutine_counts, m)?)?;
     m.add_function(wrap_pyfunction!(scatter_rows, m)?)?;
     m.add_function(wrap_pyfunction!(merge_sparse, m)?)?;
@@ -344,7 +343,7 @@ pub(crate) fn arrow_table<'py>(
 
 /// The spans' clock (gotrace_core::lanes::SpanClock) over events batches
 /// with columns ts and from_state.
-fn clock<'a>(
+pub(crate) fn clock<'a>(
     ev: &'a [RecordBatch],
     sync_rows: &'a PyBuffer<i64>,
     end_ns: i64,
@@ -357,40 +356,6 @@ fn clock<'a>(
         sync_rows: contiguous(sync_rows)?,
         end_ns,
     })
-}
-
-/// Start and end of the spans (gotrace_core::lanes::span_times): `events`
-/// has columns ts and from_state, `refs` start_event and end_event (read at
-/// positions `subset`, an int64 buffer, if given), `sync_rows` is an int64
-/// buffer of the Sync events' rows. Returns an ArrowTable of start, end.
-#[pyfunction]
-#[pyo3(signature = (events, refs, sync_rows, end_ns, subset=None))]
-fn span_times<'py>(
-    py: Python<'py>,
-    events: &Bound<'py, PyAny>,
-    refs: &Bound<'py, PyAny>,
-    sync_rows: &Bound<'py, PyAny>,
-    end_ns: i64,
-    subset: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, crate::ArrowTable>> {
-    use arrow_array::Int64Array;
-    use gotrace_core::take::Column;
-    use std::sync::Arc;
-    let (ev, rf) = (batches(events)?, batches(refs)?);
-    let sync = PyBuffer::<i64>::get(sync_rows)?;
-    let subset = subset.map(PyBuffer::<i64>::get).transpose()?;
-    let subset = subset.as_ref().map(contiguous).transpose()?;
-    let clock = clock(&ev, &sync, end_ns)?;
-    let start_event = Column::ints(&chunks(&rf, "start_event")?).map_err(err)?;
-    let end_event = Column::ints(&chunks(&rf, "end_event")?).map_err(err)?;
-    let (start, end) = py.detach(|| gotrace_core::lanes::span_times(&start_event, &end_event, &clock, subset));
-    let none = gotrace_core::lanes::NO_START;
-    let start = if start.contains(&none) {
-        Int64Array::from(start.iter().map(|&s| (s != none).then_some(s)).collect::<Vec<_>>())
-    } else {
-        Int64Array::from(start)
-    };
-    arrow_table(py, vec![("start", Arc::new(start)), ("end", Arc::new(Int64Array::from(end)))])
 }
 
 /// The timeline's lane index (gotrace_core::lanes): `events` has columns ts,

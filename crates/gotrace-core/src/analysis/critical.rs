@@ -54,21 +54,22 @@ pub const E_CREATED: i8 = 1;
 /// goroutine that will end that wait.
 pub const E_WAITED: i8 = 2;
 
-/// The goroutines' state intervals as the `spans` table stores them (each
+/// The goroutines' state intervals as the `spans` table has them (each
 /// goroutine's in time order): the goroutine, the times, and the rows of the
 /// events that entered and left each (-1: none), from which the rest is read.
 pub struct Spans<'a> {
-    pub goid: &'a [i64],
-    pub start: &'a [i64],
-    pub end: &'a [i64],
-    pub start_event: &'a [i64],
-    pub end_event: &'a [i64],
+    pub goid: Column<'a>,
+    pub start: Column<'a>,
+    pub end: Column<'a>,
+    pub start_event: Column<'a>,
+    pub end_event: Column<'a>,
 }
 
 /// The events columns read at the spans' events, by events row: the
 /// goroutine of the event's context (-1: none), the event's stack and its
 /// transition's stack, the state it enters ([`RUNNING`] ...; -1: another),
-/// and whether a transition is from NotExist / to Runnable (1) or not (0).
+/// whether a transition is from NotExist / to Runnable (1) or not (0), and
+/// its reason (a code per distinct reason, -1: none).
 pub struct Events<'a> {
     pub g: Column<'a>,
     pub stack: Column<'a>,
@@ -76,6 +77,7 @@ pub struct Events<'a> {
     pub to_state: Column<'a>,
     pub from_not_exist: Column<'a>,
     pub to_runnable: Column<'a>,
+    pub reason: Column<'a>,
 }
 
 /// GC mark assist ranges, sorted by (goid, start), with the stack where each began.
@@ -101,8 +103,9 @@ pub struct Segments {
     pub query: Vec<i64>,
     pub goid: Vec<i64>,
     pub category: Vec<i8>,
-    /// The span it is a piece of (a row of [`Spans`]; -1: none).
-    pub span: Vec<i64>,
+    /// A blocked segment's reason: that of the event that began its wait
+    /// ([`Events::reason`]; -1: none, and on other segments).
+    pub reason: Vec<i64>,
     pub start: Vec<i64>,
     pub end: Vec<i64>,
     pub stack: Vec<i64>,
@@ -112,15 +115,24 @@ pub struct Segments {
     pub leaf: Vec<bool>,
 }
 
-/// The spans grouped by goroutine (positions `p` in that order), with their
-/// times copied alongside for the searches, and the events to read.
+/// The spans grouped by goroutine (positions `p` in that order) with their
+/// times, for the searches; what the walk reads of a span it is on, by span
+/// row (read from the tables once, in order, rather than at random as the
+/// walk goes); and the events to read the edges from.
 struct Index<'a> {
-    s: &'a Spans<'a>,
     ev: &'a Events<'a>,
-    /// Span rows, each goroutine's together in time order.
+    /// By position: the span row, its start and end.
     rows: Vec<u32>,
     start: Vec<i64>,
     end: Vec<i64>,
+    /// By span row: the events that entered and left it (-1: none), the
+    /// state entered ([`RUNNING`] ...; -1: another) and those events'
+    /// transition stacks (-1: none).
+    start_event: Vec<i32>,
+    end_event: Vec<i32>,
+    state: Vec<i8>,
+    start_stack: Vec<i32>,
+    end_stack: Vec<i32>,
     /// Each goroutine's positions `lo..hi`.
     range: Goroutines,
 }
@@ -174,24 +186,33 @@ enum Edge {
 }
 
 impl<'a> Index<'a> {
-    fn new(s: &'a Spans<'a>, ev: &'a Events<'a>) -> Result<Self, String> {
+    fn new(s: &Spans<'_>, ev: &'a Events<'a>) -> Result<Self, String> {
         // A stable counting sort by goroutine: the table's order (time order
         // within a goroutine) is kept. Goroutine codes by first appearance,
         // through a table by ID when the IDs are dense enough.
-        let (min, max) = s.goid.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &g| (lo.min(g), hi.max(g)));
-        let dense = max.checked_sub(min).and_then(|d| usize::try_from(d).ok()).filter(|&d| d < 4 * s.goid.len() + 4096);
+        let n = s.goid.len();
+        let mut goids = Vec::new();
+        let (mut min, mut max) = (i64::MAX, i64::MIN);
+        for lo in (0..n).step_by(BLOCK) {
+            s.goid.decode(lo, (lo + BLOCK).min(n), &mut goids);
+            (min, max) = goids.iter().fold((min, max), |(lo, hi), &g| (lo.min(g), hi.max(g)));
+        }
+        let dense = max.checked_sub(min).and_then(|d| usize::try_from(d).ok()).filter(|&d| d < 4 * n + 4096);
         let mut table = vec![u32::MAX; dense.map_or(0, |d| d + 1)];
         let mut map: HashMap<i64, u32> = HashMap::new();
-        let (mut ids, mut count, mut code) = (Vec::new(), Vec::<usize>::new(), Vec::with_capacity(s.goid.len()));
-        for &g in s.goid {
-            let c = if dense.is_some() { &mut table[(g - min) as usize] } else { map.entry(g).or_insert(u32::MAX) };
-            if *c == u32::MAX {
-                *c = ids.len() as u32;
-                ids.push(g);
-                count.push(0);
+        let (mut ids, mut count, mut code) = (Vec::new(), Vec::<usize>::new(), Vec::with_capacity(n));
+        for lo in (0..n).step_by(BLOCK) {
+            s.goid.decode(lo, (lo + BLOCK).min(n), &mut goids);
+            for &g in &goids {
+                let c = if dense.is_some() { &mut table[(g - min) as usize] } else { map.entry(g).or_insert(u32::MAX) };
+                if *c == u32::MAX {
+                    *c = ids.len() as u32;
+                    ids.push(g);
+                    count.push(0);
+                }
+                count[*c as usize] += 1;
+                code.push(*c);
             }
-            count[*c as usize] += 1;
-            code.push(*c);
         }
         let mut fill = Vec::with_capacity(count.len());
         let mut at = 0;
@@ -201,14 +222,50 @@ impl<'a> Index<'a> {
         }
         let range =
             Goroutines::new(ids.iter().enumerate().map(|(c, &g)| (g, (fill[c], fill[c] + count[c]))), ids.len());
-        let mut rows = vec![0u32; s.goid.len()];
-        for (i, &c) in code.iter().enumerate() {
-            rows[fill[c as usize]] = i as u32;
-            fill[c as usize] += 1;
-        }
-        let start: Vec<i64> = rows.iter().map(|&i| s.start[i as usize]).collect();
-        let end: Vec<i64> = rows.iter().map(|&i| s.end[i as usize]).collect();
-        let ix = Index { s, ev, rows, start, end, range };
+        // The times to their positions (writes at random: the fewer
+        // columns the better), while another thread reads the rest in the
+        // table's order (the spans' start events ascend, so the events are
+        // read nearly in order too).
+        let block = |c: &Column<'_>, lo: usize, out: &mut Vec<i64>| c.decode(lo, (lo + BLOCK).min(n), out);
+        let mut by_position = || {
+            let (mut rows, mut start, mut end) = (vec![0u32; n], vec![0i64; n], vec![0i64; n]);
+            let (mut s_buf, mut e_buf) = (Vec::new(), Vec::new());
+            for lo in (0..n).step_by(BLOCK) {
+                block(&s.start, lo, &mut s_buf);
+                block(&s.end, lo, &mut e_buf);
+                for (k, &c) in code[lo..lo + s_buf.len()].iter().enumerate() {
+                    let p = fill[c as usize];
+                    fill[c as usize] += 1;
+                    (rows[p], start[p], end[p]) = ((lo + k) as u32, s_buf[k], e_buf[k]);
+                }
+            }
+            (rows, start, end)
+        };
+        let by_row = || -> Result<_, String> {
+            let narrow = |x: i64, what: &str| i32::try_from(x).map_err(|_| format!("{what} {x} out of range"));
+            let (mut start_event, mut end_event) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            let (mut start_stack, mut end_stack, mut state) =
+                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            let (mut se_buf, mut ee_buf, mut h) = (Vec::new(), Vec::new(), [0usize; 3]);
+            for lo in (0..n).step_by(BLOCK) {
+                block(&s.start_event, lo, &mut se_buf);
+                block(&s.end_event, lo, &mut ee_buf);
+                for (&se, &ee) in se_buf.iter().zip(&ee_buf) {
+                    start_event.push(narrow(se, "event row")?);
+                    end_event.push(narrow(ee, "event row")?);
+                    state.push(i8::try_from(ev.to_state.get(se, &mut h[0])).unwrap_or(-1));
+                    start_stack.push(narrow(ev.transition_stack.get(se, &mut h[1]), "stack ID")?);
+                    end_stack.push(narrow(ev.transition_stack.get(ee, &mut h[2]), "stack ID")?);
+                }
+            }
+            Ok((start_event, end_event, state, start_stack, end_stack))
+        };
+        let ((rows, start, end), read) = std::thread::scope(|sc| {
+            let other = sc.spawn(by_row);
+            (by_position(), other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        let (start_event, end_event, state, start_stack, end_stack) = read?;
+        let ix = Index { ev, rows, start, end, start_event, end_event, state, start_stack, end_stack, range };
         for (lo, hi) in ix.range.ranges() {
             if ix.start[lo..hi].windows(2).any(|w| w[0] > w[1]) {
                 return Err("a goroutine's spans are not in time order".into());
@@ -223,31 +280,31 @@ impl<'a> Index<'a> {
     /// position of the same goroutine to look at first (the walk mostly
     /// steps back one span at a time).
     fn before(&self, g: i64, t: i64, near: Option<usize>) -> Option<usize> {
+        let (lo, hi) = self.range.get(g)?;
         if let Some(p) = near {
             for q in [p, p.wrapping_sub(1)] {
-                if q < self.start.len() && self.start[q] < t && t <= self.end[q] && self.goid_at(q) == g {
+                if (lo..hi).contains(&q) && self.start[q] < t && t <= self.end[q] {
                     return Some(q);
                 }
             }
         }
-        let (lo, hi) = self.range.get(g)?;
         let n = self.start[lo..hi].partition_point(|&x| x < t);
         (n > 0).then(|| lo + n - 1)
     }
 
-    fn goid_at(&self, p: usize) -> i64 {
-        self.s.goid[self.rows[p] as usize]
-    }
-
     fn state(&self, p: usize) -> i64 {
-        self.ev.to_state.get(self.s.start_event[self.rows[p] as usize], &mut 0)
+        i64::from(self.state[self.rows[p] as usize])
     }
 
     /// The transition stack of the event that entered (or left) the span.
     fn stack(&self, p: usize, at_end: bool) -> i64 {
         let i = self.rows[p] as usize;
-        let e = if at_end { self.s.end_event[i] } else { self.s.start_event[i] };
-        self.ev.transition_stack.get(e, &mut 0)
+        i64::from(if at_end { self.end_stack[i] } else { self.start_stack[i] })
+    }
+
+    /// The reason of the event that entered the span.
+    fn reason(&self, p: usize) -> i64 {
+        self.ev.reason.get(self.start_event[self.rows[p] as usize].into(), &mut 0)
     }
 
     /// Whether goroutine `g` executes (runs or is in a syscall) just before `t`.
@@ -272,17 +329,16 @@ impl<'a> Index<'a> {
     /// The goroutine that ended the wait at position `p` (its end event made
     /// it Runnable).
     fn waker(&self, p: usize) -> Edge {
-        self.actor(self.s.end_event[self.rows[p] as usize], true)
+        self.actor(self.end_event[self.rows[p] as usize].into(), true)
     }
 
-    /// The goroutine that created the goroutine of position `p`, if that is
-    /// its first span and began with its creation.
-    fn creator(&self, p: usize) -> Edge {
-        let g = self.goid_at(p);
+    /// The goroutine that created goroutine `g`, if position `p` is its
+    /// first span and began with its creation.
+    fn creator(&self, g: i64, p: usize) -> Edge {
         if self.range.get(g).map(|r| r.0) != Some(p) {
             return Edge::None;
         }
-        self.actor(self.s.start_event[self.rows[p] as usize], false)
+        self.actor(self.start_event[self.rows[p] as usize].into(), false)
     }
 }
 
@@ -295,10 +351,13 @@ fn check_lengths(name: &str, cols: &[&[i64]]) -> Result<(), String> {
 
 /// The critical path of every query (see the module documentation).
 pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queries<'_>) -> Result<Segments, String> {
-    check_lengths("spans", &[s.goid, s.start, s.end, s.start_event, s.end_event])?;
+    let lens = [&s.goid, &s.start, &s.end, &s.start_event, &s.end_event].map(Column::len);
+    if lens.iter().any(|&n| n != lens[0]) {
+        return Err("spans: columns differ in length".into());
+    }
     check_lengths("assists", &[a.goid, a.start, a.end, a.stack])?;
     check_lengths("queries", &[q.goid, q.start, q.end, q.stack])?;
-    if s.goid.len() > u32::MAX as usize {
+    if lens[0] > u32::MAX as usize {
         return Err("too many spans".into());
     }
     if (1..a.goid.len()).any(|i| (a.goid[i - 1], a.start[i - 1]) > (a.goid[i], a.start[i])) {
@@ -308,13 +367,28 @@ pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queri
         return Err(format!("query {k}: window start {} after its end {}", q.start[k], q.end[k]));
     }
     let index = Index::new(s, ev)?;
-    let walk = |ks: std::ops::Range<usize>| {
-        let (mut out, mut walk) = (Segments::default(), Walk::default());
-        for k in ks {
-            walk.run(&index, a, q.goid[k], q.start[k], q.end[k], q.stack[k]);
-            walk.flush(k as i64, &mut out);
+    // Each goroutine's assists.
+    let mut ranges = Vec::new();
+    for (k, &g) in a.goid.iter().enumerate() {
+        match ranges.last_mut() {
+            Some((h, (_, hi))) if *h == g => *hi = k + 1,
+            _ => ranges.push((g, (k, k + 1))),
         }
-        out
+    }
+    let assists = Goroutines::new(ranges.iter().copied(), ranges.len());
+    let walk = |ks: std::ops::Range<usize>| {
+        let mut walk = Walk::default();
+        for (done, k) in ks.clone().enumerate() {
+            if walk.out.goid.capacity() - walk.out.goid.len() < 1024 {
+                // Room for the rest at the rate so far: growing by doubling
+                // would copy the segments again and again.
+                let rate = (walk.out.goid.len() + 1024) as f64 / (done + 1) as f64;
+                walk.out.reserve(1024 + (rate * 1.1 * (ks.len() - done) as f64) as usize);
+            }
+            walk.run(&index, a, &assists, q.goid[k], q.start[k], q.end[k], q.stack[k]);
+            walk.flush(k as i64);
+        }
+        walk.out
     };
     // The paths are independent: a share of them on every core.
     let mut parts = crate::take::on_ranges(q.goid.len(), PARALLEL_QUERIES, walk).into_iter();
@@ -323,15 +397,30 @@ pub fn critical_paths(s: &Spans<'_>, ev: &Events<'_>, a: &Assists<'_>, q: &Queri
     Ok(out)
 }
 
+/// Spans read from the tables at a time.
+const BLOCK: usize = 4096;
+
 /// Fewer queries than this per thread are not worth one.
 const PARALLEL_QUERIES: usize = 1 << 10;
 
 impl Segments {
+    fn reserve(&mut self, n: usize) {
+        self.query.reserve(n);
+        self.goid.reserve(n);
+        self.category.reserve(n);
+        self.reason.reserve(n);
+        self.start.reserve(n);
+        self.end.reserve(n);
+        self.stack.reserve(n);
+        self.edge.reserve(n);
+        self.leaf.reserve(n);
+    }
+
     fn append(&mut self, mut o: Segments) {
         self.query.append(&mut o.query);
         self.goid.append(&mut o.goid);
         self.category.append(&mut o.category);
-        self.span.append(&mut o.span);
+        self.reason.append(&mut o.reason);
         self.start.append(&mut o.start);
         self.end.append(&mut o.end);
         self.stack.append(&mut o.stack);
@@ -340,17 +429,12 @@ impl Segments {
     }
 }
 
-/// One path's walk, its segments in reverse time order.
+/// The walks of a share of the paths: the paths so far, and the one being
+/// walked after them (from `base` on) in reverse time order.
 #[derive(Default)]
 struct Walk {
-    goid: Vec<i64>,
-    category: Vec<i8>,
-    span: Vec<i64>,
-    start: Vec<i64>,
-    end: Vec<i64>,
-    stack: Vec<i64>,
-    edge: Vec<i8>,
-    leaf: Vec<bool>,
+    out: Segments,
+    base: usize,
     /// How the walk last changed goroutine (the edge of the latest segment
     /// if the next one is on another goroutine).
     jump: i8,
@@ -359,7 +443,8 @@ struct Walk {
 }
 
 impl Walk {
-    fn run(&mut self, ix: &Index<'_>, a: &Assists<'_>, goid: i64, lo: i64, hi: i64, stack: i64) {
+    #[allow(clippy::too_many_arguments)]
+    fn run(&mut self, ix: &Index<'_>, a: &Assists<'_>, assists: &Goroutines, goid: i64, lo: i64, hi: i64, stack: i64) {
         let (mut g, mut t, mut bound, mut at_stack) = (goid, hi, lo, stack);
         let mut near = None;
         self.frames.clear();
@@ -374,19 +459,19 @@ impl Walk {
             let Some(p) = ix.before(g, t, near).filter(|&p| ix.end[p] >= t) else {
                 // Before the goroutine's first span (or a hole in its spans).
                 let from = ix.before(g, t, near).map_or(bound, |p| ix.end[p].max(bound));
-                self.emit(g, C_UNKNOWN, -1, from, t, -1);
+                self.emit(g, C_UNKNOWN, from, t, -1);
                 t = from;
                 continue;
             };
             near = Some(p);
-            let (span, from) = (ix.rows[p] as i64, ix.start[p].max(bound));
+            let from = ix.start[p].max(bound);
             let state = ix.state(p);
             match state {
                 RUNNING => {
                     let stack = if t == ix.end[p] { ix.stack(p, true) } else { at_stack };
-                    self.running(a, g, span, from, t, stack);
+                    self.running(a, assists.get(g), g, from, t, stack);
                 }
-                SYSCALL => self.emit(g, C_SYSCALL, span, from, t, ix.stack(p, false)),
+                SYSCALL => self.emit(g, C_SYSCALL, from, t, ix.stack(p, false)),
                 WAITING => {
                     let waker = if t == ix.end[p] { ix.waker(p) } else { Edge::None };
                     // Follow an edge only to a goroutine that executes then:
@@ -400,18 +485,19 @@ impl Walk {
                             continue;
                         }
                     }
-                    self.emit(g, C_BLOCKED, span, from, t, ix.stack(p, false));
-                    if let Some(last) = self.leaf.last_mut() {
-                        *last = matches!(waker, Edge::Scheduler);
+                    self.emit(g, C_BLOCKED, from, t, ix.stack(p, false));
+                    if let (Some(leaf), Some(reason)) = (self.out.leaf.last_mut(), self.out.reason.last_mut()) {
+                        *leaf = matches!(waker, Edge::Scheduler);
+                        *reason = ix.reason(p);
                     }
                 }
-                RUNNABLE => self.emit(g, C_RUNNABLE, span, from, t, ix.stack(p, false)),
-                _ => self.emit(g, C_UNKNOWN, span, from, t, -1),
+                RUNNABLE => self.emit(g, C_RUNNABLE, from, t, ix.stack(p, false)),
+                _ => self.emit(g, C_UNKNOWN, from, t, -1),
             }
             t = from;
             at_stack = -1;
             if t == ix.start[p] && t > bound {
-                if let Edge::Goroutine(c, c_stack) = ix.creator(p) {
+                if let Edge::Goroutine(c, c_stack) = ix.creator(g, p) {
                     if ix.executes(c, t) {
                         (g, at_stack, near) = (c, c_stack, None);
                         self.jump = E_CREATED;
@@ -421,13 +507,12 @@ impl Walk {
         }
     }
 
-    /// Running span `span` of `g` from `lo` to `hi`, split by its GC mark
+    /// A running span of `g` from `lo` to `hi`, split by its GC mark
     /// assists; `stack` is where it stood at `hi`.
-    fn running(&mut self, a: &Assists<'_>, g: i64, span: i64, lo: i64, hi: i64, mut stack: i64) {
+    fn running(&mut self, a: &Assists<'_>, mine: Option<(usize, usize)>, g: i64, lo: i64, hi: i64, mut stack: i64) {
         // The assists of g that begin before hi, latest first (one
         // goroutine's assists do not overlap: their ends are sorted too).
-        let first = a.goid.partition_point(|&x| x < g);
-        let last = a.goid.partition_point(|&x| x <= g);
+        let (first, last) = mine.unwrap_or((0, 0));
         let past = first + a.start[first..last].partition_point(|&s| s < hi);
         let mut t = hi;
         for k in (first..past).rev() {
@@ -438,45 +523,48 @@ impl Walk {
             if e <= s {
                 continue;
             }
-            self.emit(g, C_RUNNING, span, e, t, stack);
-            self.emit(g, C_ASSIST, span, s, e, a.stack[k]);
+            self.emit(g, C_RUNNING, e, t, stack);
+            self.emit(g, C_ASSIST, s, e, a.stack[k]);
             t = s;
             stack = a.stack[k];
         }
-        self.emit(g, C_RUNNING, span, lo, t, stack);
+        self.emit(g, C_RUNNING, lo, t, stack);
     }
 
-    fn emit(&mut self, g: i64, category: i8, span: i64, start: i64, end: i64, stack: i64) {
+    fn emit(&mut self, g: i64, category: i8, start: i64, end: i64, stack: i64) {
         if start >= end {
             return;
         }
-        if let Some(last) = self.goid.len().checked_sub(1) {
-            if self.goid[last] != g {
-                self.edge[last] = self.jump;
+        let o = &mut self.out;
+        if o.goid.len() > self.base {
+            let last = o.goid.len() - 1;
+            if o.goid[last] != g {
+                o.edge[last] = self.jump;
             }
         }
-        self.goid.push(g);
-        self.category.push(category);
-        self.span.push(span);
-        self.start.push(start);
-        self.end.push(end);
-        self.stack.push(stack);
-        self.edge.push(E_SAME);
-        self.leaf.push(false);
+        o.goid.push(g);
+        o.category.push(category);
+        o.reason.push(-1);
+        o.start.push(start);
+        o.end.push(end);
+        o.stack.push(stack);
+        o.edge.push(E_SAME);
+        o.leaf.push(false);
     }
 
-    /// Appends the path in time order to `out` and empties it.
-    fn flush(&mut self, query: i64, out: &mut Segments) {
-        let n = self.goid.len();
-        out.query.extend(std::iter::repeat_n(query, n));
-        out.goid.extend(self.goid.drain(..).rev());
-        out.category.extend(self.category.drain(..).rev());
-        out.span.extend(self.span.drain(..).rev());
-        out.start.extend(self.start.drain(..).rev());
-        out.end.extend(self.end.drain(..).rev());
-        out.stack.extend(self.stack.drain(..).rev());
-        out.edge.extend(self.edge.drain(..).rev());
-        out.leaf.extend(self.leaf.drain(..).rev());
+    /// Puts the path walked in time order, as query `query`'s.
+    fn flush(&mut self, query: i64) {
+        let (o, b) = (&mut self.out, self.base);
+        o.query.resize(o.goid.len(), query);
+        o.goid[b..].reverse();
+        o.category[b..].reverse();
+        o.reason[b..].reverse();
+        o.start[b..].reverse();
+        o.end[b..].reverse();
+        o.stack[b..].reverse();
+        o.edge[b..].reverse();
+        o.leaf[b..].reverse();
+        self.base = o.goid.len();
     }
 }
 
@@ -507,11 +595,24 @@ mod tests {
     const START_EVENT: [i64; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
     const END_EVENT: [i64; 8] = [8, 9, 10, 11, 12, 13, 14, 15];
 
-    fn spans() -> Spans<'static> {
-        Spans { goid: &GOID, start: &START, end: &END, start_event: &START_EVENT, end_event: &END_EVENT }
+    /// goid, start, end, start_event, end_event.
+    struct SpanArrays([Int64Array; 5]);
+
+    fn span_arrays(goid: &[i64], start: &[i64], end: &[i64]) -> SpanArrays {
+        let a = |v: &[i64]| Int64Array::from(v.to_vec());
+        SpanArrays([a(goid), a(start), a(end), a(&START_EVENT), a(&END_EVENT)])
     }
 
-    struct EventArrays([Int64Array; 6]);
+    fn spans_of(a: &SpanArrays) -> Spans<'_> {
+        let [goid, start, end, start_event, end_event] = a.0.each_ref().map(col);
+        Spans { goid, start, end, start_event, end_event }
+    }
+
+    fn arrays() -> SpanArrays {
+        span_arrays(&GOID, &START, &END)
+    }
+
+    struct EventArrays([Int64Array; 7]);
 
     fn event_arrays() -> EventArrays {
         let mut g: Vec<Option<i64>> = GOID.iter().chain(&GOID).map(|&g| Some(g)).collect();
@@ -523,6 +624,8 @@ mod tests {
         (g[12], to_runnable[12]) = (None, 1);
         let transition_stack: Vec<i64> = STACK.iter().chain(&END_STACK).copied().collect();
         let to_state: Vec<i64> = STATE.iter().chain(&[-1; 8]).copied().collect();
+        let mut reason = vec![-1; 16];
+        (reason[3], reason[4]) = (5, 6);
         EventArrays([
             Int64Array::from(g),
             Int64Array::from(stack),
@@ -530,6 +633,7 @@ mod tests {
             Int64Array::from(to_state),
             Int64Array::from(from_not_exist),
             Int64Array::from(to_runnable),
+            Int64Array::from(reason),
         ])
     }
 
@@ -545,6 +649,7 @@ mod tests {
             to_state: col(&a.0[3]),
             from_not_exist: col(&a.0[4]),
             to_runnable: col(&a.0[5]),
+            reason: col(&a.0[6]),
         }
     }
 
@@ -560,7 +665,7 @@ mod tests {
     fn follows_the_waker_only_while_waiting_and_the_creator() {
         let q = Queries { goid: &[1, 2, 3], start: &[0, 0, 0], end: &[100, 60, 5], stack: &[9, -1, -1] };
         let ea = event_arrays();
-        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
+        let out = critical_paths(&spans_of(&arrays()), &events(&ea), &assists(), &q).unwrap();
         #[rustfmt::skip]
         assert_eq!(path(&out, 0), vec![
             (1, C_RUNNING, 0, 10, 10, E_SAME),
@@ -574,8 +679,13 @@ mod tests {
         ]);
         let blocked = out.category.iter().position(|&c| c == C_BLOCKED).unwrap();
         assert!(out.leaf[blocked]);
-        assert_eq!(out.span[blocked], 4);
         assert_eq!(out.stack[blocked], 22);
+        // Its reason is that of the event that began the wait; no other segment has one.
+        assert_eq!(out.reason[blocked], 6);
+        assert_eq!(
+            out.reason.iter().filter(|&&r| r >= 0).count(),
+            out.category.iter().filter(|&&c| c == C_BLOCKED).count()
+        );
         #[rustfmt::skip]
         assert_eq!(path(&out, 1), vec![
             (1, C_RUNNING, 0, 5, 3, E_SAME),
@@ -596,9 +706,9 @@ mod tests {
         let (goid, start, end, stack) = (vec![1; n], vec![0; n], vec![100; n], vec![9; n]);
         let q = Queries { goid: &goid, start: &start, end: &end, stack: &stack };
         let ea = event_arrays();
-        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
+        let out = critical_paths(&spans_of(&arrays()), &events(&ea), &assists(), &q).unwrap();
         let q1 = Queries { goid: &[1], start: &[0], end: &[100], stack: &[9] };
-        let one = critical_paths(&spans(), &events(&ea), &assists(), &q1).unwrap();
+        let one = critical_paths(&spans_of(&arrays()), &events(&ea), &assists(), &q1).unwrap();
         assert_eq!(out.query.len(), n * one.query.len());
         for k in [0, n / 2 - 1, n / 2, n - 1] {
             assert_eq!(path(&out, k as i64), path(&one, 0));
@@ -610,13 +720,15 @@ mod tests {
     fn sparse_goroutine_ids_give_the_same_paths() {
         const BIG: i64 = 1 << 40;
         let goid: Vec<i64> = GOID.iter().map(|g| g * BIG).collect();
-        let s = Spans { goid: &goid, ..spans() };
+        let sa = span_arrays(&goid, &START, &END);
+        let s = spans_of(&sa);
         let mut ea = event_arrays();
         ea.0[0] = ea.0[0].iter().map(|g| g.map(|g| g * BIG)).collect();
         let q = Queries { goid: &[BIG], start: &[0], end: &[100], stack: &[9] };
         let out = critical_paths(&s, &events(&ea), &assists_of(&[2 * BIG]), &q).unwrap();
         let dense =
-            critical_paths(&spans(), &events(&event_arrays()), &assists(), &Queries { goid: &[1], ..q }).unwrap();
+            critical_paths(&spans_of(&arrays()), &events(&event_arrays()), &assists(), &Queries { goid: &[1], ..q })
+                .unwrap();
         assert_eq!(out.goid, dense.goid.iter().map(|g| g * BIG).collect::<Vec<_>>());
         assert_eq!((&out.category, &out.start, &out.stack), (&dense.category, &dense.start, &dense.stack));
     }
@@ -625,7 +737,7 @@ mod tests {
     fn a_wait_at_the_window_end_is_blocked_and_a_bound_clips() {
         let q = Queries { goid: &[1, 1], start: &[30, 0], end: &[45, 0], stack: &[-1, -1] };
         let ea = event_arrays();
-        let out = critical_paths(&spans(), &events(&ea), &assists(), &q).unwrap();
+        let out = critical_paths(&spans_of(&arrays()), &events(&ea), &assists(), &q).unwrap();
         assert_eq!(path(&out, 0), vec![(1, C_BLOCKED, 30, 45, 12, E_SAME)]);
         assert!(!out.leaf[0]);
         assert_eq!(path(&out, 1), vec![]);
@@ -636,7 +748,8 @@ mod tests {
         // G1's wait ends at 30, while G2 sleeps.
         let start = [0, 5, 8, 10, 20, 40, 30, 55];
         let end = [10, 8, 20, 30, 40, 60, 55, 100];
-        let s = Spans { start: &start, end: &end, ..spans() };
+        let sa = span_arrays(&GOID, &start, &end);
+        let s = spans_of(&sa);
         let q = Queries { goid: &[1], start: &[0], end: &[100], stack: &[-1] };
         let ea = event_arrays();
         let out = critical_paths(&s, &events(&ea), &assists(), &q).unwrap();
@@ -650,12 +763,12 @@ mod tests {
         let q = Queries { goid: &[1], start: &[0], end: &[100], stack: &[-1] };
         let ea = event_arrays();
         let ev = events(&ea);
-        let short = Spans { goid: &GOID[..7], ..spans() };
-        assert!(critical_paths(&short, &ev, &assists(), &q).is_err());
-        let unsorted = [10, 5, 8, 0, 20, 40, 50, 55];
-        let s = Spans { start: &unsorted, ..spans() };
+        let short = span_arrays(&GOID[..7], &START, &END);
+        assert!(critical_paths(&spans_of(&short), &ev, &assists(), &q).is_err());
+        let unsorted = span_arrays(&GOID, &[10, 5, 8, 0, 20, 40, 50, 55], &END);
+        let s = spans_of(&unsorted);
         assert!(critical_paths(&s, &ev, &assists(), &q).is_err());
         let back = Queries { goid: &[1], start: &[5], end: &[1], stack: &[-1] };
-        assert!(critical_paths(&spans(), &ev, &assists(), &back).is_err());
+        assert!(critical_paths(&spans_of(&arrays()), &ev, &assists(), &back).is_err());
     }
 }

@@ -46,37 +46,6 @@ impl SpanClock<'_> {
     }
 }
 
-/// No start: a span without a start event, in [`span_times`]' starts.
-pub const NO_START: i64 = i64::MIN;
-
-/// Start and end of spans `subset` (every span if None) by `clock`, from the
-/// spans' event references; a span without a start event starts at
-/// [`NO_START`]. Two threads if the core may use two, one per half of the
-/// spans.
-pub fn span_times(
-    start_event: &Column<'_>,
-    end_event: &Column<'_>,
-    clock: &SpanClock<'_>,
-    subset: Option<&[i64]>,
-) -> (Vec<i64>, Vec<i64>) {
-    let n = subset.map_or(start_event.len(), <[i64]>::len);
-    let (mut start, mut end) = (vec![0i64; n], vec![0i64; n]);
-    let fill = |from: usize, start: &mut [i64], end: &mut [i64]| {
-        let (mut h, mut he, mut hr, mut hs) = ([0usize; 3], 0usize, 0usize, 0usize);
-        for (i, (s, e)) in start.iter_mut().zip(end.iter_mut()).enumerate() {
-            let j = subset.map_or((from + i) as i64, |p| p[from + i]);
-            let ev = start_event.get(j, &mut hr);
-            *s = if ev < 0 { NO_START } else { clock.start(ev, &mut h) };
-            *e = clock.end(end_event.get(j, &mut hs), &mut he);
-        }
-    };
-    let half = n / 2;
-    let (s0, s1) = start.split_at_mut(half);
-    let (e0, e1) = end.split_at_mut(half);
-    on_both([(0, s0, e0), (half, s1, e1)], |(from, s, e)| fill(from, s, e));
-    (start, end)
-}
-
 /// What the lane index reads: `start_event`/`end_event` indexed by spans
 /// row, the others by events row.
 pub struct SpanRefs<'a> {

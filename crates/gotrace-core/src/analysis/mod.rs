@@ -2,8 +2,8 @@
 //! that came back from Parquet or pandas), each returning Arrow or flat
 //! buffers for one view. `evtable` reads the events table back for the
 //! sequential passes: cmd/trace's Summarizer (`summary`), the blocking
-//! profiles (`profile`) and the MMU (`mmu`). `take` gathers columns of the
-//! tables stored by reference, `lanes` indexes spans for the timeline,
+//! profiles (`profile`) and the MMU (`mmu`). `take` and `spans` gather columns
+//! of the tables stored by reference, `lanes` indexes spans for the timeline,
 //! `group` computes per-group statistics, and `critical` walks critical
 //! paths.
 
@@ -13,5 +13,6 @@ pub mod group;
 pub mod lanes;
 pub mod mmu;
 pub mod profile;
+pub mod spans;
 pub mod summary;
 pub mod take;

@@ -275,6 +275,21 @@ impl<'a> Column<'a> {
         self.len() == 0
     }
 
+    /// Rows `lo..hi` (within the column) into `out` (cleared first), as
+    /// [`Column::get`] reads them: a loop per chunk and representation.
+    pub fn decode(&self, lo: usize, hi: usize, out: &mut Vec<i64>) {
+        out.clear();
+        let mut part = Vec::new();
+        let mut at = lo;
+        while at < hi {
+            let c = self.chunks.starts.partition_point(|&s| s <= at) - 1;
+            let (from, to) = (at - self.chunks.starts[c], hi.min(self.chunks.starts[c + 1]) - self.chunks.starts[c]);
+            self.parts[c].decode(from, to, &mut part);
+            out.extend_from_slice(&part);
+            at = self.chunks.starts[c] + to;
+        }
+    }
+
     /// The value at global row `row` (-1 for null or a row outside the
     /// column). `hint` remembers the chunk of the last row read.
     #[inline(always)]
