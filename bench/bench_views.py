@@ -69,7 +69,8 @@ NOT_VIEWS = {
     # Starts the views' passes on another thread: the script's "prefetch" run.
     "prefetch",
     # The API around the views: input limits, memory, many traces.
-    "DEFAULT_MAX_BYTES", "DownloadTimeout", "release_memory", "lake",
+    "DEFAULT_MAX_BYTES", "DownloadTimeout", "release_memory", "lake", "set_threads",
+    "get_threads",
     # Answers go tool trace has no page for: timing them would make our side
     # do work Go's does not (diff compares two traces).
     "wakeups", "wakeup_events", "plot_wakeups", "diff",
