@@ -13,11 +13,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 
-pub use crate::model::resource::{GOROUTINE as RES_GOROUTINE, NONE as RES_NONE, PROC as RES_PROC};
 /// Goroutine (and proc) states, Go's GoState numbering.
 pub use crate::model::state as st;
 pub use crate::model::Kind;
-use crate::model::{kind_code, resource_code, state_code};
+use crate::model::{kind_code, resource, resource_code, state_code};
 
 fn state_of(s: &str) -> u8 {
     state_code(s).unwrap_or(st::UNDETERMINED)
@@ -436,7 +435,7 @@ pub fn scan<C: Classes>(
         ];
         let str_cols = [
             StrCol::new(b, "kind", true, 0, kind_code)?,
-            StrCol::new(b, "resource", w(cols::RESOURCE), RES_NONE, resource_code)?,
+            StrCol::new(b, "resource", w(cols::RESOURCE), resource::NONE, resource_code)?,
             StrCol::new(b, "from_state", w(cols::FROM), st::UNDETERMINED, state_of)?,
             StrCol::new(b, "to_state", w(cols::TO), st::UNDETERMINED, state_of)?,
             StrCol::new(b, "reason", w(cols::REASON), 0, |s| classes.reason(s))?,
@@ -463,7 +462,7 @@ pub fn scan<C: Classes>(
                     kind: Kind::from_code(kind[i]),
                     g: g[i],
                     p: p[i],
-                    resource: code(resource, i, RES_NONE),
+                    resource: code(resource, i, resource::NONE),
                     resource_id: resource_id[i],
                     from: code(from, i, st::UNDETERMINED),
                     to: code(to, i, st::UNDETERMINED),

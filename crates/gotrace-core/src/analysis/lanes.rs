@@ -4,8 +4,9 @@
 //! The viewer draws from this before anyone needs the spans table itself,
 //! whose gathering costs more than drawing.
 
-use crate::evtable::{cols, scan, st, Classes, Kind, RES_GOROUTINE};
+use crate::evtable::{cols, scan, st, Classes, Kind};
 use crate::idmap::IdMap;
+use crate::model::resource;
 use crate::take::{on_both, Column};
 use arrow_array::RecordBatch;
 
@@ -325,7 +326,7 @@ pub fn goroutine_counts(batches: &[RecordBatch], origin: i64) -> Result<[Counter
     let mut assisting = IdMap::default();
     let want = cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::NAME;
     scan(batches, &MarkAssist, want, None, |ev| {
-        if ev.resource != RES_GOROUTINE {
+        if ev.resource != resource::GOROUTINE {
             return;
         }
         match ev.kind {

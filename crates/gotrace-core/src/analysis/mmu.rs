@@ -14,7 +14,8 @@
 //! windows are tracked), so every percentile it reports is just the MMU. We
 //! feed the distribution, which is what the code around it is written for.
 
-use crate::evtable::{cols, goroutines_of, scan, st, Classes, Ev, Kind, Sparse, RES_GOROUTINE};
+use crate::evtable::{cols, goroutines_of, scan, st, Classes, Ev, Kind, Sparse};
+use crate::model::resource;
 use arrow_array::RecordBatch;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -252,12 +253,12 @@ pub fn mutator_utilization(
                     gc.add(ev.p, -1);
                 } else if handle_assist(c) {
                     gc.add(ev.p, -1);
-                    if ev.resource == RES_GOROUTINE && ev.resource_id >= 0 {
+                    if ev.resource == resource::GOROUTINE && ev.resource_id >= 0 {
                         in_gc.remove(ev.resource_id);
                     }
                 }
             }
-            Kind::StateTransition if ev.resource == RES_GOROUTINE => {
+            Kind::StateTransition if ev.resource == resource::GOROUTINE => {
                 let g = ev.resource_id;
                 if in_gc.contains(g) || bg_mark.contains(g) {
                     let (was, is) = (st::executing(ev.from), st::executing(ev.to));
@@ -289,7 +290,7 @@ pub fn mutator_utilization(
                 gc.add(ev.p, 1);
             } else if handle_assist(c) {
                 gc.add(ev.p, 1);
-                if ev.resource == RES_GOROUTINE && ev.resource_id >= 0 {
+                if ev.resource == resource::GOROUTINE && ev.resource_id >= 0 {
                     in_gc.insert(ev.resource_id);
                 }
             }

@@ -11,8 +11,9 @@
 //! on the Python side.
 
 use crate::build::EventBatches;
-use crate::evtable::{cols, scan, st, Classes, Ev, Kind, RES_GOROUTINE};
+use crate::evtable::{cols, scan, st, Classes, Ev, Kind};
 use crate::idmap::IdMap;
+use crate::model::resource;
 use arrow_array::RecordBatch;
 
 /// Reason classes (bit flags) for the profile filters.
@@ -224,7 +225,7 @@ impl Pass {
         let columns =
             cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::REASON | cols::STACK | cols::TSTACK;
         scan(batches, &ProfileClasses, columns, None, |ev: &Ev| {
-            if ev.kind != Kind::StateTransition || ev.resource != RES_GOROUTINE {
+            if ev.kind != Kind::StateTransition || ev.resource != resource::GOROUTINE {
                 return;
             }
             let id = ev.resource_id;

@@ -4,9 +4,10 @@
 
 use super::cols::{binary_col, dict_arrays, enum_array, enum_col, opt, prim, prim_array, str_col, Chunked, Sentinel};
 use super::pipe::{Rec, SyncRec};
-use super::{batch, batches, Row, RES_GOROUTINE, RES_PROC, STATES, ST_IDLE};
+use super::{batch, batches, Row, STATES};
 use crate::idmap::IdMap;
 use crate::intern::Interner;
+use crate::model::{resource, state};
 use crate::order::{gostate, NO_ID};
 use crate::wire::ClockSnapshot;
 use arrow_array::types::{Int32Type, Int64Type, UInt64Type};
@@ -190,8 +191,8 @@ impl Derived {
     pub fn range(&mut self, idx: usize, kind: u8, ts: i64, name: u32, res: u8, rid: i64, attrs: Option<(i64, i64)>) {
         let key = (name, rid);
         let (goid, proc) = match res {
-            RES_GOROUTINE => (id(rid), None),
-            RES_PROC => (None, id(rid).map(|p| p as i32)),
+            resource::GOROUTINE => (id(rid), None),
+            resource::PROC => (None, id(rid).map(|p| p as i32)),
             _ => (None, None),
         };
         match kind {
@@ -311,11 +312,11 @@ impl Derived {
             return;
         }
         let start = if t.from == gostate::UNDETERMINED { self.sync_ts } else { ts };
-        if t.resource == RES_PROC {
+        if t.resource == resource::PROC {
             if let Some(i) = self.open_proc.remove(&t.id) {
                 self.procs[i].end = Some(ts);
             }
-            if t.to == gostate::RUNNING || t.to == ST_IDLE {
+            if t.to == gostate::RUNNING || t.to == state::IDLE {
                 self.open_proc.insert(t.id, self.procs.len());
                 self.procs.push(ProcSpan {
                     proc: t.id as i32,

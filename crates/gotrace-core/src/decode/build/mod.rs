@@ -25,10 +25,8 @@ use stacks::Stacks;
 use std::sync::Arc;
 
 // The vocabulary the tables are written in is defined once, in `model`.
-use crate::model::proc_state_code;
-pub use crate::model::resource::{GOROUTINE as RES_GOROUTINE, NONE as RES_NONE, PROC as RES_PROC};
-pub use crate::model::state::IDLE as ST_IDLE;
 pub use crate::model::{kind, KINDS, RESOURCES, STATES};
+use crate::model::{proc_state_code, resource};
 
 fn kind_of(typ: u8) -> u8 {
     use kind::*;
@@ -346,7 +344,7 @@ impl Builder {
         use gostate::*;
         let a = e.args;
         let go = |id: i64, from: u8, to: u8| Transition {
-            resource: RES_GOROUTINE,
+            resource: resource::GOROUTINE,
             id,
             from,
             to,
@@ -354,7 +352,7 @@ impl Builder {
             stack: None,
         };
         let pr = |id: i64, from: u8, to: u8| Transition {
-            resource: RES_PROC,
+            resource: resource::PROC,
             id,
             from: proc_state_code(from),
             to: proc_state_code(to),
@@ -587,7 +585,7 @@ impl Sink for Builder {
             kind::LABEL => {
                 let label = self.string(gen, a[0])?;
                 d.name = Some(label);
-                d.resource = Some(RES_GOROUTINE);
+                d.resource = Some(resource::GOROUTINE);
                 d.resource_id = opt_id(e.ctx.g);
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 self.derived.push(Rec::Label { g: e.ctx.g, label });
@@ -599,17 +597,17 @@ impl Sink for Builder {
                         let mut s = b"stop-the-world (".to_vec();
                         s.extend_from_slice(strings.get(kind_str));
                         s.push(b')');
-                        (strings.intern(&s), RES_GOROUTINE, e.ctx.g)
+                        (strings.intern(&s), resource::GOROUTINE, e.ctx.g)
                     }
-                    ev::GC_BEGIN | ev::GC_ACTIVE | ev::GC_END => (self.names.gc_mark, RES_NONE, 0),
-                    ev::GC_SWEEP_ACTIVE => (self.names.sweep, RES_PROC, a[0] as i64),
-                    ev::GC_SWEEP_BEGIN | ev::GC_SWEEP_END => (self.names.sweep, RES_PROC, e.ctx.p),
-                    ev::GC_MARK_ASSIST_ACTIVE => (self.names.assist, RES_GOROUTINE, a[0] as i64),
-                    _ => (self.names.assist, RES_GOROUTINE, e.ctx.g),
+                    ev::GC_BEGIN | ev::GC_ACTIVE | ev::GC_END => (self.names.gc_mark, resource::NONE, 0),
+                    ev::GC_SWEEP_ACTIVE => (self.names.sweep, resource::PROC, a[0] as i64),
+                    ev::GC_SWEEP_BEGIN | ev::GC_SWEEP_END => (self.names.sweep, resource::PROC, e.ctx.p),
+                    ev::GC_MARK_ASSIST_ACTIVE => (self.names.assist, resource::GOROUTINE, a[0] as i64),
+                    _ => (self.names.assist, resource::GOROUTINE, e.ctx.g),
                 };
                 d.name = Some(name);
                 d.resource = Some(res);
-                d.resource_id = if res == RES_NONE { None } else { opt_id(rid) };
+                d.resource_id = if res == resource::NONE { None } else { opt_id(rid) };
                 self.push_row(e.typ, e.time, ctx, stack, d);
                 let attrs = (e.typ == ev::GC_SWEEP_END).then_some((a[0] as i64, a[1] as i64));
                 self.derived.push(Rec::Range { idx, kind: k, ts: e.time, name, res, rid, attrs });
