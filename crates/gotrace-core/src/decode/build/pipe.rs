@@ -207,6 +207,7 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
                     self.ev.push(row);
                 }
                 Rec::Sync(s) => self.ev.set_gen(s.n),
+                Rec::Region { idx, task, .. } => self.consumer.region(idx, task),
                 Rec::Strings(new) => {
                     let (bytes, lens) = *new;
                     let mut at = 0;
@@ -342,4 +343,8 @@ pub trait EventBatches: Send {
     /// names a goroutine, for every stack a transition so far carried
     /// (the IDs past its end carried none yet).
     fn batch(&mut self, batch: &RecordBatch, named: &[bool]);
+
+    /// The task of the region begin or end at events row `row`, which the
+    /// events table does not hold; told before the batch with that row.
+    fn region(&mut self, _row: usize, _task: i64) {}
 }
