@@ -13,8 +13,9 @@ ID is reused is replaced, as in Go):
   per-reason block times and per-name range times of goroutine ``row``;
 * ``regions``: every user-region summary made (incl. the made-up ones that
   carry an inherited task, with an empty name): goid, task_id,
-  name, start_event, end_event (their times: :func:`region_times`),
-  duration_ns (cmd/trace's: the trace's ends stand for a missing start or
+  name, start_event, end_event, stack_id (its start event's stack),
+  start_ns, end_ns (its events' times as cmd/trace's reader gives them,
+  null where it has no such event: :func:`region_times`), duration_ns (cmd/trace's: the trace's ends stand for a missing start or
   end; null for a region never closed, which no page shows), in_goroutine (in a live
   goroutine's region list: what /userregions shows), in_task (in its task's
   region list, what /usertask shows; such rows come in that list's order);
@@ -27,10 +28,16 @@ ID is reused is replaced, as in Go):
   for a replaced summary), state, end, dur (for the latency percentiles);
 * ``ts_fixes`` and ``span``: the event times and trace span cmd/trace's own
   reader gives, where they differ (Go 1.22-1.24, see ``GoSemantics``).
+
+The views that take a trace file instead of a :class:`gotrace_df.Trace` run
+the same Summarizer while the file is parsed (:func:`summarized`): the core
+hands it the events batch by batch and builds no table, so memory is what
+the summary keeps, not the trace.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,16 +47,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core, _expand
+from gotrace_df._trace import Trace
 from gotrace_df.views._cache import once
-from gotrace_df.views._common import GoSemantics, group_sum
+from gotrace_df.views._common import (
+    GoSemantics,
+    check_window,
+    clip_window,
+    group_sum,
+    trace_window,
+)
 
 if TYPE_CHECKING:
-    from gotrace_df._trace import Trace
+    from gotrace_df.io import TraceSource
 
 __all__ = [
     "STAT_COLUMNS",
     "StackFrames",
     "RegionStats",
+    "Summarized",
     "Summary",
     "episodes_in",
     "event_times",
@@ -59,6 +74,7 @@ __all__ = [
     "stack_table",
     "region_stats",
     "summarize",
+    "summarized",
     "take",
     "totals",
     "wide_stats",
@@ -206,8 +222,12 @@ def stack_table(trace: Trace) -> StackFrames:
 
 
 def _stack_table(trace: Trace) -> StackFrames:
-    fr = trace.frames
-    top = pc.max(trace.stacks["stack_id"]).as_py() if trace.stacks.num_rows else None
+    return stack_frames_of(trace.stacks, trace.frames)
+
+
+def stack_frames_of(stacks: pa.Table, fr: pa.Table) -> StackFrames:
+    """The :class:`StackFrames` of a stacks and a frames table."""
+    top = pc.max(stacks["stack_id"]).as_py() if stacks.num_rows else None
     n = int(top) + 1 if top is not None else 1
     sid = fr["stack_id"].to_numpy().astype(np.int64)
     depth = fr["depth"].to_numpy().astype(np.int64)
@@ -282,6 +302,7 @@ _SUMMARY_COLUMNS = [
     "p",
     "resource",
     "resource_id",
+    "stack_id",
     "from_state",
     "to_state",
     "reason",
@@ -294,11 +315,7 @@ def _run(
     trace: Trace, sem: GoSemantics, window: tuple[int, int] | None, *, region_stats: bool
 ) -> dict[str, Any]:
     """The core Summarizer's tables for ``trace``."""
-    sf = stack_table(trace)
-    names = sf.functions.to_numpy()
-    named = names[sf.outer_fn] != ""
-    is_sys = np.array([f.startswith("runtime.") and f != "runtime.main" for f in names], dtype=bool)
-    system = named & is_sys[sf.outer_fn]
+    named, system = _core.stack_names(trace.frames)
     # The tasks of region events come from the regions table, which owns them.
     regions = trace.columns("regions", ["start_event", "end_event", "task_id"])
     start, end = (_expand.event_rows(regions[c], np.int32) for c in ("start_event", "end_event"))
@@ -306,8 +323,8 @@ def _run(
     counts = trace.row_counts()
     raw: dict[str, Any] = _core.summarize(
         trace.columns("events", _SUMMARY_COLUMNS),
-        named.astype(np.uint8).tobytes(),
-        system.astype(np.uint8).tobytes(),
+        named,
+        system,
         legacy_undetermined=sem.legacy_undetermined,
         legacy_sync=sem.legacy_sync,
         window=window,
@@ -346,8 +363,12 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
 
 
 def _summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None) -> Summary:
-    sf = stack_table(trace)
-    raw = _run(trace, sem, window, region_stats=False)
+    return _summary_of(_run(trace, sem, window, region_stats=False), stack_table(trace))
+
+
+def _summary_of(raw: dict[str, Any], sf: StackFrames) -> Summary:
+    """The :class:`Summary` of the core's tables (``raw``), goroutines
+    named through the stacks' frames ``sf``."""
     g = _frame(raw["goroutines"])
     named_by = g.pop("name_stack_id").to_numpy(dtype=np.int64, na_value=-1)
     g["name"] = sf.frame(named_by, leaf=False)["function"].array
@@ -381,20 +402,16 @@ def event_times(s: Summary, rows: Any, ts: Any) -> Array:
     return out
 
 
-def region_times(trace: Trace, s: Summary, rows: Any = None) -> tuple[Any, Any]:
+def region_times(s: Summary, rows: Any = None) -> tuple[Any, Any]:
     """(start, end) of the summary's regions ``rows`` (all if None): the times
     cmd/trace's reader gives their begin and end events, null (nullable
     ``IntegerArray``) where a region has no such event."""
 
     def at(col: str) -> Any:
-        ev = s.regions[col].to_numpy(dtype=np.int64, na_value=-1)
-        if rows is not None:
-            ev = ev[rows]
-        ts = _expand.gather(trace.columns("events", ["ts"]), ["ts"], ev)["ts"]
-        # event_times copies the values it reads in place.
-        return pd.arrays.IntegerArray(event_times(s, ev, _values(ts.combine_chunks())), ev < 0)
+        times = s.regions[col].array
+        return times if rows is None else times[rows]
 
-    return at("start_event"), at("end_event")
+    return at("start_ns"), at("end_ns")
 
 
 def wide_stats(
@@ -475,3 +492,70 @@ def _block_unknown(out: dict[str, Any], total_block: Array) -> None:
 def take(columns: dict[str, Any], order: Array) -> dict[str, Any]:
     """Each column reordered by ``order``."""
     return {k: v[order] for k, v in columns.items()}
+
+
+@dataclass(frozen=True)
+class Summarized:
+    """A summary and what the views read beside it: the stacks' frames, the
+    trace's span and the views' time window within it."""
+
+    summary: Summary
+    frames: StackFrames
+    start_ns: int
+    end_ns: int
+    #: The window asked for, clipped to the trace (None: the whole trace).
+    window: tuple[int, int] | None
+
+
+def summarized(
+    source: Trace | TraceSource,
+    sem: GoSemantics,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> Summarized:
+    """The Summarizer's result over ``source`` in the window ``start_ns`` to
+    ``end_ns`` (see :func:`gotrace_df.goroutine_stats`): a parsed trace's
+    (:func:`summarize`), or, for anything else :func:`gotrace_df.read_trace`
+    reads but a Parquet dataset (which has its tables: it is read), the
+    result of a pass run while the trace is parsed, equal to what it gives
+    for ``read_trace(source)``: the events go to the Summarizer batch by
+    batch and are dropped, so memory is the summary's, not the trace's. A
+    damaged tail warns (:class:`gotrace_df.TraceWarning`) and loses the same
+    events as in ``read_trace``; ``read_trace``'s default progress bar
+    shows for a large file."""
+    if not isinstance(source, Trace) and isinstance(source, str | os.PathLike):
+        if os.path.isdir(source):
+            from gotrace_df.io import read_trace
+
+            source = read_trace(source)
+    if isinstance(source, Trace):
+        window = trace_window(source, start_ns, end_ns)
+        s = summarize(source, sem, window)
+        return Summarized(s, stack_table(source), source.start_ns, source.end_ns, window)
+    return _streamed(source, sem, check_window(start_ns, end_ns))
+
+
+def _streamed(source: TraceSource, sem: GoSemantics, window: tuple[int, int] | None) -> Summarized:
+    from gotrace_df.io import progress_callback, trace_buffer, warn_damaged
+
+    with trace_buffer(source) as (data, name, mapped):
+        with memoryview(data) as view:
+            total = view.nbytes
+        callback, finish = progress_callback(None, total)
+        try:
+            # The core clips the window's start to the trace's, as trace_window.
+            result = _core.stream_summary(
+                data,
+                legacy_undetermined=sem.legacy_undetermined,
+                legacy_sync=sem.legacy_sync,
+                window=window,
+                progress=callback,
+                release_input=mapped,
+            )
+        finally:
+            finish()
+    warn_damaged(result, name, stacklevel=4)
+    tables: dict[str, Any] = dict(result["tables"])
+    sf = stack_frames_of(pa.table(tables.pop("stacks")), pa.table(tables.pop("frames")))
+    start, end = int(result["start_ns"]), int(result["end_ns"])
+    return Summarized(_summary_of(tables, sf), sf, start, end, clip_window(window, start, end))
