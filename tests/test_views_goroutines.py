@@ -15,13 +15,16 @@ are listed in gotrace_df/views/goroutines.py; none is left out.
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from urllib.parse import quote
 
+import damage
 import numpy as np
 import pandas as pd
 import pytest
 from cmdtrace_pages import goroutine_page, goroutines_page, parse_duration
-from gotool import CORPUS, case_id, corpus_cases, served
+from gotool import CORPUS, case_id, corpus_cases, served, trace_version
 
 import gotrace_df as gt
 from gotrace_df.units import go_duration
@@ -151,3 +154,57 @@ def test_versions_differ_as_documented() -> None:
     pd.testing.assert_series_equal(new["total_ns"], old["total_ns"])
     assert (old["unknown_ns"] >= new["unknown_ns"]).all()
     assert (old["unknown_ns"] > new["unknown_ns"]).any()
+
+
+ALL_TRACES = sorted(CORPUS.glob("go1.*/*.trace")) + sorted((CORPUS / "v1").glob("*.trace"))
+# The views that take a trace file and summarise it while it is parsed.
+STREAMED_VIEWS = (gt.goroutine_analysis, gt.user_regions)
+
+
+@pytest.mark.parametrize("path", ALL_TRACES, ids=[case_id(p) for p in ALL_TRACES])
+def test_streamed_views_are_the_in_memory_ones(path: Path) -> None:
+    """Given the file, the views summarise it while it is parsed (no tables)
+    and give the frames of read_trace + the view, dtypes and category order
+    included: for the cmd/trace of the trace's release and for Go 1.23's
+    (the legacy clock and status rules), whole and in a window that starts
+    before the trace (clipped to it)."""
+    tr = gt.read_trace(path, progress=False)
+    window = {"start_ns": tr.start_ns - 1, "end_ns": (tr.start_ns + tr.end_ns) // 2}
+    for version in sorted({trace_version(path), "1.23"}):
+        for view in STREAMED_VIEWS:
+            for w in ({}, window):
+                got = view(path, go_version=version, **w)  # type: ignore[operator]
+                want = view(tr, go_version=version, **w)  # type: ignore[operator]
+                pd.testing.assert_frame_equal(got, want, obj=f"{view.__name__} {version} {w}")
+
+
+def test_streamed_views_of_a_damaged_trace() -> None:
+    """Cut or corrupted: a streamed view fails with read_trace's error, or
+    keeps the same complete generations (the same warning, the same frame)."""
+    data = damage.trace_bytes("go1.26/generations")
+    flipped = bytearray(data)
+    flipped[len(data) * 3 // 4] ^= 0xFF
+    inputs = [data[:cut] for cut in (17, 100, len(data) // 3, len(data) // 2, len(data) - 1)]
+    seen = set()
+    for i, bad in enumerate([*inputs, bytes(flipped)]):
+        want = damage.read(bad, f"input {i}")
+        for view in STREAMED_VIEWS:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    got = view(bad)  # type: ignore[operator]
+                except gt.TraceError as e:
+                    assert want.error is not None, f"input {i}: {e}"
+                    assert (str(e), e.offset, e.generation) == (
+                        str(want.error),
+                        want.error.offset,
+                        want.error.generation,
+                    )
+                    seen.add("error")
+                    continue
+            assert want.trace is not None, f"input {i}: read_trace failed: {want.error}"
+            warned = [want.warning] if want.warning else []
+            assert [str(w.message) for w in caught] == warned, f"input {i}"
+            seen.add("warned" if want.warning else "whole")
+            pd.testing.assert_frame_equal(got, view(want.trace), obj=f"input {i} {view.__name__}")
+    assert seen == {"error", "warned", "whole"}
