@@ -151,7 +151,7 @@ def test_region_filters(case) -> None:  # type: ignore[no-untyped-def]
             queries.append(
                 (f"type={quote(name, safe='')}&pc={pc:x}", {"region": name, "region_pc": pc})
             )
-        lo, hi = region_times(tr, s, listed)
+        lo, hi = region_times(s, listed)
         dur = hi.to_numpy(dtype=np.int64, na_value=tr.end_ns) - lo.to_numpy(
             dtype=np.int64, na_value=tr.start_ns
         )

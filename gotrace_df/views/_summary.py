@@ -15,8 +15,9 @@ ID is reused is replaced, as in Go):
   carry an inherited task, with an empty name): goid, task_id,
   name, start_event, end_event, stack_id (its start event's stack),
   start_ns, end_ns (its events' times as cmd/trace's reader gives them,
-  null where it has no such event: :func:`region_times`), duration_ns (cmd/trace's: the trace's ends stand for a missing start or
-  end; null for a region never closed, which no page shows), in_goroutine (in a live
+  null where it has no such event: :func:`region_times`), duration_ns
+  (cmd/trace's: the trace's ends stand for a missing start or end; null for
+  a region never closed, which no page shows), in_goroutine (in a live
   goroutine's region list: what /userregions shows), in_task (in its task's
   region list, what /usertask shows; such rows come in that list's order);
 * only when asked for (:func:`region_stats`, a run of its own: the snapshots

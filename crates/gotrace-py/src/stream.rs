@@ -1,13 +1,13 @@
 //! Streaming passes: what a view needs, computed while the trace is parsed,
 //! without building its tables (gotrace_core::parse_stream).
 
-use gotrace_core::parse_stream;
 use gotrace_core::profile::{Pass, ProfileCompat};
 use gotrace_core::summary::{self, SummaryOptions};
+use gotrace_core::{mmu, parse_stream};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::views::{profile_kinds, set_samples};
+use crate::views::{profile_kinds, series_bytes, set_samples};
 use crate::{core_error, result_dict, run_parse, trace_error, ArrowTable};
 
 /// The profile pass of `profile_samples` over a whole trace, parsed as
@@ -51,24 +51,29 @@ pub(crate) fn stream_profile<'py>(
 ///
 /// `data`, `progress` and `release_input` as for `parse`;
 /// `legacy_undetermined`, `legacy_sync` and `window` as for `summarize`
-/// (the window is clipped to the trace's start, as the views clip it).
+/// (the window is clipped to the trace's start, as the views clip it);
+/// `regions` false: the goroutines alone, with empty region tables.
 /// Returns `parse`'s dict whose tables are `stacks`, `frames` and the
 /// tables of `summarize`; the stacks that name goroutines and system
 /// goroutines are those `stack_names` finds in the frames.
 #[pyfunction]
 #[pyo3(signature = (
-    data, legacy_undetermined=false, legacy_sync=false, window=None, progress=None, release_input=false,
+    data, legacy_undetermined=false, legacy_sync=false, window=None, regions=true, progress=None,
+    release_input=false,
 ))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn stream_summary<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     legacy_undetermined: bool,
     legacy_sync: bool,
     window: Option<(i64, i64)>,
+    regions: bool,
     progress: Option<Py<PyAny>>,
     release_input: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, ..Default::default() };
+    let skip_regions = !regions;
+    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, skip_regions, ..Default::default() };
     let (parsed, pass) = run_parse(py, data, progress, release_input, |data, parse_opts| {
         parse_stream(data, parse_opts, || summary::Pass::new(opts))
     })?;
@@ -96,4 +101,27 @@ pub(crate) fn stack_names<'py>(py: Python<'py>, frames: &Bound<'py, PyAny>) -> P
     let (named, system) = summary::stack_names(&batches).map_err(|e| trace_error(py, &e, None, None))?;
     let bytes = |v: Vec<bool>| v.into_iter().map(u8::from).collect();
     Ok((bytes(named), bytes(system)))
+}
+
+/// `mutator_utilization` over a whole trace, parsed as `parse` parses it
+/// (the same errors, the same damaged-tail rule) but with the events handed
+/// to the utilisation pass batch by batch and dropped. `data`, `progress`
+/// and `release_input` as for `parse`, `flags` as for `mutator_utilization`.
+/// Returns `parse`'s dict (tables `stacks` and `frames`) with `series`, the
+/// list `mutator_utilization` returns.
+#[pyfunction]
+#[pyo3(signature = (data, flags, progress=None, release_input=false))]
+pub(crate) fn stream_mmu<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    flags: u32,
+    progress: Option<Py<PyAny>>,
+    release_input: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (parsed, pass) =
+        run_parse(py, data, progress, release_input, |data, opts| parse_stream(data, opts, || mmu::Pass::new(flags)))?;
+    let series = pass.finish().map_err(|e| trace_error(py, &e, None, None))?;
+    let d = result_dict(py, parsed)?;
+    d.set_item("series", series_bytes(py, &series))?;
+    Ok(d)
 }

@@ -50,6 +50,10 @@ pub struct SummaryOptions {
     /// the per-region breakdown shows them. Without, the regions have no
     /// stats columns and no snapshots are taken at their boundaries.
     pub region_stats: bool,
+    /// The goroutines alone: no region is made (the regions table is empty)
+    /// and no time or memory goes to them; the goroutines' stats are the
+    /// same.
+    pub skip_regions: bool,
     /// At least as many goroutine creations and region begins as the events
     /// hold (the parser's goroutines and regions rows), to size the results
     /// up front.
@@ -777,6 +781,9 @@ impl Summarizer {
     /// A goroutine created while its creator is inside a region inherits that
     /// region's task through a made-up region with no name.
     fn inherit_region(&mut self, gi: u32, creator: i64, event: u32, ts: i64) {
+        if self.opts.skip_regions {
+            return;
+        }
         let Some(ci) = self.summary_of(creator) else { return };
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
@@ -1359,6 +1366,7 @@ impl Pass {
                             s.range_begin(ts, k == kind::RANGE_ACTIVE, ctx_g, res, rid, name);
                         }
                     }
+                    kind::REGION_BEGIN | kind::REGION_END if s.opts.skip_regions => {}
                     kind::REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.at(idx), d.name[i]),
                     kind::REGION_END => s.region_end(idx, ts, ctx_g, tasks, d.name[i]),
                     _ => {}
@@ -1853,18 +1861,6 @@ mod tests {
         assert!(c.fixes.is_empty());
     }
 
-    /// Keeps the tasks a streaming parse tells and runs the summary pass.
-    struct Streamed(Pass);
-
-    impl EventBatches for Streamed {
-        fn batch(&mut self, batch: &RecordBatch, named: &[bool]) {
-            self.0.batch(batch, named);
-        }
-        fn region(&mut self, row: usize, task: i64) {
-            self.0.region(row, task);
-        }
-    }
-
     fn table<'a>(parsed: &'a crate::ParsedTrace, name: &str) -> &'a [RecordBatch] {
         &parsed.tables.iter().find(|(n, _)| *n == name).expect("table").1
     }
@@ -1905,10 +1901,20 @@ mod tests {
             assert!(events.iter().map(RecordBatch::num_rows).sum::<usize>() > crate::build::STREAM_ROWS);
             for opts in options {
                 let want = summarize(events, &namable, &system, opts, tasks).expect("summary");
-                let pass = || Streamed(Pass::new(opts));
-                let (streamed, got) = crate::parse_stream(&data, crate::ParseOptions::default(), pass).expect("streams");
+                // Without regions: the same goroutines.
+                let skip = SummaryOptions { skip_regions: true, ..opts };
+                let alone = summarize(events, &namable, &system, skip, tasks).expect("summary");
+                for (t, (name, table)) in alone.iter().zip(&want) {
+                    match *name {
+                        "regions" | "region_stats" | "region_block" | "region_range" => assert_eq!(t.1.num_rows(), 0),
+                        _ => assert_eq!(t, &(*name, table.clone()), "{what}: {name} without regions"),
+                    }
+                }
+                let pass = || Pass::new(opts);
+                let (streamed, got) =
+                    crate::parse_stream(&data, crate::ParseOptions::default(), pass).expect("streams");
                 let (_, system) = stack_names(table(&streamed, "frames")).expect("frames");
-                let got = got.0.finish(&system).expect("streamed summary");
+                let got = got.finish(&system).expect("streamed summary");
                 assert_eq!(got, want, "{what}: {opts:?}");
                 let regions = &want.iter().find(|t| t.0 == "regions").expect("regions").1;
                 assert!(what != "example" || regions.num_rows() > 0, "{what}: no regions to compare");

@@ -206,7 +206,11 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
                     row.name = u32::NULL;
                     self.ev.push(row);
                 }
-                Rec::Sync(s) => self.ev.set_gen(s.n),
+                Rec::Sync(s) => {
+                    self.ev.set_gen(s.n);
+                    self.consumer.value(s.idx, s.n as i64);
+                }
+                Rec::Metric { idx, value, .. } => self.consumer.value(idx, value),
                 Rec::Region { idx, task, .. } => self.consumer.region(idx, task),
                 Rec::Strings(new) => {
                     let (bytes, lens) = *new;
@@ -347,4 +351,9 @@ pub trait EventBatches: Send {
     /// The task of the region begin or end at events row `row`, which the
     /// events table does not hold; told before the batch with that row.
     fn region(&mut self, _row: usize, _task: i64) {}
+
+    /// The value of the event at events row `row` (a metric's; a Sync's
+    /// generation number), which the events table does not hold; told
+    /// before the batch with that row.
+    fn value(&mut self, _row: usize, _value: i64) {}
 }
