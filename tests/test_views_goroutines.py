@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import damage
@@ -157,25 +158,31 @@ def test_versions_differ_as_documented() -> None:
 
 
 ALL_TRACES = sorted(CORPUS.glob("go1.*/*.trace")) + sorted((CORPUS / "v1").glob("*.trace"))
-# The views that take a trace file and summarise it while it is parsed.
-STREAMED_VIEWS = (gt.goroutine_analysis, gt.user_regions)
+# The views that take a trace to read and run their pass while it is parsed.
+STREAMED_VIEWS = (gt.goroutine_analysis, gt.user_regions, gt.mmu)
 
 
 @pytest.mark.parametrize("path", ALL_TRACES, ids=[case_id(p) for p in ALL_TRACES])
 def test_streamed_views_are_the_in_memory_ones(path: Path) -> None:
-    """Given the file, the views summarise it while it is parsed (no tables)
-    and give the frames of read_trace + the view, dtypes and category order
-    included: for the cmd/trace of the trace's release and for Go 1.23's
-    (the legacy clock and status rules), whole and in a window that starts
-    before the trace (clipped to it)."""
+    """Given the file, the views run their pass while it is parsed (no
+    tables) and give the frames of read_trace + the view, dtypes, category
+    order and attrs included: for the cmd/trace of the trace's release and
+    for Go 1.23's (the legacy clock and status rules), whole and in a window
+    that starts before the trace (clipped to it); MMU with each flag set's
+    own pass."""
     tr = gt.read_trace(path, progress=False)
     window = {"start_ns": tr.start_ns - 1, "end_ns": (tr.start_ns + tr.end_ns) // 2}
+    calls: list[tuple[Any, dict[str, Any]]] = [
+        (gt.mmu, {"percentiles": True}),
+        (gt.mmu, {"per_proc": True, "sweep": True, "background": False}),
+    ]
     for version in sorted({trace_version(path), "1.23"}):
-        for view in STREAMED_VIEWS:
-            for w in ({}, window):
-                got = view(path, go_version=version, **w)  # type: ignore[operator]
-                want = view(tr, go_version=version, **w)  # type: ignore[operator]
-                pd.testing.assert_frame_equal(got, want, obj=f"{view.__name__} {version} {w}")
+        for view in (gt.goroutine_analysis, gt.user_regions):
+            calls += [(view, {"go_version": version}), (view, {"go_version": version, **window})]
+    for view, kw in calls:
+        got, want = view(path, **kw), view(tr, **kw)
+        pd.testing.assert_frame_equal(got, want, obj=f"{view.__name__} {kw}")
+        assert got.attrs == want.attrs, f"{view.__name__} {kw}"
 
 
 def test_streamed_views_of_a_damaged_trace() -> None:
@@ -192,7 +199,7 @@ def test_streamed_views_of_a_damaged_trace() -> None:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    got = view(bad)  # type: ignore[operator]
+                    got = view(bad)
                 except gt.TraceError as e:
                     assert want.error is not None, f"input {i}: {e}"
                     assert (str(e), e.offset, e.generation) == (

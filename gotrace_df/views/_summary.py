@@ -30,15 +30,13 @@ ID is reused is replaced, as in Go):
 * ``ts_fixes`` and ``span``: the event times and trace span cmd/trace's own
   reader gives, where they differ (Go 1.22-1.24, see ``GoSemantics``).
 
-The views that take a trace file instead of a :class:`gotrace_df.Trace` run
-the same Summarizer while the file is parsed (:func:`summarized`): the core
-hands it the events batch by batch and builds no table, so memory is what
-the summary keeps, not the trace.
+The views that take a trace to read instead of a :class:`gotrace_df.Trace`
+run the same Summarizer while it is parsed (:func:`summarized`,
+:mod:`gotrace_df.views._stream`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +55,7 @@ from gotrace_df.views._common import (
     group_sum,
     trace_window,
 )
+from gotrace_df.views._stream import as_trace, run_stream
 
 if TYPE_CHECKING:
     from gotrace_df.io import TraceSource
@@ -513,49 +512,36 @@ def summarized(
     sem: GoSemantics,
     start_ns: int | None = None,
     end_ns: int | None = None,
+    *,
+    regions: bool = True,
 ) -> Summarized:
     """The Summarizer's result over ``source`` in the window ``start_ns`` to
     ``end_ns`` (see :func:`gotrace_df.goroutine_stats`): a parsed trace's
-    (:func:`summarize`), or, for anything else :func:`gotrace_df.read_trace`
-    reads but a Parquet dataset (which has its tables: it is read), the
-    result of a pass run while the trace is parsed, equal to what it gives
-    for ``read_trace(source)``: the events go to the Summarizer batch by
-    batch and are dropped, so memory is the summary's, not the trace's. A
-    damaged tail warns (:class:`gotrace_df.TraceWarning`) and loses the same
-    events as in ``read_trace``; ``read_trace``'s default progress bar
-    shows for a large file."""
-    if not isinstance(source, Trace) and isinstance(source, str | os.PathLike):
-        if os.path.isdir(source):
-            from gotrace_df.io import read_trace
+    (:func:`summarize`), or that of a trace to read, summarised while it is
+    parsed (:mod:`gotrace_df.views._stream`), equal to what it gives for
+    ``read_trace(source)``. ``regions`` False: a trace to read is summarised
+    without its regions (the regions table is empty; the goroutines are the
+    same), which a view of the goroutines alone does not keep."""
+    trace = as_trace(source)
+    if trace is not None:
+        window = trace_window(trace, start_ns, end_ns)
+        s = summarize(trace, sem, window)
+        return Summarized(s, stack_table(trace), trace.start_ns, trace.end_ns, window)
+    assert not isinstance(source, Trace)
+    window = check_window(start_ns, end_ns)
 
-            source = read_trace(source)
-    if isinstance(source, Trace):
-        window = trace_window(source, start_ns, end_ns)
-        s = summarize(source, sem, window)
-        return Summarized(s, stack_table(source), source.start_ns, source.end_ns, window)
-    return _streamed(source, sem, check_window(start_ns, end_ns))
+    def parse(data: Any, **kw: Any) -> _core.ParseResult:
+        # The core clips the window's start to the trace's, as trace_window.
+        return _core.stream_summary(
+            data,
+            legacy_undetermined=sem.legacy_undetermined,
+            legacy_sync=sem.legacy_sync,
+            window=window,
+            regions=regions,
+            **kw,
+        )
 
-
-def _streamed(source: TraceSource, sem: GoSemantics, window: tuple[int, int] | None) -> Summarized:
-    from gotrace_df.io import progress_callback, trace_buffer, warn_damaged
-
-    with trace_buffer(source) as (data, name, mapped):
-        with memoryview(data) as view:
-            total = view.nbytes
-        callback, finish = progress_callback(None, total)
-        try:
-            # The core clips the window's start to the trace's, as trace_window.
-            result = _core.stream_summary(
-                data,
-                legacy_undetermined=sem.legacy_undetermined,
-                legacy_sync=sem.legacy_sync,
-                window=window,
-                progress=callback,
-                release_input=mapped,
-            )
-        finally:
-            finish()
-    warn_damaged(result, name, stacklevel=4)
+    result = run_stream(source, parse, stacklevel=3)
     tables: dict[str, Any] = dict(result["tables"])
     sf = stack_frames_of(pa.table(tables.pop("stacks")), pa.table(tables.pop("frames")))
     start, end = int(result["start_ns"]), int(result["end_ns"])

@@ -115,7 +115,8 @@ def goroutine_columns(
 ) -> tuple[dict[str, Any], list[str], Any]:
     """:func:`goroutine_stats`'s columns (unsorted), their order, and the
     summary rows they are."""
-    s, rows = _selected(summarized(trace, semantics(go_version), start_ns, end_ns), name)
+    sm = summarized(trace, semantics(go_version), start_ns, end_ns, regions=False)
+    s, rows = _selected(sm, name)
     g = s.goroutines
     base = {c: g[c].array[rows] for c in [*_ID_COLUMNS, "total_ns", *STAT_COLUMNS]}
     cols, bcols, rcols = wide_stats(base, s.goroutine_block, s.goroutine_range, rows)
@@ -191,7 +192,7 @@ def goroutine_analysis(
     >>> df.equals(gt.goroutine_analysis(gt.example_trace()))  # a file, streamed
     True
     """
-    sm = summarized(trace, semantics(go_version), start_ns, end_ns)
+    sm = summarized(trace, semantics(go_version), start_ns, end_ns, regions=False)
     sel, rows = _selected(sm, None)
     g = sel.goroutines
     # Usually every goroutine is selected: then their columns are not copied.
