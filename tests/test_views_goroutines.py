@@ -177,7 +177,7 @@ def test_streamed_views_are_the_in_memory_ones(path: Path) -> None:
         (gt.mmu, {"per_proc": True, "sweep": True, "background": False}),
     ]
     for version in sorted({trace_version(path), "1.23"}):
-        for view in (gt.goroutine_analysis, gt.user_regions):
+        for view in (gt.goroutine_analysis, gt.goroutine_stats, gt.user_regions):
             calls += [(view, {"go_version": version}), (view, {"go_version": version, **window})]
     for view, kw in calls:
         got, want = view(path, **kw), view(tr, **kw)

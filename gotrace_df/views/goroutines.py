@@ -46,7 +46,7 @@ _TOTAL_COLUMNS = ["total_ns", *STAT_COLUMNS, "block_ns", "unknown_ns"]
 
 
 def goroutine_stats(
-    trace: Trace,
+    trace: Trace | TraceSource,
     name: str | None = None,
     *,
     start_ns: int | None = None,
@@ -58,7 +58,8 @@ def goroutine_stats(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read, summarised while it is parsed
+        (as :func:`goroutine_analysis` takes it).
     name
         Only goroutines of this group (start function, as in
         :func:`goroutine_analysis`; ``""`` for goroutines with no stack).
@@ -107,7 +108,7 @@ def goroutine_stats(
 
 
 def goroutine_columns(
-    trace: Trace,
+    trace: Trace | TraceSource,
     name: str | None,
     start_ns: int | None,
     end_ns: int | None,
