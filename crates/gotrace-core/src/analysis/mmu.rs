@@ -1343,16 +1343,8 @@ mod tests {
     /// (rows, values) of the events' value column, from the tables that own
     /// those events (metrics, syncs), as the views read it.
     fn values(parsed: &crate::ParsedTrace) -> (Vec<i64>, Vec<i64>) {
-        let table = |name: &str| &parsed.tables.iter().find(|(n, _)| *n == name).expect("table").1;
-        let ints = |batches: &[RecordBatch], col: &str| {
-            let (mut out, mut part) = (Vec::new(), Vec::new());
-            for b in batches {
-                crate::evtable::int_col(b, col, true).expect("column").decode(0, b.num_rows(), &mut part);
-                out.append(&mut part);
-            }
-            out
-        };
-        let (metrics, syncs) = (table("metrics"), table("syncs"));
+        use crate::analysis::testdata::{ints, table};
+        let (metrics, syncs) = (table(parsed, "metrics"), table(parsed, "syncs"));
         let mut v: Vec<(i64, i64)> = ints(metrics, "event").into_iter().zip(ints(metrics, "value")).collect();
         v.extend(ints(syncs, "event").into_iter().zip(ints(syncs, "n")));
         v.sort_unstable();
@@ -1361,16 +1353,12 @@ mod tests {
 
     #[test]
     fn a_streaming_parse_gives_the_utilization_of_parse() {
-        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces");
-        let read = |name: &str| std::fs::read(root.join(name)).expect("corpus trace");
-        let whole = read("go1.26/generations.trace");
-        let cut = whole[..whole.len() * 2 / 3].to_vec();
+        use crate::analysis::testdata::{corpus, whole_and_cut};
         let every = UTIL_STW | UTIL_BACKGROUND | UTIL_ASSIST | UTIL_SWEEP;
-        let gc = read("go1.26/gc.trace");
+        let [whole, cut] = whole_and_cut();
         let mut points = 0;
-        for (what, data) in
-            [("whole", whole), ("cut", cut), ("gc", gc), ("gomaxprocs", read("go1.26/gomaxprocs.trace"))]
-        {
+        let small = [("gc", corpus("go1.26/gc.trace")), ("gomaxprocs", corpus("go1.26/gomaxprocs.trace"))];
+        for (what, data) in [whole, cut].into_iter().chain(small) {
             let parsed = crate::parse(&data, crate::ParseOptions::default()).expect("parses");
             let events = &parsed.tables[0].1;
             let rows = events.iter().map(RecordBatch::num_rows).sum::<usize>();

@@ -1861,26 +1861,11 @@ mod tests {
         assert!(c.fixes.is_empty());
     }
 
-    fn table<'a>(parsed: &'a crate::ParsedTrace, name: &str) -> &'a [RecordBatch] {
-        &parsed.tables.iter().find(|(n, _)| *n == name).expect("table").1
-    }
-
-    fn i64s(batches: &[RecordBatch], name: &str) -> Vec<i64> {
-        let (mut out, mut part) = (Vec::new(), Vec::new());
-        for b in batches {
-            int_col(b, name, true).expect("integer column").decode(0, b.num_rows(), &mut part);
-            out.append(&mut part);
-        }
-        out
-    }
-
     #[test]
     fn a_streaming_parse_gives_the_summary_of_parse() {
-        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces");
-        let read = |name: &str| std::fs::read(root.join(name)).expect("corpus trace");
-        let whole = read("go1.26/generations.trace");
-        let cut = whole[..whole.len() * 2 / 3].to_vec();
-        let inputs = [("whole", whole), ("cut", cut), ("example", read("go1.22/example.trace"))];
+        use crate::analysis::testdata::{corpus, ints, table, whole_and_cut};
+        let [whole, cut] = whole_and_cut();
+        let inputs = [whole, cut, ("example", corpus("go1.22/example.trace"))];
         let legacy = SummaryOptions { legacy_undetermined: true, legacy_sync: true, ..Default::default() };
         let options = [
             SummaryOptions { region_stats: true, ..Default::default() },
@@ -1892,10 +1877,10 @@ mod tests {
             let parsed = crate::parse(&data, crate::ParseOptions::default()).expect("parses");
             let (namable, system) = stack_names(table(&parsed, "frames")).expect("frames");
             let regions = table(&parsed, "regions");
-            let (start, end) = (i64s(regions, "start_event"), i64s(regions, "end_event"));
+            let (start, end) = (ints(regions, "start_event"), ints(regions, "end_event"));
             let start: Vec<i32> = start.iter().map(|&e| e as i32).collect();
             let end: Vec<i32> = end.iter().map(|&e| e as i32).collect();
-            let task = i64s(regions, "task_id");
+            let task = ints(regions, "task_id");
             let tasks = RegionTasks { start_event: &start, end_event: &end, task: &task };
             let events = table(&parsed, "events");
             assert!(events.iter().map(RecordBatch::num_rows).sum::<usize>() > crate::build::STREAM_ROWS);
