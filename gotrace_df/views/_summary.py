@@ -149,22 +149,24 @@ class StackFrames:
         ok, i = self._at(stack_ids)
         return np.where(ok, (self.leaf_pc if leaf else self.outer_pc)[i], 0).astype(np.uint64)
 
+    def function(self, stack_ids: Any, *, leaf: bool) -> pd.Categorical:
+        """The frame's ``function`` of each stack, as in :meth:`frame`."""
+        ok, i = self._at(stack_ids)
+        fns = self.leaf_fn if leaf else self.outer_fn
+        empty_fn = _loc(self.functions, "")
+        return pd.Categorical.from_codes(np.where(ok, fns[i], empty_fn), categories=self.functions)
+
     def frame(self, stack_ids: Any, *, leaf: bool) -> pd.DataFrame:
         """``pc``, ``function``, ``file``, ``line`` of each stack (-1: none)."""
         ok, i = self._at(stack_ids)
-        fns, files, lines = (
-            (self.leaf_fn, self.leaf_file, self.leaf_line)
-            if leaf
-            else (self.outer_fn, self.outer_file, self.outer_line)
+        files, lines = (
+            (self.leaf_file, self.leaf_line) if leaf else (self.outer_file, self.outer_line)
         )
-        empty_fn = _loc(self.functions, "")
         empty_file = _loc(self.files, "")
         return pd.DataFrame(
             {
                 "pc": self.pc(stack_ids, leaf=leaf),
-                "function": pd.Categorical.from_codes(
-                    np.where(ok, fns[i], empty_fn), categories=self.functions
-                ),
+                "function": self.function(stack_ids, leaf=leaf),
                 "file": pd.Categorical.from_codes(
                     np.where(ok, files[i], empty_file), categories=self.files
                 ),
@@ -371,7 +373,7 @@ def _summary_of(raw: dict[str, Any], sf: StackFrames) -> Summary:
     named through the stacks' frames ``sf``."""
     g = _frame(raw["goroutines"])
     named_by = g.pop("name_stack_id").to_numpy(dtype=np.int64, na_value=-1)
-    g["name"] = sf.frame(named_by, leaf=False)["function"].array
+    g["name"] = sf.function(named_by, leaf=False)
     del named_by
     fixes = _frame(raw["ts_fixes"])
     span = _frame(raw["span"])
