@@ -1150,6 +1150,9 @@ pub struct RegionTasks<'a> {
 /// The tasks of region events, looked up in row order: (events row, task)
 /// of each region begin and end, in row order, dropped once passed. Filled
 /// up front from a regions table, or as a streaming parse meets the events.
+/// A streaming parse tells an end its own task (what Go's Summarizer reads
+/// for an end it has no open region for), the regions table its begin's:
+/// the same for every end a runtime wrote, which ends the region it began.
 #[derive(Default)]
 struct TaskOf {
     rows: VecDeque<(u32, i64)>,
