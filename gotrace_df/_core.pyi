@@ -146,3 +146,23 @@ def stream_profile(
     progress: Callable[[int, int], Any] | None = None,
     release_input: bool = False,
 ) -> ParseResult: ...
+def stream_summary(
+    data: Buffer,
+    legacy_undetermined: bool = False,
+    legacy_sync: bool = False,
+    window: tuple[int, int] | None = None,
+    regions: bool = True,
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
+) -> ParseResult: ...
+def stack_names(frames: object) -> tuple[bytes, bytes]: ...
+
+class MmuResult(ParseResult):
+    series: list[tuple[bytes, bytes]]
+
+def stream_mmu(
+    data: Buffer,
+    flags: int,
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
+) -> MmuResult: ...

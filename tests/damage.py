@@ -69,6 +69,27 @@ class Outcome:
     warning: str | None = None
 
 
+def streaming_inputs() -> list[bytes]:
+    """Cut and corrupted copies of a trace of several generations: a
+    streaming pass must read each as read_trace does (the same error, or the
+    same complete generations kept with the same warning)."""
+    data = trace_bytes("go1.26/generations")
+    flipped = bytearray(data)
+    flipped[len(data) * 3 // 4] ^= 0xFF
+    cuts = (17, 100, len(data) // 3, len(data) // 2, len(data) - 1)
+    return [*(data[:cut] for cut in cuts), bytes(flipped)]
+
+
+def assert_same_error(got: gt.TraceError, want: Outcome, what: str) -> None:
+    """read_trace failed too, with the same error, offset and generation."""
+    assert want.error is not None, f"{what}: {got}"
+    assert (str(got), got.offset, got.generation) == (
+        str(want.error),
+        want.error.offset,
+        want.error.generation,
+    ), what
+
+
 def read(data: bytes | bytearray, what: str = "input") -> Outcome:
     """read_trace(data), checking the contract; any other exception propagates."""
     with warnings.catch_warnings(record=True) as caught:

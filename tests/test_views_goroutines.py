@@ -15,13 +15,17 @@ are listed in gotrace_df/views/goroutines.py; none is left out.
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import damage
 import numpy as np
 import pandas as pd
 import pytest
 from cmdtrace_pages import goroutine_page, goroutines_page, parse_duration
-from gotool import CORPUS, case_id, corpus_cases, served
+from gotool import CORPUS, case_id, corpus_cases, served, trace_version
 
 import gotrace_df as gt
 from gotrace_df.units import go_duration
@@ -151,3 +155,54 @@ def test_versions_differ_as_documented() -> None:
     pd.testing.assert_series_equal(new["total_ns"], old["total_ns"])
     assert (old["unknown_ns"] >= new["unknown_ns"]).all()
     assert (old["unknown_ns"] > new["unknown_ns"]).any()
+
+
+ALL_TRACES = sorted(CORPUS.glob("go1.*/*.trace")) + sorted((CORPUS / "v1").glob("*.trace"))
+# The views that take a trace to read and run their pass while it is parsed.
+STREAMED_VIEWS = (gt.goroutine_analysis, gt.user_regions, gt.mmu)
+
+
+@pytest.mark.parametrize("path", ALL_TRACES, ids=[case_id(p) for p in ALL_TRACES])
+def test_streamed_views_are_the_in_memory_ones(path: Path) -> None:
+    """Given the file, the views run their pass while it is parsed (no
+    tables) and give the frames of read_trace + the view, dtypes, category
+    order and attrs included: for the cmd/trace of the trace's release and
+    for Go 1.23's (the legacy clock and status rules), whole and in a window
+    that starts before the trace (clipped to it); MMU with each flag set's
+    own pass."""
+    tr = gt.read_trace(path, progress=False)
+    window = {"start_ns": tr.start_ns - 1, "end_ns": (tr.start_ns + tr.end_ns) // 2}
+    calls: list[tuple[Any, dict[str, Any]]] = [
+        (gt.mmu, {"percentiles": True}),
+        (gt.mmu, {"per_proc": True, "sweep": True, "background": False}),
+    ]
+    for version in sorted({trace_version(path), "1.23"}):
+        for view in (gt.goroutine_analysis, gt.goroutine_stats, gt.user_regions):
+            calls += [(view, {"go_version": version}), (view, {"go_version": version, **window})]
+    for view, kw in calls:
+        got, want = view(path, **kw), view(tr, **kw)
+        pd.testing.assert_frame_equal(got, want, obj=f"{view.__name__} {kw}")
+        assert got.attrs == want.attrs, f"{view.__name__} {kw}"
+
+
+def test_streamed_views_of_a_damaged_trace() -> None:
+    """Cut or corrupted: a streamed view fails with read_trace's error, or
+    keeps the same complete generations (the same warning, the same frame)."""
+    seen = set()
+    for i, bad in enumerate(damage.streaming_inputs()):
+        want = damage.read(bad, f"input {i}")
+        for view in STREAMED_VIEWS:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    got = view(bad)
+                except gt.TraceError as e:
+                    damage.assert_same_error(e, want, f"input {i}")
+                    seen.add("error")
+                    continue
+            assert want.trace is not None, f"input {i}: read_trace failed: {want.error}"
+            warned = [want.warning] if want.warning else []
+            assert [str(w.message) for w in caught] == warned, f"input {i}"
+            seen.add("warned" if want.warning else "whole")
+            pd.testing.assert_frame_equal(got, view(want.trace), obj=f"input {i} {view.__name__}")
+    assert seen == {"error", "warned", "whole"}

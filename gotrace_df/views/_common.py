@@ -20,6 +20,7 @@ __all__ = [
     "GoSemantics",
     "semantics",
     "check_window",
+    "clip_window",
     "trace_window",
     "factorize_ints",
     "group_sum",
@@ -108,13 +109,17 @@ def check_window(start_ns: int | None, end_ns: int | None) -> tuple[int, int] | 
 def trace_window(trace: Trace, start_ns: int | None, end_ns: int | None) -> tuple[int, int] | None:
     """:func:`check_window`'s window within the trace's span (None: the whole
     trace); a window outside the trace becomes an empty one at its nearer end."""
-    window = check_window(start_ns, end_ns)
+    return clip_window(check_window(start_ns, end_ns), trace.start_ns, trace.end_ns)
+
+
+def clip_window(window: tuple[int, int] | None, start: int, end: int) -> tuple[int, int] | None:
+    """``window`` within the span ``start`` to ``end`` (see :func:`trace_window`)."""
     if window is None:
         return None
-    lo = max(window[0], trace.start_ns)
-    hi = min(window[1], trace.end_ns)
+    lo = max(window[0], start)
+    hi = min(window[1], end)
     if lo > hi:
-        lo = hi = min(max(window[0], trace.start_ns), trace.end_ns)
+        lo = hi = min(max(window[0], start), end)
     return lo, hi
 
 

@@ -13,9 +13,11 @@ ID is reused is replaced, as in Go):
   per-reason block times and per-name range times of goroutine ``row``;
 * ``regions``: every user-region summary made (incl. the made-up ones that
   carry an inherited task, with an empty name): goid, task_id,
-  name, start_event, end_event (their times: :func:`region_times`),
-  duration_ns (cmd/trace's: the trace's ends stand for a missing start or
-  end; null for a region never closed, which no page shows), in_goroutine (in a live
+  name, start_event, end_event, stack_id (its start event's stack),
+  start_ns, end_ns (its events' times as cmd/trace's reader gives them,
+  null where it has no such event: :func:`region_times`), duration_ns
+  (cmd/trace's: the trace's ends stand for a missing start or end; null for
+  a region never closed, which no page shows), in_goroutine (in a live
   goroutine's region list: what /userregions shows), in_task (in its task's
   region list, what /usertask shows; such rows come in that list's order);
 * only when asked for (:func:`region_stats`, a run of its own: the snapshots
@@ -27,6 +29,10 @@ ID is reused is replaced, as in Go):
   for a replaced summary), state, end, dur (for the latency percentiles);
 * ``ts_fixes`` and ``span``: the event times and trace span cmd/trace's own
   reader gives, where they differ (Go 1.22-1.24, see ``GoSemantics``).
+
+The views that take a trace to read instead of a :class:`gotrace_df.Trace`
+run the same Summarizer while it is parsed (:func:`summarized`,
+:mod:`gotrace_df.views._stream`).
 """
 
 from __future__ import annotations
@@ -40,16 +46,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gotrace_df import _core, _expand
+from gotrace_df._trace import Trace
 from gotrace_df.views._cache import once
-from gotrace_df.views._common import GoSemantics, group_sum
+from gotrace_df.views._common import (
+    GoSemantics,
+    check_window,
+    clip_window,
+    group_sum,
+    trace_window,
+)
+from gotrace_df.views._stream import as_trace, run_stream
 
 if TYPE_CHECKING:
-    from gotrace_df._trace import Trace
+    from gotrace_df.io import TraceSource
 
 __all__ = [
     "STAT_COLUMNS",
     "StackFrames",
     "RegionStats",
+    "Summarized",
     "Summary",
     "episodes_in",
     "event_times",
@@ -59,6 +74,7 @@ __all__ = [
     "stack_table",
     "region_stats",
     "summarize",
+    "summarized",
     "take",
     "totals",
     "wide_stats",
@@ -133,22 +149,24 @@ class StackFrames:
         ok, i = self._at(stack_ids)
         return np.where(ok, (self.leaf_pc if leaf else self.outer_pc)[i], 0).astype(np.uint64)
 
+    def function(self, stack_ids: Any, *, leaf: bool) -> pd.Categorical:
+        """The frame's ``function`` of each stack, as in :meth:`frame`."""
+        ok, i = self._at(stack_ids)
+        fns = self.leaf_fn if leaf else self.outer_fn
+        empty_fn = _loc(self.functions, "")
+        return pd.Categorical.from_codes(np.where(ok, fns[i], empty_fn), categories=self.functions)
+
     def frame(self, stack_ids: Any, *, leaf: bool) -> pd.DataFrame:
         """``pc``, ``function``, ``file``, ``line`` of each stack (-1: none)."""
         ok, i = self._at(stack_ids)
-        fns, files, lines = (
-            (self.leaf_fn, self.leaf_file, self.leaf_line)
-            if leaf
-            else (self.outer_fn, self.outer_file, self.outer_line)
+        files, lines = (
+            (self.leaf_file, self.leaf_line) if leaf else (self.outer_file, self.outer_line)
         )
-        empty_fn = _loc(self.functions, "")
         empty_file = _loc(self.files, "")
         return pd.DataFrame(
             {
                 "pc": self.pc(stack_ids, leaf=leaf),
-                "function": pd.Categorical.from_codes(
-                    np.where(ok, fns[i], empty_fn), categories=self.functions
-                ),
+                "function": self.function(stack_ids, leaf=leaf),
                 "file": pd.Categorical.from_codes(
                     np.where(ok, files[i], empty_file), categories=self.files
                 ),
@@ -206,8 +224,12 @@ def stack_table(trace: Trace) -> StackFrames:
 
 
 def _stack_table(trace: Trace) -> StackFrames:
-    fr = trace.frames
-    top = pc.max(trace.stacks["stack_id"]).as_py() if trace.stacks.num_rows else None
+    return stack_frames_of(trace.stacks, trace.frames)
+
+
+def stack_frames_of(stacks: pa.Table, fr: pa.Table) -> StackFrames:
+    """The :class:`StackFrames` of a stacks and a frames table."""
+    top = pc.max(stacks["stack_id"]).as_py() if stacks.num_rows else None
     n = int(top) + 1 if top is not None else 1
     sid = fr["stack_id"].to_numpy().astype(np.int64)
     depth = fr["depth"].to_numpy().astype(np.int64)
@@ -282,6 +304,7 @@ _SUMMARY_COLUMNS = [
     "p",
     "resource",
     "resource_id",
+    "stack_id",
     "from_state",
     "to_state",
     "reason",
@@ -294,11 +317,7 @@ def _run(
     trace: Trace, sem: GoSemantics, window: tuple[int, int] | None, *, region_stats: bool
 ) -> dict[str, Any]:
     """The core Summarizer's tables for ``trace``."""
-    sf = stack_table(trace)
-    names = sf.functions.to_numpy()
-    named = names[sf.outer_fn] != ""
-    is_sys = np.array([f.startswith("runtime.") and f != "runtime.main" for f in names], dtype=bool)
-    system = named & is_sys[sf.outer_fn]
+    named, system = _core.stack_names(trace.frames)
     # The tasks of region events come from the regions table, which owns them.
     regions = trace.columns("regions", ["start_event", "end_event", "task_id"])
     start, end = (_expand.event_rows(regions[c], np.int32) for c in ("start_event", "end_event"))
@@ -306,8 +325,8 @@ def _run(
     counts = trace.row_counts()
     raw: dict[str, Any] = _core.summarize(
         trace.columns("events", _SUMMARY_COLUMNS),
-        named.astype(np.uint8).tobytes(),
-        system.astype(np.uint8).tobytes(),
+        named,
+        system,
         legacy_undetermined=sem.legacy_undetermined,
         legacy_sync=sem.legacy_sync,
         window=window,
@@ -346,11 +365,15 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
 
 
 def _summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None) -> Summary:
-    sf = stack_table(trace)
-    raw = _run(trace, sem, window, region_stats=False)
+    return _summary_of(_run(trace, sem, window, region_stats=False), stack_table(trace))
+
+
+def _summary_of(raw: dict[str, Any], sf: StackFrames) -> Summary:
+    """The :class:`Summary` of the core's tables (``raw``), goroutines
+    named through the stacks' frames ``sf``."""
     g = _frame(raw["goroutines"])
     named_by = g.pop("name_stack_id").to_numpy(dtype=np.int64, na_value=-1)
-    g["name"] = sf.frame(named_by, leaf=False)["function"].array
+    g["name"] = sf.function(named_by, leaf=False)
     del named_by
     fixes = _frame(raw["ts_fixes"])
     span = _frame(raw["span"])
@@ -381,20 +404,16 @@ def event_times(s: Summary, rows: Any, ts: Any) -> Array:
     return out
 
 
-def region_times(trace: Trace, s: Summary, rows: Any = None) -> tuple[Any, Any]:
+def region_times(s: Summary, rows: Any = None) -> tuple[Any, Any]:
     """(start, end) of the summary's regions ``rows`` (all if None): the times
     cmd/trace's reader gives their begin and end events, null (nullable
     ``IntegerArray``) where a region has no such event."""
 
     def at(col: str) -> Any:
-        ev = s.regions[col].to_numpy(dtype=np.int64, na_value=-1)
-        if rows is not None:
-            ev = ev[rows]
-        ts = _expand.gather(trace.columns("events", ["ts"]), ["ts"], ev)["ts"]
-        # event_times copies the values it reads in place.
-        return pd.arrays.IntegerArray(event_times(s, ev, _values(ts.combine_chunks())), ev < 0)
+        times = s.regions[col].array
+        return times if rows is None else times[rows]
 
-    return at("start_event"), at("end_event")
+    return at("start_ns"), at("end_ns")
 
 
 def wide_stats(
@@ -475,3 +494,57 @@ def _block_unknown(out: dict[str, Any], total_block: Array) -> None:
 def take(columns: dict[str, Any], order: Array) -> dict[str, Any]:
     """Each column reordered by ``order``."""
     return {k: v[order] for k, v in columns.items()}
+
+
+@dataclass(frozen=True)
+class Summarized:
+    """A summary and what the views read beside it: the stacks' frames, the
+    trace's span and the views' time window within it."""
+
+    summary: Summary
+    frames: StackFrames
+    start_ns: int
+    end_ns: int
+    #: The window asked for, clipped to the trace (None: the whole trace).
+    window: tuple[int, int] | None
+
+
+def summarized(
+    source: Trace | TraceSource,
+    sem: GoSemantics,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    *,
+    regions: bool = True,
+) -> Summarized:
+    """The Summarizer's result over ``source`` in the window ``start_ns`` to
+    ``end_ns`` (see :func:`gotrace_df.goroutine_stats`): a parsed trace's
+    (:func:`summarize`), or that of a trace to read, summarised while it is
+    parsed (:mod:`gotrace_df.views._stream`), equal to what it gives for
+    ``read_trace(source)``. ``regions`` False: a trace to read is summarised
+    without its regions (the regions table is empty; the goroutines are the
+    same), which a view of the goroutines alone does not keep."""
+    trace = as_trace(source)
+    if trace is not None:
+        window = trace_window(trace, start_ns, end_ns)
+        s = summarize(trace, sem, window)
+        return Summarized(s, stack_table(trace), trace.start_ns, trace.end_ns, window)
+    assert not isinstance(source, Trace)
+    window = check_window(start_ns, end_ns)
+
+    def parse(data: Any, **kw: Any) -> _core.ParseResult:
+        # The core clips the window's start to the trace's, as trace_window.
+        return _core.stream_summary(
+            data,
+            legacy_undetermined=sem.legacy_undetermined,
+            legacy_sync=sem.legacy_sync,
+            window=window,
+            regions=regions,
+            **kw,
+        )
+
+    result = run_stream(source, parse, stacklevel=3)
+    tables: dict[str, Any] = dict(result["tables"])
+    sf = stack_frames_of(pa.table(tables.pop("stacks")), pa.table(tables.pop("frames")))
+    start, end = int(result["start_ns"]), int(result["end_ns"])
+    return Summarized(_summary_of(tables, sf), sf, start, end, clip_window(window, start, end))

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from gotrace_df.views._common import group_stats, group_sum, semantics, trace_window
+from gotrace_df.views._common import group_stats, group_sum, semantics
 from gotrace_df.views._summary import (
     STAT_COLUMNS,
+    Summarized,
     Summary,
     episodes_in,
     frame,
-    summarize,
+    summarized,
     take,
     totals,
     wide_stats,
@@ -36,6 +37,7 @@ from gotrace_df.views._summary import (
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
+    from gotrace_df.io import TraceSource
 
 __all__ = ["goroutine_analysis", "goroutine_stats"]
 
@@ -44,7 +46,7 @@ _TOTAL_COLUMNS = ["total_ns", *STAT_COLUMNS, "block_ns", "unknown_ns"]
 
 
 def goroutine_stats(
-    trace: Trace,
+    trace: Trace | TraceSource,
     name: str | None = None,
     *,
     start_ns: int | None = None,
@@ -56,7 +58,8 @@ def goroutine_stats(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read, summarised while it is parsed
+        (as :func:`goroutine_analysis` takes it).
     name
         Only goroutines of this group (start function, as in
         :func:`goroutine_analysis`; ``""`` for goroutines with no stack).
@@ -105,7 +108,7 @@ def goroutine_stats(
 
 
 def goroutine_columns(
-    trace: Trace,
+    trace: Trace | TraceSource,
     name: str | None,
     start_ns: int | None,
     end_ns: int | None,
@@ -113,24 +116,17 @@ def goroutine_columns(
 ) -> tuple[dict[str, Any], list[str], Any]:
     """:func:`goroutine_stats`'s columns (unsorted), their order, and the
     summary rows they are."""
-    s, rows = _selected(trace, name, start_ns, end_ns, go_version)
+    sm = summarized(trace, semantics(go_version), start_ns, end_ns, regions=False)
+    s, rows = _selected(sm, name)
     g = s.goroutines
     base = {c: g[c].array[rows] for c in [*_ID_COLUMNS, "total_ns", *STAT_COLUMNS]}
     cols, bcols, rcols = wide_stats(base, s.goroutine_block, s.goroutine_range, rows)
     return cols, [*_ID_COLUMNS, *_TOTAL_COLUMNS, *bcols, *rcols], rows
 
 
-def _selected(
-    trace: Trace,
-    name: str | None,
-    start_ns: int | None,
-    end_ns: int | None,
-    go_version: str | None,
-) -> tuple[Summary, Any]:
+def _selected(sm: Summarized, name: str | None) -> tuple[Summary, Any]:
     """The summary :func:`goroutine_stats` reads and its selected rows."""
-    sem = semantics(go_version)
-    window = trace_window(trace, start_ns, end_ns)
-    s = summarize(trace, sem, window)
+    s, window = sm.summary, sm.window
     g = s.goroutines
     keep = np.ones(len(g), dtype=bool)
     if window is not None:
@@ -143,7 +139,7 @@ def _selected(
 
 
 def goroutine_analysis(
-    trace: Trace,
+    trace: Trace | TraceSource,
     *,
     start_ns: int | None = None,
     end_ns: int | None = None,
@@ -155,7 +151,12 @@ def goroutine_analysis(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read (a path, bytes, a file object or a
+        URL, as :func:`gotrace_df.read_trace` takes them): then the
+        goroutines are summarised while it is parsed, keeping no table, so
+        memory is the summary's, not the trace's (a trace too big to read
+        whole still fits); the result is the same as for
+        ``read_trace(trace)``.
     start_ns, end_ns
         Restrict to this time window (see :func:`goroutine_stats`). Latency
         percentiles then use the waits that ended inside the window.
@@ -189,8 +190,11 @@ def goroutine_analysis(
     ['name', 'count', 'exec_ns', 'share']
     >>> int(df["count"].sum()) == len(gt.goroutine_stats(tr))
     True
+    >>> df.equals(gt.goroutine_analysis(gt.example_trace()))  # a file, streamed
+    True
     """
-    sel, rows = _selected(trace, None, start_ns, end_ns, go_version)
+    sm = summarized(trace, semantics(go_version), start_ns, end_ns, regions=False)
+    sel, rows = _selected(sm, None)
     g = sel.goroutines
     # Usually every goroutine is selected: then their columns are not copied.
     every = len(rows) == len(g)
@@ -213,9 +217,9 @@ def goroutine_analysis(
     all_exec = int(groups["exec_ns"].sum())
     groups["share"] = groups["exec_ns"] / all_exec if all_exec > 0 else np.nan
 
-    # Latency percentiles over each group's complete waits.
-    window = trace_window(trace, start_ns, end_ns)
-    s = summarize(trace, semantics(go_version))
+    # Latency percentiles over each group's complete waits (the same in
+    # the summary of any window: one pass serves both).
+    window, s = sm.window, sel
     # Both states in one pass: group 2 * code + state (-1, the last slot, is
     # an episode of a replaced summary or of an unselected goroutine).
     code_of_row = np.full(len(s.goroutines) + 1, -1, dtype=np.int32)

@@ -26,21 +26,24 @@ returns before updating it); ``percentiles=True`` gives the real distribution.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from gotrace_df import _core
+from gotrace_df._trace import Trace
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import plotly, semantics
+from gotrace_df.views._stream import as_trace, run_stream
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import plotly.graph_objects as go
 
-    from gotrace_df._trace import Trace
+    from gotrace_df.io import TraceSource
 
 __all__ = [
     "MMU_PERCENTILES",
@@ -62,10 +65,16 @@ MMU_PERCENTILES: dict[str, float] = {"p99.9": 0.001, "p99": 0.01, "p95": 0.05}
 class _Curve:
     """Utilisation series and MMU curve for one flag set."""
 
-    def __init__(self, series: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]) -> None:
-        self.series = series
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        """``raw``: the core's series, (times int64, utils float64) bytes."""
+        self.series = [
+            (np.frombuffer(t, dtype="<i8").copy(), np.frombuffer(u, dtype="<f8").copy())
+            for t, u in raw
+        ]
         self.curve = (
-            _core.MmuCurve([t for t, _ in series], [u for _, u in series]) if series else None
+            _core.MmuCurve([t for t, _ in self.series], [u for _, u in self.series])
+            if self.series
+            else None
         )
 
 
@@ -83,21 +92,23 @@ def _flags(stw: bool, background: bool, assist: bool, sweep: bool, per_proc: boo
 _MMU_COLUMNS = ["ts", "kind", "g", "p", "resource", "resource_id", "from_state", "to_state", "name"]
 
 
-def _curve(trace: Trace, flags: int, go_version: str | None) -> _Curve:
+def _curve(source: Trace | TraceSource, flags: int, go_version: str | None) -> _Curve:
+    """The curve of a parsed trace (cached), or of a trace to read, made
+    while it is parsed (:mod:`gotrace_df.views._stream`)."""
     # Every release from 1.22 computes the same function on our event stream
     # (1.22-1.24's "before the first Sync" is the first generation too); the
     # version is still checked so that a bad one is reported.
     semantics(go_version)
+    trace = as_trace(source)
+    if trace is None:
+        assert not isinstance(source, Trace)
+        parse = functools.partial(_core.stream_mmu, flags=flags)
+        return _Curve(run_stream(source, parse, stacklevel=3)["series"])
 
     def run() -> _Curve:
         events = trace.columns("events", _MMU_COLUMNS)
         rows, values = trace.event_values("value")
-        raw = _core.mutator_utilization(events, flags, rows.data, values.data)
-        series = [
-            (np.frombuffer(t, dtype="<i8").copy(), np.frombuffer(u, dtype="<f8").copy())
-            for t, u in raw
-        ]
-        return _Curve(series)
+        return _Curve(_core.mutator_utilization(events, flags, rows.data, values.data))
 
     return once(trace, ("mmu", flags), run)
 
@@ -203,7 +214,7 @@ def mmu_windows(
 
 
 def mmu(
-    trace: Trace,
+    trace: Trace | TraceSource,
     windows_ns: Sequence[int] | None = None,
     *,
     stw: bool = True,
@@ -219,7 +230,11 @@ def mmu(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read (a path, bytes, a file object or a
+        URL, as :func:`gotrace_df.read_trace` takes them): then the
+        utilisation is computed while it is parsed, keeping no table, so
+        memory is the utilisation function's, not the trace's; the result
+        is the same as for ``read_trace(trace)``.
     windows_ns
         Window sizes in ns; default: the 100 windows cmd/trace plots
         (:func:`mmu_windows`).
@@ -253,6 +268,8 @@ def mmu(
     True
     >>> gt.mmu(tr, [1_000_000], percentiles=True).columns.tolist()
     ['window_ns', 'mmu', 'p99.9', 'p99', 'p95']
+    >>> curve.equals(gt.mmu(gt.example_trace()))  # a file, streamed
+    True
     """
     c = _curve(trace, _flags(stw, background, assist, sweep, per_proc), go_version)
     attrs: dict[str, Any] = {}

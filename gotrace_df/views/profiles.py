@@ -371,7 +371,7 @@ def _region_intervals(
     s = summarize(trace, sem)
     listed = np.flatnonzero(s.regions["in_goroutine"].to_numpy(dtype=bool))
     r = s.regions.iloc[listed]
-    lo, hi = region_times(trace, s, listed)
+    lo, hi = region_times(s, listed)
     start = lo.to_numpy(dtype=np.int64, na_value=trace.start_ns)
     end = hi.to_numpy(dtype=np.int64, na_value=trace.end_ns)
     ok = np.ones(len(r), dtype=bool)

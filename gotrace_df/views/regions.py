@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pac
 
-from gotrace_df._expand import gather
+from gotrace_df._trace import Trace
 from gotrace_df.views._cache import once
 from gotrace_df.views._common import (
     ORDER_COLUMNS,
@@ -41,14 +40,13 @@ from gotrace_df.views._summary import (
     frame,
     region_stats,
     region_times,
-    stack_table,
-    summarize,
+    summarized,
     take,
     wide_stats,
 )
 
 if TYPE_CHECKING:
-    from gotrace_df._trace import Trace
+    from gotrace_df.io import TraceSource
 
 __all__ = ["user_regions", "user_region_histogram", "user_region_stats"]
 
@@ -91,37 +89,33 @@ class _Regions:
         """The grouping frame of regions ``idx`` (see ``StackFrames.frame``)."""
         return self.frames.frame(self.group_stack[self.group[idx]], leaf=self.leaf)
 
-    def interval(self, trace: Trace, s: Summary, idx: Any) -> tuple[Any, Any]:
+    def interval(self, s: Summary, idx: Any) -> tuple[Any, Any]:
         """(start, end) of regions ``idx``, the trace's ends for missing ones."""
-        lo, hi = region_times(trace, s, self.row(idx))
+        lo, hi = region_times(s, self.row(idx))
         return (
             lo.to_numpy(dtype=np.int64, na_value=self.span[0]),
             hi.to_numpy(dtype=np.int64, na_value=self.span[1]),
         )
 
 
-def _regions(trace: Trace, sem: GoSemantics) -> tuple[_Regions, Summary]:
-    """Listed regions with their grouping frame (cached), and the summary."""
-    s = summarize(trace, sem)
+def _regions(source: Trace | TraceSource, sem: GoSemantics) -> tuple[_Regions, Summary]:
+    """Listed regions with their grouping frame (cached on a Trace), and the
+    summary (:func:`summarized`: a trace file is summarised as it is parsed)."""
+    sm = summarized(source, sem)
+    if not isinstance(source, Trace):
+        return _listed(sm.summary, sm.frames, sem), sm.summary
     key = ("regions", sem.legacy_undetermined, sem.legacy_sync, sem.region_leaf_frame)
-    return once(trace, key, lambda: _listed(trace, s, sem)), s
+    return once(source, key, lambda: _listed(sm.summary, sm.frames, sem)), sm.summary
 
 
-def _listed(trace: Trace, s: Summary, sem: GoSemantics) -> _Regions:
+def _listed(s: Summary, frames: StackFrames, sem: GoSemantics) -> _Regions:
     src = s.regions
     listed = src["in_goroutine"].to_numpy(dtype=bool)
     # Usually every region is listed: then no column is copied to select them.
     sel: Any = slice(None) if listed.all() else np.flatnonzero(listed)
-    # RegionBegin stacks (-1 for none: gather reads row -1 as null).
-    start = src["start_event"].to_numpy(dtype=np.int64, na_value=-1)[sel]
-    col = gather(trace.columns("events", ["stack_id"]), ["stack_id"], start)["stack_id"]
-    del start
-    stack = (
-        (pac.fill_null(col, -1) if col.null_count else col).to_numpy().astype(np.int32, copy=False)
-    )
-    del col
+    # RegionBegin stacks (-1 for none).
+    stack = src["stack_id"].to_numpy(dtype=np.int32, na_value=-1)[sel]
     types = pd.Categorical(src["name"].array[sel])
-    frames = stack_table(trace)
     group, group_type, group_stack = _group(types, stack, frames, sem.region_leaf_frame)
     del stack
     # Every listed region has a duration: read in place when all are listed.
@@ -169,7 +163,6 @@ def _group(
 
 
 def _select(
-    trace: Trace,
     r: _Regions,
     s: Summary,
     type: str | None,
@@ -194,13 +187,13 @@ def _select(
         keep &= r.duration_ns <= latmax_ns
     idx = np.flatnonzero(keep)
     if window is not None:
-        lo, hi = r.interval(trace, s, idx)
+        lo, hi = r.interval(s, idx)
         idx = idx[(lo <= window[1]) & (hi >= window[0])]
     return idx
 
 
 def user_regions(
-    trace: Trace,
+    trace: Trace | TraceSource,
     *,
     start_ns: int | None = None,
     end_ns: int | None = None,
@@ -212,7 +205,11 @@ def user_regions(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read (a path, bytes, a file object or a
+        URL, as :func:`gotrace_df.read_trace` takes them): then the regions
+        are summarised while it is parsed, keeping no table, so memory is
+        the regions', not the trace's; the result is the same as for
+        ``read_trace(trace)``.
     start_ns, end_ns
         Only regions whose interval overlaps this window (absolute ns).
     go_version
@@ -238,10 +235,12 @@ def user_regions(
     >>> df = gt.user_regions(tr)
     >>> list(df.columns[:6])
     ['type', 'pc', 'function', 'file', 'line', 'count']
+    >>> df.equals(gt.user_regions(gt.example_trace()))  # a file, streamed
+    True
     """
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
-    idx = _select(trace, r, s, None, None, None, None, check_window(start_ns, end_ns))
+    idx = _select(r, s, None, None, None, None, check_window(start_ns, end_ns))
     gid, groups, n = _groups(r, idx)
     d = r.duration_ns[idx]
     # Every group has a region: no nulls.
@@ -315,7 +314,7 @@ def user_region_histogram(
     """
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
-    idx = _select(trace, r, s, type, pc, None, None, check_window(start_ns, end_ns))
+    idx = _select(r, s, type, pc, None, None, check_window(start_ns, end_ns))
     gid, groups, _ = _groups(r, idx)
     stacks = r.group_stack[groups]
     types = r.types.to_numpy(dtype=object)[r.group_type[groups]]
@@ -372,7 +371,7 @@ def user_region_stats(
     """
     sem = semantics(go_version)
     r, s = _regions(trace, sem)
-    idx = _select(trace, r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
+    idx = _select(r, s, type, pc, latmin_ns, latmax_ns, check_window(start_ns, end_ns))
     if isinstance(idx, slice):
         idx = np.arange(len(r.group))
     rows = r.row(idx)
@@ -381,7 +380,7 @@ def user_region_stats(
     base_cols += ["start_ns", "end_ns", "duration_ns", "total_ns", *STAT_COLUMNS]
     base: dict[str, Any] = {}
     f = r.frame(idx)
-    times = dict(zip(("start_ns", "end_ns"), region_times(trace, s, rows), strict=True))
+    times = dict(zip(("start_ns", "end_ns"), region_times(s, rows), strict=True))
     for c in base_cols:
         if c in ("pc", "function", "file", "line"):
             base[c] = f[c].array

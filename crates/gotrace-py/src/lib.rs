@@ -319,6 +319,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(raw::sort_order, m)?)?;
     m.add_function(wrap_pyfunction!(critical::critical_paths, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stream_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(stream::stream_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(stream::stack_names, m)?)?;
+    m.add_function(wrap_pyfunction!(stream::stream_mmu, m)?)?;
     m.add_function(wrap_pyfunction!(spans::span_columns, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

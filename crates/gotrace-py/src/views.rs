@@ -198,14 +198,22 @@ fn mutator_utilization<'py>(
     let bufs = sparse_buffers(value_rows, value_values)?;
     let value = sparse(&bufs)?;
     let series = py.detach(|| mmu::mutator_utilization(&b, flags, value.as_ref())).map_err(err)?;
-    Ok(series
+    Ok(series_bytes(py, &series))
+}
+
+/// Utilisation series as (times int64 bytes, utils float64 bytes).
+pub(crate) fn series_bytes<'py>(
+    py: Python<'py>,
+    series: &[Vec<mmu::MutatorUtil>],
+) -> Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    series
         .iter()
         .map(|s| {
             let t: Vec<i64> = s.iter().map(|p| p.0).collect();
             let u: Vec<f64> = s.iter().map(|p| p.1).collect();
             (le(py, &t, i64::to_le_bytes), le(py, &u, f64::to_le_bytes))
         })
-        .collect())
+        .collect()
 }
 
 /// An MMU curve over utilisation series (`trace.MMUCurve`).

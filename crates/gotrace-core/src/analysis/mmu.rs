@@ -14,10 +14,12 @@
 //! windows are tracked), so every percentile it reports is just the MMU. We
 //! feed the distribution, which is what the code around it is written for.
 
+use crate::build::EventBatches;
 use crate::evtable::{cols, goroutines_of, scan, st, Classes, Ev, Kind, Sparse};
 use crate::model::resource;
 use arrow_array::RecordBatch;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
 
 /// `trace.UtilFlags`.
 pub const UTIL_STW: u32 = 1;
@@ -163,73 +165,142 @@ pub fn mutator_utilization(
     flags: u32,
     value: Option<&Sparse<'_>>,
 ) -> Result<Vec<Vec<MutatorUtil>>, String> {
-    let per_proc = flags & UTIL_PER_PROC != 0;
-    let mut out: Vec<Vec<MutatorUtil>> = Vec::new();
-    let mut stw: i64 = 0;
-    // (Ps in GC, Ps) and the utilisation they give.
-    let (mut last_counts, mut last_mu) = ((usize::MAX, 0usize), 0.0f64);
-    let mut gc = GcPs::default();
-    let mut in_gc = GoSet::default();
+    let mut pass = Pass::new(flags);
     // Only a RangeActive looks a state up, its own goroutine's: only those
     // goroutines' states are kept (a map of every goroutine cost 12-30% of
     // the pass).
-    let watched = GoSet::of(goroutines_of(batches, Kind::RangeActive)?);
-    let mut states: FxHashMap<i64, u8> = FxHashMap::default();
-    let mut bg_mark = GoSet::default();
-    let mut procs: Vec<(i64, i64)> = Vec::new();
-    let mut n_sync: i64 = 0;
-    let mut last_ts: Option<i64> = None;
+    pass.watched = Some(GoSet::of(goroutines_of(batches, Kind::RangeActive)?));
+    pass.feed(batches, value)?;
+    pass.finish()
+}
 
-    let handle_stw = |c: u8| flags & UTIL_STW != 0 && c == NAME_GC_STW;
-    let handle_assist = |c: u8| flags & UTIL_ASSIST != 0 && c == NAME_ASSIST;
-    let handle_sweep = |c: u8| flags & UTIL_SWEEP != 0 && c == NAME_SWEEP;
+/// [`mutator_utilization`] as a state machine over the events, fed their
+/// record batches in order: a streaming parse hands it each batch and drops
+/// it ([`crate::build::EventBatches`]), and the events' values (GOMAXPROCS
+/// metrics, Syncs) as it meets them.
+pub struct Pass {
+    flags: u32,
+    per_proc: bool,
+    out: Vec<Vec<MutatorUtil>>,
+    stw: i64,
+    /// (Ps in GC, Ps) and the utilisation they give.
+    last_counts: (usize, usize),
+    last_mu: f64,
+    gc: GcPs,
+    in_gc: GoSet,
+    /// The goroutines whose states a RangeActive may look up; None: every
+    /// goroutine's (a streaming pass cannot look ahead).
+    watched: Option<GoSet>,
+    states: FxHashMap<i64, u8>,
+    bg_mark: GoSet,
+    procs: Vec<(i64, i64)>,
+    n_sync: i64,
+    last_ts: Option<i64>,
+    /// Streaming: (events row, value) of the events with a value not yet read, in row order.
+    values: VecDeque<(usize, i64)>,
+    /// Events row of the next batch's first row.
+    base: usize,
+    /// The first error of a batch fed by a streaming parse.
+    error: Option<String>,
+}
 
-    let want =
-        cols::G | cols::P | cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::NAME | cols::VALUE;
-    scan(batches, &MmuClasses, want, value, |ev: &Ev| {
-        last_ts = Some(ev.ts);
+impl Pass {
+    pub fn new(flags: u32) -> Self {
+        Pass {
+            flags,
+            per_proc: flags & UTIL_PER_PROC != 0,
+            out: Vec::new(),
+            stw: 0,
+            last_counts: (usize::MAX, 0),
+            last_mu: 0.0,
+            gc: GcPs::default(),
+            in_gc: GoSet::default(),
+            watched: None,
+            states: FxHashMap::default(),
+            bg_mark: GoSet::default(),
+            procs: Vec::new(),
+            n_sync: 0,
+            last_ts: None,
+            values: VecDeque::new(),
+            base: 0,
+            error: None,
+        }
+    }
+
+    /// The next events, in order; `value` as for [`mutator_utilization`],
+    /// its rows counted from the first of `batches`.
+    pub fn feed(&mut self, batches: &[RecordBatch], value: Option<&Sparse<'_>>) -> Result<(), String> {
+        let want =
+            cols::G | cols::P | cols::RESOURCE | cols::RESOURCE_ID | cols::FROM | cols::TO | cols::NAME | cols::VALUE;
+        let rows = scan(batches, &MmuClasses, want, value, |ev: &Ev| self.event(ev))?;
+        self.base += rows;
+        Ok(())
+    }
+
+    fn handle_stw(&self, c: u8) -> bool {
+        self.flags & UTIL_STW != 0 && c == NAME_GC_STW
+    }
+
+    fn handle_assist(&self, c: u8) -> bool {
+        self.flags & UTIL_ASSIST != 0 && c == NAME_ASSIST
+    }
+
+    fn handle_sweep(&self, c: u8) -> bool {
+        self.flags & UTIL_SWEEP != 0 && c == NAME_SWEEP
+    }
+
+    fn event(&mut self, ev: &Ev) {
+        let per_proc = self.per_proc;
+        self.last_ts = Some(ev.ts);
         match ev.kind {
-            Kind::Sync => n_sync = ev.value,
+            Kind::Sync => {
+                self.n_sync = ev.value;
+                if self.n_sync > 1 && self.watched.is_none() {
+                    // Looked up in the first generation only.
+                    self.states = FxHashMap::default();
+                }
+            }
             Kind::Metric if ev.name == NAME_GOMAXPROCS => {
                 let gomaxprocs = ev.value.max(0) as usize;
-                let ps = &mut gc.ps;
+                let ps = &mut self.gc.ps;
                 if ps.len() > gomaxprocs {
                     if per_proc {
                         for p in &ps[gomaxprocs..] {
-                            add_util(&mut out[p.series], (ev.ts, 0.0));
+                            add_util(&mut self.out[p.series], (ev.ts, 0.0));
                         }
                     }
                     ps.truncate(gomaxprocs);
                 }
                 while ps.len() < gomaxprocs {
                     let mut series = 0;
-                    if per_proc || out.is_empty() {
-                        series = out.len();
-                        out.push(vec![(ev.ts, 1.0)]);
+                    if per_proc || self.out.is_empty() {
+                        series = self.out.len();
+                        self.out.push(vec![(ev.ts, 1.0)]);
                     }
                     ps.push(PerP { gc: 0, series });
                 }
-                gc.recount();
-                if procs.last().is_none_or(|&(_, n)| n != gomaxprocs as i64) {
-                    procs.push((ev.ts, gomaxprocs as i64));
+                self.gc.recount();
+                if self.procs.last().is_none_or(|&(_, n)| n != gomaxprocs as i64) {
+                    self.procs.push((ev.ts, gomaxprocs as i64));
                 }
             }
             _ => {}
         }
-        if gc.ps.is_empty() {
+        if self.gc.ps.is_empty() {
             return;
         }
         let mut begin = false;
         match ev.kind {
-            Kind::RangeActive if n_sync <= 1 => {
+            Kind::RangeActive if self.n_sync <= 1 => {
                 let c = ev.name;
-                let executing = states.get(&ev.g).is_some_and(|&s| st::executing(s));
-                let missed = (handle_assist(c) && executing) || (!handle_assist(c) && handle_sweep(c));
+                let executing = self.states.get(&ev.g).is_some_and(|&s| st::executing(s));
+                let missed = (self.handle_assist(c) && executing) || (!self.handle_assist(c) && self.handle_sweep(c));
                 if missed && !per_proc {
                     // Active since the trace start: take 1/GOMAXPROCS off
                     // every point so far.
                     let (mut mi, mut pi) = (0usize, 0usize);
-                    let s0 = &mut out[0];
+                    let procs = &self.procs;
+                    let s0 = &mut self.out[0];
                     while mi < s0.len() {
                         if pi + 1 < procs.len() && procs[pi + 1].0 < s0[mi].0 {
                             pi += 1;
@@ -247,76 +318,107 @@ pub fn mutator_utilization(
             Kind::RangeBegin => begin = true,
             Kind::RangeEnd => {
                 let c = ev.name;
-                if handle_stw(c) {
-                    stw -= 1;
-                } else if handle_sweep(c) {
-                    gc.add(ev.p, -1);
-                } else if handle_assist(c) {
-                    gc.add(ev.p, -1);
+                if self.handle_stw(c) {
+                    self.stw -= 1;
+                } else if self.handle_sweep(c) {
+                    self.gc.add(ev.p, -1);
+                } else if self.handle_assist(c) {
+                    self.gc.add(ev.p, -1);
                     if ev.resource == resource::GOROUTINE && ev.resource_id >= 0 {
-                        in_gc.remove(ev.resource_id);
+                        self.in_gc.remove(ev.resource_id);
                     }
                 }
             }
             Kind::StateTransition if ev.resource == resource::GOROUTINE => {
                 let g = ev.resource_id;
-                if in_gc.contains(g) || bg_mark.contains(g) {
+                if self.in_gc.contains(g) || self.bg_mark.contains(g) {
                     let (was, is) = (st::executing(ev.from), st::executing(ev.to));
                     if !was && is {
-                        gc.add(ev.p, 1);
+                        self.gc.add(ev.p, 1);
                     } else if was && !is {
-                        gc.add(ev.p, -1);
+                        self.gc.add(ev.p, -1);
                     }
                 }
                 // Only RangeActive looks states up, and only in the first generation.
-                if n_sync <= 1 && watched.contains(g) {
-                    states.insert(g, ev.to);
+                if self.n_sync <= 1 && self.watched.as_ref().is_none_or(|w| w.contains(g)) {
+                    self.states.insert(g, ev.to);
                 }
             }
-            Kind::Label if flags & UTIL_BACKGROUND != 0 => {
+            Kind::Label if self.flags & UTIL_BACKGROUND != 0 => {
                 let c = ev.name;
                 if c == NAME_GC_LABEL || (c == NAME_GC_DEDICATED && !per_proc) {
-                    bg_mark.insert(ev.g);
-                    gc.add(ev.p, 1);
+                    self.bg_mark.insert(ev.g);
+                    self.gc.add(ev.p, 1);
                 }
             }
             _ => {}
         }
         if begin {
             let c = ev.name;
-            if handle_stw(c) {
-                stw += 1;
-            } else if handle_sweep(c) {
-                gc.add(ev.p, 1);
-            } else if handle_assist(c) {
-                gc.add(ev.p, 1);
+            if self.handle_stw(c) {
+                self.stw += 1;
+            } else if self.handle_sweep(c) {
+                self.gc.add(ev.p, 1);
+            } else if self.handle_assist(c) {
+                self.gc.add(ev.p, 1);
                 if ev.resource == resource::GOROUTINE && ev.resource_id >= 0 {
-                    in_gc.insert(ev.resource_id);
+                    self.in_gc.insert(ev.resource_id);
                 }
             }
         }
 
         if !per_proc {
-            let n = gc.ps.len();
-            let gc_ps = if stw > 0 { n } else { gc.busy };
+            let n = self.gc.ps.len();
+            let gc_ps = if self.stw > 0 { n } else { self.gc.busy };
             // Divide only when the counts change (most events change neither).
-            if (gc_ps, n) != last_counts {
-                last_counts = (gc_ps, n);
-                last_mu = 1.0 - gc_ps as f64 / n as f64;
+            if (gc_ps, n) != self.last_counts {
+                self.last_counts = (gc_ps, n);
+                self.last_mu = 1.0 - gc_ps as f64 / n as f64;
             }
-            add_util(&mut out[0], (ev.ts, last_mu));
+            add_util(&mut self.out[0], (ev.ts, self.last_mu));
         } else {
-            for p in &gc.ps {
-                let util = if stw > 0 || p.gc > 0 { 0.0 } else { 1.0 };
-                add_util(&mut out[p.series], (ev.ts, util));
+            for p in &self.gc.ps {
+                let util = if self.stw > 0 || p.gc > 0 { 0.0 } else { 1.0 };
+                add_util(&mut self.out[p.series], (ev.ts, util));
             }
         }
-    })?;
-    let Some(end) = last_ts else { return Ok(Vec::new()) };
-    for p in &gc.ps {
-        add_util(&mut out[p.series], (end, 0.0));
     }
-    Ok(out)
+
+    /// The series of [`mutator_utilization`].
+    pub fn finish(mut self) -> Result<Vec<Vec<MutatorUtil>>, String> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let Some(end) = self.last_ts else { return Ok(Vec::new()) };
+        for p in &self.gc.ps {
+            add_util(&mut self.out[p.series], (end, 0.0));
+        }
+        Ok(self.out)
+    }
+}
+
+impl EventBatches for Pass {
+    fn batch(&mut self, batch: &RecordBatch, _named: &[bool]) {
+        if self.error.is_some() {
+            return;
+        }
+        // The values of this batch's rows, counted from its first.
+        let end = self.base + batch.num_rows();
+        let (mut rows, mut values) = (Vec::new(), Vec::new());
+        while let Some(&(row, v)) = self.values.front().filter(|e| e.0 < end) {
+            self.values.pop_front();
+            if let Some(r) = row.checked_sub(self.base) {
+                rows.push(r as i64);
+                values.push(v);
+            }
+        }
+        let value = Sparse { rows: &rows, values: &values };
+        self.error = self.feed(std::slice::from_ref(batch), Some(&value)).err();
+    }
+
+    fn value(&mut self, row: usize, value: i64) {
+        self.values.push_back((row, value));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1236,5 +1338,43 @@ mod tests {
             assert!(w[0] <= w[1] + 1e-12, "{q:?}");
         }
         assert!((q[0] - c.mmu(1e9 as i64).unwrap()).abs() < 1e-9);
+    }
+
+    /// (rows, values) of the events' value column, from the tables that own
+    /// those events (metrics, syncs), as the views read it.
+    fn values(parsed: &crate::ParsedTrace) -> (Vec<i64>, Vec<i64>) {
+        use crate::analysis::testdata::{ints, table};
+        let (metrics, syncs) = (table(parsed, "metrics"), table(parsed, "syncs"));
+        let mut v: Vec<(i64, i64)> = ints(metrics, "event").into_iter().zip(ints(metrics, "value")).collect();
+        v.extend(ints(syncs, "event").into_iter().zip(ints(syncs, "n")));
+        v.sort_unstable();
+        v.into_iter().unzip()
+    }
+
+    #[test]
+    fn a_streaming_parse_gives_the_utilization_of_parse() {
+        use crate::analysis::testdata::{corpus, whole_and_cut};
+        let every = UTIL_STW | UTIL_BACKGROUND | UTIL_ASSIST | UTIL_SWEEP;
+        let [whole, cut] = whole_and_cut();
+        let mut points = 0;
+        let small = [("gc", corpus("go1.26/gc.trace")), ("gomaxprocs", corpus("go1.26/gomaxprocs.trace"))];
+        for (what, data) in [whole, cut].into_iter().chain(small) {
+            let parsed = crate::parse(&data, crate::ParseOptions::default()).expect("parses");
+            let events = &parsed.tables[0].1;
+            let rows = events.iter().map(RecordBatch::num_rows).sum::<usize>();
+            // GOMAXPROCS changes in a small trace, the others span batches.
+            assert!(rows > crate::build::STREAM_ROWS || what == "gomaxprocs", "{what}");
+            let (rows, vals) = values(&parsed);
+            for flags in [every, every | UTIL_PER_PROC, UTIL_STW] {
+                let want = mutator_utilization(events, flags, Some(&Sparse { rows: &rows, values: &vals }));
+                let want = want.expect("utilization");
+                let (_, pass) =
+                    crate::parse_stream(&data, crate::ParseOptions::default(), || Pass::new(flags)).expect("streams");
+                let got = pass.finish().expect("streamed utilization");
+                points += want.iter().map(Vec::len).sum::<usize>();
+                assert_eq!(got, want, "{what}: flags {flags}");
+            }
+        }
+        assert!(points > 150, "{points} points: too few to tell");
     }
 }

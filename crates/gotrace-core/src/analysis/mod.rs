@@ -16,3 +16,5 @@ pub mod profile;
 pub mod spans;
 pub mod summary;
 pub mod take;
+#[cfg(test)]
+pub(crate) mod testdata;

@@ -26,7 +26,9 @@ use arrow_array::{
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 
+use crate::build::EventBatches;
 use crate::idmap::IdMap;
 use crate::TraceError;
 
@@ -48,6 +50,10 @@ pub struct SummaryOptions {
     /// the per-region breakdown shows them. Without, the regions have no
     /// stats columns and no snapshots are taken at their boundaries.
     pub region_stats: bool,
+    /// The goroutines alone: no region is made (the regions table is empty)
+    /// and no time or memory goes to them; the goroutines' stats are the
+    /// same.
+    pub skip_regions: bool,
     /// At least as many goroutine creations and region begins as the events
     /// hold (the parser's goroutines and regions rows), to size the results
     /// up front.
@@ -65,6 +71,8 @@ fn state_of(s: &str) -> u8 {
 /// "None" in the u32 and i64 fields below.
 const NONE32: u32 = u32::MAX;
 const NONE64: i64 = i64::MIN;
+/// A region's `at_end` when its goroutine's end did not close it.
+const NOT_AT_END: i32 = i32::MIN;
 
 /// Strings (block reasons, range names, region types) by content.
 #[derive(Default)]
@@ -257,7 +265,6 @@ struct Summaries {
     end: Vec<i64>,
     /// Stack whose outermost frame named the goroutine (-1: not named).
     name_stack: Vec<i32>,
-    system: Vec<bool>,
     /// Slab slot of its `Pending` (NONE32 once finalized: all zero).
     pend: Vec<u32>,
     totals: StatCols,
@@ -279,7 +286,6 @@ impl Summaries {
         }
         self.totals.reserve(n);
         self.name_stack.reserve_exact(n);
-        self.system.reserve_exact(n);
         self.pend.reserve_exact(n);
         self.block.reserve_exact(n);
         self.range.reserve_exact(n);
@@ -295,7 +301,6 @@ impl Summaries {
         }
         self.totals.push_zero();
         self.name_stack.push(-1);
-        self.system.push(true);
         self.pend.push(NONE32);
         self.block.push(SmallMap::default());
         self.range.push(NONE32);
@@ -348,7 +353,6 @@ impl Summaries {
             compact(c, keep);
         }
         compact(&mut self.name_stack, keep);
-        compact(&mut self.system, keep);
         compact(&mut self.pend, keep);
         compact(&mut self.block, keep);
         compact(&mut self.range, keep);
@@ -434,6 +438,17 @@ struct RegionCols {
     duration: Vec<i64>,
     /// In its goroutine's region list (closed, or open at its goroutine's end).
     listed: Vec<bool>,
+    /// Closed by its goroutine's end: the stack that named the goroutine then
+    /// (-1: none; [`NOT_AT_END`]: closed otherwise). A system goroutine's
+    /// regions are not listed, and which names are a system goroutine's is
+    /// known once the stacks are ([`Pass::finish`]).
+    at_end: Vec<i32>,
+    /// `Stack()` of its start event (-1: none).
+    stack: Vec<i32>,
+    /// Times of its start and end events as cmd/trace's reader gives them
+    /// (NONE64: no such event).
+    start_ns: Vec<i64>,
+    end_ns: Vec<i64>,
     /// Only with the region_stats option.
     totals: StatCols,
     /// Long tables: (region row, string ID, ns).
@@ -485,10 +500,8 @@ impl Long {
     }
 }
 
-struct Summarizer<'a> {
+struct Summarizer {
     opts: SummaryOptions,
-    namable: &'a [bool],
-    system: &'a [bool],
     strings: Strings,
     empty: u32,
     forever: u32,
@@ -511,6 +524,8 @@ struct Summarizer<'a> {
     clock: Option<LegacyClock>,
     snap_a: Option<Vec<Stats>>,
     snap_b: Option<Vec<Stats>>,
+    /// `Stack()` of the event being read (-1: none).
+    row_stack: i32,
 }
 
 static ZERO: Pending = Pending {
@@ -554,15 +569,13 @@ fn snapshot(sums: &Summaries, gi: usize, p: &Pending, last: i64) -> Stats {
     r
 }
 
-impl<'a> Summarizer<'a> {
-    fn new(opts: SummaryOptions, namable: &'a [bool], system: &'a [bool]) -> Self {
+impl Summarizer {
+    fn new(opts: SummaryOptions) -> Self {
         let mut strings = Strings::default();
         let empty = strings.id("");
         let forever = strings.id("forever");
         Summarizer {
             opts,
-            namable,
-            system,
             strings,
             empty,
             forever,
@@ -583,6 +596,7 @@ impl<'a> Summarizer<'a> {
             clock: opts.legacy_sync.then(LegacyClock::default),
             snap_a: None,
             snap_b: None,
+            row_stack: -1,
         }
     }
 
@@ -643,6 +657,15 @@ impl<'a> Summarizer<'a> {
         snapshot(&self.sums, gi as usize, self.pending(gi), last)
     }
 
+    /// The window moved inside the trace, which starts at `start` (the first
+    /// event's time), as the views clip it. Its end needs no clipping: no
+    /// event comes after the trace's end to take a snapshot there.
+    fn clip_window(&mut self, start: i64) {
+        if let Some((a, b)) = self.opts.window {
+            self.opts.window = Some((a.max(start), b.max(start)));
+        }
+    }
+
     /// What happens at every event before its kind matters.
     fn tick(&mut self, ts: i64) {
         if self.sync_ts == 0 {
@@ -690,6 +713,10 @@ impl<'a> Summarizer<'a> {
         r.in_task.reserve_exact(n);
         r.duration.reserve_exact(n);
         r.listed.reserve_exact(n);
+        r.at_end.reserve_exact(n);
+        r.stack.reserve_exact(n);
+        r.start_ns.reserve_exact(n);
+        r.end_ns.reserve_exact(n);
         if self.opts.region_stats {
             r.totals.reserve(n);
             r.block.reserve(n);
@@ -719,6 +746,10 @@ impl<'a> Summarizer<'a> {
         r.end_event.push(NONE32);
         r.in_task.push(in_task);
         r.listed.push(false);
+        r.at_end.push(NOT_AT_END);
+        r.stack.push(if start_event == NONE32 { -1 } else { self.row_stack });
+        r.start_ns.push(if start_event == NONE32 { NONE64 } else { start });
+        r.end_ns.push(NONE64);
         if self.opts.region_stats {
             r.totals.push_zero();
         }
@@ -732,6 +763,7 @@ impl<'a> Summarizer<'a> {
         let i = ri as usize;
         if let Some(ev) = end_event {
             r.end_event[i] = ev;
+            r.end_ns[i] = end;
         }
         r.duration[i] = end - r.duration[i];
         r.listed[i] = true;
@@ -749,6 +781,9 @@ impl<'a> Summarizer<'a> {
     /// A goroutine created while its creator is inside a region inherits that
     /// region's task through a made-up region with no name.
     fn inherit_region(&mut self, gi: u32, creator: i64, event: u32, ts: i64) {
+        if self.opts.skip_regions {
+            return;
+        }
         let Some(ci) = self.summary_of(creator) else { return };
         let Some(&(top, _)) = self.pending(ci).active.last() else { return };
         let task = self.regs.task[top as usize];
@@ -770,13 +805,12 @@ impl<'a> Summarizer<'a> {
         if slot != NONE32 {
             let active = std::mem::take(&mut self.pends[slot as usize].active);
             // System goroutines are never part of regions, even those they
-            // inherited at creation.
-            let system = self.sums.system[gi as usize];
+            // inherited at creation: closed here, undone at the end for them.
+            let named_by = self.sums.name_stack[gi as usize];
             for &(ri, start) in &active {
                 let st = self.opts.region_stats.then(|| self.since(&fin, start));
-                if !system {
-                    self.close_region(ri, trigger.map(|t| t.0), trigger.map_or(last, |t| t.1), st.as_ref());
-                }
+                self.close_region(ri, trigger.map(|t| t.0), trigger.map_or(last, |t| t.1), st.as_ref());
+                self.regs.at_end[ri as usize] = named_by;
             }
             self.pends[slot as usize] = Pending::default();
             self.free.push(slot);
@@ -797,6 +831,7 @@ impl<'a> Summarizer<'a> {
         new: u8,
         reason: u32,
         stack: Option<i32>,
+        namable: &[bool],
     ) {
         if old == new {
             return;
@@ -843,9 +878,8 @@ impl<'a> Summarizer<'a> {
         let g = gi as usize;
         if self.sums.name_stack[g] < 0 {
             if let Some(st) = stack {
-                if self.namable.get(st as usize).copied().unwrap_or(false) {
+                if namable.get(st as usize).copied().unwrap_or(false) {
                     self.sums.name_stack[g] = st;
-                    self.sums.system[g] = self.system.get(st as usize).copied().unwrap_or(false);
                 }
             }
         }
@@ -1015,13 +1049,13 @@ impl<'a> Summarizer<'a> {
         self.pending_mut(gi).active.push((ri, start));
     }
 
-    fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, tasks: &mut TaskOf<'_>, name: u32) {
+    fn region_end(&mut self, i: u32, ts: i64, ctx_g: i64, tasks: &mut TaskOf, name: u32) {
         let Some(gi) = self.summary_of(ctx_g) else { return };
         let (ri, start) = match self.pending_mut(gi).active.pop() {
             Some(open) => open,
             None => {
                 // An end without a begin: made up now, with no start.
-                let task = tasks.end(i as i64);
+                let task = tasks.at(i);
                 (self.new_region(ctx_g, gi, task, name, NONE32, self.first_ts.unwrap_or(ts), true), NONE32)
             }
         };
@@ -1113,57 +1147,42 @@ pub struct RegionTasks<'a> {
     pub task: &'a [i64],
 }
 
-/// Looks up the tasks of region events met in row order: the begins by a
-/// cursor over the regions in begin order; the ends (only needed for an end
-/// with no open region to close, which is rare) through a table sorted on
-/// first use.
-struct TaskOf<'a> {
-    src: RegionTasks<'a>,
-    /// Regions with a begin event, in begin order.
-    begins: Vec<u32>,
-    next: usize,
-    ends: Option<Vec<(i64, i64)>>,
+/// The tasks of region events, looked up in row order: (events row, task)
+/// of each region begin and end, in row order, dropped once passed. Filled
+/// up front from a regions table, or as a streaming parse meets the events.
+/// A streaming parse tells an end its own task (what Go's Summarizer reads
+/// for an end it has no open region for), the regions table its begin's:
+/// the same for every end a runtime wrote, which ends the region it began.
+#[derive(Default)]
+struct TaskOf {
+    rows: VecDeque<(u32, i64)>,
 }
 
-impl<'a> TaskOf<'a> {
-    fn new(src: RegionTasks<'a>) -> Result<Self, TraceError> {
+impl TaskOf {
+    fn new(src: RegionTasks<'_>) -> Result<Self, TraceError> {
         let n = src.start_event.len();
         if src.end_event.len() != n || src.task.len() != n {
             return Err(TraceError::msg("region events and tasks differ in length"));
         }
-        let mut begins: Vec<u32> = (0..n as u32).filter(|&i| src.start_event[i as usize] >= 0).collect();
+        let events = src.start_event.iter().chain(src.end_event);
+        let mut rows: Vec<(u32, i64)> = events
+            .zip(src.task.iter().chain(src.task))
+            .filter_map(|(&e, &t)| u32::try_from(e).ok().map(|e| (e, t)))
+            .collect();
         // The parser lists regions in begin order; a table from elsewhere may not.
-        if !begins.is_sorted_by_key(|&i| src.start_event[i as usize]) {
-            begins.sort_by_key(|&i| src.start_event[i as usize]);
-        }
-        Ok(TaskOf { src, begins, next: 0, ends: None })
+        rows.sort_unstable();
+        Ok(TaskOf { rows: rows.into() })
     }
 
-    /// The task of the region that begins at events row `row` (NONE64: none).
-    fn begin(&mut self, row: i64) -> i64 {
-        let (starts, b) = (self.src.start_event, &self.begins);
-        while self.next < b.len() && i64::from(starts[b[self.next] as usize]) < row {
-            self.next += 1;
+    /// The task of the region event at events row `row` (NONE64: none); the
+    /// rows before it are passed.
+    fn at(&mut self, row: u32) -> i64 {
+        while self.rows.front().is_some_and(|e| e.0 < row) {
+            self.rows.pop_front();
         }
-        match b.get(self.next) {
-            Some(&i) if i64::from(starts[i as usize]) == row => task(self.src.task[i as usize]),
+        match self.rows.front() {
+            Some(&(r, t)) if r == row => task(t),
             _ => NONE64,
-        }
-    }
-
-    /// The task of the region that ends at events row `row` (NONE64: none).
-    fn end(&mut self, row: i64) -> i64 {
-        let src = self.src;
-        let ends = self.ends.get_or_insert_with(|| {
-            let mut v: Vec<(i64, i64)> =
-                src.end_event.iter().map(|&e| i64::from(e)).zip(src.task.iter().copied()).collect();
-            v.retain(|e| e.0 >= 0);
-            v.sort_unstable();
-            v
-        });
-        match ends.binary_search_by_key(&row, |e| e.0) {
-            Ok(at) => task(ends[at].1),
-            Err(_) => NONE64,
         }
     }
 }
@@ -1185,6 +1204,7 @@ struct EventCols<'b> {
     g: IntCol<'b>,
     p: IntCol<'b>,
     resource_id: IntCol<'b>,
+    stack: IntCol<'b>,
     tstack: IntCol<'b>,
     kind: StrCol<'b, u8>,
     resource: StrCol<'b, u8>,
@@ -1196,13 +1216,14 @@ struct EventCols<'b> {
 
 impl<'b> EventCols<'b> {
     /// Batch `b` of the table.
-    fn new(b: &'b RecordBatch, s: &mut Summarizer<'_>) -> Result<Self, String> {
+    fn new(b: &'b RecordBatch, s: &mut Summarizer) -> Result<Self, String> {
         let empty = s.empty;
         Ok(EventCols {
             ts: int_col(b, "ts", true)?,
             g: int_col(b, "g", true)?,
             p: int_col(b, "p", true)?,
             resource_id: int_col(b, "resource_id", true)?,
+            stack: int_col(b, "stack_id", true)?,
             tstack: int_col(b, "transition_stack_id", true)?,
             kind: StrCol::new(b, "kind", true, kind::BAD, kind_code)?,
             resource: StrCol::new(b, "resource", true, resource::NONE, resource_code)?,
@@ -1219,6 +1240,7 @@ impl<'b> EventCols<'b> {
         self.g.decode(lo, hi, &mut d.g);
         self.p.decode(lo, hi, &mut d.p);
         self.resource_id.decode(lo, hi, &mut d.resource_id);
+        self.stack.decode(lo, hi, &mut d.stack);
         self.tstack.decode(lo, hi, &mut d.tstack);
         self.kind.decode(lo, hi, &mut d.kind);
         self.resource.decode(lo, hi, &mut d.resource);
@@ -1236,6 +1258,7 @@ struct Decoded {
     g: Vec<i64>,
     p: Vec<i64>,
     resource_id: Vec<i64>,
+    stack: Vec<i64>,
     tstack: Vec<i64>,
     kind: Vec<u8>,
     resource: Vec<u8>,
@@ -1249,7 +1272,8 @@ struct Decoded {
 ///
 /// `namable[s]` says whether stack `s` names a goroutine (it has frames and its
 /// outermost function is not empty); `system[s]` whether that name is a system
-/// goroutine's (`runtime.` other than `runtime.main`). Returns the tables
+/// goroutine's (`runtime.` other than `runtime.main`); [`stack_names`] reads
+/// both from the frames table. Returns the tables
 /// `ts_fixes`, `span`, `goroutines`, `goroutine_block`, `goroutine_range`,
 /// `regions`, `region_stats`, `region_block`, `region_range` and `episodes` (columns
 /// described in `gotrace_df/views/_summary.py`).
@@ -1260,22 +1284,52 @@ pub fn summarize(
     opts: SummaryOptions,
     regions: RegionTasks<'_>,
 ) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
-    let mut s = Summarizer::new(opts, namable, system);
-    s.reserve(events.iter().map(RecordBatch::num_rows).sum());
-    let mut tasks = TaskOf::new(regions)?;
-    let mut base: usize = 0;
-    let mut d = Decoded::default();
+    let mut pass = Pass::new(opts);
+    pass.tasks = TaskOf::new(regions)?;
+    pass.s.reserve(events.iter().map(RecordBatch::num_rows).sum());
     for batch in events {
-        let c = EventCols::new(batch, &mut s).map_err(TraceError::msg)?;
+        pass.feed(batch, namable)?;
+    }
+    pass.finish(system)
+}
+
+/// [`summarize`] as a state machine over the events, fed their record
+/// batches in order: a streaming parse hands it each batch and drops it
+/// ([`crate::build::EventBatches`]), and the tasks of region events as it
+/// meets them. What only the whole trace tells (which stacks name system
+/// goroutines) is applied by [`Pass::finish`].
+pub struct Pass {
+    s: Summarizer,
+    tasks: TaskOf,
+    /// Events row of the next batch's first row.
+    base: usize,
+    d: Decoded,
+    /// The first error of a batch fed by a streaming parse.
+    error: Option<TraceError>,
+}
+
+impl Pass {
+    pub fn new(opts: SummaryOptions) -> Self {
+        Pass { s: Summarizer::new(opts), tasks: TaskOf::default(), base: 0, d: Decoded::default(), error: None }
+    }
+
+    /// The next batch of events; `namable` as for [`summarize`] (covering at
+    /// least the transition stacks of these events).
+    pub fn feed(&mut self, batch: &RecordBatch, namable: &[bool]) -> Result<(), TraceError> {
+        let Pass { s, tasks, base, d, .. } = self;
+        let c = EventCols::new(batch, s).map_err(TraceError::msg)?;
         let n = batch.num_rows();
-        if base + n > u32::MAX as usize {
+        if *base + n > u32::MAX as usize {
             return Err(TraceError::msg("too many events to summarise"));
         }
         for lo in (0..n).step_by(SLICE) {
             let hi = (lo + SLICE).min(n);
-            c.decode(lo, hi, &mut d);
+            c.decode(lo, hi, d);
+            if *base + lo == 0 && hi > 0 {
+                s.clip_window(d.ts[0]);
+            }
             for i in 0..hi - lo {
-                let idx = (base + lo + i) as u32;
+                let idx = (*base + lo + i) as u32;
                 let mut ts = d.ts[i];
                 let k = d.kind[i];
                 if s.clock.is_some() {
@@ -1289,6 +1343,7 @@ pub fn summarize(
                     ts = s.clock.as_mut().map_or(ts, |c| c.event(idx, ts));
                 }
                 s.tick(ts);
+                s.row_stack = d.stack[i] as i32;
                 let ctx_g = d.g[i];
                 match k {
                     kind::SYNC => s.sync_ts = ts,
@@ -1299,7 +1354,8 @@ pub fn summarize(
                             resource::GOROUTINE => {
                                 let ctx_p = d.p[i] as i32;
                                 let stack = Some(d.tstack[i]).filter(|&x| x >= 0).map(|x| x as i32);
-                                s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, d.reason[i], stack);
+                                let reason = d.reason[i];
+                                s.goroutine_transition(idx, ts, ctx_g, ctx_p, rid, old, new, reason, stack, namable);
                             }
                             resource::PROC => s.proc_transition(ts, rid, old, new),
                             _ => {}
@@ -1313,16 +1369,82 @@ pub fn summarize(
                             s.range_begin(ts, k == kind::RANGE_ACTIVE, ctx_g, res, rid, name);
                         }
                     }
-                    kind::REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.begin(idx as i64), d.name[i]),
-                    kind::REGION_END => s.region_end(idx, ts, ctx_g, &mut tasks, d.name[i]),
+                    kind::REGION_BEGIN | kind::REGION_END if s.opts.skip_regions => {}
+                    kind::REGION_BEGIN => s.region_begin(idx, ts, ctx_g, tasks.at(idx), d.name[i]),
+                    kind::REGION_END => s.region_end(idx, ts, ctx_g, tasks, d.name[i]),
                     _ => {}
                 }
             }
         }
-        base += n;
+        *base += n;
+        // The region events of the rows read are passed.
+        tasks.at(*base as u32);
+        Ok(())
     }
-    let live = s.finish();
-    Ok(tables(s, &live))
+
+    /// The tables of [`summarize`]; `system` as there.
+    pub fn finish(mut self, system: &[bool]) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let live = self.s.finish();
+        Ok(tables(self.s, &live, system))
+    }
+}
+
+impl EventBatches for Pass {
+    fn batch(&mut self, batch: &RecordBatch, named: &[bool]) {
+        if self.error.is_none() {
+            self.error = self.feed(batch, named).err();
+        }
+    }
+
+    fn region(&mut self, row: usize, task: i64) {
+        // Rows past u32 fail the batch that holds them.
+        if let Ok(row) = u32::try_from(row) {
+            self.tasks.rows.push_back((row, task));
+        }
+    }
+}
+
+/// Per stack ID of a frames table (columns `stack_id`, `depth`, `function`):
+/// whether its outermost frame has a function (the stack names a goroutine),
+/// and whether that is a system goroutine's (`runtime.` other than
+/// `runtime.main`), as [`summarize`] takes them.
+pub fn stack_names(frames: &[RecordBatch]) -> Result<(Vec<bool>, Vec<bool>), String> {
+    const NAMED: u8 = 1;
+    const SYSTEM: u8 = 2;
+    let class = |f: &str| match f {
+        "" => 0,
+        "runtime.main" => NAMED,
+        f if f.starts_with("runtime.") => NAMED | SYSTEM,
+        _ => NAMED,
+    };
+    // (depth, class) of each stack's outermost frame so far.
+    let mut outer: Vec<(i64, u8)> = Vec::new();
+    let (mut sid, mut depth, mut func) = (Vec::new(), Vec::new(), Vec::new());
+    for b in frames {
+        let n = b.num_rows();
+        let s = int_col(b, "stack_id", true)?;
+        let dp = int_col(b, "depth", true)?;
+        let f = StrCol::new(b, "function", true, 0, class)?;
+        for lo in (0..n).step_by(SLICE) {
+            let hi = (lo + SLICE).min(n);
+            s.decode(lo, hi, &mut sid);
+            dp.decode(lo, hi, &mut depth);
+            f.decode(lo, hi, &mut func);
+            for ((&s, &d), &c) in sid.iter().zip(&depth).zip(&func) {
+                let Ok(s) = usize::try_from(s) else { continue };
+                if s >= outer.len() {
+                    outer.resize(s + 1, (-1, 0));
+                }
+                if d > outer[s].0 {
+                    outer[s] = (d, c);
+                }
+            }
+        }
+    }
+    Ok(outer.iter().map(|&(_, c)| (c & NAMED != 0, c & SYSTEM != 0)).unzip())
 }
 
 fn arr<A: Array + 'static>(a: A) -> ArrayRef {
@@ -1390,7 +1512,12 @@ fn long_batch(l: Long, strings: &Strings, key: &'static str) -> RecordBatch {
     ])
 }
 
-fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch)> {
+fn tables(mut s: Summarizer, live: &[u32], system: &[bool]) -> Vec<(&'static str, RecordBatch)> {
+    let is_system = |named_by: i32| match usize::try_from(named_by) {
+        Ok(st) => system.get(st).copied().unwrap_or(false),
+        // Never named: cmd/trace counts it as a system goroutine.
+        Err(_) => true,
+    };
     // Only the summaries left in Go's map are in its result: one whose
     // goroutine ID was reused is gone. Live summaries are numbered in
     // summary order.
@@ -1445,10 +1572,11 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         }
     }
     drop((std::mem::take(&mut g.block), std::mem::take(&mut g.ranges)));
+    let g_system: Vec<bool> = g.name_stack.iter().map(|&st| is_system(st)).collect();
     let mut gcols = vec![
         ("goid", i64_col(g.goid, None)),
         ("name_stack_id", i32_col(g.name_stack, -1)),
-        ("system", bool_col(&g.system)),
+        ("system", bool_col(&g_system)),
         ("creation_ns", i64_col(g.creation, None)),
         // Go's 0 ("never ran", "did not exit") becomes null.
         ("start_ns", i64_col(g.start, Some(0))),
@@ -1461,6 +1589,7 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
     // marks those in a live goroutine's region list (what /userregions shows);
     // `in_task` marks those in their task's list (what /usertask shows), in order.
     let mut r = s.regs;
+    undo_system_ends(&mut r, &is_system);
     // A region never closed (dropped with its goroutine) has no duration.
     let mut duration = std::mem::take(&mut r.duration);
     for (d, &l) in duration.iter_mut().zip(&r.listed) {
@@ -1476,6 +1605,9 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
         ("name", dict_col(r.name.into_iter().map(|x| x as i32).collect(), &s.strings)),
         ("start_event", u32_col(r.start_event)),
         ("end_event", u32_col(r.end_event)),
+        ("stack_id", i32_col(r.stack, -1)),
+        ("start_ns", i64_col(r.start_ns, Some(NONE64))),
+        ("end_ns", i64_col(r.end_ns, Some(NONE64))),
         ("in_goroutine", bool_col(&in_goroutine)),
         ("in_task", bool_col(&r.in_task)),
         ("duration_ns", i64_col(duration, Some(NONE64))),
@@ -1515,6 +1647,35 @@ fn tables(mut s: Summarizer<'_>, live: &[u32]) -> Vec<(&'static str, RecordBatch
     ]
 }
 
+/// Reopens the regions a system goroutine's end closed (cmd/trace never
+/// closes them): unlisted, with no end and zero stats.
+fn undo_system_ends(r: &mut RegionCols, is_system: &impl Fn(i32) -> bool) {
+    let mut undone = vec![false; r.at_end.len()];
+    for (i, &named_by) in r.at_end.iter().enumerate() {
+        if named_by == NOT_AT_END || !is_system(named_by) {
+            continue;
+        }
+        undone[i] = true;
+        r.listed[i] = false;
+        r.end_event[i] = NONE32;
+        r.end_ns[i] = NONE64;
+        if !r.totals.exec.is_empty() {
+            r.totals.set(i, &Stats::default());
+        }
+    }
+    if undone.contains(&true) {
+        for l in [&mut r.block, &mut r.range] {
+            let keep: Vec<bool> = l.row.iter().map(|&row| !undone[row as usize]).collect();
+            let mut k = keep.iter();
+            l.row.retain(|_| *k.next().unwrap_or(&true));
+            let mut k = keep.iter();
+            l.key.retain(|_| *k.next().unwrap_or(&true));
+            let mut k = keep.iter();
+            l.ns.retain(|_| *k.next().unwrap_or(&true));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1542,6 +1703,7 @@ mod tests {
                 ("p", p),
                 ("resource", arr(StringArray::from(vec!["Goroutine"; n]))),
                 ("resource_id", arr(Int64Array::from(rid.clone()))),
+                ("stack_id", arr(Int64Array::from(vec![-1i64; n]))),
                 ("from_state", arr(StringArray::from(from.clone()))),
                 ("to_state", arr(StringArray::from(to.clone()))),
                 ("reason", arr(StringArray::from(reason.clone()))),
@@ -1593,6 +1755,7 @@ mod tests {
             ("p", arr(Int64Array::from(vec![-1i64; n]))),
             ("resource", arr(StringArray::from(vec!["Goroutine"; n]))),
             ("resource_id", arr(Int64Array::from_iter_values(rows.iter().map(|r| r.2)))),
+            ("stack_id", arr(Int64Array::from(vec![-1i64; n]))),
             ("from_state", str_of(|r| Some(r.3).filter(|s| !s.is_empty()))),
             ("to_state", str_of(|r| Some(r.4).filter(|s| !s.is_empty()))),
             ("reason", arr(StringArray::from(vec![None::<&str>; n]))),
@@ -1658,13 +1821,13 @@ mod tests {
         let end = [40, 50, 15, 25];
         let task = [3, 1, 7, -1];
         let mut t = TaskOf::new(RegionTasks { start_event: &start, end_event: &end, task: &task }).unwrap();
-        assert_eq!(t.begin(10), 1);
-        assert_eq!(t.begin(12), NONE64);
-        assert_eq!(t.end(15), 7);
-        assert_eq!(t.begin(20), NONE64);
-        assert_eq!(t.begin(30), 3);
-        assert_eq!(t.end(50), 1);
-        assert_eq!(t.end(51), NONE64);
+        assert_eq!(t.at(10), 1);
+        assert_eq!(t.at(12), NONE64);
+        assert_eq!(t.at(15), 7);
+        assert_eq!(t.at(20), NONE64);
+        assert_eq!(t.at(30), 3);
+        assert_eq!(t.at(50), 1);
+        assert_eq!(t.at(51), NONE64);
         assert!(TaskOf::new(RegionTasks { start_event: &start, end_event: &end[..2], task: &task }).is_err());
     }
 
@@ -1699,5 +1862,51 @@ mod tests {
         assert_eq!(c.sync(151), Some(151));
         assert_eq!(c.event(3, 152), 152);
         assert!(c.fixes.is_empty());
+    }
+
+    #[test]
+    fn a_streaming_parse_gives_the_summary_of_parse() {
+        use crate::analysis::testdata::{corpus, ints, table, whole_and_cut};
+        let [whole, cut] = whole_and_cut();
+        let inputs = [whole, cut, ("example", corpus("go1.22/example.trace"))];
+        let legacy = SummaryOptions { legacy_undetermined: true, legacy_sync: true, ..Default::default() };
+        let options = [
+            SummaryOptions { region_stats: true, ..Default::default() },
+            SummaryOptions { region_stats: true, ..legacy },
+            // A window that starts before the trace: clipped to its start.
+            SummaryOptions { window: Some((i64::MIN, 2_000_000)), ..legacy },
+        ];
+        for (what, data) in inputs {
+            let parsed = crate::parse(&data, crate::ParseOptions::default()).expect("parses");
+            let (namable, system) = stack_names(table(&parsed, "frames")).expect("frames");
+            let regions = table(&parsed, "regions");
+            let (start, end) = (ints(regions, "start_event"), ints(regions, "end_event"));
+            let start: Vec<i32> = start.iter().map(|&e| e as i32).collect();
+            let end: Vec<i32> = end.iter().map(|&e| e as i32).collect();
+            let task = ints(regions, "task_id");
+            let tasks = RegionTasks { start_event: &start, end_event: &end, task: &task };
+            let events = table(&parsed, "events");
+            assert!(events.iter().map(RecordBatch::num_rows).sum::<usize>() > crate::build::STREAM_ROWS);
+            for opts in options {
+                let want = summarize(events, &namable, &system, opts, tasks).expect("summary");
+                // Without regions: the same goroutines.
+                let skip = SummaryOptions { skip_regions: true, ..opts };
+                let alone = summarize(events, &namable, &system, skip, tasks).expect("summary");
+                for (t, (name, table)) in alone.iter().zip(&want) {
+                    match *name {
+                        "regions" | "region_stats" | "region_block" | "region_range" => assert_eq!(t.1.num_rows(), 0),
+                        _ => assert_eq!(t, &(*name, table.clone()), "{what}: {name} without regions"),
+                    }
+                }
+                let pass = || Pass::new(opts);
+                let (streamed, got) =
+                    crate::parse_stream(&data, crate::ParseOptions::default(), pass).expect("streams");
+                let (_, system) = stack_names(table(&streamed, "frames")).expect("frames");
+                let got = got.finish(&system).expect("streamed summary");
+                assert_eq!(got, want, "{what}: {opts:?}");
+                let regions = &want.iter().find(|t| t.0 == "regions").expect("regions").1;
+                assert!(what != "example" || regions.num_rows() > 0, "{what}: no regions to compare");
+            }
+        }
     }
 }

@@ -206,7 +206,12 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
                     row.name = u32::NULL;
                     self.ev.push(row);
                 }
-                Rec::Sync(s) => self.ev.set_gen(s.n),
+                Rec::Sync(s) => {
+                    self.ev.set_gen(s.n);
+                    self.consumer.value(s.idx, s.n as i64);
+                }
+                Rec::Metric { idx, value, .. } => self.consumer.value(idx, value),
+                Rec::Region { idx, task, .. } => self.consumer.region(idx, task),
                 Rec::Strings(new) => {
                     let (bytes, lens) = *new;
                     let mut at = 0;
@@ -342,4 +347,13 @@ pub trait EventBatches: Send {
     /// names a goroutine, for every stack a transition so far carried
     /// (the IDs past its end carried none yet).
     fn batch(&mut self, batch: &RecordBatch, named: &[bool]);
+
+    /// The task of the region begin or end at events row `row`, which the
+    /// events table does not hold; told before the batch with that row.
+    fn region(&mut self, _row: usize, _task: i64) {}
+
+    /// The value of the event at events row `row` (a metric's; a Sync's
+    /// generation number), which the events table does not hold; told
+    /// before the batch with that row.
+    fn value(&mut self, _row: usize, _value: i64) {}
 }
