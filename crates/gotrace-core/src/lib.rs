@@ -154,6 +154,36 @@ pub fn parse_stream<C: build::EventBatches + 'static>(
     Ok((parsed, consumer))
 }
 
+/// Converts a whole trace as [`parse`] reads it, handing every table to a
+/// consumer made by `consumer` ([`build::TableBatches`]): the events table
+/// batch by batch as it is parsed, the others at the end, with only bounded
+/// state kept for those that grow with the trace (`build/convert.rs`). The
+/// spans' public columns come made, the regions' as `region_events`
+/// (`gotrace_df/_expand.py` gathers them).
+///
+/// A damaged tail is read again up to the last Sync by a fresh consumer, as
+/// in [`parse_stream`]. Returns the consumer and the trace as [`parse`]
+/// describes it, whose tables are only `stacks` and `frames`.
+pub fn parse_convert<C: build::TableBatches + 'static>(
+    data: &[u8],
+    mut opts: ParseOptions<'_>,
+    mut consumer: impl FnMut() -> C,
+) -> Result<(ParsedTrace, C), TraceError> {
+    let version = wire::read_header(data)?;
+    let total = data.len() as u64;
+    let mut report = |done: usize| {
+        if let Some(p) = opts.progress.as_mut() {
+            p(done as u64, total);
+        }
+    };
+    let converting = |strings: &mut intern::Interner, limit| build::Builder::converting(strings, limit, consumer());
+    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, converting)?;
+    let mut parsed = describe(version, &built, tail_error, total);
+    let (consumer, tables) = built.builder.finish_stream(&built.strings);
+    parsed.tables = tables;
+    Ok((parsed, consumer))
+}
+
 /// Runs a parse with builders from `builder`. On an error that leaves a
 /// complete generation, parses again, keeping the events up to the last
 /// Sync (Go's consumers keep those; the generation after it is lost), so

@@ -25,6 +25,7 @@ mod raw;
 
 mod critical;
 
+mod convert;
 mod spans;
 mod stream;
 
@@ -319,6 +320,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(raw::sort_order, m)?)?;
     m.add_function(wrap_pyfunction!(critical::critical_paths, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stream_profile, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::convert_stream, m)?)?;
     m.add_function(wrap_pyfunction!(spans::span_columns, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

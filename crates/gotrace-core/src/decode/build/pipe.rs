@@ -118,7 +118,7 @@ pub enum Filled {
 
 /// What takes the records: the events table and the derived tables, or a
 /// streaming consumer.
-trait Fill: Send {
+pub(super) trait Fill: Send {
     /// Takes every record of `batch`, leaving it empty.
     fn take(&mut self, batch: &mut Vec<Rec>);
     fn done(self: Box<Self>) -> Filled;
@@ -293,6 +293,12 @@ impl DerivedThread {
             strings: Interner::default(),
             named: Vec::new(),
         }))
+    }
+
+    /// A streaming conversion's builder: every table handed to `consumer`
+    /// ([`super::convert`]).
+    pub fn convert<C: super::TableBatches + 'static>(consumer: C) -> Self {
+        Self::start(Box::new(super::convert::Convert::new(consumer)))
     }
 
     #[inline]

@@ -1,0 +1,331 @@
+"""A trace straight to a Parquet dataset, streamed: the dataset
+:func:`~gotrace_df.export.parquet.write_parquet` writes, without ever holding
+the trace.
+
+The core parses the trace and hands every table over a record batch at a time
+(``_core.convert_stream``): the events as they are parsed, then the spans in
+table order (the core sorts them in bounded memory, spilling to a temporary
+file), then the tables that are small or compact (procs, tasks, logs,
+metrics, gc, ...). Each batch is written as it comes: memory is one row group
+per table being written, plus what the core keeps per live goroutine and the
+compact tables.
+
+The events table's string columns ``reason`` and ``name`` are dictionaries of
+the values seen so far: each row group carries the dictionary as it stood at
+its end, which the row groups before it are a prefix of.
+:func:`~gotrace_df.export.parquet.read_parquet` gives the whole column the
+last one, so the table it reads is the one ``read_trace`` makes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from gotrace_df import _core
+from gotrace_df._trace import Trace
+from gotrace_df.export._atomic import atomic_dir, fsync_path
+from gotrace_df.export._meta import metadata
+from gotrace_df.export.parquet import (
+    FORMAT,
+    GROWING,
+    KV_KEY,
+    LAYOUT_VERSION,
+    MANIFEST,
+    check_destination,
+    write_parquet,
+)
+from gotrace_df.frames import SCHEMAS, TABLES, key_type
+from gotrace_df.io import Progress, TraceSource, progress_callback, read_trace, trace_buffer, warn_damaged
+
+__all__ = ["convert", "ROW_GROUP"]
+
+#: Rows per row group: what ``pyarrow.parquet.write_table`` makes by default.
+ROW_GROUP = 1 << 20
+
+
+def convert(
+    source: TraceSource,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
+    compression: str = "zstd",
+    redact: bool = False,
+    progress: Progress = None,
+) -> Path:
+    """Convert the trace ``source`` into the Parquet dataset ``path`` without
+    holding the trace in memory.
+
+    The dataset is the one ``read_trace(source).to_parquet(path)`` writes
+    (:func:`~gotrace_df.read_parquet` reads the same tables back), published
+    the same way: complete or not at all. Memory stays about the same
+    whatever the trace's size; the spans are sorted through a temporary
+    file in ``TMPDIR`` (about 100 bytes per span, removed as it is closed).
+
+    Parameters
+    ----------
+    source
+        A trace as :func:`~gotrace_df.read_trace` takes it (a path is
+        memory-mapped and its pages handed back as they are read).
+    path, overwrite, compression
+        As for :func:`~gotrace_df.export.parquet.write_parquet`.
+    redact
+        Redaction renames strings consistently across every table, which
+        needs the whole trace: with ``redact=True`` the trace is read whole
+        and written by ``write_parquet``.
+    progress
+        As for :func:`~gotrace_df.read_trace`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    TraceError
+        As :func:`~gotrace_df.read_trace` (nothing is written then).
+
+    Examples
+    --------
+    >>> import tempfile, gotrace_df as gt
+    >>> d = gt.convert(gt.example_trace(), tempfile.mkdtemp() + "/example")
+    >>> gt.read_parquet(d).events.equals(gt.read_trace(gt.example_trace()).events)
+    True
+    """
+    dest = Path(path)
+    if redact:
+        return write_parquet(
+            read_trace(source, progress=progress),
+            dest,
+            overwrite=overwrite,
+            compression=compression,
+            redact=True,
+        )
+    check_destination(dest, overwrite)
+    with trace_buffer(source) as (data, name, mapped), atomic_dir(dest, replace=overwrite) as tmp:
+        with memoryview(data) as view:
+            total = view.nbytes
+        sink = _Sink(tmp, compression)
+        callback, finish = progress_callback(progress, total)
+        try:
+            result = _core.convert_stream(data, sink, callback, release_input=mapped)
+        finally:
+            finish()
+            sink.close()
+        warn_damaged(result, name, stacklevel=2)
+        for table, stream in result["tables"].items():
+            sink(sink.attempt, table, stream)
+        trace = Trace(
+            {},
+            format_version=result["version"],
+            start_ns=result["start_ns"],
+            end_ns=result["end_ns"],
+            generations=result["generations"],
+            frequency=result["frequency"],
+            bytes_used=result["bytes_used"],
+            bytes_total=result["bytes_total"],
+            source=name,
+        )
+        sink.finish(metadata(trace))
+    return dest
+
+
+class _Dictionary:
+    """A string column's dictionary as the core builds it over a whole table:
+    its values in first-seen order, added to as batches come."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def codes_of(self, col: pa.Array) -> pa.Array:
+        """``col`` (a dictionary array whose dictionary lists its values in
+        first-seen order) as int32 codes into this dictionary."""
+        if not pa.types.is_dictionary(col.type):
+            col = col.dictionary_encode()
+        known = self.codes
+        lut = np.array(
+            [known.setdefault(v, len(known)) for v in col.dictionary.to_pylist()] or [0],
+            dtype=np.int32,
+        )
+        keys = col.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.intp)
+        return pa.array(lut[keys], mask=col.is_null().to_numpy(zero_copy_only=False))
+
+    def values(self) -> pa.Array:
+        return pa.array(list(self.codes), pa.string())
+
+
+class _Writer:
+    """One table's file, written a row group at a time."""
+
+    def __init__(self, file: Path, compression: str) -> None:
+        self.file, self.compression = file, compression
+        self.pending: list[pa.RecordBatch] = []
+        self.rows = 0
+        self.writer: Any = None
+
+    def add(self, batch: pa.RecordBatch, seal: Any) -> None:
+        """Adds ``batch``; ``seal`` makes a row group's table of its batches."""
+        self.pending.append(batch)
+        self.rows += batch.num_rows
+        if sum(b.num_rows for b in self.pending) >= ROW_GROUP:
+            self.flush(seal)
+
+    def flush(self, seal: Any) -> None:
+        import pyarrow.parquet as pq
+
+        if not self.pending and self.writer is not None:
+            return
+        table = seal(self.pending)
+        self.pending = []
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.file, table.schema, compression=self.compression, store_schema=True
+            )
+        self.writer.write_table(table, row_group_size=ROW_GROUP)
+
+    def close(self, kv: bytes | None = None) -> None:
+        if self.writer is not None:
+            if kv is not None:
+                self.writer.add_key_value_metadata({KV_KEY: kv})
+            self.writer.close()
+            self.writer = None
+
+
+class _Sink:
+    """Takes the core's batches (``sink(attempt, table, batch)``) and writes
+    the dataset's files into ``root``."""
+
+    def __init__(self, root: Path, compression: str) -> None:
+        self.root, self.compression = root, compression
+        self.attempt = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.dicts = {c: _Dictionary() for c in GROWING}
+        self.events = _Writer(self.root / "events.parquet", self.compression)
+        self.spans = _Writer(self.root / "spans.parquet", self.compression)
+        self.whole: dict[str, list[pa.RecordBatch]] = {}
+
+    def __call__(self, attempt: int, table: str, stream: Any) -> None:
+        if attempt != self.attempt:
+            # A damaged tail: the core reads the trace again, up to its last Sync.
+            self.close()
+            for f in self.root.iterdir():
+                f.unlink()
+            self.attempt = attempt
+            self._reset()
+        reader = pa.RecordBatchReader.from_stream(stream)
+        for batch in reader:
+            if table == "events":
+                self.events.add(self._events(batch), self._seal_events)
+            elif table == "spans":
+                self.spans.add(self._spans(batch), _seal)
+            elif table == "error":
+                raise OSError(f"cannot sort the spans: {batch.column(0)[0].as_py()}")
+            else:
+                self.whole.setdefault(table, []).append(batch)
+
+    def _events(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        cols = []
+        for c in SCHEMAS["events"]:
+            col = batch.column(c.name)
+            if c.name in GROWING:
+                col = self.dicts[c.name].codes_of(col)
+            elif pa.types.is_dictionary(c.type) and pa.types.is_integer(c.type.value_type):
+                # Parquet keeps integer dictionaries as their values; the
+                # reader encodes them again.
+                col = col.cast(c.type.value_type)
+            cols.append(col)
+        return pa.RecordBatch.from_arrays(cols, names=[c.name for c in SCHEMAS["events"]])
+
+    def _seal_events(self, batches: list[pa.RecordBatch]) -> pa.Table:
+        table = _seal(batches)
+        for name in GROWING:
+            i = table.schema.get_field_index(name)
+            codes = table.column(i).combine_chunks()
+            col = pa.DictionaryArray.from_arrays(codes, self.dicts[name].values())
+            table = table.set_column(i, name, col)
+        return table
+
+    def _spans(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        # The spans' reasons are the events' reasons, keys and dictionary
+        # (complete by now: the spans come after the last events).
+        d = self.dicts["reason"]
+        values = d.values()
+        codes = d.codes_of(batch.column("reason")).cast(key_type(len(values)))
+        reason = pa.DictionaryArray.from_arrays(codes, values)
+        i = batch.schema.get_field_index("reason")
+        return batch.set_column(i, "reason", reason)
+
+    def close(self) -> None:
+        self.events.close()
+        self.spans.close()
+
+    def finish(self, meta: dict[str, Any]) -> None:
+        """Writes the rest of the tables, then the manifest."""
+        import pyarrow.parquet as pq
+
+        kv = json.dumps(meta, sort_keys=True).encode()
+        rows: dict[str, int] = {}
+        for name, w in (("events", self.events), ("spans", self.spans)):
+            w.flush(self._seal_events if name == "events" else _seal)
+            w.close(kv)
+            rows[name] = w.rows
+        whole = {n: pa.Table.from_batches(b) for n, b in self.whole.items()}
+        whole["regions"] = _regions(whole["regions"], whole.pop("region_events"))
+        for name in TABLES:
+            if name in rows:
+                continue
+            table = whole[name]
+            pq.write_table(
+                table.replace_schema_metadata({KV_KEY: kv}),
+                self.root / f"{name}.parquet",
+                compression=self.compression,
+                store_schema=True,
+            )
+            rows[name] = table.num_rows
+        for name in TABLES:
+            fsync_path(self.root / f"{name}.parquet")
+        manifest = {
+            "format": FORMAT,
+            "layout_version": LAYOUT_VERSION,
+            "trace": meta,
+            "redacted": False,
+            "tables": {n: {"file": f"{n}.parquet", "rows": rows[n]} for n in TABLES},
+        }
+        (self.root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        fsync_path(self.root / MANIFEST)
+
+
+def _seal(batches: list[pa.RecordBatch]) -> pa.Table:
+    return pa.Table.from_batches(batches).combine_chunks()
+
+
+def _regions(refs: pa.Table, region_events: pa.Table) -> pa.Table:
+    """The public regions table from its stored form and only the events it
+    refers to (their rows in ``event``, ascending)."""
+    from gotrace_df import _expand
+
+    at = _expand.event_rows(region_events["event"])
+    local = {}
+    for c in ("start_event", "end_event"):
+        rows = _expand.event_rows(refs[c])
+        pos = np.where(rows >= 0, np.searchsorted(at, rows), -1)
+        local[c] = pa.array(pos.astype(np.int32), mask=rows < 0)
+    stored = refs
+    for c, col in local.items():
+        stored = stored.set_column(stored.schema.get_field_index(c), c, col)
+    events = region_events.drop_columns(["event"])
+    if events.num_rows == 0:
+        # The gather needs a batch to read from, even for no rows.
+        events = pa.table({f.name: pa.nulls(1, f.type) for f in events.schema})
+    public = _expand.expand("regions", stored, {"events": events}, 0)
+    for c in ("start_event", "end_event"):
+        public = public.set_column(public.schema.get_field_index(c), c, refs[c])
+    return public
