@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from gotrace_df.export.parquet import (
 from gotrace_df.frames import SCHEMAS, TABLES, key_type
 from gotrace_df.io import Progress, TraceSource, progress_callback, read_trace, trace_buffer, warn_damaged
 
-__all__ = ["convert", "ROW_GROUP"]
+__all__ = ["convert", "convert_buffer", "ROW_GROUP"]
 
 #: Rows per row group: what ``pyarrow.parquet.write_table`` makes by default.
 ROW_GROUP = 1 << 20
@@ -108,19 +110,53 @@ def convert(
             redact=True,
         )
     check_destination(dest, overwrite)
-    with trace_buffer(source) as (data, name, mapped), atomic_dir(dest, replace=overwrite) as tmp:
+    with trace_buffer(source) as (data, name, mapped):
+        return convert_buffer(
+            data,
+            dest,
+            name=name,
+            mapped=mapped,
+            overwrite=overwrite,
+            compression=compression,
+            progress=progress,
+            stacklevel=3,
+        )
+
+
+def convert_buffer(
+    data: Any,
+    path: str | os.PathLike[str],
+    *,
+    name: str,
+    mapped: bool = False,
+    overwrite: bool = True,
+    compression: str = "zstd",
+    progress: Progress = None,
+    stacklevel: int = 2,
+) -> Path:
+    """:func:`convert` of a trace already in a buffer (as
+    ``gotrace_df.io.trace_buffer`` yields it): ``name`` is the dataset's
+    ``source``, ``mapped`` says the buffer is our own read-only file mapping
+    (its pages are handed back as they are read), ``stacklevel`` places the
+    damaged-tail warning as for :func:`warnings.warn`."""
+    dest = Path(path)
+    check_destination(dest, overwrite)
+    with atomic_dir(dest, replace=overwrite) as tmp:
         with memoryview(data) as view:
             total = view.nbytes
         sink = _Sink(tmp, compression)
         callback, finish = progress_callback(progress, total)
         try:
             result = _core.convert_stream(data, sink, callback, release_input=mapped)
+        except BaseException:
+            sink.abandon()
+            raise
         finally:
             finish()
-            sink.close()
-        warn_damaged(result, name, stacklevel=2)
+        sink.join()
+        warn_damaged(result, name, stacklevel)
         for table, stream in result["tables"].items():
-            sink(sink.attempt, table, stream)
+            sink.take(sink.attempt, table, stream)
         trace = Trace(
             {},
             format_version=result["version"],
@@ -199,12 +235,48 @@ class _Writer:
 
 class _Sink:
     """Takes the core's batches (``sink(attempt, table, batch)``) and writes
-    the dataset's files into ``root``."""
+    the dataset's files into ``root`` on a thread of its own, so that the
+    core's table thread goes on building while a row group is compressed."""
 
     def __init__(self, root: Path, compression: str) -> None:
         self.root, self.compression = root, compression
         self.attempt = 0
         self._reset()
+        # A few batches in flight: each is at most 65,536 rows.
+        self._queue: queue.Queue[tuple[int, str, Any] | None] = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="gotrace-parquet", daemon=True)
+        self._thread.start()
+
+    def __call__(self, attempt: int, table: str, stream: Any) -> None:
+        """Called by the core (on its table thread) with each batch."""
+        if self._error is not None:
+            raise self._error  # the core stops calling and raises it
+        self._queue.put((attempt, table, stream))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.take(*item)
+                except BaseException as e:  # raised in the caller's thread
+                    self._error = e
+
+    def join(self) -> None:
+        """Waits for the batches taken so far to be written; raises what
+        writing them raised."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            self.close()
+            raise self._error
+
+    def abandon(self) -> None:
+        """Stops writing (the conversion failed) and closes the files."""
+        self._error = self._error or RuntimeError("abandoned")
+        self._queue.put(None)
+        self._thread.join()
+        self.close()
 
     def _reset(self) -> None:
         self.dicts = {c: _Dictionary() for c in GROWING}
@@ -212,7 +284,10 @@ class _Sink:
         self.spans = _Writer(self.root / "spans.parquet", self.compression)
         self.whole: dict[str, list[pa.RecordBatch]] = {}
 
-    def __call__(self, attempt: int, table: str, stream: Any) -> None:
+    def take(self, attempt: int, table: str, stream: Any) -> None:
+        """Writes (or keeps, for a table written whole) one batch of ``table``."""
+        if attempt < self.attempt:
+            return  # the reading that found the damage, still finishing
         if attempt != self.attempt:
             # A damaged tail: the core reads the trace again, up to its last Sync.
             self.close()

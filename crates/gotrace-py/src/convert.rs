@@ -2,6 +2,7 @@
 //! callable while the trace is parsed (gotrace_core::parse_convert), so the
 //! writer holds one batch at a time, never the trace.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
@@ -18,11 +19,17 @@ struct Forward {
     /// Which reading of the trace this is: a damaged tail is read again from
     /// the start, and the sink then starts over.
     attempt: u32,
+    /// The latest attempt: the first reading's thread may still be finishing
+    /// while the second runs, and must not reach the sink.
+    latest: Arc<AtomicU32>,
     error: Arc<Mutex<Option<PyErr>>>,
 }
 
 impl TableBatches for Forward {
     fn batch(&mut self, table: &'static str, batch: RecordBatch) {
+        if self.latest.load(Ordering::SeqCst) != self.attempt {
+            return;
+        }
         let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
         if error.is_some() {
             return;
@@ -59,10 +66,10 @@ pub(crate) fn convert_stream<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let sink = Arc::new(sink);
     let error = Arc::new(Mutex::new(None));
-    let mut attempt = 0;
+    let latest = Arc::new(AtomicU32::new(0));
     let consumer = || {
-        attempt += 1;
-        Forward { sink: sink.clone(), attempt, error: error.clone() }
+        let attempt = latest.fetch_add(1, Ordering::SeqCst) + 1;
+        Forward { sink: sink.clone(), attempt, latest: latest.clone(), error: error.clone() }
     };
     let (parsed, _) = run_parse(py, data, progress, release_input, |data, opts| parse_convert(data, opts, consumer))?;
     if let Some(e) = error.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -17,10 +17,10 @@
 //! - Every other table is built as the whole-trace parse builds it
 //!   ([`Derived`]) and handed over at the end.
 
-use super::cols::{enum_array, prim_array, Sentinel};
+use super::cols::{enum_array, prim_array, Chunked, Sentinel};
 use super::derive::Derived;
 use super::pipe::{Fill, Filled, Rec};
-use super::{batch, finish_events, kind, EventCols, Row, STATES, STREAM_ROWS};
+use super::{batch, batches, finish_events, kind, EventCols, Row, STATES, STREAM_ROWS};
 use crate::intern::Interner;
 use crate::model::resource;
 use crate::order::gostate;
@@ -268,22 +268,23 @@ fn span_batch(rows: &[SpanRow], strings: &Interner) -> RecordBatch {
 /// public columns read.
 #[derive(Default)]
 struct RegionEvents {
-    event: Vec<i32>,
-    g: Vec<i64>,
+    event: Chunked<i32>,
+    g: Chunked<i64>,
     name: super::coded::Coded<u32>,
-    ts: Vec<i64>,
-    stack: Vec<i32>,
+    ts: Chunked<i64>,
+    stack: Chunked<i32>,
 }
 
 impl RegionEvents {
-    fn finish(self, strings: &Interner) -> RecordBatch {
-        let name = self.name.into_string_arrays(strings).pop().expect("one chunk");
-        batch(vec![
-            ("event", prim_array::<Int32Type>(self.event)),
-            ("g", prim_array::<Int64Type>(self.g)),
-            ("name", name),
-            ("ts", prim_array::<Int64Type>(self.ts)),
-            ("stack_id", prim_array::<Int32Type>(self.stack)),
+    fn finish(self, strings: &Interner) -> Vec<RecordBatch> {
+        let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
+        let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
+        batches(vec![
+            ("event", p32(self.event)),
+            ("g", p64(self.g)),
+            ("name", self.name.into_string_arrays(strings)),
+            ("ts", p64(self.ts)),
+            ("stack_id", p32(self.stack)),
         ])
     }
 }
@@ -446,7 +447,9 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
                 consumer.batch(name, b);
             }
         }
-        consumer.batch("region_events", regions.finish(&strings));
+        for b in regions.finish(&strings) {
+            consumer.batch("region_events", b);
+        }
         Filled::Stream(Box::new(consumer))
     }
 }
