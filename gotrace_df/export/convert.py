@@ -3,12 +3,13 @@
 the trace.
 
 The core parses the trace and hands every table over a record batch at a time
-(``_core.convert_stream``): the events as they are parsed, then the spans in
-table order (the core sorts them in bounded memory, spilling to a temporary
-file), then the tables that are small or compact (procs, tasks, logs,
-metrics, gc, ...). Each batch is written as it comes: memory is one row group
-per table being written, plus what the core keeps per live goroutine and the
-compact tables.
+(``_core.convert_stream``): the events as they are parsed, then the spans,
+goroutines and regions in table order (the core keeps a row per live
+goroutine and open region, and sorts the finished rows through a temporary
+file), then the tables small by nature (procs, tasks, logs, metrics, gc,
+cpu_samples, syncs, experimental, stacks, frames). Each batch is written as
+it comes, on a thread of its own: memory is a row group per table being
+written plus the core's bounded state, not the trace.
 
 The events table's string columns ``reason`` and ``name`` are dictionaries of
 the values seen so far: each row group carries the dictionary as it stood at
@@ -49,6 +50,9 @@ __all__ = ["convert", "convert_buffer", "ROW_GROUP"]
 
 #: Rows per row group: what ``pyarrow.parquet.write_table`` makes by default.
 ROW_GROUP = 1 << 20
+#: The tables that grow with the trace, written a row group at a time as
+#: they come; the others come whole.
+STREAMED = ("events", "spans", "goroutines", "regions")
 
 
 def convert(
@@ -280,8 +284,7 @@ class _Sink:
 
     def _reset(self) -> None:
         self.dicts = {c: _Dictionary() for c in GROWING}
-        self.events = _Writer(self.root / "events.parquet", self.compression)
-        self.spans = _Writer(self.root / "spans.parquet", self.compression)
+        self.writers = {n: _Writer(self.root / f"{n}.parquet", self.compression) for n in STREAMED}
         self.whole: dict[str, list[pa.RecordBatch]] = {}
 
     def take(self, attempt: int, table: str, stream: Any) -> None:
@@ -297,12 +300,14 @@ class _Sink:
             self._reset()
         reader = pa.RecordBatchReader.from_stream(stream)
         for batch in reader:
+            if table == "error":
+                raise OSError(f"cannot sort the rows: {batch.column(0)[0].as_py()}")
             if table == "events":
-                self.events.add(self._events(batch), self._seal_events)
+                self.writers[table].add(self._events(batch), self._seal_events)
             elif table == "spans":
-                self.spans.add(self._spans(batch), _seal)
-            elif table == "error":
-                raise OSError(f"cannot sort the spans: {batch.column(0)[0].as_py()}")
+                self.writers[table].add(self._spans(batch), _seal)
+            elif table in STREAMED:
+                self.writers[table].add(batch, _seal)
             else:
                 self.whole.setdefault(table, []).append(batch)
 
@@ -339,8 +344,8 @@ class _Sink:
         return batch.set_column(i, "reason", reason)
 
     def close(self) -> None:
-        self.events.close()
-        self.spans.close()
+        for w in self.writers.values():
+            w.close()
 
     def finish(self, meta: dict[str, Any]) -> None:
         """Writes the rest of the tables, then the manifest."""
@@ -348,16 +353,14 @@ class _Sink:
 
         kv = json.dumps(meta, sort_keys=True).encode()
         rows: dict[str, int] = {}
-        for name, w in (("events", self.events), ("spans", self.spans)):
+        for name, w in self.writers.items():
             w.flush(self._seal_events if name == "events" else _seal)
             w.close(kv)
             rows[name] = w.rows
-        whole = {n: pa.Table.from_batches(b) for n, b in self.whole.items()}
-        whole["regions"] = _regions(whole["regions"], whole.pop("region_events"))
         for name in TABLES:
             if name in rows:
                 continue
-            table = whole[name]
+            table = pa.Table.from_batches(self.whole.pop(name))
             pq.write_table(
                 table.replace_schema_metadata({KV_KEY: kv}),
                 self.root / f"{name}.parquet",
@@ -380,27 +383,3 @@ class _Sink:
 
 def _seal(batches: list[pa.RecordBatch]) -> pa.Table:
     return pa.Table.from_batches(batches).combine_chunks()
-
-
-def _regions(refs: pa.Table, region_events: pa.Table) -> pa.Table:
-    """The public regions table from its stored form and only the events it
-    refers to (their rows in ``event``, ascending)."""
-    from gotrace_df import _expand
-
-    at = _expand.event_rows(region_events["event"])
-    local = {}
-    for c in ("start_event", "end_event"):
-        rows = _expand.event_rows(refs[c])
-        pos = np.where(rows >= 0, np.searchsorted(at, rows), -1)
-        local[c] = pa.array(pos.astype(np.int32), mask=rows < 0)
-    stored = refs
-    for c, col in local.items():
-        stored = stored.set_column(stored.schema.get_field_index(c), c, col)
-    events = region_events.drop_columns(["event"])
-    if events.num_rows == 0:
-        # The gather needs a batch to read from, even for no rows.
-        events = pa.table({f.name: pa.nulls(1, f.type) for f in events.schema})
-    public = _expand.expand("regions", stored, {"events": events}, 0)
-    for c in ("start_event", "end_event"):
-        public = public.set_column(public.schema.get_field_index(c), c, refs[c])
-    return public

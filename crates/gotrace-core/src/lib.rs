@@ -157,9 +157,8 @@ pub fn parse_stream<C: build::EventBatches + 'static>(
 /// Converts a whole trace as [`parse`] reads it, handing every table to a
 /// consumer made by `consumer` ([`build::TableBatches`]): the events table
 /// batch by batch as it is parsed, the others at the end, with only bounded
-/// state kept for those that grow with the trace (`build/convert.rs`). The
-/// spans' public columns come made, the regions' as `region_events`
-/// (`gotrace_df/_expand.py` gathers them).
+/// state kept for those that grow with the trace (`build/convert.rs`); the
+/// spans and regions come with their public columns.
 ///
 /// A damaged tail is read again up to the last Sync by a fresh consumer, as
 /// in [`parse_stream`]. Returns the consumer and the trace as [`parse`]

@@ -48,13 +48,13 @@ impl TableBatches for Forward {
 /// rule), calling `sink(attempt, table, batch)` with every table's record
 /// batches instead of keeping them: the events table's in order as they are
 /// parsed (with `task_id` and `value` as plain int64 columns at the end,
-/// string dictionaries per batch), then the spans' public columns in table
-/// order, then every other table, the regions as their stored form plus
-/// `region_events` (the columns of their events that their public columns
-/// read), and `error` if the spans' temporary file failed. A larger
-/// `attempt` means the trace is being read again (a damaged tail): start
-/// over. Returns `parse`'s dict, whose tables are `stacks` and `frames`. An
-/// exception from `sink` stops the calls and is raised here.
+/// string dictionaries per batch), then the spans', goroutines' and
+/// regions' public columns in table order (the spans' reasons with a
+/// dictionary per batch), then every other table, and `error` if the
+/// temporary file that sorts them failed. A larger `attempt` means the trace
+/// is being read again (a damaged tail): start over. Returns `parse`'s dict,
+/// whose tables are `stacks` and `frames`. An exception from `sink` stops
+/// the calls and is raised here.
 #[pyfunction]
 #[pyo3(signature = (data, sink, progress=None, release_input=false))]
 pub(crate) fn convert_stream<'py>(

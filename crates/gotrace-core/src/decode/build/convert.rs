@@ -5,22 +5,20 @@
 //! - The events table goes out batch by batch as [`super::pipe`]'s stream
 //!   makes it, with its `task_id` and `value` columns (which the whole-trace
 //!   parse keeps in the tables that own those events) filled in.
-//! - Spans: a span's public columns are columns of its start and end events,
-//!   which are gone by the time it ends. Each open span (one per live
-//!   goroutine) keeps what its row needs of its start event; its row is made
-//!   when it ends. The table lists spans in the order they start, not end:
-//!   ended rows are sorted into runs spilled to a temporary file and merged
-//!   at the end ([`Spill`]).
-//! - Regions keep the few columns of their begin and end events that their
-//!   public columns read (the `region_events` table; gotrace_df/_expand.py
-//!   gathers from it as from the events).
-//! - Every other table is built as the whole-trace parse builds it
-//!   ([`Derived`]) and handed over at the end.
+//! - Spans, goroutines and regions: their public columns are columns of
+//!   events that are gone by the time a row is finished. Each open row (a
+//!   span or goroutine per live goroutine, a region per open region) keeps
+//!   what it needs of its events, and is finished when it ends. Tables list
+//!   rows in the order they began, not ended: finished rows are sorted into
+//!   runs spilled to a temporary file and merged at the end ([`Spill`]).
+//! - Every other table is small by nature (procs, tasks, logs, metrics, gc,
+//!   cpu_samples, syncs, experimental): built as the whole-trace parse builds
+//!   it ([`Derived`]) and handed over at the end.
 
-use super::cols::{enum_array, prim_array, Chunked, Sentinel};
+use super::cols::{enum_array, keyed_arrays, prim_array, Sentinel};
 use super::derive::Derived;
 use super::pipe::{Fill, Filled, Rec};
-use super::{batch, batches, finish_events, kind, EventCols, Row, STATES, STREAM_ROWS};
+use super::{batch, finish_events, kind, EventCols, Row, STATES, STREAM_ROWS};
 use crate::intern::Interner;
 use crate::model::resource;
 use crate::order::gostate;
@@ -34,52 +32,87 @@ use std::sync::Arc;
 
 /// Takes the tables of a streaming conversion, one record batch at a time:
 /// the events table's batches in order while the trace is parsed, then the
-/// spans' (in order), then every other table's.
+/// spans', goroutines' and regions' (each in order), then every other
+/// table's.
 pub trait TableBatches: Send {
     fn batch(&mut self, table: &'static str, batch: RecordBatch);
 }
 
-/// A span's row, every column an i64 (nulls as each column's sentinel), so
-/// that rows spill to disk as they are.
-type SpanRow = [i64; 12];
-const KEY: usize = 0; // the span's number: its row in the table
-const GOID: usize = 1;
-const STATE: usize = 2;
-const REASON: usize = 3;
-const START: usize = 4;
-const P: usize = 5;
-const M: usize = 6;
-const STACK: usize = 7;
-const START_EVENT: usize = 8;
-const END: usize = 9;
-const END_STACK: usize = 10;
-const END_EVENT: usize = 11;
+/// A row of a table that grows with the trace, every column an i64 (nulls
+/// as each column's sentinel), so that rows spill to disk as they are.
+/// Column 0 is the row's number in its table.
+type Row12 = [i64; 12];
+const KEY: usize = 0;
 
-/// Ended span rows sorted into runs of this many (48 MiB) before spilling.
+/// Columns of a span's row.
+mod span {
+    pub const GOID: usize = 1;
+    pub const STATE: usize = 2;
+    pub const REASON: usize = 3;
+    pub const START: usize = 4;
+    pub const P: usize = 5;
+    pub const M: usize = 6;
+    pub const STACK: usize = 7;
+    pub const START_EVENT: usize = 8;
+    pub const END: usize = 9;
+    pub const END_STACK: usize = 10;
+    pub const END_EVENT: usize = 11;
+}
+
+/// Columns of a goroutine's row.
+mod gor {
+    pub const GOID: usize = 1;
+    pub const NAME: usize = 2;
+    pub const CREATED: usize = 3;
+    pub const CREATOR: usize = 4;
+    pub const FIRST_RUN: usize = 5;
+    pub const END: usize = 6;
+    pub const FINAL_STATE: usize = 7;
+    pub const CREATION_STACK: usize = 8;
+    pub const START_STACK: usize = 9;
+    pub const LABEL: usize = 10;
+}
+
+/// Columns of a region's row.
+mod reg {
+    pub const GOID: usize = 1;
+    pub const TASK: usize = 2;
+    pub const NAME: usize = 3;
+    pub const START: usize = 4;
+    pub const END: usize = 5;
+    pub const DEPTH: usize = 6;
+    pub const START_STACK: usize = 7;
+    pub const END_STACK: usize = 8;
+    pub const START_EVENT: usize = 9;
+    pub const END_EVENT: usize = 10;
+}
+
+/// Finished rows sorted into runs of this many (48 MiB) before spilling.
 const RUN: usize = if cfg!(test) { 1000 } else { 1 << 19 };
 /// Rows read ahead from each run while merging (384 KiB per run).
 const READ_AHEAD: usize = 4096;
 
-/// Rows that come in any order, given back in key order: sorted runs in an
-/// unlinked temporary file, merged.
+/// Rows that finish in any order, given back in table order: sorted runs
+/// in an unlinked temporary file, merged.
 #[derive(Default)]
 struct Spill {
-    rows: Vec<SpanRow>,
+    rows: Vec<Row12>,
     file: Option<File>,
     /// (first row, rows) of each run in the file.
     runs: Vec<(u64, u64)>,
     written: u64,
+    error: Option<std::io::Error>,
 }
 
-const ROW_BYTES: usize = std::mem::size_of::<SpanRow>();
+const ROW_BYTES: usize = std::mem::size_of::<Row12>();
 
-fn as_bytes(rows: &[SpanRow]) -> &[u8] {
-    // SAFETY: a SpanRow is plain i64s, no padding; the bytes live as long as `rows`.
+fn as_bytes(rows: &[Row12]) -> &[u8] {
+    // SAFETY: a Row12 is plain i64s, no padding; the bytes live as long as `rows`.
     unsafe { std::slice::from_raw_parts(rows.as_ptr().cast::<u8>(), std::mem::size_of_val(rows)) }
 }
 
-fn as_bytes_mut(rows: &mut [SpanRow]) -> &mut [u8] {
-    // SAFETY: as `as_bytes`; any bytes are a valid SpanRow.
+fn as_bytes_mut(rows: &mut [Row12]) -> &mut [u8] {
+    // SAFETY: as `as_bytes`; any bytes are a valid Row12.
     unsafe { std::slice::from_raw_parts_mut(rows.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(rows)) }
 }
 
@@ -88,19 +121,22 @@ fn as_bytes_mut(rows: &mut [SpanRow]) -> &mut [u8] {
 fn temp_file() -> std::io::Result<File> {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(".gotrace-spans-{}-{n}", std::process::id()));
+    let path = std::env::temp_dir().join(format!(".gotrace-rows-{}-{n}", std::process::id()));
     let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
     std::fs::remove_file(&path)?;
     Ok(file)
 }
 
 impl Spill {
-    fn push(&mut self, row: SpanRow) -> std::io::Result<()> {
+    /// Takes a finished row; a failure to spill is kept for [`Spill::merge`].
+    fn push(&mut self, row: Row12) {
         self.rows.push(row);
         if self.rows.len() == RUN {
-            self.spill()?;
+            if let Err(e) = self.spill() {
+                self.error.get_or_insert(e);
+                self.rows.clear();
+            }
         }
-        Ok(())
     }
 
     fn spill(&mut self) -> std::io::Result<()> {
@@ -116,16 +152,28 @@ impl Spill {
         Ok(())
     }
 
-    /// Every row in key order, `each` called with up to `n` at a time.
-    fn merge(mut self, n: usize, mut each: impl FnMut(&[SpanRow])) -> std::io::Result<()> {
+    /// Spills what is left: then [`Spill::merge`] may read the rows.
+    fn seal(&mut self) -> std::io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         if !self.rows.is_empty() {
             self.spill()?;
         }
-        let Some(file) = self.file else { return Ok(()) };
+        Ok(())
+    }
+
+    /// Every row in table order, `each` called with up to `n` at a time
+    /// (at least once, maybe with none).
+    fn merge(&self, n: usize, mut each: impl FnMut(&[Row12])) -> std::io::Result<()> {
+        let Some(file) = &self.file else {
+            each(&[]);
+            return Ok(());
+        };
         struct Run {
             next: u64,
             end: u64,
-            buf: Vec<SpanRow>,
+            buf: Vec<Row12>,
             at: usize,
         }
         let fill = |r: &mut Run| -> std::io::Result<()> {
@@ -145,6 +193,7 @@ impl Spill {
             runs.push(r);
         }
         let mut out = Vec::with_capacity(n);
+        let mut any = false;
         while let Some(std::cmp::Reverse((_, i))) = heap.pop() {
             let r = &mut runs[i];
             out.push(r.buf[r.at]);
@@ -157,42 +206,104 @@ impl Spill {
             }
             if out.len() == n {
                 each(&out);
+                any = true;
                 out.clear();
             }
         }
-        if !out.is_empty() {
+        if !out.is_empty() || !any {
             each(&out);
         }
         Ok(())
     }
 }
 
-/// The spans, as [`Derived`] makes them (one per goroutine state entered,
+/// A string column's dictionary as `cols::dict_arrays` makes it: the
+/// values in the order the table's rows first name them.
+struct FirstSeen {
+    code: Vec<i32>,
+    values: Vec<u32>,
+}
+
+impl FirstSeen {
+    fn new(strings: &Interner) -> Self {
+        FirstSeen { code: vec![-1; strings.len()], values: Vec::new() }
+    }
+
+    fn code(&mut self, g: i64) -> i32 {
+        let Ok(g) = u32::try_from(g) else { return -1 };
+        if g == u32::NULL {
+            return -1;
+        }
+        let slot = &mut self.code[g as usize];
+        if *slot < 0 {
+            *slot = self.values.len() as i32;
+            self.values.push(g);
+        }
+        *slot
+    }
+
+    fn column(&self, rows: &[Row12], c: usize, strings: &Interner) -> ArrayRef {
+        let codes = rows.iter().map(|r| self.code.get(r[c] as usize).copied().unwrap_or(-1)).collect();
+        let dict: ArrayRef = Arc::new(arrow_array::StringArray::from_iter_values(
+            self.values.iter().map(|&g| String::from_utf8_lossy(strings.get(g)).into_owned()),
+        ));
+        keyed_arrays(vec![codes], dict).pop().expect("one array")
+    }
+}
+
+/// The rows of `spill` in table order as record batches of `n` rows made
+/// by `make`, with the dictionaries of the string columns `dicts` (read in
+/// a first pass).
+fn emit(
+    spill: &mut Spill,
+    n: usize,
+    dicts: &[usize],
+    strings: &Interner,
+    make: impl Fn(&[Row12], &[FirstSeen]) -> RecordBatch,
+    each: &mut dyn FnMut(RecordBatch),
+) -> std::io::Result<()> {
+    spill.seal()?;
+    let mut seen: Vec<FirstSeen> = dicts.iter().map(|_| FirstSeen::new(strings)).collect();
+    if !dicts.is_empty() {
+        spill.merge(n, |rows| {
+            for r in rows {
+                for (d, &c) in seen.iter_mut().zip(dicts) {
+                    d.code(r[c]);
+                }
+            }
+        })?;
+    }
+    spill.merge(n, |rows| each(make(rows, &seen)))
+}
+
+fn i64s(rows: &[Row12], c: usize) -> ArrayRef {
+    prim_array::<Int64Type>(rows.iter().map(|r| r[c]).collect())
+}
+
+fn i32s(rows: &[Row12], c: usize) -> ArrayRef {
+    prim_array::<Int32Type>(rows.iter().map(|r| r[c] as i32).collect())
+}
+
+/// The spans, as `Derived` makes them (one per goroutine state entered,
 /// ended by the goroutine's next transition), with their public columns.
 #[derive(Default)]
 struct Spans {
-    open: FxHashMap<i64, SpanRow>,
+    open: FxHashMap<i64, Row12>,
     ended: Spill,
     started: i64,
     /// Time of the last Sync: the start of a span entered from Undetermined
     /// (`lanes::SpanClock`).
     sync_ts: Option<i64>,
-    error: Option<std::io::Error>,
 }
 
 impl Spans {
-    fn transition(&mut self, idx: usize, row: &Row) {
-        let t = row.transition();
-        if t.from == t.to || t.resource == resource::PROC {
-            return;
-        }
-        if let Some(mut span) = self.open.remove(&t.id) {
-            span[END] = row.ts;
-            span[END_STACK] = row.tstack as i64;
-            span[END_EVENT] = idx as i64;
-            if let Err(e) = self.ended.push(span) {
-                self.error.get_or_insert(e);
-            }
+    fn transition(&mut self, idx: usize, row: &Row, t: &super::Transition) {
+        use span::*;
+        if let Some(mut s) = self.open.remove(&t.id) {
+            s[END] = row.ts;
+            s[END_STACK] = row.tstack as i64;
+            s[END_EVENT] = idx as i64;
+            self.ended.push(s);
         }
         if t.to == gostate::NOT_EXIST {
             return;
@@ -201,91 +312,239 @@ impl Spans {
             Some(s) if t.from == gostate::UNDETERMINED => s,
             _ => row.ts,
         };
-        let mut span = [0; 12];
-        span[KEY] = self.started;
-        span[GOID] = row.resource_id;
-        span[STATE] = row.to as i64;
-        span[REASON] = row.reason as i64;
-        span[START] = start;
-        span[P] = row.p as i64;
-        span[M] = row.m;
-        span[STACK] = row.tstack as i64;
-        span[START_EVENT] = idx as i64;
-        span[END] = i64::NULL;
-        span[END_STACK] = -1;
-        span[END_EVENT] = -1;
+        let mut s = [0; 12];
+        s[KEY] = self.started;
+        s[GOID] = row.resource_id;
+        s[STATE] = row.to as i64;
+        s[REASON] = row.reason as i64;
+        s[START] = start;
+        s[P] = row.p as i64;
+        s[M] = row.m;
+        s[STACK] = row.tstack as i64;
+        s[START_EVENT] = idx as i64;
+        s[END] = i64::NULL;
+        s[END_STACK] = -1;
+        s[END_EVENT] = -1;
         self.started += 1;
-        self.open.insert(t.id, span);
+        self.open.insert(t.id, s);
     }
 
-    /// Every span in table order, `each` called with record batches of
-    /// [`STREAM_ROWS`]; a span still open ends at `end_ns`.
+    /// Every span in table order; a span still open ends at `end_ns`. The
+    /// reasons' dictionary is the batch's: the events' is not known here.
     fn finish(mut self, strings: &Interner, end_ns: i64, each: &mut dyn FnMut(RecordBatch)) -> std::io::Result<()> {
-        if let Some(e) = self.error {
-            return Err(e);
+        use span::*;
+        for (_, mut s) in self.open.drain() {
+            s[END] = end_ns;
+            self.ended.push(s);
         }
-        for (_, mut span) in self.open.drain() {
-            span[END] = end_ns;
-            self.ended.push(span)?;
-        }
-        let mut any = false;
-        self.ended.merge(STREAM_ROWS, |rows| {
-            any = true;
-            each(span_batch(rows, strings));
-        })?;
-        if !any {
-            each(span_batch(&[], strings));
-        }
-        Ok(())
+        let make = |rows: &[Row12], _: &[FirstSeen]| {
+            let mut reason = super::coded::Coded::<u32>::default();
+            for r in rows {
+                reason.push(r[REASON] as u32);
+            }
+            let reason = reason.into_string_arrays(strings).pop().expect("one chunk");
+            let state = enum_array(rows.iter().map(|r| r[STATE] as i8).collect(), &STATES);
+            batch(vec![
+                ("goid", i64s(rows, GOID)),
+                ("state", state),
+                ("reason", reason),
+                ("start", i64s(rows, START)),
+                ("end", i64s(rows, END)),
+                ("p", i32s(rows, P)),
+                ("m", i64s(rows, M)),
+                ("stack_id", i32s(rows, STACK)),
+                ("end_stack_id", i32s(rows, END_STACK)),
+                ("start_event", i32s(rows, START_EVENT)),
+                ("end_event", i32s(rows, END_EVENT)),
+            ])
+        };
+        emit(&mut self.ended, STREAM_ROWS, &[], strings, make, each)
     }
 }
 
-fn span_batch(rows: &[SpanRow], strings: &Interner) -> RecordBatch {
-    let i64s = |c: usize| prim_array::<Int64Type>(rows.iter().map(|r| r[c]).collect());
-    let i32s = |c: usize| prim_array::<Int32Type>(rows.iter().map(|r| r[c] as i32).collect());
-    let mut reason = super::coded::Coded::<u32>::default();
-    for r in rows {
-        reason.push(r[REASON] as u32);
-    }
-    let reason = reason.into_string_arrays(strings).pop().expect("one chunk");
-    let state = enum_array(rows.iter().map(|r| r[STATE] as i8).collect(), &STATES);
-    batch(vec![
-        ("goid", i64s(GOID)),
-        ("state", state),
-        ("reason", reason),
-        ("start", i64s(START)),
-        ("end", i64s(END)),
-        ("p", i32s(P)),
-        ("m", i64s(M)),
-        ("stack_id", i32s(STACK)),
-        ("end_stack_id", i32s(END_STACK)),
-        ("start_event", i32s(START_EVENT)),
-        ("end_event", i32s(END_EVENT)),
-    ])
-}
-
-/// The columns of the region begin and end events that the regions'
-/// public columns read.
+/// The goroutines table as `Derived` makes it: a row per goroutine
+/// lifetime, finished when the goroutine ends (or a new row takes its ID).
 #[derive(Default)]
-struct RegionEvents {
-    event: Chunked<i32>,
-    g: Chunked<i64>,
-    name: super::coded::Coded<u32>,
-    ts: Chunked<i64>,
-    stack: Chunked<i32>,
+struct Goroutines {
+    live: FxHashMap<i64, Row12>,
+    done: Spill,
+    rows: i64,
 }
 
-impl RegionEvents {
-    fn finish(self, strings: &Interner) -> Vec<RecordBatch> {
-        let p32 = |c: Chunked<i32>| c.into_chunks().into_iter().map(prim_array::<Int32Type>).collect();
-        let p64 = |c: Chunked<i64>| c.into_chunks().into_iter().map(prim_array::<Int64Type>).collect();
-        batches(vec![
-            ("event", p32(self.event)),
-            ("g", p64(self.g)),
-            ("name", self.name.into_string_arrays(strings)),
-            ("ts", p64(self.ts)),
-            ("stack_id", p32(self.stack)),
-        ])
+impl Goroutines {
+    fn transition(&mut self, row: &Row, t: &super::Transition) {
+        use gor::*;
+        let goid = t.id;
+        let fresh = matches!(t.from, gostate::NOT_EXIST | gostate::UNDETERMINED) || !self.live.contains_key(&goid);
+        if fresh {
+            let created = t.from == gostate::NOT_EXIST;
+            let mut g = [0; 12];
+            g[KEY] = self.rows;
+            g[GOID] = goid;
+            g[NAME] = u32::NULL as i64;
+            g[CREATED] = if created { row.ts } else { i64::NULL };
+            g[CREATOR] = if created { row.g } else { i64::NULL };
+            g[FIRST_RUN] = i64::NULL;
+            g[END] = i64::NULL;
+            g[FINAL_STATE] = 0;
+            g[CREATION_STACK] = if created { row.stack as i64 } else { -1 };
+            g[START_STACK] = if created { row.tstack as i64 } else { -1 };
+            g[LABEL] = u32::NULL as i64;
+            self.rows += 1;
+            // The row this one replaces gets no more updates.
+            if let Some(old) = self.live.insert(goid, g) {
+                self.done.push(old);
+            }
+        }
+        let g = self.live.get_mut(&goid).expect("inserted above");
+        // Go's summarizer names a goroutine after the outermost frame of
+        // the first transition stack that has one.
+        if let Some(f) = row.outer_func() {
+            if g[NAME] == u32::NULL as i64 {
+                g[NAME] = f as i64;
+            }
+        }
+        if t.to == gostate::RUNNING && g[FIRST_RUN] == i64::NULL {
+            g[FIRST_RUN] = row.ts;
+        }
+        g[FINAL_STATE] = t.to as i64;
+        if t.to == gostate::NOT_EXIST {
+            g[END] = row.ts;
+            let g = self.live.remove(&goid).expect("live");
+            self.done.push(g);
+        }
+    }
+
+    fn label(&mut self, goid: i64, label: u32) {
+        if let Some(g) = self.live.get_mut(&goid) {
+            g[gor::LABEL] = label as i64;
+        }
+    }
+
+    fn finish(mut self, strings: &Interner, each: &mut dyn FnMut(RecordBatch)) -> std::io::Result<()> {
+        use gor::*;
+        for (_, g) in self.live.drain() {
+            self.done.push(g);
+        }
+        let make = |rows: &[Row12], dicts: &[FirstSeen]| {
+            batch(vec![
+                ("goid", i64s(rows, GOID)),
+                ("name", dicts[0].column(rows, NAME, strings)),
+                ("created", i64s(rows, CREATED)),
+                ("creator_goid", i64s(rows, CREATOR)),
+                ("first_run", i64s(rows, FIRST_RUN)),
+                ("end", i64s(rows, END)),
+                ("final_state", enum_array(rows.iter().map(|r| r[FINAL_STATE] as i8).collect(), &STATES)),
+                ("creation_stack_id", i32s(rows, CREATION_STACK)),
+                ("start_stack_id", i32s(rows, START_STACK)),
+                ("label", dicts[1].column(rows, LABEL, strings)),
+            ])
+        };
+        emit(&mut self.done, STREAM_ROWS, &[NAME, LABEL], strings, make, each)
+    }
+}
+
+/// The regions table as `Derived` makes it, with the public columns that
+/// gotrace_df/_expand.py gathers from the regions' begin and end events.
+#[derive(Default)]
+struct Regions {
+    /// Each goroutine's open regions, innermost last.
+    open: FxHashMap<i64, Vec<Row12>>,
+    done: Spill,
+    rows: i64,
+    /// (g, name, ts, stack) of the region event just taken: its region
+    /// record comes next.
+    event: Option<(i64, i64, i64, i64)>,
+}
+
+impl Regions {
+    /// A region begins or ends at events row `idx`; returns its row's task.
+    fn region(&mut self, idx: usize, begin: bool, g: i64, task: i64) -> i64 {
+        use reg::*;
+        let (who, name, ts, stack) = self.event.take().unwrap_or((i64::NULL, u32::NULL as i64, i64::NULL, -1));
+        let open = self.open.entry(g).or_default();
+        if begin {
+            let mut r = [0; 12];
+            r[KEY] = self.rows;
+            r[GOID] = who;
+            r[TASK] = task;
+            r[NAME] = name;
+            r[START] = ts;
+            r[END] = i64::NULL;
+            // A region's depth is the number of regions open around it.
+            r[DEPTH] = open.last().map_or(0, |t| t[DEPTH] + 1);
+            r[START_STACK] = stack;
+            r[END_STACK] = -1;
+            r[START_EVENT] = idx as i64;
+            r[END_EVENT] = -1;
+            self.rows += 1;
+            open.push(r);
+            return task;
+        }
+        let mut r = match open.pop() {
+            Some(r) => r,
+            None => {
+                // A region begun before the trace is known by its end alone.
+                let mut r = [0; 12];
+                r[KEY] = self.rows;
+                r[GOID] = who;
+                r[TASK] = task;
+                r[NAME] = name;
+                r[START] = i64::NULL;
+                r[DEPTH] = 0;
+                r[START_STACK] = -1;
+                r[START_EVENT] = -1;
+                self.rows += 1;
+                r
+            }
+        };
+        if open.is_empty() {
+            self.open.remove(&g);
+        }
+        r[END] = ts;
+        r[END_STACK] = stack;
+        r[END_EVENT] = idx as i64;
+        self.done.push(r);
+        r[TASK]
+    }
+
+    /// The goroutine `g` ended: its open regions never end.
+    fn forget(&mut self, g: i64) {
+        for r in self.open.remove(&g).unwrap_or_default() {
+            self.done.push(r);
+        }
+    }
+
+    fn finish(mut self, strings: &Interner, each: &mut dyn FnMut(RecordBatch)) -> std::io::Result<()> {
+        use reg::*;
+        for (_, open) in self.open.drain() {
+            for r in open {
+                self.done.push(r);
+            }
+        }
+        let make = |rows: &[Row12], dicts: &[FirstSeen]| {
+            let duration = |r: &Row12| {
+                if r[START] == i64::NULL || r[END] == i64::NULL {
+                    i64::NULL
+                } else {
+                    r[END].wrapping_sub(r[START])
+                }
+            };
+            batch(vec![
+                ("goid", i64s(rows, GOID)),
+                ("task_id", i64s(rows, TASK)),
+                ("name", dicts[0].column(rows, NAME, strings)),
+                ("start", i64s(rows, START)),
+                ("end", i64s(rows, END)),
+                ("duration", prim_array::<Int64Type>(rows.iter().map(duration).collect())),
+                ("depth", i32s(rows, DEPTH)),
+                ("start_stack_id", i32s(rows, START_STACK)),
+                ("end_stack_id", i32s(rows, END_STACK)),
+                ("start_event", i32s(rows, START_EVENT)),
+                ("end_event", i32s(rows, END_EVENT)),
+            ])
+        };
+        emit(&mut self.done, STREAM_ROWS, &[NAME], strings, make, each)
     }
 }
 
@@ -296,9 +555,13 @@ pub(super) struct Convert<C> {
     /// Events rows handed over so far.
     base: usize,
     strings: Interner,
+    /// The tables small by nature (procs, tasks, logs, metrics, gc,
+    /// cpu_samples, syncs, experimental): built as the whole-trace parse
+    /// builds them. It never sees a goroutine's transition, label or region.
     derived: Derived,
     spans: Spans,
-    regions: RegionEvents,
+    goroutines: Goroutines,
+    regions: Regions,
     /// (events row, value) of the events' task_id and value columns, rows
     /// ascending, from the row of the batch being built on.
     task_ids: Vec<(usize, i64)>,
@@ -313,13 +576,10 @@ impl<C: TableBatches> Convert<C> {
             ev: EventCols::default(),
             base: 0,
             strings: Interner::default(),
-            derived: {
-                let mut d = Derived::default();
-                d.no_spans = true;
-                d
-            },
+            derived: Derived::default(),
             spans: Spans::default(),
-            regions: RegionEvents::default(),
+            goroutines: Goroutines::default(),
+            regions: Regions::default(),
             task_ids: Vec::new(),
             values: Vec::new(),
             last_ts: 0,
@@ -363,6 +623,23 @@ impl<C: TableBatches> Convert<C> {
             self.emit();
         }
     }
+
+    /// A StateTransition row at events row `idx`.
+    fn transition(&mut self, idx: usize, row: &Row) {
+        let t = row.transition();
+        if t.from == t.to {
+            return;
+        }
+        if t.resource == resource::PROC {
+            self.derived.transition(idx, row);
+            return;
+        }
+        self.goroutines.transition(row, &t);
+        if t.to == gostate::NOT_EXIST {
+            self.regions.forget(t.id);
+        }
+        self.spans.transition(idx, row, &t);
+    }
 }
 
 impl<C: TableBatches + 'static> Fill for Convert<C> {
@@ -373,13 +650,7 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
                     self.roll();
                     let k = row.kind as u8;
                     if k == kind::REGION_BEGIN || k == kind::REGION_END {
-                        let idx = self.idx();
-                        let r = &mut self.regions;
-                        r.event.push(idx as i32);
-                        r.g.push(row.g);
-                        r.name.push(row.name);
-                        r.ts.push(row.ts);
-                        r.stack.push(row.stack);
+                        self.regions.event = Some((row.g, row.name as i64, row.ts, row.stack as i64));
                     }
                     self.last_ts = row.ts;
                     self.ev.push(row);
@@ -387,8 +658,7 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
                 Rec::Transition(mut row) => {
                     self.roll();
                     let idx = self.idx();
-                    self.derived.transition(idx, &row);
-                    self.spans.transition(idx, &row);
+                    self.transition(idx, &row);
                     row.name = u32::NULL;
                     self.last_ts = row.ts;
                     self.ev.push(row);
@@ -403,12 +673,13 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
                     }
                 }
                 Rec::Region { idx, begin, g, task } => {
-                    let task = self.derived.region(idx, begin, g, task);
+                    let task = self.regions.region(idx, begin, g, task);
                     // NoTask (all bits set) is no task_id.
                     if task != -1 {
                         self.task_ids.push((idx, task));
                     }
                 }
+                Rec::Label { g, label } => self.goroutines.label(g, label),
                 rec => {
                     match &rec {
                         Rec::Sync(s) => {
@@ -427,28 +698,31 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
         }
     }
 
-    fn done(mut self: Box<Self>) -> Filled {
-        if self.ev.rows() > 0 || self.base == 0 {
-            self.emit();
+    /// Hands every table but the events over, the events' last rows first.
+    fn done(self: Box<Self>) -> Filled {
+        let mut this = *self;
+        if this.ev.rows() > 0 || this.base == 0 {
+            this.emit();
         }
-        let Convert { mut consumer, strings, derived, spans, regions, last_ts, .. } = *self;
-        let mut each = |b: RecordBatch| consumer.batch("spans", b);
-        if let Err(e) = spans.finish(&strings, last_ts, &mut each) {
+        let Convert { mut consumer, strings, derived, spans, goroutines, regions, last_ts, .. } = this;
+        let grown = (|| -> std::io::Result<()> {
+            spans.finish(&strings, last_ts, &mut |b| consumer.batch("spans", b))?;
+            goroutines.finish(&strings, &mut |b| consumer.batch("goroutines", b))?;
+            regions.finish(&strings, &mut |b| consumer.batch("regions", b))
+        })();
+        if let Err(e) = grown {
             // The consumer learns of it as a table of its own: the parse
             // itself went well.
             let msg: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![e.to_string()]));
             consumer.batch("error", batch(vec![("message", msg)]));
         }
         for (name, batches) in derived.finish(&strings, last_ts) {
-            if name == "spans" {
+            if matches!(name, "spans" | "goroutines" | "regions") {
                 continue;
             }
             for b in batches {
                 consumer.batch(name, b);
             }
-        }
-        for b in regions.finish(&strings) {
-            consumer.batch("region_events", b);
         }
         Filled::Stream(Box::new(consumer))
     }

@@ -117,8 +117,6 @@ struct Sync {
 
 #[derive(Default)]
 pub struct Derived {
-    /// A streaming conversion keeps its spans itself (`convert.rs`).
-    pub no_spans: bool,
     sync_ts: i64,
     spans: Spans,
     open_span: IdMap,
@@ -276,8 +274,7 @@ impl Derived {
         });
     }
 
-    /// Takes a region's begin or end; returns the task of its regions row.
-    pub fn region(&mut self, idx: usize, begin: bool, g: i64, task: i64) -> i64 {
+    pub fn region(&mut self, idx: usize, begin: bool, g: i64, task: i64) {
         let rs = &mut self.regions;
         let top = self.open_region.get(g);
         if begin {
@@ -287,7 +284,7 @@ impl Derived {
             rs.push(task, depth, ev(idx));
             self.enclosing.push(top.map_or(u32::MAX, |t| t as u32));
             self.open_region.insert(g, i);
-            return task;
+            return;
         }
         let i = match top {
             Some(t) => {
@@ -304,7 +301,6 @@ impl Derived {
             }
         };
         rs.end_event.set(i, idx as i32);
-        rs.task.get(i)
     }
 
     /// The state transition recorded by events row `idx`.
@@ -371,9 +367,6 @@ impl Derived {
             self.g_index.remove(goid);
             self.open_region.remove(goid);
         }
-        if self.no_spans {
-            return;
-        }
         let sp = &mut self.spans;
         if let Some(i) = self.open_span.remove(goid) {
             sp.end_event.set(i, idx as i32);
@@ -397,9 +390,7 @@ impl Derived {
             Rec::Label { g, label } => self.label(g, label),
             Rec::Range { idx, kind, ts, name, res, rid, attrs } => self.range(idx, kind, ts, name, res, rid, attrs),
             Rec::Task { idx, begin, ts, task, parent, name, g } => self.task(idx, begin, ts, task, parent, name, g),
-            Rec::Region { idx, begin, g, task } => {
-                self.region(idx, begin, g, task);
-            }
+            Rec::Region { idx, begin, g, task } => self.region(idx, begin, g, task),
             Rec::Log { idx, ts, g, task, cat, msg, stack } => self.log(idx, ts, g, task, cat, msg, stack),
             Rec::Exp { idx, exp, arg, value } => self.experimental(idx, exp, arg, value),
             Rec::Transition(_) | Rec::Row(_) | Rec::Strings(_) => {}
