@@ -4,9 +4,9 @@ the trace.
 
 The core parses the trace and hands every table over a record batch at a time
 (``_core.convert_stream``): the events as they are parsed, then the spans,
-goroutines and regions in table order (the core keeps a row per live
-goroutine and open region, and sorts the finished rows through a temporary
-file), then the tables small by nature (procs, tasks, logs, metrics, gc,
+goroutines, tasks and regions in table order (the core keeps a row per live
+goroutine, open task and open region, and sorts the finished rows through a
+temporary file), then the tables small by nature (procs, logs, metrics, gc,
 cpu_samples, syncs, experimental, stacks, frames). Each batch is written as
 it comes, on a thread of its own: memory is a row group per table being
 written plus the core's bounded state, not the trace.
@@ -52,7 +52,7 @@ __all__ = ["convert", "convert_buffer", "ROW_GROUP"]
 ROW_GROUP = 1 << 20
 #: The tables that grow with the trace, written a row group at a time as
 #: they come; the others come whole.
-STREAMED = ("events", "spans", "goroutines", "regions")
+STREAMED = ("events", "spans", "goroutines", "tasks", "regions")
 
 
 def convert(

@@ -5,15 +5,16 @@
 //! - The events table goes out batch by batch as [`super::pipe`]'s stream
 //!   makes it, with its `task_id` and `value` columns (which the whole-trace
 //!   parse keeps in the tables that own those events) filled in.
-//! - Spans, goroutines and regions: their public columns are columns of
+//! - Spans, goroutines, tasks and regions: their public columns are columns of
 //!   events that are gone by the time a row is finished. Each open row (a
-//!   span or goroutine per live goroutine, a region per open region) keeps
+//!   span or goroutine per live goroutine, a task or region per open one) keeps
 //!   what it needs of its events, and is finished when it ends. Tables list
 //!   rows in the order they began, not ended: finished rows are sorted into
 //!   runs spilled to a temporary file and merged at the end ([`Spill`]).
-//! - Every other table is small by nature (procs, tasks, logs, metrics, gc,
-//!   cpu_samples, syncs, experimental): built as the whole-trace parse builds
-//!   it ([`Derived`]) and handed over at the end.
+//! - Every other table is small by nature (procs, logs, metrics, gc,
+//!   cpu_samples, syncs, experimental: a row per GC phase, metric change,
+//!   log or sample, tens of bytes each): built as the whole-trace parse
+//!   builds it ([`Derived`]) and handed over at the end.
 
 use super::cols::{enum_array, keyed_arrays, prim_array, Sentinel};
 use super::derive::Derived;
@@ -21,7 +22,7 @@ use super::pipe::{Fill, Filled, Rec};
 use super::{batch, finish_events, kind, EventCols, Row, STATES, STREAM_ROWS};
 use crate::intern::Interner;
 use crate::model::resource;
-use crate::order::gostate;
+use crate::order::{gostate, NO_ID};
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use rustc_hash::FxHashMap;
@@ -32,8 +33,8 @@ use std::sync::Arc;
 
 /// Takes the tables of a streaming conversion, one record batch at a time:
 /// the events table's batches in order while the trace is parsed, then the
-/// spans', goroutines' and regions' (each in order), then every other
-/// table's.
+/// spans', goroutines', tasks' and regions' (each in order), then every
+/// other table's.
 pub trait TableBatches: Send {
     fn batch(&mut self, table: &'static str, batch: RecordBatch);
 }
@@ -87,10 +88,24 @@ mod reg {
     pub const END_EVENT: usize = 10;
 }
 
-/// Finished rows sorted into runs of this many (48 MiB) before spilling.
-const RUN: usize = if cfg!(test) { 1000 } else { 1 << 19 };
-/// Rows read ahead from each run while merging (384 KiB per run).
-const READ_AHEAD: usize = 4096;
+/// Columns of a task's row.
+mod task {
+    pub const ID: usize = 1;
+    pub const PARENT: usize = 2;
+    pub const NAME: usize = 3;
+    pub const START: usize = 4;
+    pub const END: usize = 5;
+    pub const START_GOID: usize = 6;
+    pub const END_GOID: usize = 7;
+    pub const START_EVENT: usize = 8;
+    pub const END_EVENT: usize = 9;
+}
+
+/// Finished rows sorted into runs of this many (24 MiB) before spilling.
+const RUN: usize = if cfg!(test) { 1000 } else { 1 << 18 };
+/// Bytes read ahead from all the runs of a merge together (at most 4096
+/// rows of each run, at least 64).
+const READ_AHEAD: usize = 32 << 20;
 
 /// Rows that finish in any order, given back in table order: sorted runs
 /// in an unlinked temporary file, merged.
@@ -176,8 +191,9 @@ impl Spill {
             buf: Vec<Row12>,
             at: usize,
         }
+        let ahead = (READ_AHEAD / ROW_BYTES / self.runs.len().max(1)).clamp(64, 4096) as u64;
         let fill = |r: &mut Run| -> std::io::Result<()> {
-            let k = (r.end - r.next).min(READ_AHEAD as u64) as usize;
+            let k = (r.end - r.next).min(ahead) as usize;
             r.buf.resize(k, [0; 12]);
             file.read_exact_at(as_bytes_mut(&mut r.buf), r.next * ROW_BYTES as u64)?;
             r.next += k as u64;
@@ -548,6 +564,80 @@ impl Regions {
     }
 }
 
+/// The tasks table as `Derived` makes it: a row per task, finished at its
+/// end (or when a new begin takes its ID).
+#[derive(Default)]
+struct Tasks {
+    open: FxHashMap<i64, Row12>,
+    done: Spill,
+    rows: i64,
+}
+
+impl Tasks {
+    #[allow(clippy::too_many_arguments)]
+    fn task(&mut self, idx: usize, begin: bool, ts: i64, id: i64, parent: Option<i64>, name: u32, g: i64) {
+        use task::*;
+        let g = if g == NO_ID { i64::NULL } else { g };
+        if !begin {
+            if let Some(mut t) = self.open.remove(&id) {
+                t[END] = ts;
+                t[END_GOID] = g;
+                t[END_EVENT] = idx as i64;
+                self.done.push(t);
+                return;
+            }
+        }
+        let mut t = [0; 12];
+        t[KEY] = self.rows;
+        t[ID] = id;
+        t[PARENT] = parent.unwrap_or(i64::NULL);
+        t[NAME] = name as i64;
+        t[START] = if begin { ts } else { i64::NULL };
+        t[END] = if begin { i64::NULL } else { ts };
+        t[START_GOID] = if begin { g } else { i64::NULL };
+        t[END_GOID] = if begin { i64::NULL } else { g };
+        t[START_EVENT] = if begin { idx as i64 } else { -1 };
+        t[END_EVENT] = if begin { -1 } else { idx as i64 };
+        self.rows += 1;
+        if !begin {
+            // A task begun before the trace is known by its end alone.
+            self.done.push(t);
+        } else if let Some(old) = self.open.insert(id, t) {
+            // The task this begin replaces never ends.
+            self.done.push(old);
+        }
+    }
+
+    fn finish(mut self, strings: &Interner, each: &mut dyn FnMut(RecordBatch)) -> std::io::Result<()> {
+        use task::*;
+        for (_, t) in self.open.drain() {
+            self.done.push(t);
+        }
+        let make = |rows: &[Row12], dicts: &[FirstSeen]| {
+            let duration = |r: &Row12| {
+                if r[START] == i64::NULL || r[END] == i64::NULL {
+                    i64::NULL
+                } else {
+                    r[END] - r[START]
+                }
+            };
+            batch(vec![
+                ("task_id", i64s(rows, ID)),
+                ("parent_id", i64s(rows, PARENT)),
+                ("name", dicts[0].column(rows, NAME, strings)),
+                ("start", i64s(rows, START)),
+                ("end", i64s(rows, END)),
+                ("duration", prim_array::<Int64Type>(rows.iter().map(duration).collect())),
+                ("start_goid", i64s(rows, START_GOID)),
+                ("end_goid", i64s(rows, END_GOID)),
+                ("start_event", i32s(rows, START_EVENT)),
+                ("end_event", i32s(rows, END_EVENT)),
+            ])
+        };
+        emit(&mut self.done, STREAM_ROWS, &[NAME], strings, make, each)
+    }
+}
+
 /// The second thread's side of a streaming conversion.
 pub(super) struct Convert<C> {
     consumer: C,
@@ -555,13 +645,14 @@ pub(super) struct Convert<C> {
     /// Events rows handed over so far.
     base: usize,
     strings: Interner,
-    /// The tables small by nature (procs, tasks, logs, metrics, gc,
-    /// cpu_samples, syncs, experimental): built as the whole-trace parse
-    /// builds them. It never sees a goroutine's transition, label or region.
+    /// The tables small by nature (procs, logs, metrics, gc, cpu_samples,
+    /// syncs, experimental): built as the whole-trace parse builds them. It
+    /// never sees a goroutine's transition, label, task or region.
     derived: Derived,
     spans: Spans,
     goroutines: Goroutines,
     regions: Regions,
+    tasks: Tasks,
     /// (events row, value) of the events' task_id and value columns, rows
     /// ascending, from the row of the batch being built on.
     task_ids: Vec<(usize, i64)>,
@@ -580,6 +671,7 @@ impl<C: TableBatches> Convert<C> {
             spans: Spans::default(),
             goroutines: Goroutines::default(),
             regions: Regions::default(),
+            tasks: Tasks::default(),
             task_ids: Vec::new(),
             values: Vec::new(),
             last_ts: 0,
@@ -687,7 +779,11 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
                             self.spans.sync_ts = Some(s.time);
                             self.values.push((s.idx, s.n as i64));
                         }
-                        &Rec::Task { idx, task, .. } => self.task_ids.push((idx, task)),
+                        &Rec::Task { idx, begin, ts, task, parent, name, g } => {
+                            self.task_ids.push((idx, task));
+                            self.tasks.task(idx, begin, ts, task, parent, name, g);
+                            continue;
+                        }
                         &Rec::Log { idx, task, .. } if task != -1 => self.task_ids.push((idx, task)),
                         &Rec::Metric { idx, value, .. } => self.values.push((idx, value)),
                         _ => {}
@@ -704,10 +800,11 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
         if this.ev.rows() > 0 || this.base == 0 {
             this.emit();
         }
-        let Convert { mut consumer, strings, derived, spans, goroutines, regions, last_ts, .. } = this;
+        let Convert { mut consumer, strings, derived, spans, goroutines, regions, tasks, last_ts, .. } = this;
         let grown = (|| -> std::io::Result<()> {
             spans.finish(&strings, last_ts, &mut |b| consumer.batch("spans", b))?;
             goroutines.finish(&strings, &mut |b| consumer.batch("goroutines", b))?;
+            tasks.finish(&strings, &mut |b| consumer.batch("tasks", b))?;
             regions.finish(&strings, &mut |b| consumer.batch("regions", b))
         })();
         if let Err(e) = grown {
@@ -717,7 +814,7 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
             consumer.batch("error", batch(vec![("message", msg)]));
         }
         for (name, batches) in derived.finish(&strings, last_ts) {
-            if matches!(name, "spans" | "goroutines" | "regions") {
+            if matches!(name, "spans" | "goroutines" | "tasks" | "regions") {
                 continue;
             }
             for b in batches {
