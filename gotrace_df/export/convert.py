@@ -227,7 +227,8 @@ class _Writer:
             self.writer = pq.ParquetWriter(
                 self.file, table.schema, compression=self.compression, store_schema=True
             )
-        self.writer.write_table(table, row_group_size=ROW_GROUP)
+        # One row group per flush: ROW_GROUP rows but at the end.
+        self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
     def close(self, kv: bytes | None = None) -> None:
         if self.writer is not None:
