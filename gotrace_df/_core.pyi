@@ -146,3 +146,12 @@ def stream_profile(
     progress: Callable[[int, int], Any] | None = None,
     release_input: bool = False,
 ) -> ParseResult: ...
+
+# -- streaming conversion (crates/gotrace-py/src/convert.rs) -----------------
+
+def convert_stream(
+    data: Buffer,
+    sink: Callable[[int, str, ArrowTable], Any],
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
+) -> ParseResult: ...

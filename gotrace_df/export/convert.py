@@ -44,7 +44,14 @@ from gotrace_df.export.parquet import (
     write_parquet,
 )
 from gotrace_df.frames import SCHEMAS, TABLES, key_type
-from gotrace_df.io import Progress, TraceSource, progress_callback, read_trace, trace_buffer, warn_damaged
+from gotrace_df.io import (
+    Progress,
+    TraceSource,
+    progress_callback,
+    read_trace,
+    trace_buffer,
+    warn_damaged,
+)
 
 __all__ = ["convert", "convert_buffer", "ROW_GROUP"]
 

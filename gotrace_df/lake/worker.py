@@ -14,6 +14,7 @@ from typing import Any
 from gotrace_df._errors import TraceError, TraceWarning
 from gotrace_df._trace import Trace
 from gotrace_df.export._atomic import atomic_dir, fsync_path
+from gotrace_df.export.convert import convert_buffer
 from gotrace_df.export.parquet import write_parquet
 from gotrace_df.io import read_trace
 from gotrace_df.lake import manifest
@@ -42,27 +43,34 @@ def convert_trace(source: Source, root: str, known: Collection[str]) -> Outcome:
     partition; a damaged end gets status ``damaged-tail`` and the complete
     generations before it. Any other failure (the source cannot be opened,
     the disk is full) propagates: the run stops there.
+
+    The partition's tables are streamed into it (:func:`gotrace_df.convert`),
+    never held whole; the fleet rows are the single-trace views', which read
+    the trace whole afterwards.
     """
     data = read_source(source)
     trace_id, size = content_id(data), len(data)
     if trace_id in known:
         return Outcome(trace_id, size, None)
+    dest = partition(Path(root), trace_id)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TraceWarning)
         try:
-            trace = read_trace(data, progress=False)
+            with atomic_dir(dest, replace=True) as tmp:
+                convert_buffer(data, tmp / "trace", name=source.url)
+                trace = read_trace(data, progress=False)
+                del data
+                # read_trace names the source "<bytes>"; the row has the real one.
+                trace.source = source.url
+                _publish(tmp, trace)
         except TraceError as e:
             row = manifest.row(trace_id, source.url, size, None, manifest.ERROR, str(e))
             return Outcome(trace_id, size, row)
-    del data
-    # read_trace names the source "<bytes>"; the row has the real one.
     damage = [
-        str(w.message).removeprefix("<bytes>: ")
+        str(w.message).removeprefix(f"{source.url}: ")
         for w in caught
-        if issubclass(w.category, TraceWarning)
+        if issubclass(w.category, TraceWarning) and str(w.message).startswith(f"{source.url}: ")
     ]
-    trace.source = source.url
-    write_partition(trace, partition(Path(root), trace_id))
     status = manifest.DAMAGED_TAIL if damage else manifest.OK
     error = "; ".join(damage) or None
     row = manifest.row(trace_id, source.url, size, trace, status, error)
@@ -73,14 +81,21 @@ def write_partition(trace: Trace, dest: Path) -> None:
     """Publish ``dest`` in one rename: the directory :meth:`Trace.to_parquet`
     writes (its ``trace.json`` lists only those tables), and beside its tables
     the fleet tables of :mod:`gotrace_df.lake.rows`."""
+    with atomic_dir(dest, replace=True) as tmp:
+        write_parquet(trace, tmp / "trace")
+        _publish(tmp, trace)
+
+
+def _publish(tmp: Path, trace: Trace) -> None:
+    """Moves the dataset written to ``tmp / "trace"`` up into ``tmp`` and
+    writes the fleet tables of ``trace`` beside it."""
     import pyarrow.parquet as pq
 
     fleet = fleet_tables(trace)
-    with atomic_dir(dest, replace=True) as tmp:
-        inner = write_parquet(trace, tmp / "trace")
-        for file in inner.iterdir():
-            os.rename(file, tmp / file.name)
-        inner.rmdir()
-        for name, table in fleet.items():
-            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
-            fsync_path(tmp / f"{name}.parquet")
+    inner = tmp / "trace"
+    for file in inner.iterdir():
+        os.rename(file, tmp / file.name)
+    inner.rmdir()
+    for name, table in fleet.items():
+        pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+        fsync_path(tmp / f"{name}.parquet")
