@@ -53,7 +53,7 @@ from gotrace_df.io import (
     warn_damaged,
 )
 
-__all__ = ["convert", "convert_buffer", "ROW_GROUP"]
+__all__ = ["convert", "convert_buffer", "ROW_GROUP", "STREAMED"]
 
 #: Rows per row group: what ``pyarrow.parquet.write_table`` makes by default.
 ROW_GROUP = 1 << 20
