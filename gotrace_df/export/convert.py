@@ -31,9 +31,8 @@ import numpy as np
 import pyarrow as pa
 
 from gotrace_df import _core
-from gotrace_df._trace import Trace
 from gotrace_df.export._atomic import atomic_dir, fsync_path
-from gotrace_df.export._meta import metadata
+from gotrace_df.export._meta import metadata, rebuild
 from gotrace_df.export.parquet import (
     FORMAT,
     GROWING,
@@ -168,18 +167,9 @@ def convert_buffer(
         warn_damaged(result, name, stacklevel)
         for table, stream in result["tables"].items():
             sink.take(sink.attempt, table, stream)
-        trace = Trace(
-            {},
-            format_version=result["version"],
-            start_ns=result["start_ns"],
-            end_ns=result["end_ns"],
-            generations=result["generations"],
-            frequency=result["frequency"],
-            bytes_used=result["bytes_used"],
-            bytes_total=result["bytes_total"],
-            source=name,
-        )
-        sink.finish(metadata(trace))
+        # The trace's metadata without its tables, as the parse describes it.
+        described = rebuild({}, {**result, "format_version": result["version"], "source": name})
+        sink.finish(metadata(described))
     return dest
 
 

@@ -18,7 +18,7 @@
 
 use super::cols::{enum_array, keyed_arrays, prim_array, Sentinel};
 use super::derive::Derived;
-use super::pipe::{Fill, Filled, Rec};
+use super::pipe::{mirror, Fill, Filled, Rec};
 use super::{batch, finish_events, kind, EventCols, Row, STATES, STREAM_ROWS};
 use crate::intern::Interner;
 use crate::model::resource;
@@ -755,15 +755,7 @@ impl<C: TableBatches + 'static> Fill for Convert<C> {
                     self.last_ts = row.ts;
                     self.ev.push(row);
                 }
-                Rec::Strings(new) => {
-                    let (bytes, lens) = *new;
-                    let mut at = 0;
-                    for n in lens {
-                        let end = at + n as usize;
-                        self.strings.intern(&bytes[at..end]);
-                        at = end;
-                    }
-                }
+                Rec::Strings(new) => mirror(&mut self.strings, *new),
                 Rec::Region { idx, begin, g, task } => {
                     let task = self.regions.region(idx, begin, g, task);
                     // NoTask (all bits set) is no task_id.

@@ -207,15 +207,7 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
                     self.ev.push(row);
                 }
                 Rec::Sync(s) => self.ev.set_gen(s.n),
-                Rec::Strings(new) => {
-                    let (bytes, lens) = *new;
-                    let mut at = 0;
-                    for n in lens {
-                        let end = at + n as usize;
-                        self.strings.intern(&bytes[at..end]);
-                        at = end;
-                    }
-                }
+                Rec::Strings(new) => mirror(&mut self.strings, *new),
                 _ => {}
             }
         }
@@ -226,6 +218,18 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
             self.emit();
         }
         Filled::Stream(Box::new(self.consumer))
+    }
+}
+
+/// Interns into the second thread's mirror of the interner the strings of
+/// a [`Rec::Strings`] (their bytes, concatenated, and lengths), so they get
+/// the IDs they have in the ordering thread's.
+pub(super) fn mirror(strings: &mut Interner, (bytes, lens): (Vec<u8>, Vec<u32>)) {
+    let mut at = 0;
+    for n in lens {
+        let end = at + n as usize;
+        strings.intern(&bytes[at..end]);
+        at = end;
     }
 }
 
