@@ -40,9 +40,10 @@ from gotrace_df.export.parquet import (
     LAYOUT_VERSION,
     MANIFEST,
     check_destination,
+    coded_keys,
     write_parquet,
 )
-from gotrace_df.frames import SCHEMAS, TABLES, key_type
+from gotrace_df.frames import SCHEMAS, TABLES
 from gotrace_df.io import (
     Progress,
     TraceSource,
@@ -336,7 +337,7 @@ class _Sink:
         # (complete by now: the spans come after the last events).
         d = self.dicts["reason"]
         values = d.values()
-        codes = d.codes_of(batch.column("reason")).cast(key_type(len(values)))
+        codes = d.codes_of(batch.column("reason")).cast(coded_keys(len(values)))
         reason = pa.DictionaryArray.from_arrays(codes, values)
         i = batch.schema.get_field_index("reason")
         return batch.set_column(i, "reason", reason)

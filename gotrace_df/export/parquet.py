@@ -30,12 +30,20 @@ import pyarrow as pa
 from gotrace_df.export._atomic import atomic_dir, fsync_path
 from gotrace_df.export._meta import FIELDS, metadata, rebuild
 from gotrace_df.export.redact import redact_trace
-from gotrace_df.frames import SCHEMAS, TABLES, encode_ints, key_type
+from gotrace_df.frames import SCHEMAS, TABLES, encode_ints
 
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["read_parquet", "write_parquet", "check_destination", "MANIFEST", "FORMAT", "KV_KEY"]
+__all__ = [
+    "read_parquet",
+    "write_parquet",
+    "check_destination",
+    "coded_keys",
+    "MANIFEST",
+    "FORMAT",
+    "KV_KEY",
+]
 
 #: Name of the manifest file inside a dataset directory.
 MANIFEST = "trace.json"
@@ -319,6 +327,17 @@ def _conform(name: str, table: pa.Table) -> pa.Table:
 GROWING = ("reason", "name")
 
 
+def coded_keys(n_values: int) -> pa.DataType:
+    """The key type of a column the core encodes as it builds it (the events'
+    dictionary columns, ``build/coded.rs``): its keys widen when a code no
+    longer fits, so 128 values still have int8 keys (codes 0 to 127)."""
+    if n_values <= 128:
+        return pa.int8()
+    if n_values <= 32768:
+        return pa.int16()
+    return pa.int32()
+
+
 def _grown(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """``col`` with every chunk on the last chunk's dictionary, keys as the
     core makes them, when each chunk's dictionary is a prefix of it (the
@@ -326,7 +345,7 @@ def _grown(col: pa.ChunkedArray) -> pa.ChunkedArray:
     if col.num_chunks == 0:
         return col
     last = col.chunk(col.num_chunks - 1).dictionary
-    keys = key_type(len(last))
+    keys = coded_keys(len(last))
     if col.type.index_type == keys and all(c.dictionary.equals(last) for c in col.chunks):
         return col
     chunks = []

@@ -57,7 +57,7 @@ def convert_trace(source: Source, root: str, known: Collection[str]) -> Outcome:
         warnings.simplefilter("always", TraceWarning)
         try:
             with atomic_dir(dest, replace=True) as tmp:
-                convert_buffer(data, tmp / "trace", name=source.url)
+                convert_buffer(data, tmp / "trace", name=source.url, progress=False)
                 trace = read_trace(data, progress=False)
                 del data
                 # read_trace names the source "<bytes>"; the row has the real one.
