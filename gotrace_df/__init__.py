@@ -28,6 +28,7 @@ from gotrace_df.io import (
 )
 
 if TYPE_CHECKING:  # the names __getattr__ below provides
+    from gotrace_df.export.convert import convert
     from gotrace_df.pprof import read_pprof, to_pprof
     from gotrace_df.views import (
         blocking_profile,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # the names __getattr__ below provides
 # `import gotrace_df` and read_trace free of pandas (40 MB and most of the
 # import time).
 _LAZY = {
+    "convert": "gotrace_df.export.convert",
     "read_pprof": "gotrace_df.pprof",
     "to_pprof": "gotrace_df.pprof",
     "blocking_profile": "gotrace_df.views",
@@ -121,6 +123,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "blocking_profile",
+    "convert",
     "critical_path",
     "critical_path_breakdown",
     "critical_paths",

@@ -166,3 +166,12 @@ def stream_mmu(
     progress: Callable[[int, int], Any] | None = None,
     release_input: bool = False,
 ) -> MmuResult: ...
+
+# -- streaming conversion (crates/gotrace-py/src/convert.rs) -----------------
+
+def convert_stream(
+    data: Buffer,
+    sink: Callable[[int, str, ArrowTable], Any],
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
+) -> ParseResult: ...

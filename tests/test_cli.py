@@ -337,8 +337,11 @@ def test_export_parquet_and_perfetto(tmp_path: Path) -> None:
     for name in tr.table_names:
         assert tr.table(name).equals(back.table(name)), name
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
-    # Again over the existing outputs; --no-overwrite refuses.
+    # Again over the existing outputs, streamed (Parquet alone); --no-overwrite refuses.
     run("export", "--parquet", str(tmp_path / "ds"), str(path))
+    back = gt.read_parquet(tmp_path / "ds")
+    for name in tr.table_names:
+        assert tr.table(name).equals(back.table(name)), name
     p = run("export", "--no-overwrite", "--parquet", str(tmp_path / "ds"), str(path), check=False)
     assert p.returncode == 1 and b"exists" in p.stderr
     p = run("export", str(path), check=False)

@@ -14,15 +14,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import damage
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 import gotrace_df as gt
+from gotrace_df.export import convert as gconvert
 from gotrace_df.export import parquet as gpq
 
 CORPUS = Path(__file__).resolve().parent / "data" / "traces"
 TRACES = sorted(CORPUS.glob("go1.*/*.trace"))
+OLD_TRACES = sorted(CORPUS.glob("v1/*.trace"))
 ID = lambda p: f"{p.parent.name}/{p.stem}"  # noqa: E731
 
 META = (
@@ -48,10 +51,28 @@ def assert_same_trace(a: gt.Trace, b: gt.Trace) -> None:
     assert repr(a) == repr(b)
 
 
-@pytest.mark.parametrize("path", TRACES, ids=ID)
-def test_round_trip_every_table(path: Path, tmp_path: Path) -> None:
+def assert_same_dataset(a: Path, b: Path) -> None:
+    """The same manifest, and the same trace metadata in every file."""
+    assert json.loads((a / gpq.MANIFEST).read_text()) == json.loads((b / gpq.MANIFEST).read_text())
+    for f in sorted(a.glob("*.parquet")):
+        want = pq.ParquetFile(f).metadata.metadata[gpq.KV_KEY]
+        assert pq.ParquetFile(b / f.name).metadata.metadata[gpq.KV_KEY] == want, f.name
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("path", [*TRACES, *OLD_TRACES], ids=ID)
+def test_round_trip_every_table(
+    path: Path, streamed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tr = gt.read_trace(path, progress=False)
-    out = tr.to_parquet(tmp_path / "ds")
+    if streamed:
+        # A row group per events batch (65,536 rows): the events' growing
+        # string dictionaries are read back across row groups.
+        monkeypatch.setattr(gconvert, "ROW_GROUP", 1)
+        out = gt.convert(path, tmp_path / "ds", progress=False)
+        assert_same_dataset(tr.to_parquet(tmp_path / "whole"), out)
+    else:
+        out = tr.to_parquet(tmp_path / "ds")
     assert out == tmp_path / "ds"
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [gpq.MANIFEST, *(f"{n}.parquet" for n in tr.table_names)]
@@ -60,6 +81,44 @@ def test_round_trip_every_table(path: Path, tmp_path: Path) -> None:
     assert_same_trace(tr, back)
     # read_trace accepts a dataset directory too.
     assert_same_trace(tr, gt.read_trace(out))
+
+
+def _cuts() -> list[tuple[str, int]]:
+    """A damaged tail of each version's multi-generation trace: cut inside a
+    batch of its last generation, and at the start of one."""
+    cuts = []
+    for v in damage.VERSIONS:
+        classes = damage.truncation_classes(damage.trace_bytes(f"{v}/generations"))
+        inside = [offs for (kind, _), offs in classes.items() if kind == "inside"]
+        at = [offs for (kind, _), offs in classes.items() if kind == "at"]
+        cuts += [(v, inside[-2][len(inside[-2]) // 2]), (v, at[-2][0])]
+    return cuts
+
+
+@pytest.mark.parametrize(("version", "cut"), _cuts(), ids=lambda c: str(c))
+def test_streamed_damaged_tail(version: str, cut: int, tmp_path: Path) -> None:
+    """A damaged tail is read again up to its last Sync, as read_trace does:
+    the same tables, metadata and warning."""
+    data = damage.trace_bytes(f"{version}/generations")[:cut]
+    with pytest.warns(gt.TraceWarning) as whole:
+        tr = gt.read_trace(data, progress=False)
+    with pytest.warns(gt.TraceWarning) as streamed:
+        out = gt.convert(data, tmp_path / "ds", progress=False)
+    assert [str(w.message) for w in streamed] == [str(w.message) for w in whole]
+    assert tr.bytes_used < tr.bytes_total
+    assert_same_trace(tr, gt.read_parquet(out))
+    assert_same_dataset(tr.to_parquet(tmp_path / "whole"), out)
+
+
+def test_streamed_errors_leave_nothing(tmp_path: Path) -> None:
+    data = damage.trace_bytes("go1.27/generations")
+    for bad in (data[:40], b"not a trace at all, not at all"):
+        with pytest.raises(gt.TraceError) as whole:
+            gt.read_trace(bad, progress=False)
+        with pytest.raises(gt.TraceError) as streamed:
+            gt.convert(bad, tmp_path / "ds", progress=False)
+        assert str(streamed.value) == str(whole.value)
+        assert not (tmp_path / "ds").exists() and _leftovers(tmp_path) == []
 
 
 # A trace per Go version, and the scenarios each view is about.
@@ -158,8 +217,9 @@ def _leftovers(d: Path) -> list[str]:
     return sorted(p.name for p in d.iterdir() if p.name.startswith("."))
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 def test_failure_midway_leaves_nothing(
-    example: gt.Trace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    example: gt.Trace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
 ) -> None:
     real = pq.write_table
     n = {"files": 0}
@@ -172,7 +232,10 @@ def test_failure_midway_leaves_nothing(
 
     monkeypatch.setattr(pq, "write_table", failing)
     with pytest.raises(OSError, match="simulated"):
-        example.to_parquet(tmp_path / "ds")
+        if streamed:
+            gt.convert(gt.example_trace(), tmp_path / "ds", progress=False)
+        else:
+            example.to_parquet(tmp_path / "ds")
     assert not (tmp_path / "ds").exists()
     assert _leftovers(tmp_path) == []
 
@@ -232,21 +295,32 @@ _KILL_SCRIPT = textwrap.dedent(
         print("wrote", where, flush=True)
         time.sleep(0.5)
     pq.write_table = slow
-    gt.read_trace(sys.argv[1]).to_parquet(sys.argv[2])
+    if sys.argv[3] == "streamed":
+        gt.convert(sys.argv[1], sys.argv[2], progress=False)
+    else:
+        gt.read_trace(sys.argv[1]).to_parquet(sys.argv[2])
     print("done", flush=True)
     """
 )
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "over-existing"])
-def test_crash_midway_never_reads_as_valid(tmp_path: Path, existing: bool) -> None:
+def test_crash_midway_never_reads_as_valid(tmp_path: Path, existing: bool, streamed: bool) -> None:
     """SIGKILL the writer halfway: no dataset appears (or the old one is intact)."""
     dest = tmp_path / "ds"
     old = gt.read_trace(CORPUS / "go1.26" / "tasks.trace")
     if existing:
         old.to_parquet(dest)
     p = subprocess.Popen(
-        [sys.executable, "-c", _KILL_SCRIPT, str(gt.example_trace()), str(dest)],
+        [
+            sys.executable,
+            "-c",
+            _KILL_SCRIPT,
+            str(gt.example_trace()),
+            str(dest),
+            "streamed" if streamed else "whole",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from gotrace_df._errors import TraceError
@@ -140,6 +141,8 @@ def _export(args: list[str]) -> int:
     ns = p.parse_args(args)
     if not ns.parquet and not ns.perfetto:
         p.error("give --parquet DIR and/or --perfetto OUT.json")
+    if ns.parquet and not ns.perfetto and not ns.redact and not os.path.isdir(ns.trace):
+        return _convert(ns.trace, ns.parquet, overwrite=not ns.no_overwrite)
     trace = read(ns.trace)
     from gotrace_df.export import write_parquet, write_perfetto
 
@@ -161,6 +164,23 @@ def _export(args: list[str]) -> int:
             "messages and categories, task, region and label names, the source path",
             file=sys.stderr,
         )
+    return 0
+
+
+def _convert(source: str, dest: str, *, overwrite: bool) -> int:
+    """``export --parquet`` alone: the trace streamed into the dataset
+    (``convert``), never held whole, so any size converts in bounded memory."""
+    from gotrace_df.export.convert import convert_buffer
+    from gotrace_df.export.parquet import check_destination
+    from gotrace_df.frames import TABLES
+
+    try:
+        check_destination(Path(dest), overwrite)
+    except OSError as e:
+        die(f"{PROG} export: {e}")
+    with opened(source) as (data, name, mapped):
+        d = convert_buffer(data, dest, name=name, mapped=mapped, overwrite=overwrite)
+    print(f"wrote {len(TABLES)} tables to {d}", file=sys.stderr)
     return 0
 
 

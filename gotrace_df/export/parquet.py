@@ -35,7 +35,15 @@ from gotrace_df.frames import SCHEMAS, TABLES, encode_ints
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["read_parquet", "write_parquet", "MANIFEST", "FORMAT"]
+__all__ = [
+    "read_parquet",
+    "write_parquet",
+    "check_destination",
+    "coded_keys",
+    "MANIFEST",
+    "FORMAT",
+    "KV_KEY",
+]
 
 #: Name of the manifest file inside a dataset directory.
 MANIFEST = "trace.json"
@@ -91,15 +99,7 @@ def write_parquet(
     import pyarrow.parquet as pq
 
     dest = Path(path)
-    if dest.exists() or dest.is_symlink():
-        if not overwrite:
-            raise FileExistsError(f"{dest} exists (pass overwrite=True to replace it)")
-        if not (dest / MANIFEST).is_file():
-            # Never delete a directory (or a file) we did not write.
-            raise FileExistsError(
-                f"{dest} exists and is not a gotrace_df Parquet dataset (no {MANIFEST}): "
-                "refusing to replace it"
-            )
+    check_destination(dest, overwrite)
     if redact:
         trace = redact_trace(trace)
     meta = metadata(trace)
@@ -128,6 +128,19 @@ def write_parquet(
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         fsync_path(tmp / MANIFEST)
     return dest
+
+
+def check_destination(dest: Path, overwrite: bool) -> None:
+    """Refuses ``dest`` unless it does not exist or is a dataset to replace."""
+    if dest.exists() or dest.is_symlink():
+        if not overwrite:
+            raise FileExistsError(f"{dest} exists (pass overwrite=True to replace it)")
+        if not (dest / MANIFEST).is_file():
+            # Never delete a directory (or a file) we did not write.
+            raise FileExistsError(
+                f"{dest} exists and is not a gotrace_df Parquet dataset (no {MANIFEST}): "
+                "refusing to replace it"
+            )
 
 
 def read_parquet(path: str | os.PathLike[str]) -> Trace:
@@ -289,9 +302,14 @@ def _stores(want: pa.DataType, got: pa.DataType) -> bool:
 def _conform(name: str, table: pa.Table) -> pa.Table:
     """Restore the core's encodings where Parquet lost them: it reads integer
     dictionaries back as plain integers (and a file written by another tool may
-    have dropped any dictionary)."""
+    have dropped any dictionary); a streamed events table's growing string
+    dictionaries become the whole column's."""
     for i, (column, f) in enumerate(zip(SCHEMAS[name], table.schema)):
         want = column.type
+        if name == "events" and column.name in GROWING and pa.types.is_dictionary(f.type):
+            col = _grown(table.column(i))
+            table = table.set_column(i, pa.field(f.name, col.type), col)
+            continue
         if not pa.types.is_dictionary(want) or pa.types.is_dictionary(f.type):
             continue
         if pa.types.is_integer(want.value_type):
@@ -300,3 +318,40 @@ def _conform(name: str, table: pa.Table) -> pa.Table:
             col = table.column(i).cast(want.value_type).dictionary_encode()
         table = table.set_column(i, pa.field(f.name, col.type), col)
     return table
+
+
+#: The events' string columns that the core encodes as a dictionary of the
+#: values in first-seen order (keys as narrow as their number allows); a
+#: streamed write (gotrace_df.export.convert) stores each row group with the
+#: dictionary as it stood at the row group's end.
+GROWING = ("reason", "name")
+
+
+def coded_keys(n_values: int) -> pa.DataType:
+    """The key type of a column the core encodes as it builds it (the events'
+    dictionary columns, ``build/coded.rs``): its keys widen when a code no
+    longer fits, so 128 values still have int8 keys (codes 0 to 127)."""
+    if n_values <= 128:
+        return pa.int8()
+    if n_values <= 32768:
+        return pa.int16()
+    return pa.int32()
+
+
+def _grown(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``col`` with every chunk on the last chunk's dictionary, keys as the
+    core makes them, when each chunk's dictionary is a prefix of it (the
+    codes then stay valid); anything else is returned as it is."""
+    if col.num_chunks == 0:
+        return col
+    last = col.chunk(col.num_chunks - 1).dictionary
+    keys = coded_keys(len(last))
+    if col.type.index_type == keys and all(c.dictionary.equals(last) for c in col.chunks):
+        return col
+    chunks = []
+    for c in col.chunks:
+        d = c.dictionary
+        if len(d) > len(last) or not last.slice(0, len(d)).equals(d):
+            return col
+        chunks.append(pa.DictionaryArray.from_arrays(c.indices.cast(keys), last))
+    return pa.chunked_array(chunks, pa.dictionary(keys, last.type))

@@ -25,6 +25,7 @@ mod raw;
 
 mod critical;
 
+mod convert;
 mod spans;
 mod stream;
 
@@ -322,6 +323,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stream::stream_summary, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stack_names, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stream_mmu, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::convert_stream, m)?)?;
     m.add_function(wrap_pyfunction!(spans::span_columns, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -228,7 +228,7 @@ pub fn enum_col(it: impl Iterator<Item = Option<u8>>, names: &[&str]) -> ArrayRe
 
 /// Dictionary arrays over one shared `values` array: keys as narrow as the
 /// number of values allows (int8, int16, then int32), -1 in `codes` is null.
-fn keyed_arrays(coded: Vec<Vec<i32>>, values: ArrayRef) -> Vec<ArrayRef> {
+pub(super) fn keyed_arrays(coded: Vec<Vec<i32>>, values: ArrayRef) -> Vec<ArrayRef> {
     fn make<K: ArrowDictionaryKeyType>(codes: Vec<i32>, values: &ArrayRef) -> ArrayRef
     where
         K::Native: TryFrom<i32>,

@@ -5,6 +5,7 @@
 
 mod coded;
 mod cols;
+mod convert;
 mod derive;
 mod pipe;
 mod stacks;
@@ -19,6 +20,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use coded::Coded;
 use cols::{enum_array, opt, prim_array, Chunked, Sentinel};
+pub use convert::TableBatches;
 use pipe::{DerivedThread, Filled, Rec, SyncRec};
 pub use pipe::{EventBatches, STREAM_ROWS};
 use stacks::Stacks;
@@ -221,6 +223,12 @@ impl Builder {
         Self::with_thread(strings, limit, DerivedThread::stream(consumer), Some(0))
     }
 
+    /// A builder that hands every table to `consumer` ([`TableBatches`]),
+    /// keeping only bounded state for the tables that grow with the trace.
+    pub fn converting<C: TableBatches + 'static>(strings: &mut Interner, limit: usize, consumer: C) -> Self {
+        Self::with_thread(strings, limit, DerivedThread::convert(consumer), Some(0))
+    }
+
     fn with_thread(strings: &mut Interner, limit: usize, derived: DerivedThread, sent: Option<usize>) -> Self {
         let names = Names {
             gc_mark: strings.intern_str("GC concurrent mark phase"),
@@ -397,7 +405,7 @@ impl Builder {
 
     /// Streaming: hands the last events to the consumer and returns it, with
     /// the stacks and frames tables.
-    pub fn finish_stream<C: EventBatches + 'static>(
+    pub fn finish_stream<C: Send + 'static>(
         mut self,
         strings: &Interner,
     ) -> (C, Vec<(&'static str, Vec<RecordBatch>)>) {

@@ -118,7 +118,7 @@ pub enum Filled {
 
 /// What takes the records: the events table and the derived tables, or a
 /// streaming consumer.
-trait Fill: Send {
+pub(super) trait Fill: Send {
     /// Takes every record of `batch`, leaving it empty.
     fn take(&mut self, batch: &mut Vec<Rec>);
     fn done(self: Box<Self>) -> Filled;
@@ -212,15 +212,7 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
                 }
                 Rec::Metric { idx, value, .. } => self.consumer.value(idx, value),
                 Rec::Region { idx, task, .. } => self.consumer.region(idx, task),
-                Rec::Strings(new) => {
-                    let (bytes, lens) = *new;
-                    let mut at = 0;
-                    for n in lens {
-                        let end = at + n as usize;
-                        self.strings.intern(&bytes[at..end]);
-                        at = end;
-                    }
-                }
+                Rec::Strings(new) => mirror(&mut self.strings, *new),
                 _ => {}
             }
         }
@@ -231,6 +223,18 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
             self.emit();
         }
         Filled::Stream(Box::new(self.consumer))
+    }
+}
+
+/// Interns into the second thread's mirror of the interner the strings of
+/// a [`Rec::Strings`] (their bytes, concatenated, and lengths), so they get
+/// the IDs they have in the ordering thread's.
+pub(super) fn mirror(strings: &mut Interner, (bytes, lens): (Vec<u8>, Vec<u32>)) {
+    let mut at = 0;
+    for n in lens {
+        let end = at + n as usize;
+        strings.intern(&bytes[at..end]);
+        at = end;
     }
 }
 
@@ -298,6 +302,12 @@ impl DerivedThread {
             strings: Interner::default(),
             named: Vec::new(),
         }))
+    }
+
+    /// A streaming conversion's builder: every table handed to `consumer`
+    /// ([`super::convert`]).
+    pub fn convert<C: super::TableBatches + 'static>(consumer: C) -> Self {
+        Self::start(Box::new(super::convert::Convert::new(consumer)))
     }
 
     #[inline]
