@@ -20,7 +20,7 @@ use arrow_schema::{Field, Schema};
 use coded::Coded;
 use cols::{enum_array, opt, prim_array, Chunked, Sentinel};
 use pipe::{DerivedThread, Filled, Rec, SyncRec};
-pub use pipe::{EventBatches, STREAM_ROWS};
+pub use pipe::{EventBatches, LogEvent, TaskEvent, STREAM_ROWS};
 use stacks::Stacks;
 use std::sync::Arc;
 
