@@ -82,24 +82,41 @@ def _task_table(source: Trace | TraceSource, sem: GoSemantics) -> _Tasks:
     sf = stack_frames_of(pa.table(tables.pop("stacks")), pa.table(tables.pop("frames")))
     te = pa.table(tables.pop("task_events"))
     logs = pa.table(tables.pop("task_logs"))
-    parent = te["parent_id"]
+    parent, no_parent = _ints(te["parent_id"])
     events = _TaskEvents(
         event=te["event"].to_numpy(),
         ts=te["ts"].to_numpy(),
         begin=te["begin"].to_numpy(),
-        g=pd.array(te["g"].to_pylist(), dtype="Int64"),
-        type=np.asarray(te["type"].to_pylist(), dtype=object),
+        g=pd.arrays.IntegerArray(*_ints(te["g"])),
+        type=_objects(te["type"]),
         task_id=te["task_id"].to_numpy(),
-        parent_id=parent.fill_null(-1).to_numpy(),
-        has_parent=parent.is_valid().to_numpy(),
+        parent_id=np.where(no_parent, -1, parent),
+        has_parent=~no_parent,
     )
-    return _tasks_of(summary_of(tables, sf), events, logs.to_pandas())
+    log_frame = frame(
+        {
+            "event": logs["event"].to_numpy(),
+            "ts": logs["ts"].to_numpy(),
+            "goid": pd.arrays.IntegerArray(*_ints(logs["goid"])),
+            "task_id": logs["task_id"].to_numpy(),
+            "category": _objects(logs["category"]),
+            "message": _objects(logs["message"]),
+        }
+    )
+    return _tasks_of(summary_of(tables, sf), events, log_frame)
+
+
+def _objects(col: pa.ChunkedArray) -> Any:
+    """A string column as an object array of str ('' for null)."""
+    codes, words = _dictionary(col)
+    return np.asarray(words.to_pylist(), dtype=object)[codes]
 
 
 @dataclass(frozen=True)
 class _TaskEvents:
     """The task begins and ends, in events order, with the task and parent of
-    each as the parser gives them (an end carries its begin's parent)."""
+    each as the tasks table gives them (an end has the parent of the begin
+    it closes)."""
 
     event: Any
     ts: Any
