@@ -550,6 +550,8 @@ def user_task_events(
     >>> list(ev.columns)
     ['task_id', 'event', 'ts', 'since_start_ns', 'elapsed_ns', 'goid', 'kind', 'what']
     """
+    if not isinstance(trace, Trace):
+        raise TypeError("user_task_events needs a parsed trace (gotrace_df.read_trace)")
     sem = semantics(go_version)
     t = _task_table(trace, sem)
     s = t.summary
