@@ -155,6 +155,13 @@ def stream_summary(
     progress: Callable[[int, int], Any] | None = None,
     release_input: bool = False,
 ) -> ParseResult: ...
+def stream_tasks(
+    data: Buffer,
+    legacy_undetermined: bool = False,
+    legacy_sync: bool = False,
+    progress: Callable[[int, int], Any] | None = None,
+    release_input: bool = False,
+) -> ParseResult: ...
 def stack_names(frames: object) -> tuple[bytes, bytes]: ...
 
 class MmuResult(ParseResult):

@@ -159,7 +159,7 @@ def test_versions_differ_as_documented() -> None:
 
 ALL_TRACES = sorted(CORPUS.glob("go1.*/*.trace")) + sorted((CORPUS / "v1").glob("*.trace"))
 # The views that take a trace to read and run their pass while it is parsed.
-STREAMED_VIEWS = (gt.goroutine_analysis, gt.user_regions, gt.mmu)
+STREAMED_VIEWS = (gt.goroutine_analysis, gt.user_regions, gt.mmu, gt.user_task_details)
 
 
 @pytest.mark.parametrize("path", ALL_TRACES, ids=[case_id(p) for p in ALL_TRACES])
@@ -169,7 +169,7 @@ def test_streamed_views_are_the_in_memory_ones(path: Path) -> None:
     order and attrs included: for the cmd/trace of the trace's release and
     for Go 1.23's (the legacy clock and status rules), whole and in a window
     that starts before the trace (clipped to it); MMU with each flag set's
-    own pass."""
+    own pass; the task pages (user_task_events excepted) likewise."""
     tr = gt.read_trace(path, progress=False)
     window = {"start_ns": tr.start_ns - 1, "end_ns": (tr.start_ns + tr.end_ns) // 2}
     calls: list[tuple[Any, dict[str, Any]]] = [
@@ -177,8 +177,13 @@ def test_streamed_views_are_the_in_memory_ones(path: Path) -> None:
         (gt.mmu, {"per_proc": True, "sweep": True, "background": False}),
     ]
     for version in sorted({trace_version(path), "1.23"}):
-        for view in (gt.goroutine_analysis, gt.goroutine_stats, gt.user_regions):
+        for view in (gt.goroutine_analysis, gt.goroutine_stats, gt.user_regions, gt.user_tasks):
             calls += [(view, {"go_version": version}), (view, {"go_version": version, **window})]
+        # The task pages share one table: each filter once.
+        calls += [
+            (gt.user_task_histogram, {"go_version": version}),
+            (gt.user_task_details, {"go_version": version, "logtext": "a", **window}),
+        ]
     for view, kw in calls:
         got, want = view(path, **kw), view(tr, **kw)
         pd.testing.assert_frame_equal(got, want, obj=f"{view.__name__} {kw}")

@@ -402,3 +402,10 @@ def test_usertask_region_closed_by_exit(tmp_path: Path, version: str) -> None:
         outer = 'outer\t"q"'
         query = "type=" + quote(outer, safe="")
         assert _check_usertask(server, tr, version, query, type=outer) == 1
+
+
+def test_user_task_events_needs_a_parsed_trace() -> None:
+    """The other task pages take a trace file; the events page reads the
+    events table, so a file is refused before any parse."""
+    with pytest.raises(TypeError, match="parsed trace"):
+        gt.user_task_events(gt.example_trace())

@@ -75,6 +75,7 @@ __all__ = [
     "region_stats",
     "summarize",
     "summarized",
+    "summary_of",
     "take",
     "totals",
     "wide_stats",
@@ -365,10 +366,10 @@ def summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None = N
 
 
 def _summarize(trace: Trace, sem: GoSemantics, window: tuple[int, int] | None) -> Summary:
-    return _summary_of(_run(trace, sem, window, region_stats=False), stack_table(trace))
+    return summary_of(_run(trace, sem, window, region_stats=False), stack_table(trace))
 
 
-def _summary_of(raw: dict[str, Any], sf: StackFrames) -> Summary:
+def summary_of(raw: dict[str, Any], sf: StackFrames) -> Summary:
     """The :class:`Summary` of the core's tables (``raw``), goroutines
     named through the stacks' frames ``sf``."""
     g = _frame(raw["goroutines"])
@@ -547,4 +548,4 @@ def summarized(
     tables: dict[str, Any] = dict(result["tables"])
     sf = stack_frames_of(pa.table(tables.pop("stacks")), pa.table(tables.pop("frames")))
     start, end = int(result["start_ns"]), int(result["end_ns"])
-    return Summarized(_summary_of(tables, sf), sf, start, end, clip_window(window, start, end))
+    return Summarized(summary_of(tables, sf), sf, start, end, clip_window(window, start, end))

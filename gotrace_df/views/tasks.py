@@ -19,7 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gotrace_df import _core
 from gotrace_df._expand import event_rows, gather, merge_sparse
+from gotrace_df._trace import Trace
 from gotrace_df.export._text import go_quote
 from gotrace_df.testing import NO_TASK
 from gotrace_df.views._cache import once
@@ -33,10 +35,18 @@ from gotrace_df.views._common import (
     semantics,
 )
 from gotrace_df.views._events import rows_of_kind, take_events, values_at
-from gotrace_df.views._summary import Summary, event_times, frame, summarize
+from gotrace_df.views._stream import as_trace, run_stream
+from gotrace_df.views._summary import (
+    Summary,
+    event_times,
+    frame,
+    stack_frames_of,
+    summarize,
+    summary_of,
+)
 
 if TYPE_CHECKING:
-    from gotrace_df._trace import Trace
+    from gotrace_df.io import TraceSource
 
 __all__ = ["user_tasks", "user_task_histogram", "user_task_details", "user_task_events"]
 
@@ -53,21 +63,78 @@ class _Tasks:
     summary: Summary
 
 
-def _task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
-    """cmd/trace's tasks (cached per trace and semantics)."""
-    key = ("tasks", sem.legacy_undetermined, sem.legacy_sync)
-    return once(trace, key, lambda: _make_task_table(trace, sem))
+def _task_table(source: Trace | TraceSource, sem: GoSemantics) -> _Tasks:
+    """cmd/trace's tasks of a parsed trace (cached per trace and semantics),
+    or of a trace to read, made while it is parsed
+    (:mod:`gotrace_df.views._stream`): the same tasks."""
+    trace = as_trace(source)
+    if trace is not None:
+        key = ("tasks", sem.legacy_undetermined, sem.legacy_sync)
+        return once(trace, key, lambda: _tasks_of(summarize(trace, sem), *_parsed_tasks(trace)))
+    assert not isinstance(source, Trace)
+
+    def parse(data: Any, **kw: Any) -> _core.ParseResult:
+        return _core.stream_tasks(
+            data, legacy_undetermined=sem.legacy_undetermined, legacy_sync=sem.legacy_sync, **kw
+        )
+
+    tables: dict[str, Any] = dict(run_stream(source, parse, stacklevel=4)["tables"])
+    sf = stack_frames_of(pa.table(tables.pop("stacks")), pa.table(tables.pop("frames")))
+    te = pa.table(tables.pop("task_events"))
+    logs = pa.table(tables.pop("task_logs"))
+    parent, no_parent = _ints(te["parent_id"])
+    events = _TaskEvents(
+        event=te["event"].to_numpy(),
+        ts=te["ts"].to_numpy(),
+        begin=te["begin"].to_numpy(),
+        g=pd.arrays.IntegerArray(*_ints(te["g"])),
+        type=_objects(te["type"]),
+        task_id=te["task_id"].to_numpy(),
+        parent_id=np.where(no_parent, -1, parent),
+        has_parent=~no_parent,
+    )
+    log_frame = frame(
+        {
+            "event": logs["event"].to_numpy(),
+            "ts": logs["ts"].to_numpy(),
+            "goid": pd.arrays.IntegerArray(*_ints(logs["goid"])),
+            "task_id": logs["task_id"].to_numpy(),
+            "category": _objects(logs["category"]),
+            "message": _objects(logs["message"]),
+        }
+    )
+    return _tasks_of(summary_of(tables, sf), events, log_frame)
 
 
-def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
-    s = summarize(trace, sem)
+def _objects(col: pa.ChunkedArray) -> Any:
+    """A string column as an object array of str ('' for null)."""
+    codes, words = _dictionary(col)
+    return np.asarray(words.to_pylist(), dtype=object)[codes]
+
+
+@dataclass(frozen=True)
+class _TaskEvents:
+    """The task begins and ends, in events order, with the task and parent of
+    each as the tasks table gives them (an end has the parent of the begin
+    it closes)."""
+
+    event: Any
+    ts: Any
+    begin: Any
+    g: Any  # nullable Int64
+    type: Any  # str objects
+    task_id: Any
+    parent_id: Any  # -1 where has_parent is False
+    has_parent: Any
+
+
+def _parsed_tasks(trace: Trace) -> tuple[_TaskEvents, pd.DataFrame]:
+    """The task events and the logs table of a parsed trace."""
     te = take_events(
         trace, rows_of_kind(trace, ["TaskBegin", "TaskEnd"]), ["ts", "kind", "g", "name"]
     )
-    te["ts"] = event_times(s, te["event"], te["ts"])
-    # The task and parent of each begin and end, as the parser gives them (an
-    # end carries its begin's parent): from the tasks table, which keeps both
-    # events' rows.
+    # The task and parent of each begin and end: from the tasks table, which
+    # keeps both events' rows.
     tt = trace.tasks
     rows = te["event"]
 
@@ -78,9 +145,25 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
         got, hit = values_at(*merge_sparse(parts), rows)
         return np.where(hit, got, -1), hit
 
-    te_parent, has_parent = per_event("parent_id")
+    parent, has_parent = per_event("parent_id")
+    events = _TaskEvents(
+        event=rows,
+        ts=te["ts"],
+        begin=te["kind"] == "TaskBegin",
+        g=te["g"],
+        type=te["name"],
+        task_id=per_event("task_id")[0],
+        parent_id=parent,
+        has_parent=has_parent,
+    )
+    return events, trace.to_pandas("logs")
 
-    logs = trace.to_pandas("logs")
+
+def _tasks_of(s: Summary, te: _TaskEvents, logs: pd.DataFrame) -> _Tasks:
+    """The tasks of the summary ``s``, the task events ``te`` and the logs
+    table ``logs``."""
+    ts = event_times(s, te.event, te.ts)
+    te_parent, has_parent = te.parent_id, te.has_parent
     for c in ("category", "message"):
         logs[c] = logs[c].astype(object).fillna("")
     logs["task_id"] = logs["task_id"].astype("Int64").fillna(-1).astype(np.int64)
@@ -100,7 +183,7 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     )
     del sel
 
-    te_task, _ = per_event("task_id")
+    te_task = te.task_id
     log_task = logs["task_id"].to_numpy(dtype=np.int64)
     reg_task = regs["task_id"].to_numpy(dtype=np.int64)
     parts = [te_task, te_parent[has_parent], log_task, reg_task]
@@ -110,11 +193,10 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
     at, _, log_at, reg_at = np.split(where, cuts[:-1])
     del where
     n = len(ids)
-    is_begin = te["kind"] == "TaskBegin"
-    ts, ev = te["ts"], te["event"]
+    is_begin, ev = te.begin, te.event
     # Later rows overwrite earlier ones: the last begin/end/type per task.
     type_ = np.full(n, "", dtype=object)
-    type_[at] = te["name"]
+    type_[at] = te.type
     start = np.full(n, -1, dtype=np.int64)
     start[at[is_begin]] = ts[is_begin]
     start_ev = np.full(n, -1, dtype=np.int64)
@@ -158,7 +240,7 @@ def _make_task_table(trace: Trace, sem: GoSemantics) -> _Tasks:
         tasks=tasks,
         logs=logs,
         regs=regs,
-        te=pd.DataFrame({"task_id": te_task, "g": te["g"]}),
+        te=pd.DataFrame({"task_id": te_task, "g": te.g}),
         summary=s,
     )
 
@@ -241,7 +323,7 @@ def _filter(
 
 
 def user_tasks(
-    trace: Trace,
+    trace: Trace | TraceSource,
     *,
     start_ns: int | None = None,
     end_ns: int | None = None,
@@ -252,7 +334,10 @@ def user_tasks(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read (as :func:`gotrace_df.read_trace`
+        takes it): then its tasks are found while it is parsed, keeping no
+        table, so memory is the tasks', logs' and the summary's, not the
+        trace's; the result is the same as for ``read_trace(trace)``.
     start_ns, end_ns
         Only tasks whose interval overlaps this window (absolute ns).
     go_version
@@ -298,7 +383,7 @@ def user_tasks(
 
 
 def user_task_histogram(
-    trace: Trace,
+    trace: Trace | TraceSource,
     type: str | None = None,
     *,
     start_ns: int | None = None,
@@ -313,7 +398,10 @@ def user_task_histogram(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read (as :func:`gotrace_df.read_trace`
+        takes it): then its tasks are found while it is parsed, keeping no
+        table, so memory is the tasks', logs' and the summary's, not the
+        trace's; the result is the same as for ``read_trace(trace)``.
     type
         Only this task type.
     start_ns, end_ns
@@ -346,7 +434,7 @@ def user_task_histogram(
 
 
 def user_task_details(
-    trace: Trace,
+    trace: Trace | TraceSource,
     type: str | None = None,
     *,
     complete: bool | None = None,
@@ -362,7 +450,10 @@ def user_task_details(
     Parameters
     ----------
     trace
-        A parsed trace.
+        A parsed trace, or a trace to read (as :func:`gotrace_df.read_trace`
+        takes it): then its tasks are found while it is parsed, keeping no
+        table, so memory is the tasks', logs' and the summary's, not the
+        trace's; the result is the same as for ``read_trace(trace)``.
     type
         Only tasks of this type (exact; ``""`` selects the untyped ones).
     complete
@@ -435,7 +526,8 @@ def user_task_events(
 ) -> pd.DataFrame:
     """The events of each task in time order: the rows of cmd/trace's /usertask page.
 
-    Parameters are those of :func:`user_task_details`.
+    Parameters are those of :func:`user_task_details`, but ``trace`` is a
+    parsed trace: the rows' columns are read from its events table.
 
     Returns
     -------
@@ -458,6 +550,8 @@ def user_task_events(
     >>> list(ev.columns)
     ['task_id', 'event', 'ts', 'since_start_ns', 'elapsed_ns', 'goid', 'kind', 'what']
     """
+    if not isinstance(trace, Trace):
+        raise TypeError("user_task_events needs a parsed trace (gotrace_df.read_trace)")
     sem = semantics(go_version)
     t = _task_table(trace, sem)
     s = t.summary

@@ -321,6 +321,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(critical::critical_paths, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stream_profile, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stream_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(stream::stream_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stack_names, m)?)?;
     m.add_function(wrap_pyfunction!(stream::stream_mmu, m)?)?;
     m.add_function(wrap_pyfunction!(convert::convert_stream, m)?)?;

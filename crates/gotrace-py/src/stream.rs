@@ -1,9 +1,12 @@
 //! Streaming passes: what a view needs, computed while the trace is parsed,
 //! without building its tables (gotrace_core::parse_stream).
 
+use arrow_array::RecordBatch;
+use gotrace_core::analysis::tasks;
+use gotrace_core::build::EventBatches;
 use gotrace_core::profile::{Pass, ProfileCompat};
 use gotrace_core::summary::{self, SummaryOptions};
-use gotrace_core::{mmu, parse_stream};
+use gotrace_core::{mmu, parse_stream, TraceError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -74,12 +77,44 @@ pub(crate) fn stream_summary<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let skip_regions = !regions;
     let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, skip_regions, ..Default::default() };
-    let (parsed, pass) = run_parse(py, data, progress, release_input, |data, parse_opts| {
-        parse_stream(data, parse_opts, || summary::Pass::new(opts))
-    })?;
+    summary_tables(py, data, progress, release_input, || summary::Pass::new(opts), summary::Pass::finish)
+}
+
+/// What the user-task views read, over a whole trace parsed as
+/// `stream_summary` parses it: the tables of `stream_summary` (without a
+/// window; `episodes` empty) and `task_events` and `task_logs`
+/// (`gotrace_core::tasks`). `legacy_undetermined` and `legacy_sync` as for
+/// `summarize`.
+#[pyfunction]
+#[pyo3(signature = (data, legacy_undetermined=false, legacy_sync=false, progress=None, release_input=false))]
+pub(crate) fn stream_tasks<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    legacy_undetermined: bool,
+    legacy_sync: bool,
+    progress: Option<Py<PyAny>>,
+    release_input: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let opts = SummaryOptions { legacy_undetermined, legacy_sync, skip_episodes: true, ..Default::default() };
+    summary_tables(py, data, progress, release_input, || tasks::Pass::new(opts), tasks::Pass::finish)
+}
+
+/// `parse`'s dict for a streaming parse with the pass `make` makes, its
+/// tables `stacks`, `frames` and those `finish` gives of the pass, told
+/// which stacks name system goroutines (`stack_names` of the frames).
+fn summary_tables<'py, P: EventBatches + 'static>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    progress: Option<Py<PyAny>>,
+    release_input: bool,
+    make: impl Fn() -> P + Send,
+    finish: impl FnOnce(P, &[bool]) -> Result<Vec<(&'static str, RecordBatch)>, TraceError> + Send,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (parsed, pass) =
+        run_parse(py, data, progress, release_input, |data, parse_opts| parse_stream(data, parse_opts, make))?;
     let frames = parsed.tables.iter().find(|(n, _)| *n == "frames").map(|(_, t)| t.as_slice()).unwrap_or_default();
     let (_, system) = summary::stack_names(frames).map_err(|e| trace_error(py, &e, None, None))?;
-    let tables = py.detach(|| pass.finish(&system)).map_err(|e| core_error(py, &e))?;
+    let tables = py.detach(|| finish(pass, &system)).map_err(|e| core_error(py, &e))?;
     let d = result_dict(py, parsed)?;
     let out = d.get_item("tables")?.ok_or_else(|| trace_error(py, "internal error: no tables", None, None))?;
     let out = out.cast::<PyDict>()?;

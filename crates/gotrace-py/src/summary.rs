@@ -58,7 +58,15 @@ pub fn summarize<'py>(
     };
     let namable: Vec<bool> = namable.iter().map(|&b| b != 0).collect();
     let system: Vec<bool> = system.iter().map(|&b| b != 0).collect();
-    let opts = SummaryOptions { legacy_undetermined, legacy_sync, window, region_stats, capacity, skip_regions: false };
+    let opts = SummaryOptions {
+        legacy_undetermined,
+        legacy_sync,
+        window,
+        region_stats,
+        capacity,
+        skip_regions: false,
+        skip_episodes: false,
+    };
     let tables =
         py.detach(|| core_summarize(&batches, &namable, &system, opts, tasks)).map_err(|e| core_error(py, &e))?;
     let out = PyDict::new(py);

@@ -54,6 +54,10 @@ pub struct SummaryOptions {
     /// and no time or memory goes to them; the goroutines' stats are the
     /// same.
     pub skip_regions: bool,
+    /// No goroutine's stays in Runnable and Waiting are kept (the episodes
+    /// table is empty): they grow with the events, and only the latency
+    /// percentiles read them.
+    pub skip_episodes: bool,
     /// At least as many goroutine creations and region begins as the events
     /// hold (the parser's goroutines and regions rows), to size the results
     /// up front.
@@ -966,7 +970,7 @@ impl Summarizer {
                 _ => {}
             }
         }
-        if let Some((state, dur)) = episode {
+        if let Some((state, dur)) = episode.filter(|_| !self.opts.skip_episodes) {
             self.eps.push(gi, state, ts, dur);
         }
         if ended_syscall {

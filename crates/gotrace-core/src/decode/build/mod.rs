@@ -22,7 +22,7 @@ use coded::Coded;
 use cols::{enum_array, opt, prim_array, Chunked, Sentinel};
 pub use convert::TableBatches;
 use pipe::{DerivedThread, Filled, Rec, SyncRec};
-pub use pipe::{EventBatches, STREAM_ROWS};
+pub use pipe::{EventBatches, LogEvent, TaskEvent, STREAM_ROWS};
 use stacks::Stacks;
 use std::sync::Arc;
 

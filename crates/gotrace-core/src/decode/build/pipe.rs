@@ -170,10 +170,26 @@ struct Stream<C> {
     /// Per stack ID: whether its outermost frame names a goroutine, as the
     /// transition rows that carried it said.
     named: Vec<bool>,
+    /// Task and log records of the rows not yet handed over: told with the
+    /// batch, when the strings they name have come ([`Rec::Strings`]
+    /// follows the event that interned them).
+    held: Vec<Rec>,
 }
 
 impl<C: EventBatches + 'static> Stream<C> {
     fn emit(&mut self) {
+        for rec in self.held.drain(..) {
+            let s = |id: u32| self.strings.get(id);
+            match rec {
+                Rec::Task { idx, begin, ts, task, parent, name, g } => {
+                    self.consumer.task(TaskEvent { row: idx, begin, ts, g, task, parent, name: s(name) })
+                }
+                Rec::Log { idx, ts, g, task, cat, msg, .. } => {
+                    self.consumer.log(LogEvent { row: idx, ts, g, task, category: s(cat), message: s(msg) })
+                }
+                _ => {}
+            }
+        }
         let full = std::mem::take(&mut self.ev);
         self.ev.cur_gen = full.cur_gen;
         for b in finish_events(full, &self.strings) {
@@ -212,6 +228,7 @@ impl<C: EventBatches + 'static> Fill for Stream<C> {
                 }
                 Rec::Metric { idx, value, .. } => self.consumer.value(idx, value),
                 Rec::Region { idx, task, .. } => self.consumer.region(idx, task),
+                rec @ (Rec::Task { .. } | Rec::Log { .. }) => self.held.push(rec),
                 Rec::Strings(new) => mirror(&mut self.strings, *new),
                 _ => {}
             }
@@ -301,6 +318,7 @@ impl DerivedThread {
             ev: EventCols::default(),
             strings: Interner::default(),
             named: Vec::new(),
+            held: Vec::new(),
         }))
     }
 
@@ -366,4 +384,36 @@ pub trait EventBatches: Send {
     /// generation number), which the events table does not hold; told
     /// before the batch with that row.
     fn value(&mut self, _row: usize, _value: i64) {}
+
+    /// A task begin or end (what the tasks table takes of it); told before
+    /// the batch with its row.
+    fn task(&mut self, _event: TaskEvent<'_>) {}
+
+    /// A log (what the logs table takes of it); told before the batch with
+    /// its row.
+    fn log(&mut self, _event: LogEvent<'_>) {}
+}
+
+/// A task begin or end at events row `row`: its task and parent (None:
+/// none; an end carries its begin's) and type, which the events table does
+/// not hold, with its time and goroutine (`NO_ID`: none).
+pub struct TaskEvent<'a> {
+    pub row: usize,
+    pub begin: bool,
+    pub ts: i64,
+    pub g: i64,
+    pub task: i64,
+    pub parent: Option<i64>,
+    pub name: &'a [u8],
+}
+
+/// A log at events row `row`: its task, category and message, which the
+/// events table does not hold, with its time and goroutine (`NO_ID`: none).
+pub struct LogEvent<'a> {
+    pub row: usize,
+    pub ts: i64,
+    pub g: i64,
+    pub task: i64,
+    pub category: &'a [u8],
+    pub message: &'a [u8],
 }
