@@ -4,6 +4,7 @@
 //! events, Syncs and reasons Go's converter invents) over one `Generation`.
 
 mod convert;
+mod order;
 pub mod parser;
 
 use crate::intern::Interner;

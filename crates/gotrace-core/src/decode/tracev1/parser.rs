@@ -5,7 +5,8 @@
 //! merged by goroutine sequence numbers (time only breaks ties), syscall exits
 //! moved to their real time, then the whole stream checked for consistency.
 
-use crate::order::{ORDER_WORK_BASE, ORDER_WORK_PER_BYTE};
+use super::order::{self, Ordered, Stream};
+use crate::idmap::IdSlab;
 use crate::wire::{f64_to_i64, uvarint};
 use crate::TraceError;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -174,7 +175,10 @@ pub struct OldFrame {
 /// The whole old trace, merged, time-ordered and checked.
 pub struct OldTrace<'a> {
     pub version: u32,
-    pub events: Vec<OldEvent>,
+    pub events: Ordered,
+    /// Bit i: event i is a GoSysCall whose goroutine's next event is a
+    /// GoSysBlock (the syscall blocked).
+    pub blocked: Vec<u64>,
     pub strings: FxHashMap<u64, &'a [u8]>,
     /// Log messages, stored inline in the old format: (index -> bytes).
     pub inline_strings: Vec<&'a [u8]>,
@@ -185,37 +189,47 @@ pub struct OldTrace<'a> {
     pub ticks_per_sec: i64,
 }
 
+/// A P's key in an [`IdSlab`] (dense for small IDs): P -1 (none) becomes 0,
+/// the pseudo-Ps stay small.
+pub fn pkey(p: i32) -> i64 {
+    i64::from(p) + 1
+}
+
+/// Whether bit `i` of `bits` is set.
+pub fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
+
 /// Parses an old-format trace whose header said `version`.
 pub fn parse(data: &[u8], version: u32) -> Result<OldTrace<'_>, TraceError> {
     let mut r = Decoder::new(data, version);
     r.read_all()?;
     let Decoder { procs, cpu_samples, strings, inline, stacks, pcs, ticks_per_sec, timer_goids, .. } = r;
-    let mut events = merge(procs, cpu_samples, data.len())?;
+    let streams = procs.into_iter().map(|p| p.events).collect();
+    let mut events = order::merge(streams, cpu_samples, data.len())?;
     if ticks_per_sec == 0 {
         return Err(TraceError::at("no EvFrequency event", data.len(), None));
     }
-    if let Some(first) = events.first() {
-        let min = first.ts;
-        let ns_per_tick = 1e9 / ticks_per_sec as f64;
-        for e in &mut events {
-            e.ts = f64_to_i64(e.ts.wrapping_sub(min) as f64 * ns_per_tick);
-            // Timer wakeups and syscall exits have no P of their own.
-            if e.typ == ty::GO_UNBLOCK && timer_goids.contains(&e.g) {
-                e.p = TIMER_P;
-            }
-            if e.typ == ty::GO_SYS_EXIT {
-                e.p = SYSCALL_P;
-            }
+    let min = events.first().map_or(0, |e| e.ts);
+    let ns_per_tick = 1e9 / ticks_per_sec as f64;
+    let to_ns = |e: &mut OldEvent| {
+        e.ts = f64_to_i64(e.ts.wrapping_sub(min) as f64 * ns_per_tick);
+        // Timer wakeups and syscall exits have no P of their own.
+        if e.typ == ty::GO_UNBLOCK && timer_goids.contains(&e.g) {
+            e.p = TIMER_P;
         }
-    }
-    check(&mut events, &stacks)?;
-    Ok(OldTrace { version, events, strings, inline_strings: inline, stacks, pcs, ticks_per_sec })
+        if e.typ == ty::GO_SYS_EXIT {
+            e.p = SYSCALL_P;
+        }
+    };
+    let blocked = check(&mut events, &stacks, to_ns)?;
+    Ok(OldTrace { version, events, blocked, strings, inline_strings: inline, stacks, pcs, ticks_per_sec })
 }
 
 /// The events of one P (batch header's pid), in file order.
 struct Proc {
     pid: i32,
-    events: Vec<OldEvent>,
+    events: Stream,
     last_g: u64,
     last_ts: i64,
 }
@@ -321,7 +335,7 @@ impl<'a> Decoder<'a> {
                         p => p as i32,
                     };
                     let slot = *self.proc_index.entry(pid).or_insert_with(|| {
-                        self.procs.push(Proc { pid, events: Vec::new(), last_g: 0, last_ts: 0 });
+                        self.procs.push(Proc { pid, events: Stream::default(), last_g: 0, last_ts: 0 });
                         self.procs.len() - 1
                     });
                     self.procs[slot].last_ts = ticks as i64;
@@ -506,197 +520,10 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// A goroutine's place in the merge: its sequence number and status.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-struct GSeq {
-    seq: u64,
-    status: u8,
-}
-
-const G_DEAD: u8 = 0;
-const G_RUNNABLE: u8 = 1;
-const G_RUNNING: u8 = 2;
-const G_WAITING: u8 = 3;
-/// Keys and sequence values with a meaning of their own.
-const UNORDERED: u64 = u64::MAX;
-const GARBAGE: u64 = u64::MAX - 1;
-const NOSEQ: u64 = u64::MAX;
-const SEQINC: u64 = u64::MAX - 1;
-
-/// What must hold before an event merges and what holds after: (goroutine or
-/// UNORDERED/GARBAGE, required state, next state). GC starts are ordered by
-/// their own sequence; "Local" events by their P alone.
-fn transition_of(e: &OldEvent) -> (u64, GSeq, GSeq) {
-    let s = |seq, status| GSeq { seq, status };
-    let a = e.args;
-    match e.typ {
-        ty::GO_CREATE => (a[0], s(0, G_DEAD), s(1, G_RUNNABLE)),
-        ty::GO_WAITING | ty::GO_IN_SYSCALL => (e.g, s(1, G_RUNNABLE), s(2, G_WAITING)),
-        ty::GO_START | ty::GO_START_LABEL => (e.g, s(a[1], G_RUNNABLE), s(a[1].wrapping_add(1), G_RUNNING)),
-        ty::GO_START_LOCAL => (e.g, s(NOSEQ, G_RUNNABLE), s(SEQINC, G_RUNNING)),
-        t if blocks(t) || t == ty::GO_SYS_BLOCK => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_WAITING)),
-        ty::GO_SCHED | ty::GO_PREEMPT => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_RUNNABLE)),
-        ty::GO_UNBLOCK | ty::GO_SYS_EXIT => (a[0], s(a[1], G_WAITING), s(a[1].wrapping_add(1), G_RUNNABLE)),
-        ty::GO_UNBLOCK_LOCAL | ty::GO_SYS_EXIT_LOCAL => (a[0], s(NOSEQ, G_WAITING), s(SEQINC, G_RUNNABLE)),
-        ty::GC_START => (GARBAGE, s(a[0], G_DEAD), s(a[0].wrapping_add(1), G_DEAD)),
-        _ => (UNORDERED, GSeq::default(), GSeq::default()),
-    }
-}
-
-fn ready(g: u64, cur: GSeq, init: GSeq) -> bool {
-    g == UNORDERED || ((init.seq == NOSEQ || init.seq == cur.seq) && init.status == cur.status)
-}
-
-/// Merges the per-P streams (and the CPU samples, sorted by time, as one more
-/// stream): the earliest event whose goroutine is in the state it needs goes
-/// next. Then syscall exits move to the time the syscall really returned.
-fn merge(procs: Vec<Proc>, mut samples: Vec<OldEvent>, input_len: usize) -> Result<Vec<OldEvent>, TraceError> {
-    // Go's slices.SortFunc: equal times keep Go's (unstable) order.
-    crate::pdqsort::sort_by_time(&mut samples, |e| e.ts);
-    let mut streams: Vec<Vec<OldEvent>> = procs.into_iter().map(|p| p.events).collect();
-    streams.push(samples);
-    let total: usize = streams.iter().map(Vec::len).sum();
-    // Each stream is taken from its end, so its memory goes back as the
-    // merged stream grows: the events are held about once, not twice.
-    for s in &mut streams {
-        s.reverse();
-    }
-    let mut available: Vec<usize> = (0..streams.len()).collect();
-    // A min-heap by time of (time, stream); each stream has at most one entry.
-    let mut frontier: Vec<(i64, usize)> = Vec::new();
-    let mut gs: FxHashMap<u64, GSeq> = FxHashMap::default();
-    let mut out = Vec::with_capacity(total);
-    // Streams blocked on each other are scanned again after every merged
-    // event: hostile input can make that quadratic, so it has a budget.
-    let budget = ORDER_WORK_BASE.saturating_add(ORDER_WORK_PER_BYTE.saturating_mul(input_len as u64));
-    let mut work = 0u64;
-    loop {
-        let mut i = 0;
-        while i < available.len() {
-            let s = available[i];
-            let Some(e) = streams[s].last() else {
-                available.swap_remove(i);
-                continue;
-            };
-            let (g, init, _) = transition_of(e);
-            if !ready(g, gs.get(&g).copied().unwrap_or_default(), init) {
-                work += 1;
-                i += 1;
-                continue;
-            }
-            frontier.push((e.ts, s));
-            heap_up(&mut frontier);
-            available.swap_remove(i);
-        }
-        if work > budget {
-            return Err(TraceError::at(
-                format!("broken trace: events of {} Ps keep waiting on each other; giving up", available.len()),
-                input_len,
-                None,
-            ));
-        }
-        let Some((_, s)) = heap_pop(&mut frontier) else {
-            if let Some(e) = available.iter().find_map(|&s| streams[s].last()) {
-                return Err(TraceError::at("no consistent ordering of events possible", e.at, None));
-            }
-            break;
-        };
-        let Some(mut e) = streams[s].pop() else { break };
-        if streams[s].len().is_multiple_of(1 << 16) {
-            streams[s].shrink_to_fit();
-        }
-        let (g, init, mut next) = transition_of(&e);
-        // The "Local" variants only helped ordering.
-        e.typ = match e.typ {
-            ty::GO_START_LOCAL => ty::GO_START,
-            ty::GO_UNBLOCK_LOCAL => ty::GO_UNBLOCK,
-            ty::GO_SYS_EXIT_LOCAL => ty::GO_SYS_EXIT,
-            t => t,
-        };
-        if g != UNORDERED {
-            let cur = gs.get(&g).copied().unwrap_or_default();
-            if !ready(g, cur, init) {
-                return Err(TraceError::at("encountered impossible goroutine state transition", e.at, None));
-            }
-            next.seq = match next.seq {
-                NOSEQ => cur.seq,
-                SEQINC => cur.seq.wrapping_add(1),
-                n => n,
-            };
-            gs.insert(g, next);
-        }
-        out.push(e);
-        available.push(s);
-    }
-    if out.windows(2).any(|w| w[1].ts < w[0].ts) {
-        return Err(TraceError::at("time stamps out of order", input_len, None));
-    }
-    // A syscall exit is written when the goroutine runs again; its third
-    // argument is when the syscall returned (the GoSysExitLocal form has it
-    // in the second, which Go does not use).
-    let mut last_block: FxHashMap<u64, i64> = FxHashMap::default();
-    for e in &mut out {
-        match e.typ {
-            ty::GO_SYS_BLOCK | ty::GO_IN_SYSCALL => {
-                last_block.insert(e.g, e.ts);
-            }
-            ty::GO_SYS_EXIT => {
-                let ts = e.args[2] as i64;
-                if ts == 0 {
-                    continue;
-                }
-                let block = last_block.get(&e.g).copied().unwrap_or(0);
-                if block == 0 {
-                    return Err(TraceError::at("stray syscall exit", e.at, None));
-                }
-                if ts < block {
-                    return Err(TraceError::at("time stamps out of order (syscall exit before its block)", e.at, None));
-                }
-                e.ts = ts;
-            }
-            _ => {}
-        }
-    }
-    out.sort_by_key(|e| e.ts);
-    Ok(out)
-}
-
-/// Go's container/heap push (sift up the last element) by time.
-fn heap_up(h: &mut [(i64, usize)]) {
-    let mut j = h.len() - 1;
-    while j > 0 {
-        let i = (j - 1) / 2;
-        if h[j].0 >= h[i].0 {
-            break;
-        }
-        h.swap(i, j);
-        j = i;
-    }
-}
-
-/// Go's container/heap pop: the root swaps with the last, sifts down, and the
-/// last is removed.
-fn heap_pop(h: &mut Vec<(i64, usize)>) -> Option<(i64, usize)> {
-    let n = h.len().checked_sub(1)?;
-    h.swap(0, n);
-    let mut i = 0;
-    loop {
-        let j1 = 2 * i + 1;
-        if j1 >= n {
-            break;
-        }
-        let mut j = j1;
-        if j1 + 1 < n && h[j1 + 1].0 < h[j1].0 {
-            j = j1 + 1;
-        }
-        if h[j].0 >= h[i].0 {
-            break;
-        }
-        h.swap(i, j);
-        i = j;
-    }
-    h.pop()
-}
+pub(super) const G_DEAD: u8 = 0;
+pub(super) const G_RUNNABLE: u8 = 1;
+pub(super) const G_RUNNING: u8 = 2;
+pub(super) const G_WAITING: u8 = 3;
 
 /// Begins (`begin`) or ends the range `open` says is in progress.
 fn range_flag(open: &mut bool, begin: bool, what: &str, e: &OldEvent) -> Result<(), TraceError> {
@@ -716,8 +543,14 @@ fn range_flag(open: &mut bool, begin: bool, what: &str, e: &OldEvent) -> Result<
 /// Go's postProcessTrace: the merged stream must be consistent (a P runs one
 /// goroutine at a time, a goroutine blocks before it is unblocked, ...).
 /// On the way it moves GC starts and network wakeups to their pseudo-Ps and
-/// drops references to stacks that do not exist.
-fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(), TraceError> {
+/// drops references to stacks that do not exist, after `to_ns` gives each
+/// event its time in nanoseconds. Returns which GoSysCalls blocked (see
+/// [`OldTrace::blocked`]).
+fn check(
+    events: &mut Ordered,
+    stacks: &FxHashMap<u32, Vec<u64>>,
+    to_ns: impl Fn(&mut OldEvent),
+) -> Result<Vec<u64>, TraceError> {
     #[derive(Clone, Copy, Default)]
     struct G {
         state: u8,
@@ -732,13 +565,29 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
         g: u64,
         sweep: bool,
     }
-    let mut gs: FxHashMap<u64, G> = FxHashMap::default();
-    let mut ps: FxHashMap<i32, P> = FxHashMap::default();
+    // Goroutine and P IDs are small: dense indexes, no hashing.
+    let mut gs: IdSlab<G> = IdSlab::default();
+    let mut ps: IdSlab<P> = IdSlab::default();
     let mut tasks: FxHashSet<u64> = FxHashSet::default();
     let mut regions: FxHashMap<u64, Vec<(u64, u64)>> = FxHashMap::default();
     gs.insert(0, G { state: G_RUNNING, ..G::default() });
     let (mut in_gc, mut in_stw) = (false, false);
-    for e in events.iter_mut() {
+    // Per goroutine, the position of its last event if that is a GoSysCall.
+    let mut syscall: IdSlab<usize> = IdSlab::default();
+    let mut blocked = vec![0u64; events.len().div_ceil(64)];
+    let mut pos = 0;
+    events.walk(false, |e| {
+        to_ns(e);
+        if let Some(s) = syscall.slot(e.g as i64) {
+            let at = *syscall.at(s);
+            if at != usize::MAX && e.typ == ty::GO_SYS_BLOCK {
+                blocked[at / 64] |= 1 << (at % 64);
+            }
+            *syscall.at(s) = if e.typ == ty::GO_SYSCALL { pos } else { usize::MAX };
+        } else if e.typ == ty::GO_SYSCALL {
+            syscall.insert(e.g as i64, pos);
+        }
+        pos += 1;
         let name = DESCS[e.typ as usize].name;
         let err = |m: String| Err(TraceError::at(m, e.at, None));
         let running = |p: &P, g: &G, e: &OldEvent, allow_g0: bool| -> Result<(), TraceError> {
@@ -765,14 +614,14 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
         let ts = e.ts;
         match e.typ {
             ty::PROC_START => {
-                let p = ps.entry(e.p).or_default();
+                let p = entry(&mut ps, pkey(e.p));
                 if p.running {
                     return err(format!("p {} is running before start (time {ts})", e.p));
                 }
                 p.running = true;
             }
             ty::PROC_STOP => {
-                let p = ps.entry(e.p).or_default();
+                let p = entry(&mut ps, pkey(e.p));
                 if !p.running {
                     return err(format!("p {} is not running before stop (time {ts})", e.p));
                 }
@@ -791,10 +640,10 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
             ty::STW_START | ty::STW_DONE => range_flag(&mut in_stw, e.typ == ty::STW_START, "STW", e)?,
             ty::GC_SWEEP_START | ty::GC_SWEEP_DONE => {
                 let on = e.typ == ty::GC_SWEEP_START;
-                range_flag(&mut ps.entry(e.p).or_default().sweep, on, "sweeping", e)?;
+                range_flag(&mut entry(&mut ps, pkey(e.p)).sweep, on, "sweeping", e)?;
             }
             ty::GC_MARK_ASSIST_START => {
-                let g = gs.entry(e.g).or_default();
+                let g = entry(&mut gs, e.g as i64);
                 if g.assist {
                     return err(format!("previous mark assist is not ended before a new one (time {ts})"));
                 }
@@ -802,10 +651,10 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
             }
             ty::GC_MARK_ASSIST_DONE => {
                 // An assist may be under way when tracing starts.
-                gs.entry(e.g).or_default().assist = false;
+                entry(&mut gs, e.g as i64).assist = false;
             }
             ty::GO_WAITING | ty::GO_IN_SYSCALL => {
-                let g = gs.entry(e.g).or_default();
+                let g = entry(&mut gs, e.g as i64);
                 if g.state != G_RUNNABLE {
                     return err(format!("g {} is not runnable before Ev{name} (time {ts})", e.g));
                 }
@@ -813,18 +662,18 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.last = e.typ;
             }
             ty::GO_CREATE => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, true)?;
-                if gs.contains_key(&e.args[0]) {
+                if gs.contains(e.args[0] as i64) {
                     return err(format!("g {} already exists (time {ts})", e.args[0]));
                 }
                 let new = G { state: G_RUNNABLE, last: e.typ, created_stack: Some(e.args[1]), ..G::default() };
-                gs.insert(e.args[0], new);
+                gs.insert(e.args[0] as i64, new);
             }
             ty::GO_START | ty::GO_START_LABEL => {
-                let g = gs.entry(e.g).or_default();
-                let p = ps.entry(e.p).or_default();
+                let g = entry(&mut gs, e.g as i64);
+                let p = entry(&mut ps, pkey(e.p));
                 if g.state != G_RUNNABLE {
                     return err(format!("g {} is not runnable before start (time {ts})", e.g));
                 }
@@ -839,8 +688,8 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.last = 0;
             }
             ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT => {
-                let mut g = gs.get(&e.g).copied().unwrap_or_default();
-                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                let mut g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let mut p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
                 p.g = 0;
                 if matches!(e.typ, ty::GO_END | ty::GO_STOP) {
@@ -852,19 +701,19 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                     g.state = G_RUNNABLE;
                     g.last = e.typ;
                 }
-                gs.insert(e.g, g);
-                ps.insert(e.p, p);
+                gs.insert(e.g as i64, g);
+                ps.insert(pkey(e.p), p);
             }
             ty::GO_UNBLOCK => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 if g.state != G_RUNNING {
                     return err(format!("g {} is not running while unpark (time {ts})", e.g));
                 }
                 if e.p != TIMER_P && p.g != e.g {
                     return err(format!("p {} is not running g {} while unpark (time {ts})", e.p, e.g));
                 }
-                let g1 = gs.entry(e.args[0]).or_default();
+                let g1 = entry(&mut gs, e.args[0] as i64);
                 if g1.state != G_WAITING {
                     return err(format!("g {} is not waiting before unpark (time {ts})", e.args[0]));
                 }
@@ -875,22 +724,22 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g1.last = e.typ;
             }
             ty::GO_SYSCALL => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
-                gs.entry(e.g).or_default().last = e.typ;
+                entry(&mut gs, e.g as i64).last = e.typ;
             }
             ty::GO_SYS_BLOCK => {
-                let mut g = gs.get(&e.g).copied().unwrap_or_default();
-                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                let mut g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let mut p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
                 g.state = G_WAITING;
                 p.g = 0;
-                gs.insert(e.g, g);
-                ps.insert(e.p, p);
+                gs.insert(e.g as i64, g);
+                ps.insert(pkey(e.p), p);
             }
             ty::GO_SYS_EXIT => {
-                let g = gs.entry(e.g).or_default();
+                let g = entry(&mut gs, e.g as i64);
                 if g.state != G_WAITING {
                     return err(format!("g {} is not waiting during syscall exit (time {ts})", e.g));
                 }
@@ -898,14 +747,14 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.last = e.typ;
             }
             t if blocks(t) => {
-                let mut g = gs.get(&e.g).copied().unwrap_or_default();
-                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                let mut g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let mut p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
                 g.state = G_WAITING;
                 g.last = e.typ;
                 p.g = 0;
-                gs.insert(e.g, g);
-                ps.insert(e.p, p);
+                gs.insert(e.g as i64, g);
+                ps.insert(pkey(e.p), p);
             }
             // A task ID is taken until the task ends.
             ty::USER_TASK_CREATE if !tasks.insert(e.args[0]) => {
@@ -941,6 +790,16 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
         if e.stk != 0 && !stacks.contains_key(&e.stk) {
             e.stk = 0;
         }
-    }
-    Ok(())
+        Ok(true)
+    })?;
+    Ok(blocked)
+}
+
+/// The item of `id` in `m`, inserted as the default if missing.
+fn entry<T: Default>(m: &mut IdSlab<T>, id: i64) -> &mut T {
+    let slot = match m.slot(id) {
+        Some(s) => s,
+        None => m.insert(id, T::default()),
+    };
+    m.at(slot)
 }
