@@ -20,6 +20,12 @@ pub fn is_old(version: u32) -> bool {
 /// Parses a whole old-format trace into `sink`. Old traces have no
 /// generations to fall back on: any damage is an error.
 pub fn run(data: &[u8], version: u32, sink: &mut dyn Sink, strings: &mut Interner) -> Result<(), TraceError> {
+    let cpu = crate::thread_cpu();
     let tr = parser::parse(data, version)?;
-    convert::convert(tr, sink, strings)
+    let parsed = crate::thread_cpu() - cpu;
+    convert::convert(tr, sink, strings)?;
+    if crate::timing() {
+        eprintln!("old format: {parsed:.3}s cpu parsing, {:.3}s converting", crate::thread_cpu() - cpu - parsed);
+    }
+    Ok(())
 }

@@ -194,6 +194,10 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
     let mut out = Ordered::default();
     let mut sorted = true;
     let mut last_ts = i64::MIN;
+    // Syscall exits are retimed as they merge; the first error of that
+    // step counts only once the merge itself has succeeded.
+    let mut exits = Exits::default();
+    let mut retime_error = None;
     // Streams blocked on each other are scanned again after every merged
     // event: hostile input can make that quadratic, so it has a budget.
     let budget = ORDER_WORK_BASE.saturating_add(ORDER_WORK_PER_BYTE.saturating_mul(input_len as u64));
@@ -252,13 +256,19 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
         }
         sorted &= e.ts >= last_ts;
         last_ts = e.ts;
+        if retime_error.is_none() {
+            retime_error = exits.see(&mut e, out.len).err();
+        }
         out.push(e);
         available.push(s);
     }
     if !sorted {
         return Err(TraceError::at("time stamps out of order", input_len, None));
     }
-    retime_syscall_exits(&mut out)?;
+    if let Some(err) = retime_error {
+        return Err(err);
+    }
+    exits.place(&mut out);
     Ok(out)
 }
 
@@ -266,52 +276,52 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
 /// argument is when the syscall returned (the GoSysExitLocal form has it in
 /// the second, which Go does not use). The exits that move are placed as a
 /// stable sort of the whole stream by time would place them.
-fn retime_syscall_exits(out: &mut Ordered) -> Result<(), TraceError> {
-    let mut last_block: IdSlab<i64> = IdSlab::default();
-    let mut moved = Vec::new();
-    for (ci, chunk) in out.chunks.iter_mut().enumerate() {
-        for (k, e) in chunk.iter_mut().enumerate() {
-            match e.typ {
-                ty::GO_SYS_BLOCK | ty::GO_IN_SYSCALL => {
-                    last_block.insert(e.g as i64, e.ts);
-                }
-                ty::GO_SYS_EXIT => {
-                    let ts = e.args[2] as i64;
-                    if ts == 0 {
-                        continue;
-                    }
-                    let block = last_block.get(e.g as i64).copied().unwrap_or(0);
-                    if block == 0 {
-                        return Err(TraceError::at("stray syscall exit", e.at, None));
-                    }
-                    if ts < block {
-                        return Err(TraceError::at(
-                            "time stamps out of order (syscall exit before its block)",
-                            e.at,
-                            None,
-                        ));
-                    }
-                    if ts != e.ts {
-                        let mut m = *e;
-                        m.ts = ts;
-                        // The merge output stays sorted by (time, position),
-                        // holes included: the exit's place is found by search.
-                        e.typ = ty::NONE;
-                        moved.push(((ci << MERGED_SHIFT) + k, m));
-                    }
-                }
-                _ => {}
+#[derive(Default)]
+struct Exits {
+    /// Goroutine -> time of its last GoSysBlock or GoInSyscall.
+    last_block: IdSlab<i64>,
+    /// (position in the merge output, the exit at its new time).
+    moved: Vec<(usize, OldEvent)>,
+}
+
+impl Exits {
+    /// Sees event `e` merged at `pos`; a moved exit leaves a hole there.
+    fn see(&mut self, e: &mut OldEvent, pos: usize) -> Result<(), TraceError> {
+        match e.typ {
+            ty::GO_SYS_BLOCK | ty::GO_IN_SYSCALL => {
+                self.last_block.insert(e.g as i64, e.ts);
             }
+            ty::GO_SYS_EXIT => {
+                let ts = e.args[2] as i64;
+                if ts == 0 {
+                    return Ok(());
+                }
+                let block = self.last_block.get(e.g as i64).copied().unwrap_or(0);
+                if block == 0 {
+                    return Err(TraceError::at("stray syscall exit", e.at, None));
+                }
+                if ts < block {
+                    return Err(TraceError::at("time stamps out of order (syscall exit before its block)", e.at, None));
+                }
+                if ts != e.ts {
+                    self.moved.push((pos, OldEvent { ts, ..*e }));
+                    e.typ = ty::NONE;
+                }
+            }
+            _ => {}
         }
+        Ok(())
     }
-    // Sorted by (new time, old position): what a stable sort keeps.
-    moved.sort_unstable_by_key(|(pos, e)| (e.ts, *pos));
-    let n = out.len;
-    out.moved = moved
-        .into_iter()
-        .map(|(pos, e)| {
-            let key = (e.ts, pos);
-            // The first position of the merge output that sorts after it.
+
+    /// Gives `out` the moved exits, each before the first event of the merge
+    /// output that sorts after it by (time, position): the merge output is
+    /// sorted so, holes included.
+    fn place(mut self, out: &mut Ordered) {
+        // Sorted by (new time, old position): what a stable sort keeps.
+        self.moved.sort_unstable_by_key(|(pos, e)| (e.ts, *pos));
+        let n = out.len;
+        for (pos, e) in &mut self.moved {
+            let key = (e.ts, *pos);
             let (mut lo, mut hi) = (0, n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
@@ -321,10 +331,10 @@ fn retime_syscall_exits(out: &mut Ordered) -> Result<(), TraceError> {
                     hi = mid;
                 }
             }
-            (lo, e)
-        })
-        .collect();
-    Ok(())
+            *pos = lo;
+        }
+        out.moved = self.moved;
+    }
 }
 
 /// Go's container/heap push (sift up the last element) by time.
