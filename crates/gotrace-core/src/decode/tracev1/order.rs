@@ -40,6 +40,32 @@ impl Stream {
         self.len += 1;
     }
 
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn get_mut(&mut self, mut i: usize) -> Option<&mut OldEvent> {
+        i += self.head;
+        for c in &mut self.chunks {
+            if i < c.len() {
+                return c.get_mut(i);
+            }
+            i -= c.len();
+        }
+        None
+    }
+
+    /// Appends the events of `later`.
+    pub fn append(&mut self, mut later: Stream) {
+        if later.head > 0 {
+            if let Some(c) = later.chunks.front_mut() {
+                c.drain(..later.head);
+            }
+        }
+        self.len += later.len;
+        self.chunks.append(&mut later.chunks);
+    }
+
     fn front(&self) -> Option<&OldEvent> {
         self.chunks.front().and_then(|c| c.get(self.head))
     }

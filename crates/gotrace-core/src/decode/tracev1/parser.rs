@@ -202,8 +202,7 @@ pub fn bit(bits: &[u64], i: usize) -> bool {
 
 /// Parses an old-format trace whose header said `version`.
 pub fn parse(data: &[u8], version: u32) -> Result<OldTrace<'_>, TraceError> {
-    let mut r = Decoder::new(data, version);
-    r.read_all()?;
+    let r = read(data, version)?;
     let Decoder { procs, cpu_samples, strings, inline, stacks, pcs, ticks_per_sec, timer_goids, .. } = r;
     let streams = procs.into_iter().map(|p| p.events).collect();
     let mut events = order::merge(streams, cpu_samples, data.len())?;
@@ -226,17 +225,119 @@ pub fn parse(data: &[u8], version: u32) -> Result<OldTrace<'_>, TraceError> {
     Ok(OldTrace { version, events, blocked, strings, inline_strings: inline, stacks, pcs, ticks_per_sec })
 }
 
+/// Inputs smaller than this are read on one thread; larger ones are cut into
+/// one part per thread the core may use ([`crate::threads`]).
+const PART_BYTES: usize = 1 << 16;
+
+/// Reads every event, string and stack of the trace. On several threads
+/// each part of the input starts at a batch: the first at or past an even
+/// cut, found by skimming the input before it. Parts are joined as one
+/// reader would have read them; any error, or a part that cannot be
+/// joined, has the whole input read again on one thread, which then gives
+/// the error one reader finds first.
+fn read(data: &[u8], version: u32) -> Result<Decoder<'_>, TraceError> {
+    let parts = crate::threads::get().min(data.len() / PART_BYTES);
+    if let Some(whole) = read_parts(data, version, parts) {
+        return Ok(whole);
+    }
+    let mut d = Decoder::new(data, version, 16, usize::MAX);
+    d.read_all()?;
+    Ok(d)
+}
+
+/// The input read in `parts` parts on as many threads, then joined; None
+/// if there are fewer than two or they cannot be read or joined.
+fn read_parts(data: &[u8], version: u32, parts: usize) -> Option<Decoder<'_>> {
+    if parts < 2 {
+        return None;
+    }
+    let cut = |i: usize| if i == parts { usize::MAX } else { 16 + (data.len() - 16) / parts * i };
+    let part = |i: usize| {
+        let start = if i == 0 { 16 } else { batch_at_or_after(data, version, cut(i))? };
+        let mut d = Decoder::new(data, version, start, cut(i + 1));
+        d.read_all().ok().map(|()| d)
+    };
+    let decoded: Vec<Option<Decoder<'_>>> = std::thread::scope(|s| {
+        let part = &part;
+        let others: Vec<_> = (1..parts).map(|i| s.spawn(move || part(i))).collect();
+        let mut out = vec![part(0)];
+        out.extend(others.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+        out
+    });
+    let mut decoded = decoded.into_iter();
+    let mut whole = decoded.next()??;
+    decoded.all(|d| d.is_some_and(|d| whole.absorb(d))).then_some(whole)
+}
+
+/// Offset of the first batch at or past `cut`, skimming the events from the
+/// start as the reader reads them; None where the input is not well formed.
+fn batch_at_or_after(data: &[u8], version: u32, cut: usize) -> Option<usize> {
+    let mut off = 16;
+    let varint = |off: &mut usize| -> Option<u64> {
+        let (v, n) = uvarint(data.get(*off..)?)?;
+        *off += n;
+        Some(v)
+    };
+    let skip = |off: &mut usize, n: u64| -> Option<()> {
+        let end = off.checked_add(usize::try_from(n).ok()?)?;
+        (end <= data.len()).then(|| *off = end)
+    };
+    while off < data.len() {
+        let at = off;
+        let b = data[off];
+        off += 1;
+        let (typ, narg) = (b & 0x3f, (b >> 6) + 1);
+        if typ == ty::NONE || typ >= ty::COUNT || DESCS[typ as usize].min_version > version {
+            return None;
+        }
+        match typ {
+            ty::STRING => {
+                varint(&mut off)?;
+                let len = varint(&mut off)?;
+                skip(&mut off, len)?;
+            }
+            ty::BATCH if narg != 2 => return None,
+            ty::BATCH if at >= cut => return Some(at),
+            _ if narg <= 3 => {
+                for _ in 0..narg {
+                    varint(&mut off)?;
+                }
+            }
+            _ => {
+                let len = varint(&mut off)?;
+                skip(&mut off, len)?;
+                if typ == ty::USER_LOG {
+                    let len = varint(&mut off)?;
+                    skip(&mut off, len)?;
+                }
+            }
+        }
+    }
+    None
+}
+
 /// The events of one P (batch header's pid), in file order.
 struct Proc {
     pid: i32,
     events: Stream,
     last_g: u64,
     last_ts: i64,
+    /// False while the goroutine running is the one the part of the input
+    /// before this one left (see [`read`]); `patch` has the events that
+    /// name it.
+    g_known: bool,
+    patch: Vec<usize>,
 }
 
 struct Decoder<'a> {
     data: &'a [u8],
+    /// Where reading started and where it is.
+    start: usize,
     off: usize,
+    /// Reading stops at the first batch at or past this offset.
+    stop: usize,
+    /// Whether the Ps' first goroutines are unknown (not the first part).
+    later_part: bool,
     version: u32,
     args: Vec<u64>,
     procs: Vec<Proc>,
@@ -250,15 +351,25 @@ struct Decoder<'a> {
     pcs: FxHashMap<u64, OldFrame>,
     ticks_per_sec: i64,
     timer_goids: FxHashSet<u64>,
+    /// The keys of `strings`, `stacks` and `pcs` in the order they were
+    /// first added, and the (P slot, index) of every UserLog: what joining
+    /// a later part needs to add them as one reader would have.
+    string_ids: Vec<u64>,
+    stack_ids: Vec<u32>,
+    pc_order: Vec<u64>,
+    logs: Vec<(usize, usize)>,
 }
 
 const MALFORMED: &str = "malformatted base-128 varint";
 
 impl<'a> Decoder<'a> {
-    fn new(data: &'a [u8], version: u32) -> Self {
+    fn new(data: &'a [u8], version: u32, start: usize, stop: usize) -> Self {
         Decoder {
             data,
-            off: 16,
+            start,
+            off: start,
+            stop,
+            later_part: start > 16,
             version,
             args: Vec::new(),
             procs: Vec::new(),
@@ -272,6 +383,10 @@ impl<'a> Decoder<'a> {
             pcs: FxHashMap::default(),
             ticks_per_sec: 0,
             timer_goids: FxHashSet::default(),
+            string_ids: Vec::new(),
+            stack_ids: Vec::new(),
+            pc_order: Vec::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -313,6 +428,10 @@ impl<'a> Decoder<'a> {
             }
             match typ {
                 ty::STRING => self.string(at)?,
+                ty::BATCH if at >= self.stop => {
+                    self.off = at;
+                    break;
+                }
                 ty::BATCH => {
                     if narg != 2 {
                         return Err(TraceError::at(
@@ -335,7 +454,15 @@ impl<'a> Decoder<'a> {
                         p => p as i32,
                     };
                     let slot = *self.proc_index.entry(pid).or_insert_with(|| {
-                        self.procs.push(Proc { pid, events: Stream::default(), last_g: 0, last_ts: 0 });
+                        let g_known = !self.later_part;
+                        self.procs.push(Proc {
+                            pid,
+                            events: Stream::default(),
+                            last_g: 0,
+                            last_ts: 0,
+                            g_known,
+                            patch: Vec::new(),
+                        });
                         self.procs.len() - 1
                     });
                     self.procs[slot].last_ts = ticks as i64;
@@ -348,6 +475,83 @@ impl<'a> Decoder<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Adds the part of the input read by `later`, which starts where this
+    /// one stopped, as if this reader had gone on; false if it cannot (a
+    /// string ID both define: one reader fails there).
+    fn absorb(&mut self, mut later: Decoder<'a>) -> bool {
+        if later.start != self.off {
+            return false;
+        }
+        for &id in &later.string_ids {
+            if self.strings.contains_key(&id) {
+                return false;
+            }
+            self.strings.insert(id, later.strings[&id]);
+            self.string_ids.push(id);
+        }
+        for &id in &later.stack_ids {
+            if let Some(pcs) = later.stacks.remove(&id) {
+                self.stacks.insert(id, pcs);
+                self.stack_ids.push(id);
+            }
+        }
+        for &pc in &later.pc_order {
+            if let std::collections::hash_map::Entry::Vacant(v) = self.pcs.entry(pc) {
+                v.insert(later.pcs[&pc]);
+                self.pc_order.push(pc);
+            }
+        }
+        // Log messages get the IDs one reader would have given them.
+        let ids: Vec<u64> = later
+            .inline
+            .iter()
+            .map(|&s| {
+                let next = self.inline.len();
+                let id = *self.inline_index.entry(s).or_insert(next);
+                if id == next {
+                    self.inline.push(s);
+                }
+                id as u64
+            })
+            .collect();
+        for &(slot, i) in &later.logs {
+            if let Some(e) = later.procs[slot].events.get_mut(i) {
+                e.args[3] = ids.get(e.args[3] as usize).copied().unwrap_or(0);
+            }
+        }
+        for mut p in later.procs {
+            let slot = self.proc_index.get(&p.pid).copied();
+            // The goroutine this reader left running on the P.
+            let g = slot.map_or(0, |s| self.procs[s].last_g);
+            for &i in &p.patch {
+                if let Some(e) = p.events.get_mut(i) {
+                    e.g = g;
+                }
+            }
+            if !p.g_known {
+                p.last_g = g;
+            }
+            match slot {
+                Some(s) => {
+                    let mine = &mut self.procs[s];
+                    mine.events.append(p.events);
+                    mine.last_g = p.last_g;
+                }
+                None => {
+                    self.proc_index.insert(p.pid, self.procs.len());
+                    self.procs.push(Proc { g_known: true, patch: Vec::new(), ..p });
+                }
+            }
+        }
+        self.cpu_samples.append(&mut later.cpu_samples);
+        if later.ticks_per_sec != 0 {
+            self.ticks_per_sec = later.ticks_per_sec;
+        }
+        self.timer_goids.extend(later.timer_goids);
+        self.off = later.off;
+        true
     }
 
     /// A string table entry: [ID, length, bytes].
@@ -368,6 +572,7 @@ impl<'a> Decoder<'a> {
         }
         let s = self.take(len, at)?;
         self.strings.insert(id, s);
+        self.string_ids.push(id);
         Ok(())
     }
 
@@ -471,9 +676,13 @@ impl<'a> Decoder<'a> {
                     let mut pcs = Vec::with_capacity(size as usize);
                     for f in a[2..].chunks_exact(4) {
                         pcs.push(f[0]);
-                        self.pcs.entry(f[0]).or_insert(OldFrame { func: f[1], file: f[2], line: f[3] });
+                        if let std::collections::hash_map::Entry::Vacant(v) = self.pcs.entry(f[0]) {
+                            v.insert(OldFrame { func: f[1], file: f[2], line: f[3] });
+                            self.pc_order.push(f[0]);
+                        }
                     }
                     self.stacks.insert(id, pcs);
+                    self.stack_ids.push(id);
                 }
             }
             ty::CPU_SAMPLE => {
@@ -502,15 +711,37 @@ impl<'a> Decoder<'a> {
                         e.args[i - 1] = v;
                     }
                 }
+                let g_from_p = !matches!(
+                    typ,
+                    ty::GO_START
+                        | ty::GO_START_LOCAL
+                        | ty::GO_START_LABEL
+                        | ty::GO_SYS_EXIT
+                        | ty::GO_WAITING
+                        | ty::GO_IN_SYSCALL
+                );
+                if g_from_p && !proc.g_known {
+                    proc.patch.push(proc.events.len());
+                }
                 match typ {
                     ty::GO_START | ty::GO_START_LOCAL | ty::GO_START_LABEL => {
                         proc.last_g = e.args[0];
+                        proc.g_known = true;
                         e.g = e.args[0];
                     }
-                    ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT | ty::GO_SYS_BLOCK => proc.last_g = 0,
-                    t if blocks(t) => proc.last_g = 0,
+                    ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT | ty::GO_SYS_BLOCK => {
+                        proc.last_g = 0;
+                        proc.g_known = true;
+                    }
+                    t if blocks(t) => {
+                        proc.last_g = 0;
+                        proc.g_known = true;
+                    }
                     ty::GO_SYS_EXIT | ty::GO_WAITING | ty::GO_IN_SYSCALL => e.g = e.args[0],
-                    ty::USER_LOG => e.args[3] = inline.unwrap_or(0),
+                    ty::USER_LOG => {
+                        e.args[3] = inline.unwrap_or(0);
+                        self.logs.push((slot, proc.events.len()));
+                    }
                     _ => {}
                 }
                 proc.events.push(e);
@@ -802,4 +1033,39 @@ fn entry<T: Default>(m: &mut IdSlab<T>, id: i64) -> &mut T {
         None => m.insert(id, T::default()),
     };
     m.at(slot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything `parse` gives, as text.
+    fn parsed(data: &[u8], threads: usize) -> String {
+        let mut tr = crate::threads::with(Some(threads), || parse(data, 21)).expect("parses");
+        let mut out = format!(
+            "{:?} {:?} {} {:?}\n",
+            tr.blocked,
+            tr.inline_strings,
+            tr.ticks_per_sec,
+            tr.stacks.iter().collect::<Vec<_>>()
+        );
+        out += &format!("{:?} {:?}\n", tr.strings.iter().collect::<Vec<_>>(), tr.pcs.keys().collect::<Vec<_>>());
+        let _ = tr.events.walk(false, |e| {
+            out += &format!("{e:?}\n");
+            Ok::<_, ()>(true)
+        });
+        out
+    }
+
+    #[test]
+    fn parts_read_as_one_reader_does() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces/v1");
+        let data = std::fs::read(dir.join("stress_1_21_good.trace")).expect("corpus trace");
+        assert!(data.len() > 4 * PART_BYTES, "{} bytes: too small to cut", data.len());
+        let one = parsed(&data, 1);
+        for threads in [2, 3, 5] {
+            assert!(read_parts(&data, 21, threads).is_some(), "{threads} parts do not join");
+            assert!(parsed(&data, threads) == one, "{threads} threads");
+        }
+    }
 }
