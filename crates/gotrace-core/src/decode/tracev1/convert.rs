@@ -251,11 +251,12 @@ impl Converter {
 
     /// Appends the new events for `e` (none, one or two) to `self.out`.
     fn convert(&mut self, e: &OldEvent, blocked: bool, gen: &Generation<'_>) -> Result<(), String> {
-        let a = e.args;
+        let a = [e.args[0], e.args[1], e.args[2], 0];
         let stk = u64::from(e.stk);
         // A few made-up events take the P's thread as Go's map lookup gives
         // it: 0 when the P never started.
-        let plain_ctx = SchedCtx { g: e.g as i64, p: i64::from(e.p), m: self.proc_m.get(pkey(e.p)).copied().unwrap_or(0) };
+        let plain_ctx =
+            SchedCtx { g: e.g as i64, p: i64::from(e.p), m: self.proc_m.get(pkey(e.p)).copied().unwrap_or(0) };
         let (typ, mut args) = match e.typ {
             ty::GOMAXPROCS => {
                 if self.pre_init {
@@ -365,7 +366,7 @@ impl Converter {
                 let typ = if a[1] == 0 { ev::USER_REGION_BEGIN } else { ev::USER_REGION_END };
                 (typ, [a[0], a[2], stk, 0])
             }
-            ty::USER_LOG => (ev::USER_LOG, [a[0], a[1], self.inline_base + a[3], stk]),
+            ty::USER_LOG => (ev::USER_LOG, [a[0], a[1], self.inline_base + u64::from(e.inline), stk]),
             ty::CPU_SAMPLE => (ev::CPU_SAMPLE, [stk, u64::MAX, e.p as i64 as u64, e.g]),
             t => return Err(format!("unexpected event type {}", DESCS[t as usize].name)),
         };

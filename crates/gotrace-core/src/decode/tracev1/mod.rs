@@ -1,7 +1,8 @@
 //! Go 1.11-1.21 traces (the old, non-generational format): a second decoder
-//! feeding the same `order::Sink` as new traces. `parser` reads and orders the
-//! old events; `convert` turns them into new-format events (with the status
-//! events, Syncs and reasons Go's converter invents) over one `Generation`.
+//! feeding the same `order::Sink` as new traces. `parser` reads the old events
+//! and checks them once `order` has merged them; `convert` turns them into
+//! new-format events (with the status events, Syncs and reasons Go's
+//! converter invents) over one `Generation`.
 
 mod convert;
 mod order;
