@@ -5,36 +5,38 @@
 //! really returned, as a stable sort by time would place them.
 //!
 //! Events live in chunks from the read to the conversion: appending never
-//! moves what is there, and each chunk is freed once passed, so the events
-//! are held about once, not once per stage.
+//! moves what is there, the merge records where each event is rather than
+//! copying it, and each chunk is freed once converted, so the events are
+//! held once.
 
 use super::parser::{blocks, ty, OldEvent, G_DEAD, G_RUNNABLE, G_RUNNING, G_WAITING};
 use crate::idmap::IdSlab;
 use crate::order::{ORDER_WORK_BASE, ORDER_WORK_PER_BYTE};
 use crate::TraceError;
-use std::collections::VecDeque;
 
-/// Largest chunk of a P's stream.
-const STREAM_CHUNK: usize = 1 << 14;
+/// Largest chunk of a P's stream (a power of two: an event's place is its
+/// chunk and offset in one u32).
+const CHUNK_SHIFT: u32 = 14;
+const STREAM_CHUNK: usize = 1 << CHUNK_SHIFT;
 
-/// One P's events in file order: appended at the back, taken from the front.
+/// One P's events in file order, and how far the merge has taken them.
 #[derive(Default)]
 pub struct Stream {
-    chunks: VecDeque<Vec<OldEvent>>,
-    /// Position of the next event in the front chunk.
-    head: usize,
+    chunks: Vec<Vec<OldEvent>>,
+    /// The next event to merge: chunk and offset.
+    next: (usize, usize),
     len: usize,
 }
 
 impl Stream {
     pub fn push(&mut self, e: OldEvent) {
-        match self.chunks.back_mut() {
+        match self.chunks.last_mut() {
             Some(c) if c.len() < c.capacity() => c.push(e),
             _ => {
                 // Small for the Ps with few events, up to STREAM_CHUNK.
                 let mut c = Vec::with_capacity(self.len.clamp(64, STREAM_CHUNK));
                 c.push(e);
-                self.chunks.push_back(c);
+                self.chunks.push(c);
             }
         }
         self.len += 1;
@@ -45,7 +47,6 @@ impl Stream {
     }
 
     pub fn get_mut(&mut self, mut i: usize) -> Option<&mut OldEvent> {
-        i += self.head;
         for c in &mut self.chunks {
             if i < c.len() {
                 return c.get_mut(i);
@@ -55,81 +56,72 @@ impl Stream {
         None
     }
 
-    /// Appends the events of `later`.
+    /// Appends the events of `later` (not yet merged).
     pub fn append(&mut self, mut later: Stream) {
-        if later.head > 0 {
-            if let Some(c) = later.chunks.front_mut() {
-                c.drain(..later.head);
-            }
-        }
         self.len += later.len;
         self.chunks.append(&mut later.chunks);
     }
 
     fn front(&self) -> Option<&OldEvent> {
-        self.chunks.front().and_then(|c| c.get(self.head))
+        self.chunks.get(self.next.0).and_then(|c| c.get(self.next.1))
     }
 
-    fn pop_front(&mut self) -> Option<OldEvent> {
-        let c = self.chunks.front()?;
-        let e = *c.get(self.head)?;
-        self.head += 1;
-        if self.head == c.len() {
-            self.chunks.pop_front();
-            self.head = 0;
+    /// The place of the front event, which the merge takes (None: there is
+    /// none, or it is past what a place can name).
+    fn take_front(&mut self) -> Option<u32> {
+        let (k, off) = self.next;
+        let len = self.chunks.get(k)?.len();
+        if off >= len {
+            return None;
         }
-        self.len -= 1;
-        Some(e)
+        self.next = if off + 1 == len { (k + 1, 0) } else { (k, off + 1) };
+        u32::try_from(k).ok().filter(|&k| k < 1 << (32 - CHUNK_SHIFT)).map(|k| k << CHUNK_SHIFT | off as u32)
+    }
+
+    fn at(&self, place: u32) -> &OldEvent {
+        &self.chunks[(place >> CHUNK_SHIFT) as usize][(place as usize) & (STREAM_CHUNK - 1)]
+    }
+
+    fn at_mut(&mut self, place: u32) -> &mut OldEvent {
+        &mut self.chunks[(place >> CHUNK_SHIFT) as usize][(place as usize) & (STREAM_CHUNK - 1)]
     }
 }
 
 impl From<Vec<OldEvent>> for Stream {
     fn from(events: Vec<OldEvent>) -> Self {
         let len = events.len();
-        Stream { chunks: VecDeque::from([events]), head: 0, len }
+        Stream { chunks: events.chunks(STREAM_CHUNK).map(<[OldEvent]>::to_vec).collect(), next: (0, 0), len }
     }
 }
 
-/// Chunk size of the merged stream (a power of two: positions split into
-/// chunk and offset).
-const MERGED_SHIFT: u32 = 16;
-const MERGED_CHUNK: usize = 1 << MERGED_SHIFT;
-
-/// The merged, time-ordered events: the merge's output in chunks, where
-/// syscall exits that moved in time are left as holes (type NONE), and the
-/// moved exits with the position in the merge output they go before.
+/// The merged, time-ordered events: the streams, the place of each event
+/// in merge order, where syscall exits that moved in time are left as holes
+/// (type NONE), and the moved exits with the position in the merge order
+/// they go before.
 #[derive(Default)]
 pub struct Ordered {
-    chunks: Vec<Vec<OldEvent>>,
+    streams: Vec<Stream>,
+    /// (stream, place in it), in merge order.
+    order: Vec<(u32, u32)>,
     /// (position, event), in final order.
     moved: Vec<(usize, OldEvent)>,
-    len: usize,
 }
 
 impl Ordered {
-    fn push(&mut self, e: OldEvent) {
-        if self.len.is_multiple_of(MERGED_CHUNK) {
-            self.chunks.push(Vec::with_capacity(MERGED_CHUNK));
-        }
-        if let Some(c) = self.chunks.last_mut() {
-            c.push(e);
-        }
-        self.len += 1;
-    }
-
-    /// The merge output's event at `pos`.
+    /// The event at merge position `pos`.
     fn at(&self, pos: usize) -> &OldEvent {
-        &self.chunks[pos >> MERGED_SHIFT][pos & (MERGED_CHUNK - 1)]
+        let (s, place) = self.order[pos];
+        self.streams[s as usize].at(place)
     }
 
     /// The number of events.
     pub fn len(&self) -> usize {
-        self.len
+        self.order.len()
     }
 
     /// The first event, in final order.
     pub fn first(&self) -> Option<&OldEvent> {
-        let kept = (0..self.len).find(|&p| self.at(p).typ != ty::NONE);
+        let kept = (0..self.len()).find(|&p| self.at(p).typ != ty::NONE);
         match (kept, self.moved.first()) {
             (Some(p), Some((q, m))) => Some(if *q <= p { m } else { self.at(p) }),
             (Some(p), None) => Some(self.at(p)),
@@ -142,21 +134,22 @@ impl Ordered {
     pub fn walk<E>(&mut self, free: bool, mut f: impl FnMut(&mut OldEvent) -> Result<bool, E>) -> Result<(), E> {
         let mut m = 0;
         let moved = &mut self.moved;
-        for (ci, chunk) in self.chunks.iter_mut().enumerate() {
-            let base = ci << MERGED_SHIFT;
-            for (k, e) in chunk.iter_mut().enumerate() {
-                while m < moved.len() && moved[m].0 == base + k {
-                    if !f(&mut moved[m].1)? {
-                        return Ok(());
-                    }
-                    m += 1;
-                }
-                if e.typ != ty::NONE && !f(e)? {
+        for (pos, &(s, place)) in self.order.iter().enumerate() {
+            while m < moved.len() && moved[m].0 == pos {
+                if !f(&mut moved[m].1)? {
                     return Ok(());
                 }
+                m += 1;
             }
-            if free {
-                *chunk = Vec::new();
+            let stream = &mut self.streams[s as usize];
+            let e = stream.at_mut(place);
+            if e.typ != ty::NONE && !f(e)? {
+                return Ok(());
+            }
+            // A stream's events come in its order: its chunk is done.
+            let (k, off) = ((place >> CHUNK_SHIFT) as usize, (place as usize) & (STREAM_CHUNK - 1));
+            if free && off + 1 == stream.chunks[k].len() {
+                stream.chunks[k] = Vec::new();
             }
         }
         for (_, e) in &mut moved[m..] {
@@ -217,7 +210,7 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
     let mut frontier: Vec<(i64, usize)> = Vec::new();
     // Goroutine IDs count up from 1: mostly a dense index, no hashing.
     let mut gs: IdSlab<GSeq> = IdSlab::default();
-    let mut out = Ordered::default();
+    let mut order = Vec::with_capacity(streams.iter().map(Stream::len).sum());
     let mut sorted = true;
     let mut last_ts = i64::MIN;
     // Syscall exits are retimed as they merge; the first error of that
@@ -259,8 +252,11 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
             }
             break;
         };
-        let Some(mut e) = streams[s].pop_front() else { break };
-        let (g, init, mut next) = transition_of(&e);
+        let (Some(place), Ok(s32)) = (streams[s].take_front(), u32::try_from(s)) else {
+            return Err(TraceError::at("trace too large: a P has more events than a place can name", input_len, None));
+        };
+        let e = streams[s].at_mut(place);
+        let (g, init, mut next) = transition_of(e);
         // The "Local" variants only helped ordering.
         e.typ = match e.typ {
             ty::GO_START_LOCAL => ty::GO_START,
@@ -283,9 +279,9 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
         sorted &= e.ts >= last_ts;
         last_ts = e.ts;
         if retime_error.is_none() {
-            retime_error = exits.see(&mut e, out.len).err();
+            retime_error = exits.see(e, order.len()).err();
         }
-        out.push(e);
+        order.push((s32, place));
         available.push(s);
     }
     if !sorted {
@@ -294,6 +290,7 @@ pub fn merge(mut streams: Vec<Stream>, mut samples: Vec<OldEvent>, input_len: us
     if let Some(err) = retime_error {
         return Err(err);
     }
+    let mut out = Ordered { streams, order, moved: Vec::new() };
     exits.place(&mut out);
     Ok(out)
 }
@@ -345,7 +342,7 @@ impl Exits {
     fn place(mut self, out: &mut Ordered) {
         // Sorted by (new time, old position): what a stable sort keeps.
         self.moved.sort_unstable_by_key(|(pos, e)| (e.ts, *pos));
-        let n = out.len;
+        let n = out.len();
         for (pos, e) in &mut self.moved {
             let key = (e.ts, *pos);
             let (mut lo, mut hi) = (0, n);
