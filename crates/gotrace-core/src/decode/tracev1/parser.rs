@@ -264,9 +264,14 @@ fn read_parts(data: &[u8], version: u32, parts: usize) -> Option<Decoder<'_>> {
     };
     let decoded: Vec<Option<Decoder<'_>>> = std::thread::scope(|s| {
         let part = &part;
-        let others: Vec<_> = (1..parts).map(|i| s.spawn(move || part(i))).collect();
+        // A part whose thread cannot start is read here.
+        let others: Vec<_> =
+            (1..parts).map(|i| (i, std::thread::Builder::new().spawn_scoped(s, move || part(i)))).collect();
         let mut out = vec![part(0)];
-        out.extend(others.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+        out.extend(others.into_iter().map(|(i, h)| match h {
+            Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Err(_) => part(i),
+        }));
         out
     });
     let mut decoded = decoded.into_iter();
