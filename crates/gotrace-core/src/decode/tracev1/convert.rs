@@ -4,7 +4,8 @@
 //! table, one stack table, a Sync before the first event and one after the
 //! last.
 
-use super::parser::{blocks, ty, OldEvent, OldTrace, DESCS};
+use super::parser::{bit, blocks, pkey, ty, OldEvent, OldTrace, DESCS};
+use crate::idmap::IdSlab;
 use crate::intern::{Interner, EMPTY};
 use crate::order::{Event, SchedCtx, Sink, NO_ID, NO_TASK};
 use crate::spec::{ev, gostatus, pstatus, SPECS};
@@ -129,7 +130,8 @@ fn shown_stacks(e: &Event) -> [u64; 2] {
 
 /// Converts `tr` and hands every event to `sink`, Syncs included.
 pub fn convert(mut tr: OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner) -> Result<(), TraceError> {
-    let events = std::mem::take(&mut tr.events);
+    let mut events = std::mem::take(&mut tr.events);
+    let blocked = std::mem::take(&mut tr.blocked);
     let (mut gen, inline_base, own_base, bad_stacks) = generation(&tr, strings)?;
     let version = tr.version;
     drop(tr);
@@ -142,49 +144,28 @@ pub fn convert(mut tr: OldTrace<'_>, sink: &mut dyn Sink, strings: &mut Interner
         created_set: FxHashSet::default(),
         tasks: FxHashMap::default(),
         seen_procs: FxHashSet::default(),
-        proc_m: FxHashMap::default(),
+        proc_m: IdSlab::default(),
         last_stw: 0,
         out: Vec::with_capacity(3),
         last_ts: -1,
     };
-    // Whether a GoSysCall blocked shows in the goroutine's next event (a
-    // GoSysBlock); found in one pass from the end rather than by a scan ahead
-    // for every syscall.
-    let mut blocked = vec![false; events.len()];
-    let mut next_of_g: FxHashMap<u64, u8> = FxHashMap::default();
-    for (i, e) in events.iter().enumerate().rev() {
-        if e.typ == ty::GO_SYSCALL {
-            blocked[i] = next_of_g.get(&e.g) == Some(&ty::GO_SYS_BLOCK);
-        }
-        next_of_g.insert(e.g, e.typ);
-    }
-    drop(next_of_g);
     let mut n_syncs = 0;
     if let Some(first) = events.first() {
         n_syncs += 1;
         sink.sync(first.ts.wrapping_sub(1), n_syncs, Some(&mut gen), strings);
     }
-    // The events in chunks, first last, each freed once converted: the old
-    // events and the tables built from them are not all held at once.
-    const CHUNK: usize = 1 << 16;
-    let mut chunks = Vec::new();
-    let mut events = events;
-    while events.len() > CHUNK {
-        chunks.push(events.split_off(events.len() - CHUNK));
-        events.shrink_to_fit();
-    }
-    chunks.push(events);
+    // Each chunk of old events is freed once converted: the old events and
+    // the tables built from them are not all held at once.
     let mut i = 0;
-    while let Some(chunk) = chunks.pop() {
-        for e in &chunk {
-            if sink.full() {
-                return Ok(());
-            }
-            c.convert(e, blocked[i], &gen).map_err(|m| TraceError::at(m, e.at, Some(1)))?;
-            i += 1;
-            c.deliver(sink, &mut gen, strings, &bad_stacks)?;
+    events.walk(true, |e| {
+        if sink.full() {
+            return Ok(false);
         }
-    }
+        c.convert(e, bit(&blocked, i), &gen).map_err(|m| TraceError::at(m, e.at, Some(1)))?;
+        i += 1;
+        c.deliver(sink, &mut gen, strings, &bad_stacks)?;
+        Ok(true)
+    })?;
     if !sink.full() {
         sink.sync(c.last_ts.wrapping_add(1), n_syncs + 1, None, strings);
     }
@@ -235,7 +216,7 @@ struct Converter {
     tasks: FxHashMap<u64, (u32, u64)>,
     seen_procs: FxHashSet<i32>,
     /// The thread each P runs on, from its last ProcStart.
-    proc_m: FxHashMap<i32, i64>,
+    proc_m: IdSlab<i64>,
     /// String ID of the STW in progress: STW ends carry their begin's kind.
     last_stw: u64,
     out: Vec<Event>,
@@ -270,11 +251,12 @@ impl Converter {
 
     /// Appends the new events for `e` (none, one or two) to `self.out`.
     fn convert(&mut self, e: &OldEvent, blocked: bool, gen: &Generation<'_>) -> Result<(), String> {
-        let a = e.args;
+        let a = [e.args[0], e.args[1], e.args[2], 0];
         let stk = u64::from(e.stk);
         // A few made-up events take the P's thread as Go's map lookup gives
         // it: 0 when the P never started.
-        let plain_ctx = SchedCtx { g: e.g as i64, p: i64::from(e.p), m: self.proc_m.get(&e.p).copied().unwrap_or(0) };
+        let plain_ctx =
+            SchedCtx { g: e.g as i64, p: i64::from(e.p), m: self.proc_m.get(pkey(e.p)).copied().unwrap_or(0) };
         let (typ, mut args) = match e.typ {
             ty::GOMAXPROCS => {
                 if self.pre_init {
@@ -295,7 +277,7 @@ impl Converter {
                 (ev::PROCS_CHANGE, a)
             }
             ty::PROC_START => {
-                self.proc_m.insert(e.p, a[0] as i64);
+                self.proc_m.insert(pkey(e.p), a[0] as i64);
                 if self.seen_procs.insert(e.p) {
                     (ev::PROC_STATUS, [e.p as i64 as u64, pstatus::RUNNING, 0, 0])
                 } else {
@@ -384,7 +366,7 @@ impl Converter {
                 let typ = if a[1] == 0 { ev::USER_REGION_BEGIN } else { ev::USER_REGION_END };
                 (typ, [a[0], a[2], stk, 0])
             }
-            ty::USER_LOG => (ev::USER_LOG, [a[0], a[1], self.inline_base + a[3], stk]),
+            ty::USER_LOG => (ev::USER_LOG, [a[0], a[1], self.inline_base + u64::from(e.inline), stk]),
             ty::CPU_SAMPLE => (ev::CPU_SAMPLE, [stk, u64::MAX, e.p as i64 as u64, e.g]),
             t => return Err(format!("unexpected event type {}", DESCS[t as usize].name)),
         };
@@ -395,12 +377,12 @@ impl Converter {
         }
         let mut m = NO_ID;
         if e.p != -1 && e.typ != ty::CPU_SAMPLE {
-            if let Some(&t) = self.proc_m.get(&e.p) {
+            if let Some(&t) = self.proc_m.get(pkey(e.p)) {
                 m = t;
             }
         }
         if e.typ == ty::PROC_STOP {
-            self.proc_m.remove(&e.p);
+            self.proc_m.remove(pkey(e.p));
         }
         let g = if e.g == 0 { NO_ID } else { e.g as i64 };
         self.push(typ, e.ts, args, SchedCtx { g, p: i64::from(e.p), m }, e.at);

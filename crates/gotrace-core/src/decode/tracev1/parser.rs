@@ -5,7 +5,8 @@
 //! merged by goroutine sequence numbers (time only breaks ties), syscall exits
 //! moved to their real time, then the whole stream checked for consistency.
 
-use crate::order::{ORDER_WORK_BASE, ORDER_WORK_PER_BYTE};
+use super::order::{self, Ordered, Stream};
+use crate::idmap::IdSlab;
 use crate::wire::{f64_to_i64, uvarint};
 use crate::TraceError;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -155,13 +156,18 @@ const MAX_STACK_FRAMES: u64 = 1000;
 pub struct OldEvent {
     pub ts: i64,
     pub g: u64,
-    pub args: [u64; 4],
+    pub args: [u64; 3],
     pub stk: u32,
     pub p: i32,
+    /// A UserLog's message: its index in `OldTrace::inline_strings`.
+    pub inline: u32,
     pub typ: u8,
     /// Byte offset of the event in the input.
     pub at: usize,
 }
+
+// Every stage passes over millions of these: one cache line each.
+const _: () = assert!(std::mem::size_of::<OldEvent>() == 64);
 
 /// A frame of the stack table: PC, function and file string IDs, line.
 #[derive(Clone, Copy, Debug)]
@@ -174,7 +180,10 @@ pub struct OldFrame {
 /// The whole old trace, merged, time-ordered and checked.
 pub struct OldTrace<'a> {
     pub version: u32,
-    pub events: Vec<OldEvent>,
+    pub events: Ordered,
+    /// Bit i: event i is a GoSysCall whose goroutine's next event is a
+    /// GoSysBlock (the syscall blocked).
+    pub blocked: Vec<u64>,
     pub strings: FxHashMap<u64, &'a [u8]>,
     /// Log messages, stored inline in the old format: (index -> bytes).
     pub inline_strings: Vec<&'a [u8]>,
@@ -185,44 +194,160 @@ pub struct OldTrace<'a> {
     pub ticks_per_sec: i64,
 }
 
+/// A P's key in an [`IdSlab`] (dense for small IDs): P -1 (none) becomes 0,
+/// the pseudo-Ps stay small.
+pub fn pkey(p: i32) -> i64 {
+    i64::from(p) + 1
+}
+
+/// Whether bit `i` of `bits` is set.
+pub fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
+
 /// Parses an old-format trace whose header said `version`.
 pub fn parse(data: &[u8], version: u32) -> Result<OldTrace<'_>, TraceError> {
-    let mut r = Decoder::new(data, version);
-    r.read_all()?;
+    let r = read(data, version)?;
     let Decoder { procs, cpu_samples, strings, inline, stacks, pcs, ticks_per_sec, timer_goids, .. } = r;
-    let mut events = merge(procs, cpu_samples, data.len())?;
+    let streams = procs.into_iter().map(|p| p.events).collect();
+    let mut events = order::merge(streams, cpu_samples, data.len())?;
     if ticks_per_sec == 0 {
         return Err(TraceError::at("no EvFrequency event", data.len(), None));
     }
-    if let Some(first) = events.first() {
-        let min = first.ts;
-        let ns_per_tick = 1e9 / ticks_per_sec as f64;
-        for e in &mut events {
-            e.ts = f64_to_i64(e.ts.wrapping_sub(min) as f64 * ns_per_tick);
-            // Timer wakeups and syscall exits have no P of their own.
-            if e.typ == ty::GO_UNBLOCK && timer_goids.contains(&e.g) {
-                e.p = TIMER_P;
+    let min = events.first().map_or(0, |e| e.ts);
+    let ns_per_tick = 1e9 / ticks_per_sec as f64;
+    let to_ns = |e: &mut OldEvent| {
+        e.ts = f64_to_i64(e.ts.wrapping_sub(min) as f64 * ns_per_tick);
+        // Timer wakeups and syscall exits have no P of their own.
+        if e.typ == ty::GO_UNBLOCK && timer_goids.contains(&e.g) {
+            e.p = TIMER_P;
+        }
+        if e.typ == ty::GO_SYS_EXIT {
+            e.p = SYSCALL_P;
+        }
+    };
+    let blocked = check(&mut events, &stacks, to_ns)?;
+    Ok(OldTrace { version, events, blocked, strings, inline_strings: inline, stacks, pcs, ticks_per_sec })
+}
+
+/// Inputs smaller than this are read on one thread; larger ones are cut into
+/// one part per thread the core may use ([`crate::threads`]).
+const PART_BYTES: usize = 1 << 16;
+
+/// Reads every event, string and stack of the trace. On several threads
+/// each part of the input starts at a batch: the first at or past an even
+/// cut, found by skimming the input before it. Parts are joined as one
+/// reader would have read them; any error, or a part that cannot be
+/// joined, has the whole input read again on one thread, which then gives
+/// the error one reader finds first.
+fn read(data: &[u8], version: u32) -> Result<Decoder<'_>, TraceError> {
+    let parts = crate::threads::get().min(data.len() / PART_BYTES);
+    if let Some(whole) = read_parts(data, version, parts) {
+        return Ok(whole);
+    }
+    let mut d = Decoder::new(data, version, 16, usize::MAX);
+    d.read_all()?;
+    Ok(d)
+}
+
+/// The input read in `parts` parts on as many threads, then joined; None
+/// if there are fewer than two or they cannot be read or joined.
+fn read_parts(data: &[u8], version: u32, parts: usize) -> Option<Decoder<'_>> {
+    if parts < 2 {
+        return None;
+    }
+    let cut = |i: usize| if i == parts { usize::MAX } else { 16 + (data.len() - 16) / parts * i };
+    let part = |i: usize| {
+        let start = if i == 0 { 16 } else { batch_at_or_after(data, version, cut(i))? };
+        let mut d = Decoder::new(data, version, start, cut(i + 1));
+        d.read_all().ok().map(|()| d)
+    };
+    let decoded: Vec<Option<Decoder<'_>>> = std::thread::scope(|s| {
+        let part = &part;
+        // A part whose thread cannot start is read here.
+        let others: Vec<_> =
+            (1..parts).map(|i| (i, std::thread::Builder::new().spawn_scoped(s, move || part(i)))).collect();
+        let mut out = vec![part(0)];
+        out.extend(others.into_iter().map(|(i, h)| match h {
+            Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Err(_) => part(i),
+        }));
+        out
+    });
+    let mut decoded = decoded.into_iter();
+    let mut whole = decoded.next()??;
+    decoded.all(|d| d.is_some_and(|d| whole.absorb(d))).then_some(whole)
+}
+
+/// Offset of the first batch at or past `cut`, skimming the events from the
+/// start as the reader reads them; None where the input is not well formed.
+fn batch_at_or_after(data: &[u8], version: u32, cut: usize) -> Option<usize> {
+    let mut off = 16;
+    let varint = |off: &mut usize| -> Option<u64> {
+        let (v, n) = uvarint(data.get(*off..)?)?;
+        *off += n;
+        Some(v)
+    };
+    let skip = |off: &mut usize, n: u64| -> Option<()> {
+        let end = off.checked_add(usize::try_from(n).ok()?)?;
+        (end <= data.len()).then(|| *off = end)
+    };
+    while off < data.len() {
+        let at = off;
+        let b = data[off];
+        off += 1;
+        let (typ, narg) = (b & 0x3f, (b >> 6) + 1);
+        if typ == ty::NONE || typ >= ty::COUNT || DESCS[typ as usize].min_version > version {
+            return None;
+        }
+        match typ {
+            ty::STRING => {
+                varint(&mut off)?;
+                let len = varint(&mut off)?;
+                skip(&mut off, len)?;
             }
-            if e.typ == ty::GO_SYS_EXIT {
-                e.p = SYSCALL_P;
+            ty::BATCH if narg != 2 => return None,
+            ty::BATCH if at >= cut => return Some(at),
+            _ if narg <= 3 => {
+                for _ in 0..narg {
+                    varint(&mut off)?;
+                }
+            }
+            _ => {
+                let len = varint(&mut off)?;
+                skip(&mut off, len)?;
+                if typ == ty::USER_LOG {
+                    let len = varint(&mut off)?;
+                    skip(&mut off, len)?;
+                }
             }
         }
     }
-    check(&mut events, &stacks)?;
-    Ok(OldTrace { version, events, strings, inline_strings: inline, stacks, pcs, ticks_per_sec })
+    None
 }
 
 /// The events of one P (batch header's pid), in file order.
 struct Proc {
     pid: i32,
-    events: Vec<OldEvent>,
+    events: Stream,
     last_g: u64,
     last_ts: i64,
+    /// False while the goroutine running is the one the part of the input
+    /// before this one left (see [`read`]); `patch` has the events that
+    /// name it.
+    g_known: bool,
+    patch: Vec<usize>,
 }
 
 struct Decoder<'a> {
     data: &'a [u8],
+    /// Where reading started and where it is.
+    start: usize,
     off: usize,
+    /// Reading stops at the first batch at or past this offset.
+    stop: usize,
+    /// Whether the Ps' first goroutines are unknown (not the first part).
+    later_part: bool,
     version: u32,
     args: Vec<u64>,
     procs: Vec<Proc>,
@@ -236,15 +361,25 @@ struct Decoder<'a> {
     pcs: FxHashMap<u64, OldFrame>,
     ticks_per_sec: i64,
     timer_goids: FxHashSet<u64>,
+    /// The keys of `strings`, `stacks` and `pcs` in the order they were
+    /// first added, and the (P slot, index) of every UserLog: what joining
+    /// a later part needs to add them as one reader would have.
+    string_ids: Vec<u64>,
+    stack_ids: Vec<u32>,
+    pc_order: Vec<u64>,
+    logs: Vec<(usize, usize)>,
 }
 
 const MALFORMED: &str = "malformatted base-128 varint";
 
 impl<'a> Decoder<'a> {
-    fn new(data: &'a [u8], version: u32) -> Self {
+    fn new(data: &'a [u8], version: u32, start: usize, stop: usize) -> Self {
         Decoder {
             data,
-            off: 16,
+            start,
+            off: start,
+            stop,
+            later_part: start > 16,
             version,
             args: Vec::new(),
             procs: Vec::new(),
@@ -258,6 +393,10 @@ impl<'a> Decoder<'a> {
             pcs: FxHashMap::default(),
             ticks_per_sec: 0,
             timer_goids: FxHashSet::default(),
+            string_ids: Vec::new(),
+            stack_ids: Vec::new(),
+            pc_order: Vec::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -299,6 +438,10 @@ impl<'a> Decoder<'a> {
             }
             match typ {
                 ty::STRING => self.string(at)?,
+                ty::BATCH if at >= self.stop => {
+                    self.off = at;
+                    break;
+                }
                 ty::BATCH => {
                     if narg != 2 {
                         return Err(TraceError::at(
@@ -321,7 +464,15 @@ impl<'a> Decoder<'a> {
                         p => p as i32,
                     };
                     let slot = *self.proc_index.entry(pid).or_insert_with(|| {
-                        self.procs.push(Proc { pid, events: Vec::new(), last_g: 0, last_ts: 0 });
+                        let g_known = !self.later_part;
+                        self.procs.push(Proc {
+                            pid,
+                            events: Stream::default(),
+                            last_g: 0,
+                            last_ts: 0,
+                            g_known,
+                            patch: Vec::new(),
+                        });
                         self.procs.len() - 1
                     });
                     self.procs[slot].last_ts = ticks as i64;
@@ -334,6 +485,83 @@ impl<'a> Decoder<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Adds the part of the input read by `later`, which starts where this
+    /// one stopped, as if this reader had gone on; false if it cannot (a
+    /// string ID both define: one reader fails there).
+    fn absorb(&mut self, mut later: Decoder<'a>) -> bool {
+        if later.start != self.off {
+            return false;
+        }
+        for &id in &later.string_ids {
+            if self.strings.contains_key(&id) {
+                return false;
+            }
+            self.strings.insert(id, later.strings[&id]);
+            self.string_ids.push(id);
+        }
+        for &id in &later.stack_ids {
+            if let Some(pcs) = later.stacks.remove(&id) {
+                self.stacks.insert(id, pcs);
+                self.stack_ids.push(id);
+            }
+        }
+        for &pc in &later.pc_order {
+            if let std::collections::hash_map::Entry::Vacant(v) = self.pcs.entry(pc) {
+                v.insert(later.pcs[&pc]);
+                self.pc_order.push(pc);
+            }
+        }
+        // Log messages get the IDs one reader would have given them.
+        let ids: Vec<u32> = later
+            .inline
+            .iter()
+            .map(|&s| {
+                let next = self.inline.len();
+                let id = *self.inline_index.entry(s).or_insert(next);
+                if id == next {
+                    self.inline.push(s);
+                }
+                id as u32
+            })
+            .collect();
+        for &(slot, i) in &later.logs {
+            if let Some(e) = later.procs[slot].events.get_mut(i) {
+                e.inline = ids.get(e.inline as usize).copied().unwrap_or(0);
+            }
+        }
+        for mut p in later.procs {
+            let slot = self.proc_index.get(&p.pid).copied();
+            // The goroutine this reader left running on the P.
+            let g = slot.map_or(0, |s| self.procs[s].last_g);
+            for &i in &p.patch {
+                if let Some(e) = p.events.get_mut(i) {
+                    e.g = g;
+                }
+            }
+            if !p.g_known {
+                p.last_g = g;
+            }
+            match slot {
+                Some(s) => {
+                    let mine = &mut self.procs[s];
+                    mine.events.append(p.events);
+                    mine.last_g = p.last_g;
+                }
+                None => {
+                    self.proc_index.insert(p.pid, self.procs.len());
+                    self.procs.push(Proc { g_known: true, patch: Vec::new(), ..p });
+                }
+            }
+        }
+        self.cpu_samples.append(&mut later.cpu_samples);
+        if later.ticks_per_sec != 0 {
+            self.ticks_per_sec = later.ticks_per_sec;
+        }
+        self.timer_goids.extend(later.timer_goids);
+        self.off = later.off;
+        true
     }
 
     /// A string table entry: [ID, length, bytes].
@@ -354,6 +582,7 @@ impl<'a> Decoder<'a> {
         }
         let s = self.take(len, at)?;
         self.strings.insert(id, s);
+        self.string_ids.push(id);
         Ok(())
     }
 
@@ -389,11 +618,14 @@ impl<'a> Decoder<'a> {
             }
             let s = self.take(len, at)?;
             let next = self.inline.len();
+            if next > u32::MAX as usize {
+                return Err(TraceError::at("trace contains too many log messages", at, None));
+            }
             let id = *self.inline_index.entry(s).or_insert(next);
             if id == next {
                 self.inline.push(s);
             }
-            // Kept past the arguments: `event` moves it to Args[3].
+            // Kept past the arguments: `event` moves it to `inline`.
             self.args.push(id as u64);
         }
         Ok(())
@@ -457,9 +689,13 @@ impl<'a> Decoder<'a> {
                     let mut pcs = Vec::with_capacity(size as usize);
                     for f in a[2..].chunks_exact(4) {
                         pcs.push(f[0]);
-                        self.pcs.entry(f[0]).or_insert(OldFrame { func: f[1], file: f[2], line: f[3] });
+                        if let std::collections::hash_map::Entry::Vacant(v) = self.pcs.entry(f[0]) {
+                            v.insert(OldFrame { func: f[1], file: f[2], line: f[3] });
+                            self.pc_order.push(f[0]);
+                        }
                     }
                     self.stacks.insert(id, pcs);
+                    self.stack_ids.push(id);
                 }
             }
             ty::CPU_SAMPLE => {
@@ -468,9 +704,10 @@ impl<'a> Decoder<'a> {
                 self.cpu_samples.push(OldEvent {
                     ts: a[1] as i64,
                     g: a[3],
-                    args: [0, a[2], a[3], 0],
+                    args: [0, a[2], a[3]],
                     stk: a[4] as u32,
                     p: a[2] as i32,
+                    inline: 0,
                     typ,
                     at,
                 });
@@ -479,7 +716,8 @@ impl<'a> Decoder<'a> {
                 let proc = &mut self.procs[slot];
                 let ts = proc.last_ts.wrapping_add(a[0] as i64);
                 proc.last_ts = ts;
-                let mut e = OldEvent { ts, g: proc.last_g, args: [0; 4], stk: 0, p: proc.pid, typ, at };
+                let mut e = OldEvent { ts, g: proc.last_g, ..OldEvent::default() };
+                (e.p, e.typ, e.at) = (proc.pid, typ, at);
                 let n = a.len();
                 for (i, &v) in a.iter().enumerate().skip(1) {
                     if i == n - 1 && desc.stack {
@@ -488,15 +726,37 @@ impl<'a> Decoder<'a> {
                         e.args[i - 1] = v;
                     }
                 }
+                let g_from_p = !matches!(
+                    typ,
+                    ty::GO_START
+                        | ty::GO_START_LOCAL
+                        | ty::GO_START_LABEL
+                        | ty::GO_SYS_EXIT
+                        | ty::GO_WAITING
+                        | ty::GO_IN_SYSCALL
+                );
+                if g_from_p && !proc.g_known {
+                    proc.patch.push(proc.events.len());
+                }
                 match typ {
                     ty::GO_START | ty::GO_START_LOCAL | ty::GO_START_LABEL => {
                         proc.last_g = e.args[0];
+                        proc.g_known = true;
                         e.g = e.args[0];
                     }
-                    ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT | ty::GO_SYS_BLOCK => proc.last_g = 0,
-                    t if blocks(t) => proc.last_g = 0,
+                    ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT | ty::GO_SYS_BLOCK => {
+                        proc.last_g = 0;
+                        proc.g_known = true;
+                    }
+                    t if blocks(t) => {
+                        proc.last_g = 0;
+                        proc.g_known = true;
+                    }
                     ty::GO_SYS_EXIT | ty::GO_WAITING | ty::GO_IN_SYSCALL => e.g = e.args[0],
-                    ty::USER_LOG => e.args[3] = inline.unwrap_or(0),
+                    ty::USER_LOG => {
+                        e.inline = inline.unwrap_or(0) as u32;
+                        self.logs.push((slot, proc.events.len()));
+                    }
                     _ => {}
                 }
                 proc.events.push(e);
@@ -506,197 +766,10 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// A goroutine's place in the merge: its sequence number and status.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-struct GSeq {
-    seq: u64,
-    status: u8,
-}
-
-const G_DEAD: u8 = 0;
-const G_RUNNABLE: u8 = 1;
-const G_RUNNING: u8 = 2;
-const G_WAITING: u8 = 3;
-/// Keys and sequence values with a meaning of their own.
-const UNORDERED: u64 = u64::MAX;
-const GARBAGE: u64 = u64::MAX - 1;
-const NOSEQ: u64 = u64::MAX;
-const SEQINC: u64 = u64::MAX - 1;
-
-/// What must hold before an event merges and what holds after: (goroutine or
-/// UNORDERED/GARBAGE, required state, next state). GC starts are ordered by
-/// their own sequence; "Local" events by their P alone.
-fn transition_of(e: &OldEvent) -> (u64, GSeq, GSeq) {
-    let s = |seq, status| GSeq { seq, status };
-    let a = e.args;
-    match e.typ {
-        ty::GO_CREATE => (a[0], s(0, G_DEAD), s(1, G_RUNNABLE)),
-        ty::GO_WAITING | ty::GO_IN_SYSCALL => (e.g, s(1, G_RUNNABLE), s(2, G_WAITING)),
-        ty::GO_START | ty::GO_START_LABEL => (e.g, s(a[1], G_RUNNABLE), s(a[1].wrapping_add(1), G_RUNNING)),
-        ty::GO_START_LOCAL => (e.g, s(NOSEQ, G_RUNNABLE), s(SEQINC, G_RUNNING)),
-        t if blocks(t) || t == ty::GO_SYS_BLOCK => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_WAITING)),
-        ty::GO_SCHED | ty::GO_PREEMPT => (e.g, s(NOSEQ, G_RUNNING), s(NOSEQ, G_RUNNABLE)),
-        ty::GO_UNBLOCK | ty::GO_SYS_EXIT => (a[0], s(a[1], G_WAITING), s(a[1].wrapping_add(1), G_RUNNABLE)),
-        ty::GO_UNBLOCK_LOCAL | ty::GO_SYS_EXIT_LOCAL => (a[0], s(NOSEQ, G_WAITING), s(SEQINC, G_RUNNABLE)),
-        ty::GC_START => (GARBAGE, s(a[0], G_DEAD), s(a[0].wrapping_add(1), G_DEAD)),
-        _ => (UNORDERED, GSeq::default(), GSeq::default()),
-    }
-}
-
-fn ready(g: u64, cur: GSeq, init: GSeq) -> bool {
-    g == UNORDERED || ((init.seq == NOSEQ || init.seq == cur.seq) && init.status == cur.status)
-}
-
-/// Merges the per-P streams (and the CPU samples, sorted by time, as one more
-/// stream): the earliest event whose goroutine is in the state it needs goes
-/// next. Then syscall exits move to the time the syscall really returned.
-fn merge(procs: Vec<Proc>, mut samples: Vec<OldEvent>, input_len: usize) -> Result<Vec<OldEvent>, TraceError> {
-    // Go's slices.SortFunc: equal times keep Go's (unstable) order.
-    crate::pdqsort::sort_by_time(&mut samples, |e| e.ts);
-    let mut streams: Vec<Vec<OldEvent>> = procs.into_iter().map(|p| p.events).collect();
-    streams.push(samples);
-    let total: usize = streams.iter().map(Vec::len).sum();
-    // Each stream is taken from its end, so its memory goes back as the
-    // merged stream grows: the events are held about once, not twice.
-    for s in &mut streams {
-        s.reverse();
-    }
-    let mut available: Vec<usize> = (0..streams.len()).collect();
-    // A min-heap by time of (time, stream); each stream has at most one entry.
-    let mut frontier: Vec<(i64, usize)> = Vec::new();
-    let mut gs: FxHashMap<u64, GSeq> = FxHashMap::default();
-    let mut out = Vec::with_capacity(total);
-    // Streams blocked on each other are scanned again after every merged
-    // event: hostile input can make that quadratic, so it has a budget.
-    let budget = ORDER_WORK_BASE.saturating_add(ORDER_WORK_PER_BYTE.saturating_mul(input_len as u64));
-    let mut work = 0u64;
-    loop {
-        let mut i = 0;
-        while i < available.len() {
-            let s = available[i];
-            let Some(e) = streams[s].last() else {
-                available.swap_remove(i);
-                continue;
-            };
-            let (g, init, _) = transition_of(e);
-            if !ready(g, gs.get(&g).copied().unwrap_or_default(), init) {
-                work += 1;
-                i += 1;
-                continue;
-            }
-            frontier.push((e.ts, s));
-            heap_up(&mut frontier);
-            available.swap_remove(i);
-        }
-        if work > budget {
-            return Err(TraceError::at(
-                format!("broken trace: events of {} Ps keep waiting on each other; giving up", available.len()),
-                input_len,
-                None,
-            ));
-        }
-        let Some((_, s)) = heap_pop(&mut frontier) else {
-            if let Some(e) = available.iter().find_map(|&s| streams[s].last()) {
-                return Err(TraceError::at("no consistent ordering of events possible", e.at, None));
-            }
-            break;
-        };
-        let Some(mut e) = streams[s].pop() else { break };
-        if streams[s].len().is_multiple_of(1 << 16) {
-            streams[s].shrink_to_fit();
-        }
-        let (g, init, mut next) = transition_of(&e);
-        // The "Local" variants only helped ordering.
-        e.typ = match e.typ {
-            ty::GO_START_LOCAL => ty::GO_START,
-            ty::GO_UNBLOCK_LOCAL => ty::GO_UNBLOCK,
-            ty::GO_SYS_EXIT_LOCAL => ty::GO_SYS_EXIT,
-            t => t,
-        };
-        if g != UNORDERED {
-            let cur = gs.get(&g).copied().unwrap_or_default();
-            if !ready(g, cur, init) {
-                return Err(TraceError::at("encountered impossible goroutine state transition", e.at, None));
-            }
-            next.seq = match next.seq {
-                NOSEQ => cur.seq,
-                SEQINC => cur.seq.wrapping_add(1),
-                n => n,
-            };
-            gs.insert(g, next);
-        }
-        out.push(e);
-        available.push(s);
-    }
-    if out.windows(2).any(|w| w[1].ts < w[0].ts) {
-        return Err(TraceError::at("time stamps out of order", input_len, None));
-    }
-    // A syscall exit is written when the goroutine runs again; its third
-    // argument is when the syscall returned (the GoSysExitLocal form has it
-    // in the second, which Go does not use).
-    let mut last_block: FxHashMap<u64, i64> = FxHashMap::default();
-    for e in &mut out {
-        match e.typ {
-            ty::GO_SYS_BLOCK | ty::GO_IN_SYSCALL => {
-                last_block.insert(e.g, e.ts);
-            }
-            ty::GO_SYS_EXIT => {
-                let ts = e.args[2] as i64;
-                if ts == 0 {
-                    continue;
-                }
-                let block = last_block.get(&e.g).copied().unwrap_or(0);
-                if block == 0 {
-                    return Err(TraceError::at("stray syscall exit", e.at, None));
-                }
-                if ts < block {
-                    return Err(TraceError::at("time stamps out of order (syscall exit before its block)", e.at, None));
-                }
-                e.ts = ts;
-            }
-            _ => {}
-        }
-    }
-    out.sort_by_key(|e| e.ts);
-    Ok(out)
-}
-
-/// Go's container/heap push (sift up the last element) by time.
-fn heap_up(h: &mut [(i64, usize)]) {
-    let mut j = h.len() - 1;
-    while j > 0 {
-        let i = (j - 1) / 2;
-        if h[j].0 >= h[i].0 {
-            break;
-        }
-        h.swap(i, j);
-        j = i;
-    }
-}
-
-/// Go's container/heap pop: the root swaps with the last, sifts down, and the
-/// last is removed.
-fn heap_pop(h: &mut Vec<(i64, usize)>) -> Option<(i64, usize)> {
-    let n = h.len().checked_sub(1)?;
-    h.swap(0, n);
-    let mut i = 0;
-    loop {
-        let j1 = 2 * i + 1;
-        if j1 >= n {
-            break;
-        }
-        let mut j = j1;
-        if j1 + 1 < n && h[j1 + 1].0 < h[j1].0 {
-            j = j1 + 1;
-        }
-        if h[j].0 >= h[i].0 {
-            break;
-        }
-        h.swap(i, j);
-        i = j;
-    }
-    h.pop()
-}
+pub(super) const G_DEAD: u8 = 0;
+pub(super) const G_RUNNABLE: u8 = 1;
+pub(super) const G_RUNNING: u8 = 2;
+pub(super) const G_WAITING: u8 = 3;
 
 /// Begins (`begin`) or ends the range `open` says is in progress.
 fn range_flag(open: &mut bool, begin: bool, what: &str, e: &OldEvent) -> Result<(), TraceError> {
@@ -716,8 +789,14 @@ fn range_flag(open: &mut bool, begin: bool, what: &str, e: &OldEvent) -> Result<
 /// Go's postProcessTrace: the merged stream must be consistent (a P runs one
 /// goroutine at a time, a goroutine blocks before it is unblocked, ...).
 /// On the way it moves GC starts and network wakeups to their pseudo-Ps and
-/// drops references to stacks that do not exist.
-fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(), TraceError> {
+/// drops references to stacks that do not exist, after `to_ns` gives each
+/// event its time in nanoseconds. Returns which GoSysCalls blocked (see
+/// [`OldTrace::blocked`]).
+fn check(
+    events: &mut Ordered,
+    stacks: &FxHashMap<u32, Vec<u64>>,
+    to_ns: impl Fn(&mut OldEvent),
+) -> Result<Vec<u64>, TraceError> {
     #[derive(Clone, Copy, Default)]
     struct G {
         state: u8,
@@ -732,13 +811,29 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
         g: u64,
         sweep: bool,
     }
-    let mut gs: FxHashMap<u64, G> = FxHashMap::default();
-    let mut ps: FxHashMap<i32, P> = FxHashMap::default();
+    // Goroutine and P IDs are small: dense indexes, no hashing.
+    let mut gs: IdSlab<G> = IdSlab::default();
+    let mut ps: IdSlab<P> = IdSlab::default();
     let mut tasks: FxHashSet<u64> = FxHashSet::default();
     let mut regions: FxHashMap<u64, Vec<(u64, u64)>> = FxHashMap::default();
     gs.insert(0, G { state: G_RUNNING, ..G::default() });
     let (mut in_gc, mut in_stw) = (false, false);
-    for e in events.iter_mut() {
+    // Per goroutine, the position of its last event if that is a GoSysCall.
+    let mut syscall: IdSlab<usize> = IdSlab::default();
+    let mut blocked = vec![0u64; events.len().div_ceil(64)];
+    let mut pos = 0;
+    events.walk(false, |e| {
+        to_ns(e);
+        if let Some(s) = syscall.slot(e.g as i64) {
+            let at = *syscall.at(s);
+            if at != usize::MAX && e.typ == ty::GO_SYS_BLOCK {
+                blocked[at / 64] |= 1 << (at % 64);
+            }
+            *syscall.at(s) = if e.typ == ty::GO_SYSCALL { pos } else { usize::MAX };
+        } else if e.typ == ty::GO_SYSCALL {
+            syscall.insert(e.g as i64, pos);
+        }
+        pos += 1;
         let name = DESCS[e.typ as usize].name;
         let err = |m: String| Err(TraceError::at(m, e.at, None));
         let running = |p: &P, g: &G, e: &OldEvent, allow_g0: bool| -> Result<(), TraceError> {
@@ -765,14 +860,14 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
         let ts = e.ts;
         match e.typ {
             ty::PROC_START => {
-                let p = ps.entry(e.p).or_default();
+                let p = entry(&mut ps, pkey(e.p));
                 if p.running {
                     return err(format!("p {} is running before start (time {ts})", e.p));
                 }
                 p.running = true;
             }
             ty::PROC_STOP => {
-                let p = ps.entry(e.p).or_default();
+                let p = entry(&mut ps, pkey(e.p));
                 if !p.running {
                     return err(format!("p {} is not running before stop (time {ts})", e.p));
                 }
@@ -791,10 +886,10 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
             ty::STW_START | ty::STW_DONE => range_flag(&mut in_stw, e.typ == ty::STW_START, "STW", e)?,
             ty::GC_SWEEP_START | ty::GC_SWEEP_DONE => {
                 let on = e.typ == ty::GC_SWEEP_START;
-                range_flag(&mut ps.entry(e.p).or_default().sweep, on, "sweeping", e)?;
+                range_flag(&mut entry(&mut ps, pkey(e.p)).sweep, on, "sweeping", e)?;
             }
             ty::GC_MARK_ASSIST_START => {
-                let g = gs.entry(e.g).or_default();
+                let g = entry(&mut gs, e.g as i64);
                 if g.assist {
                     return err(format!("previous mark assist is not ended before a new one (time {ts})"));
                 }
@@ -802,10 +897,10 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
             }
             ty::GC_MARK_ASSIST_DONE => {
                 // An assist may be under way when tracing starts.
-                gs.entry(e.g).or_default().assist = false;
+                entry(&mut gs, e.g as i64).assist = false;
             }
             ty::GO_WAITING | ty::GO_IN_SYSCALL => {
-                let g = gs.entry(e.g).or_default();
+                let g = entry(&mut gs, e.g as i64);
                 if g.state != G_RUNNABLE {
                     return err(format!("g {} is not runnable before Ev{name} (time {ts})", e.g));
                 }
@@ -813,18 +908,18 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.last = e.typ;
             }
             ty::GO_CREATE => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, true)?;
-                if gs.contains_key(&e.args[0]) {
+                if gs.contains(e.args[0] as i64) {
                     return err(format!("g {} already exists (time {ts})", e.args[0]));
                 }
                 let new = G { state: G_RUNNABLE, last: e.typ, created_stack: Some(e.args[1]), ..G::default() };
-                gs.insert(e.args[0], new);
+                gs.insert(e.args[0] as i64, new);
             }
             ty::GO_START | ty::GO_START_LABEL => {
-                let g = gs.entry(e.g).or_default();
-                let p = ps.entry(e.p).or_default();
+                let g = entry(&mut gs, e.g as i64);
+                let p = entry(&mut ps, pkey(e.p));
                 if g.state != G_RUNNABLE {
                     return err(format!("g {} is not runnable before start (time {ts})", e.g));
                 }
@@ -839,8 +934,8 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.last = 0;
             }
             ty::GO_END | ty::GO_STOP | ty::GO_SCHED | ty::GO_PREEMPT => {
-                let mut g = gs.get(&e.g).copied().unwrap_or_default();
-                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                let mut g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let mut p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
                 p.g = 0;
                 if matches!(e.typ, ty::GO_END | ty::GO_STOP) {
@@ -852,19 +947,19 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                     g.state = G_RUNNABLE;
                     g.last = e.typ;
                 }
-                gs.insert(e.g, g);
-                ps.insert(e.p, p);
+                gs.insert(e.g as i64, g);
+                ps.insert(pkey(e.p), p);
             }
             ty::GO_UNBLOCK => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 if g.state != G_RUNNING {
                     return err(format!("g {} is not running while unpark (time {ts})", e.g));
                 }
                 if e.p != TIMER_P && p.g != e.g {
                     return err(format!("p {} is not running g {} while unpark (time {ts})", e.p, e.g));
                 }
-                let g1 = gs.entry(e.args[0]).or_default();
+                let g1 = entry(&mut gs, e.args[0] as i64);
                 if g1.state != G_WAITING {
                     return err(format!("g {} is not waiting before unpark (time {ts})", e.args[0]));
                 }
@@ -875,22 +970,22 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g1.last = e.typ;
             }
             ty::GO_SYSCALL => {
-                let g = gs.get(&e.g).copied().unwrap_or_default();
-                let p = ps.get(&e.p).copied().unwrap_or_default();
+                let g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
-                gs.entry(e.g).or_default().last = e.typ;
+                entry(&mut gs, e.g as i64).last = e.typ;
             }
             ty::GO_SYS_BLOCK => {
-                let mut g = gs.get(&e.g).copied().unwrap_or_default();
-                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                let mut g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let mut p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
                 g.state = G_WAITING;
                 p.g = 0;
-                gs.insert(e.g, g);
-                ps.insert(e.p, p);
+                gs.insert(e.g as i64, g);
+                ps.insert(pkey(e.p), p);
             }
             ty::GO_SYS_EXIT => {
-                let g = gs.entry(e.g).or_default();
+                let g = entry(&mut gs, e.g as i64);
                 if g.state != G_WAITING {
                     return err(format!("g {} is not waiting during syscall exit (time {ts})", e.g));
                 }
@@ -898,14 +993,14 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
                 g.last = e.typ;
             }
             t if blocks(t) => {
-                let mut g = gs.get(&e.g).copied().unwrap_or_default();
-                let mut p = ps.get(&e.p).copied().unwrap_or_default();
+                let mut g = gs.get(e.g as i64).copied().unwrap_or_default();
+                let mut p = ps.get(pkey(e.p)).copied().unwrap_or_default();
                 running(&p, &g, e, false)?;
                 g.state = G_WAITING;
                 g.last = e.typ;
                 p.g = 0;
-                gs.insert(e.g, g);
-                ps.insert(e.p, p);
+                gs.insert(e.g as i64, g);
+                ps.insert(pkey(e.p), p);
             }
             // A task ID is taken until the task ends.
             ty::USER_TASK_CREATE if !tasks.insert(e.args[0]) => {
@@ -941,6 +1036,51 @@ fn check(events: &mut [OldEvent], stacks: &FxHashMap<u32, Vec<u64>>) -> Result<(
         if e.stk != 0 && !stacks.contains_key(&e.stk) {
             e.stk = 0;
         }
+        Ok(true)
+    })?;
+    Ok(blocked)
+}
+
+/// The item of `id` in `m`, inserted as the default if missing.
+fn entry<T: Default>(m: &mut IdSlab<T>, id: i64) -> &mut T {
+    let slot = match m.slot(id) {
+        Some(s) => s,
+        None => m.insert(id, T::default()),
+    };
+    m.at(slot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything `parse` gives, as text.
+    fn parsed(data: &[u8], threads: usize) -> String {
+        let mut tr = crate::threads::with(Some(threads), || parse(data, 21)).expect("parses");
+        let mut out = format!(
+            "{:?} {:?} {} {:?}\n",
+            tr.blocked,
+            tr.inline_strings,
+            tr.ticks_per_sec,
+            tr.stacks.iter().collect::<Vec<_>>()
+        );
+        out += &format!("{:?} {:?}\n", tr.strings.iter().collect::<Vec<_>>(), tr.pcs.keys().collect::<Vec<_>>());
+        let _ = tr.events.walk(false, |e| {
+            out += &format!("{e:?}\n");
+            Ok::<_, ()>(true)
+        });
+        out
     }
-    Ok(())
+
+    #[test]
+    fn parts_read_as_one_reader_does() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/traces/v1");
+        let data = std::fs::read(dir.join("stress_1_21_good.trace")).expect("corpus trace");
+        assert!(data.len() > 4 * PART_BYTES, "{} bytes: too small to cut", data.len());
+        let one = parsed(&data, 1);
+        for threads in [2, 3, 5] {
+            assert!(read_parts(&data, 21, threads).is_some(), "{threads} parts do not join");
+            assert!(parsed(&data, threads) == one, "{threads} threads");
+        }
+    }
 }
