@@ -28,6 +28,7 @@ from browser_util import free_port, launch, serving
 from playwright.sync_api import sync_playwright
 from viewer_page import STATIC, wait_for_timeline
 
+from gotrace_df.app import SERVER
 from gotrace_df.app.server import PROTOCOL, v1_framing_ok
 from gotrace_df.cli.serve import ENV_IDLE, ENV_MAX_PAGES, Limits
 from gotrace_df.cli.usage import CommandExit
@@ -77,7 +78,7 @@ class Server:
         return total / 2**20
 
     def voila(self) -> psutil.Process:
-        return next(p for p in self.tree() if "gotrace_df.app.server" in p.cmdline())
+        return next(p for p in self.tree() if str(SERVER) in p.cmdline())
 
     def get(self, path: str = "/") -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)

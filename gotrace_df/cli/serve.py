@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from gotrace_df.app import ENV_CACHE, ENV_ONLY, ENV_TRACE, NOTEBOOK, VOILA_CONFIG
+from gotrace_df.app import ENV_CACHE, ENV_ONLY, ENV_TRACE, NOTEBOOK, SERVER, VOILA_CONFIG
 from gotrace_df.app.mapped import FAILED, TRACE_DIR
 from gotrace_df.cli.address import (
     check_free,
@@ -134,13 +134,17 @@ def voila_command(
     the notebook run up to the point where it waits for its request, the
     command's trace opened and its viewer built by then
     (:func:`gotrace_df.app.page.main`), so a page, the first or the next, does
-    not wait for a kernel to start, import the widgets and open the trace.
+    not wait for a kernel to start, import the widgets and open the trace;
+    the first one's process starts with the server and imports while voila
+    does (:mod:`gotrace_df.app.spare`).
     Other notebooks may read their request at once, so theirs start on
     request."""
     cmd = [
         sys.executable,
-        "-m",
-        "gotrace_df.app.server",
+        # Run as a file: the server needs voila, not this package (pyarrow,
+        # pandas); -P: nor its directory on the module path.
+        "-P",
+        str(SERVER),
         str(notebook),
         f"--Voila.config_file_paths={VOILA_CONFIG.parent}",
         f"--Voila.ip={host}",
@@ -150,7 +154,7 @@ def voila_command(
         *(limits or Limits()).voila_options(),
     ]
     if notebook.resolve() == NOTEBOOK.resolve():
-        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+        cmd += ["--preheat_kernel=True", "--pool_size=1", "--ViewerServer.spare_kernel=True"]
     if token:
         cmd.append("--ViewerServer.token_from_stdin=True")
     if not is_loopback(host):
