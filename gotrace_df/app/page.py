@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -152,21 +153,25 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
             return
         self.load(data, title=f"{name} (uploaded)")
 
+    def open_trace(self, source: str | None, environ: Mapping[str, str] | None = None) -> None:
+        """Show ``source`` (a path, checked with :func:`resolve_trace`) or,
+        when None, the example trace."""
+        if source is None:
+            self.load(None)
+            return
+        try:
+            path = resolve_trace(source, environ)
+        except AppError as e:
+            self.show_error(str(e))
+            return
+        env = os.environ if environ is None else environ
+        self.load(path, title=path.name, cache=env.get(ENV_CACHE) or None)
+
 
 def viewer_app(source: str | None = None, environ: Mapping[str, str] | None = None) -> ViewerApp:
-    """The app showing ``source`` (a path, checked with :func:`resolve_trace`)
-    or, when None, the example trace."""
+    """The app showing ``source`` (:meth:`ViewerApp.open_trace`)."""
     ui = ViewerApp()
-    if source is None:
-        ui.load(None)
-        return ui
-    try:
-        path = resolve_trace(source, environ)
-    except AppError as e:
-        ui.show_error(str(e))
-        return ui
-    env = os.environ if environ is None else environ
-    ui.load(path, title=path.name, cache=env.get(ENV_CACHE) or None)
+    ui.open_trace(source, environ)
     return ui
 
 
@@ -175,26 +180,38 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
 
     In a kernel voila preheated (started, and the notebook run this far,
     before any request), the trace the server was started with is opened
-    first, its goroutine counters too (in the background if a page waits
-    already), and only then does the kernel wait for its request (until
-    then the environment holds no query string): a page asking for that
-    trace, as the command's URL does, finds it shown. A request for another
-    trace gets an app of its own."""
+    at once, in a thread, while the kernel waits for its request (until
+    then the environment holds no query string). A page asking for that
+    trace, as the command's URL does, gets the app as it is: the page
+    loads its scripts and connects while the trace is mapped and the
+    viewer built, and shows the viewer once built. Built before any page
+    asked, it has its goroutine counters shown too (they are counted in
+    the background either way: a page asks for them once up). A request
+    for another trace gets an app of its own."""
     if environ is not None or not preheat.is_preheated():
         return viewer_app(requested_trace(environ), environ)
     early_source = requested_trace()
-    early = viewer_app(early_source)
-    meanwhile = None
-    if early.viewer is not None:
-        timeline = early.viewer.timeline
-        # Counted while the page loads, if it is waiting already (it asks
-        # for them once up); shown before it arrives, if not.
-        timeline.model.count_goroutines(background=True)
-        meanwhile = timeline.load_counters
-    preheat.wait_for_request(meanwhile=meanwhile)
+    early = ViewerApp()
+    built = threading.Event()
+
+    def build() -> None:
+        try:
+            early.open_trace(early_source)
+            if early.viewer is not None:
+                early.viewer.timeline.model.count_goroutines(background=True)
+        finally:
+            built.set()
+
+    def show_counters() -> None:
+        if early.viewer is not None:
+            early.viewer.timeline.load_counters()
+
+    threading.Thread(target=build, name="gotrace-df viewer", daemon=True).start()
+    preheat.wait_for_request(meanwhile=show_counters, after=built)
     source = requested_trace()
     if _same_trace(source, early_source):
         return early
+    built.wait()
     _close(early)
     return viewer_app(source)
 

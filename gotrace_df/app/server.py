@@ -28,9 +28,9 @@ What it changes, and why:
   launches is that process (:class:`SpareKernel`).
 - **Refills.** A page that takes the preheated kernel makes voila start the
   next one; that start waits until the page has settled (its websocket
-  open, its kernel quiet for :data:`SETTLED_S`), so the two do not share
-  the machine while the page loads. A page asking in the meantime gets a
-  kernel started for it.
+  open, its kernel quiet for :data:`SETTLED_S`: no messages, next to no
+  CPU), so the two do not share the machine while the page loads. A page
+  asking in the meantime gets a kernel started for it.
 - **Request info** (``/voila/query/KERNEL``, where a preheated kernel waits
   for its page's query string): the loopback Host check, and only for
   connections from this machine, which is where kernels run.
@@ -151,6 +151,7 @@ class SpareKernel:
 
 SPARE = SpareKernel.start() if __name__ == "__main__" and SPARE_OPTION in sys.argv else None
 
+import psutil  # type: ignore[import-untyped]  # noqa: E402
 from jupyter_client import launcher  # noqa: E402
 from jupyter_client.provisioning import local_provisioner  # noqa: E402
 from jupyter_server.base.handlers import JupyterHandler  # noqa: E402
@@ -167,6 +168,7 @@ from voila.tornado.kernel_websocket_handler import (  # type: ignore[import-unty
 
 __all__ = [
     "PROTOCOL",
+    "IDLE_CPU",
     "SETTLED_S",
     "SPARE_OPTION",
     "KernelChannels",
@@ -189,6 +191,8 @@ _IDLE = "gotrace_df_idle"
 #: A page has settled once its kernel has been this quiet (seconds) with its
 #: websocket open: then the next preheated kernel starts.
 SETTLED_S = 0.3
+#: A kernel using less than this share of a core is quiet.
+IDLE_CPU = 0.1
 # A refill waits at most this long for its page to settle.
 SETTLE_WAIT_S = 10.0
 # A message's parts in the v1 protocol: channel, header, parent header,
@@ -240,6 +244,16 @@ def from_this_machine(remote_ip: str, local_ip: str) -> bool:
         return ipaddress.ip_address(remote_ip).is_loopback or remote_ip == local_ip
     except ValueError:
         return False
+
+
+def _cpu_seconds(kernel: Any) -> float:
+    """CPU time a kernel's process used so far (0 if unknown)."""
+    pid = getattr(kernel.provisioner, "pid", None)
+    try:
+        times = psutil.Process(pid).cpu_times() if pid else None
+    except psutil.Error:
+        times = None
+    return times.user + times.system if times else 0.0
 
 
 class PageKernels:
@@ -299,15 +313,23 @@ class PageKernels:
 
     async def settled(self, kernel_id: str) -> None:
         """Return once the page of ``kernel_id`` has settled: its websocket
-        open and its kernel quiet for :data:`SETTLED_S` (or the kernel gone,
-        or :data:`SETTLE_WAIT_S` passed)."""
-        deadline = time.monotonic() + SETTLE_WAIT_S
-        while time.monotonic() < deadline and kernel_id in self.kernels:
+        open, and its kernel quiet (no message, CPU below :data:`IDLE_CPU`:
+        it may be building the viewer in a thread) for :data:`SETTLED_S`; or
+        once the kernel is gone, or :data:`SETTLE_WAIT_S` passed."""
+        start = time.monotonic()
+        quiet_since = start
+        cpu = _cpu_seconds(self.kernels.get_kernel(kernel_id))
+        while time.monotonic() < start + SETTLE_WAIT_S and kernel_id in self.kernels:
             await asyncio.sleep(SETTLED_S / 3)
-            model = self.kernels.kernel_model(kernel_id)
-            last = self.kernels.get_kernel(kernel_id).last_activity
-            quiet = (datetime.now(UTC) - last).total_seconds()
-            if model["connections"] > 0 and quiet >= SETTLED_S:
+            kernel = self.kernels.get_kernel(kernel_id)
+            now, was = time.monotonic(), cpu
+            cpu = _cpu_seconds(kernel)
+            busy = cpu - was > IDLE_CPU * SETTLED_S / 3
+            if busy or not self.kernels.kernel_model(kernel_id)["connections"]:
+                quiet_since = now
+            last = (datetime.now(UTC) - kernel.last_activity).total_seconds()
+            quiet_since = max(quiet_since, now - last)
+            if now - quiet_since >= SETTLED_S:
                 return
 
     def live(self) -> int:
