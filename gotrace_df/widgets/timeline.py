@@ -434,6 +434,18 @@ class Timeline(W.VBox):  # type: ignore[misc]
         else:
             self.highlight_group(str(change["new"]).strip())
 
+    @staticmethod
+    def prepare(trace: Trace, view: str = "proc") -> TimelineModel:
+        """What a Timeline of ``trace`` computes before its first payload,
+        made without a widget (safe off the kernel's main thread, where the
+        widgets are not): the model with the lanes of ``view`` built and its
+        goroutine counters counting in the background. Hand it to
+        ``Timeline(trace, view, model=...)``."""
+        model = TimelineModel(trace)
+        model.count_goroutines(background=True)
+        model.view(view)
+        return model
+
     def load_counters(self) -> None:
         """Count the goroutine counters (one pass over every event) and show
         them, if not yet: the first payload goes without them, and the page
