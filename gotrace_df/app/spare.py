@@ -30,7 +30,9 @@ LAUNCHER = "ipykernel_launcher"
 
 
 def main() -> int:
-    # What the viewer notebook's kernel imports first: done before the launch.
+    # What the viewer notebook's kernel imports first, done before the launch:
+    # ipykernel, with its debugger (debugpy: ~0.1 s of CPU as a kernel starts).
+    import ipykernel.debugger  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
 
     from gotrace_df.app import page  # noqa: F401
