@@ -160,6 +160,9 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
             self.progress_box.hide()
             self.show_error(_unreadable(e))
             return None
+        except BaseException:
+            self.progress_box.hide()
+            raise
 
     def show(self, prepared: Prepared | None) -> None:
         """Show the viewer of a trace :meth:`read` prepared (on the kernel's
@@ -241,7 +244,10 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
         return viewer_app(requested_trace(environ), environ)
     early_source = requested_trace()
     early = ViewerApp()
-    loop = asyncio.get_event_loop()  # the kernel's, running this cell
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()  # the kernel's
+    except RuntimeError:  # none runs this cell: shown below, once read
+        loop = None
     read = threading.Event()
     pending: list[Prepared | None] = []
 
@@ -250,7 +256,8 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
             pending.append(early.prepare(early_source))
         finally:
             read.set()
-            loop.call_soon_threadsafe(show)
+            if loop is not None:
+                loop.call_soon_threadsafe(show)
 
     def show() -> None:
         if pending:
@@ -265,6 +272,9 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
     preheat.wait_for_request(meanwhile=show_with_counters, after=read)
     source = requested_trace()
     if _same_trace(source, early_source):
+        if loop is None:
+            read.wait()
+            show()
         return early
     read.wait()
     pending.clear()
