@@ -157,7 +157,7 @@ from jupyter_client.provisioning import local_provisioner  # noqa: E402
 from jupyter_server.base.handlers import JupyterHandler  # noqa: E402
 from tornado import web  # noqa: E402
 from tornado.log import app_log  # noqa: E402
-from traitlets import Bool, Integer  # noqa: E402
+from traitlets import Bool, Integer, Unicode  # noqa: E402
 from voila.app import Voila  # type: ignore[import-untyped]  # noqa: E402
 from voila.request_info_handler import RequestInfoSocketHandler  # type: ignore[import-untyped]  # noqa: E402
 from voila.static_file_handler import AllowListFileHandler  # type: ignore[import-untyped]  # noqa: E402
@@ -269,9 +269,10 @@ class PageKernels:
     The refill voila asks for on a handout (``fill_if_needed``) is held
     until the page settled (:meth:`settled`)."""
 
-    def __init__(self, kernels: Any, cap: int) -> None:
+    def __init__(self, kernels: Any, cap: int, refill_after: str = "") -> None:
         self.kernels = kernels
         self.cap = cap
+        self.refill_after = refill_after
         self.opening = 0
         self.ids: set[str] = set()
         # The refills waiting (held here: the event loop keeps weak references).
@@ -313,9 +314,11 @@ class PageKernels:
 
     async def settled(self, kernel_id: str) -> None:
         """Return once the page of ``kernel_id`` has settled: its websocket
-        open, and its kernel quiet (no message, CPU below :data:`IDLE_CPU`:
-        it may be building the viewer in a thread) for :data:`SETTLED_S`; or
-        once the kernel is gone, or :data:`SETTLE_WAIT_S` passed."""
+        open, the file :attr:`refill_after` there (the command's trace
+        published: until then the kernel waits for it, idle), and its kernel
+        quiet (no message, CPU below :data:`IDLE_CPU`: it may be building
+        the viewer in a thread) for :data:`SETTLED_S`; or once the kernel is
+        gone, or :data:`SETTLE_WAIT_S` passed."""
         start = time.monotonic()
         quiet_since = start
         cpu = _cpu_seconds(self.kernels.get_kernel(kernel_id))
@@ -325,7 +328,8 @@ class PageKernels:
             now, was = time.monotonic(), cpu
             cpu = _cpu_seconds(kernel)
             busy = cpu - was > IDLE_CPU * SETTLED_S / 3
-            if busy or not self.kernels.kernel_model(kernel_id)["connections"]:
+            waiting = bool(self.refill_after) and not os.path.exists(self.refill_after)
+            if busy or waiting or not self.kernels.kernel_model(kernel_id)["connections"]:
                 quiet_since = now
             last = (datetime.now(UTC) - kernel.last_activity).total_seconds()
             quiet_since = max(quiet_since, now - last)
@@ -415,6 +419,11 @@ class ViewerServer(Voila):  # type: ignore[misc]
     token_from_stdin = Bool(
         False, config=True, help="Read the token from the first line of standard input."
     )
+    refill_after = Unicode(
+        "",
+        config=True,
+        help="A file the pool's refill also waits for (the command's trace, published).",
+    )
     spare_kernel = Bool(
         False,
         config=True,
@@ -452,7 +461,7 @@ class ViewerServer(Voila):  # type: ignore[misc]
                 self._launch_first_in(SPARE)
             else:
                 SPARE.stop()
-        settings[_PAGES] = PageKernels(self.kernel_manager, self.max_pages)
+        settings[_PAGES] = PageKernels(self.kernel_manager, self.max_pages, self.refill_after)
         km = self.kernel_manager
         idle = int(km.cull_idle_timeout)
         wait = f" (a closed page's kernel stops within {idle + int(km.cull_interval)} s)"

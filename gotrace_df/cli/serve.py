@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from gotrace_df.app import ENV_CACHE, ENV_ONLY, ENV_TRACE, NOTEBOOK, SERVER, VOILA_CONFIG
-from gotrace_df.app.mapped import FAILED, TRACE_DIR
+from gotrace_df.app.mapped import FAILED, MANIFEST, TRACE_DIR
 from gotrace_df.cli.address import (
     check_free,
     connect_host,
@@ -123,7 +123,13 @@ def should_open_browser() -> bool:
 
 
 def voila_command(
-    notebook: Path, host: str, port: int, limits: Limits | None = None, *, token: bool = False
+    notebook: Path,
+    host: str,
+    port: int,
+    limits: Limits | None = None,
+    *,
+    token: bool = False,
+    published: Path | None = None,
 ) -> list[str]:
     """The command serving ``notebook`` on ``host:port`` only: voila with the
     viewer's handlers (:mod:`gotrace_df.app.server`), the package's voila
@@ -138,7 +144,9 @@ def voila_command(
     the first one's process starts with the server and imports while voila
     does (:mod:`gotrace_df.app.spare`).
     Other notebooks may read their request at once, so theirs start on
-    request."""
+    request. The next kernel starts once the first page settled, and not
+    before ``published`` exists (the command's trace: until then the first
+    page's kernel waits for it, and the converter needs the machine)."""
     cmd = [
         sys.executable,
         # Run as a file: the server needs voila, not this package (pyarrow,
@@ -155,6 +163,8 @@ def voila_command(
     ]
     if notebook.resolve() == NOTEBOOK.resolve():
         cmd += ["--preheat_kernel=True", "--pool_size=1", "--ViewerServer.spare_kernel=True"]
+        if published is not None:
+            cmd.append(f"--ViewerServer.refill_after={published}")
     if token:
         cmd.append("--ViewerServer.token_from_stdin=True")
     if not is_loopback(host):
@@ -247,7 +257,14 @@ def serve(
                 VOILA_APP_IP=url_host(connect_host(host)),
             )
             proc = subprocess.Popen(
-                voila_command(nb, host, port, limits, token=token is not None),
+                voila_command(
+                    nb,
+                    host,
+                    port,
+                    limits,
+                    token=token is not None,
+                    published=cache / TRACE_DIR / MANIFEST,
+                ),
                 env=env,
                 stdin=subprocess.PIPE if token else subprocess.DEVNULL,
                 stdout=log,
