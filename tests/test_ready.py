@@ -1,7 +1,8 @@
 """The viewer's trace is parsed once by the command and shared: two pages on
 one ``gotrace-df -http`` server in real headless Chromium, each page's kernel
 maps the command's Arrow files (none parses), and the private directory they
-live in is gone when the command stops."""
+live in is gone when the command stops. The first page's kernel is the
+server's spare process; the next kernel starts only once that page is up."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psutil
 from browser_util import SHOTS, free_port, serving
 from viewer_page import STATIC, viewer_page, wait_until_ready
 
@@ -72,9 +74,11 @@ def test_second_page_maps_the_trace_the_command_parsed(tmp_path: Path) -> None:
         assert cache.stat().st_mode & 0o777 == 0o700, "the trace's tables are private"
         events = str(cache / TRACE_DIR / "events.arrow")
         served: set[int] = set()
+        loaded = 0.0
         with viewer_page() as open_page:
             for n in (1, 2):
                 page = open_page(f"{root}?{urlencode({'trace': TRACE})}")
+                loaded = loaded or time.time()  # the first page's HTML and scripts
                 wait_until_ready(page)
                 assert page.locator(".gtdf-app .gtdf-error").count() == 0
                 # The page's kernel has its tables in the command's files,
@@ -85,6 +89,8 @@ def test_second_page_maps_the_trace_the_command_parsed(tmp_path: Path) -> None:
                 assert events in _maps(kernel), f"page {n}: its kernel does not map {events}"
                 if n == 1:  # the process the server started with it, importing meanwhile
                     assert "gotrace_df.app.spare" in _kernels(p.pid)[kernel]
+                else:  # the next kernel started only after: it did not compete
+                    assert psutil.Process(kernel).create_time() > loaded
                 served.add(kernel)
             assert len(served) == 2, "two pages, two kernels"
             SHOTS.mkdir(parents=True, exist_ok=True)
