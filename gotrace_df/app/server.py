@@ -193,6 +193,8 @@ _IDLE = "gotrace_df_idle"
 SETTLED_S = 0.3
 #: A kernel using less than this share of a core is quiet.
 IDLE_CPU = 0.1
+# A page waits at most this long for the pool's kernel to be registered.
+PREHEAT_WAIT_S = 10.0
 # A refill waits at most this long for its page to settle.
 SETTLE_WAIT_S = 10.0
 # A message's parts in the v1 protocol: channel, header, parent header,
@@ -362,9 +364,25 @@ class ViewerPage(TornadoVoilaHandler):  # type: ignore[misc]
         self._drop_token()
         pages.opening += 1
         try:
+            await self._preheating(path)
             await super().get(path)
         finally:
             pages.opening -= 1
+
+    async def _preheating(self, path: str | None) -> None:
+        """Wait while the pool's kernel is being started but not yet known to
+        voila's handler (the first page, asked for as the server starts
+        listening): voila would start another kernel for the page, which
+        then waits for that one's start, on a machine busy with both."""
+        km = self.kernel_manager
+        notebook = self.notebook_path or path
+        if not hasattr(km, "notebook_data"):
+            return
+        deadline = time.monotonic() + PREHEAT_WAIT_S
+        while km.get_pool_size(notebook) and not km.notebook_data.get(notebook):
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.02)
 
     def _drop_token(self) -> None:
         """Take the token out of the request once it served: voila hands the
