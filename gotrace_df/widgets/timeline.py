@@ -99,7 +99,10 @@ class Timeline(W.VBox):  # type: ignore[misc]
         #: What the last click showed (see :meth:`click`); None before any.
         self.details: dict[str, Any] | None = None
         self.model = model or TimelineModel(trace, progress=progress)
-        self.model.defer_counters = True
+        # The first payload goes without the goroutine counters (one pass
+        # over every event) unless they are counted already, as a prepared
+        # model's may be: they follow (load_counters).
+        self.model.defer_counters = not self.model.counted()
         self._width = width
         self._lane_offset = 0
         self._lane_rows = max(8, (height - 230) // 22)
