@@ -190,7 +190,7 @@ _PAGES = "gotrace_df_pages"
 _IDLE = "gotrace_df_idle"
 #: A page has settled once its kernel has been this quiet (seconds) with its
 #: websocket open: then the next preheated kernel starts.
-SETTLED_S = 0.3
+SETTLED_S = 0.1
 #: A kernel using less than this share of a core is quiet.
 IDLE_CPU = 0.1
 # A page waits at most this long for the pool's kernel to be registered.
