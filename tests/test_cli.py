@@ -554,7 +554,7 @@ def test_browser_opens_only_with_a_display(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_voila_command_is_loopback_only(tmp_path: Path) -> None:
     cmd = serve.voila_command(MIN_NOTEBOOK, "127.0.0.1", 8123)
-    assert cmd[1:3] == ["-m", "gotrace_df.app.server"]  # voila with our handlers
+    assert cmd[1:3] == ["-P", str(app.SERVER)]  # voila with our handlers, run as a file
     assert {"--Voila.ip=127.0.0.1", "--port=8123", "--Voila.port_retries=0", "--no-browser"} <= set(
         cmd
     )

@@ -28,7 +28,8 @@ from browser_util import free_port, launch, serving
 from playwright.sync_api import sync_playwright
 from viewer_page import STATIC, wait_for_timeline
 
-from gotrace_df.app.server import PROTOCOL, v1_framing_ok
+from gotrace_df.app import SERVER
+from gotrace_df.app.server import PROTOCOL, SpareKernel, connection_file, v1_framing_ok
 from gotrace_df.cli.serve import ENV_IDLE, ENV_MAX_PAGES, Limits
 from gotrace_df.cli.usage import CommandExit
 
@@ -77,7 +78,7 @@ class Server:
         return total / 2**20
 
     def voila(self) -> psutil.Process:
-        return next(p for p in self.tree() if "gotrace_df.app.server" in p.cmdline())
+        return next(p for p in self.tree() if str(SERVER) in p.cmdline())
 
     def get(self, path: str = "/") -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -157,7 +158,9 @@ def test_page_loads_are_capped_and_idle_kernels_culled(server: Server) -> None:
     kernel, abandoned = pages
     wait_until(lambda: abandoned not in server.kernels(), GONE, "an abandoned kernel lives")
     assert kernel in server.kernels()
-    assert server.get()[0] == 200  # room again
+    # Room again, once the server has dropped the kernel (its process goes
+    # first: shutdown_kernel removes it from the manager after).
+    wait_until(lambda: server.get()[0] == 200, 10, "no room once the abandoned kernel went")
     # Once its websocket is gone, the first page's kernel goes too.
     ws.close()
     wait_until(lambda: kernel not in server.kernels(), GONE, "a disconnected kernel lives")
@@ -241,6 +244,29 @@ def test_hostile_kernel_websocket_is_shut_out(server: Server) -> None:
     assert grown < 20
     # A well-formed client still gets through.
     channels(server, kernel).close()
+
+
+def test_spare_kernel_is_only_the_kernel_it_was_started_as(tmp_path: Path) -> None:
+    """The server's spare process becomes the kernel whose ID it was given,
+    launched with this interpreter's settings; any other launch stops it."""
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f"]
+    for launch_other in (
+        lambda s: s.launch([*kernel, str(tmp_path / connection_file("other"))]),
+        lambda s: s.launch(
+            [*kernel, str(tmp_path / s.file)], env=dict(os.environ, PYTHONSTARTUPSETTING="other")
+        ),
+        lambda s: s.launch(["/bin/true", "-f", str(tmp_path / s.file)]),
+    ):
+        spare = SpareKernel.start()
+        proc = spare.proc
+        assert proc is not None
+        assert launch_other(spare) is None
+        assert proc.poll() is not None and spare.proc is None
+    spare = SpareKernel.start()
+    kernel_id = spare.kernel_id()
+    assert kernel_id and spare.file == connection_file(kernel_id)
+    assert spare.kernel_id() is None  # given once
+    spare.stop()
 
 
 def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

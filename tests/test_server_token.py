@@ -23,6 +23,7 @@ import websocket
 from browser_util import free_port, serving
 from viewer_page import STATIC
 
+from gotrace_df.app import SERVER
 from gotrace_df.app.server import PROTOCOL, from_this_machine
 from gotrace_df.cli import serve
 
@@ -127,7 +128,7 @@ def test_static_assets_stay_open(server: Server) -> None:
 
 def test_token_is_in_no_argv_or_environment(server: Server) -> None:
     tree = [server.proc, *server.proc.children(recursive=True)]
-    assert any("gotrace_df.app.server" in p.cmdline() for p in tree)
+    assert any(str(SERVER) in p.cmdline() for p in tree)
     for p in tree:
         assert not any(server.token in a for a in p.cmdline()), p.cmdline()
         assert not any(server.token in v for v in p.environ().values()), p.cmdline()
@@ -136,7 +137,7 @@ def test_token_is_in_no_argv_or_environment(server: Server) -> None:
 def test_pages_open_only_the_trace(server: Server) -> None:
     """The command's environment for voila limits the pages to its trace
     (the policy itself: tests/test_app.py)."""
-    voila = next(p for p in server.proc.children() if "gotrace_df.app.server" in p.cmdline())
+    voila = next(p for p in server.proc.children() if str(SERVER) in p.cmdline())
     assert voila.environ()["GOTRACE_DF_TRACE_ONLY"] == "1"
     assert voila.environ()["GOTRACE_DF_TRACE"] == str(TRACE)
 

@@ -52,6 +52,7 @@ __all__ = [
     "ENV_ONLY",
     "ENV_TRACE",
     "NOTEBOOK",
+    "SERVER",
     "VOILA_CONFIG",
     "AppError",
     "ViewerApp",
@@ -76,6 +77,8 @@ ENV_ONLY = "GOTRACE_DF_TRACE_ONLY"
 _HERE = Path(__file__).resolve().parent
 #: The notebook voila serves.
 NOTEBOOK = _HERE / "viewer.ipynb"
+#: The viewer's server (voila with our handlers), run as a file.
+SERVER = _HERE / "server.py"
 #: voila's configuration for it (loopback only, the upload size limit).
 VOILA_CONFIG = _HERE / "voila.json"
 

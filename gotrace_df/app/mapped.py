@@ -30,12 +30,13 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from gotrace_df._trace import Trace
 
-__all__ = ["FAILED", "TRACE_DIR", "open_mapped", "write_mapped"]
+__all__ = ["FAILED", "MANIFEST", "TRACE_DIR", "open_mapped", "write_mapped"]
 
 #: The published trace inside the cache directory.
 TRACE_DIR = "trace"
 #: Written into the cache directory when the converter gave up.
 FAILED = "failed"
+#: Written last into the published trace: once it exists, the trace is there.
 MANIFEST = "trace.json"
 FORMAT = "gotrace_df mapped trace 2"
 # How long a kernel waits for the converter: as long as a parse may take; the

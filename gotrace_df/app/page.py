@@ -4,14 +4,16 @@ the :class:`~gotrace_df.widgets.TraceViewer`; what it opens is decided by
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
+import threading
 import time
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ipywidgets as W
 
@@ -27,9 +29,13 @@ from gotrace_df.app import (
 from gotrace_df.app.mapped import open_mapped
 from gotrace_df.widgets._style import style
 from gotrace_df.widgets.progress import ProgressRow
+from gotrace_df.widgets.timeline import Timeline
 from gotrace_df.widgets.viewer import TraceViewer
 
-__all__ = ["MAX_UPLOAD", "ViewerApp", "main", "viewer_app"]
+if TYPE_CHECKING:
+    from gotrace_df.widgets._model import TimelineModel
+
+__all__ = ["MAX_UPLOAD", "Prepared", "ViewerApp", "main", "viewer_app"]
 
 
 def _max_upload() -> int:
@@ -45,6 +51,22 @@ MAX_UPLOAD = _max_upload()
 # Parquet dataset's complaints are ValueErrors, gzip's are OSError (BadGzipFile),
 # EOFError or zlib.error.
 _UNREADABLE = (ValueError, OSError, EOFError, zlib.error)
+
+
+class Prepared(NamedTuple):
+    """A trace read for the viewer, its widgets not made yet
+    (:meth:`ViewerApp.read`)."""
+
+    trace: gt.Trace
+    title: str | None
+    timeline: TimelineModel
+
+
+def _unreadable(e: BaseException) -> str:
+    """The page's message for what reading a trace raised."""
+    if isinstance(e, MemoryError):
+        return "Not enough memory to open this trace on the server."
+    return f"Not a readable Go execution trace: {e}"
 
 
 def _size(source: Path | bytes) -> int:
@@ -96,6 +118,19 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
         a path the command parsed already is mapped from there, not parsed.
 
         :attr:`mapped` tells which happened."""
+        self.show(self.read(source, title, cache=cache))
+
+    def read(
+        self,
+        source: str | Path | bytes | None,
+        title: str | None = None,
+        *,
+        cache: str | None = None,
+    ) -> Prepared | None:
+        """The part of :meth:`load` that takes time, the viewer's widgets
+        not made yet (:meth:`show` makes them): safe in a thread of its own
+        (the progress bar moves meanwhile). None, and a message shown, if
+        the trace cannot be read."""
         self.message.value = ""
         if source is None:
             source = gt.example_trace()
@@ -120,12 +155,24 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
             if trace is None:
                 trace = gt.read_trace(source, progress=tick)
             self.progress_box.show("Preparing the timeline…", 1.0)
-            viewer = TraceViewer(trace, title=title)
-        except MemoryError:
-            self.show_error("Not enough memory to open this trace on the server.")
+            return Prepared(trace, title, Timeline.prepare(trace))
+        except (MemoryError, *_UNREADABLE) as e:
+            self.progress_box.hide()
+            self.show_error(_unreadable(e))
+            return None
+        except BaseException:
+            self.progress_box.hide()
+            raise
+
+    def show(self, prepared: Prepared | None) -> None:
+        """Show the viewer of a trace :meth:`read` prepared (on the kernel's
+        main thread: its widgets are made here)."""
+        if prepared is None:
             return
-        except _UNREADABLE as e:
-            self.show_error(f"Not a readable Go execution trace: {e}")
+        try:
+            viewer = TraceViewer(prepared.trace, title=prepared.title, timeline=prepared.timeline)
+        except (MemoryError, *_UNREADABLE) as e:
+            self.show_error(_unreadable(e))
             return
         finally:
             self.progress_box.hide()
@@ -152,21 +199,30 @@ class ViewerApp(W.VBox):  # type: ignore[misc]
             return
         self.load(data, title=f"{name} (uploaded)")
 
+    def open_trace(self, source: str | None, environ: Mapping[str, str] | None = None) -> None:
+        """Show ``source`` (a path, checked with :func:`resolve_trace`) or,
+        when None, the example trace."""
+        self.show(self.prepare(source, environ))
+
+    def prepare(
+        self, source: str | None, environ: Mapping[str, str] | None = None
+    ) -> Prepared | None:
+        """:meth:`open_trace` up to its widgets (:meth:`read`)."""
+        if source is None:
+            return self.read(None)
+        try:
+            path = resolve_trace(source, environ)
+        except AppError as e:
+            self.show_error(str(e))
+            return None
+        env = os.environ if environ is None else environ
+        return self.read(path, title=path.name, cache=env.get(ENV_CACHE) or None)
+
 
 def viewer_app(source: str | None = None, environ: Mapping[str, str] | None = None) -> ViewerApp:
-    """The app showing ``source`` (a path, checked with :func:`resolve_trace`)
-    or, when None, the example trace."""
+    """The app showing ``source`` (:meth:`ViewerApp.open_trace`)."""
     ui = ViewerApp()
-    if source is None:
-        ui.load(None)
-        return ui
-    try:
-        path = resolve_trace(source, environ)
-    except AppError as e:
-        ui.show_error(str(e))
-        return ui
-    env = os.environ if environ is None else environ
-    ui.load(path, title=path.name, cache=env.get(ENV_CACHE) or None)
+    ui.open_trace(source, environ)
     return ui
 
 
@@ -174,27 +230,54 @@ def main(environ: Mapping[str, str] | None = None) -> ViewerApp:
     """The app for this voila request (query string, environment, or example).
 
     In a kernel voila preheated (started, and the notebook run this far,
-    before any request), the trace the server was started with is opened
-    first, its goroutine counters too (in the background if a page waits
-    already), and only then does the kernel wait for its request (until
-    then the environment holds no query string): a page asking for that
-    trace, as the command's URL does, finds it shown. A request for another
-    trace gets an app of its own."""
+    before any request), the trace the server was started with is read at
+    once, in a thread (:meth:`ViewerApp.prepare`), while the kernel waits
+    for its request (until then the environment holds no query string).
+    Read before a page asked, its viewer is shown, goroutine counters
+    too, before the request. A page asking earlier for that trace, as the
+    command's URL does, gets the app as it is: the page loads its scripts
+    and connects while the trace is mapped and indexed, and the viewer
+    appears once shown (by the kernel's event loop, on its main thread:
+    widgets are made there only; the page asks for the counters once up).
+    A request for another trace gets an app of its own."""
     if environ is not None or not preheat.is_preheated():
         return viewer_app(requested_trace(environ), environ)
     early_source = requested_trace()
-    early = viewer_app(early_source)
-    meanwhile = None
-    if early.viewer is not None:
-        timeline = early.viewer.timeline
-        # Counted while the page loads, if it is waiting already (it asks
-        # for them once up); shown before it arrives, if not.
-        timeline.model.count_goroutines(background=True)
-        meanwhile = timeline.load_counters
-    preheat.wait_for_request(meanwhile=meanwhile)
+    early = ViewerApp()
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()  # the kernel's
+    except RuntimeError:  # none runs this cell: shown below, once read
+        loop = None
+    read = threading.Event()
+    pending: list[Prepared | None] = []
+
+    def prepare() -> None:
+        try:
+            pending.append(early.prepare(early_source))
+        finally:
+            read.set()
+            if loop is not None:
+                loop.call_soon_threadsafe(show)
+
+    def show() -> None:
+        if pending:
+            early.show(pending.pop())
+
+    def show_with_counters() -> None:
+        show()
+        if early.viewer is not None:
+            early.viewer.timeline.load_counters()
+
+    threading.Thread(target=prepare, name="gotrace-df read", daemon=True).start()
+    preheat.wait_for_request(meanwhile=show_with_counters, after=read)
     source = requested_trace()
     if _same_trace(source, early_source):
+        if loop is None:
+            read.wait()
+            show()
         return early
+    read.wait()
+    pending.clear()
     _close(early)
     return viewer_app(source)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, MutableMapping
 
 __all__ = ["is_preheated", "query_url", "wait_for_request"]
@@ -21,7 +22,8 @@ __all__ = ["is_preheated", "query_url", "wait_for_request"]
 # How long to wait for the server to accept the websocket (as voila's helper).
 OPEN_TIMEOUT_S = 5.0
 # A page that asked before this kernel was ready has its request sent as the
-# websocket opens: one that came within this time was waiting.
+# websocket opens: one that came within this time was waiting. Also how
+# often the wait looks whether its ``after`` event came.
 WAITING_S = 0.1
 
 
@@ -43,12 +45,15 @@ def query_url(environ: MutableMapping[str, str] | None = None) -> str:
 
 
 def wait_for_request(
-    environ: MutableMapping[str, str] | None = None, meanwhile: Callable[[], None] | None = None
+    environ: MutableMapping[str, str] | None = None,
+    meanwhile: Callable[[], None] | None = None,
+    after: threading.Event | None = None,
 ) -> bool:
     """Block until a page takes this kernel, then put its request's variables
     into ``environ`` (the process environment by default). If no page has
-    asked yet, ``meanwhile`` runs first (a page asking in the meantime
-    waits for it). False (nothing set) if the server cannot be reached."""
+    asked by the time ``after`` is set (at once without it), ``meanwhile``
+    runs (a page asking while it runs waits for it). False (nothing set) if
+    the server cannot be reached."""
     from websockets.exceptions import WebSocketException
     from websockets.sync.client import connect
 
@@ -57,12 +62,15 @@ def wait_for_request(
         # The server is on this machine: never through a proxy the
         # environment may name for the outside world.
         with connect(query_url(env), open_timeout=OPEN_TIMEOUT_S, proxy=None) as ws:
-            try:
-                message = ws.recv(timeout=WAITING_S)
-            except TimeoutError:
-                if meanwhile is not None:
-                    meanwhile()
-                message = ws.recv()
+            message = None
+            while message is None:
+                try:
+                    message = ws.recv(timeout=WAITING_S)
+                except TimeoutError:
+                    if after is None or after.is_set():
+                        if meanwhile is not None:
+                            meanwhile()
+                        message = ws.recv()
     except (OSError, TimeoutError, WebSocketException):
         return False
     for key, value in json.loads(message).items():

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from gotrace_df.app import ENV_CACHE, ENV_ONLY, ENV_TRACE, NOTEBOOK, VOILA_CONFIG
-from gotrace_df.app.mapped import FAILED, TRACE_DIR
+from gotrace_df.app import ENV_CACHE, ENV_ONLY, ENV_TRACE, NOTEBOOK, SERVER, VOILA_CONFIG
+from gotrace_df.app.mapped import FAILED, MANIFEST, TRACE_DIR
 from gotrace_df.cli.address import (
     check_free,
     connect_host,
@@ -123,7 +123,13 @@ def should_open_browser() -> bool:
 
 
 def voila_command(
-    notebook: Path, host: str, port: int, limits: Limits | None = None, *, token: bool = False
+    notebook: Path,
+    host: str,
+    port: int,
+    limits: Limits | None = None,
+    *,
+    token: bool = False,
+    published: Path | None = None,
 ) -> list[str]:
     """The command serving ``notebook`` on ``host:port`` only: voila with the
     viewer's handlers (:mod:`gotrace_df.app.server`), the package's voila
@@ -134,13 +140,19 @@ def voila_command(
     the notebook run up to the point where it waits for its request, the
     command's trace opened and its viewer built by then
     (:func:`gotrace_df.app.page.main`), so a page, the first or the next, does
-    not wait for a kernel to start, import the widgets and open the trace.
+    not wait for a kernel to start, import the widgets and open the trace;
+    the first one's process starts with the server and imports while voila
+    does (:mod:`gotrace_df.app.spare`).
     Other notebooks may read their request at once, so theirs start on
-    request."""
+    request. The next kernel starts once the first page settled, and not
+    before ``published`` exists (the command's trace: until then the first
+    page's kernel waits for it, and the converter needs the machine)."""
     cmd = [
         sys.executable,
-        "-m",
-        "gotrace_df.app.server",
+        # Run as a file: the server needs voila, not this package (pyarrow,
+        # pandas); -P: nor its directory on the module path.
+        "-P",
+        str(SERVER),
         str(notebook),
         f"--Voila.config_file_paths={VOILA_CONFIG.parent}",
         f"--Voila.ip={host}",
@@ -150,7 +162,9 @@ def voila_command(
         *(limits or Limits()).voila_options(),
     ]
     if notebook.resolve() == NOTEBOOK.resolve():
-        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+        cmd += ["--preheat_kernel=True", "--pool_size=1", "--ViewerServer.spare_kernel=True"]
+        if published is not None:
+            cmd.append(f"--ViewerServer.refill_after={published}")
     if token:
         cmd.append("--ViewerServer.token_from_stdin=True")
     if not is_loopback(host):
@@ -243,7 +257,14 @@ def serve(
                 VOILA_APP_IP=url_host(connect_host(host)),
             )
             proc = subprocess.Popen(
-                voila_command(nb, host, port, limits, token=token is not None),
+                voila_command(
+                    nb,
+                    host,
+                    port,
+                    limits,
+                    token=token is not None,
+                    published=cache / TRACE_DIR / MANIFEST,
+                ),
                 env=env,
                 stdin=subprocess.PIPE if token else subprocess.DEVNULL,
                 stdout=log,

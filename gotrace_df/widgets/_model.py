@@ -468,6 +468,12 @@ class TimelineModel:
         else:
             _settle(self._counting, count)
 
+    def counted(self) -> bool:
+        """Whether the goroutine counters' pass (:meth:`count_goroutines`)
+        has finished, and not failed."""
+        counting = self._counting
+        return counting is not None and counting.done() and counting.exception() is None
+
     def counters(self, full: bool = True) -> dict[str, StepSeries]:
         """Counter series: heap in use and goal, procs running (cheap: from the
         metrics and procs tables) and, with ``full``, goroutines running,

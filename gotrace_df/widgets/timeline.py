@@ -99,7 +99,10 @@ class Timeline(W.VBox):  # type: ignore[misc]
         #: What the last click showed (see :meth:`click`); None before any.
         self.details: dict[str, Any] | None = None
         self.model = model or TimelineModel(trace, progress=progress)
-        self.model.defer_counters = True
+        # The first payload goes without the goroutine counters (one pass
+        # over every event) unless they are counted already, as a prepared
+        # model's may be: they follow (load_counters).
+        self.model.defer_counters = not self.model.counted()
         self._width = width
         self._lane_offset = 0
         self._lane_rows = max(8, (height - 230) // 22)
@@ -433,6 +436,18 @@ class Timeline(W.VBox):  # type: ignore[misc]
             self.highlight_goroutines([int(text)], f"G{text}")
         else:
             self.highlight_group(str(change["new"]).strip())
+
+    @staticmethod
+    def prepare(trace: Trace, view: str = "proc") -> TimelineModel:
+        """What a Timeline of ``trace`` computes before its first payload,
+        made without a widget (safe off the kernel's main thread, where the
+        widgets are not): the model with the lanes of ``view`` built and its
+        goroutine counters counting in the background. Hand it to
+        ``Timeline(trace, view, model=...)``."""
+        model = TimelineModel(trace)
+        model.count_goroutines(background=True)
+        model.view(view)
+        return model
 
     def load_counters(self) -> None:
         """Count the goroutine counters (one pass over every event) and show

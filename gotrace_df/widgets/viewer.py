@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 
@@ -15,6 +15,9 @@ from gotrace_df.widgets._style import style
 from gotrace_df.widgets.progress import ProgressRow
 from gotrace_df.widgets.tabs import TABS, TabContext, error_box
 from gotrace_df.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from gotrace_df.widgets._model import TimelineModel
 
 __all__ = ["TraceViewer"]
 
@@ -45,12 +48,21 @@ class TraceViewer(W.VBox):  # type: ignore[misc]
     'VBox'
     """
 
-    def __init__(self, trace: Trace, *, title: str | None = None, height: int = 560) -> None:
+    def __init__(
+        self,
+        trace: Trace,
+        *,
+        title: str | None = None,
+        height: int = 560,
+        timeline: TimelineModel | None = None,
+    ) -> None:
+        """``timeline``: the timeline's model, if made already
+        (:meth:`Timeline.prepare`)."""
         super().__init__()
         self.trace = trace
         self.add_class("gtdf-viewer")
         self.progress_box = ProgressRow()
-        self.timeline = Timeline(trace, height=height, progress=self._progress_msg)
+        self.timeline = Timeline(trace, height=height, model=timeline, progress=self._progress_msg)
         self._progress("", 1.0)
         self.header = W.HTML(self._header_html(title))
         self.tab_titles = ["Timeline", *(name for name, _ in TABS)]
