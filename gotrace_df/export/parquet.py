@@ -20,6 +20,7 @@ dataset is replaced only by a complete one.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -33,6 +34,8 @@ from gotrace_df.export.redact import redact_trace
 from gotrace_df.frames import SCHEMAS, TABLES, encode_ints
 
 if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
     from gotrace_df._trace import Trace
 
 __all__ = [
@@ -144,17 +147,23 @@ def check_destination(dest: Path, overwrite: bool) -> None:
 
 
 def read_parquet(path: str | os.PathLike[str]) -> Trace:
-    """Read a dataset written by :meth:`Trace.to_parquet` back into a :class:`Trace`.
+    """Reopen a dataset written by :meth:`Trace.to_parquet` as a :class:`Trace`.
 
     Tables come back with the schemas (dictionary columns, integer widths) and
-    data they were written with, memory-mapped. A dataset is checked before its
-    tables are read: the manifest's shape, that it lists exactly the tables of
-    :data:`gotrace_df.frames.TABLES`, and that every file lies inside ``path``
-    (symlinks resolved); and each file before its data is read, that it has
-    its table's columns with the types :data:`gotrace_df.frames.SCHEMAS` gives
-    them (a dictionary column may have narrower keys, or be stored plain) and
-    the manifest's row count. Files in ``path`` that the manifest does not list
-    are not read.
+    data they were written with. Opening reads the manifest and each file's
+    footer only; a table's data is read when the table is first asked for
+    (then held), so reopening costs the tables used, not the dataset.
+
+    A dataset is checked when it is opened: the manifest's shape, that it
+    lists exactly the tables of :data:`gotrace_df.frames.TABLES`, and that
+    every file lies inside ``path`` (symlinks resolved); and each file's
+    footer, that it has its table's columns with the types
+    :data:`gotrace_df.frames.SCHEMAS` gives them (a dictionary column may
+    have narrower keys, or be stored plain) and the manifest's row count.
+    Files in ``path`` that the manifest does not list are not read. When a
+    table is first read, its file is checked again in the same way, and its
+    data pages are decoded: a damaged page, or a file changed since the
+    dataset was opened, raises the same ValueError then.
 
     Raises
     ------
@@ -164,8 +173,9 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
         ``path`` is not a complete gotrace_df dataset, or one that was tampered
         with: no manifest or a damaged one, a missing or unknown table, a file
         outside ``path``, a file that is not Parquet or has the wrong columns,
-        or a row count that disagrees with the manifest. The message names the
-        file and what is wrong.
+        or a row count that disagrees with the manifest (at open); a damaged
+        data page (when its table is first read). The message names the file
+        and what is wrong.
 
     Examples
     --------
@@ -174,32 +184,51 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     >>> gt.read_parquet(d).format_version
     26
     """
-    import pyarrow.parquet as pq
+    from gotrace_df._trace import Deferred
 
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such dataset directory")
     manifest = _read_manifest(root)
-    files = {name: _inside(root, entry["file"]) for name, entry in manifest["tables"].items()}
-    tables: dict[str, pa.Table] = {}
+    tables: dict[str, Deferred] = {}
     for name in TABLES:
-        file, want_rows = files[name], manifest["tables"][name]["rows"]
-        try:
-            # Not closed here: the table's buffers may be the file's mapping.
-            pf = pq.ParquetFile(file, memory_map=True)
-            _check_columns(name, file, pf.schema_arrow)
-            if pf.metadata.num_rows != want_rows:
-                raise ValueError(
-                    f"{file}: {pf.metadata.num_rows} rows, the manifest says {want_rows}"
-                )
-            table = pf.read()
-        except pa.ArrowException as e:
-            raise ValueError(f"{file}: not a readable Parquet file: {e}") from None
-        meta = dict(table.schema.metadata or {})
-        meta.pop(KV_KEY, None)
-        table = table.replace_schema_metadata(meta or None)
-        tables[name] = _conform(name, table)
+        file, rows = manifest["tables"][name]["file"], manifest["tables"][name]["rows"]
+        _footer(name, _inside(root, file), rows).close()
+        tables[name] = Deferred(rows, functools.partial(_read_table, root, name, file, rows))
     return rebuild(tables, manifest["trace"])
+
+
+def _footer(name: str, path: Path, rows: int) -> pq.ParquetFile:
+    """The Parquet file ``path``, open, its footer checked to hold table
+    ``name`` with ``rows`` rows."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        raise ValueError(f"{path}: not a readable Parquet file: {e}") from None
+    try:
+        _check_columns(name, path, pf.schema_arrow)
+        if pf.metadata.num_rows != rows:
+            raise ValueError(f"{path}: {pf.metadata.num_rows} rows, the manifest says {rows}")
+    except BaseException:
+        pf.close()
+        raise
+    return pf
+
+
+def _read_table(root: Path, name: str, file: str, rows: int) -> pa.Table:
+    """Table ``name`` of the dataset ``root``, read from ``file``, which is
+    checked again: it may have changed since the dataset was opened."""
+    path = _inside(root, file)
+    with _footer(name, path, rows) as pf:
+        try:
+            table = pf.read()
+        except (pa.ArrowException, OSError) as e:
+            raise ValueError(f"{path}: not a readable Parquet file: {e}") from None
+    meta = dict(table.schema.metadata or {})
+    meta.pop(KV_KEY, None)
+    return _conform(name, table.replace_schema_metadata(meta or None))
 
 
 def _read_manifest(root: Path) -> dict[str, Any]:
