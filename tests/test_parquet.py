@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -500,6 +501,9 @@ def test_reopen_reads_no_table_before_it_is_asked_for(
     assert set(reads) == {"ts"}  # the events file alone (ts is its first column)...
     assert len(reads) <= len(example.events.column_names)  # ...read once
     assert got[0].equals(example.events)
+    # A pickled trace carries its tables, read now, not the files.
+    again = pickle.loads(pickle.dumps(tr))
+    assert again.spans.equals(example.spans) and repr(again) == repr(example)
 
 
 def test_reopen_damaged_data_raises_at_first_use(example: gt.Trace, tmp_path: Path) -> None:
