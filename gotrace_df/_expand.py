@@ -12,7 +12,7 @@ columns when a table is first asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,7 @@ SPAN_COLUMNS = (*_SPAN_AT, "start_event", "end_event")
 
 def span_columns(
     refs: pa.Table,
-    tables: dict[str, pa.Table],
+    tables: Mapping[str, pa.Table],
     end_ns: int,
     columns: Sequence[str] = SPAN_COLUMNS,
     rows: np.ndarray[Any, Any] | None = None,
@@ -178,7 +178,7 @@ def _regions(refs: pa.Table, events: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
-def _sparse_parts(tables: dict[str, pa.Table], name: str) -> list[tuple[Any, Any, int | None]]:
+def _sparse_parts(tables: Mapping[str, pa.Table], name: str) -> list[tuple[Any, Any, int | None]]:
     """(events rows, values, the value meaning none) of the events' ``name``
     ("task_id" or "value"), from the tables that own those events."""
     if name == "task_id":
@@ -196,7 +196,7 @@ def _sparse_parts(tables: dict[str, pa.Table], name: str) -> list[tuple[Any, Any
 
 
 def sparse(
-    tables: dict[str, pa.Table], name: str
+    tables: Mapping[str, pa.Table], name: str
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The events' ``name`` ("task_id" or "value") as (rows ascending, values):
     the rows that have one (a null row or value has none; a row listed twice
@@ -215,7 +215,7 @@ def merge_sparse(
     return np.frombuffer(rows_b, dtype=np.int64), np.frombuffer(vals_b, dtype=np.int64)
 
 
-def _events(events: pa.Table, tables: dict[str, pa.Table]) -> pa.Table:
+def _events(events: pa.Table, tables: Mapping[str, pa.Table]) -> pa.Table:
     """The events table with task_id and value, which the core keeps in the
     table that owns each such event (tasks, regions, logs; metrics, syncs)."""
     n = events.num_rows
@@ -227,7 +227,7 @@ def _events(events: pa.Table, tables: dict[str, pa.Table]) -> pa.Table:
     return events
 
 
-def expand(name: str, compact: pa.Table, tables: dict[str, pa.Table], end_ns: int) -> pa.Table:
+def expand(name: str, compact: pa.Table, tables: Mapping[str, pa.Table], end_ns: int) -> pa.Table:
     """The public form of table ``name`` from its compact form."""
     if name == "spans":
         return span_columns(compact, tables, end_ns)

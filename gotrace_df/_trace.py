@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -13,7 +14,7 @@ import pyarrow as pa
 from gotrace_df.frames import SCHEMAS, TABLES, decode_ints, time_columns
 from gotrace_df.units import display_duration
 
-__all__ = ["Trace"]
+__all__ = ["Trace", "Deferred"]
 
 # Header format version -> Go releases that write it (the format changes only in
 # some releases: 1.24 writes 1.23's, 1.27 writes 1.26's). 11, 19 and 21 are the
@@ -85,6 +86,63 @@ def _anchor(anchor: Any) -> tuple[int, int]:
     return int(trace_ns), unix
 
 
+class Deferred:
+    """A table read when it is first asked for, whose row count is known
+    before: how a trace reopened from its Parquet dataset
+    (:func:`gotrace_df.read_parquet`) holds its tables, so that reopening
+    costs the tables used, not the dataset. ``read`` is called once, under
+    ``lock`` (the viewer asks from several threads)."""
+
+    __slots__ = ("num_rows", "read", "lock")
+
+    def __init__(self, num_rows: int, read: Callable[[], pa.Table]) -> None:
+        self.num_rows = num_rows
+        self.read = read
+        self.lock = threading.Lock()
+
+
+class _Tables(MutableMapping[str, pa.Table]):
+    """A trace's tables by name: a :class:`Deferred` one is read on first
+    access and held."""
+
+    def __init__(self, tables: Mapping[str, pa.Table | Deferred]) -> None:
+        self._held: dict[str, pa.Table | Deferred] = dict(tables)
+
+    def __getitem__(self, name: str) -> pa.Table:
+        table = self._held[name]
+        if isinstance(table, Deferred):
+            with table.lock:
+                held = self._held[name]
+                if held is table:
+                    held = self._held[name] = table.read()
+            return held
+        return table
+
+    def __setitem__(self, name: str, table: pa.Table) -> None:
+        self._held[name] = table
+
+    def __delitem__(self, name: str) -> None:
+        del self._held[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __contains__(self, name: object) -> bool:
+        # Mapping's would read the table.
+        return name in self._held
+
+    def rows(self, name: str) -> int:
+        """Rows of table ``name``, without reading it."""
+        return self._held[name].num_rows
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickled trace carries its tables, not the files they would be read from.
+        return (_Tables, (dict(self),))
+
+
 class _TableProperty:
     """A read-only attribute returning one of the trace's tables."""
 
@@ -111,7 +169,8 @@ class Trace:
 
     Made by :func:`gotrace_df.read_trace`. Each table is a ``pyarrow.Table``
     holding the core's buffers (no copy); :meth:`to_pandas` converts one on demand.
-    Columns of every table are in :mod:`gotrace_df.frames`.
+    Columns of every table are in :mod:`gotrace_df.frames`. A trace reopened
+    from its Parquet dataset reads each table when it is first asked for.
 
     Attributes
     ----------
@@ -153,7 +212,7 @@ class Trace:
 
     def __init__(
         self,
-        tables: Mapping[str, pa.Table],
+        tables: Mapping[str, pa.Table | Deferred],
         *,
         format_version: int,
         start_ns: int,
@@ -164,7 +223,7 @@ class Trace:
         bytes_total: int,
         source: str = "<bytes>",
     ) -> None:
-        self._tables = dict(tables)
+        self._tables = _Tables(tables)
         self.format_version = format_version
         self.start_ns = start_ns
         self.end_ns = end_ns
@@ -253,8 +312,9 @@ class Trace:
         tables not used yet (spans and regions as references to their events,
         the events table without ``task_id`` and ``value``; see
         ``HACKING.md``), which ``Trace(tables, ...)`` takes back and gathers
-        on first use as :func:`gotrace_df.read_trace`'s trace does. Writing
-        these is a fraction of writing the public tables.
+        on first use as :func:`gotrace_df.read_trace`'s trace does (a reopened
+        dataset's tables not read yet are read). Writing these is a fraction
+        of writing the public tables.
 
         Examples
         --------
@@ -536,7 +596,8 @@ class Trace:
 
     def row_counts(self) -> dict[str, int]:
         """Rows of every table, by name, without gathering any table's columns
-        (``spans`` is stored as references to its events until first used).
+        (``spans`` is stored as references to its events until first used) or
+        reading any table of a reopened dataset.
 
         Examples
         --------
@@ -545,7 +606,7 @@ class Trace:
         >>> tr.row_counts()["events"] == tr.events.num_rows
         True
         """
-        return {n: self._tables[n].num_rows for n in self.table_names}
+        return {n: self._tables.rows(n) for n in self.table_names}
 
     def __repr__(self) -> str:
         counts = self.row_counts()

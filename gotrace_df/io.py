@@ -317,7 +317,8 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
 
     Every table comes back with the schema and data it was written with, and
     the trace's metadata (format version, times, frequency, source); every view
-    accepts the result like a parsed trace.
+    accepts the result like a parsed trace. Only the files' footers are read
+    here: each table is read when it is first asked for.
 
     Raises
     ------
@@ -325,7 +326,8 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
         ``path`` does not exist.
     ValueError
         ``path`` is not a complete dataset (a write that was interrupted leaves
-        none: see :mod:`gotrace_df.export.parquet`).
+        none: see :mod:`gotrace_df.export.parquet`); raised by the first use
+        of a table whose data pages are damaged.
 
     Examples
     --------

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -463,3 +465,71 @@ def test_example_round_trip_is_quick(example: gt.Trace, tmp_path: Path) -> None:
     back = gt.read_parquet(example.to_parquet(tmp_path / "ds"))
     assert back.events.num_rows == example.events.num_rows
     assert time.perf_counter() - t0 < 30
+
+
+# -- reopening: each table read when first asked for ------------------------------------
+
+
+def _zero_data(file: Path) -> None:
+    """Zero every byte of a Parquet file between its magic and its footer:
+    the footer (schema, row counts) stays readable, no data page does."""
+    raw = file.read_bytes()
+    footer = int.from_bytes(raw[-8:-4], "little")
+    with file.open("r+b") as f:
+        f.seek(4)
+        f.write(bytes(len(raw) - 8 - footer - 4))
+
+
+def test_reopen_reads_no_table_before_it_is_asked_for(
+    example: gt.Trace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = example.to_parquet(tmp_path / "ds")
+    reads: list[str] = []
+    read = pq.ParquetFile.read
+
+    def counted(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Any:
+        reads.append(self.schema_arrow.names[0])
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", counted)
+    tr = gt.read_trace(d)
+    assert tr.row_counts() == example.row_counts() and repr(tr) == repr(example)
+    assert reads == []
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: tr.events, range(4)))
+    assert all(t is got[0] for t in got) and tr.events is got[0]
+    assert set(reads) == {"ts"}  # the events file alone (ts is its first column)...
+    assert len(reads) <= len(example.events.column_names)  # ...read once
+    assert got[0].equals(example.events)
+    # A pickled trace carries its tables, read now, not the files.
+    again = pickle.loads(pickle.dumps(tr))
+    assert again.spans.equals(example.spans) and repr(again) == repr(example)
+
+
+def test_reopen_damaged_data_raises_at_first_use(example: gt.Trace, tmp_path: Path) -> None:
+    d = example.to_parquet(tmp_path / "ds")
+    for name in example.table_names:
+        if name != "events":
+            _zero_data(d / f"{name}.parquet")
+    # Only the footers are read at open: the damage is not seen yet.
+    tr = gt.read_parquet(d)
+    assert tr.events.equals(example.events)
+    for name in ("spans", "goroutines", "stacks"):
+        assert example.table(name).num_rows > 0
+        with pytest.raises(ValueError, match=rf"{name}\.parquet: not a readable Parquet file"):
+            tr.table(name)
+
+
+def test_reopen_file_changed_after_open(example: gt.Trace, tmp_path: Path) -> None:
+    d = example.to_parquet(tmp_path / "ds")
+    tr = gt.read_parquet(d)
+    _zero_data(d / "spans.parquet")
+    with pytest.raises(ValueError, match=r"spans\.parquet: not a readable Parquet file"):
+        tr.table("spans")
+    (d / "procs.parquet").write_bytes((d / "gc.parquet").read_bytes())
+    with pytest.raises(ValueError, match=r"procs\.parquet: the columns of table procs"):
+        tr.table("procs")
+    (d / "tasks.parquet").unlink()
+    with pytest.raises(ValueError, match=r"tasks\.parquet is missing"):
+        tr.table("tasks")
+    assert tr.goroutines.equals(example.goroutines)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from gotrace_df._trace import Trace
+    from gotrace_df._trace import Deferred, Trace
 
 __all__ = ["FIELDS", "metadata", "rebuild"]
 
@@ -32,8 +32,9 @@ def metadata(trace: Trace) -> dict[str, Any]:
     return meta
 
 
-def rebuild(tables: Mapping[str, pa.Table], meta: Mapping[str, Any]) -> Trace:
-    """A :class:`~gotrace_df.Trace` of ``tables`` described by ``meta`` (as
+def rebuild(tables: Mapping[str, pa.Table | Deferred], meta: Mapping[str, Any]) -> Trace:
+    """A :class:`~gotrace_df.Trace` of ``tables`` (read on first use where
+    :class:`~gotrace_df._trace.Deferred`) described by ``meta`` (as
     :func:`metadata` gives it; extra keys are ignored)."""
     from gotrace_df._trace import Trace
 

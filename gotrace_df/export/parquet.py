@@ -20,6 +20,7 @@ dataset is replaced only by a complete one.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -30,9 +31,11 @@ import pyarrow as pa
 from gotrace_df.export._atomic import atomic_dir, fsync_path
 from gotrace_df.export._meta import FIELDS, metadata, rebuild
 from gotrace_df.export.redact import redact_trace
-from gotrace_df.frames import SCHEMAS, TABLES, encode_ints
+from gotrace_df.frames import SCHEMAS, TABLES, Column, encode_ints
 
 if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
     from gotrace_df._trace import Trace
 
 __all__ = [
@@ -144,17 +147,23 @@ def check_destination(dest: Path, overwrite: bool) -> None:
 
 
 def read_parquet(path: str | os.PathLike[str]) -> Trace:
-    """Read a dataset written by :meth:`Trace.to_parquet` back into a :class:`Trace`.
+    """Reopen a dataset written by :meth:`Trace.to_parquet` as a :class:`Trace`.
 
     Tables come back with the schemas (dictionary columns, integer widths) and
-    data they were written with, memory-mapped. A dataset is checked before its
-    tables are read: the manifest's shape, that it lists exactly the tables of
-    :data:`gotrace_df.frames.TABLES`, and that every file lies inside ``path``
-    (symlinks resolved); and each file before its data is read, that it has
-    its table's columns with the types :data:`gotrace_df.frames.SCHEMAS` gives
-    them (a dictionary column may have narrower keys, or be stored plain) and
-    the manifest's row count. Files in ``path`` that the manifest does not list
-    are not read.
+    data they were written with. Opening reads the manifest and each file's
+    footer only; a table's data is read when the table is first asked for
+    (then held), so reopening costs the tables used, not the dataset.
+
+    A dataset is checked when it is opened: the manifest's shape, that it
+    lists exactly the tables of :data:`gotrace_df.frames.TABLES`, and that
+    every file lies inside ``path`` (symlinks resolved); and each file's
+    footer, that it has its table's columns with the types
+    :data:`gotrace_df.frames.SCHEMAS` gives them (a dictionary column may
+    have narrower keys, or be stored plain) and the manifest's row count.
+    Files in ``path`` that the manifest does not list are not read. When a
+    table is first read, its file is checked again in the same way, and its
+    data pages are decoded: a damaged page, or a file changed since the
+    dataset was opened, raises the same ValueError then.
 
     Raises
     ------
@@ -164,8 +173,9 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
         ``path`` is not a complete gotrace_df dataset, or one that was tampered
         with: no manifest or a damaged one, a missing or unknown table, a file
         outside ``path``, a file that is not Parquet or has the wrong columns,
-        or a row count that disagrees with the manifest. The message names the
-        file and what is wrong.
+        or a row count that disagrees with the manifest (at open); a damaged
+        data page (when its table is first read). The message names the file
+        and what is wrong.
 
     Examples
     --------
@@ -174,32 +184,60 @@ def read_parquet(path: str | os.PathLike[str]) -> Trace:
     >>> gt.read_parquet(d).format_version
     26
     """
-    import pyarrow.parquet as pq
+    from gotrace_df._trace import Deferred
 
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such dataset directory")
     manifest = _read_manifest(root)
-    files = {name: _inside(root, entry["file"]) for name, entry in manifest["tables"].items()}
-    tables: dict[str, pa.Table] = {}
+    tables: dict[str, Deferred] = {}
     for name in TABLES:
-        file, want_rows = files[name], manifest["tables"][name]["rows"]
-        try:
-            # Not closed here: the table's buffers may be the file's mapping.
-            pf = pq.ParquetFile(file, memory_map=True)
-            _check_columns(name, file, pf.schema_arrow)
-            if pf.metadata.num_rows != want_rows:
-                raise ValueError(
-                    f"{file}: {pf.metadata.num_rows} rows, the manifest says {want_rows}"
-                )
-            table = pf.read()
-        except pa.ArrowException as e:
-            raise ValueError(f"{file}: not a readable Parquet file: {e}") from None
-        meta = dict(table.schema.metadata or {})
-        meta.pop(KV_KEY, None)
-        table = table.replace_schema_metadata(meta or None)
-        tables[name] = _conform(name, table)
+        file, rows = manifest["tables"][name]["file"], manifest["tables"][name]["rows"]
+        _footer(name, _inside(root, file), rows).close()
+        tables[name] = Deferred(rows, functools.partial(_read_table, root, name, file, rows))
     return rebuild(tables, manifest["trace"])
+
+
+def _footer(name: str, path: Path, rows: int) -> pq.ParquetFile:
+    """The Parquet file ``path``, open, its footer checked to hold table
+    ``name`` with ``rows`` rows."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        raise ValueError(f"{path}: not a readable Parquet file: {e}") from None
+    try:
+        _check_columns(name, path, pf.schema_arrow)
+        if pf.metadata.num_rows != rows:
+            raise ValueError(f"{path}: {pf.metadata.num_rows} rows, the manifest says {rows}")
+    except BaseException:
+        pf.close()
+        raise
+    return pf
+
+
+def _read_table(root: Path, name: str, file: str, rows: int) -> pa.Table:
+    """Table ``name`` of the dataset ``root``, read from ``file``, which is
+    checked again: it may have changed since the dataset was opened."""
+    path = _inside(root, file)
+    fields, columns = [], []
+    with _footer(name, path, rows) as pf:
+        schema = pf.schema_arrow
+        for want, field in zip(SCHEMAS[name], schema):
+            # A column at a time, each conformed before the next is read: the
+            # plain integers Parquet gives back for a dictionary column are
+            # freed at once (the 23 M events: 1.6 GB at most, not 2.7 GB).
+            try:
+                column = pf.read(columns=[field.name]).column(0)
+            except (pa.ArrowException, OSError) as e:
+                raise ValueError(f"{path}: not a readable Parquet file: {e}") from None
+            column = _conform(name, want, column)
+            fields.append(field.with_type(column.type))
+            columns.append(column)
+    meta = dict(schema.metadata or {})
+    meta.pop(KV_KEY, None)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=meta or None))
 
 
 def _read_manifest(root: Path) -> dict[str, Any]:
@@ -299,25 +337,18 @@ def _stores(want: pa.DataType, got: pa.DataType) -> bool:
     )
 
 
-def _conform(name: str, table: pa.Table) -> pa.Table:
-    """Restore the core's encodings where Parquet lost them: it reads integer
-    dictionaries back as plain integers (and a file written by another tool may
-    have dropped any dictionary); a streamed events table's growing string
-    dictionaries become the whole column's."""
-    for i, (column, f) in enumerate(zip(SCHEMAS[name], table.schema)):
-        want = column.type
-        if name == "events" and column.name in GROWING and pa.types.is_dictionary(f.type):
-            col = _grown(table.column(i))
-            table = table.set_column(i, pa.field(f.name, col.type), col)
-            continue
-        if not pa.types.is_dictionary(want) or pa.types.is_dictionary(f.type):
-            continue
-        if pa.types.is_integer(want.value_type):
-            col = encode_ints(table.column(i), want.value_type)
-        else:
-            col = table.column(i).cast(want.value_type).dictionary_encode()
-        table = table.set_column(i, pa.field(f.name, col.type), col)
-    return table
+def _conform(name: str, want: Column, col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """Column ``want`` of table ``name`` with the core's encoding where Parquet
+    lost it: it reads integer dictionaries back as plain integers (and a file
+    written by another tool may have dropped any dictionary); a streamed
+    events table's growing string dictionaries become the whole column's."""
+    if name == "events" and want.name in GROWING and pa.types.is_dictionary(col.type):
+        return _grown(col)
+    if not pa.types.is_dictionary(want.type) or pa.types.is_dictionary(col.type):
+        return col
+    if pa.types.is_integer(want.type.value_type):
+        return encode_ints(col, want.type.value_type)
+    return col.cast(want.type.value_type).dictionary_encode()
 
 
 #: The events' string columns that the core encodes as a dictionary of the

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,7 +44,11 @@ from gotrace_df.export._atomic import atomic_file
 from gotrace_df.export.redact import redact_trace
 from gotrace_df.frames import NO_HEAP_GOAL
 
+# pandas is imported where it is used: importing this package, as reopening a
+# dataset does (gotrace_df.export.parquet), should not cost its import.
 if TYPE_CHECKING:
+    import pandas as pd
+
     from gotrace_df._trace import Trace
 
 __all__ = ["write_perfetto", "trace_events", "PIDS"]
@@ -256,6 +259,8 @@ _RUNNING, _RUNNABLE = 2, 1
 
 def _spans(c: _Ctx) -> pd.DataFrame:
     """The numeric columns of the spans table (strings stay in Arrow: ``_span_labels``)."""
+    import pandas as pd
+
     s = c.trace.spans
     return pd.DataFrame(
         {
@@ -578,6 +583,8 @@ def _task_tracks(c: _Ctx) -> Iterator[pa.Array]:
 
 
 def _counters(c: _Ctx) -> Iterator[pa.Array]:
+    import pandas as pd
+
     pid = PIDS["Stats"]
     yield pa.array(_meta(pid, "Stats", pid, []), pa.string())
     # Goroutines by state: +1 where a state interval starts, -1 where it ends.
@@ -650,6 +657,8 @@ def _counters(c: _Ctx) -> Iterator[pa.Array]:
 def _flows(c: _Ctx) -> Iterator[pa.Array]:
     """Arrows from the goroutine that unblocked (or created) a goroutine, at the
     unblock, into the middle of that goroutine's next run."""
+    import pandas as pd
+
     ev = c.trace.events
     st = ev.filter(
         pc.and_(pc.equal(ev["kind"], "StateTransition"), pc.equal(ev["resource"], "Goroutine"))
