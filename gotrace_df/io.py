@@ -238,16 +238,17 @@ def warn_damaged(result: _core.ParseResult, name: str, stacklevel: int) -> None:
 
 @contextmanager
 def trace_buffer(
-    source: TraceSource, *, max_bytes: int = DEFAULT_MAX_BYTES
+    source: TraceSource, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress = None
 ) -> Iterator[tuple[Any, str, bool]]:
     """For a caller that parses the trace itself: yields (buffer, display name,
     whether the buffer is a read-only file mapping made here) for the sources
     of :func:`read_trace` but a Parquet dataset, with the same rules (a path
-    is mapped, gzip undone, a URL downloaded without a progress bar)."""
+    is mapped, gzip undone, a URL downloaded with ``progress`` as
+    :func:`read_trace` takes it)."""
     _check_max_bytes(max_bytes)
     if is_url(source):
         assert isinstance(source, str)
-        yield _download(source, progress=False, timeout=None, max_bytes=max_bytes), source, False
+        yield _download(source, progress=progress, timeout=None, max_bytes=max_bytes), source, False
         return
     with _open(source, max_bytes) as opened:
         yield opened

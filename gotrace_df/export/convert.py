@@ -121,7 +121,7 @@ def convert(
             redact=True,
         )
     check_destination(dest, overwrite)
-    with trace_buffer(source) as (data, name, mapped):
+    with trace_buffer(source, progress=progress) as (data, name, mapped):
         return convert_buffer(
             data,
             dest,
