@@ -103,15 +103,7 @@ pub struct ParsedTrace {
 /// A trace whose tail is damaged keeps every complete generation: the result
 /// then carries `tail_error`. A trace with no complete generation is an error.
 pub fn parse(data: &[u8], mut opts: ParseOptions<'_>) -> Result<ParsedTrace, TraceError> {
-    let version = wire::read_header(data)?;
-    let total = data.len() as u64;
-    let mut report = |done: usize| {
-        if let Some(p) = opts.progress.as_mut() {
-            p(done as u64, total);
-        }
-    };
-    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, build::Builder::new)?;
-    let mut parsed = describe(version, &built, tail_error, total);
+    let (mut parsed, built) = read_into(data, &mut opts, build::Builder::new)?;
     let Built { builder, strings, .. } = built;
     let timing = timing();
     let t_finish = std::time::Instant::now();
@@ -139,16 +131,8 @@ pub fn parse_stream<C: build::EventBatches + 'static>(
     mut opts: ParseOptions<'_>,
     mut consumer: impl FnMut() -> C,
 ) -> Result<(ParsedTrace, C), TraceError> {
-    let version = wire::read_header(data)?;
-    let total = data.len() as u64;
-    let mut report = |done: usize| {
-        if let Some(p) = opts.progress.as_mut() {
-            p(done as u64, total);
-        }
-    };
     let streaming = |strings: &mut intern::Interner, limit| build::Builder::streaming(strings, limit, consumer());
-    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, streaming)?;
-    let mut parsed = describe(version, &built, tail_error, total);
+    let (mut parsed, built) = read_into(data, &mut opts, streaming)?;
     let (consumer, tables) = built.builder.finish_stream(&built.strings);
     parsed.tables = tables;
     Ok((parsed, consumer))
@@ -168,6 +152,21 @@ pub fn parse_convert<C: build::TableBatches + 'static>(
     mut opts: ParseOptions<'_>,
     mut consumer: impl FnMut() -> C,
 ) -> Result<(ParsedTrace, C), TraceError> {
+    let converting = |strings: &mut intern::Interner, limit| build::Builder::converting(strings, limit, consumer());
+    let (mut parsed, built) = read_into(data, &mut opts, converting)?;
+    let (consumer, tables) = built.builder.finish_stream(&built.strings);
+    parsed.tables = tables;
+    Ok((parsed, consumer))
+}
+
+/// Reads the whole trace into builders from `builder` ([`run_complete`],
+/// reporting progress) and describes it: what [`parse`], [`parse_stream`]
+/// and [`parse_convert`] share. The description's tables are left empty.
+fn read_into(
+    data: &[u8],
+    opts: &mut ParseOptions<'_>,
+    builder: impl FnMut(&mut intern::Interner, usize) -> build::Builder,
+) -> Result<(ParsedTrace, Built), TraceError> {
     let version = wire::read_header(data)?;
     let total = data.len() as u64;
     let mut report = |done: usize| {
@@ -175,12 +174,8 @@ pub fn parse_convert<C: build::TableBatches + 'static>(
             p(done as u64, total);
         }
     };
-    let converting = |strings: &mut intern::Interner, limit| build::Builder::converting(strings, limit, consumer());
-    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, converting)?;
-    let mut parsed = describe(version, &built, tail_error, total);
-    let (consumer, tables) = built.builder.finish_stream(&built.strings);
-    parsed.tables = tables;
-    Ok((parsed, consumer))
+    let (built, tail_error) = run_complete(data, version, opts.release_input, &mut report, builder)?;
+    Ok((describe(version, &built, tail_error, total), built))
 }
 
 /// Runs a parse with builders from `builder`. On an error that leaves a
