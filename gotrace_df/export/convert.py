@@ -34,14 +34,13 @@ from gotrace_df import _core
 from gotrace_df.export._atomic import atomic_dir, fsync_path
 from gotrace_df.export._meta import metadata, rebuild
 from gotrace_df.export.parquet import (
-    FORMAT,
     GROWING,
     KV_KEY,
-    LAYOUT_VERSION,
-    MANIFEST,
     check_destination,
     coded_keys,
+    write_manifest,
     write_parquet,
+    write_table_file,
 )
 from gotrace_df.frames import SCHEMAS, TABLES
 from gotrace_df.io import (
@@ -348,8 +347,6 @@ class _Sink:
 
     def finish(self, meta: dict[str, Any]) -> None:
         """Writes the rest of the tables, then the manifest."""
-        import pyarrow.parquet as pq
-
         kv = json.dumps(meta, sort_keys=True).encode()
         rows: dict[str, int] = {}
         for name, w in self.writers.items():
@@ -357,27 +354,13 @@ class _Sink:
             w.close(kv)
             rows[name] = w.rows
         for name in TABLES:
-            if name in rows:
-                continue
-            table = pa.Table.from_batches(self.whole.pop(name))
-            pq.write_table(
-                table.replace_schema_metadata({KV_KEY: kv}),
-                self.root / f"{name}.parquet",
-                compression=self.compression,
-                store_schema=True,
-            )
-            rows[name] = table.num_rows
-        for name in TABLES:
+            if name not in rows:
+                table = pa.Table.from_batches(self.whole.pop(name))
+                write_table_file(table, self.root / f"{name}.parquet", kv, self.compression)
+                rows[name] = table.num_rows
+        for name in self.writers:
             fsync_path(self.root / f"{name}.parquet")
-        manifest = {
-            "format": FORMAT,
-            "layout_version": LAYOUT_VERSION,
-            "trace": meta,
-            "redacted": False,
-            "tables": {n: {"file": f"{n}.parquet", "rows": rows[n]} for n in TABLES},
-        }
-        (self.root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        fsync_path(self.root / MANIFEST)
+        write_manifest(self.root, meta, {n: rows[n] for n in TABLES}, redacted=False)
 
 
 def _seal(batches: list[pa.RecordBatch]) -> pa.Table:

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = [
     "read_parquet",
     "write_parquet",
+    "write_table_file",
+    "write_manifest",
     "check_destination",
     "coded_keys",
     "MANIFEST",
@@ -99,7 +101,6 @@ def write_parquet(
     >>> gt.read_parquet(d).events.equals(tr.events)
     True
     """
-    import pyarrow.parquet as pq
 
     dest = Path(path)
     check_destination(dest, overwrite)
@@ -107,30 +108,46 @@ def write_parquet(
         trace = redact_trace(trace)
     meta = metadata(trace)
     kv = json.dumps(meta, sort_keys=True).encode()
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "layout_version": LAYOUT_VERSION,
-        "trace": meta,
-        "redacted": redact,
-        "tables": {},
-    }
+    rows: dict[str, int] = {}
     with atomic_dir(dest, replace=overwrite) as tmp:
         for name in trace.table_names:
             table = trace.table(name)
-            file = f"{name}.parquet"
-            schema_meta = dict(table.schema.metadata or {})
-            schema_meta[KV_KEY] = kv
-            pq.write_table(
-                table.replace_schema_metadata(schema_meta),
-                tmp / file,
-                compression=compression,
-                store_schema=True,
-            )
-            fsync_path(tmp / file)
-            manifest["tables"][name] = {"file": file, "rows": table.num_rows}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        fsync_path(tmp / MANIFEST)
+            write_table_file(table, tmp / f"{name}.parquet", kv, compression)
+            rows[name] = table.num_rows
+        write_manifest(tmp, meta, rows, redacted=redact)
     return dest
+
+
+def write_table_file(table: pa.Table, file: Path, kv: bytes, compression: str) -> None:
+    """One table's file of a dataset: its Arrow schema stored, the trace
+    metadata ``kv`` under :data:`KV_KEY`, and on disk before it returns."""
+    import pyarrow.parquet as pq
+
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[KV_KEY] = kv
+    pq.write_table(
+        table.replace_schema_metadata(schema_meta),
+        file,
+        compression=compression,
+        store_schema=True,
+    )
+    fsync_path(file)
+
+
+def write_manifest(
+    root: Path, meta: dict[str, Any], rows: dict[str, int], *, redacted: bool
+) -> None:
+    """The dataset's manifest, written last: the trace metadata ``meta`` and
+    each table's file and row count ``rows``."""
+    manifest = {
+        "format": FORMAT,
+        "layout_version": LAYOUT_VERSION,
+        "trace": meta,
+        "redacted": redacted,
+        "tables": {n: {"file": f"{n}.parquet", "rows": r} for n, r in rows.items()},
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    fsync_path(root / MANIFEST)
 
 
 def check_destination(dest: Path, overwrite: bool) -> None:
