@@ -4,26 +4,14 @@ of each pair agree, as the bench checks on its traces."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+from bench_util import load_bench
 
 import gotrace_df as gt
-
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_stream.py"
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_stream", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Its dataclasses look their module up by name.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run(*args: str) -> str:
@@ -35,7 +23,7 @@ def _run(*args: str) -> str:
 
 
 def test_stream_scripts_agree_on_the_example_trace(tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_bench("bench_stream")
     trace = str(gt.example_trace())
     reports = [
         json.loads(_run("-c", bench.GOROUTINES, trace, side).strip().splitlines()[-1])

@@ -4,24 +4,17 @@ so a new public name breaks this test, not the next benchmark run."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
+
+from bench_util import load_bench
 
 import gotrace_df as gt
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_views.py"
-
 
 def test_views_script_runs_on_the_example_trace() -> None:
-    spec = importlib.util.spec_from_file_location("bench_views", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Its dataclasses look their module up by name.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_bench("bench_views")
     out = subprocess.run(
         [sys.executable, "-c", module.VIEWS, str(gt.example_trace()), "in turn"],
         capture_output=True,
