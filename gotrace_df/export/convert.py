@@ -37,12 +37,11 @@ from gotrace_df.export.parquet import (
     GROWING,
     KV_KEY,
     check_destination,
-    coded_keys,
     write_manifest,
     write_parquet,
     write_table_file,
 )
-from gotrace_df.frames import SCHEMAS, TABLES
+from gotrace_df.frames import SCHEMAS, TABLES, key_type
 from gotrace_df.io import (
     Progress,
     TraceSource,
@@ -336,7 +335,7 @@ class _Sink:
         # (complete by now: the spans come after the last events).
         d = self.dicts["reason"]
         values = d.values()
-        codes = d.codes_of(batch.column("reason")).cast(coded_keys(len(values)))
+        codes = d.codes_of(batch.column("reason")).cast(key_type(len(values)))
         reason = pa.DictionaryArray.from_arrays(codes, values)
         i = batch.schema.get_field_index("reason")
         return batch.set_column(i, "reason", reason)

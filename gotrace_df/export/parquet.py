@@ -31,7 +31,7 @@ import pyarrow as pa
 from gotrace_df.export._atomic import atomic_dir, fsync_path
 from gotrace_df.export._meta import FIELDS, metadata, rebuild
 from gotrace_df.export.redact import redact_trace
-from gotrace_df.frames import SCHEMAS, TABLES, Column, encode_ints
+from gotrace_df.frames import SCHEMAS, TABLES, Column, encode_ints, key_type
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -44,7 +44,6 @@ __all__ = [
     "write_table_file",
     "write_manifest",
     "check_destination",
-    "coded_keys",
     "MANIFEST",
     "FORMAT",
     "KV_KEY",
@@ -375,17 +374,6 @@ def _conform(name: str, want: Column, col: pa.ChunkedArray) -> pa.ChunkedArray |
 GROWING = ("reason", "name")
 
 
-def coded_keys(n_values: int) -> pa.DataType:
-    """The key type of a column the core encodes as it builds it (the events'
-    dictionary columns, ``build/coded.rs``): its keys widen when a code no
-    longer fits, so 128 values still have int8 keys (codes 0 to 127)."""
-    if n_values <= 128:
-        return pa.int8()
-    if n_values <= 32768:
-        return pa.int16()
-    return pa.int32()
-
-
 def _grown(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """``col`` with every chunk on the last chunk's dictionary, keys as the
     core makes them, when each chunk's dictionary is a prefix of it (the
@@ -393,7 +381,7 @@ def _grown(col: pa.ChunkedArray) -> pa.ChunkedArray:
     if col.num_chunks == 0:
         return col
     last = col.chunk(col.num_chunks - 1).dictionary
-    keys = coded_keys(len(last))
+    keys = key_type(len(last))
     if col.type.index_type == keys and all(c.dictionary.equals(last) for c in col.chunks):
         return col
     chunks = []

@@ -39,11 +39,14 @@ impl Codes {
         }
     }
 
-    /// Makes room for code `n` (the n+1-th value).
+    /// Makes room for code `n` (the n+1-th value). Keys of a type hold at
+    /// most its MAX values, as every dictionary the core makes
+    /// (`cols::keyed_arrays`) and `frames.key_type` size them.
     fn fit(&mut self, n: usize) {
+        let values = n + 1;
         let widened = match self {
-            Codes::I8(s) if n > i8::MAX as usize => Codes::I16(std::mem::take(s).map(i16::from)),
-            Codes::I16(s) if n > i16::MAX as usize => Codes::I32(std::mem::take(s).map(i32::from)),
+            Codes::I8(s) if values > i8::MAX as usize => Codes::I16(std::mem::take(s).map(i16::from)),
+            Codes::I16(s) if values > i16::MAX as usize => Codes::I32(std::mem::take(s).map(i32::from)),
             _ => return,
         };
         *self = widened;
@@ -204,5 +207,32 @@ impl<V: Sentinel + Eq + Hash + Ord + arrow_buffer::ArrowNativeType> Coded<V> {
         // their codes: no lookup per row.
         let identity = perm.iter().enumerate().all(|(i, &p)| p == i as i32);
         self.codes.into_arrays(values, (!identity).then_some(&perm[..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::Int32Array;
+    use arrow_schema::DataType;
+
+    /// The key type of a column of `n` distinct values.
+    fn keys_of(n: i32) -> DataType {
+        let mut c = Coded::<i32>::default();
+        (0..n).for_each(|v| c.push(v));
+        let arrays = c.into_int_arrays::<arrow_array::types::Int32Type>();
+        let DataType::Dictionary(k, _) = arrays[0].data_type() else { panic!("not a dictionary") };
+        assert_eq!(arrays[0].len(), n as usize);
+        let _: &Int32Array = arrays[0].as_any_dictionary().values().as_any().downcast_ref().expect("int32 values");
+        (**k).clone()
+    }
+
+    #[test]
+    fn keys_widen_past_each_types_max_values_as_every_dictionary_does() {
+        assert_eq!(keys_of(127), DataType::Int8);
+        assert_eq!(keys_of(128), DataType::Int16);
+        assert_eq!(keys_of(32767), DataType::Int16);
+        assert_eq!(keys_of(32768), DataType::Int32);
     }
 }
